@@ -1,0 +1,11 @@
+/** Every migration in order. Listed here rather than read from disk so the built CLI carries them wherever it runs. */
+import type { Knex } from 'knex';
+import * as m001 from './001_initial.js';
+
+export interface Migration {
+  name: string;
+  up(knex: Knex, schema: string): Promise<void>;
+  down(knex: Knex, schema: string): Promise<void>;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ name: '001_initial', ...m001 }];

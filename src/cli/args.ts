@@ -1,0 +1,62 @@
+/** Command-line parsing: one place that turns argv into a command and checked options. */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors.js';
+
+export interface CliArgs {
+  command: string;
+  target: string | undefined;
+  config: string | undefined;
+  dryRun: boolean;
+  limit: number | undefined;
+  json: boolean;
+  port: number | undefined;
+  shop: string | undefined;
+  help: boolean;
+  version: boolean;
+}
+
+export function parseCli(argv: readonly string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'dry-run': { type: 'boolean', default: false },
+        limit: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        port: { type: 'string' },
+        shop: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (caught) {
+    throw new ConfigError(`${(caught as Error).message} (see personaclick-sync --help)`);
+  }
+  const { values, positionals } = parsed;
+  return {
+    command: positionals[0] ?? 'help',
+    target: positionals[1],
+    config: values.config,
+    dryRun: values['dry-run'] ?? false,
+    limit: values.limit === undefined ? undefined : positiveInt('--limit', values.limit),
+    json: values.json ?? false,
+    port: values.port === undefined ? undefined : portNumber(values.port),
+    shop: values.shop,
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+}
+
+function positiveInt(name: string, raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(`${name}: must be a whole number of at least 1 (got "${raw}")`);
+  return Number(raw);
+}
+
+function portNumber(raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new ConfigError(`--port: must be a port number from 0 to 65535 (got "${raw}")`);
+  return Number(raw);
+}

@@ -1,0 +1,70 @@
+/** `status`: where every job stands, for a person (a table) or a machine (--json). */
+import { countOpenFailures, listOpenFailures } from '../state/failures.js';
+import { lastRuns } from '../state/runs.js';
+import { listWatermarks } from '../state/watermarks.js';
+import { pendingMigrations } from '../state/migrate.js';
+import type { StateDb } from '../state/db.js';
+
+export interface StatusReport {
+  schema: string;
+  pendingMigrations: string[];
+  watermarks: { name: string; ts: string; key: string | null; updatedAt: string }[];
+  runs: { id: string; job: string; mode: string; shard: string | null; status: string; startedAt: string; finishedAt: string | null; read: number; sent: number; skipped: number; invalid: number; rejected: number; retries: number; error: string | null }[];
+  openFailures: { job: string; class: string; count: number }[];
+  recentFailures: { job: string; key: string; class: string; reason: string; status: number | null }[];
+}
+
+export async function statusReport(db: StateDb): Promise<StatusReport> {
+  const pending = await pendingMigrations(db);
+  if (pending.length > 0) return { schema: db.schema, pendingMigrations: pending, watermarks: [], runs: [], openFailures: [], recentFailures: [] };
+  const [watermarks, runs, open, recent] = await Promise.all([listWatermarks(db), lastRuns(db, 10), countOpenFailures(db), listOpenFailures(db, { limit: 5 })]);
+  return {
+    schema: db.schema,
+    pendingMigrations: [],
+    watermarks: watermarks.map((w) => ({ name: w.name, ts: w.cursor.ts, key: w.cursor.key, updatedAt: w.updatedAt.toISOString() })),
+    runs: runs.map((r) => ({
+      id: r.id,
+      job: r.job,
+      mode: r.mode,
+      shard: r.shard,
+      status: r.status,
+      startedAt: r.startedAt.toISOString(),
+      finishedAt: r.finishedAt?.toISOString() ?? null,
+      read: r.read,
+      sent: r.sent,
+      skipped: r.skipped,
+      invalid: r.invalid,
+      rejected: r.rejected,
+      retries: r.retries,
+      error: r.error,
+    })),
+    openFailures: open,
+    recentFailures: recent.map((f) => ({ job: f.job, key: f.key, class: f.class, reason: f.reason, status: f.status })),
+  };
+}
+
+export function formatStatus(report: StatusReport): string {
+  const out: string[] = [];
+  if (report.pendingMigrations.length > 0) {
+    out.push(`State schema "${report.schema}" needs migrations: ${report.pendingMigrations.join(', ')}. Run: personaclick-sync migrate`);
+    return out.join('\n');
+  }
+  out.push('Watermarks');
+  if (report.watermarks.length === 0) out.push('  (none yet)');
+  for (const w of report.watermarks) out.push(`  ${w.name.padEnd(28)} ${w.ts}${w.key === null ? '' : `  after ${w.key}`}   (written ${w.updatedAt})`);
+  out.push('', 'Last runs');
+  if (report.runs.length === 0) out.push('  (none yet)');
+  for (const r of report.runs) {
+    out.push(
+      `  ${r.startedAt}  ${(r.job + (r.shard ? `#${r.shard}` : '')).padEnd(14)} ${r.mode.padEnd(9)} ${r.status.padEnd(11)} read ${r.read}, sent ${r.sent}, skipped ${r.skipped}, invalid ${r.invalid}, rejected ${r.rejected}, retries ${r.retries}${r.error ? `  (${r.error})` : ''}`,
+    );
+  }
+  out.push('', 'Open failures');
+  if (report.openFailures.length === 0) out.push('  none');
+  for (const f of report.openFailures) out.push(`  ${f.job.padEnd(12)} ${f.class.padEnd(10)} ${f.count}`);
+  if (report.recentFailures.length > 0) {
+    out.push('', 'Most recent');
+    for (const f of report.recentFailures) out.push(`  ${f.job} ${f.key} [${f.class}${f.status ? ` ${f.status}` : ''}] ${f.reason}`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,178 @@
+/**
+ * The delivery queue: a concurrency limit, an optional strict rate limit, backpressure, and retries with jittered
+ * exponential backoff that honour Retry-After. Each submitted request ends in exactly one outcome callback, unless
+ * the queue is stopped first (then the request was never sent, and the caller must not count it as done).
+ */
+import PQueue from 'p-queue';
+import pRetry, { AbortError } from 'p-retry';
+import { ApiError, ApiUnavailableError, FatalApiError, toError } from '../errors.js';
+import type { ApiRequest } from '../payloads/index.js';
+import type { Logger } from '../log.js';
+import type { PersonaClickClient } from './client.js';
+import { RateGate } from './rate-gate.js';
+
+export interface DeliveryOptions {
+  concurrency: number;
+  maxRequestsPerSecond: number;
+  retries: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** A Retry-After longer than this halts the run instead of blocking it (default: max(retryMaxMs, 60 s)). */
+  maxRetryAfterMs?: number;
+}
+
+export type Outcome =
+  | { kind: 'delivered'; attempts: number }
+  | { kind: 'rejected'; status: number | undefined; reason: string; attempts: number };
+
+export interface DeliveryStats {
+  sent: number;
+  attempts: number;
+  retries: number;
+  /** Milliseconds spent waiting before retries (Retry-After and backoff), summed over requests. */
+  waitedMs: number;
+  byStatus: Record<string, number>;
+}
+
+/** Something that can send one request (the real client, or a dry-run writer). */
+export interface Sender {
+  send(req: ApiRequest): Promise<unknown>;
+}
+
+export class DeliveryQueue {
+  private readonly queue: PQueue;
+  private readonly gate: RateGate;
+  private readonly abort = new AbortController();
+  private stopError: Error | undefined;
+  readonly stats: DeliveryStats = { sent: 0, attempts: 0, retries: 0, waitedMs: 0, byStatus: {} };
+
+  constructor(
+    private readonly sender: Sender | PersonaClickClient,
+    private readonly options: DeliveryOptions,
+    private readonly log: Logger,
+  ) {
+    this.queue = new PQueue({ concurrency: options.concurrency });
+    this.gate = new RateGate(options.maxRequestsPerSecond);
+  }
+
+  /** Why the queue stopped taking work (fatal answer, API unavailable, shutdown), if it did. */
+  get stopped(): Error | undefined {
+    return this.stopError;
+  }
+
+  /** Requests waiting or running. */
+  get inFlight(): number {
+    return this.queue.size + this.queue.pending;
+  }
+
+  /**
+   * Wait until there is room (backpressure), then enqueue. `onOutcome` runs once the request is delivered or
+   * rejected for good. Returns false (and enqueues nothing) when the queue has stopped.
+   */
+  async submit(req: ApiRequest, onOutcome: (outcome: Outcome) => void): Promise<boolean> {
+    if (this.queue.size >= this.options.concurrency) await this.queue.onSizeLessThan(this.options.concurrency);
+    if (this.stopError) return false;
+    void this.queue
+      .add(async () => {
+        if (this.stopError) return;
+        const outcome = await this.deliver(req);
+        if (outcome) onOutcome(outcome);
+      })
+      .catch((caught: unknown) => this.halt(toError(caught)));
+    return true;
+  }
+
+  /** Resolves when nothing is waiting or running. */
+  async drain(): Promise<void> {
+    await this.queue.onIdle();
+  }
+
+  /** Stop taking work: drop what has not started, stop retrying; requests already on the wire finish. */
+  halt(reason: Error): void {
+    if (!this.stopError) {
+      this.stopError = reason;
+      this.log.debug({ err: reason }, 'delivery stopping');
+    }
+    this.queue.clear();
+    this.gate.clear();
+    this.abort.abort(reason);
+  }
+
+  private async deliver(req: ApiRequest): Promise<Outcome | undefined> {
+    const { retries, retryMinMs, retryMaxMs } = this.options;
+    const maxRetryAfterMs = this.options.maxRetryAfterMs ?? Math.max(retryMaxMs, 60_000);
+    let attempts = 0;
+    let failedAt: number | undefined;
+    try {
+      await pRetry(
+        async () => {
+          if (this.stopError) throw new AbortError(this.stopError);
+          await this.gate.pass();
+          if (this.stopError) throw new AbortError(this.stopError);
+          if (failedAt !== undefined) this.stats.waitedMs += Date.now() - failedAt;
+          attempts += 1;
+          this.stats.attempts += 1;
+          const result = await this.sender.send(req);
+          const status = (result as { status?: unknown } | undefined)?.status;
+          if (typeof status === 'number') this.count(status);
+        },
+        {
+          retries,
+          minTimeout: retryMinMs,
+          maxTimeout: retryMaxMs,
+          factor: 2,
+          randomize: true,
+          signal: this.abort.signal,
+          shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
+          onFailedAttempt: async ({ error, retriesLeft }) => {
+            if (!(error instanceof ApiError)) return;
+            this.count(error.status ?? 'network');
+            if (!error.retryable || retriesLeft <= 0) return;
+            this.stats.retries += 1;
+            if (error.retryAfterMs !== undefined) {
+              if (error.retryAfterMs > maxRetryAfterMs) throw error; // would block the run for too long: halt now
+              failedAt = Date.now();
+              // Wait at least as long as the server asked; p-retry's own backoff comes on top of it.
+              await sleep(error.retryAfterMs, this.abort.signal);
+            } else {
+              failedAt = Date.now();
+            }
+          },
+        },
+      );
+      this.stats.sent += 1;
+      return { kind: 'delivered', attempts };
+    } catch (caught) {
+      const error = toError(caught);
+      if (this.stopError) return undefined; // stopped meanwhile: not delivered, not failed
+      if (error instanceof ApiError) {
+        if (error.failureClass === 'rejected') return { kind: 'rejected', status: error.status, reason: error.message, attempts };
+        if (error.failureClass === 'fatal') {
+          this.halt(new FatalApiError(error));
+          return undefined;
+        }
+      }
+      this.log.warn({ err: error, attempts }, 'giving up on a request after its retries');
+      this.halt(new ApiUnavailableError(error));
+      return undefined;
+    }
+  }
+
+  private count(status: number | string): void {
+    const key = String(status);
+    this.stats.byStatus[key] = (this.stats.byStatus[key] ?? 0) + 1;
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

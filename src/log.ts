@@ -1,0 +1,68 @@
+/** pino JSON logs with secrets redacted; pino-pretty only when a person watches a terminal. */
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'shopSecret',
+  '*.shopSecret',
+  'secret',
+  '*.secret',
+];
+
+export interface LoggerSetup {
+  /** Strings that must never reach a log line (database passwords, the shop secret). */
+  secrets?: readonly string[];
+  level?: string;
+  /** Where JSON lines go; default stderr so that stdout stays free for --dry-run NDJSON and --json output. */
+  destination?: NodeJS.WritableStream;
+  pretty?: boolean;
+}
+
+/** Replace every secret inside a string. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 3) out = out.split(secret).join('***');
+  }
+  return out;
+}
+
+export function createLogger(setup: LoggerSetup = {}): Logger {
+  const level = setup.level ?? process.env.LOG_LEVEL ?? 'info';
+  const secrets = (setup.secrets ?? []).filter((s) => s.length >= 3);
+  const options: LoggerOptions = {
+    level,
+    base: { app: 'personaclick-sync' },
+    redact: { paths: REDACT_PATHS, censor: '***' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    hooks:
+      secrets.length > 0
+        ? {
+            streamWrite: (line: string) => scrub(line, secrets),
+          }
+        : {},
+  };
+  const destination = setup.destination ?? process.stderr;
+  const pretty = setup.pretty ?? (process.env.LOG_PRETTY === '1' || (process.env.LOG_PRETTY !== '0' && isTerminal(destination)));
+  if (pretty) {
+    return pino(options, pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' } }));
+  }
+  return pino(options, destination);
+}
+
+function isTerminal(stream: NodeJS.WritableStream): boolean {
+  return 'isTTY' in stream && stream.isTTY === true;
+}
+
+/** A logger that prints nothing (tests, library use). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,189 @@
+/**
+ * The frame every job runs in: the runs row, the delivery queue (or the dry-run writer), in-order tracking,
+ * checkpoints, progress lines, shutdown, and the summary. A job only reads its source and hands requests in.
+ */
+import type { Writable } from 'node:stream';
+import { once } from 'node:events';
+import { ApiUnavailableError, FatalApiError, toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ApiRequest } from '../payloads/index.js';
+import { DeliveryQueue, sleep } from '../delivery/queue.js';
+import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
+import type { Cursor } from '../state/watermarks.js';
+import { Checkpointer } from './checkpoint.js';
+import type { Services } from './services.js';
+import { summarize, type RunSummary } from './summary.js';
+import { PrefixTracker } from './tracker.js';
+
+export interface RunSpec {
+  /** Name shown in logs and the runs table, e.g. "orders". */
+  job: string;
+  mode: 'sync' | 'backfill' | 'reconcile' | 'events' | 'replay';
+  /** Ledger / failures namespace. */
+  ledgerJob: string;
+  /** Watermark this run moves, if any. */
+  watermark?: string | undefined;
+  upperBound?: string | undefined;
+  shard?: string | undefined;
+  dryRun: boolean;
+  /** Where dry-run request bodies go as NDJSON. */
+  out: Writable;
+  signal?: AbortSignal | undefined;
+  log: Logger;
+  /** Given when the caller already chose one (it appears in the caller's log lines). */
+  runId?: string;
+}
+
+export interface RowHandle {
+  seq: number;
+  key: string;
+}
+
+export interface JobRun {
+  readonly runId: string;
+  readonly log: Logger;
+  readonly counts: RunCounts;
+  /** Register the next row in read order. */
+  track(key: string, cursor: Cursor | undefined): RowHandle;
+  skip(row: RowHandle): void;
+  invalid(row: RowHandle, reason: string): void;
+  /** Send (or in a dry run, print) the request; resolves once it is queued. */
+  dispatch(row: RowHandle, req: ApiRequest, opts?: { hash?: string | null; forgetOnDelivery?: boolean }): Promise<void>;
+  /** True once the run must stop reading: a signal, a fatal or halting answer, or a failed checkpoint. */
+  shouldStop(): boolean;
+  /** Write outcomes now if the checkpoint is due (jobs call this between pages). */
+  readonly prefixCursor: Cursor | undefined;
+}
+
+export async function executeRun(services: Services, spec: RunSpec, body: (run: JobRun) => Promise<void>): Promise<RunSummary> {
+  const { config } = services;
+  const runId = spec.runId ?? newRunId();
+  const log = spec.log.child({ job: spec.job, runId, ...(spec.shard ? { shard: spec.shard } : {}) });
+  const started = Date.now();
+  const counts = emptyCounts();
+  const tracker = new PrefixTracker<Cursor | undefined>();
+  const state = spec.dryRun ? undefined : services.state;
+  const checkpoint = new Checkpointer(state, { job: spec.ledgerJob, watermark: spec.watermark, upperBound: spec.upperBound, runId, intervalMs: config.delivery.checkpointMs }, log);
+  const client = services.client;
+  const queue = client ? new DeliveryQueue(client, config.delivery, log) : undefined;
+
+  if (state) await startRun(state, { id: runId, job: spec.job, mode: spec.mode, shard: spec.shard });
+  log.info({ mode: spec.mode, dryRun: spec.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
+
+  const prefix = () => tracker.prefixCursor;
+  checkpoint.start(prefix);
+  const progress = setInterval(() => {
+    const seconds = (Date.now() - started) / 1000;
+    log.info({ ...counts, inFlight: tracker.open, rate: Math.round((counts.sent + counts.skipped + counts.invalid + counts.rejected) / seconds) }, 'progress');
+  }, 10_000);
+  progress.unref();
+
+  const run: JobRun = {
+    runId,
+    log,
+    counts,
+    track(key, cursor) {
+      counts.read += 1;
+      return { seq: tracker.add(cursor), key };
+    },
+    skip(row) {
+      counts.skipped += 1;
+      tracker.finish(row.seq);
+    },
+    invalid(row, reason) {
+      counts.invalid += 1;
+      checkpoint.markFailed({ key: row.key, class: 'invalid', reason });
+      log.debug({ key: row.key, reason }, 'invalid row');
+      tracker.finish(row.seq);
+    },
+    async dispatch(row, req, opts = {}) {
+      if (!queue) {
+        if (!spec.out.write(`${JSON.stringify({ path: req.path, body: req.body })}\n`)) await once(spec.out, 'drain');
+        counts.sent += 1;
+        tracker.finish(row.seq);
+        return;
+      }
+      await queue.submit(req, (outcome) => {
+        if (outcome.kind === 'delivered') {
+          counts.sent += 1;
+          if (opts.forgetOnDelivery) checkpoint.markForgotten(row.key);
+          else checkpoint.markDelivered(row.key, opts.hash);
+        } else {
+          counts.rejected += 1;
+          checkpoint.markFailed({ key: row.key, class: 'rejected', reason: outcome.reason, status: outcome.status });
+          log.warn({ key: row.key, status: outcome.status, reason: outcome.reason }, 'request rejected');
+        }
+        tracker.finish(row.seq);
+      });
+    },
+    shouldStop() {
+      return spec.signal?.aborted === true || queue?.stopped !== undefined || checkpoint.error !== undefined;
+    },
+    get prefixCursor() {
+      return tracker.prefixCursor;
+    },
+  };
+
+  let error: Error | undefined;
+  try {
+    await body(run);
+  } catch (caught) {
+    error = toError(caught);
+    queue?.halt(error);
+  }
+
+  if (queue) {
+    if (spec.signal?.aborted) {
+      // Shutdown: let what is on the wire finish within the deadline, then drop the rest (it stays unsent).
+      const drained = await Promise.race([queue.drain().then(() => true), sleep(config.delivery.shutdownDeadlineMs).then(() => false)]);
+      if (!drained) {
+        queue.halt(new Error('shutdown deadline passed'));
+        await client?.destroy();
+      }
+    } else {
+      await queue.drain();
+    }
+  }
+  checkpoint.stop();
+  clearInterval(progress);
+  try {
+    await checkpoint.flush(tracker.prefixCursor);
+  } catch (caught) {
+    error ??= toError(caught);
+  }
+  error ??= checkpoint.error;
+
+  const stopped = queue?.stopped;
+  let status: RunStatus = 'done';
+  if (stopped instanceof FatalApiError) {
+    status = 'fatal';
+    error = stopped;
+  } else if (stopped instanceof ApiUnavailableError) {
+    status = 'halted';
+    error = stopped;
+  } else if (error) status = 'failed';
+  else if (spec.signal?.aborted) status = 'interrupted';
+  counts.retries = queue?.stats.retries ?? 0;
+
+  const summary = summarize({
+    job: spec.job,
+    runId,
+    status,
+    dryRun: spec.dryRun,
+    durationMs: Date.now() - started,
+    waitedMs: queue?.stats.waitedMs ?? 0,
+    ...counts,
+    error,
+  });
+  if (state) {
+    try {
+      await finishRun(state, runId, status, counts, error?.message);
+    } catch (caught) {
+      log.error({ err: toError(caught) }, 'could not record the end of the run');
+    }
+  }
+  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: spec.dryRun };
+  if (status === 'done' || status === 'interrupted') log.info(line, 'run finished');
+  else log.error({ ...line, err: error }, 'run stopped');
+  return summary;
+}

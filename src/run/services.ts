@@ -1,0 +1,36 @@
+/** What a job run needs, opened from the config once: the shop's database, the state database, the API client. */
+import type { Config } from '../config/index.js';
+import { PersonaClickClient } from '../delivery/client.js';
+import { openSource, type Source } from '../source/db.js';
+import { openStateDb, type StateDb } from '../state/db.js';
+
+export interface Services {
+  config: Config;
+  source: Source;
+  state: StateDb;
+  /** Absent in dry runs: nothing may be sent. */
+  client: PersonaClickClient | undefined;
+  close(): Promise<void>;
+}
+
+export function openServices(config: Config, opts: { dryRun: boolean }): Services {
+  const source = openSource({
+    url: config.source.url,
+    poolSize: config.source.poolSize,
+    statementTimeoutMs: config.source.statementTimeoutMs,
+    applicationName: config.source.applicationName,
+  });
+  const state = openStateDb(config.state.url, config.state.schema, config.source.applicationName);
+  const client = opts.dryRun
+    ? undefined
+    : new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: config.delivery.concurrency });
+  return {
+    config,
+    source,
+    state,
+    client,
+    async close() {
+      await Promise.allSettled([source.close(), state.close(), client?.close()]);
+    },
+  };
+}

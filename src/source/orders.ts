@@ -1,0 +1,97 @@
+/**
+ * The orders model: keyset pages over the operator's SELECT on (updated_at, order_id), and its lines for a whole
+ * page in one query. The operator's SQL is wrapped, never edited; only values are bound.
+ */
+import type { Row } from '../payloads/index.js';
+import type { Cursor } from '../state/watermarks.js';
+import type { Source } from './db.js';
+
+/** UTC text with microseconds: what cursors are made of (a JS Date would drop the microseconds). */
+const TS_FORMAT = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+
+export interface OrderRow {
+  row: Row;
+  key: string;
+  cursor: Cursor;
+}
+
+/**
+ * The frozen upper bound of a run (exclusive): now() minus the settle lag, and no later than the start of the
+ * oldest transaction still open in the shop's database (where pg_stat_activity shows it), so that an order
+ * committed late with an earlier updated_at is still ahead of the watermark.
+ */
+export async function upperBound(source: Source, settleSeconds: number): Promise<{ bound: string; heldBy?: { pid: number; since: string; application: string } }> {
+  const rows = await source.query<{ bound: string; settle: string; oldest: string | null; pid: number | null; app: string | null }>(
+    `WITH oldest AS (
+       SELECT pid, application_name, xact_start FROM pg_stat_activity
+        WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND datname = current_database()
+          AND backend_type = 'client backend'
+        ORDER BY xact_start LIMIT 1)
+     SELECT to_char(least(now() - make_interval(secs => $1), (SELECT xact_start FROM oldest)) AT TIME ZONE 'UTC', ${TS_FORMAT}) AS bound,
+            to_char((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC', ${TS_FORMAT}) AS settle,
+            to_char((SELECT xact_start FROM oldest) AT TIME ZONE 'UTC', ${TS_FORMAT}) AS oldest,
+            (SELECT pid FROM oldest) AS pid, (SELECT application_name FROM oldest) AS app`,
+    [settleSeconds],
+  );
+  const r = rows[0];
+  if (!r) throw new Error('upper bound query returned no row');
+  if (r.oldest !== null && r.oldest < r.settle && r.pid !== null) return { bound: r.bound, heldBy: { pid: r.pid, since: r.oldest, application: r.app ?? '' } };
+  return { bound: r.bound };
+}
+
+/** Current time of the shop's database as cursor text (the starting point of `startFrom: now`). */
+export async function sourceNow(source: Source): Promise<string> {
+  const rows = await source.query<{ now: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', ${TS_FORMAT}) AS now`);
+  return rows[0]?.now ?? new Date().toISOString();
+}
+
+export interface PageRequest {
+  after: Cursor;
+  /** Exclusive upper bound on updated_at. */
+  before: string;
+  limit: number;
+  /** Optional inclusive lower bound and exclusive upper bound on updated_at (backfill ranges). */
+  shard?: { index: number; count: number } | undefined;
+}
+
+/** The next page of orders after the cursor, in (updated_at, order_id) order. */
+export async function ordersPage(source: Source, query: string, page: PageRequest): Promise<OrderRow[]> {
+  const params: unknown[] = [page.after.ts, page.before, page.limit];
+  const start = page.after.key === null ? 'q.updated_at >= $1' : '(q.updated_at, q.order_id) > ($1, $4)';
+  if (page.after.key !== null) params.push(page.after.key);
+  let shardFilter = '';
+  if (page.shard && page.shard.count > 1) {
+    params.push(page.shard.count, page.shard.index);
+    shardFilter = ` AND mod(abs(hashtext(q.order_id::text)::bigint), $${params.length - 1}) = $${params.length}`;
+  }
+  const sql = `SELECT q.*, to_char(q.updated_at::timestamptz AT TIME ZONE 'UTC', ${TS_FORMAT}) AS "__pcs_ts", q.order_id::text AS "__pcs_key"
+      FROM (${query}) AS q
+     WHERE ${start} AND q.updated_at < $2${shardFilter}
+     ORDER BY q.updated_at, q.order_id
+     LIMIT $3`;
+  const rows = await source.query<Row & { __pcs_ts: string; __pcs_key: string }>(sql, params);
+  return rows.map((r) => {
+    const { __pcs_ts: ts, __pcs_key: key, ...row } = r;
+    return { row, key, cursor: { ts, key } };
+  });
+}
+
+/** The lines of a page of orders, by order id: one query, the ids bound as an array to :order_ids. */
+export async function linesFor(source: Source, itemsQuery: string, orderKeys: readonly string[]): Promise<Map<string, Row[]>> {
+  const byOrder = new Map<string, Row[]>();
+  if (orderKeys.length === 0) return byOrder;
+  const sql = bindOrderIds(itemsQuery);
+  const rows = await source.query<Row>(sql, [orderKeys]);
+  for (const line of rows) {
+    const key = String(line.order_id);
+    const list = byOrder.get(key);
+    if (list) list.push(line);
+    else byOrder.set(key, [line]);
+  }
+  return byOrder;
+}
+
+/** Replace the named parameter `:order_ids` (not a `::cast`) with a positional one. */
+export function bindOrderIds(itemsQuery: string): string {
+  return itemsQuery.replace(/(?<!:):order_ids\b/g, '$1');
+}

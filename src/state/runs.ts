@@ -1,0 +1,67 @@
+/** Runs: one row per job run, with its outcome and counts, for `status` and for the operator's own monitoring. */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { StateDb } from './db.js';
+
+export type RunStatus = 'running' | 'done' | 'halted' | 'fatal' | 'interrupted' | 'failed';
+
+export interface RunCounts {
+  read: number;
+  sent: number;
+  skipped: number;
+  invalid: number;
+  rejected: number;
+  retries: number;
+}
+
+export function emptyCounts(): RunCounts {
+  return { read: 0, sent: 0, skipped: 0, invalid: 0, rejected: 0, retries: 0 };
+}
+
+export function newRunId(): string {
+  return randomUUID();
+}
+
+export async function startRun(db: StateDb, run: { id: string; job: string; mode: string; shard?: string | undefined }): Promise<void> {
+  await db.table('runs').insert({ id: run.id, job: run.job, mode: run.mode, shard: run.shard ?? null, status: 'running', host: hostname(), pid: process.pid });
+}
+
+export async function finishRun(db: StateDb, id: string, status: RunStatus, counts: RunCounts, error?: string): Promise<void> {
+  await db
+    .table('runs')
+    .where({ id })
+    .update({ status, finished_at: db.knex.fn.now(), ...counts, error: error ?? null });
+}
+
+export interface RunRow extends RunCounts {
+  id: string;
+  job: string;
+  mode: string;
+  shard: string | null;
+  status: RunStatus;
+  startedAt: Date;
+  finishedAt: Date | null;
+  error: string | null;
+  host: string | null;
+}
+
+export async function lastRuns(db: StateDb, limit = 10): Promise<RunRow[]> {
+  const rows = await db.table('runs').orderBy('started_at', 'desc').limit(limit).select<Record<string, unknown>[]>('*');
+  return rows.map((r) => ({
+    id: String(r.id),
+    job: String(r.job),
+    mode: String(r.mode),
+    shard: (r.shard as string | null) ?? null,
+    status: r.status as RunStatus,
+    startedAt: r.started_at as Date,
+    finishedAt: (r.finished_at as Date | null) ?? null,
+    error: (r.error as string | null) ?? null,
+    host: (r.host as string | null) ?? null,
+    read: Number(r.read),
+    sent: Number(r.sent),
+    skipped: Number(r.skipped),
+    invalid: Number(r.invalid),
+    rejected: Number(r.rejected),
+    retries: Number(r.retries),
+  }));
+}

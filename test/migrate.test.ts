@@ -1,0 +1,52 @@
+/** The state schema: migrate twice is harmless, two at once are safe. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStateDb } from '../src/state/db.js';
+import { migrate, pendingMigrations } from '../src/state/migrate.js';
+import { MIGRATIONS } from '../migrations/index.js';
+import { createDatabase, type TestDatabase } from './support/pg.js';
+
+let db: TestDatabase;
+beforeEach(async () => {
+  db = await createDatabase();
+});
+afterEach(async () => {
+  await db.drop();
+});
+
+async function tables(schema: string): Promise<string[]> {
+  const rows = await db.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [schema]);
+  return rows.map((r) => r.table_name);
+}
+
+describe('migrate', () => {
+  it('creates the schema and its tables; a second run applies nothing and changes nothing', async () => {
+    const state = openStateDb(db.url, 'pcs_state');
+    try {
+      expect(await pendingMigrations(state)).toEqual(MIGRATIONS.map((m) => m.name));
+      const first = await migrate(state);
+      expect(first.applied).toEqual(MIGRATIONS.map((m) => m.name));
+      const after = await tables('pcs_state');
+      expect(after).toEqual(expect.arrayContaining(['failures', 'ledger', 'runs', 'watermarks']));
+      await state.table('ledger').insert({ job: 'orders', key: '1' });
+      const second = await migrate(state);
+      expect(second.applied).toEqual([]);
+      expect(await tables('pcs_state')).toEqual(after);
+      expect(await state.table('ledger').count<{ count: string }[]>('* as count')).toEqual([{ count: '1' }]);
+      expect(await pendingMigrations(state)).toEqual([]);
+    } finally {
+      await state.close();
+    }
+  });
+
+  it('is safe when several runners migrate at the same moment', async () => {
+    const runners = Array.from({ length: 4 }, () => openStateDb(db.url, 'personaclick_sync'));
+    try {
+      const results = await Promise.all(runners.map((r) => migrate(r)));
+      const applied = results.flatMap((r) => r.applied);
+      expect(applied).toEqual(MIGRATIONS.map((m) => m.name)); // each migration applied exactly once, by one of them
+      expect(await tables('personaclick_sync')).toEqual(expect.arrayContaining(['failures', 'ledger', 'runs', 'watermarks']));
+    } finally {
+      await Promise.all(runners.map((r) => r.close()));
+    }
+  });
+});

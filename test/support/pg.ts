@@ -1,0 +1,53 @@
+/** Real Postgres for tests: each test file gets databases of its own, created and dropped here. */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const PG_HOST = process.env.PGHOST ?? '127.0.0.1';
+export const PG_PORT = process.env.PGPORT ?? '5432';
+export const PG_USER = process.env.PGUSER ?? 'postgres';
+
+export function urlFor(database: string): string {
+  return `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/${database}`;
+}
+
+export async function adminQuery(sql: string, params: unknown[] = [], database = 'postgres'): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: urlFor(database) });
+  await client.connect();
+  try {
+    return await client.query(sql, params);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** A client of its own, for holding a transaction open. */
+  connect(): Promise<pg.Client>;
+  drop(): Promise<void>;
+}
+
+export async function createDatabase(prefix = 'pcs_test'): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = urlFor(name);
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  return {
+    name,
+    url,
+    async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []) {
+      return (await pool.query<R>(sql, params)).rows;
+    },
+    async connect() {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      return client;
+    },
+    async drop() {
+      await pool.end();
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
