@@ -65,7 +65,9 @@ export async function ordersPage(source: Source, query: string, page: PageReques
     shardFilter = ` AND mod(abs(hashtext(q.order_id::text)::bigint), $${params.length - 1}) = $${params.length}`;
   }
   const sql = `SELECT q.*, to_char(q.updated_at::timestamptz AT TIME ZONE 'UTC', ${TS_FORMAT}) AS "__pcs_ts", q.order_id::text AS "__pcs_key"
-      FROM (${query}) AS q
+      FROM (
+${query}
+) AS q
      WHERE ${start} AND q.updated_at < $2${shardFilter}
      ORDER BY q.updated_at, q.order_id
      LIMIT $3`;

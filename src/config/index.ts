@@ -1,0 +1,31 @@
+/** Configuration: YAML file + environment, validated once (see DESIGN.md, Configuration). */
+export {
+  loadConfig,
+  parseConfig,
+  parseYaml,
+  resolveConfigPath,
+  DEFAULT_CONFIG_PATH,
+  CONFIG_PATH_ENV,
+  type LoadConfigOptions,
+} from './load.js';
+export { secretsOf, redactUrl } from './secrets.js';
+export { interpolate, interpolateString } from './interpolate.js';
+export {
+  configSchema,
+  cronProblem,
+  resolveStartFrom,
+  DEFAULTS,
+  JOB_NAMES,
+  type Config,
+  type PersonaClickConfig,
+  type DeliveryConfig,
+  type SourceConfig,
+  type StateConfig,
+  type ScheduleConfig,
+  type JobConfigBase,
+  type OrdersJobConfig,
+  type SnapshotJobConfig,
+  type EventsJobConfig,
+  type JobsConfig,
+  type JobName,
+} from './schema.js';

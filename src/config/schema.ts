@@ -1,0 +1,422 @@
+/**
+ * The configuration schema: every key, its rule, its default. `loadConfig` (load.ts) feeds it the YAML
+ * after `${VAR}` interpolation and turns its issues into one readable line per problem.
+ *
+ * Values may arrive from the environment as strings, so numeric fields accept numeric-looking strings
+ * ("16") and id-like string fields accept plain numbers (`shopId: 12345`). Rule messages are written
+ * to be read after `<dotted.key>: `, e.g. `delivery.concurrency: must be an integer from 1 to 1024`.
+ */
+import { z } from 'zod';
+
+// ───────────────────────────── resolved types ─────────────────────────────
+
+export interface PersonaClickConfig {
+  /** API base URL, without a trailing slash. */
+  url: string;
+  /** The public store key (`shop_id`). */
+  shopId: string;
+  /** The shop secret (only the order-sync API needs it); never printed. */
+  shopSecret?: string | undefined;
+  /** `stream` sent with every request: letters and digits, at most 16. */
+  stream: string;
+  /** Per-request timeout. */
+  timeoutMs: number;
+}
+
+export interface DeliveryConfig {
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** Requests started per second across the process; 0 = no limit. */
+  maxRequestsPerSecond: number;
+  /** Retries of a transient failure before the run halts. */
+  retries: number;
+  /** First backoff delay. */
+  retryMinMs: number;
+  /** Longest backoff delay (also caps a server's Retry-After). */
+  retryMaxMs: number;
+  /** How often the watermark, ledger and failures are written during a run. */
+  checkpointMs: number;
+  /** On SIGTERM/SIGINT: how long in-flight requests may take to finish. */
+  shutdownDeadlineMs: number;
+}
+
+export interface SourceConfig {
+  /** postgres:// or postgresql:// URL of the shop database (read-only use). */
+  url: string;
+  /** `statement_timeout` of the source sessions; 0 = none. */
+  statementTimeoutMs: number;
+  poolSize: number;
+  applicationName: string;
+}
+
+export interface StateConfig {
+  /** Where the connector's own tables live; resolved to source.url when not set. */
+  url: string;
+  /** Schema of the connector's own tables. */
+  schema: string;
+}
+
+export interface ScheduleConfig {
+  /** IANA zone that `schedule` cron expressions are read in. */
+  timezone: string;
+}
+
+export interface JobConfigBase {
+  /** The operator's SELECT (trimmed; never ends with ';'). */
+  query: string;
+  /** Cron expression (5 or 6 fields) for `personaclick-sync schedule`; absent = not scheduled. */
+  schedule?: string | undefined;
+  /** Rows read per page / fetch. */
+  pageSize: number;
+}
+
+export interface OrdersJobConfig extends JobConfigBase {
+  /** Order lines for a page of orders; contains the named parameter `:order_ids`. */
+  itemsQuery: string;
+  /** Orders updated in the last `settleSeconds` wait for the next run. */
+  settleSeconds: number;
+  /**
+   * Where the first incremental run begins: 'now', or an ISO date / datetime as written in the file.
+   * Turn it into an instant with `resolveStartFrom`.
+   */
+  startFrom: string;
+}
+
+/** carts and wishlists: full-snapshot mirrors. */
+export type SnapshotJobConfig = JobConfigBase;
+
+export type EventsJobConfig = JobConfigBase;
+
+export interface JobsConfig {
+  orders?: OrdersJobConfig | undefined;
+  carts?: SnapshotJobConfig | undefined;
+  wishlists?: SnapshotJobConfig | undefined;
+  events?: EventsJobConfig | undefined;
+}
+
+export type JobName = keyof JobsConfig;
+export const JOB_NAMES = ['orders', 'carts', 'wishlists', 'events'] as const satisfies readonly JobName[];
+
+export interface Config {
+  personaclick: PersonaClickConfig;
+  delivery: DeliveryConfig;
+  source: SourceConfig;
+  state: StateConfig;
+  schedule: ScheduleConfig;
+  /** At least one job is defined. */
+  jobs: JobsConfig;
+}
+
+export const DEFAULTS = {
+  personaclick: { url: 'https://api.personaclick.com', stream: 'web', timeoutMs: 10_000 },
+  delivery: {
+    concurrency: 16,
+    maxRequestsPerSecond: 0,
+    retries: 6,
+    retryMinMs: 500,
+    retryMaxMs: 30_000,
+    checkpointMs: 2_000,
+    shutdownDeadlineMs: 25_000,
+  },
+  source: { statementTimeoutMs: 60_000, poolSize: 2, applicationName: 'personaclick-sync' },
+  state: { schema: 'personaclick_sync' },
+  schedule: { timezone: 'UTC' },
+  orders: { pageSize: 1_000, settleSeconds: 5, startFrom: 'now' },
+  carts: { pageSize: 5_000 },
+  wishlists: { pageSize: 5_000 },
+  events: { pageSize: 1_000 },
+} as const;
+
+// ───────────────────────────── field builders ─────────────────────────────
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const NUMERIC = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** "16" → 16 (values from the environment are strings); anything else unchanged for the schema to judge. */
+export function coerceNumber(value: unknown): unknown {
+  if (typeof value === 'string' && NUMERIC.test(value.trim())) return Number(value.trim());
+  return value;
+}
+
+/** "true"/"false" (any case) → boolean; anything else unchanged. */
+export function coerceBoolean(value: unknown): unknown {
+  if (typeof value === 'string') {
+    const v = value.trim().toLowerCase();
+    if (v === 'true') return true;
+    if (v === 'false') return false;
+  }
+  return value;
+}
+
+/** '' → undefined: an optional key set from an empty variable (`${X:-}`) counts as not set. */
+function emptyAsUnset(value: unknown): unknown {
+  return typeof value === 'string' && value.trim() === '' ? undefined : value;
+}
+
+/** 12345 → "12345" for id-like strings that YAML may have read as a number. */
+function numberToString(value: unknown): unknown {
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+}
+
+function int(min: number, max?: number) {
+  const rule = max === undefined ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`;
+  return z.preprocess(
+    coerceNumber,
+    z.number({ error: rule }).refine((n) => Number.isInteger(n) && n >= min && (max === undefined || n <= max), { error: rule }),
+  );
+}
+
+function nonNegativeNumber() {
+  const rule = 'must be a number of at least 0';
+  return z.preprocess(coerceNumber, z.number({ error: rule }).refine((n) => Number.isFinite(n) && n >= 0, { error: rule }));
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+export function isPostgresUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
+  } catch {
+    return false;
+  }
+}
+
+export function isTimeZone(value: string): boolean {
+  if (value.trim() === '') return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const postgresUrl = z.string({ error: 'must be a postgres:// or postgresql:// URL' }).refine(isPostgresUrl, {
+  error: 'must be a postgres:// or postgresql:// URL',
+});
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+
+/** 'now', 'YYYY-MM-DD' or an ISO datetime with real calendar values. */
+export function isStartFrom(value: string): boolean {
+  if (value === 'now') return true;
+  const m = ISO_DATE.exec(value);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12 || day < 1) return false;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day > daysInMonth) return false;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return false;
+  return true;
+}
+
+/**
+ * The instant a `startFrom` value stands for: `now` for 'now'; a date or a datetime without an offset is
+ * read as UTC (the file says nothing else, and the host's zone must not matter).
+ */
+export function resolveStartFrom(value: string, now: Date = new Date()): Date {
+  if (value === 'now') return now;
+  const m = ISO_DATE.exec(value);
+  if (!m || !isStartFrom(value)) throw new RangeError(`not a startFrom value: ${value}`);
+  let text = value.replace(' ', 'T');
+  if (m[4] === undefined) text += 'T00:00:00Z';
+  else if (m[7] === undefined) text += 'Z';
+  return new Date(text);
+}
+
+const CRON_FIELDS = [
+  { name: 'second', min: 0, max: 59 },
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  { name: 'day of week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
+] as const;
+
+/** Why a cron expression is not one node-cron takes (5 fields, or 6 with seconds first), or undefined. */
+export function cronProblem(expression: string): string | undefined {
+  const parts = expression.trim().split(/\s+/).filter((p) => p !== '');
+  if (parts.length !== 5 && parts.length !== 6) {
+    return 'must be a cron expression of 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first)';
+  }
+  const specs = parts.length === 6 ? CRON_FIELDS : CRON_FIELDS.slice(1);
+  for (const [i, part] of parts.entries()) {
+    const spec = specs[i];
+    if (spec === undefined) break;
+    const names: readonly string[] = 'names' in spec ? spec.names : [];
+    const value = (token: string): number | undefined => {
+      if (/^\d+$/.test(token)) return Number(token);
+      const at = names.indexOf(token.toLowerCase());
+      if (at < 0) return undefined;
+      return spec.min + at;
+    };
+    for (const item of part.split(',')) {
+      const m = /^(\*|[^/-]+(?:-[^/-]+)?)(?:\/(\d+))?$/.exec(item);
+      const bad = `must be a valid cron expression: ${spec.name} field "${part}" is not a value from ${spec.min} to ${spec.max}, a range, a list or a step`;
+      if (!m || m[1] === undefined) return bad;
+      if (m[2] !== undefined && Number(m[2]) < 1) return bad;
+      if (m[1] === '*') continue;
+      const [from, to] = m[1].split('-');
+      const a = from === undefined ? undefined : value(from);
+      const b = to === undefined ? a : value(to);
+      if (a === undefined || b === undefined || a < spec.min || b > spec.max || a > b) return bad;
+    }
+  }
+  return undefined;
+}
+
+function sql(extra?: { mustContain: RegExp; rule: string }) {
+  let schema = z
+    .string({ error: 'must be an SQL SELECT statement (a string)' })
+    .refine((s) => s.trim() !== '', { error: 'must not be empty' })
+    .refine((s) => !s.trim().endsWith(';'), { error: 'must not end with ";" (the connector wraps the query)' });
+  if (extra) schema = schema.refine((s) => s.trim() === '' || extra.mustContain.test(s), { error: extra.rule });
+  return schema.transform((s) => s.trim());
+}
+
+const cron = z
+  .preprocess(
+    emptyAsUnset,
+    z
+      .string({ error: 'must be a cron expression (a string)' })
+      .superRefine((value, ctx) => {
+        const problem = cronProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .transform((value) => value.trim().replace(/\s+/g, ' '))
+      .optional(),
+  )
+  .optional();
+
+// ───────────────────────────── sections ─────────────────────────────
+
+const personaclickShape = {
+  url: z
+    .string({ error: 'must be an http(s) URL' })
+    .refine(isHttpUrl, { error: 'must be an http(s) URL' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .default(DEFAULTS.personaclick.url),
+  shopId: z.preprocess(numberToString, z.string({ error: 'must be a non-empty string' }).trim().min(1, { error: 'must be a non-empty string' })),
+  shopSecret: z
+    .preprocess((v) => numberToString(emptyAsUnset(v)), z.string({ error: 'must be a string' }).optional())
+    .optional(),
+  stream: z
+    .preprocess(numberToString, z.string({ error: 'must be 1 to 16 letters or digits' }).regex(/^[A-Za-z0-9]{1,16}$/, { error: 'must be 1 to 16 letters or digits' }))
+    .default(DEFAULTS.personaclick.stream),
+  timeoutMs: int(100, 120_000).default(DEFAULTS.personaclick.timeoutMs),
+};
+
+const deliveryShape = {
+  concurrency: int(1, 1024).default(DEFAULTS.delivery.concurrency),
+  maxRequestsPerSecond: nonNegativeNumber().default(DEFAULTS.delivery.maxRequestsPerSecond),
+  retries: int(0, 20).default(DEFAULTS.delivery.retries),
+  retryMinMs: int(1).default(DEFAULTS.delivery.retryMinMs),
+  retryMaxMs: int(1).default(DEFAULTS.delivery.retryMaxMs),
+  checkpointMs: int(100, 60_000).default(DEFAULTS.delivery.checkpointMs),
+  shutdownDeadlineMs: int(1_000, 600_000).default(DEFAULTS.delivery.shutdownDeadlineMs),
+};
+
+const sourceShape = {
+  url: postgresUrl,
+  statementTimeoutMs: int(0).default(DEFAULTS.source.statementTimeoutMs),
+  poolSize: int(1, 20).default(DEFAULTS.source.poolSize),
+  applicationName: z
+    .preprocess(numberToString, z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' }))
+    .default(DEFAULTS.source.applicationName),
+};
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const stateShape = {
+  url: z.preprocess(emptyAsUnset, postgresUrl.optional()).optional(),
+  schema: z
+    .string({ error: 'must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters)' })
+    .regex(IDENTIFIER, { error: 'must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters)' })
+    .default(DEFAULTS.state.schema),
+};
+
+const scheduleShape = {
+  timezone: z
+    .string({ error: 'must be an IANA time zone name such as Europe/Berlin' })
+    .refine(isTimeZone, { error: 'must be an IANA time zone name such as Europe/Berlin' })
+    .default(DEFAULTS.schedule.timezone),
+};
+
+const pageSize = (def: number) => int(1, 50_000).default(def);
+
+const ordersShape = {
+  query: sql(),
+  itemsQuery: sql({ mustContain: /(?<!:):order_ids\b/, rule: 'must use the named parameter :order_ids (the page of order ids)' }),
+  schedule: cron,
+  pageSize: pageSize(DEFAULTS.orders.pageSize),
+  settleSeconds: int(0).default(DEFAULTS.orders.settleSeconds),
+  startFrom: z
+    .string({ error: "must be 'now' or an ISO date or datetime (2024-01-31, 2024-01-31T00:00:00Z)" })
+    .refine(isStartFrom, { error: "must be 'now' or an ISO date or datetime (2024-01-31, 2024-01-31T00:00:00Z)" })
+    .default(DEFAULTS.orders.startFrom),
+};
+
+const snapshotShape = (def: number) => ({ query: sql(), schedule: cron, pageSize: pageSize(def) });
+
+const jobsShape = {
+  orders: z.strictObject(ordersShape).optional(),
+  carts: z.strictObject(snapshotShape(DEFAULTS.carts.pageSize)).optional(),
+  wishlists: z.strictObject(snapshotShape(DEFAULTS.wishlists.pageSize)).optional(),
+  events: z.strictObject(snapshotShape(DEFAULTS.events.pageSize)).optional(),
+};
+
+const rootShape = {
+  personaclick: z.strictObject(personaclickShape),
+  delivery: z
+    .strictObject(deliveryShape)
+    .refine((d) => d.retryMaxMs >= d.retryMinMs, {
+      path: ['retryMaxMs'],
+      error: (issue) => {
+        const min = isRecord(issue.input) ? issue.input.retryMinMs : undefined;
+        return `must be an integer of at least retryMinMs${typeof min === 'number' ? ` (${min})` : ''}`;
+      },
+      // Checked even when other delivery keys are wrong, as long as both retry bounds are valid.
+      when: (payload) =>
+        isRecord(payload.value) &&
+        typeof payload.value.retryMinMs === 'number' &&
+        typeof payload.value.retryMaxMs === 'number' &&
+        !payload.issues.some((i) => i.path?.[0] === 'retryMinMs' || i.path?.[0] === 'retryMaxMs'),
+    })
+    .prefault({}),
+  source: z.strictObject(sourceShape),
+  state: z.strictObject(stateShape).prefault({}),
+  schedule: z.strictObject(scheduleShape).prefault({}),
+  jobs: z.strictObject(jobsShape).refine((j) => JOB_NAMES.some((name) => j[name] !== undefined), {
+    error: `must define at least one job: ${JOB_NAMES.join(', ')}`,
+  }),
+};
+
+/** The whole file. Output is the resolved `Config` (defaults applied, state.url filled in). */
+export const configSchema = z.strictObject(rootShape).transform(
+  (c): Config => ({ ...c, state: { url: c.state.url ?? c.source.url, schema: c.state.schema } }),
+);
+
+/** The keys each mapping accepts, by dotted path ('' is the top level): for "did you mean" hints. */
+export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
+  '': Object.keys(rootShape),
+  personaclick: Object.keys(personaclickShape),
+  delivery: Object.keys(deliveryShape),
+  source: Object.keys(sourceShape),
+  state: Object.keys(stateShape),
+  schedule: Object.keys(scheduleShape),
+  jobs: Object.keys(jobsShape),
+  'jobs.orders': Object.keys(ordersShape),
+  'jobs.carts': Object.keys(snapshotShape(0)),
+  'jobs.wishlists': Object.keys(snapshotShape(0)),
+  'jobs.events': Object.keys(snapshotShape(0)),
+};

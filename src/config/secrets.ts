@@ -1,0 +1,73 @@
+/** What in a configuration must never be printed, and URLs made safe to print. */
+import type { Config } from './schema.js';
+
+const URL_SHAPE = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^?#]*)(.*)$/s;
+
+/**
+ * `postgres://user:secret@host/db` → `postgres://user:***@host/db`; a `password=` query parameter is
+ * masked too. Works on text that is not a valid URL (so a mistyped one can be shown in an error);
+ * anything without credentials comes back unchanged.
+ */
+export function redactUrl(url: string): string {
+  const m = URL_SHAPE.exec(url);
+  if (!m) return url;
+  const scheme = m[1] ?? '';
+  let beforeQuery = m[2] ?? '';
+  const query = (m[3] ?? '').replace(/([?&]password=)[^&#]*/gi, '$1***');
+  // The userinfo ends at the last '@' before the query: a password holding an unescaped '/' or '@'
+  // is still masked whole.
+  const at = beforeQuery.lastIndexOf('@');
+  if (at >= 0) {
+    const userinfo = beforeQuery.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    if (colon >= 0) beforeQuery = `${userinfo.slice(0, colon)}:***${beforeQuery.slice(at)}`;
+  }
+  return scheme + beforeQuery + query;
+}
+
+/** Every spelling of a URL's password that could show up in output: as written, decoded, JSON-escaped. */
+function urlPasswords(url: string): string[] {
+  const found: string[] = [];
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') found.push(parsed.password);
+    const fromQuery = parsed.searchParams.get('password');
+    if (fromQuery !== null && fromQuery !== '') found.push(fromQuery);
+  } catch {
+    // not a URL: fall back to the text between "user:" and the last "@"
+  }
+  const m = URL_SHAPE.exec(url);
+  const beforeQuery = m?.[2] ?? '';
+  const at = beforeQuery.lastIndexOf('@');
+  if (at >= 0) {
+    const userinfo = beforeQuery.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    if (colon >= 0 && colon < userinfo.length - 1) found.push(userinfo.slice(colon + 1));
+  }
+  return found;
+}
+
+function spellings(secret: string): string[] {
+  const out = [secret];
+  try {
+    out.push(decodeURIComponent(secret));
+  } catch {
+    // not percent-encoded
+  }
+  for (const s of [...out]) out.push(JSON.stringify(s).slice(1, -1));
+  return out;
+}
+
+/**
+ * Strings that must never be printed: the passwords inside source.url and state.url (as written,
+ * percent-decoded and JSON-escaped) and the shop secret when one is set. Longest first, so that a
+ * scrubber replacing them in order masks a secret before any shorter secret inside it.
+ */
+export function secretsOf(config: Config): string[] {
+  const raw: string[] = [...urlPasswords(config.source.url), ...urlPasswords(config.state.url)];
+  const shopSecret = config.personaclick.shopSecret;
+  if (shopSecret !== undefined && shopSecret !== '') raw.push(shopSecret);
+  const all = new Set<string>();
+  for (const secret of raw) for (const s of spellings(secret)) if (s !== '') all.add(s);
+  return [...all].sort((a, b) => b.length - a.length);
+}
