@@ -12,7 +12,8 @@ export async function up(knex: Knex, schema: string): Promise<void> {
   });
   await knex.schema.withSchema(schema).createTable('ledger', (t) => {
     t.text('job').notNullable(); // ledger namespace: orders, carts, wishlists, events
-    t.text('key').notNullable(); // order id, device id, event key
+    // byte order ("C"), so mirror jobs can merge-join the ledger with a snapshot sorted the same way, by index
+    t.specificType('key', 'text COLLATE "C"').notNullable(); // order id, device id, event key
     t.text('hash'); // content hash for mirrors (carts, wishlists)
     t.text('run_id');
     t.timestamp('delivered_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());

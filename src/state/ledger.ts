@@ -40,3 +40,30 @@ export async function countDelivered(db: StateDb, job: string): Promise<number> 
   const row = await db.table('ledger').where({ job }).count<{ count: string }[]>('* as count');
   return Number(row[0]?.count ?? 0);
 }
+
+/**
+ * The ledger of a mirror job in key byte order (the "C" collation of the key column, so the primary key index
+ * serves it), page by page. Rows this run has written are left out: the merge has already passed them.
+ */
+export async function* ledgerInKeyOrder(db: StateDb, job: string, runId: string, pageSize = 5000, shard?: { index: number; count: number }): AsyncGenerator<LedgerEntry> {
+  let after: string | null = null;
+  for (;;) {
+    const params: unknown[] = [db.schema, job, runId];
+    let sql = `SELECT key, hash FROM ??.ledger WHERE job = ? AND run_id IS DISTINCT FROM ?`;
+    if (after !== null) {
+      sql += ` AND key > ?`;
+      params.push(after);
+    }
+    if (shard && shard.count > 1) {
+      sql += ` AND mod(abs(hashtext(key)::bigint), ?) = ?`;
+      params.push(shard.count, shard.index);
+    }
+    sql += ` ORDER BY key LIMIT ?`;
+    params.push(pageSize);
+    const result = await db.knex.raw<{ rows: { key: string; hash: string | null }[] }>(sql, params as Knex.RawBinding[]);
+    for (const row of result.rows) yield row;
+    const last = result.rows[result.rows.length - 1];
+    if (!last || result.rows.length < pageSize) return;
+    after = last.key;
+  }
+}

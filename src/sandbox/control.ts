@@ -1,0 +1,63 @@
+/**
+ * The sandbox's control endpoints under /__sandbox/, so a sandbox started in another process (by
+ * the CLI) can be driven by tests: stats, faults, reset, and what was recorded.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiContext } from './api.js';
+import { parseFaults } from './faults.js';
+import { errorBody, readBody, send, sendJson, SUCCESS_BODY } from './http.js';
+import type { SandboxState } from './state.js';
+import type { SandboxStatsReport } from './types.js';
+
+export const CONTROL_PREFIX = '/__sandbox/';
+
+export function statsReport(state: SandboxState): SandboxStatsReport {
+  let duplicates = 0;
+  for (const count of state.purchases.values()) if (count > 1) duplicates += 1;
+  return { ...state.stats(), purchases: state.purchases.size, duplicates };
+}
+
+type Handler = (ctx: ApiContext, raw: Buffer | undefined, res: ServerResponse) => void;
+
+function setFaults(ctx: ApiContext, raw: Buffer | undefined, res: ServerResponse): void {
+  try {
+    if (raw === undefined) throw new Error('request body too large');
+    ctx.faults.set(parseFaults(JSON.parse(raw.toString('utf8'))));
+  } catch (err) {
+    send(res, { status: 400, body: errorBody(err instanceof Error ? err.message : String(err)) });
+    return;
+  }
+  send(res, { status: 200, body: SUCCESS_BODY });
+}
+
+const ROUTES: Record<string, Record<string, Handler>> = {
+  stats: { GET: (ctx, _raw, res) => sendJson(res, 200, statsReport(ctx.state)) },
+  faults: { GET: (ctx, _raw, res) => sendJson(res, 200, ctx.faults.get()), PUT: setFaults },
+  reset: {
+    POST: (ctx, _raw, res) => {
+      ctx.state.reset();
+      send(res, { status: 200, body: SUCCESS_BODY });
+    },
+  },
+  purchases: { GET: (ctx, _raw, res) => sendJson(res, 200, Object.fromEntries(ctx.state.purchases)) },
+  carts: {
+    GET: (ctx, _raw, res) =>
+      sendJson(res, 200, Object.fromEntries([...ctx.state.carts].map(([did, cart]) => [did, Object.fromEntries(cart)]))),
+  },
+  wishlists: {
+    GET: (ctx, _raw, res) => sendJson(res, 200, Object.fromEntries([...ctx.state.wishlists].map(([did, wish]) => [did, [...wish]]))),
+  },
+};
+
+export function handleControl(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, path: string): void {
+  const name = path.slice(CONTROL_PREFIX.length);
+  const methods = Object.hasOwn(ROUTES, name) ? ROUTES[name] : undefined;
+  readBody(req, (raw) => {
+    if (methods === undefined) return send(res, { status: 404, body: errorBody('Not found') });
+    const handler = methods[req.method ?? ''];
+    if (handler === undefined) {
+      return send(res, { status: 405, body: errorBody('Method not allowed'), headers: { allow: Object.keys(methods).join(', ') } });
+    }
+    handler(ctx, raw, res);
+  });
+}

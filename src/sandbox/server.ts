@@ -1,0 +1,97 @@
+/**
+ * `startSandbox`: a local stand-in for the PersonaClick tracking API over real HTTP.
+ * Per request: count the arrival, route, decide the fault and the latency (in arrival order, so a
+ * seeded run repeats), read the body, judge it, answer after the latency. Nothing is logged.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { faultOutcome, handleApi, routeError, type ApiContext, type Outcome } from './api.js';
+import { CONTROL_PREFIX, handleControl } from './control.js';
+import { Faults } from './faults.js';
+import { pathOf, readBody, send } from './http.js';
+import { SandboxState } from './state.js';
+import type { Sandbox, SandboxOptions } from './types.js';
+
+const KEEP_ALIVE_MS = 65_000;
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const state = new SandboxState(opts.recordBodies ?? true);
+  const faults = new Faults(opts.faults ?? {});
+  const ctx: ApiContext = { state, faults, shopIds: opts.shopIds === undefined ? undefined : new Set(opts.shopIds) };
+  const timers = new Set<NodeJS.Timeout>();
+
+  function deliver(req: IncomingMessage, res: ServerResponse, outcome: Outcome): void {
+    if (outcome.kind === 'hang' || req.socket.destroyed) return;
+    if (outcome.kind === 'reset') {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    state.answered(outcome.status);
+    send(res, outcome);
+  }
+
+  function later(delayMs: number, run: () => void): void {
+    if (delayMs <= 0) return run();
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      run();
+    }, delayMs);
+    timers.add(timer);
+  }
+
+  const server = createServer((req, res) => {
+    const path = pathOf(req.url);
+    if (path.startsWith(CONTROL_PREFIX)) return handleControl(ctx, req, res, path);
+    const at = Date.now();
+    state.arrive(at);
+    const misrouted = routeError(path, req.method);
+    const fault = misrouted === undefined ? faults.decide() : undefined;
+    const delayMs = faults.latency();
+    readBody(req, (raw) => {
+      const outcome = misrouted ?? (fault === undefined ? handleApi(ctx, path, raw, at) : faultOutcome(state, fault));
+      if (outcome.kind !== 'hang') later(delayMs, () => deliver(req, res, outcome));
+    });
+  });
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1_000;
+
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost(host)}:${port}`,
+    port,
+    accepted: state.accepted,
+    purchases: state.purchases,
+    carts: state.carts,
+    wishlists: state.wishlists,
+    events: state.events,
+    stats: () => state.stats(),
+    arrivals: () => state.arrivals.toArray(),
+    setFaults: (f) => faults.set(f),
+    reset: () => state.reset(),
+    close: () => {
+      closing ??= new Promise<void>((resolve, reject) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * What the sandbox received and accepted: arrival times and counts, accepted bodies (optional),
+ * purchases by order_id, and a mirror of each device's cart and wishlist.
+ * Collections are cleared in place on reset, so references handed out stay live.
+ */
+import type { AcceptedRequest, SandboxStats } from './types.js';
+
+export type FaultKind = keyof SandboxStats['faults'];
+
+/** Arrival timestamps in a growable Float64Array, with the busiest 1 s sliding window kept as they come. */
+export class Arrivals {
+  private buf = new Float64Array(1024);
+  private n = 0;
+  private windowStart = 0;
+  private max = 0;
+
+  push(t: number): void {
+    if (this.n === this.buf.length) {
+      const next = new Float64Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.n] = t;
+    this.n += 1;
+    while (this.windowStart < this.n && (this.buf[this.windowStart] ?? t) <= t - 1000) this.windowStart += 1;
+    this.max = Math.max(this.max, this.n - this.windowStart);
+  }
+
+  get maxPerSecond(): number {
+    return this.max;
+  }
+
+  toArray(): number[] {
+    return Array.from(this.buf.subarray(0, this.n));
+  }
+
+  clear(): void {
+    this.buf = new Float64Array(1024);
+    this.n = 0;
+    this.windowStart = 0;
+    this.max = 0;
+  }
+}
+
+const noFaults = (): SandboxStats['faults'] => ({ error5xx: 0, rate429: 0, reset: 0, hang: 0, failNext: 0, down: 0, forbidden: 0 });
+
+export class SandboxState {
+  readonly accepted: AcceptedRequest[] = [];
+  readonly purchases = new Map<string, number>();
+  readonly carts = new Map<string, Map<string, number>>();
+  readonly wishlists = new Map<string, Set<string>>();
+  /** Accepted requests by kind: `/push <event>`, `/push/custom <event>`, `/track/<what>`. */
+  readonly events = new Map<string, number>();
+  readonly arrivals = new Arrivals();
+  private received = 0;
+  private acceptedCount = 0;
+  private rejected = 0;
+  private invalid = 0;
+  private byStatus: Record<string, number> = {};
+  private faults = noFaults();
+
+  constructor(private readonly recordBodies: boolean) {}
+
+  arrive(at: number): void {
+    this.received += 1;
+    this.arrivals.push(at);
+  }
+
+  answered(status: number): void {
+    const key = String(status);
+    this.byStatus[key] = (this.byStatus[key] ?? 0) + 1;
+  }
+
+  fault(kind: FaultKind): void {
+    this.faults[kind] += 1;
+  }
+
+  /** 400 for bad JSON or a body refused by validation, 401 for a missing shop_id / did. */
+  countInvalid(): void {
+    this.invalid += 1;
+  }
+
+  /** Refused for its data: an unknown shop or a reject rule. */
+  countRejected(): void {
+    this.rejected += 1;
+  }
+
+  accept(path: string, body: Record<string, unknown>, at: number): void {
+    this.acceptedCount += 1;
+    if (this.recordBodies) this.accepted.push({ path, body, at });
+    const event = typeof body.event === 'string' ? body.event : '';
+    const kind = path.startsWith('/track/') ? path : `${path} ${event}`;
+    this.events.set(kind, (this.events.get(kind) ?? 0) + 1);
+    if (path === '/push') this.applyPush(event, body);
+  }
+
+  stats(): SandboxStats {
+    return {
+      received: this.received,
+      accepted: this.acceptedCount,
+      rejected: this.rejected,
+      invalid: this.invalid,
+      byStatus: { ...this.byStatus },
+      faults: { ...this.faults },
+      maxPerSecond: this.arrivals.maxPerSecond,
+    };
+  }
+
+  reset(): void {
+    this.accepted.length = 0;
+    this.purchases.clear();
+    this.carts.clear();
+    this.wishlists.clear();
+    this.events.clear();
+    this.arrivals.clear();
+    this.received = 0;
+    this.acceptedCount = 0;
+    this.rejected = 0;
+    this.invalid = 0;
+    this.byStatus = {};
+    this.faults = noFaults();
+  }
+
+  /** Mirror what the API keeps per device: purchases by order, cart and wishlist contents. */
+  private applyPush(event: string, body: Record<string, unknown>): void {
+    const did = String(body.did);
+    const items = Array.isArray(body.items) ? body.items.filter(isItem) : undefined;
+    switch (event) {
+      case 'purchase': {
+        const orderId = body.order_id;
+        if (typeof orderId === 'string' || typeof orderId === 'number') {
+          const key = String(orderId);
+          this.purchases.set(key, (this.purchases.get(key) ?? 0) + 1);
+        }
+        return;
+      }
+      case 'cart': {
+        if (body.full_cart === true) {
+          replaceOrClear(this.carts, did, items, (list) => {
+            const cart = new Map<string, number>();
+            for (const item of list) cart.set(String(item.id), (cart.get(String(item.id)) ?? 0) + quantityOf(item.quantity));
+            return cart;
+          });
+          return;
+        }
+        const cart = this.carts.get(did) ?? new Map<string, number>();
+        for (const item of items ?? []) cart.set(String(item.id), (cart.get(String(item.id)) ?? 0) + quantityOf(item.amount));
+        if (cart.size > 0) this.carts.set(did, cart);
+        return;
+      }
+      case 'remove_from_cart':
+        removeItems(this.carts, did, items, (cart, id) => cart.delete(id));
+        return;
+      case 'wish': {
+        if (body.full_wish === true) {
+          replaceOrClear(this.wishlists, did, items, (list) => new Set(list.map((item) => String(item.id))));
+          return;
+        }
+        const wish = this.wishlists.get(did) ?? new Set<string>();
+        for (const item of items ?? []) wish.add(String(item.id));
+        if (wish.size > 0) this.wishlists.set(did, wish);
+        return;
+      }
+      case 'remove_wish':
+        removeItems(this.wishlists, did, items, (wish, id) => wish.delete(id));
+        return;
+    }
+  }
+}
+
+interface Item {
+  id: string | number;
+  quantity?: unknown;
+  amount?: unknown;
+}
+
+function isItem(value: unknown): value is Item {
+  if (typeof value !== 'object' || value === null) return false;
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number';
+}
+
+function quantityOf(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 1;
+}
+
+/** Full cart / full wish: items replace the device's contents; no (or no) items delete the device. */
+function replaceOrClear<T extends { size: number }>(byDid: Map<string, T>, did: string, items: Item[] | undefined, build: (items: Item[]) => T): void {
+  const next = items === undefined ? undefined : build(items);
+  if (next === undefined || next.size === 0) byDid.delete(did);
+  else byDid.set(did, next);
+}
+
+function removeItems<T extends { size: number }>(byDid: Map<string, T>, did: string, items: Item[] | undefined, remove: (contents: T, id: string) => void): void {
+  const contents = byDid.get(did);
+  if (contents === undefined) return;
+  for (const item of items ?? []) remove(contents, String(item.id));
+  if (contents.size === 0) byDid.delete(did);
+}

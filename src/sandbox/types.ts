@@ -1,0 +1,66 @@
+/** The sandbox's public shapes. */
+import type { FaultConfig } from './faults.js';
+
+export interface SandboxOptions {
+  /** 0 = a random free port (the default). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Known shops: an unknown shop_id answers 403. Default: any non-empty shop_id is known. */
+  shopIds?: string[];
+  faults?: FaultConfig;
+  /** Keep every accepted body in memory (default true); false keeps only counts and the cart/wish mirror. */
+  recordBodies?: boolean;
+}
+
+export interface AcceptedRequest {
+  path: string;
+  body: Record<string, unknown>;
+  /** Date.now() on arrival. */
+  at: number;
+}
+
+export interface SandboxStats {
+  /** API requests received (control endpoints not counted). */
+  received: number;
+  accepted: number;
+  /** Refused for their data: unknown shop (403) or a reject rule. */
+  rejected: number;
+  /** Bad JSON or refused by validation (400), missing shop_id / did (401). */
+  invalid: number;
+  /** Answers sent, by HTTP status. */
+  byStatus: Record<string, number>;
+  faults: { error5xx: number; rate429: number; reset: number; hang: number; failNext: number; down: number; forbidden: number };
+  /** Max requests received in any 1 s sliding window. */
+  maxPerSecond: number;
+}
+
+/** `GET /__sandbox/stats`: the stats plus distinct orders and orders accepted more than once. */
+export interface SandboxStatsReport extends SandboxStats {
+  purchases: number;
+  duplicates: number;
+}
+
+export interface Sandbox {
+  url: string;
+  port: number;
+  /** Empty when recordBodies is false. */
+  accepted: AcceptedRequest[];
+  /** order_id → how many times a purchase for it was accepted. */
+  purchases: Map<string, number>;
+  /** did → product id → quantity; a clearing full_cart deletes the did. */
+  carts: Map<string, Map<string, number>>;
+  /** did → product ids. */
+  wishlists: Map<string, Set<string>>;
+  /** Accepted requests by kind: `/push purchase`, `/push/custom my_event`, `/track/clicked`, … */
+  events: Map<string, number>;
+  stats(): SandboxStats;
+  /** Arrival timestamps (ms) of every API request received. */
+  arrivals(): number[];
+  /** Replaces the fault config (throws on an invalid one). */
+  setFaults(f: FaultConfig): void;
+  /** Forgets everything recorded (not the faults). */
+  reset(): void;
+  /** Closes the server, destroying hanging and keep-alive sockets. */
+  close(): Promise<void>;
+}

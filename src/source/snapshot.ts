@@ -1,0 +1,80 @@
+/**
+ * Cart and wishlist snapshots: the operator's one-row-per-line SELECT, read in pages keyed on did in byte order
+ * (COLLATE "C", the same order as the ledger), one device's lines always together. No transaction spans pages.
+ */
+import type { Row } from '../payloads/index.js';
+import type { Source } from './db.js';
+
+export interface DeviceLines {
+  did: string;
+  lines: Row[];
+}
+
+/**
+ * Every device of the snapshot in did byte order, its lines grouped. A page ends at `pageSize` lines; the last
+ * device of a full page may be cut, so it is dropped and read again at the start of the next page (a device with
+ * more lines than a page is read on its own).
+ */
+export async function* snapshotDevices(source: Source, query: string, pageSize: number, shard?: { index: number; count: number }): AsyncGenerator<DeviceLines> {
+  let after: string | null = null;
+  const shardParams = (offset: number) =>
+    shard && shard.count > 1 ? { sql: ` AND mod(abs(hashtext(q.did::text)::bigint), $${offset}) = $${offset + 1}`, params: [shard.count, shard.index] } : { sql: '', params: [] };
+  for (;;) {
+    const base: unknown[] = after === null ? [pageSize] : [pageSize, after];
+    const s = shardParams(base.length + 1);
+    const sql = `SELECT q.*, q.did::text AS "__pcs_did" FROM (
+${query}
+) AS q WHERE q.did IS NOT NULL${after === null ? '' : ` AND q.did::text COLLATE "C" > $2`}${s.sql} ORDER BY q.did::text COLLATE "C" LIMIT $1`;
+    const rows = await source.query<Row & { __pcs_did: string }>(sql, [...base, ...s.params]);
+    if (rows.length === 0) return;
+    const groups = group(rows);
+    if (rows.length === pageSize) {
+      const last = groups.pop();
+      if (groups.length === 0 && last) {
+        // One device fills the whole page: read all of its lines at once.
+        const s2 = shardParams(2);
+        const all = await source.query<Row & { __pcs_did: string }>(
+          `SELECT q.*, q.did::text AS "__pcs_did" FROM (
+${query}
+) AS q WHERE q.did::text COLLATE "C" = $1${s2.sql}`,
+          [last.did, ...s2.params],
+        );
+        groups.push(...group(all));
+      }
+    }
+    for (const device of groups) yield device;
+    const tail = groups[groups.length - 1];
+    if (!tail || rows.length < pageSize) return;
+    after = tail.did;
+  }
+}
+
+function group(rows: (Row & { __pcs_did: string })[]): DeviceLines[] {
+  const out: DeviceLines[] = [];
+  let current: DeviceLines | undefined;
+  for (const r of rows) {
+    const { __pcs_did: did, ...row } = r;
+    if (!current || current.did !== did) {
+      current = { did, lines: [] };
+      out.push(current);
+    }
+    current.lines.push(row);
+  }
+  return out;
+}
+
+/** Compare two strings in Postgres "C" collation order (UTF-8 bytes, i.e. code points), not UTF-16 units. */
+export function compareC(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    const sa = ca >= 0xd800 && ca <= 0xdfff;
+    const sb = cb >= 0xd800 && cb <= 0xdfff;
+    if (sa !== sb && (sa ? cb >= 0xe000 : ca >= 0xe000)) return sa ? 1 : -1; // a surrogate pair is a code point above U+FFFF
+    return ca < cb ? -1 : 1;
+  }
+  return a.length - b.length;
+}
