@@ -7,6 +7,7 @@ export interface CliArgs {
   target: string | undefined;
   config: string | undefined;
   dryRun: boolean;
+  full: boolean;
   limit: number | undefined;
   json: boolean;
   port: number | undefined;
@@ -25,6 +26,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
       options: {
         config: { type: 'string', short: 'c' },
         'dry-run': { type: 'boolean', default: false },
+        full: { type: 'boolean', default: false },
         limit: { type: 'string' },
         json: { type: 'boolean', default: false },
         port: { type: 'string' },
@@ -42,6 +44,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
     target: positionals[1],
     config: values.config,
     dryRun: values['dry-run'] ?? false,
+    full: values.full ?? false,
     limit: values.limit === undefined ? undefined : positiveInt('--limit', values.limit),
     json: values.json ?? false,
     port: values.port === undefined ? undefined : portNumber(values.port),

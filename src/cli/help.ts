@@ -6,6 +6,8 @@ Usage: personaclick-sync <command> [options]
 Commands
   migrate                         create or update the connector's own tables (safe to repeat)
   sync orders                     send orders changed since the last run as purchase events
+  reconcile carts|wishlists       make PersonaClick's carts / wishlists equal the shop's (changed, new and gone ones)
+  events                          send every row of the events model once (one-off migrations; re-runs resume)
   status [--json]                 watermarks, last runs with their counts, open failures by class
   sandbox [--port N] [--shop ID]  serve a local stand-in of the PersonaClick API (for trials and tests)
   demo                            run the whole path on an embedded sample shop (no servers needed)
@@ -15,6 +17,7 @@ Options
   --config FILE    configuration file (default: $PERSONACLICK_SYNC_CONFIG, else config/personaclick-sync.yaml)
   --dry-run        build every request and print it as NDJSON on stdout; send nothing, write no state
   --limit N        stop after reading N rows
+  --full           reconcile: re-send every cart or wishlist, not only the changed ones
   --json           machine-readable output (status)
   -h, --help       show this help
   -v, --version    print the version
@@ -38,6 +41,9 @@ Examples
   personaclick-sync migrate --config /etc/personaclick-sync.yaml
   personaclick-sync sync orders --dry-run --limit 5 | jq .
   */5 * * * *  personaclick-sync sync orders       (crontab: every five minutes)
+  0 3 * * *    personaclick-sync reconcile carts     (crontab: nightly)
+  personaclick-sync reconcile wishlists --full
+  personaclick-sync events --config migration.yaml
   personaclick-sync status --json
   personaclick-sync sandbox --port 8080
 `;

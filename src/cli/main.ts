@@ -4,10 +4,13 @@ import type { Writable } from 'node:stream';
 import { loadConfig, redactUrl, secretsOf, type Config } from '../config/index.js';
 import { ConfigError, ExitCode, toError } from '../errors.js';
 import { createLogger, scrub, type Logger } from '../log.js';
-import { openServices } from '../run/services.js';
+import { openServices, type Services } from '../run/services.js';
+import type { RunSummary } from '../run/summary.js';
 import { openStateDb } from '../state/db.js';
 import { migrate } from '../state/migrate.js';
 import { syncOrders } from '../../jobs/orders.js';
+import { reconcile } from '../../jobs/mirror.js';
+import { migrateEvents } from '../../jobs/events.js';
 import { startSandbox } from '../sandbox/index.js';
 import { parseCli, type CliArgs } from './args.js';
 import { exitCodeForError, exitCodeForRun } from './exit.js';
@@ -43,13 +46,15 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       }
       case 'migrate':
       case 'status':
-      case 'sync': {
+      case 'sync':
+      case 'reconcile':
+      case 'events': {
         const config = loadConfig({ path: args.config, env: io.env });
         secrets = secretsOf(config);
         const log = createLogger({ secrets, destination: io.stderr });
         if (args.command === 'migrate') return await migrateCommand(config, log, io);
         if (args.command === 'status') return await statusCommand(config, args, io);
-        return await syncCommand(config, args, log, io);
+        return await jobCommand(config, args, log, io);
       }
       default:
         throw new ConfigError(`unknown command "${args.command}" (see personaclick-sync --help)`);
@@ -86,8 +91,23 @@ async function statusCommand(config: Config, args: CliArgs, io: CliIo): Promise<
   }
 }
 
-async function syncCommand(config: Config, args: CliArgs, log: Logger, io: CliIo): Promise<number> {
-  if (args.target !== 'orders') throw new ConfigError(`sync: unknown job "${args.target ?? ''}"; the job to sync is: orders`);
+/** The jobs that run through the delivery pipeline, by command. */
+async function jobCommand(config: Config, args: CliArgs, log: Logger, io: CliIo): Promise<number> {
+  const common = { dryRun: args.dryRun, limit: args.limit, out: io.stdout, log };
+  let run: (services: Services, signal: AbortSignal) => Promise<RunSummary>;
+  if (args.command === 'sync') {
+    if (args.target !== 'orders') throw new ConfigError(`sync: unknown job "${args.target ?? ''}"; the job to sync is: orders`);
+    run = (services, signal) => syncOrders(services, { ...common, signal });
+  } else if (args.command === 'reconcile') {
+    const kind = args.target;
+    if (kind !== 'carts' && kind !== 'wishlists') throw new ConfigError(`reconcile: unknown job "${kind ?? ''}"; choose carts or wishlists`);
+    run = (services, signal) => reconcile(services, kind, { ...common, full: args.full, signal });
+  } else {
+    if (args.target !== undefined) throw new ConfigError(`events: takes no job name (got "${args.target}")`);
+    run = (services, signal) => migrateEvents(services, { ...common, signal });
+  }
+  if (args.full && args.command !== 'reconcile') throw new ConfigError('--full: only reconcile takes it');
+
   const services = openServices(config, { dryRun: args.dryRun });
   const stop = new AbortController();
   let signal: NodeJS.Signals | undefined;
@@ -100,8 +120,9 @@ async function syncCommand(config: Config, args: CliArgs, log: Logger, io: CliIo
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    const summary = await syncOrders(services, { dryRun: args.dryRun, limit: args.limit, out: io.stdout, log, signal: stop.signal });
-    if (summary.error && summary.status !== 'fatal' && summary.status !== 'halted') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);
+    const summary = await run(services, stop.signal);
+    if (summary.error && summary.status === 'failed') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);
+    if (summary.error && (summary.status === 'fatal' || summary.status === 'halted')) io.stderr.write(`personaclick-sync: ${summary.error.message}\n`);
     return exitCodeForRun(summary, signal);
   } finally {
     process.off('SIGTERM', onSignal);

@@ -1,10 +1,12 @@
 /** Wiring for tests: a config pointing at a test database and a sandbox, and one-call runs of the orders sync. */
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import { parseConfig, type Config } from '../../src/config/index.js';
-import { silentLogger } from '../../src/log.js';
-import { openServices } from '../../src/run/services.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { openServices, type Services } from '../../src/run/services.js';
 import type { RunSummary } from '../../src/run/summary.js';
 import { syncOrders } from '../../jobs/orders.js';
+import { reconcile, type MirrorKind } from '../../jobs/mirror.js';
+import { migrateEvents } from '../../jobs/events.js';
 import { ITEMS_QUERY, ORDERS_QUERY } from './shop.js';
 
 export const SHOP_ID = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5';
@@ -14,6 +16,8 @@ export interface ConfigOverrides {
   orders?: Record<string, unknown>;
   personaclick?: Record<string, unknown>;
   state?: Record<string, unknown>;
+  /** Other jobs (carts, wishlists, events), added beside orders. */
+  jobs?: Record<string, unknown>;
 }
 
 export function testConfig(dbUrl: string, apiUrl: string, overrides: ConfigOverrides = {}): Config {
@@ -25,6 +29,7 @@ export function testConfig(dbUrl: string, apiUrl: string, overrides: ConfigOverr
       state: { ...overrides.state },
       jobs: {
         orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 500, settleSeconds: 0, startFrom: '2000-01-01', ...overrides.orders },
+        ...overrides.jobs,
       },
     },
     {},
@@ -37,15 +42,37 @@ export interface SyncResult {
   stdout: string;
 }
 
-export async function runSync(config: Config, opts: { dryRun?: boolean; limit?: number; signal?: AbortSignal } = {}): Promise<SyncResult> {
-  const services = openServices(config, { dryRun: opts.dryRun ?? false });
+export interface RunOptions {
+  dryRun?: boolean;
+  limit?: number;
+  signal?: AbortSignal;
+  full?: boolean;
+}
+
+type JobFn = (services: Services, common: { dryRun: boolean; limit: number | undefined; out: Writable; log: Logger; signal: AbortSignal | undefined }) => Promise<RunSummary>;
+
+async function runJob(config: Config, opts: RunOptions, job: JobFn): Promise<SyncResult> {
+  const dryRun = opts.dryRun ?? false;
+  const services = openServices(config, { dryRun });
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
   try {
-    const summary = await syncOrders(services, { dryRun: opts.dryRun ?? false, limit: opts.limit, out, log: silentLogger(), signal: opts.signal });
+    const summary = await job(services, { dryRun, limit: opts.limit, out, log: silentLogger(), signal: opts.signal });
     return { summary, stdout: Buffer.concat(chunks).toString('utf8') };
   } finally {
     await services.close();
   }
+}
+
+export function runSync(config: Config, opts: RunOptions = {}): Promise<SyncResult> {
+  return runJob(config, opts, (services, common) => syncOrders(services, common));
+}
+
+export function runReconcile(config: Config, kind: MirrorKind, opts: RunOptions = {}): Promise<SyncResult> {
+  return runJob(config, opts, (services, common) => reconcile(services, kind, { ...common, full: opts.full ?? false }));
+}
+
+export function runEvents(config: Config, opts: RunOptions = {}): Promise<SyncResult> {
+  return runJob(config, opts, (services, common) => migrateEvents(services, common));
 }

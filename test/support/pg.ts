@@ -29,9 +29,10 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createDatabase(prefix = 'pcs_test'): Promise<TestDatabase> {
+/** `icu: true` gives the database a language collation (en-US), under which text sorts unlike byte order. */
+export async function createDatabase(prefix = 'pcs_test', opts: { icu?: boolean } = {}): Promise<TestDatabase> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${name}`);
+  await adminQuery(opts.icu ? `CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'` : `CREATE DATABASE ${name}`);
   const url = urlFor(name);
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   return {

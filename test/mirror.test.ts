@@ -1,0 +1,165 @@
+/** Nightly reconciliation: the sandbox's carts and wishlists must end equal to the shop's, sending only what changed. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { validateRequest } from '../src/payloads/index.js';
+import { openStateDb } from '../src/state/db.js';
+import { migrate } from '../src/state/migrate.js';
+import { createDatabase, type TestDatabase } from './support/pg.js';
+import { CARTS_QUERY, WISHLISTS_QUERY, createCartTables, databaseCarts, databaseWishlists, insertCarts } from './support/carts.js';
+import { runReconcile, testConfig } from './support/harness.js';
+
+let db: TestDatabase;
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ recordBodies: true });
+});
+afterAll(async () => {
+  await sandbox.close();
+});
+
+async function freshShop(opts: { icu?: boolean } = {}): Promise<void> {
+  if (db) await db.drop();
+  db = await createDatabase('pcs_mirror', opts);
+  await createCartTables(db);
+  const state = openStateDb(db.url, 'personaclick_sync');
+  await migrate(state);
+  await state.close();
+  sandbox.reset();
+  sandbox.setFaults({});
+}
+afterAll(async () => {
+  await db.drop();
+});
+
+const config = (pageSize = 1000) =>
+  testConfig(db.url, sandbox.url, { jobs: { carts: { query: CARTS_QUERY, pageSize }, wishlists: { query: WISHLISTS_QUERY, pageSize } } });
+
+function sandboxCarts(): Map<string, Map<string, number>> {
+  return sandbox.carts;
+}
+
+describe('reconcile carts', () => {
+  beforeEach(async () => {
+    await freshShop();
+  });
+
+  it('mirrors a few thousand carts, sends nothing when unchanged, then exactly the changed, emptied, deleted and new ones', async () => {
+    await insertCarts(db, 1, 3000);
+    const first = await runReconcile(config(700), 'carts');
+    expect(first.summary.status).toBe('done');
+    expect(first.summary.sent).toBe(3000);
+    expect(sandboxCarts()).toEqual(await databaseCarts(db));
+
+    const unchanged = await runReconcile(config(700), 'carts');
+    expect(unchanged.summary.sent).toBe(0);
+    expect(unchanged.summary.skipped).toBe(3000);
+
+    // 30 changed quantities, 20 emptied (lines gone, cart row kept), 15 deleted outright, 25 new.
+    await db.query(`UPDATE shop.cart_items SET qty = qty + 1 WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(100, 129) g))`);
+    await db.query(`DELETE FROM shop.cart_items WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(200, 219) g))`);
+    await db.query(`DELETE FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(300, 314) g)`);
+    await insertCarts(db, 5001, 25);
+    const before = sandbox.stats().accepted;
+    const next = await runReconcile(config(700), 'carts');
+    expect(next.summary.status).toBe('done');
+    expect(sandbox.stats().accepted - before).toBe(30 + 20 + 15 + 25);
+    expect(next.summary.sent).toBe(90);
+    expect(sandboxCarts()).toEqual(await databaseCarts(db));
+    // The cleared devices were forgotten by the ledger: the next run sends nothing at all.
+    const quiet = await runReconcile(config(700), 'carts');
+    expect(quiet.summary.sent).toBe(0);
+  });
+
+  it('merges the same product on two lines of one cart, and the order of lines does not change the hash', async () => {
+    await db.query(`INSERT INTO shop.carts (device_id) VALUES ('dup'); INSERT INTO shop.cart_items SELECT id, 'P1', 2 FROM shop.carts; INSERT INTO shop.cart_items SELECT id, 'P2', 1 FROM shop.carts; INSERT INTO shop.cart_items SELECT id, 'P1', 3 FROM shop.carts`);
+    await runReconcile(config(), 'carts');
+    const body = sandbox.accepted.find((a) => a.body.did === 'dup')?.body;
+    expect(body?.items).toEqual([
+      { id: 'P1', quantity: 5 },
+      { id: 'P2', quantity: 1 },
+    ]);
+    // Same content in another physical order: nothing to send.
+    await db.query(`CREATE TABLE shop.tmp AS SELECT * FROM shop.cart_items ORDER BY product_id DESC; DELETE FROM shop.cart_items; INSERT INTO shop.cart_items SELECT * FROM shop.tmp`);
+    expect((await runReconcile(config(), 'carts')).summary.sent).toBe(0);
+  });
+
+  it('records a rejected device, goes on with the others, and tries it again the next night', async () => {
+    await insertCarts(db, 1, 200);
+    sandbox.setFaults({ reject: [{ field: 'did', equals: 'd42', status: 404, message: 'Device not found' }] });
+    const first = await runReconcile(config(), 'carts');
+    expect(first.summary.rejected).toBe(1);
+    expect(first.summary.sent).toBe(199);
+    const failures = await db.query<{ key: string; class: string; reason: string }>(`SELECT key, class, reason FROM personaclick_sync.failures WHERE resolved_at IS NULL`);
+    expect(failures).toEqual([{ key: 'd42', class: 'rejected', reason: expect.stringContaining('Device not found') as unknown as string }]);
+    sandbox.setFaults({});
+    const second = await runReconcile(config(), 'carts');
+    expect(second.summary.sent).toBe(1);
+    expect(sandboxCarts()).toEqual(await databaseCarts(db));
+    expect(await db.query(`SELECT 1 FROM personaclick_sync.failures WHERE resolved_at IS NULL`)).toHaveLength(0);
+  });
+
+  it('--full re-sends every cart and clears every one the ledger knows that is gone', async () => {
+    await insertCarts(db, 1, 300);
+    await runReconcile(config(), 'carts');
+    await db.query(`DELETE FROM shop.carts WHERE device_id IN ('d1', 'd2')`);
+    sandbox.reset();
+    const full = await runReconcile(config(), 'carts', { full: true });
+    expect(full.summary.sent).toBe(300);
+    expect(sandbox.stats().accepted).toBe(300);
+    const clears = sandbox.accepted.filter((a) => a.body.full_cart === true && !('items' in a.body));
+    expect(clears.map((c) => c.body.did).sort()).toEqual(['d1', 'd2']);
+  });
+
+  it('--dry-run prints valid bodies and changes nothing', async () => {
+    await insertCarts(db, 1, 50);
+    const dry = await runReconcile(config(), 'carts', { dryRun: true });
+    const lines = dry.stdout.trim().split('\n');
+    expect(lines).toHaveLength(50);
+    for (const line of lines) {
+      const { path, body } = JSON.parse(line) as { path: string; body: unknown };
+      expect(validateRequest(path, body)).toEqual({ ok: true });
+    }
+    expect(sandbox.stats().received).toBe(0);
+    expect(await db.query(`SELECT 1 FROM personaclick_sync.ledger`)).toHaveLength(0);
+  });
+});
+
+describe('reconcile carts under a language collation', () => {
+  it('diffs devices whose ids sort differently in en-US than in byte order', async () => {
+    await freshShop({ icu: true });
+    const dids = ['a', 'B', 'b', 'A1', 'a1', '_x', '-y', 'x-1', 'x_1', 'x1', '10', '9', 'Zed', 'zed', 'äpfel', 'Ab', 'aB', 'é'];
+    await db.query(`INSERT INTO shop.carts (device_id) SELECT unnest($1::text[])`, [dids]);
+    await db.query(`INSERT INTO shop.cart_items SELECT id, 'P' || id, 1 FROM shop.carts`);
+    const order = await db.query<{ device_id: string }>(`SELECT device_id FROM shop.carts ORDER BY device_id`);
+    expect(order.map((o) => o.device_id)).not.toEqual([...dids].sort()); // the database really sorts differently
+    await runReconcile(config(4), 'carts');
+    expect(sandboxCarts()).toEqual(await databaseCarts(db));
+    expect((await runReconcile(config(4), 'carts')).summary.sent).toBe(0);
+    await db.query(`DELETE FROM shop.carts WHERE device_id IN ('B', '_x', 'x1', 'äpfel')`);
+    await db.query(`UPDATE shop.cart_items SET qty = 7 WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN ('a', '-y', 'Zed'))`);
+    const next = await runReconcile(config(4), 'carts');
+    expect(next.summary.sent).toBe(7);
+    expect(sandboxCarts()).toEqual(await databaseCarts(db));
+  });
+});
+
+describe('reconcile wishlists', () => {
+  beforeEach(async () => {
+    await freshShop();
+  });
+
+  it('mirrors wishlists, sends nothing when unchanged, then exactly the changes', async () => {
+    await insertCarts(db, 1, 2000);
+    const first = await runReconcile(config(500), 'wishlists');
+    expect(first.summary.sent).toBe(2000);
+    expect(sandbox.wishlists).toEqual(await databaseWishlists(db));
+    expect((await runReconcile(config(500), 'wishlists')).summary.sent).toBe(0);
+    await db.query(`DELETE FROM shop.wishlist_items WHERE device_id IN (SELECT 'd' || g FROM generate_series(1, 10) g)`);
+    await db.query(`INSERT INTO shop.wishlist_items SELECT 'd' || g, 'NEW' FROM generate_series(11, 30) g`);
+    await db.query(`INSERT INTO shop.wishlist_items SELECT 'new' || g, 'W1' FROM generate_series(1, 5) g`);
+    const next = await runReconcile(config(500), 'wishlists');
+    expect(next.summary.sent).toBe(10 + 20 + 5);
+    expect(sandbox.wishlists).toEqual(await databaseWishlists(db));
+  });
+});
