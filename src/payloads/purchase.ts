@@ -1,0 +1,58 @@
+/** Orders model row + its lines → a `purchase` request. */
+import { customProperties } from './custom.js';
+import { buildEnvelope, compact, pushBody } from './envelope.js';
+import { isTrue, money, optionalText, requiredId } from './fields.js';
+import { purchaseItems } from './items.js';
+import { finish } from './request.js';
+import { longIdRule, sessionIdRule } from './rules.js';
+import { toEpochMs } from './source.js';
+import type { BuildContext, BuildResult, Check, JsonValue, Row } from './types.js';
+
+const MONEY_COLUMNS = ['order_price', 'order_cash', 'order_bonuses', 'order_delivery', 'order_discount'] as const;
+const TEXT_COLUMNS = ['promocode', 'delivery_address', 'delivery_type', 'payment_type', 'email', 'phone'] as const;
+
+export interface OrderFields {
+  orderId: string;
+  /** order_id, money, texts, tax_free, items, custom: in body order, undefined where absent. */
+  fields: Record<string, JsonValue | undefined>;
+}
+
+/** The purchase-specific fields of an order row (shared by the orders and the events model). */
+export function orderFields(row: Row, lines: readonly unknown[]): Check<OrderFields> {
+  const orderId = requiredId(row.order_id, 'order_id', longIdRule);
+  if (!orderId.ok) return orderId;
+  const fields: Record<string, JsonValue | undefined> = { order_id: orderId.value };
+  for (const column of MONEY_COLUMNS) {
+    const value = money(row[column], column);
+    if (!value.ok) return value;
+    fields[column] = value.value;
+  }
+  for (const column of TEXT_COLUMNS) {
+    const value = optionalText(row[column], column);
+    if (!value.ok) return value;
+    fields[column] = value.value;
+  }
+  fields.tax_free = isTrue(row.tax_free) ? true : undefined;
+  const items = purchaseItems(lines);
+  if (!items.ok) return items;
+  fields.items = items.value.map((item) => compact(item));
+  const custom = customProperties(row.custom);
+  if (!custom.ok) return custom;
+  fields.custom = custom.value;
+  return { ok: true, value: { orderId: orderId.value, fields } };
+}
+
+/**
+ * An orders-model row and its lines → `purchase`. The seance, when the row has none, derives from
+ * (did, order_id); `source` counts its 48 hours back from `ordered_at` (else `updated_at`).
+ */
+export function buildPurchase(order: Row, lines: readonly Row[], ctx: BuildContext): BuildResult {
+  const fields = orderFields(order, lines);
+  if (!fields.ok) return fields;
+  const did = requiredId(order.did, 'did', sessionIdRule);
+  if (!did.ok) return did;
+  const referenceMs = toEpochMs(order.ordered_at) ?? toEpochMs(order.updated_at);
+  const envelope = buildEnvelope(did.value, order, fields.value.orderId, referenceMs, ctx);
+  if (!envelope.ok) return envelope;
+  return finish('/push', pushBody('purchase', envelope.value, fields.value.fields));
+}

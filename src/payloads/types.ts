@@ -1,0 +1,38 @@
+/** The public types of the payloads stage: what a builder takes and what it gives back. */
+
+/** The PersonaClick endpoints a request can go to. */
+export type ApiPath = '/push' | '/push/custom' | '/track/received' | '/track/clicked' | '/track/closed';
+
+/** A value that survives `JSON.stringify` unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
+
+/** A JSON object: the body of a request. */
+export type JsonObject = { [k: string]: JsonValue };
+
+/** One request, ready to POST. */
+export interface ApiRequest {
+  path: ApiPath;
+  body: { [k: string]: JsonValue };
+}
+
+/** A builder's answer: a request, or the one-line reason the row cannot make one. */
+export type BuildResult = { ok: true; request: ApiRequest } | { ok: false; reason: string };
+
+/** What a builder needs besides the row: the shop and the stream to use when a row names none. */
+export interface BuildContext {
+  shopId: string;
+  defaultStream: string;
+}
+
+/**
+ * A row as node-postgres returns it: numeric/bigint arrive as strings, timestamptz/timestamp/date as
+ * JS Date (or string), json/jsonb as parsed values, null for SQL NULL.
+ */
+export type Row = Record<string, unknown>;
+
+/** The outcome of checking or coercing one value. */
+export type Check<T> = { ok: true; value: T } | Failure;
+export interface Failure {
+  ok: false;
+  reason: string;
+}

@@ -1,0 +1,264 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  buildClearCart,
+  buildClearWish,
+  buildFullCart,
+  buildFullWish,
+  cartContentHash,
+  deriveSeance,
+  validateRequest,
+  type BuildContext,
+  type BuildResult,
+  type JsonValue,
+  type Row,
+} from '../src/payloads/index.js';
+
+const ctx: BuildContext = { shopId: '0d42fd8b713d0752776ca589cc0056', defaultStream: 'web' };
+const NOW = new Date('2024-05-10T12:00:00.000Z');
+const HOUR = 3_600_000;
+
+function body(result: BuildResult): { [k: string]: JsonValue } {
+  if (!result.ok) throw new Error(`expected a request, got: ${result.reason}`);
+  expect(validateRequest(result.request.path, result.request.body)).toEqual({ ok: true });
+  expect(result.request.path).toBe('/push');
+  return result.request.body;
+}
+
+function reason(result: BuildResult): string {
+  if (result.ok) throw new Error(`expected invalid, got ${JSON.stringify(result.request.body)}`);
+  expect(result.reason).not.toMatch(/[\r\n]/);
+  return result.reason;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(NOW);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('buildFullCart', () => {
+  it('sends the whole cart, sorted by id, with full_cart true', () => {
+    const lines: Row[] = [
+      { did: 'D1', id: '100500', quantity: 3 },
+      { did: 'D1', id: '100123', quantity: '1' },
+    ];
+    const b = body(buildFullCart('D1', lines, lines[0] ?? {}, ctx));
+    expect(b).toEqual({
+      event: 'cart',
+      shop_id: ctx.shopId,
+      did: 'D1',
+      seance: deriveSeance('D1', 'D1'),
+      sid: deriveSeance('D1', 'D1'),
+      stream: 'web',
+      items: [
+        { id: '100123', quantity: 1 },
+        { id: '100500', quantity: 3 },
+      ],
+      full_cart: true,
+    });
+    expect(Object.keys(b)).toEqual(['event', 'shop_id', 'did', 'seance', 'sid', 'stream', 'items', 'full_cart']);
+  });
+
+  it('gives the same body whatever the line order', () => {
+    const a = buildFullCart('D1', [{ id: 'b', quantity: 1 }, { id: 'a', quantity: 2 }], {}, ctx);
+    const b = buildFullCart('D1', [{ id: 'a', quantity: 2 }, { id: 'b', quantity: 1 }], {}, ctx);
+    expect(a).toEqual(b);
+  });
+
+  it('merges lines with the same id, adding quantities', () => {
+    const b = body(buildFullCart('D1', [{ id: 'a', quantity: 2 }, { id: 7, quantity: 1 }, { id: 'a', quantity: '3' }, { id: '7', quantity: 1 }], {}, ctx));
+    expect(b.items).toEqual([
+      { id: '7', quantity: 2 },
+      { id: 'a', quantity: 5 },
+    ]);
+  });
+
+  it('rejects a merged quantity over 1000', () => {
+    expect(body(buildFullCart('D1', [{ id: 'a', quantity: 999 }, { id: 'a', quantity: 1 }], {}, ctx)).items).toEqual([
+      { id: 'a', quantity: 1000 },
+    ]);
+    expect(reason(buildFullCart('D1', [{ id: 'a', quantity: 999 }, { id: 'a', quantity: 2 }], {}, ctx))).toBe(
+      'items[1].quantity: must be a whole number from 1 to 1000 once lines with the same id are added up (got 1001)',
+    );
+  });
+
+  it.each([
+    [0, '0'],
+    [1001, '1001'],
+    [2.5, '2.5'],
+    ['2.5', '"2.5"'],
+    [-1, '-1'],
+    ['x', '"x"'],
+  ])('rejects quantity %j', (quantity, shown) => {
+    expect(reason(buildFullCart('D1', [{ id: 'a', quantity: 1 }, { id: 'b', quantity }], {}, ctx))).toBe(
+      `items[1].quantity: must be a whole number from 1 to 1000 (got ${shown})`,
+    );
+  });
+
+  it('requires a quantity', () => {
+    expect(reason(buildFullCart('D1', [{ id: 'a' }], {}, ctx))).toBe(
+      'items[0].quantity: is required and must be a whole number from 1 to 1000',
+    );
+  });
+
+  it('checks ids like a purchase does', () => {
+    expect(reason(buildFullCart('D1', [{ id: '', quantity: 1 }], {}, ctx))).toMatch(/^items\[0\]\.id: is required/);
+    expect(reason(buildFullCart('D1', [{ id: 'a\\b', quantity: 1 }], {}, ctx))).toMatch(/^items\[0\]\.id: must be .* without a backslash/);
+    expect(reason(buildFullCart('D1', [{ id: 'x'.repeat(256), quantity: 1 }], {}, ctx))).toMatch(/^items\[0\]\.id: must be/);
+  });
+
+  it('with no lines clears the cart: full_cart true and no items key', () => {
+    const b = body(buildFullCart('D1', [], {}, ctx));
+    expect(b).toEqual({
+      event: 'cart',
+      shop_id: ctx.shopId,
+      did: 'D1',
+      seance: deriveSeance('D1', 'D1'),
+      sid: deriveSeance('D1', 'D1'),
+      stream: 'web',
+      full_cart: true,
+    });
+    expect('items' in b).toBe(false);
+  });
+
+  it('takes seance, stream, segment and referer from the envelope row', () => {
+    const envelope: Row = { did: 'D1', id: 'a', quantity: 1, seance: 'S1', stream: 'ios', segment: 'B', referer: 'https://s/cart' };
+    const b = body(buildFullCart('D1', [envelope], envelope, ctx));
+    expect(b).toMatchObject({ seance: 'S1', sid: 'S1', stream: 'ios', segment: 'B', referer: 'https://s/cart' });
+  });
+
+  it('omits empty envelope values', () => {
+    const envelope: Row = { seance: '', stream: null, segment: '  ', referer: null, source_from: '', source_code: null };
+    const b = body(buildFullCart('D1', [{ id: 'a', quantity: 1 }], envelope, ctx));
+    expect(Object.keys(b)).toEqual(['event', 'shop_id', 'did', 'seance', 'sid', 'stream', 'items', 'full_cart']);
+  });
+
+  it('rejects bad envelope values', () => {
+    expect(reason(buildFullCart('D1', [], { segment: 'Z' }, ctx))).toBe('segment: must be "A" or "B" (got "Z")');
+    expect(reason(buildFullCart('D1', [], { stream: 'bad_stream' }, ctx))).toBe(
+      'stream: must be 1 to 16 letters or digits (got "bad_stream")',
+    );
+  });
+
+  it('sends source while the click is at most 48 hours before now', () => {
+    const src = (at: Date): Row => ({ source_from: 'bulk', source_code: 'B7', source_at: at });
+    const fresh = body(buildFullCart('D1', [], src(new Date(NOW.getTime() - 48 * HOUR)), ctx));
+    expect(fresh.source).toBe('{"from":"bulk","code":"B7"}');
+    expect(Object.keys(fresh).at(-1)).toBe('source');
+    expect(body(buildFullCart('D1', [], src(new Date(NOW.getTime() - 48 * HOUR - 1)), ctx)).source).toBeUndefined();
+    expect(body(buildFullCart('D1', [], src(new Date(NOW.getTime() + 60_000)), ctx)).source).toBeUndefined();
+  });
+
+  it.each([undefined, null, '', '  '])('rejects a missing did (%j)', (did) => {
+    expect(reason(buildFullCart(did as unknown as string, [{ id: 'a', quantity: 1 }], {}, ctx))).toBe(
+      'did: is required and must be a non-empty string',
+    );
+  });
+});
+
+describe('buildClearCart', () => {
+  it('sends full_cart true and no items', () => {
+    const b = body(buildClearCart('D1', ctx));
+    expect(b).toEqual({
+      event: 'cart',
+      shop_id: ctx.shopId,
+      did: 'D1',
+      seance: deriveSeance('D1', 'D1'),
+      sid: deriveSeance('D1', 'D1'),
+      stream: 'web',
+      full_cart: true,
+    });
+  });
+
+  it('rejects an empty did', () => {
+    expect(reason(buildClearCart('', ctx))).toBe('did: is required and must be a non-empty string');
+  });
+});
+
+describe('buildFullWish / buildClearWish', () => {
+  it('sends the whole wishlist, sorted, duplicates merged, with full_wish true', () => {
+    const b = body(buildFullWish('D2', [{ id: 'b' }, { id: 'a' }, { id: 'b' }, { id: 3 }], { segment: 'A' }, ctx));
+    expect(b).toEqual({
+      event: 'wish',
+      shop_id: ctx.shopId,
+      did: 'D2',
+      seance: deriveSeance('D2', 'D2'),
+      sid: deriveSeance('D2', 'D2'),
+      stream: 'web',
+      segment: 'A',
+      items: [{ id: '3' }, { id: 'a' }, { id: 'b' }],
+      full_wish: true,
+    });
+  });
+
+  it('ignores extra line columns (quantity) on wishlist lines', () => {
+    expect(body(buildFullWish('D2', [{ id: 'a', quantity: 5, did: 'D2' }], {}, ctx)).items).toEqual([{ id: 'a' }]);
+  });
+
+  it('rejects a bad id', () => {
+    expect(reason(buildFullWish('D2', [{ id: 'a' }, { id: null }], {}, ctx))).toBe(
+      'items[1].id: is required and must be a non-empty string of at most 255 characters without a backslash',
+    );
+  });
+
+  it('with no lines clears the wishlist', () => {
+    const b = body(buildFullWish('D2', [], {}, ctx));
+    expect(b.full_wish).toBe(true);
+    expect('items' in b).toBe(false);
+    expect(buildClearWish('D2', ctx)).toEqual(buildFullWish('D2', [], {}, ctx));
+  });
+
+  it('rejects an empty did', () => {
+    expect(reason(buildClearWish('  ', ctx))).toBe('did: is required and must be a non-empty string');
+  });
+});
+
+describe('cartContentHash', () => {
+  it('does not depend on item order', () => {
+    expect(cartContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 2 }])).toBe(
+      cartContentHash([{ id: 'b', quantity: 2 }, { id: 'a', quantity: 1 }]),
+    );
+  });
+
+  it('treats split lines as their merged item', () => {
+    expect(cartContentHash([{ id: 'a', quantity: 1 }, { id: 'a', quantity: 2 }])).toBe(cartContentHash([{ id: 'a', quantity: 3 }]));
+    expect(cartContentHash([{ id: 'a' }, { id: 'a' }])).toBe(cartContentHash([{ id: 'a' }]));
+  });
+
+  it('changes when the content changes', () => {
+    const base = cartContentHash([{ id: 'a', quantity: 1 }]);
+    expect(cartContentHash([{ id: 'a', quantity: 2 }])).not.toBe(base);
+    expect(cartContentHash([{ id: 'b', quantity: 1 }])).not.toBe(base);
+    expect(cartContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 1 }])).not.toBe(base);
+    expect(cartContentHash([{ id: 'a' }])).not.toBe(base);
+    expect(cartContentHash([])).not.toBe(base);
+  });
+
+  it('is a stable sha256 hex digest', () => {
+    const h = cartContentHash([{ id: 'a' }, { id: 'b' }]);
+    expect(h).toMatch(/^[0-9a-f]{64}$/);
+    expect(cartContentHash([{ id: 'b' }, { id: 'a' }])).toBe(h);
+  });
+
+  it('does not confuse ids that join the same way', () => {
+    expect(cartContentHash([{ id: 'a,b' }])).not.toBe(cartContentHash([{ id: 'a' }, { id: 'b' }]));
+  });
+});
+
+describe('deriveSeance', () => {
+  it('is stable, 10 chars of [A-Za-z0-9]', () => {
+    const s = deriveSeance('did', 'N1');
+    expect(s).toMatch(/^[A-Za-z0-9]{10}$/);
+    expect(deriveSeance('did', 'N1')).toBe(s);
+  });
+
+  it('differs for different parts, including how they are split', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 500; i++) seen.add(deriveSeance('did', String(i)));
+    expect(seen.size).toBe(500);
+    expect(deriveSeance('ab', 'c')).not.toBe(deriveSeance('a', 'bc'));
+    expect(deriveSeance('a')).not.toBe(deriveSeance('a', ''));
+  });
+});

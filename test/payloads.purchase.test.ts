@@ -1,0 +1,559 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  buildPurchase,
+  deriveSeance,
+  validateRequest,
+  type BuildContext,
+  type BuildResult,
+  type JsonValue,
+  type Row,
+} from '../src/payloads/index.js';
+
+const ctx: BuildContext = { shopId: '0d42fd8b713d0752776ca589cc0056', defaultStream: 'web' };
+const ORDERED = new Date('2024-05-10T12:00:00.000Z');
+const HOUR = 3_600_000;
+
+/** The body of a built request, after checking it passes validateRequest. */
+function body(result: BuildResult): { [k: string]: JsonValue } {
+  if (!result.ok) throw new Error(`expected a request, got: ${result.reason}`);
+  expect(validateRequest(result.request.path, result.request.body)).toEqual({ ok: true });
+  expect(result.request.path).toBe('/push');
+  return result.request.body;
+}
+
+/** The reason of an invalid row: always one line. */
+function reason(result: BuildResult): string {
+  if (result.ok) throw new Error(`expected invalid, got ${JSON.stringify(result.request.body)}`);
+  expect(result.reason).not.toMatch(/[\r\n]/);
+  return result.reason;
+}
+
+const order = (extra: Row = {}): Row => ({ order_id: 'N100500', did: '7rjVGhMykT', updated_at: ORDERED, ...extra });
+const line = (extra: Row = {}): Row => ({ order_id: 'N100500', id: '100500', amount: 1, ...extra });
+const purchase = (extra: Row = {}, lines: Row[] = [line()]): BuildResult => buildPurchase(order(extra), lines, ctx);
+
+describe('buildPurchase: a complete order', () => {
+  it('builds the reference example from node-postgres values', () => {
+    const b = body(
+      buildPurchase(
+        {
+          order_id: 'N100500',
+          did: '7rjVGhMykT',
+          seance: 'R5eQXkrKCf',
+          stream: 'ios',
+          segment: 'A',
+          referer: 'https://mystore.com/order/success',
+          order_price: '750.00',
+          order_cash: '650',
+          order_bonuses: '100',
+          order_delivery: '0',
+          order_discount: '50.5',
+          promocode: 'BIRTHDAY',
+          delivery_address: 'Main st 1',
+          delivery_type: 'delivery',
+          payment_type: 'card',
+          email: 'a@b.c',
+          phone: '+100200300',
+          tax_free: true,
+          custom: { order_comment: 'Delivery after 15:00', boxes: 2, refund_date: '2021-09-21' },
+          source_from: 'chain',
+          source_code: 'abcdef-0123',
+          source_at: new Date(ORDERED.getTime() - HOUR),
+          ordered_at: ORDERED,
+          updated_at: new Date(ORDERED.getTime() + HOUR),
+        },
+        [
+          { order_id: 'N100500', id: '100500', amount: '3', price: '100.00' },
+          { order_id: 'N100500', id: 100123, amount: 1, price: 500 },
+        ],
+        ctx,
+      ),
+    );
+    expect(b).toEqual({
+      event: 'purchase',
+      shop_id: ctx.shopId,
+      did: '7rjVGhMykT',
+      seance: 'R5eQXkrKCf',
+      sid: 'R5eQXkrKCf',
+      stream: 'ios',
+      segment: 'A',
+      referer: 'https://mystore.com/order/success',
+      order_id: 'N100500',
+      order_price: 750,
+      order_cash: 650,
+      order_bonuses: 100,
+      order_delivery: 0,
+      order_discount: 50.5,
+      promocode: 'BIRTHDAY',
+      delivery_address: 'Main st 1',
+      delivery_type: 'delivery',
+      payment_type: 'card',
+      email: 'a@b.c',
+      phone: '+100200300',
+      tax_free: true,
+      items: [
+        { id: '100123', amount: 1, price: 500 },
+        { id: '100500', amount: 3, price: 100 },
+      ],
+      custom: { order_comment: 'Delivery after 15:00', boxes: 2, refund_date: '2021-09-21' },
+      source: '{"from":"chain","code":"abcdef-0123"}',
+    });
+    expect(Object.keys(b)[0]).toBe('event');
+    expect(Object.keys(b).at(-1)).toBe('source');
+  });
+
+  it('builds a minimal order with a derived seance, sid = seance and the default stream', () => {
+    const b = body(purchase());
+    expect(b).toEqual({
+      event: 'purchase',
+      shop_id: ctx.shopId,
+      did: '7rjVGhMykT',
+      seance: deriveSeance('7rjVGhMykT', 'N100500'),
+      sid: deriveSeance('7rjVGhMykT', 'N100500'),
+      stream: 'web',
+      order_id: 'N100500',
+      items: [{ id: '100500', amount: 1 }],
+    });
+  });
+
+  it('is deterministic: the same row gives the same body', () => {
+    expect(purchase({ promocode: 'X' })).toEqual(purchase({ promocode: 'X' }));
+  });
+
+  it('ignores unknown columns and never sends ordered_at / updated_at', () => {
+    const b = body(purchase({ ordered_at: ORDERED, shard: 3, note: { a: 1 }, external_id: 'E1' }, [line({ sku_name: 'x' })]));
+    expect(Object.keys(b)).not.toContain('ordered_at');
+    expect(Object.keys(b)).not.toContain('updated_at');
+    expect(Object.keys(b)).not.toContain('shard');
+    expect(Object.keys(b)).not.toContain('external_id');
+    expect(b.items).toEqual([{ id: '100500', amount: 1 }]);
+  });
+});
+
+describe('buildPurchase: envelope', () => {
+  it('takes shop_id from the context', () => {
+    expect(body(purchase()).shop_id).toBe(ctx.shopId);
+    expect(reason(buildPurchase(order(), [line()], { ...ctx, shopId: '' }))).toMatch(/^shop_id: is required/);
+  });
+
+  it('turns a numeric did into a string', () => {
+    expect(body(purchase({ did: 42 })).did).toBe('42');
+    expect(body(purchase({ did: '9007199254740993' })).did).toBe('9007199254740993');
+  });
+
+  it.each([undefined, null, '', '   '])('rejects a missing did (%j)', (did) => {
+    expect(reason(purchase({ did }))).toBe('did: is required and must be a non-empty string');
+  });
+
+  it.each([{ a: 1 }, true, [1], 1.5])('rejects a did of the wrong type (%j)', (did) => {
+    expect(reason(purchase({ did }))).toMatch(/^did: must be a non-empty string \(got /);
+  });
+
+  it('uses the row seance, and sends it as sid too', () => {
+    const b = body(purchase({ seance: 'abcDEF1234' }));
+    expect(b.seance).toBe('abcDEF1234');
+    expect(b.sid).toBe('abcDEF1234');
+  });
+
+  it.each([null, '', '  '])('derives a seance from (did, order_id) when the row has %j', (seance) => {
+    const b = body(purchase({ seance }));
+    expect(b.seance).toBe(deriveSeance('7rjVGhMykT', 'N100500'));
+    expect(b.sid).toBe(b.seance);
+    expect(body(purchase({ seance, order_id: 'N2' })).seance).not.toBe(b.seance);
+  });
+
+  it('rejects a seance of the wrong type', () => {
+    expect(reason(purchase({ seance: { a: 1 } }))).toBe('seance: must be a non-empty string (got an object)');
+  });
+
+  it('uses the row stream, else the default', () => {
+    expect(body(purchase({ stream: 'android' })).stream).toBe('android');
+    expect(body(purchase({ stream: null })).stream).toBe('web');
+    expect(body(purchase({ stream: '' })).stream).toBe('web');
+    expect(body(purchase({ stream: 'A1234567890abcde' })).stream).toBe('A1234567890abcde');
+  });
+
+  it.each(['web-1', 'my stream', 'A1234567890abcdef', 'strëam', 12])('rejects stream %j', (stream) => {
+    expect(reason(purchase({ stream }))).toMatch(/^stream: must be 1 to 16 letters or digits \(got /);
+  });
+
+  it('rejects a bad default stream', () => {
+    expect(reason(buildPurchase(order(), [line()], { ...ctx, defaultStream: 'w-b' }))).toBe(
+      'stream: must be 1 to 16 letters or digits (the configured default stream) (got "w-b")',
+    );
+    expect(reason(buildPurchase(order(), [line()], { ...ctx, defaultStream: '' }))).toMatch(/^stream: is required/);
+  });
+
+  it('takes segment A or B only', () => {
+    expect(body(purchase({ segment: 'A' })).segment).toBe('A');
+    expect(body(purchase({ segment: 'B' })).segment).toBe('B');
+    expect(reason(purchase({ segment: 'C' }))).toBe('segment: must be "A" or "B" (got "C")');
+    expect(reason(purchase({ segment: 'a' }))).toBe('segment: must be "A" or "B" (got "a")');
+  });
+
+  it('sends referer as a string', () => {
+    expect(body(purchase({ referer: 'https://x.y/z' })).referer).toBe('https://x.y/z');
+    expect(reason(purchase({ referer: ['x'] }))).toBe('referer: must be a string (got an array)');
+  });
+
+  it.each([null, undefined, '', '   '])('omits every optional field that is %j', (empty) => {
+    const columns = [
+      'seance', 'stream', 'segment', 'referer', 'email', 'phone', 'promocode', 'delivery_address', 'delivery_type',
+      'payment_type', 'order_price', 'order_cash', 'order_bonuses', 'order_delivery', 'order_discount', 'tax_free',
+      'custom', 'source_from', 'source_code', 'source_at', 'ordered_at',
+    ];
+    const row = Object.fromEntries(columns.map((c) => [c, empty]));
+    const b = body(purchase(row, [line({ price: empty, line_id: empty, fashion_size: empty })]));
+    expect(Object.keys(b).sort()).toEqual(['did', 'event', 'items', 'order_id', 'seance', 'shop_id', 'sid', 'stream']);
+    expect(b.items).toEqual([{ id: '100500', amount: 1 }]);
+    expect(JSON.stringify(b)).not.toMatch(/null|""/);
+  });
+});
+
+describe('buildPurchase: source', () => {
+  const src = (at: unknown, extra: Row = {}): Row => ({ source_from: 'chain', source_code: 'c0de', source_at: at, ...extra });
+
+  it('sends source as a JSON string when the click is within 48 hours before ordered_at', () => {
+    const b = body(purchase(src(new Date(ORDERED.getTime() - 47 * HOUR), { ordered_at: ORDERED })));
+    expect(typeof b.source).toBe('string');
+    expect(JSON.parse(b.source as string)).toEqual({ from: 'chain', code: 'c0de' });
+  });
+
+  it('includes a click exactly 48 hours old and one at the same instant', () => {
+    expect(body(purchase(src(new Date(ORDERED.getTime() - 48 * HOUR), { ordered_at: ORDERED }))).source).toBeDefined();
+    expect(body(purchase(src(ORDERED, { ordered_at: ORDERED }))).source).toBeDefined();
+  });
+
+  it('omits a click older than 48 hours, or after the order', () => {
+    expect(body(purchase(src(new Date(ORDERED.getTime() - 48 * HOUR - 1), { ordered_at: ORDERED }))).source).toBeUndefined();
+    expect(body(purchase(src(new Date(ORDERED.getTime() + 1), { ordered_at: ORDERED }))).source).toBeUndefined();
+  });
+
+  it('measures from ordered_at, not updated_at, when both are there', () => {
+    const late = new Date(ORDERED.getTime() + 100 * HOUR);
+    expect(body(purchase(src(new Date(ORDERED.getTime() - HOUR), { ordered_at: ORDERED, updated_at: late }))).source).toBeDefined();
+    expect(body(purchase(src(new Date(late.getTime() - HOUR), { ordered_at: ORDERED, updated_at: late }))).source).toBeUndefined();
+  });
+
+  it('measures from updated_at when there is no ordered_at', () => {
+    expect(body(purchase(src(new Date(ORDERED.getTime() - HOUR), { ordered_at: null }))).source).toBeDefined();
+    expect(body(purchase(src(new Date(ORDERED.getTime() - 49 * HOUR)))).source).toBeUndefined();
+  });
+
+  it('omits source when there is no reference time at all', () => {
+    expect(body(purchase(src(ORDERED, { updated_at: null }))).source).toBeUndefined();
+  });
+
+  it('reads timestamps given as text, with or without a zone', () => {
+    expect(body(purchase(src('2024-05-10 14:30:00+03', { ordered_at: '2024-05-10T12:00:00Z' }))).source).toBeDefined();
+    expect(body(purchase(src('2024-05-10 15:30:00+03', { ordered_at: '2024-05-10T12:00:00Z' }))).source).toBeUndefined();
+    expect(body(purchase(src('2024-05-10 11:59:59.999999', { ordered_at: ORDERED }))).source).toBeDefined();
+  });
+
+  it.each([
+    ['no from', { source_from: null }],
+    ['a blank code', { source_code: '  ' }],
+    ['no time', { source_at: null }],
+    ['an unreadable time', { source_at: 'yesterday' }],
+  ])('omits source with %s (not an error)', (_label, extra) => {
+    expect(body(purchase({ ...src(ORDERED), ...extra, ordered_at: ORDERED })).source).toBeUndefined();
+  });
+});
+
+describe('buildPurchase: order_id', () => {
+  it('turns a numeric order_id into a string', () => {
+    expect(body(purchase({ order_id: 100500 })).order_id).toBe('100500');
+    expect(body(purchase({ order_id: '100500' })).order_id).toBe('100500');
+  });
+
+  it('accepts 255 characters and rejects 256', () => {
+    expect(body(purchase({ order_id: 'x'.repeat(255) })).order_id).toHaveLength(255);
+    expect(reason(purchase({ order_id: 'x'.repeat(256) }))).toBe(
+      `order_id: must be a non-empty string of at most 255 characters (got "${'x'.repeat(40)}…")`,
+    );
+  });
+
+  it.each([undefined, null, ''])('rejects a missing order_id (%j)', (order_id) => {
+    expect(reason(purchase({ order_id }))).toBe('order_id: is required and must be a non-empty string of at most 255 characters');
+  });
+
+  it('rejects an order_id of the wrong type', () => {
+    expect(reason(purchase({ order_id: { id: 1 } }))).toMatch(/^order_id: .*\(got an object\)$/);
+  });
+});
+
+describe('buildPurchase: items', () => {
+  it('needs at least one line', () => {
+    expect(reason(purchase({}, []))).toBe('items: an order needs at least one line');
+  });
+
+  it('turns numeric ids into strings and keeps line_id and fashion_size', () => {
+    const b = body(purchase({}, [line({ id: 7, line_id: 55, fashion_size: 42 })]));
+    expect(b.items).toEqual([{ id: '7', amount: 1, line_id: '55', fashion_size: '42' }]);
+  });
+
+  it.each([
+    [{ id: '' }, 'items[0].id: is required and must be a non-empty string of at most 255 characters without a backslash'],
+    [{ id: null }, 'items[0].id: is required and must be a non-empty string of at most 255 characters without a backslash'],
+    [{ id: 'a\\b' }, 'items[0].id: must be a non-empty string of at most 255 characters without a backslash (got "a\\\\b")'],
+    [{ id: { x: 1 } }, 'items[0].id: must be a non-empty string of at most 255 characters without a backslash (got an object)'],
+  ])('rejects item %j', (extra, expected) => {
+    expect(reason(purchase({}, [line(extra)]))).toBe(expected);
+  });
+
+  it('accepts a 255-char id and rejects 256', () => {
+    expect(body(purchase({}, [line({ id: 'i'.repeat(255) })])).items).toHaveLength(1);
+    expect(reason(purchase({}, [line({ id: 'i'.repeat(256) })]))).toMatch(/^items\[0\]\.id: must be/);
+  });
+
+  it.each([
+    [2, 2],
+    ['2', 2],
+    ['2.000', 2],
+    [1000, 1000],
+    ['1', 1],
+  ])('accepts amount %j', (amount, expected) => {
+    expect(body(purchase({}, [line({ amount })])).items).toEqual([{ id: '100500', amount: expected }]);
+  });
+
+  it.each([
+    [0, '0'],
+    [-1, '-1'],
+    [2.5, '2.5'],
+    ['2.5', '"2.5"'],
+    [1001, '1001'],
+    ['NaN', '"NaN"'],
+    [Number.NaN, 'NaN'],
+    ['abc', '"abc"'],
+    [true, 'true'],
+  ])('rejects amount %j naming the line', (amount, shown) => {
+    const lines = [line({ id: 'a' }), line({ id: 'b' }), line({ id: 'c', amount })];
+    expect(reason(purchase({}, lines))).toBe(`items[2].amount: must be a whole number from 1 to 1000 (got ${shown})`);
+  });
+
+  it('requires an amount', () => {
+    expect(reason(purchase({}, [line({ amount: null })]))).toBe(
+      'items[0].amount: is required and must be a whole number from 1 to 1000',
+    );
+  });
+
+  it('sends price as a JSON number, and omits it when absent', () => {
+    expect(body(purchase({}, [line({ price: '100.50' })])).items).toEqual([{ id: '100500', amount: 1, price: 100.5 }]);
+    expect(body(purchase({}, [line({ price: 0 })])).items).toEqual([{ id: '100500', amount: 1, price: 0 }]);
+    expect(body(purchase({}, [line({ price: null })])).items).toEqual([{ id: '100500', amount: 1 }]);
+  });
+
+  it.each(['-1', -0.01, 'abc', 'NaN', 'Infinity', Number.POSITIVE_INFINITY, '1e400'])('rejects price %j', (price) => {
+    expect(reason(purchase({}, [line({ price })]))).toMatch(/^items\[0\]\.price: must be a non-negative finite number \(got /);
+  });
+
+  it('merges lines with the same id, fashion_size, line_id and price', () => {
+    const b = body(
+      purchase({}, [
+        line({ id: 'a', amount: 1, price: '10.00', fashion_size: 'M' }),
+        line({ id: 'b', amount: 1 }),
+        line({ id: 'a', amount: '2', price: 10, fashion_size: 'M' }),
+        line({ id: 'a', amount: 1, price: 10, fashion_size: 'L' }),
+        line({ id: 'a', amount: 1, price: 11, fashion_size: 'M' }),
+        line({ id: 'a', amount: 1, price: 10, fashion_size: 'M', line_id: 'L1' }),
+      ]),
+    );
+    expect(b.items).toEqual([
+      { id: 'a', amount: 1, price: 10, fashion_size: 'L' },
+      { id: 'a', amount: 1, price: 10, line_id: 'L1', fashion_size: 'M' },
+      { id: 'a', amount: 3, price: 10, fashion_size: 'M' },
+      { id: 'a', amount: 1, price: 11, fashion_size: 'M' },
+      { id: 'b', amount: 1 },
+    ]);
+  });
+
+  it('rejects lines whose merged amount passes 1000', () => {
+    expect(body(purchase({}, [line({ amount: 600 }), line({ amount: 400 })])).items).toEqual([{ id: '100500', amount: 1000 }]);
+    expect(reason(purchase({}, [line({ amount: 600 }), line({ amount: 401 })]))).toBe(
+      'items[1].amount: must be a whole number from 1 to 1000 once lines with the same id, fashion_size, line_id and price are added up (got 1001)',
+    );
+  });
+
+  it('sorts items by id whatever the line order', () => {
+    const a = body(purchase({}, [line({ id: 'b' }), line({ id: 'a' }), line({ id: 'c' })]));
+    const b = body(purchase({}, [line({ id: 'c' }), line({ id: 'b' }), line({ id: 'a' })]));
+    expect(a.items).toEqual([{ id: 'a', amount: 1 }, { id: 'b', amount: 1 }, { id: 'c', amount: 1 }]);
+    expect(a).toEqual(b);
+  });
+
+  it('rejects a line that is not an object, and a too-long line_id', () => {
+    expect(reason(buildPurchase(order(), ['x' as unknown as Row], ctx))).toBe('items[0]: must be an object (got "x")');
+    expect(reason(purchase({}, [line({ line_id: 'l'.repeat(256) })]))).toMatch(/^items\[0\]\.line_id: must be a non-empty string of at most 255/);
+  });
+});
+
+describe('buildPurchase: money', () => {
+  const MONEY = ['order_price', 'order_cash', 'order_bonuses', 'order_delivery', 'order_discount'];
+
+  it.each(MONEY)('sends %s as a JSON number from a numeric string or a number', (column) => {
+    expect(body(purchase({ [column]: '1234.56' }))[column]).toBe(1234.56);
+    expect(body(purchase({ [column]: 99 }))[column]).toBe(99);
+    expect(body(purchase({ [column]: '0' }))[column]).toBe(0);
+    expect(body(purchase({ [column]: '.5' }))[column]).toBe(0.5);
+    expect(body(purchase({ [column]: 1e12 }))[column]).toBe(1e12);
+    expect(body(purchase({ [column]: 10n }))[column]).toBe(10);
+  });
+
+  it.each([
+    ['NaN', '"NaN"'],
+    ['Infinity', '"Infinity"'],
+    ['-Infinity', '"-Infinity"'],
+    ['1e400', '"1e400"'],
+    ['1e5', '"1e5"'],
+    [-5, '-5'],
+    ['-5', '"-5"'],
+    ['abc', '"abc"'],
+    ['12,50', '"12,50"'],
+    [Number.NaN, 'NaN'],
+    [Number.POSITIVE_INFINITY, 'Infinity'],
+    [true, 'true'],
+    [{ v: 1 }, 'an object'],
+  ])('rejects order_price %j', (value, shown) => {
+    expect(reason(purchase({ order_price: value }))).toBe(`order_price: must be a non-negative finite number (got ${shown})`);
+  });
+
+  it.each(MONEY)('rejects %s above 1e12', (column) => {
+    expect(reason(purchase({ [column]: '1000000000000.01' }))).toBe(`${column}: must be at most 1e12 (got "1000000000000.01")`);
+    expect(reason(purchase({ [column]: 1e13 }))).toBe(`${column}: must be at most 1e12 (got 10000000000000)`);
+  });
+});
+
+describe('buildPurchase: text fields and tax_free', () => {
+  const TEXT = ['email', 'phone', 'promocode', 'delivery_address', 'delivery_type', 'payment_type'];
+
+  it.each(TEXT)('sends %s as a string and omits it when empty', (column) => {
+    expect(body(purchase({ [column]: 'value' }))[column]).toBe('value');
+    expect(body(purchase({ [column]: '' }))[column]).toBeUndefined();
+    expect(body(purchase({ [column]: null }))[column]).toBeUndefined();
+  });
+
+  it('turns a numeric phone into a string and rejects objects', () => {
+    expect(body(purchase({ phone: 79001234567 })).phone).toBe('79001234567');
+    expect(reason(purchase({ email: { a: 1 } }))).toBe('email: must be a string (got an object)');
+  });
+
+  it.each([true, 't', 'true', 'TRUE'])('sends tax_free: true for %j', (tax_free) => {
+    expect(body(purchase({ tax_free })).tax_free).toBe(true);
+  });
+
+  it.each([false, 'f', 'false', null, '', 1, 'yes'])('omits tax_free for %j', (tax_free) => {
+    expect('tax_free' in body(purchase({ tax_free }))).toBe(false);
+  });
+});
+
+describe('buildPurchase: custom', () => {
+  const custom = (value: unknown): BuildResult => purchase({ custom: value });
+
+  it('sends strings, integers and dates', () => {
+    expect(body(custom({ comment: 'hi', boxes: 2, neg: -3, when: '2021-09-21' })).custom).toEqual({
+      comment: 'hi',
+      boxes: 2,
+      neg: -3,
+      when: '2021-09-21',
+    });
+  });
+
+  it('keeps numeric strings as strings', () => {
+    expect(body(custom({ ref: '5', price: '2.50' })).custom).toEqual({ ref: '5', price: '2.50' });
+  });
+
+  it('reads JSON text of an object', () => {
+    expect(body(custom('{"boxes":2,"gift":"yes"}')).custom).toEqual({ boxes: 2, gift: 'yes' });
+  });
+
+  it('drops null and empty values, and omits an empty object', () => {
+    expect(body(custom({ a: null, b: 'x', c: '', d: '  ' })).custom).toEqual({ b: 'x' });
+    expect('custom' in body(custom({ a: null }))).toBe(false);
+    expect('custom' in body(custom({}))).toBe(false);
+    expect('custom' in body(custom('{}'))).toBe(false);
+    expect('custom' in body(custom('null'))).toBe(false);
+  });
+
+  it('turns a Date at UTC midnight into YYYY-MM-DD', () => {
+    expect(body(custom({ refund_date: new Date('2021-09-21T00:00:00Z') })).custom).toEqual({ refund_date: '2021-09-21' });
+  });
+
+  it('rejects a Date with a time of day', () => {
+    expect(reason(custom({ refund_date: new Date('2021-09-21T10:30:00Z') }))).toBe(
+      'custom.refund_date: has a time of day in UTC: send a YYYY-MM-DD date (got 2021-09-21T10:30:00.000Z)',
+    );
+    expect(reason(custom({ d: new Date('nope') }))).toMatch(/^custom\.d: .*\(got an invalid date\)$/);
+  });
+
+  it.each(['2021-09-21T10:00:00Z', '2021-09-21 10:00', '2021-09-21T00:00:00.000Z'])('rejects the timestamp %j', (value) => {
+    expect(reason(custom({ at: value }))).toBe(`custom.at: looks like a timestamp: send a YYYY-MM-DD date (got ${JSON.stringify(value)})`);
+  });
+
+  it.each(['2021-02-30', '2021-13-01', '2023-02-29', '2021-00-10'])('rejects the impossible date %j', (value) => {
+    expect(reason(custom({ at: value }))).toBe(`custom.at: must be a real calendar date (YYYY-MM-DD) (got "${value}")`);
+  });
+
+  it('accepts a leap day', () => {
+    expect(body(custom({ at: '2024-02-29' })).custom).toEqual({ at: '2024-02-29' });
+  });
+
+  it.each([
+    [1.5, '1.5'],
+    [true, 'true'],
+    [[1], 'an array'],
+    [{ a: 1 }, 'an object'],
+    [2 ** 53, '9007199254740992'],
+  ])('rejects the value %j', (value, shown) => {
+    expect(reason(custom({ boxes: value }))).toBe(`custom.boxes: must be a string, an integer or a YYYY-MM-DD date (got ${shown})`);
+  });
+
+  it.each(['order_id', 'did', 'source', 'items', 'category', 'value', 'recommended_by', 'tax_free', 'custom', 'sid'])(
+    'rejects the reserved key %s',
+    (key) => {
+      expect(reason(custom({ [key]: 'x' }))).toBe(`custom.${key}: is a reserved name and cannot be a custom order property`);
+    },
+  );
+
+  it.each([
+    [[1, 2], 'an array'],
+    [5, '5'],
+    ['not json', '"not json"'],
+    ['[1]', '"[1]"'],
+  ])('rejects a custom column that is not an object (%j)', (value, shown) => {
+    expect(reason(custom(value))).toBe(`custom: must be a JSON object (got ${shown})`);
+  });
+});
+
+describe('reasons', () => {
+  it('trim long values to about 40 characters', () => {
+    const long = 'z'.repeat(500);
+    const r = reason(purchase({ order_price: long }));
+    expect(r).toBe(`order_price: must be a non-negative finite number (got "${'z'.repeat(40)}…")`);
+  });
+
+  it('stay on one line when the value has newlines', () => {
+    expect(reason(purchase({ segment: 'A\nB' }))).toBe('segment: must be "A" or "B" (got "A B")');
+  });
+
+  it('never come from a throw', () => {
+    const weird: Row[] = [null as unknown as Row, undefined as unknown as Row];
+    expect(() => buildPurchase(order(), weird, ctx)).not.toThrow();
+    expect(() => buildPurchase({}, [], ctx)).not.toThrow();
+    expect(reason(buildPurchase({}, [], ctx))).toMatch(/^order_id: is required/);
+  });
+});
+
+describe('source relative to the clock is not used for purchases', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('keeps a historical order’s source even though it is years old now', () => {
+    const b = body(purchase({ source_from: 'bulk', source_code: 'b1', source_at: new Date(ORDERED.getTime() - HOUR), ordered_at: ORDERED }));
+    expect(b.source).toBe('{"from":"bulk","code":"b1"}');
+  });
+});
