@@ -1,4 +1,8 @@
-/** Orders → purchase events: incremental sync (and, with a range, backfill) over the operator's orders model. */
+/**
+ * Orders → purchase events. Incremental sync follows the `orders` watermark from run to run; a backfill walks a
+ * range of updated_at with a watermark of its own and stops where the incremental sync stands, so the two never
+ * read the same order. Both consult the one delivered ledger.
+ */
 import type { Writable } from 'node:stream';
 import { resolveStartFrom } from '../src/config/index.js';
 import { ConfigError } from '../src/errors.js';
@@ -6,13 +10,15 @@ import type { Logger } from '../src/log.js';
 import { buildPurchase } from '../src/payloads/index.js';
 import { executeRun } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
+import { shardLabel, withShard, type Shard } from '../src/run/shard.js';
 import type { RunSummary } from '../src/run/summary.js';
-import { linesFor, ordersPage, sourceNow, upperBound } from '../src/source/orders.js';
+import { countOrders, linesFor, ordersPage, sourceNow, upperBound } from '../src/source/orders.js';
 import { isUndefinedTable } from '../src/state/db.js';
 import { deliveredKeys } from '../src/state/ledger.js';
-import { readWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
+import { listWatermarks, readWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
 
 export const ORDERS_LEDGER = 'orders';
+export const ORDERS_WATERMARK = 'orders';
 
 export interface OrdersRunOptions {
   dryRun: boolean;
@@ -20,41 +26,91 @@ export interface OrdersRunOptions {
   out: Writable;
   log: Logger;
   signal?: AbortSignal | undefined;
+  shard?: Shard | undefined;
+  progressTty?: NodeJS.WriteStream | undefined;
 }
 
+export interface BackfillRange {
+  /** Inclusive start of updated_at, as given (ISO date or datetime). */
+  from: string;
+  /** Exclusive end of updated_at. */
+  to: string;
+}
+
+/** Incremental: everything after the watermark, up to this run's frozen upper bound. */
 export async function syncOrders(services: Services, opts: OrdersRunOptions): Promise<RunSummary> {
-  const job = services.config.jobs.orders;
-  if (!job) throw new ConfigError('No orders job in the configuration (jobs.orders)');
-  const { source, state } = services;
-  const watermarkName = 'orders';
-
-  const { bound, heldBy } = await upperBound(source, job.settleSeconds);
-  if (heldBy) {
-    opts.log.warn({ heldBy, bound }, 'an open transaction in the shop database holds the upper bound back; orders after its start wait for the next run');
-  }
-
-  let start = await readStateOrNothing(() => readWatermark(state, watermarkName));
+  const job = ordersJob(services);
+  const watermark = withShard(ORDERS_WATERMARK, opts.shard);
+  const { bound } = await boundOf(services, opts.log);
+  let start = await stateOrNothing(opts.dryRun, () => readWatermark(services.state, watermark));
   const firstRun = start === undefined;
-  if (!start) start = { ts: job.startFrom === 'now' ? await sourceNow(source) : resolveStartFrom(job.startFrom).toISOString(), key: null };
+  if (!start && opts.shard) {
+    // A new shard of a job that ran unsharded before carries on from there.
+    start = await stateOrNothing(opts.dryRun, () => readWatermark(services.state, ORDERS_WATERMARK));
+  }
+  start ??= { ts: job.startFrom === 'now' ? await sourceNow(services.source) : resolveStartFrom(job.startFrom).toISOString(), key: null };
+  return runOrders(services, opts, { mode: 'sync', watermark, start, bound, saveStart: firstRun });
+}
 
+/** Backfill: the orders of [from, to) by updated_at, resumable, never past the incremental watermark. */
+export async function backfillOrders(services: Services, range: BackfillRange, opts: OrdersRunOptions): Promise<RunSummary> {
+  ordersJob(services);
+  const from = parseInstant(range.from, '--from');
+  const to = parseInstant(range.to, '--to');
+  if (from >= to) throw new ConfigError(`--from must be before --to (got ${range.from} .. ${range.to})`);
+  const watermark = withShard(`orders:backfill:${range.from}..${range.to}`, opts.shard);
+  const { bound: settled } = await boundOf(services, opts.log);
+  // Stop where the incremental sync stands (the lowest of its watermarks): orders after it are its to send.
+  const incremental = (await stateOrNothing(opts.dryRun, () => listWatermarks(services.state))) ?? [];
+  const marks = incremental.filter((w) => w.name === ORDERS_WATERMARK || w.name.startsWith(`${ORDERS_WATERMARK}#`)).map((w) => w.cursor.ts);
+  const bound = [to.toISOString(), settled, ...marks].reduce((a, b) => (b < a ? b : a));
+  const start = (await stateOrNothing(opts.dryRun, () => readWatermark(services.state, watermark))) ?? { ts: from.toISOString(), key: null };
+  return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, saveStart: false, countTotal: true });
+}
+
+interface OrdersPass {
+  mode: 'sync' | 'backfill';
+  watermark: string;
+  start: Cursor;
+  bound: string;
+  /** Write the starting point before anything else (the first incremental run: `startFrom: now` must stick). */
+  saveStart: boolean;
+  countTotal?: boolean;
+}
+
+async function runOrders(services: Services, opts: OrdersRunOptions, pass: OrdersPass): Promise<RunSummary> {
+  const job = ordersJob(services);
+  const { source, state } = services;
+  const ctx = { shopId: services.config.personaclick.shopId, defaultStream: services.config.personaclick.stream };
+  const total = pass.countTotal ? await countOrders(source, job.query, pass.start, pass.bound, opts.shard) : undefined;
   return executeRun(
     services,
-    { job: 'orders', mode: 'sync', ledgerJob: ORDERS_LEDGER, watermark: watermarkName, upperBound: bound, dryRun: opts.dryRun, out: opts.out, signal: opts.signal, log: opts.log },
+    {
+      job: 'orders',
+      mode: pass.mode,
+      ledgerJob: ORDERS_LEDGER,
+      watermark: pass.watermark,
+      upperBound: pass.bound,
+      shard: shardLabel(opts.shard),
+      dryRun: opts.dryRun,
+      out: opts.out,
+      signal: opts.signal,
+      log: opts.log,
+      total: total === undefined ? undefined : Math.min(total, opts.limit ?? total),
+      progressTty: opts.progressTty,
+    },
     async (run) => {
-      if (firstRun && !opts.dryRun) {
-        // Remember the starting point now, so that `startFrom: now` means the first run's now, not the next one's.
-        await writeWatermark(state, state.knex, watermarkName, start, { upperBound: bound, runId: run.runId });
-      }
-      run.log.debug({ from: start, before: bound }, 'reading orders');
-      let after: Cursor = start;
+      if (pass.saveStart && !opts.dryRun) await writeWatermark(state, state.knex, pass.watermark, pass.start, { upperBound: pass.bound, runId: run.runId });
+      run.log.debug({ from: pass.start, before: pass.bound }, 'reading orders');
+      let after: Cursor = pass.start;
       let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
       while (remaining > 0 && !run.shouldStop()) {
-        const page = await ordersPage(source, job.query, { after, before: bound, limit: Math.min(job.pageSize, remaining) });
+        const page = await ordersPage(source, job.query, { after, before: pass.bound, limit: Math.min(job.pageSize, remaining), shard: opts.shard });
         if (page.length === 0) break;
         const keys = page.map((o) => o.key);
         const [lines, delivered] = await Promise.all([
           linesFor(source, job.itemsQuery, keys),
-          readStateOrNothing(() => deliveredKeys(state, ORDERS_LEDGER, keys)),
+          stateOrNothing(opts.dryRun, () => deliveredKeys(state, ORDERS_LEDGER, keys)),
         ]);
         for (const order of page) {
           if (run.shouldStop()) break;
@@ -63,25 +119,44 @@ export async function syncOrders(services: Services, opts: OrdersRunOptions): Pr
             run.skip(row);
             continue;
           }
-          const built = buildPurchase(order.row, lines.get(order.key) ?? [], { shopId: services.config.personaclick.shopId, defaultStream: services.config.personaclick.stream });
+          const built = buildPurchase(order.row, lines.get(order.key) ?? [], ctx);
           if (!built.ok) run.invalid(row, built.reason);
           else await run.dispatch(row, built.request);
         }
         const last = page[page.length - 1];
         if (last) after = last.cursor;
         remaining -= page.length;
-        if (page.length < job.pageSize) break;
+        if (page.length < job.pageSize && remaining > 0) break;
       }
     },
   );
+}
 
-  /** A dry run may look at a state schema that does not exist yet: then nothing is delivered and no watermark is set. */
-  async function readStateOrNothing<T>(read: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await read();
-    } catch (caught) {
-      if (opts.dryRun && isUndefinedTable(caught)) return undefined;
-      throw caught;
-    }
+function ordersJob(services: Services) {
+  const job = services.config.jobs.orders;
+  if (!job) throw new ConfigError('No orders job in the configuration (jobs.orders)');
+  return job;
+}
+
+async function boundOf(services: Services, log: Logger): Promise<{ bound: string }> {
+  const job = ordersJob(services);
+  const { bound, heldBy } = await upperBound(services.source, job.settleSeconds);
+  if (heldBy) log.warn({ heldBy, bound }, 'an open transaction in the shop database holds the upper bound back; orders after its start wait for the next run');
+  return { bound };
+}
+
+function parseInstant(value: string, flag: string): Date {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : new Date(value);
+  if (Number.isNaN(date.getTime())) throw new ConfigError(`${flag}: must be an ISO date or datetime, e.g. 2024-01-01 or 2024-01-01T12:00:00Z (got "${value}")`);
+  return date;
+}
+
+/** A dry run may look at a state schema that does not exist yet: then nothing is delivered and no watermark is set. */
+async function stateOrNothing<T>(dryRun: boolean, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (caught) {
+    if (dryRun && isUndefinedTable(caught)) return undefined;
+    throw caught;
   }
 }

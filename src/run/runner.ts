@@ -14,6 +14,7 @@ import { Checkpointer } from './checkpoint.js';
 import type { Services } from './services.js';
 import { summarize, type RunSummary } from './summary.js';
 import { PrefixTracker } from './tracker.js';
+import { Progress } from './progress.js';
 
 export interface RunSpec {
   /** Name shown in logs and the runs table, e.g. "orders". */
@@ -32,6 +33,10 @@ export interface RunSpec {
   log: Logger;
   /** Given when the caller already chose one (it appears in the caller's log lines). */
   runId?: string;
+  /** Rows expected in all, when known: progress shows a percentage and an ETA. */
+  total?: number | undefined;
+  /** Draw live progress here (a terminal) instead of logging progress lines. */
+  progressTty?: NodeJS.WriteStream | undefined;
 }
 
 export interface RowHandle {
@@ -72,11 +77,8 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
 
   const prefix = () => tracker.prefixCursor;
   checkpoint.start(prefix);
-  const progress = setInterval(() => {
-    const seconds = (Date.now() - started) / 1000;
-    log.info({ ...counts, inFlight: tracker.open, rate: Math.round((counts.sent + counts.skipped + counts.invalid + counts.rejected) / seconds) }, 'progress');
-  }, 10_000);
-  progress.unref();
+  const progress = new Progress({ log, counts, total: spec.total, label: `${spec.job} ${spec.mode}`, tty: spec.dryRun ? undefined : spec.progressTty, inFlight: () => tracker.open });
+  progress.start();
 
   const run: JobRun = {
     runId,
@@ -145,7 +147,7 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
     }
   }
   checkpoint.stop();
-  clearInterval(progress);
+  progress.stop();
   try {
     await checkpoint.flush(tracker.prefixCursor);
   } catch (caught) {

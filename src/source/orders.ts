@@ -56,26 +56,42 @@ export interface PageRequest {
 
 /** The next page of orders after the cursor, in (updated_at, order_id) order. */
 export async function ordersPage(source: Source, query: string, page: PageRequest): Promise<OrderRow[]> {
-  const params: unknown[] = [page.after.ts, page.before, page.limit];
-  const start = page.after.key === null ? 'q.updated_at >= $1' : '(q.updated_at, q.order_id) > ($1, $4)';
-  if (page.after.key !== null) params.push(page.after.key);
-  let shardFilter = '';
-  if (page.shard && page.shard.count > 1) {
-    params.push(page.shard.count, page.shard.index);
-    shardFilter = ` AND mod(abs(hashtext(q.order_id::text)::bigint), $${params.length - 1}) = $${params.length}`;
-  }
+  const { where, params } = rangeFilter(page.after, page.before, page.shard);
+  params.push(page.limit);
   const sql = `SELECT q.*, to_char(q.updated_at::timestamptz AT TIME ZONE 'UTC', ${TS_FORMAT}) AS "__pcs_ts", q.order_id::text AS "__pcs_key"
       FROM (
 ${query}
 ) AS q
-     WHERE ${start} AND q.updated_at < $2${shardFilter}
+     WHERE ${where}
      ORDER BY q.updated_at, q.order_id
-     LIMIT $3`;
+     LIMIT $${params.length}`;
   const rows = await source.query<Row & { __pcs_ts: string; __pcs_key: string }>(sql, params);
   return rows.map((r) => {
     const { __pcs_ts: ts, __pcs_key: key, ...row } = r;
     return { row, key, cursor: { ts, key } };
   });
+}
+
+/** Orders after the cursor and before the bound (and of the shard): the WHERE clause and its parameters. */
+function rangeFilter(after: Cursor, before: string, shard?: { index: number; count: number }): { where: string; params: unknown[] } {
+  const params: unknown[] = [after.ts, before];
+  let where = after.key === null ? 'q.updated_at >= $1' : '(q.updated_at, q.order_id) > ($1, $3)';
+  where += ' AND q.updated_at < $2';
+  if (after.key !== null) params.push(after.key);
+  if (shard && shard.count > 1) {
+    params.push(shard.count, shard.index);
+    where += ` AND mod(abs(hashtext(q.order_id::text)::bigint), $${params.length - 1}) = $${params.length}`;
+  }
+  return { where, params };
+}
+
+/** How many orders lie between the cursor and the bound (for progress and ETA). */
+export async function countOrders(source: Source, query: string, after: Cursor, before: string, shard?: { index: number; count: number }): Promise<number> {
+  const { where, params } = rangeFilter(after, before, shard);
+  const rows = await source.query<{ n: string }>(`SELECT count(*)::text AS n FROM (
+${query}
+) AS q WHERE ${where}`, params);
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** The lines of a page of orders, by order id: one query, the ids bound as an array to :order_ids. */
