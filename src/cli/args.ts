@@ -11,6 +11,13 @@ export interface CliArgs {
   limit: number | undefined;
   json: boolean;
   port: number | undefined;
+  from: string | undefined;
+  to: string | undefined;
+  job: string | undefined;
+  failureClass: 'invalid' | 'rejected' | undefined;
+  since: Date | undefined;
+  shard: string | undefined;
+  shards: string | undefined;
   shop: string | undefined;
   help: boolean;
   version: boolean;
@@ -30,6 +37,13 @@ export function parseCli(argv: readonly string[]): CliArgs {
         limit: { type: 'string' },
         json: { type: 'boolean', default: false },
         port: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        job: { type: 'string' },
+        class: { type: 'string' },
+        since: { type: 'string' },
+        shard: { type: 'string' },
+        shards: { type: 'string' },
         shop: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
@@ -48,6 +62,13 @@ export function parseCli(argv: readonly string[]): CliArgs {
     limit: values.limit === undefined ? undefined : positiveInt('--limit', values.limit),
     json: values.json ?? false,
     port: values.port === undefined ? undefined : portNumber(values.port),
+    from: values.from,
+    to: values.to,
+    job: values.job,
+    failureClass: values.class === undefined ? undefined : failureClass(values.class),
+    since: values.since === undefined ? undefined : instant('--since', values.since),
+    shard: values.shard,
+    shards: values.shards,
     shop: values.shop,
     help: values.help ?? false,
     version: values.version ?? false,
@@ -62,4 +83,15 @@ function positiveInt(name: string, raw: string): number {
 function portNumber(raw: string): number {
   if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new ConfigError(`--port: must be a port number from 0 to 65535 (got "${raw}")`);
   return Number(raw);
+}
+
+function failureClass(raw: string): 'invalid' | 'rejected' {
+  if (raw !== 'invalid' && raw !== 'rejected') throw new ConfigError(`--class: must be invalid or rejected (got "${raw}")`);
+  return raw;
+}
+
+function instant(name: string, raw: string): Date {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : new Date(raw);
+  if (Number.isNaN(date.getTime())) throw new ConfigError(`${name}: must be an ISO date or datetime, e.g. 2024-01-01 (got "${raw}")`);
+  return date;
 }

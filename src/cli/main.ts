@@ -4,13 +4,10 @@ import type { Writable } from 'node:stream';
 import { loadConfig, redactUrl, secretsOf, type Config } from '../config/index.js';
 import { ConfigError, ExitCode, toError } from '../errors.js';
 import { createLogger, scrub, type Logger } from '../log.js';
-import { openServices, type Services } from '../run/services.js';
-import type { RunSummary } from '../run/summary.js';
+import { launchJob, type JobRequest } from '../run/launch.js';
+import { parseShard } from '../run/shard.js';
 import { openStateDb } from '../state/db.js';
 import { migrate } from '../state/migrate.js';
-import { syncOrders } from '../../jobs/orders.js';
-import { reconcile } from '../../jobs/mirror.js';
-import { migrateEvents } from '../../jobs/events.js';
 import { startSandbox } from '../sandbox/index.js';
 import { parseCli, type CliArgs } from './args.js';
 import { exitCodeForError, exitCodeForRun } from './exit.js';
@@ -48,7 +45,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       case 'status':
       case 'sync':
       case 'reconcile':
-      case 'events': {
+      case 'events':
+      case 'backfill':
+      case 'replay': {
         const config = loadConfig({ path: args.config, env: io.env });
         secrets = secretsOf(config);
         const log = createLogger({ secrets, destination: io.stderr });
@@ -91,24 +90,35 @@ async function statusCommand(config: Config, args: CliArgs, io: CliIo): Promise<
   }
 }
 
-/** The jobs that run through the delivery pipeline, by command. */
-async function jobCommand(config: Config, args: CliArgs, log: Logger, io: CliIo): Promise<number> {
-  const common = { dryRun: args.dryRun, limit: args.limit, out: io.stdout, log };
-  let run: (services: Services, signal: AbortSignal) => Promise<RunSummary>;
-  if (args.command === 'sync') {
-    if (args.target !== 'orders') throw new ConfigError(`sync: unknown job "${args.target ?? ''}"; the job to sync is: orders`);
-    run = (services, signal) => syncOrders(services, { ...common, signal });
-  } else if (args.command === 'reconcile') {
-    const kind = args.target;
-    if (kind !== 'carts' && kind !== 'wishlists') throw new ConfigError(`reconcile: unknown job "${kind ?? ''}"; choose carts or wishlists`);
-    run = (services, signal) => reconcile(services, kind, { ...common, full: args.full, signal });
-  } else {
-    if (args.target !== undefined) throw new ConfigError(`events: takes no job name (got "${args.target}")`);
-    run = (services, signal) => migrateEvents(services, { ...common, signal });
-  }
+/** The jobs that run through the delivery pipeline: command line → job request, then launch it. */
+export function jobRequest(args: CliArgs): JobRequest {
   if (args.full && args.command !== 'reconcile') throw new ConfigError('--full: only reconcile takes it');
+  if ((args.from !== undefined || args.to !== undefined) && args.command !== 'backfill') throw new ConfigError('--from / --to: only backfill takes them');
+  switch (args.command) {
+    case 'sync':
+      if (args.target !== 'orders') throw new ConfigError(`sync: unknown job "${args.target ?? ''}"; the job to sync is: orders`);
+      return { kind: 'sync' };
+    case 'backfill':
+      if (args.target !== 'orders') throw new ConfigError(`backfill: unknown job "${args.target ?? ''}"; the job to backfill is: orders`);
+      if (args.from === undefined || args.to === undefined) throw new ConfigError('backfill orders: needs --from DATE and --to DATE (updated_at range, --to exclusive)');
+      return { kind: 'backfill', from: args.from, to: args.to };
+    case 'reconcile':
+      if (args.target !== 'carts' && args.target !== 'wishlists') throw new ConfigError(`reconcile: unknown job "${args.target ?? ''}"; choose carts or wishlists`);
+      return { kind: 'reconcile', target: args.target, full: args.full };
+    case 'events':
+      if (args.target !== undefined) throw new ConfigError(`events: takes no job name (got "${args.target}")`);
+      return { kind: 'events' };
+    case 'replay':
+      if (args.target !== undefined) throw new ConfigError(`replay: choose the job with --job (got "${args.target}")`);
+      return { kind: 'replay', filter: { job: args.job, class: args.failureClass, since: args.since } };
+    default:
+      throw new ConfigError(`unknown command "${args.command}" (see personaclick-sync --help)`);
+  }
+}
 
-  const services = openServices(config, { dryRun: args.dryRun });
+async function jobCommand(config: Config, args: CliArgs, log: Logger, io: CliIo): Promise<number> {
+  const req = jobRequest(args);
+  const shard = parseShard(args.shard, args.shards, io.env);
   const stop = new AbortController();
   let signal: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -120,14 +130,18 @@ async function jobCommand(config: Config, args: CliArgs, log: Logger, io: CliIo)
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    const summary = await run(services, stop.signal);
-    if (summary.error && summary.status === 'failed') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);
-    if (summary.error && (summary.status === 'fatal' || summary.status === 'halted')) io.stderr.write(`personaclick-sync: ${summary.error.message}\n`);
-    return exitCodeForRun(summary, signal);
+    const tty = io.stderr === process.stderr && process.stderr.isTTY ? process.stderr : undefined;
+    const summaries = await launchJob(config, req, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: stop.signal, progressTty: tty });
+    let code: number = ExitCode.ok;
+    for (const summary of summaries) {
+      if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);
+      const runCode = exitCodeForRun(summary, signal);
+      if (code === ExitCode.ok) code = runCode;
+    }
+    return code;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    await services.close();
   }
 }
 

@@ -26,3 +26,15 @@ ${query}
   );
   return rows.map(({ __pcs_key: key, ...row }) => ({ key, row }));
 }
+
+/** Event rows by key, fresh from the model (replay). */
+export async function eventsByKeys(source: Source, query: string, keys: readonly string[]): Promise<EventRow[]> {
+  if (keys.length === 0) return [];
+  const rows = await source.query<Row & { __pcs_key: string }>(
+    `SELECT q.*, q.event_key::text AS "__pcs_key" FROM (
+${query}
+) AS q WHERE q.event_key::text = ANY($1::text[]) ORDER BY q.event_key::text COLLATE "C"`,
+    [keys],
+  );
+  return rows.map(({ __pcs_key: key, ...row }) => ({ key, row }));
+}

@@ -113,3 +113,16 @@ export async function linesFor(source: Source, itemsQuery: string, orderKeys: re
 export function bindOrderIds(itemsQuery: string): string {
   return itemsQuery.replace(/(?<!:):order_ids\b/g, '$1');
 }
+
+/** Orders by key, fresh from the model (replay). */
+export async function ordersByKeys(source: Source, query: string, keys: readonly string[]): Promise<OrderRow[]> {
+  if (keys.length === 0) return [];
+  const rows = await source.query<Row & { __pcs_ts: string; __pcs_key: string }>(
+    `SELECT q.*, to_char(q.updated_at::timestamptz AT TIME ZONE 'UTC', ${TS_FORMAT}) AS "__pcs_ts", q.order_id::text AS "__pcs_key"
+       FROM (
+${query}
+) AS q WHERE q.order_id::text = ANY($1::text[]) ORDER BY q.updated_at, q.order_id`,
+    [keys],
+  );
+  return rows.map(({ __pcs_ts: ts, __pcs_key: key, ...row }) => ({ row, key, cursor: { ts, key } }));
+}

@@ -78,3 +78,17 @@ export function compareC(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+/** The lines of these devices, fresh from the model (replay); a device with no lines is absent from the result. */
+export async function devicesByDid(source: Source, query: string, dids: readonly string[]): Promise<Map<string, Row[]>> {
+  const out = new Map<string, Row[]>();
+  if (dids.length === 0) return out;
+  const rows = await source.query<Row & { __pcs_did: string }>(
+    `SELECT q.*, q.did::text AS "__pcs_did" FROM (
+${query}
+) AS q WHERE q.did::text = ANY($1::text[])`,
+    [dids],
+  );
+  for (const device of group(rows)) out.set(device.did, [...(out.get(device.did) ?? []), ...device.lines]);
+  return out;
+}

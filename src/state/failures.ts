@@ -75,3 +75,29 @@ export async function listOpenFailures(db: StateDb, filter: { job?: string; clas
     );
   return rows.map((r) => ({ job: r.job, key: r.key, class: r.class, reason: r.reason, status: r.status, occurrences: r.occurrences, lastFailedAt: r.last_failed_at }));
 }
+
+export interface FailureFilter {
+  job?: string | undefined;
+  class?: 'invalid' | 'rejected' | undefined;
+  /** Only failures that happened at or after this instant. */
+  since?: Date | undefined;
+}
+
+/** Open failures in id order, a page at a time (replay). */
+export async function openFailurePage(db: StateDb, filter: FailureFilter, afterId: number, limit: number): Promise<{ id: number; job: string; key: string; class: string }[]> {
+  let q = db.table('failures').whereNull('resolved_at').where('id', '>', afterId);
+  if (filter.job) q = q.where('job', filter.job);
+  if (filter.class) q = q.where('class', filter.class);
+  if (filter.since) q = q.where('last_failed_at', '>=', filter.since);
+  const rows = await q.orderBy('id').limit(limit).select<{ id: string; job: string; key: string; class: string }[]>('id', 'job', 'key', 'class');
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}
+
+/** Close failures that need nothing sent any more: the row is gone from the source, or was delivered since. */
+export async function resolveGone(db: StateDb, job: string, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.knex.raw(
+    `UPDATE ??.failures SET resolved_at = now(), reason = reason || ' (resolved by replay: gone from the source or delivered since)' WHERE job = ? AND resolved_at IS NULL AND key = ANY(?::text[])`,
+    [db.schema, job, pgArray(keys)],
+  );
+}
