@@ -4,28 +4,39 @@ export const HELP = `personaclick-sync: keep PersonaClick in step with your shop
 Usage: personaclick-sync <command> [options]
 
 Commands
-  migrate                         create or update the connector's own tables (safe to repeat)
-  sync orders                     send orders changed since the last run as purchase events
-  reconcile carts|wishlists       make PersonaClick's carts / wishlists equal the shop's (changed, new and gone ones)
-  events                          send every row of the events model once (one-off migrations; re-runs resume)
-  status [--json]                 watermarks, last runs with their counts, open failures by class
-  sandbox [--port N] [--shop ID]  serve a local stand-in of the PersonaClick API (for trials and tests)
-  demo                            run the whole path on an embedded sample shop (no servers needed)
-  help                            this text
+  migrate                          create or update the connector's own tables (safe to repeat, and to run twice at once)
+  sync orders                      send orders changed since the last run as purchase events
+  backfill orders --from D --to D  send the orders whose updated_at is in [from, to); resumable; shares the ledger
+  reconcile carts|wishlists        make PersonaClick's carts / wishlists equal the shop's (changed, new and gone ones)
+  events                           send every row of the events model once (one-off migrations; re-runs resume)
+  replay                           read failed rows again from the source and send them; delivered ones are resolved
+  status [--json]                  watermarks, last runs with their counts, open failures by class
+  check                            validate the config, connect to both databases, test every model, hint at indexes
+  schedule                         run the jobs of the config on their cron expressions (long-running)
+  sandbox [--port N] [--shop ID]   serve a local stand-in of the PersonaClick API (for trials and tests)
+  demo                             run the whole path on an embedded sample shop (no servers needed)
+  help                             this text
 
 Options
-  --config FILE    configuration file (default: $PERSONACLICK_SYNC_CONFIG, else config/personaclick-sync.yaml)
-  --dry-run        build every request and print it as NDJSON on stdout; send nothing, write no state
-  --limit N        stop after reading N rows
-  --full           reconcile: re-send every cart or wishlist, not only the changed ones
-  --json           machine-readable output (status)
-  -h, --help       show this help
-  -v, --version    print the version
+  --config FILE      configuration file (default: $PERSONACLICK_SYNC_CONFIG, else config/personaclick-sync.yaml)
+  --dry-run          build every request and print it as NDJSON on stdout; send nothing, write no state
+  --limit N          stop after reading N rows
+  --full             reconcile: re-send every cart or wishlist, not only the changed ones
+  --from D, --to D   backfill: the updated_at range, ISO dates or datetimes (UTC when no offset); --to is exclusive
+  --job J            replay: only this job's failures (orders, carts, wishlists, events)
+  --class C          replay: only invalid or only rejected failures
+  --since D          replay: only failures that happened at or after D
+  --shard i/N        run shard i (0-based) of N: rows split by a hash of their key, own watermark and lock
+  --shards N         the same, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)
+  --json             machine-readable output (status, check)
+  -h, --help         show this help
+  -v, --version      print the version
 
 Environment
   PERSONACLICK_SYNC_CONFIG   configuration file path
   LOG_LEVEL                  trace | debug | info (default) | warn | error | silent
   LOG_PRETTY                 1 = human-readable logs, 0 = JSON (default: pretty only on a terminal)
+  JOB_COMPLETION_INDEX       the shard index, with --shards N
   any \${VAR} the configuration file names (database URLs, the shop id)
 
 Exit codes
@@ -33,17 +44,18 @@ Exit codes
   1    failed (an unexpected error; see the log)
   2    bad configuration or usage
   3    PersonaClick refused the shop (HTTP 401/403): nothing would succeed
-  4    PersonaClick stayed unavailable after every retry; the next run resumes
+  4    PersonaClick stayed unavailable after every retry; the next run resumes where this one stopped
   75   skipped: another runner holds this job's lock
   130  interrupted by SIGINT; 143 interrupted by SIGTERM
 
 Examples
   personaclick-sync migrate --config /etc/personaclick-sync.yaml
+  personaclick-sync check
   personaclick-sync sync orders --dry-run --limit 5 | jq .
-  */5 * * * *  personaclick-sync sync orders       (crontab: every five minutes)
-  0 3 * * *    personaclick-sync reconcile carts     (crontab: nightly)
-  personaclick-sync reconcile wishlists --full
-  personaclick-sync events --config migration.yaml
+  */5 * * * *  personaclick-sync sync orders          (crontab: every five minutes)
+  0 3 * * *    personaclick-sync reconcile carts       (crontab: nightly)
+  personaclick-sync backfill orders --from 2021-01-01 --to 2024-01-01 --shard 0/4
+  personaclick-sync replay --class invalid --since 2024-06-01
   personaclick-sync status --json
-  personaclick-sync sandbox --port 8080
+  personaclick-sync schedule                          (one long-running process instead of crontab lines)
 `;

@@ -32,7 +32,7 @@ export interface DeliveryConfig {
   retries: number;
   /** First backoff delay. */
   retryMinMs: number;
-  /** Longest backoff delay (also caps a server's Retry-After). */
+  /** Longest backoff delay. A Retry-After longer than max(retryMaxMs, 60 s) halts the run instead of blocking it. */
   retryMaxMs: number;
   /** How often the watermark, ledger and failures are written during a run. */
   checkpointMs: number;
