@@ -2,6 +2,7 @@
  * Checkpoints: outcomes are buffered as they happen and written every few seconds, together with the watermark,
  * in one state transaction, so the books never say more (or less) than what PersonaClick got.
  */
+import { withConnectionRetry } from '../db-retry.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StateDb } from '../state/db.js';
@@ -101,20 +102,20 @@ export class Checkpointer {
     if (!db) return;
     if (delivered.length === 0 && failures.length === 0 && forgotten.length === 0 && cursor === undefined) return;
     const { job, runId } = this.options;
-    await db.knex.transaction(async (trx) => {
-      await recordDelivered(db, trx, job, delivered, runId);
-      await resolveFailures(
-        db,
-        trx,
-        job,
-        delivered.map((d) => d.key),
-      );
-      await recordFailures(db, trx, job, failures, runId);
-      await forgetDelivered(db, trx, job, forgotten);
-      if (cursor && this.options.watermark) {
-        await writeWatermark(db, trx, this.options.watermark, cursor, { upperBound: this.options.upperBound, runId });
-      }
-    });
+    // The state database may be restarting: the whole transaction is tried again (it is all upserts).
+    await withConnectionRetry(
+      () =>
+        db.knex.transaction(async (trx) => {
+          await recordDelivered(db, trx, job, delivered, runId);
+          await resolveFailures(db, trx, job, delivered.map((d) => d.key));
+          await recordFailures(db, trx, job, failures, runId);
+          await forgetDelivered(db, trx, job, forgotten);
+          if (cursor && this.options.watermark) {
+            await writeWatermark(db, trx, this.options.watermark, cursor, { upperBound: this.options.upperBound, runId });
+          }
+        }),
+      { onRetry: (err, attempt, delayMs) => this.log.warn({ err, attempt, delayMs }, 'state database unreachable; checkpoint retried') },
+    );
     if (cursor) this.lastCursor = cursor;
     this.checkpoints += 1;
     this.log.debug({ delivered: delivered.length, failures: failures.length, cursor }, 'checkpoint');

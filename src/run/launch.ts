@@ -41,7 +41,7 @@ export function lockName(req: JobRequest, shard: Shard | undefined): string {
 export async function launchJob(config: Config, req: JobRequest, opts: LaunchOptions): Promise<RunSummary[]> {
   // A dry run writes nothing, so it needs no lock and never blocks (or is blocked by) a real run.
   const lock: JobLock | undefined = opts.dryRun ? undefined : await acquireJobLock(config.state.url, config.state.schema, lockName(req, opts.shard));
-  const services = openServices(config, { dryRun: opts.dryRun });
+  const services = openServices(config, { dryRun: opts.dryRun, log: opts.log });
   const signals = [opts.signal, lock?.lost].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
   const common = { dryRun: opts.dryRun, limit: opts.limit, out: opts.out, log: opts.log, signal };

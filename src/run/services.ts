@@ -1,5 +1,6 @@
 /** What a job run needs, opened from the config once: the shop's database, the state database, the API client. */
 import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
 import { PersonaClickClient } from '../delivery/client.js';
 import { openSource, type Source } from '../source/db.js';
 import { openStateDb, type StateDb } from '../state/db.js';
@@ -13,12 +14,14 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function openServices(config: Config, opts: { dryRun: boolean }): Services {
+export function openServices(config: Config, opts: { dryRun: boolean; log?: Logger }): Services {
+  const log = opts.log;
   const source = openSource({
     url: config.source.url,
     poolSize: config.source.poolSize,
     statementTimeoutMs: config.source.statementTimeoutMs,
     applicationName: config.source.applicationName,
+    onRetry: log ? (err, attempt, delayMs) => log.warn({ err, attempt, delayMs }, 'shop database connection lost; query retried') : undefined,
   });
   const state = openStateDb(config.state.url, config.state.schema, config.source.applicationName);
   const client = opts.dryRun

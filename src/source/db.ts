@@ -1,11 +1,14 @@
 /** The shop's database: read-only sessions, a small pool, a statement timeout, and UTC so cursors compare exactly. */
 import pg from 'pg';
+import { withConnectionRetry } from '../db-retry.js';
 
 export interface SourceOptions {
   url: string;
   poolSize: number;
   statementTimeoutMs: number;
   applicationName: string;
+  /** Told about each retry of a lost connection (for the log). */
+  onRetry?: (error: Error, attempt: number, delayMs: number) => void;
 }
 
 export interface Source {
@@ -26,7 +29,8 @@ export function openSource(options: SourceOptions): Source {
   pool.on('error', () => undefined);
   return {
     async query<R extends Record<string, unknown>>(sql: string, params: unknown[] = []) {
-      const result = await pool.query<R>(sql, params);
+      // Every source statement is a read on its own (no transaction spans two), so repeating one is safe.
+      const result = await withConnectionRetry(() => pool.query<R>(sql, params), { onRetry: options.onRetry });
       return result.rows;
     },
     close: () => pool.end(),
