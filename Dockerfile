@@ -9,8 +9,6 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY jobs ./jobs
 COPY migrations ./migrations
-COPY test/bench ./test/bench
-COPY test/support ./test/support
 RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime
