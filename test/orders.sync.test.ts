@@ -144,6 +144,19 @@ describe('orders sync', () => {
     expect((await watermark())?.cursor_key).toBe('50');
   });
 
+  it('treats a 2xx whose status is not success as rejected, with the message from payload.message', async () => {
+    await insertOrders(db, 1, 5);
+    sandbox.setFaults({ failNext: { count: 1, status: 200 } });
+    const result = await runSync(config({ delivery: { concurrency: 1 } }));
+    expect(result.summary.status).toBe('done');
+    expect(result.summary.rejected).toBe(1);
+    expect(result.summary.retries).toBe(0); // never retried
+    const failures = await db.query<{ key: string; class: string; status: number; reason: string }>(`SELECT key, class, status, reason FROM personaclick_sync.failures`);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ key: '1', class: 'rejected', status: 200 });
+    expect(sandbox.purchases.size).toBe(4);
+  });
+
   it('records an order that cannot make a valid request as invalid, never sends it, and goes on', async () => {
     await insertOrders(db, 1, 20);
     await db.query(`DELETE FROM shop.order_lines WHERE order_id = 5; UPDATE shop.order_lines SET unit_price = -3 WHERE order_id = 6`);
