@@ -2,9 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { validateRequest } from '../src/payloads/index.js';
-import { openStateDb } from '../src/state/db.js';
-import { migrate } from '../src/state/migrate.js';
-import { createDatabase, type TestDatabase } from './support/pg.js';
+import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
 import { CARTS_QUERY, WISHLISTS_QUERY, createCartTables, databaseCarts, databaseWishlists, insertCarts } from './support/carts.js';
 import { runReconcile, testConfig } from './support/harness.js';
 
@@ -20,11 +18,8 @@ afterAll(async () => {
 
 async function freshShop(opts: { icu?: boolean } = {}): Promise<void> {
   if (db) await db.drop();
-  db = await createDatabase('pcs_mirror', opts);
+  db = await createMigratedDatabase('pcs_mirror', opts);
   await createCartTables(db);
-  const state = openStateDb(db.url, 'personaclick_sync');
-  await migrate(state);
-  await state.close();
   sandbox.reset();
   sandbox.setFaults({});
 }

@@ -1,10 +1,8 @@
 /** Operations as an operator runs them: backfill, replay, locks, shards and signals, in real child processes. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
-import { openStateDb } from '../src/state/db.js';
-import { migrate } from '../src/state/migrate.js';
 import { runCli, startCli, writeConfig } from './support/cli.js';
-import { createDatabase, PG_HOST, PG_PORT, type TestDatabase } from './support/pg.js';
+import { createMigratedDatabase, PG_HOST, PG_PORT, type TestDatabase } from './support/pg.js';
 import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY } from './support/shop.js';
 import { SHOP_ID } from './support/harness.js';
 
@@ -21,11 +19,8 @@ afterAll(async () => {
 
 beforeEach(async () => {
   if (db) await db.drop();
-  db = await createDatabase('pcs_ops');
+  db = await createMigratedDatabase('pcs_ops');
   await createShop(db);
-  const state = openStateDb(db.url, 'personaclick_sync');
-  await migrate(state);
-  await state.close();
   sandbox.reset();
   sandbox.setFaults({});
 });

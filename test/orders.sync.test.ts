@@ -2,9 +2,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { validateRequest } from '../src/payloads/index.js';
-import { openStateDb } from '../src/state/db.js';
-import { migrate } from '../src/state/migrate.js';
-import { createDatabase, type TestDatabase } from './support/pg.js';
+import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
 import { createShop, insertOrders } from './support/shop.js';
 import { runSync, testConfig, type ConfigOverrides } from './support/harness.js';
 
@@ -19,11 +17,8 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  db = await createDatabase();
+  db = await createMigratedDatabase();
   await createShop(db);
-  const state = openStateDb(db.url, 'personaclick_sync');
-  await migrate(state);
-  await state.close();
   sandbox.reset();
   sandbox.setFaults({});
 });

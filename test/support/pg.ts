@@ -1,6 +1,8 @@
 /** Real Postgres for tests: each test file gets databases of its own, created and dropped here. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { openStateDb } from '../../src/state/db.js';
+import { migrate } from '../../src/state/migrate.js';
 
 export const PG_HOST = process.env.PGHOST ?? '127.0.0.1';
 export const PG_PORT = process.env.PGPORT ?? '5432';
@@ -51,4 +53,16 @@ export async function createDatabase(prefix = 'pcs_test', opts: { icu?: boolean 
       await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
+}
+
+/** A new database with the connector's state schema already migrated (the shop's tables are the test's to add). */
+export async function createMigratedDatabase(prefix = 'pcs_test', opts: { icu?: boolean } = {}): Promise<TestDatabase> {
+  const db = await createDatabase(prefix, opts);
+  const state = openStateDb(db.url, 'personaclick_sync');
+  try {
+    await migrate(state);
+  } finally {
+    await state.close();
+  }
+  return db;
 }
