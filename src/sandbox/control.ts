@@ -40,6 +40,8 @@ const ROUTES: Record<string, Record<string, Handler>> = {
     },
   },
   purchases: { GET: (ctx, _raw, res) => sendJson(res, 200, Object.fromEntries(ctx.state.purchases)) },
+  /** Every API request received (empty unless the sandbox records attempts). */
+  attempts: { GET: (ctx, _raw, res) => sendJson(res, 200, ctx.state.attemptsByArrival()) },
   carts: {
     GET: (ctx, _raw, res) =>
       sendJson(res, 200, Object.fromEntries([...ctx.state.carts].map(([did, cart]) => [did, Object.fromEntries(cart)]))),

@@ -10,9 +10,42 @@ import { CONTROL_PREFIX, handleControl } from './control.js';
 import { Faults } from './faults.js';
 import { pathOf, readBody, send } from './http.js';
 import { SandboxState } from './state.js';
-import type { Sandbox, SandboxOptions } from './types.js';
+import type { AttemptRecord, Sandbox, SandboxOptions } from './types.js';
 
 const KEEP_ALIVE_MS = 65_000;
+
+/** The key of a request body for the attempt record: order_id, else did, else code. */
+function attemptKey(raw: Buffer | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  for (const field of ['order_id', 'did', 'code']) {
+    const value = record[field];
+    if (typeof value === 'string' || typeof value === 'number') return String(value);
+  }
+  return undefined;
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function attemptRecord(req: IncomingMessage, path: string, at: number, raw: Buffer | undefined, outcome: Outcome): AttemptRecord {
+  const record: AttemptRecord = { at, path, key: attemptKey(raw), outcome: outcome.kind === 'answer' ? outcome.status : outcome.kind, headers: headersOf(req) };
+  const retryAfter = outcome.kind === 'answer' ? outcome.headers?.['retry-after'] : undefined;
+  if (retryAfter !== undefined) record.retryAfterSeconds = Number(retryAfter);
+  return record;
+}
 
 function urlHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
@@ -21,7 +54,7 @@ function urlHost(host: string): string {
 }
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const state = new SandboxState(opts.recordBodies ?? true);
+  const state = new SandboxState(opts.recordBodies ?? true, opts.recordAttempts ?? false);
   const faults = new Faults(opts.faults ?? {});
   const ctx: ApiContext = { state, faults, shopIds: opts.shopIds === undefined ? undefined : new Set(opts.shopIds) };
   const timers = new Set<NodeJS.Timeout>();
@@ -55,6 +88,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const delayMs = faults.latency();
     readBody(req, (raw) => {
       const outcome = misrouted ?? (fault === undefined ? handleApi(ctx, path, raw, at) : faultOutcome(state, fault));
+      if (state.recordAttempts) state.attempt(attemptRecord(req, path, at, raw, outcome));
       if (outcome.kind !== 'hang') later(delayMs, () => deliver(req, res, outcome));
     });
   });
@@ -82,6 +116,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     events: state.events,
     stats: () => state.stats(),
     arrivals: () => state.arrivals.toArray(),
+    attempts: () => state.attemptsByArrival(),
     setFaults: (f) => faults.set(f),
     reset: () => state.reset(),
     close: () => {

@@ -3,7 +3,7 @@
  * purchases by order_id, and a mirror of each device's cart and wishlist.
  * Collections are cleared in place on reset, so references handed out stay live.
  */
-import type { AcceptedRequest, SandboxStats } from './types.js';
+import type { AcceptedRequest, AttemptRecord, SandboxStats } from './types.js';
 
 export type FaultKind = keyof SandboxStats['faults'];
 
@@ -52,6 +52,8 @@ export class SandboxState {
   /** Accepted requests by kind: `/push <event>`, `/push/custom <event>`, `/track/<what>`. */
   readonly events = new Map<string, number>();
   readonly arrivals = new Arrivals();
+  /** Every API request with its key and answer (only when recording attempts). */
+  readonly attempts: AttemptRecord[] = [];
   private received = 0;
   private acceptedCount = 0;
   private rejected = 0;
@@ -59,11 +61,23 @@ export class SandboxState {
   private byStatus: Record<string, number> = {};
   private faults = noFaults();
 
-  constructor(private readonly recordBodies: boolean) {}
+  constructor(
+    private readonly recordBodies: boolean,
+    readonly recordAttempts = false,
+  ) {}
 
   arrive(at: number): void {
     this.received += 1;
     this.arrivals.push(at);
+  }
+
+  attempt(record: AttemptRecord): void {
+    if (this.recordAttempts) this.attempts.push(record);
+  }
+
+  /** The attempts in arrival order (they are recorded once their body is read, which may reorder them slightly). */
+  attemptsByArrival(): AttemptRecord[] {
+    return [...this.attempts].sort((a, b) => a.at - b.at);
   }
 
   answered(status: number): void {
@@ -108,6 +122,7 @@ export class SandboxState {
 
   reset(): void {
     this.accepted.length = 0;
+    this.attempts.length = 0;
     this.purchases.clear();
     this.carts.clear();
     this.wishlists.clear();

@@ -11,6 +11,23 @@ export interface SandboxOptions {
   faults?: FaultConfig;
   /** Keep every accepted body in memory (default true); false keeps only counts and the cart/wish mirror. */
   recordBodies?: boolean;
+  /** Keep a record of every API request received, faulted ones and retries included (default false): see `attempts()`. */
+  recordAttempts?: boolean;
+}
+
+/** One API request as the sandbox saw it (kept only with `recordAttempts`). */
+export interface AttemptRecord {
+  /** Date.now() on arrival. */
+  at: number;
+  path: string;
+  /** The request's key: its body's `order_id`, else `did`, else `code`, as text; undefined when it has none (or no JSON body). */
+  key: string | undefined;
+  /** The HTTP status it was answered with, or `reset` (socket destroyed) / `hang` (never answered). */
+  outcome: number | 'reset' | 'hang';
+  /** The Retry-After header of the answer, in seconds, when it carried one. */
+  retryAfterSeconds?: number;
+  /** The request headers as received (lower-case names). */
+  headers: Record<string, string>;
 }
 
 export interface AcceptedRequest {
@@ -57,6 +74,8 @@ export interface Sandbox {
   stats(): SandboxStats;
   /** Arrival timestamps (ms) of every API request received. */
   arrivals(): number[];
+  /** Every API request received with its key and answer, in arrival order; empty unless `recordAttempts`. */
+  attempts(): AttemptRecord[];
   /** Replaces the fault config (throws on an invalid one). */
   setFaults(f: FaultConfig): void;
   /** Forgets everything recorded (not the faults). */

@@ -1,0 +1,164 @@
+/**
+ * The API going away mid-run, as an operator's cron sees it (the built CLI in a child process, the sandbox here):
+ * down for longer than the retry budget (exit 4, books before the first undelivered order, the next run finishes the
+ * job), and refusing the shop with 403 (exit 3 at once, no flood of requests or failure rows).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { runCli, startCli, type CliResult } from '../support/cli.js';
+import { createMigratedDatabase, type TestDatabase } from '../support/pg.js';
+import { createShop, insertOrders } from '../support/shop.js';
+import { failureRows, ledgerKeys, repeats, runStatuses, undelivered, watermarkKey } from './support/books.js';
+import { cliConfig, plainLines } from './support/config.js';
+import { report, waitUntil } from './support/figures.js';
+
+let db: TestDatabase;
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ recordAttempts: true, recordBodies: false });
+});
+afterAll(async () => {
+  await sandbox.close();
+  await db?.drop();
+});
+beforeEach(async () => {
+  if (db) await db.drop();
+  db = await createMigratedDatabase('pcs_outage');
+  await createShop(db);
+  sandbox.reset();
+  sandbox.setFaults({});
+});
+
+const ORDERS = 300;
+const CONCURRENCY = 4;
+
+/** Books after a stopped run: all that is at or before the watermark reached PersonaClick, and the ledger holds nothing else. */
+async function expectBooksBeforeFirstUndelivered(): Promise<{ watermark: string | null; firstUndelivered: number | undefined }> {
+  const missing = undelivered(ORDERS, sandbox.purchases);
+  const firstUndelivered = missing[0];
+  expect(firstUndelivered, 'the outage came too late: everything was delivered').toBeDefined();
+  const watermark = await watermarkKey(db);
+  // The watermark stands exactly on the last order before the first undelivered one (null: none yet).
+  expect(watermark).toBe(firstUndelivered === undefined || firstUndelivered === 1 ? null : String(firstUndelivered - 1));
+  for (const key of await ledgerKeys(db)) expect(sandbox.purchases.has(key), `ledger has ${key}, PersonaClick does not`).toBe(true);
+  return { watermark, firstUndelivered };
+}
+
+async function finishAfterRecovery(config: string): Promise<{ result: CliResult; repeated: number }> {
+  const before = new Map(sandbox.purchases);
+  const result = await runCli(['sync', 'orders', '--config', config]);
+  expect(result.code, result.stderr).toBe(0);
+  expect(undelivered(ORDERS, sandbox.purchases)).toEqual([]);
+  // Repeats: orders PersonaClick already had that the recovery run sent again.
+  const repeated = [...sandbox.purchases].filter(([key, n]) => before.has(key) && n > (before.get(key) ?? 0)).length;
+  return { result, repeated };
+}
+
+describe('API outages mid-run', () => {
+  it('down longer than the retry budget after some orders went through: exit 4, watermark before the first undelivered order, and the next run delivers the rest without repeats beyond the in-flight bound', async () => {
+    await insertOrders(db, 1, ORDERS);
+    sandbox.setFaults({ latencyMs: 10 });
+    const config = cliConfig({ database: db.name, apiUrl: sandbox.url, delivery: { concurrency: CONCURRENCY } });
+    const run = startCli(['sync', 'orders', '--config', config]);
+    await waitUntil(() => sandbox.stats().accepted >= 100, 20_000, '100 orders accepted');
+    const downAt = Date.now();
+    sandbox.setFaults({ down: true, latencyMs: 10 });
+    const halted = await run.done;
+    const haltMs = Date.now() - downAt;
+    const deliveredBefore = sandbox.purchases.size;
+    const downAnswers = sandbox.stats().faults.down;
+
+    expect(halted.code, halted.stderr).toBe(4);
+    // One plain line for the operator, naming the cause.
+    const message = plainLines(halted.stderr);
+    expect(message).toHaveLength(1);
+    expect(message[0]).toMatch(/^personaclick-sync: PersonaClick stayed unavailable after every retry: HTTP 503/);
+    expect(await runStatuses(db)).toEqual([{ status: 'halted', error: expect.stringContaining('503') as unknown as string }]);
+    const { watermark, firstUndelivered } = await expectBooksBeforeFirstUndelivered();
+    expect(await failureRows(db)).toEqual([]); // transient trouble is not the rows' fault
+
+    // The API is back: the next run resumes from the watermark and finishes.
+    sandbox.setFaults({});
+    const { repeated } = await finishAfterRecovery(config);
+    expect(repeated).toBeLessThanOrEqual(2 * CONCURRENCY);
+    expect(repeats(sandbox.purchases).repeated).toBe(repeated);
+
+    report('outages: API down', {
+      orders: ORDERS,
+      deliveredBeforeOutage: deliveredBefore,
+      answeredDownWith503: downAnswers,
+      exitCode: halted.code,
+      haltedAfterMs: haltMs,
+      watermark,
+      firstUndelivered,
+      repeatedByNextRun: repeated,
+      inFlightBound: 2 * CONCURRENCY,
+    });
+  });
+
+  it('403 mid-run: exit 3 at once, few requests after the first 403, no failure rows, and the next run after the account is fixed finishes', async () => {
+    await insertOrders(db, 1, ORDERS);
+    sandbox.setFaults({ latencyMs: 10 });
+    const config = cliConfig({ database: db.name, apiUrl: sandbox.url, delivery: { concurrency: CONCURRENCY } });
+    const run = startCli(['sync', 'orders', '--config', config]);
+    await waitUntil(() => sandbox.stats().accepted >= 100, 20_000, '100 orders accepted');
+    const forbiddenAt = Date.now();
+    sandbox.setFaults({ forbidden: true, latencyMs: 10 });
+    const stopped = await run.done;
+    const stopMs = Date.now() - forbiddenAt;
+
+    expect(stopped.code, stopped.stderr).toBe(3);
+    expect(stopMs).toBeLessThan(2_000);
+    const message = plainLines(stopped.stderr);
+    expect(message).toHaveLength(1);
+    expect(message[0]).toMatch(/^personaclick-sync: PersonaClick refused the shop \(HTTP 403\)/);
+    const attempts = sandbox.attempts();
+    const first403 = attempts.findIndex((a) => a.outcome === 403);
+    expect(first403).toBeGreaterThanOrEqual(0);
+    const afterFirst403 = attempts.length - first403 - 1;
+    // What was already on its way when the first 403 came back; nothing new is started, nothing is retried.
+    expect(afterFirst403).toBeLessThanOrEqual(2 * CONCURRENCY);
+    expect(await failureRows(db)).toEqual([]);
+    expect((await runStatuses(db)).map((r) => r.status)).toEqual(['fatal']);
+    const { watermark, firstUndelivered } = await expectBooksBeforeFirstUndelivered();
+
+    sandbox.setFaults({});
+    const { repeated } = await finishAfterRecovery(config);
+    expect(repeated).toBeLessThanOrEqual(2 * CONCURRENCY);
+
+    report('outages: 403', {
+      orders: ORDERS,
+      exitCode: stopped.code,
+      exitedAfterMs: stopMs,
+      requestsAfterFirst403: afterFirst403,
+      answered403: sandbox.stats().faults.forbidden,
+      failureRows: 0,
+      watermark,
+      firstUndelivered,
+      repeatedByNextRun: repeated,
+    });
+  });
+
+  // DEFECT (src/delivery/queue.ts halt() + src/delivery/rate-gate.ts clear()): with maxRequestsPerSecond set, the
+  // requests waiting at the rate gate when the run halts (403, or retries exhausted) are dropped by p-queue's clear(),
+  // whose promises never settle; deliver() waits on them forever, queue.drain() never resolves, and the process never
+  // exits (the lock's connection keeps it alive). Still failing. Fix: let clear() settle the waiting passes (add them
+  // with an AbortSignal that clear() aborts); deliver() already checks stopError right after gate.pass().
+  it.fails('403 mid-run with maxRequestsPerSecond set: still exit 3 at once', async () => {
+    await insertOrders(db, 1, ORDERS);
+    const config = cliConfig({ database: db.name, apiUrl: sandbox.url, delivery: { concurrency: 8, maxRequestsPerSecond: 40 } });
+    const run = startCli(['sync', 'orders', '--config', config]);
+    await waitUntil(() => sandbox.stats().accepted >= 40, 20_000, '40 orders accepted');
+    const forbiddenAt = Date.now();
+    sandbox.setFaults({ forbidden: true });
+    const deadline = setTimeout(() => run.child.kill('SIGKILL'), 5_000);
+    const stopped = await run.done;
+    clearTimeout(deadline);
+    const stopMs = Date.now() - forbiddenAt;
+    report('outages: 403 with a rate limit', { exitCode: stopped.code, signal: stopped.signal, exitedAfterMs: stopMs, killedAfterMs: stopped.signal === 'SIGKILL' ? 5_000 : null });
+    expect(stopped.signal).toBeNull();
+    expect(stopped.code).toBe(3);
+    expect(stopMs).toBeLessThan(2_000);
+  });
+});
