@@ -1,9 +1,17 @@
 /** `npm run demo` as a newcomer sees it: no database server, a readable report, exit 0, and the numbers it promises. */
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { runDemo } from '../src/demo/run.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCarts, differingDevices, shopCarts, shopWishlists, type CartOptions } from '../src/demo/carts.js';
+import { DEMO_SHOP_ID, demoConfig, runDemo } from '../src/demo/run.js';
 import { openEmbeddedDb, type EmbeddedDb } from '../src/demo/embedded.js';
+import { runMirrorDemo, type MirrorOutcome } from '../src/demo/mirror.js';
 import { DEVICE_NOT_FOUND, buildShop, type ShopOptions } from '../src/demo/shop.js';
+import { PersonaClickClient } from '../src/delivery/client.js';
+import { silentLogger } from '../src/log.js';
+import type { Services } from '../src/run/services.js';
+import { startSandbox } from '../src/sandbox/index.js';
+import { fromKnex } from '../src/state/db.js';
+import { migrate } from '../src/state/migrate.js';
 
 async function captureDemo(): Promise<{ code: number; report: string }> {
   const out = new PassThrough();
@@ -21,9 +29,23 @@ function count(section: string, label: string): number {
   return Number(m[1]);
 }
 
+/** The report's paragraph that starts with `heading` (up to the next blank line). */
+function section(report: string, heading: string): string {
+  const start = report.indexOf(heading);
+  if (start < 0) throw new Error(`no "${heading}" in:\n${report}`);
+  const end = report.indexOf('\n\n', start);
+  return report.slice(start, end < 0 ? undefined : end);
+}
+
 describe('demo', () => {
-  it('syncs the sample shop to the sandbox, explains the failures, and sends nothing twice', async () => {
-    const { code, report } = await captureDemo();
+  // One run of the whole demo (a few seconds), read by the report tests below.
+  let demo: { code: number; report: string };
+  beforeAll(async () => {
+    demo = await captureDemo();
+  });
+
+  it('syncs the sample shop to the sandbox, explains the failures, and sends nothing twice', () => {
+    const { code, report } = demo;
     expect(code, report).toBe(0);
 
     const firstStart = report.indexOf('First run');
@@ -54,6 +76,98 @@ describe('demo', () => {
     expect(report).toContain('Everything went as expected.');
   });
 
+  it('mirrors carts and wishlists: everything the first night, nothing the second, exactly the changes the third', () => {
+    const { code, report } = demo;
+    expect(code, report).toBe(0);
+    const shop = /keeps (\d+) carts \((\d+) lines\) and (\d+) wishlists/.exec(report);
+    const carts = Number(shop?.[1]);
+    const wishlists = Number(shop?.[3]);
+    expect(carts).toBeGreaterThanOrEqual(20);
+    expect(wishlists).toBeGreaterThanOrEqual(15);
+
+    const first = section(report, 'First night');
+    expect(count(first, 'carts sent')).toBe(carts);
+    expect(count(first, 'wishlists sent')).toBe(wishlists);
+    expect(count(first, 'sandbox carts')).toBe(carts);
+    expect(count(first, 'sandbox wishlists')).toBe(wishlists);
+    expect(first.match(/equal to the shop's:/g)).toHaveLength(2);
+
+    // The cart with one product on two lines went out with one item of the two quantities added up.
+    const dup = /has (SKU-\d+) on two lines \((\d+) and (\d+)\); it went out as one item/.exec(report);
+    expect(dup).not.toBeNull();
+    const body = section(report, dup?.[0] ?? '?');
+    expect(body).toContain('"full_cart": true');
+    expect(body.match(new RegExp(`"id":"${dup?.[1] ?? '?'}"`, 'g'))).toHaveLength(1);
+    expect(body).toContain(`{"id":"${dup?.[1] ?? '?'}","quantity":${Number(dup?.[2]) + Number(dup?.[3])}}`);
+
+    const second = section(report, 'Second night');
+    expect(count(second, 'carts sent')).toBe(0);
+    expect(count(second, 'carts skipped')).toBe(carts);
+    expect(count(second, 'wishlists sent')).toBe(0);
+    expect(count(second, 'wishlists skipped')).toBe(wishlists);
+
+    // 3 emptied + 2 deleted + 1 changed + 1 new cart; 1 wishlist removed.
+    const third = section(report, 'Third night');
+    expect(count(third, 'carts sent')).toBe(7);
+    expect(count(third, 'carts skipped')).toBe(carts - 6);
+    expect(count(third, 'wishlists sent')).toBe(1);
+    expect(count(third, 'wishlists skipped')).toBe(wishlists - 1);
+    expect(count(third, 'sandbox carts')).toBe(carts - 5 + 1);
+    expect(count(third, 'sandbox wishlists')).toBe(wishlists - 1);
+    expect(third.match(/equal to the shop's again:/g)).toHaveLength(2);
+    const sent = third.split('\n').filter((line) => /^ {4}(cart|wish) {2}dev-/.test(line));
+    expect(sent).toHaveLength(8);
+    expect(sent.filter((line) => line.includes('full_cart: true, no items'))).toHaveLength(5);
+    expect(sent.filter((line) => line.includes('full_wish: true, no items'))).toHaveLength(1);
+    expect(sent.filter((line) => line.includes('NOT EXPECTED'))).toHaveLength(0);
+    const clearing = JSON.parse(third.split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    expect(clearing).toMatchObject({ event: 'cart', full_cart: true, shop_id: DEMO_SHOP_ID });
+    expect(clearing).not.toHaveProperty('items');
+  });
+
+  it('leaves the sandbox holding exactly the shop\'s carts and wishlists after every night', async () => {
+    const { outcome, sandboxCarts, sandboxWishlists, shop } = await withMirror();
+    const { facts, first, second, third } = outcome;
+    expect([first, second, third].map((n) => [n.carts.status, n.wishlists.status])).toEqual([
+      ['done', 'done'],
+      ['done', 'done'],
+      ['done', 'done'],
+    ]);
+    expect([first.carts.sent, second.carts.sent, third.carts.sent]).toEqual([facts.carts, 0, 7]);
+    expect([first.wishlists.sent, second.wishlists.sent, third.wishlists.sent]).toEqual([facts.wishlists, 0, 1]);
+    expect(second.carts.skipped).toBe(facts.carts);
+    expect(second.requests).toEqual([]);
+    for (const night of [first, second, third]) {
+      expect(night.cartsDiffer).toEqual([]);
+      expect(night.wishlistsDiffer).toEqual([]);
+    }
+    expect(first.sandboxCarts).toBe(facts.carts);
+
+    // The clearing requests: the full flag and no items, for exactly the emptied and deleted carts and the removed wishlist.
+    const clearing = third.requests.filter((r) => !('items' in r.body));
+    expect(clearing.map((r) => [r.body.event, r.body.did, r.body.full_cart ?? r.body.full_wish]).sort()).toEqual(
+      [
+        ...[...facts.day.emptied, ...facts.day.deleted].map((did) => ['cart', did, true]),
+        ['wish', facts.day.wishlistRemoved, true],
+      ].sort(),
+    );
+    const changed = third.requests.find((r) => r.body.did === facts.day.changed.did)?.body.items;
+    expect(changed).toContainEqual({ id: facts.day.changed.productId, quantity: facts.day.changed.to });
+
+    // Equality checked here on its own, not only through the demo's comparison.
+    expect(sandboxCarts).toEqual(shop.carts);
+    expect(sandboxWishlists).toEqual(shop.wishlists);
+    expect(shop.carts.has(facts.day.added.did)).toBe(true);
+    for (const did of [...facts.day.emptied, ...facts.day.deleted]) expect(sandboxCarts.has(did)).toBe(false);
+    expect(sandboxWishlists.has(facts.day.wishlistRemoved)).toBe(false);
+
+    // And the comparison does see a difference when there is one.
+    const other = new Map(shop.carts);
+    other.set(facts.duplicate.did, new Map([[facts.duplicate.productId, 1]]));
+    other.delete(facts.day.added.did);
+    expect(differingDevices(shop.carts, other)).toEqual([facts.duplicate.did, facts.day.added.did].sort());
+  });
+
   it('gives node-postgres-shaped rows from the embedded database', async () => {
     const row = await withShop({ orders: 20 }, async (db) => {
       const rows = await db.source.query(
@@ -81,14 +195,60 @@ describe('demo', () => {
     expect(a).toHaveLength(50);
     expect(a).toEqual(b);
   });
+
+  it('builds the same carts and wishlists from the same seed, one cart with a product on two lines', async () => {
+    const read = (db: EmbeddedDb) =>
+      Promise.all([
+        shopCarts(db.source),
+        shopWishlists(db.source),
+        db.source.query(`SELECT count(*) AS n FROM shop.cart_items GROUP BY cart_id, product_id HAVING count(*) > 1`),
+      ]);
+    const a = await withShop({ orders: 20, carts: { seed: 7 } }, read);
+    const b = await withShop({ orders: 20, carts: { seed: 7 } }, read);
+    expect(a).toEqual(b);
+    expect(a[2]).toEqual([{ n: '2' }]); // one product on two lines of one cart, nowhere else
+    const c = await withShop({ orders: 20, carts: { seed: 8 } }, read);
+    expect(c[0]).not.toEqual(a[0]);
+  });
 });
 
-async function withShop<T>(opts: ShopOptions, use: (db: EmbeddedDb) => Promise<T>): Promise<T> {
+async function withShop<T>(opts: ShopOptions & { carts?: CartOptions }, use: (db: EmbeddedDb) => Promise<T>): Promise<T> {
   const db = await openEmbeddedDb();
   try {
     await buildShop(db.pglite, opts);
+    if (opts.carts) await buildCarts(db.pglite, opts.carts);
     return await use(db);
   } finally {
     await db.close();
+  }
+}
+
+/** The demo's cart part alone, against its own sandbox and embedded database; answers what both sides hold at the end. */
+async function withMirror(): Promise<{
+  outcome: MirrorOutcome;
+  sandboxCarts: Map<string, Map<string, number>>;
+  sandboxWishlists: Map<string, Set<string>>;
+  shop: { carts: Map<string, Map<string, number>>; wishlists: Map<string, Set<string>> };
+}> {
+  const sandbox = await startSandbox({ shopIds: [DEMO_SHOP_ID] });
+  const db = await openEmbeddedDb();
+  const config = demoConfig(sandbox.url);
+  const client = new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: config.delivery.concurrency });
+  try {
+    await buildShop(db.pglite, { orders: 20 });
+    const state = fromKnex(db.knex, config.state.schema);
+    await migrate(state, { lock: false });
+    const services: Services = { config, source: db.source, state, client, close: () => Promise.resolve() };
+    const outcome = await runMirrorDemo({ services, sandbox, pglite: db.pglite, out: new PassThrough(), log: silentLogger() });
+    return {
+      outcome,
+      sandboxCarts: new Map(sandbox.carts),
+      sandboxWishlists: new Map(sandbox.wishlists),
+      shop: { carts: await shopCarts(db.source), wishlists: await shopWishlists(db.source) },
+    };
+  } finally {
+    await client.close();
+    await db.close();
+    await sandbox.close();
   }
 }

@@ -2,7 +2,8 @@
  * `personaclick-sync demo` (`npm run demo`): the whole pipeline on one machine with nothing to install. An
  * in-memory shop database (PGlite) with about 200 orders, the connector's own tables in the same instance, and the
  * PersonaClick sandbox in-process on a random port. It syncs the orders, prints what happened, syncs again to show
- * that nothing goes out twice, and exits 0 when everything went as expected.
+ * that nothing goes out twice; then the shop gains carts and wishlists and three nights of reconciliation mirror
+ * them (everything, nothing, exactly what changed). It exits 0 when everything went as expected.
  */
 import type { Writable } from 'node:stream';
 import { ORDERS_LEDGER, syncOrders } from '../../jobs/orders.js';
@@ -17,7 +18,10 @@ import { startSandbox, type AcceptedRequest, type Sandbox } from '../sandbox/ind
 import { fromKnex } from '../state/db.js';
 import { listOpenFailures, type OpenFailure } from '../state/failures.js';
 import { migrate } from '../state/migrate.js';
+import { CARTS_QUERY, WISHLISTS_QUERY } from './carts.js';
 import { openEmbeddedDb, type EmbeddedDb } from './embedded.js';
+import { mirrorChecks, printMirror, runMirrorDemo } from './mirror.js';
+import { indent, pad, type Check, type Print } from './report.js';
 import { buildShop, DEVICE_NOT_FOUND, ITEMS_QUERY, ORDERS_QUERY, shipOrders, UNKNOWN_DEVICE, type ShopFacts } from './shop.js';
 
 export const DEMO_SHOP_ID = 'demo0shop0a1b2c3d4e5f6a7b8c9d0e1';
@@ -108,7 +112,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (second.error) print(`  error: ${second.error.message}`);
     print();
 
-    const checks = demoChecks({ shop, first, second, invalid, rejected, purchases, sandbox, acceptedAfterFirst });
+    // The nightly mirror: the shop gains carts and wishlists, and three nights of reconciliation follow.
+    const mirror = await runMirrorDemo({ services, sandbox, pglite: db.pglite, out: opts.out, log, seed: opts.seed });
+    printMirror(print, mirror);
+
+    const checks = [...demoChecks({ shop, first, second, invalid, rejected, purchases, sandbox, acceptedAfterFirst }), ...mirrorChecks(mirror)];
     print('Checks');
     for (const check of checks) print(`  ${check.ok ? 'ok    ' : 'FAILED'}  ${check.text}`);
     const failed = checks.filter((c) => !c.ok).length;
@@ -137,7 +145,12 @@ export function demoConfig(apiUrl: string, now: Date = new Date()): Config {
       // Never connected to: the demo opens its own source and state on the embedded database.
       source: { url: 'postgres://embedded/demo-shop' },
       state: { schema: STATE_SCHEMA },
-      jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 50, settleSeconds: 1, startFrom: monthAgo } },
+      jobs: {
+        orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 50, settleSeconds: 1, startFrom: monthAgo },
+        // Small pages, so the snapshot is read in several of them (a page never splits a device's lines).
+        carts: { query: CARTS_QUERY, pageSize: 25 },
+        wishlists: { query: WISHLISTS_QUERY, pageSize: 25 },
+      },
     },
     {},
     '<demo>',
@@ -149,8 +162,6 @@ function demoLogger(): Logger {
   if (level === undefined || level === '' || level === 'silent') return silentLogger();
   return createLogger({ level, destination: process.stderr });
 }
-
-type Print = (text?: string) => void;
 
 function printShop(print: Print, shop: ShopFacts): void {
   print(`The shop: ${shop.orders} orders with ${shop.lines} lines over the last 6 days, some made to go wrong on purpose:`);
@@ -164,15 +175,6 @@ function printShop(print: Print, shop: ShopFacts): void {
 function printFailures(print: Print, failures: readonly OpenFailure[]): void {
   if (failures.length === 0) print('  none');
   for (const f of failures) print(`  order ${f.key}  ${f.reason}`);
-}
-
-const pad = (n: number): string => String(n).padStart(4);
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => (line === '' ? line : `  ${line}`))
-    .join('\n');
 }
 
 function isPurchase(request: AcceptedRequest): boolean {
@@ -190,11 +192,6 @@ function pickSample(purchases: readonly AcceptedRequest[]): AcceptedRequest | un
   let best: AcceptedRequest | undefined;
   for (const p of purchases) if (best === undefined || score(p) > score(best)) best = p;
   return best;
-}
-
-interface Check {
-  ok: boolean;
-  text: string;
 }
 
 interface Outcomes {
