@@ -1,0 +1,99 @@
+/**
+ * `npm run bench`: build a scratch database, start the sandbox child, run the scenarios, write results.json and
+ * results.md, print the table, drop the database.
+ *
+ * Environment: BENCH_SCALE (default 1; 0.1 for a quick run) scales every size; BENCH_ONLY=ceiling,placement,latency,
+ * extract,memory,diff,rate picks scenarios; BENCH_PROFILE=<dir> writes a CPU profile of every connector run there.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { analyze, counts, createScratch, fillCarts, fillOrders } from './data.js';
+import { machine, writeResults, type Figure } from './report.js';
+import { placement } from './placement.js';
+import { startSandboxChild } from './sandbox.js';
+import { ceiling, diff, extract, latencyBound, memory, rateLimit, type Bench, type Sizes } from './scenarios.js';
+
+const scale = Number(process.env.BENCH_SCALE ?? '1');
+if (!(scale > 0)) throw new Error(`BENCH_SCALE must be a positive number (got ${process.env.BENCH_SCALE})`);
+const scaled = (n: number, min: number) => Math.max(min, Math.round(n * scale));
+const sizes: Sizes = {
+  ceilingOrders: scaled(200_000, 1000),
+  ceilingConcurrency: Number(process.env.BENCH_CONCURRENCY ?? '16'),
+  latencyOrders: scaled(30_000, 1000),
+  bigOrders: scaled(1_000_000, 1000),
+  smallOrders: scaled(100_000, 100),
+  carts: scaled(1_000_000, 1000),
+  rateOrders: scaled(3_000, 400),
+};
+const SCENARIOS = ['ceiling', 'placement', 'latency', 'extract', 'memory', 'diff', 'rate'] as const;
+const only = new Set((process.env.BENCH_ONLY ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()));
+const wants = (name: (typeof SCENARIOS)[number]) => only.has(name);
+
+const started = Date.now();
+const startLoad = loadavg().map((l) => Number(l.toFixed(2)));
+const log = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+const work = mkdtempSync(join(tmpdir(), 'pcs-bench-'));
+const orders = Math.max(wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0, wants('latency') ? sizes.latencyOrders : 0, wants('extract') || wants('memory') ? sizes.bigOrders : 0, wants('rate') ? sizes.rateOrders : 0);
+
+log(`scale ${scale}: ${JSON.stringify(sizes)}`);
+const db = await createScratch();
+let dropped = false;
+const drop = async () => {
+  if (dropped) return;
+  dropped = true;
+  await db.drop();
+  rmSync(work, { recursive: true, force: true });
+};
+process.once('SIGINT', () => void drop().finally(() => process.exit(130)));
+
+const figures: Figure[] = [];
+try {
+  log(`scratch database ${db.name}: ${orders.toLocaleString('en-US')} orders${wants('diff') ? `, ${sizes.carts.toLocaleString('en-US')} carts` : ''}`);
+  await fillOrders(db, orders);
+  await fillCarts(db, wants('diff') ? sizes.carts : 0);
+  await analyze(db);
+  log(`data ready: ${JSON.stringify(await counts(db))}`);
+
+  const sandbox = await startSandboxChild();
+  const profileDir = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
+  const bench: Bench = { db, sandbox, sizes, work, profileDir, log };
+  try {
+    let bigDryRunPeakMb: number | undefined;
+    if (wants('ceiling')) figures.push(...(await step('1. ceiling', () => ceiling(bench))));
+    if (wants('placement')) figures.push(...(await step('(info) sandbox placement', () => placement(bench))));
+    if (wants('latency')) figures.push(...(await step('2. latency-bound', () => latencyBound(bench))));
+    if (wants('extract')) {
+      const result = await step('3. extract', () => extract(bench));
+      figures.push(...result.figures);
+      bigDryRunPeakMb = result.dryRunPeakMb;
+    }
+    if (wants('memory')) figures.push(...(await step('4. memory and the spine', () => memory(bench, bigDryRunPeakMb))));
+    if (wants('diff')) figures.push(...(await step('5. diff', () => diff(bench))));
+    if (wants('rate')) figures.push(...(await step('6. rate limit', () => rateLimit(bench))));
+  } finally {
+    await sandbox.close();
+  }
+} finally {
+  await drop();
+}
+
+const meta = {
+  date: new Date(started).toISOString(),
+  machine: machine(),
+  scale,
+  sizes,
+  sandbox: 'separate child process (node fork), bodies not recorded; the connector is the built CLI in a child process',
+  wallSeconds: Math.round((Date.now() - started) / 1000),
+  loadAverageAtStart: startLoad,
+  loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
+};
+const md = writeResults(figures, meta);
+console.log(`\n${md}`);
+const missed = figures.filter((f) => f.met === false).length;
+log(`done in ${meta.wallSeconds} s; ${missed} target(s) not met`);
+
+async function step<T>(name: string, body: () => Promise<T>): Promise<T> {
+  log(`${name} (load average ${loadavg()[0]?.toFixed(2)})`);
+  return body();
+}
