@@ -1,7 +1,7 @@
 /** The command line as an operator uses it: real child processes, a real Postgres, the sandbox over HTTP. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
-import { runCli, writeConfig } from './support/cli.js';
+import { runCli, startCli, writeConfig } from './support/cli.js';
 import { createDatabase, PG_HOST, PG_PORT, type TestDatabase } from './support/pg.js';
 import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY } from './support/shop.js';
 import { SHOP_ID } from './support/harness.js';
@@ -20,13 +20,13 @@ afterAll(async () => {
   await db.drop();
 });
 
-function configFile(extra: { delivery?: Record<string, unknown> } = {}): string {
+function configFile(extra: { delivery?: Record<string, unknown>; orders?: Record<string, unknown> } = {}): string {
   return writeConfig({
     personaclick: { url: '${API_URL}', shopId: '${SHOP_ID}', timeoutMs: 2000 },
     delivery: { concurrency: 4, retries: 2, retryMinMs: 10, retryMaxMs: 20, ...extra.delivery },
     // trust auth ignores the password; it is here to prove it is never printed
     source: { url: `postgres://postgres:\${DB_PASSWORD}@${PG_HOST}:${PG_PORT}/${db.name}` },
-    jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, settleSeconds: 0, startFrom: '2000-01-01' } },
+    jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, settleSeconds: 0, startFrom: '2000-01-01', ...extra.orders } },
   });
 }
 
@@ -103,5 +103,34 @@ describe('personaclick-sync command line', () => {
     expect(sandbox.purchases.size).toBe(50);
 
     for (const text of outputs) expect(text).not.toContain(PASSWORD);
+  });
+
+  it('check: exits 0 on a good setup and 1 naming the broken model, without printing the password', async () => {
+    await runCli(['migrate', '--config', configFile()], { env: env() });
+    const good = await runCli(['check', '--json', '--config', configFile()], { env: env() });
+    expect(good.code).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, errors: 0 });
+
+    const broken = configFile({ orders: { query: 'SELECT id AS order_id FROM shop.orders' } });
+    const bad = await runCli(['check', '--config', broken], { env: env() });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^error +jobs\.orders\.query: .*updated_at/m);
+    for (const text of [good.stdout, good.stderr, bad.stdout, bad.stderr]) expect(text).not.toContain(PASSWORD);
+  });
+
+  it('schedule: runs the orders job on its cron expression, logs the next due time, and exits 143 on SIGTERM', async () => {
+    const config = configFile({ orders: { schedule: '* * * * * *' } });
+    await runCli(['migrate', '--config', config], { env: env() });
+    const before = sandbox.purchases.size;
+    await insertOrders(db, 1000, 5);
+    const running = startCli(['schedule', '--config', config], { env: { ...env(), LOG_LEVEL: 'info' } });
+    await running.waitFor(/"msg":"next run due"/);
+    await running.waitFor(/"msg":"scheduled run finished"/);
+    running.child.kill('SIGTERM');
+    const result = await running.done;
+    expect(result.code).toBe(143);
+    expect(sandbox.purchases.size).toBeGreaterThanOrEqual(before + 5);
+    expect(result.stderr).toContain('"msg":"scheduler stopped"');
+    expect(result.stderr).not.toContain(PASSWORD);
   });
 });

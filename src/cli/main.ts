@@ -5,11 +5,13 @@ import { loadConfig, redactUrl, secretsOf, type Config } from '../config/index.j
 import { ConfigError, ExitCode, toError } from '../errors.js';
 import { createLogger, scrub, type Logger } from '../log.js';
 import { launchJob, type JobRequest } from '../run/launch.js';
+import { runSchedule } from '../run/scheduler.js';
 import { parseShard } from '../run/shard.js';
 import { openStateDb } from '../state/db.js';
 import { migrate } from '../state/migrate.js';
 import { startSandbox } from '../sandbox/index.js';
 import { parseCli, type CliArgs } from './args.js';
+import { checkCommand } from './check.js';
 import { exitCodeForError, exitCodeForRun } from './exit.js';
 import { HELP } from './help.js';
 import { formatStatus, statusReport } from './status.js';
@@ -43,6 +45,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       }
       case 'migrate':
       case 'status':
+      case 'check':
+      case 'schedule':
       case 'sync':
       case 'reconcile':
       case 'events':
@@ -53,6 +57,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         const log = createLogger({ secrets, destination: io.stderr });
         if (args.command === 'migrate') return await migrateCommand(config, log, io);
         if (args.command === 'status') return await statusCommand(config, args, io);
+        if (args.command === 'check') return await checkCommand(config, io, args.json);
+        if (args.command === 'schedule') return await scheduleCommand(config, log, io);
         return await jobCommand(config, args, log, io);
       }
       default:
@@ -116,32 +122,55 @@ export function jobRequest(args: CliArgs): JobRequest {
   }
 }
 
-async function jobCommand(config: Config, args: CliArgs, log: Logger, io: CliIo): Promise<number> {
-  const req = jobRequest(args);
-  const shard = parseShard(args.shard, args.shards, io.env);
-  const stop = new AbortController();
+/** SIGTERM / SIGINT → abort `stop` (a second signal leaves at once); `received()` names the first signal. */
+function onShutdownSignals(config: Config, log: Logger): { stop: AbortSignal; received: () => NodeJS.Signals | undefined; dispose: () => void } {
+  const controller = new AbortController();
   let signal: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signal) process.exit(sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm); // second signal: leave now
     signal = sig;
     log.warn({ signal: sig, deadlineMs: config.delivery.shutdownDeadlineMs }, 'stopping: finishing in-flight requests');
-    stop.abort();
+    controller.abort();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  return {
+    stop: controller.signal,
+    received: () => signal,
+    dispose: () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}
+
+async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<number> {
+  const signals = onShutdownSignals(config, log);
+  try {
+    const code = await runSchedule(config, { log, out: io.stdout, signal: signals.stop });
+    const sig = signals.received();
+    return sig === undefined ? code : sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function jobCommand(config: Config, args: CliArgs, log: Logger, io: CliIo): Promise<number> {
+  const req = jobRequest(args);
+  const shard = parseShard(args.shard, args.shards, io.env);
+  const signals = onShutdownSignals(config, log);
   try {
     const tty = io.stderr === process.stderr && process.stderr.isTTY ? process.stderr : undefined;
-    const summaries = await launchJob(config, req, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: stop.signal, progressTty: tty });
+    const summaries = await launchJob(config, req, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty });
     let code: number = ExitCode.ok;
     for (const summary of summaries) {
       if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);
-      const runCode = exitCodeForRun(summary, signal);
+      const runCode = exitCodeForRun(summary, signals.received());
       if (code === ExitCode.ok) code = runCode;
     }
     return code;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    signals.dispose();
   }
 }
 
