@@ -94,7 +94,7 @@ export class DeliveryQueue {
       this.log.debug({ err: reason }, 'delivery stopping');
     }
     this.queue.clear();
-    this.gate.clear();
+    this.gate.clear(reason);
     this.abort.abort(reason);
   }
 
