@@ -340,6 +340,10 @@ state:
     expect(redactUrl('postgres://user@host/db')).toBe('postgres://user@host/db');
     expect(redactUrl('postgres://host/db?user=u&password=secret&x=1')).toBe('postgres://host/db?user=u&password=***&x=1');
     expect(redactUrl('not a url')).toBe('not a url');
+    // an unescaped '#' or '?' in the password: URL parsing would take it for the fragment or query
+    expect(redactUrl('postgres://app:pa#ss@db/shop')).toBe('postgres://app:***@db/shop');
+    expect(redactUrl('postgres://app:pa?ss@db/shop?sslmode=require')).toBe('postgres://app:***@db/shop?sslmode=require');
+    expect(redactUrl('postgres://app:pw@db/shop?application_name=a@b')).toBe('postgres://app:***@db/shop?application_name=a@b');
   });
 });
 

@@ -12,17 +12,27 @@ export function redactUrl(url: string): string {
   const m = URL_SHAPE.exec(url);
   if (!m) return url;
   const scheme = m[1] ?? '';
-  let beforeQuery = m[2] ?? '';
-  const query = (m[3] ?? '').replace(/([?&]password=)[^&#]*/gi, '$1***');
-  // The userinfo ends at the last '@' before the query: a password holding an unescaped '/' or '@'
-  // is still masked whole.
-  const at = beforeQuery.lastIndexOf('@');
+  const rest = (m[2] ?? '') + (m[3] ?? '');
+  const at = userinfoEnd(m[2] ?? '', rest);
+  let userinfo = '';
+  let tail = rest;
   if (at >= 0) {
-    const userinfo = beforeQuery.slice(0, at);
-    const colon = userinfo.indexOf(':');
-    if (colon >= 0) beforeQuery = `${userinfo.slice(0, colon)}:***${beforeQuery.slice(at)}`;
+    const info = rest.slice(0, at);
+    const colon = info.indexOf(':');
+    userinfo = colon >= 0 ? `${info.slice(0, colon)}:***` : info;
+    tail = rest.slice(at);
   }
-  return scheme + beforeQuery + query;
+  return scheme + userinfo + tail.replace(/([?&]password=)[^&#]*/gi, '$1***');
+}
+
+/**
+ * Where the userinfo ends (its '@'), or -1. The last '@' before the query, so a password holding an unescaped '/'
+ * or '@' is masked whole; when there is none there, the last '@' of the whole text, so one holding an unescaped
+ * '?' or '#' (which URL parsing would take for the query) is masked too. Masking too much is the safe side.
+ */
+function userinfoEnd(beforeQuery: string, rest: string): number {
+  const at = beforeQuery.lastIndexOf('@');
+  return at >= 0 ? at : rest.lastIndexOf('@');
 }
 
 /** Every spelling of a URL's password that could show up in output: as written, decoded, JSON-escaped. */
@@ -34,13 +44,13 @@ function urlPasswords(url: string): string[] {
     const fromQuery = parsed.searchParams.get('password');
     if (fromQuery !== null && fromQuery !== '') found.push(fromQuery);
   } catch {
-    // not a URL: fall back to the text between "user:" and the last "@"
+    // not a URL: the text between "user:" and the userinfo's "@" below still counts
   }
   const m = URL_SHAPE.exec(url);
-  const beforeQuery = m?.[2] ?? '';
-  const at = beforeQuery.lastIndexOf('@');
+  const rest = (m?.[2] ?? '') + (m?.[3] ?? '');
+  const at = userinfoEnd(m?.[2] ?? '', rest);
   if (at >= 0) {
-    const userinfo = beforeQuery.slice(0, at);
+    const userinfo = rest.slice(0, at);
     const colon = userinfo.indexOf(':');
     if (colon >= 0 && colon < userinfo.length - 1) found.push(userinfo.slice(colon + 1));
   }
