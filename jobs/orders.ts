@@ -8,11 +8,11 @@ import { resolveStartFrom } from '../src/config/index.js';
 import { ConfigError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { buildPurchase } from '../src/payloads/index.js';
-import { executeRun } from '../src/run/runner.js';
+import { executeRun, type JobRun } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import { shardLabel, withShard, type Shard } from '../src/run/shard.js';
 import type { RunSummary } from '../src/run/summary.js';
-import { countOrders, linesFor, ordersPage, sourceNow, upperBound } from '../src/source/orders.js';
+import { countOrders, linesFor, ordersPage, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
 import { isUndefinedTable } from '../src/state/db.js';
 import { deliveredKeys } from '../src/state/ledger.js';
 import { listWatermarks, readWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
@@ -26,6 +26,8 @@ export interface OrdersRunOptions {
   out: Writable;
   log: Logger;
   signal?: AbortSignal | undefined;
+  /** Aborted if the job's lock is lost: the run stops and ends failed. */
+  lockLost?: AbortSignal | undefined;
   shard?: Shard | undefined;
   progressTty?: NodeJS.WriteStream | undefined;
 }
@@ -94,7 +96,7 @@ async function runOrders(services: Services, opts: OrdersRunOptions, pass: Order
       shard: shardLabel(opts.shard),
       dryRun: opts.dryRun,
       out: opts.out,
-      signal: opts.signal,
+      signal: opts.signal, lockLost: opts.lockLost,
       log: opts.log,
       total: total === undefined ? undefined : Math.min(total, opts.limit ?? total),
       progressTty: opts.progressTty,
@@ -102,6 +104,7 @@ async function runOrders(services: Services, opts: OrdersRunOptions, pass: Order
     async (run) => {
       if (pass.saveStart && !opts.dryRun) await writeWatermark(state, state.knex, pass.watermark, pass.start, { upperBound: pass.bound, runId: run.runId });
       run.log.debug({ from: pass.start, before: pass.bound }, 'reading orders');
+      await keepUnplaceable(services, run, job.query, pass, opts);
       let after: Cursor = pass.start;
       let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
       while (remaining > 0 && !run.shouldStop()) {
@@ -130,6 +133,18 @@ async function runOrders(services: Services, opts: OrdersRunOptions, pass: Order
       }
     },
   );
+}
+
+/** Rows with a NULL order_id or updated_at: kept as invalid failures (named column), with one warning per run. */
+async function keepUnplaceable(services: Services, run: JobRun, query: string, pass: OrdersPass, opts: OrdersRunOptions): Promise<void> {
+  if (opts.limit !== undefined) return; // a sample run (--limit) reads pages only
+  const found = await unplaceableOrders(services.source, query, pass.start, pass.bound, opts.shard);
+  if (found.length === 0) return;
+  const delivered = await stateOrNothing(opts.dryRun, () => deliveredKeys(services.state, ORDERS_LEDGER, found.map((u) => u.key)));
+  const kept = found.filter((u) => !delivered?.has(u.key));
+  if (kept.length === 0) return;
+  run.log.warn({ count: kept.length, keys: kept.slice(0, 5).map((u) => u.key) }, 'orders with a NULL order_id or updated_at: kept as invalid, never sent');
+  for (const u of kept) run.invalid(run.track(u.key, undefined), u.reason);
 }
 
 function ordersJob(services: Services) {

@@ -76,13 +76,55 @@ ${query}
 function rangeFilter(after: Cursor, before: string, shard?: { index: number; count: number }): { where: string; params: unknown[] } {
   const params: unknown[] = [after.ts, before];
   let where = after.key === null ? 'q.updated_at >= $1' : '(q.updated_at, q.order_id) > ($1, $3)';
-  where += ' AND q.updated_at < $2';
+  // A NULL order_id has no place in the keyset (and no key for the books): unplaceableOrders() reports it instead.
+  where += ' AND q.updated_at < $2 AND q.order_id IS NOT NULL';
   if (after.key !== null) params.push(after.key);
   if (shard && shard.count > 1) {
     params.push(shard.count, shard.index);
     where += ` AND mod(abs(hashtext(q.order_id::text)::bigint), $${params.length - 1}) = $${params.length}`;
   }
   return { where, params };
+}
+
+export interface UnplaceableOrder {
+  key: string;
+  reason: string;
+}
+
+/** At most this many unplaceable rows are reported per run (each becomes a failure row). */
+const UNPLACEABLE_LIMIT = 1000;
+
+/**
+ * Rows of the model the keyset pages cannot place, so they would otherwise vanish without a trace: a NULL order_id
+ * updated within the run's range (reported under a key made of its updated_at), and a NULL updated_at anywhere
+ * (under its order_id). The job keeps them as invalid, with the column named. One query per run; with the columns
+ * NOT NULL in the shop's table the planner answers it without reading a row.
+ */
+export async function unplaceableOrders(source: Source, query: string, after: Cursor, before: string, shard?: { index: number; count: number }): Promise<UnplaceableOrder[]> {
+  const params: unknown[] = [after.ts, before];
+  let nullKey = 'q.order_id IS NULL AND q.updated_at >= $1 AND q.updated_at < $2';
+  let nullTs = 'q.updated_at IS NULL AND q.order_id IS NOT NULL';
+  if (shard && shard.count > 1) {
+    params.push(shard.count, shard.index);
+    nullTs += ` AND mod(abs(hashtext(q.order_id::text)::bigint), $3) = $4`;
+    if (shard.index !== 0) nullKey = `false AND ${nullKey}`; // no hash without a key: shard 0 reports them
+  }
+  params.push(UNPLACEABLE_LIMIT);
+  const rows = await source.query<{ key: string | null; ts: string | null }>(
+    `SELECT q.order_id::text AS key, to_char(q.updated_at::timestamptz AT TIME ZONE 'UTC', ${TS_FORMAT}) AS ts
+       FROM (
+${query}
+) AS q
+      WHERE (${nullKey}) OR (${nullTs})
+      ORDER BY q.updated_at, q.order_id
+      LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map((r) =>
+    r.key === null
+      ? { key: `order_id=NULL@${r.ts ?? ''}`, reason: `order_id: is required (the orders model returned NULL for a row updated at ${r.ts ?? '?'}); it is never sent` }
+      : { key: r.key, reason: 'updated_at: is required (the orders model returned NULL, so the order has no place in the keyset pages); it is never sent until it has one' },
+  );
 }
 
 /** How many orders lie between the cursor and the bound (for progress and ETA). */
