@@ -18,6 +18,8 @@ export interface EventsRunOptions {
   out: Writable;
   log: Logger;
   signal?: AbortSignal | undefined;
+  /** Aborted if the job's lock is lost: the run stops and ends failed. */
+  lockLost?: AbortSignal | undefined;
   shard?: { index: number; count: number } | undefined;
 }
 
@@ -28,7 +30,7 @@ export async function migrateEvents(services: Services, opts: EventsRunOptions):
   const shardLabel = opts.shard && opts.shard.count > 1 ? `${opts.shard.index}/${opts.shard.count}` : undefined;
   return executeRun(
     services,
-    { job: 'events', mode: 'events', ledgerJob: EVENTS_LEDGER, shard: shardLabel, dryRun: opts.dryRun, out: opts.out, signal: opts.signal, log: opts.log },
+    { job: 'events', mode: 'events', ledgerJob: EVENTS_LEDGER, shard: shardLabel, dryRun: opts.dryRun, out: opts.out, signal: opts.signal, lockLost: opts.lockLost, log: opts.log },
     async (run) => {
       let after: string | null = null;
       let remaining = opts.limit ?? Number.POSITIVE_INFINITY;

@@ -43,6 +43,8 @@ export interface MirrorRunOptions {
   out: Writable;
   log: Logger;
   signal?: AbortSignal | undefined;
+  /** Aborted if the job's lock is lost: the run stops and ends failed. */
+  lockLost?: AbortSignal | undefined;
   shard?: { index: number; count: number } | undefined;
 }
 
@@ -55,7 +57,7 @@ export async function reconcile(services: Services, kind: MirrorKind, opts: Mirr
 
   return executeRun(
     services,
-    { job: kind, mode: 'reconcile', ledgerJob: kind, shard: shardLabel, dryRun: opts.dryRun, out: opts.out, signal: opts.signal, log: opts.log },
+    { job: kind, mode: 'reconcile', ledgerJob: kind, shard: shardLabel, dryRun: opts.dryRun, out: opts.out, signal: opts.signal, lockLost: opts.lockLost, log: opts.log },
     async (run) => {
       const devices = snapshotDevices(services.source, job.query, job.pageSize, opts.shard)[Symbol.asyncIterator]();
       const ledger = ledgerOrEmpty(ledgerInKeyOrder(services.state, kind, run.runId, 5000, opts.shard), opts.dryRun)[Symbol.asyncIterator]();

@@ -31,6 +31,8 @@ export interface ReplayOptions {
   out: Writable;
   log: Logger;
   signal?: AbortSignal | undefined;
+  /** Aborted if the job's lock is lost: the run stops and ends failed. */
+  lockLost?: AbortSignal | undefined;
   filter: FailureFilter;
 }
 
@@ -54,7 +56,7 @@ export async function replayFailures(services: Services, opts: ReplayOptions): P
 async function replayJob(services: Services, job: JobName, opts: ReplayOptions): Promise<RunSummary> {
   const ctx: BuildContext = { shopId: services.config.personaclick.shopId, defaultStream: services.config.personaclick.stream };
   const filter = { ...opts.filter, job };
-  return executeRun(services, { job, mode: 'replay', ledgerJob: job, dryRun: opts.dryRun, out: opts.out, signal: opts.signal, log: opts.log }, async (run) => {
+  return executeRun(services, { job, mode: 'replay', ledgerJob: job, dryRun: opts.dryRun, out: opts.out, signal: opts.signal, lockLost: opts.lockLost, log: opts.log }, async (run) => {
     let afterId = 0;
     let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
     while (remaining > 0 && !run.shouldStop()) {

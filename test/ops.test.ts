@@ -95,6 +95,10 @@ describe('backfill orders', () => {
     // (PersonaClick keys purchases by order_id, so a repeat creates no second order).
     const bound = 2 * 4 + Math.ceil((200 / 5) * 4);
     expect(duplicates()).toBeLessThanOrEqual(bound);
+    // The killed run could not close its runs row; the next run of the job closed it as failed, saying why.
+    const runs = await db.query<{ status: string; error: string | null }>(`SELECT status, error FROM personaclick_sync.runs ORDER BY started_at`);
+    expect(runs.map((r) => r.status)).toEqual(['failed', 'done']);
+    expect(runs[0]?.error).toMatch(/ended without finishing/);
   });
 
   it('never sends an order twice when a backfill and the incremental sync run over the same orders at once', async () => {

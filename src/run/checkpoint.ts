@@ -58,7 +58,7 @@ export class Checkpointer {
   /** Write periodically; `cursor()` gives the watermark to store at each write. */
   start(cursor: () => Cursor | undefined): void {
     this.timer = setInterval(() => {
-      this.flush(cursor()).catch((caught: unknown) => {
+      this.flush(cursor).catch((caught: unknown) => {
         this.error ??= toError(caught);
         this.log.error({ err: this.error }, 'checkpoint failed');
       });
@@ -71,22 +71,29 @@ export class Checkpointer {
     this.timer = undefined;
   }
 
-  /** Write what is buffered, and the watermark if given and moved. Writes are serialised. */
-  flush(cursor: Cursor | undefined): Promise<void> {
-    // Take the buffers and the cursor in the same tick: every row inside the cursor has its outcome in them.
-    const delivered = [...this.delivered.values()];
-    const failures = [...this.failures.values()];
-    const forgotten = [...this.forgotten];
-    this.delivered = new Map();
-    this.failures = new Map();
-    this.forgotten = new Set();
-    const moved = cursor !== undefined && (this.lastCursor === undefined || cursor.ts !== this.lastCursor.ts || cursor.key !== this.lastCursor.key);
-    const next = this.writing
-      .then(() => this.write(delivered, failures, forgotten, moved ? cursor : undefined))
-      .catch((caught: unknown) => {
+  /**
+   * Write what is buffered, and the watermark `cursor()` gives if it moved. Writes are serialised, and each takes
+   * its buffers and its cursor only when its turn comes, in one tick: every row inside that cursor then has its
+   * outcome either in those buffers or already written. (Taking them at call time would let a flush queued behind
+   * a failing one move the watermark past the outcomes the failed one put back.)
+   */
+  flush(cursor: () => Cursor | undefined): Promise<void> {
+    const next = this.writing.then(async () => {
+      const delivered = [...this.delivered.values()];
+      const failures = [...this.failures.values()];
+      const forgotten = [...this.forgotten];
+      const at = cursor();
+      this.delivered = new Map();
+      this.failures = new Map();
+      this.forgotten = new Set();
+      const moved = at !== undefined && (this.lastCursor === undefined || at.ts !== this.lastCursor.ts || at.key !== this.lastCursor.key);
+      try {
+        await this.write(delivered, failures, forgotten, moved ? at : undefined);
+      } catch (caught) {
         this.restore(delivered, failures, forgotten); // nothing written: keep it for the next flush
         throw toError(caught);
-      });
+      }
+    });
     this.writing = next.catch(() => undefined); // the chain continues; the caller of this flush sees the error
     return next;
   }

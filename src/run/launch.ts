@@ -42,9 +42,8 @@ export async function launchJob(config: Config, req: JobRequest, opts: LaunchOpt
   // A dry run writes nothing, so it needs no lock and never blocks (or is blocked by) a real run.
   const lock: JobLock | undefined = opts.dryRun ? undefined : await acquireJobLock(config.state.url, config.state.schema, lockName(req, opts.shard));
   const services = openServices(config, { dryRun: opts.dryRun, log: opts.log });
-  const signals = [opts.signal, lock?.lost].filter((s): s is AbortSignal => s !== undefined);
-  const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
-  const common = { dryRun: opts.dryRun, limit: opts.limit, out: opts.out, log: opts.log, signal };
+  // A lost lock is not a shutdown: the run stops the same way but ends failed, with the reason (exit 1, not 143).
+  const common = { dryRun: opts.dryRun, limit: opts.limit, out: opts.out, log: opts.log, signal: opts.signal, lockLost: lock?.lost };
   try {
     switch (req.kind) {
       case 'sync':

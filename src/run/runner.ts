@@ -5,9 +5,10 @@
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { ApiUnavailableError, FatalApiError, toError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { scrub, type Logger } from '../log.js';
+import { secretsOf } from '../config/index.js';
 import type { ApiRequest } from '../payloads/index.js';
-import { DeliveryQueue, sleep } from '../delivery/queue.js';
+import { DeliveryQueue } from '../delivery/queue.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
 import type { Cursor } from '../state/watermarks.js';
 import { Checkpointer } from './checkpoint.js';
@@ -30,6 +31,11 @@ export interface RunSpec {
   /** Where dry-run request bodies go as NDJSON. */
   out: Writable;
   signal?: AbortSignal | undefined;
+  /**
+   * Aborted when the job's lock is lost (its state connection dropped): another runner may start, so this one
+   * stops like on a signal but ends as failed with the reason, not as interrupted.
+   */
+  lockLost?: AbortSignal | undefined;
   log: Logger;
   /** Given when the caller already chose one (it appears in the caller's log lines). */
   runId?: string;
@@ -119,12 +125,28 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
       });
     },
     shouldStop() {
-      return spec.signal?.aborted === true || queue?.stopped !== undefined || checkpoint.error !== undefined;
+      return spec.signal?.aborted === true || spec.lockLost?.aborted === true || queue?.stopped !== undefined || checkpoint.error !== undefined;
     },
     get prefixCursor() {
       return tracker.prefixCursor;
     },
   };
+
+  // Shutdown (a signal, or the lock lost): what is on the wire may finish within the deadline, counted from the
+  // moment the stop came (the body may still be waiting for room in the queue); then the rest is dropped unsent.
+  let deadline: NodeJS.Timeout | undefined;
+  const onStop = () => {
+    deadline ??= setTimeout(() => {
+      log.warn({ deadlineMs: config.delivery.shutdownDeadlineMs, inFlight: queue?.inFlight ?? 0 }, 'shutdown deadline passed: dropping the requests still in flight (they stay unsent)');
+      queue?.halt(new Error('shutdown deadline passed'));
+      void client?.destroy().catch((caught: unknown) => log.debug({ err: toError(caught) }, 'closing the API connections'));
+    }, config.delivery.shutdownDeadlineMs);
+  };
+  const stopSignals = [spec.signal, spec.lockLost].filter((s): s is AbortSignal => s !== undefined);
+  for (const s of stopSignals) {
+    if (s.aborted) onStop();
+    else s.addEventListener('abort', onStop, { once: true });
+  }
 
   let error: Error | undefined;
   try {
@@ -134,26 +156,21 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
     queue?.halt(error);
   }
 
-  if (queue) {
-    if (spec.signal?.aborted) {
-      // Shutdown: let what is on the wire finish within the deadline, then drop the rest (it stays unsent).
-      const drained = await Promise.race([queue.drain().then(() => true), sleep(config.delivery.shutdownDeadlineMs).then(() => false)]);
-      if (!drained) {
-        queue.halt(new Error('shutdown deadline passed'));
-        await client?.destroy();
-      }
-    } else {
-      await queue.drain();
-    }
-  }
+  await queue?.drain();
+  if (deadline) clearTimeout(deadline);
+  for (const s of stopSignals) s.removeEventListener('abort', onStop);
   checkpoint.stop();
   progress.stop();
   try {
-    await checkpoint.flush(tracker.prefixCursor);
+    await checkpoint.flush(() => tracker.prefixCursor);
   } catch (caught) {
     error ??= toError(caught);
   }
   error ??= checkpoint.error;
+  if (spec.lockLost?.aborted && !spec.signal?.aborted) {
+    const cause = spec.lockLost.reason instanceof Error ? `: ${spec.lockLost.reason.message}` : '';
+    error ??= new Error(`lost the job lock (state database connection dropped${cause}); stopped so that no second runner overlaps this one; the next run resumes from the last checkpoint`);
+  }
 
   const stopped = queue?.stopped;
   let status: RunStatus = 'done';
@@ -179,7 +196,7 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
   });
   if (state) {
     try {
-      await finishRun(state, runId, status, counts, error?.message);
+      await finishRun(state, runId, status, counts, error ? scrub(error.message, secretsOf(config)) : undefined);
     } catch (caught) {
       log.error({ err: toError(caught) }, 'could not record the end of the run');
     }

@@ -22,7 +22,19 @@ export function newRunId(): string {
   return randomUUID();
 }
 
+/** What a run left `running` by a process that died (kill -9, a lost host) is closed with. */
+export const ABANDONED_RUN_ERROR = 'the process ended without finishing this run (killed, or its host went down); a later run took over';
+
+/**
+ * Record a run as started. It runs under its job's lock, so any other run of the same job, mode and shard still
+ * marked running belongs to a process that died without closing it: those are closed as failed, with the reason.
+ */
 export async function startRun(db: StateDb, run: { id: string; job: string; mode: string; shard?: string | undefined }): Promise<void> {
+  await db
+    .table('runs')
+    .where({ job: run.job, mode: run.mode, status: 'running' })
+    .whereRaw('shard IS NOT DISTINCT FROM ?', [run.shard ?? null])
+    .update({ status: 'failed', finished_at: db.knex.fn.now(), error: ABANDONED_RUN_ERROR });
   await db.table('runs').insert({ id: run.id, job: run.job, mode: run.mode, shard: run.shard ?? null, status: 'running', host: hostname(), pid: process.pid });
 }
 

@@ -34,11 +34,11 @@ afterAll(async () => {
 const INVALID = '50';
 
 describe('a failed checkpoint write', () => {
-  // DEFECT (src/run/checkpoint.ts Checkpointer.flush): each flush takes the buffers and the cursor when it is
+  // Found by this suite, now fixed (src/run/checkpoint.ts Checkpointer.flush): each flush takes the buffers and the cursor when it is
   // called, not when its write starts. A flush queued behind a write that then fails carries a cursor covering the
   // failed write's rows but not their ledger / failure rows (restore() puts those back only for a later flush), and
   // commits it: the watermark passes rows the books do not hold. A crash before the final flush loses them for good.
-  it.fails('never lets a queued checkpoint move the watermark past the outcomes the failed one held; nothing is lost across a crash', async () => {
+  it('never lets a queued checkpoint move the watermark past the outcomes the failed one held; nothing is lost across a crash', async () => {
     await insertOrders(db, 1, 2000);
     await db.query(`DELETE FROM shop.order_lines WHERE order_id = $1`, [INVALID]);
     await db.query(`CREATE SEQUENCE public.hiccups;

@@ -180,13 +180,13 @@ describe('the state database unreachable for 3 s mid-run (every connection dropp
     await db.drop();
   });
 
-  // DEFECT (src/run/launch.ts launchJob + src/cli/exit.ts exitCodeForRun + src/cli/main.ts jobCommand): the job lock
+  // Found by this suite, now fixed (src/run/launch.ts launchJob + src/cli/exit.ts exitCodeForRun + src/cli/main.ts jobCommand): the job lock
   // lives on a state connection; when it drops, lock.lost is merged into the shutdown signal, so the run ends as
   // "interrupted" and the CLI exits 143 (SIGTERM's code) though no signal came, printing no message at all.
-  // Still failing. Fix: keep lock.lost apart from the shutdown signal and end such a run as failed with an error
+  // The fix: keep lock.lost apart from the shutdown signal and end such a run as failed with an error
   // ("lost the job lock …: stopped so that no second runner overlaps; the next run resumes") → exit 1, one line;
   // or re-take the lock once the state database answers again and carry on.
-  it.fails('the run recovers (exit 0) or stops cleanly: exit 1 with one line naming the cause', () => {
+  it('the run recovers (exit 0) or stops cleanly: exit 1 with one line naming the cause', () => {
     report('db-faults: state database unreachable (first run)', figures);
     expect(proxy.dropped(), 'the outage dropped no state connection').toBeGreaterThan(0);
     expectRecoveredOrCleanFailure(first);

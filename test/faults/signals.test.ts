@@ -110,11 +110,11 @@ describe('SIGTERM mid-run', () => {
   const sync = JOB_CASES[0];
   if (!sync) throw new Error('no sync case');
 
-  // DEFECT (src/run/runner.ts executeRun + src/delivery/queue.ts submit): the shutdown deadline only starts once the
+  // Found by this suite, now fixed (src/run/runner.ts executeRun + src/delivery/queue.ts submit): the shutdown deadline only starts once the
   // job's body returns, but the body is blocked in DeliveryQueue.submit's backpressure wait while every slot holds a
   // hanging request; the run goes on retrying after SIGTERM and ends when retries run out, exit 4 ("halted"), not
-  // 143 within shutdownDeadlineMs. Marked it.fails while that stands; see the report for the fix.
-  it.fails('sync orders with requests hanging at PersonaClick: exits 143 at the deadline, books consistent, the next run sends the rest once', async () => {
+  // 143 within shutdownDeadlineMs. The fix: the deadline timer starts when the signal comes.
+  it('sync orders with requests hanging at PersonaClick: exits 143 at the deadline, books consistent, the next run sends the rest once', async () => {
     const started = Date.now();
     const deadline = 1000;
     const { db: database, config } = await setup(sync, { shutdownDeadlineMs: deadline }, { timeoutMs: 10_000 });
