@@ -98,70 +98,98 @@ export class DeliveryQueue {
     this.abort.abort(reason);
   }
 
+  /**
+   * One request to its outcome. The first attempt runs bare (most requests succeed at once, and p-retry's
+   * machinery costs about as much CPU as the request); only after a retryable failure does p-retry take over,
+   * with the same schedule as if it had run from the start: jittered exponential backoff from retryMinMs.
+   */
   private async deliver(req: ApiRequest): Promise<Outcome | undefined> {
     const { retries, retryMinMs, retryMaxMs } = this.options;
-    const maxRetryAfterMs = this.options.maxRetryAfterMs ?? Math.max(retryMaxMs, 60_000);
-    let attempts = 0;
-    let failedAt: number | undefined;
+    const tries: Tries = { attempts: 0, failedAt: undefined };
     try {
-      await pRetry(
-        async () => {
-          if (this.stopError) throw new AbortError(this.stopError);
-          await this.gate.pass();
-          if (this.stopError) throw new AbortError(this.stopError);
-          if (failedAt !== undefined) this.stats.waitedMs += Date.now() - failedAt;
-          attempts += 1;
-          this.stats.attempts += 1;
-          const result = await this.sender.send(req);
-          const status = (result as { status?: unknown } | undefined)?.status;
-          if (typeof status === 'number') this.count(status);
-        },
-        {
-          retries,
-          minTimeout: retryMinMs,
+      try {
+        await this.attempt(req, tries);
+      } catch (caught) {
+        const error = toError(caught);
+        if (!(await this.afterFailure(error, retries, tries))) throw error;
+        // p-retry would wait this long before its second attempt; it then continues the series from there.
+        await sleep(Math.min(retryMaxMs, Math.round((Math.random() + 1) * retryMinMs)), this.abort.signal);
+        if (this.stopError) throw new AbortError(this.stopError);
+        await pRetry(() => this.attempt(req, tries), {
+          retries: retries - 1,
+          minTimeout: retryMinMs * 2,
           maxTimeout: retryMaxMs,
           factor: 2,
           randomize: true,
           signal: this.abort.signal,
-          shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
-          onFailedAttempt: async ({ error, retriesLeft }) => {
-            if (!(error instanceof ApiError)) return;
-            this.count(error.status ?? 'network');
-            if (!error.retryable || retriesLeft <= 0) return;
-            this.stats.retries += 1;
-            if (error.retryAfterMs !== undefined) {
-              if (error.retryAfterMs > maxRetryAfterMs) throw error; // would block the run for too long: halt now
-              failedAt = Date.now();
-              // Wait at least as long as the server asked; p-retry's own backoff comes on top of it.
-              await sleep(error.retryAfterMs, this.abort.signal);
-            } else {
-              failedAt = Date.now();
-            }
+          shouldRetry: ({ error: e }) => e instanceof ApiError && e.retryable,
+          onFailedAttempt: async ({ error: e, retriesLeft }) => {
+            await this.afterFailure(e, retriesLeft, tries);
           },
-        },
-      );
+        });
+      }
       this.stats.sent += 1;
-      return { kind: 'delivered', attempts };
+      return { kind: 'delivered', attempts: tries.attempts };
     } catch (caught) {
       const error = toError(caught);
       if (this.stopError) return undefined; // stopped meanwhile: not delivered, not failed
       if (error instanceof ApiError) {
-        if (error.failureClass === 'rejected') return { kind: 'rejected', status: error.status, reason: error.message, attempts };
+        if (error.failureClass === 'rejected') return { kind: 'rejected', status: error.status, reason: error.message, attempts: tries.attempts };
         if (error.failureClass === 'fatal') {
           this.halt(new FatalApiError(error));
           return undefined;
         }
       }
-      this.log.warn({ err: error, attempts }, 'giving up on a request after its retries');
+      this.log.warn({ err: error, attempts: tries.attempts }, 'giving up on a request after its retries');
       this.halt(new ApiUnavailableError(error));
       return undefined;
     }
+  }
+
+  /** One attempt: through the rate gate, then the wire. Throws the classified failure. */
+  private async attempt(req: ApiRequest, tries: Tries): Promise<void> {
+    if (this.stopError) throw new AbortError(this.stopError);
+    if (this.gate.enabled) {
+      await this.gate.pass();
+      if (this.stopError) throw new AbortError(this.stopError);
+    }
+    if (tries.failedAt !== undefined) this.stats.waitedMs += Date.now() - tries.failedAt;
+    tries.attempts += 1;
+    this.stats.attempts += 1;
+    const result = await this.sender.send(req);
+    const status = (result as { status?: unknown } | undefined)?.status;
+    if (typeof status === 'number') this.count(status);
+  }
+
+  /**
+   * After a failed attempt: count it, and when it may be retried (retryable, retries left) wait out any Retry-After
+   * and answer true. A Retry-After longer than maxRetryAfterMs is thrown: it would block the run, so it halts.
+   */
+  private async afterFailure(error: Error, retriesLeft: number, tries: Tries): Promise<boolean> {
+    if (!(error instanceof ApiError)) return false;
+    this.count(error.status ?? 'network');
+    if (!error.retryable || retriesLeft <= 0) return false;
+    this.stats.retries += 1;
+    tries.failedAt = Date.now();
+    if (error.retryAfterMs !== undefined) {
+      const maxRetryAfterMs = this.options.maxRetryAfterMs ?? Math.max(this.options.retryMaxMs, 60_000);
+      if (error.retryAfterMs > maxRetryAfterMs) throw error; // would block the run for too long: halt now
+      // Wait at least as long as the server asked; the backoff comes on top of it.
+      await sleep(error.retryAfterMs, this.abort.signal);
+    }
+    return true;
   }
 
   private count(status: number | string): void {
     const key = String(status);
     this.stats.byStatus[key] = (this.stats.byStatus[key] ?? 0) + 1;
   }
+}
+
+interface Tries {
+  attempts: number;
+  /** When the last failed attempt ended (for the time spent waiting). */
+  failedAt: number | undefined;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -46,7 +46,10 @@ export function buildEnvelope(
 /** Drop the keys whose value is undefined. */
 export function compact(fields: Record<string, JsonValue | undefined>): JsonObject {
   const out: JsonObject = {};
-  for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
+  for (const key in fields) {
+    const value = fields[key];
+    if (value !== undefined) out[key] = value;
+  }
   return out;
 }
 

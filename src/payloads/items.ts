@@ -51,8 +51,11 @@ function purchaseItem(line: unknown, index: number): Check<PurchaseItem> {
   return { ok: true, value: item };
 }
 
-const purchaseKey = (item: PurchaseItem): string =>
-  JSON.stringify([item.id, item.fashion_size ?? null, item.line_id ?? null, item.price ?? null]);
+/** The fields that make two lines one item. A separator no id holds keeps the parts apart. */
+const purchaseKey = (item: PurchaseItem): string => `${item.id}\u0000${item.fashion_size ?? '\u0001'}\u0000${item.line_id ?? '\u0001'}\u0000${item.price ?? '\u0001'}`;
+
+/** Order among items of one id (rare, so it may cost more): their other fields as JSON. */
+const tieKey = (item: PurchaseItem): string => JSON.stringify([item.fashion_size ?? null, item.line_id ?? null, item.price ?? null]);
 
 const MERGED_PURCHASE = `${AMOUNT} once lines with the same id, fashion_size, line_id and price are added up`;
 const MERGED_CART = `${AMOUNT} once lines with the same id are added up`;
@@ -60,9 +63,13 @@ const MERGED_CART = `${AMOUNT} once lines with the same id are added up`;
 /** Purchase lines: at least one; lines with the same id, fashion_size, line_id and price merged (amounts added). */
 export function purchaseItems(lines: readonly unknown[]): Check<PurchaseItem[]> {
   if (lines.length === 0) return { ok: false, reason: 'items: an order needs at least one line' };
+  if (lines.length === 1) {
+    const only = purchaseItem(lines[0], 0);
+    return only.ok ? { ok: true, value: [only.value] } : only;
+  }
   const merged = new Map<string, PurchaseItem>();
-  for (const [index, line] of lines.entries()) {
-    const item = purchaseItem(line, index);
+  for (let index = 0; index < lines.length; index++) {
+    const item = purchaseItem(lines[index], index);
     if (!item.ok) return item;
     const key = purchaseKey(item.value);
     const seen = merged.get(key);
@@ -73,9 +80,7 @@ export function purchaseItems(lines: readonly unknown[]): Check<PurchaseItem[]> 
     seen.amount += item.value.amount;
     if (seen.amount > MAX_AMOUNT) return fail(`items[${index}].amount`, MERGED_PURCHASE, seen.amount);
   }
-  const sorted = [...merged.values()].sort(
-    (a, b) => compareText(a.id, b.id) || compareText(purchaseKey(a), purchaseKey(b)),
-  );
+  const sorted = [...merged.values()].sort((a, b) => compareText(a.id, b.id) || compareText(tieKey(a), tieKey(b)));
   return { ok: true, value: sorted };
 }
 

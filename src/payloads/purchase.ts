@@ -1,6 +1,6 @@
 /** Orders model row + its lines → a `purchase` request. */
 import { customProperties } from './custom.js';
-import { buildEnvelope, compact, pushBody } from './envelope.js';
+import { buildEnvelope, pushBody } from './envelope.js';
 import { isTrue, money, optionalText, requiredId } from './fields.js';
 import { purchaseItems } from './items.js';
 import { finish } from './request.js';
@@ -35,7 +35,7 @@ export function orderFields(row: Row, lines: readonly unknown[]): Check<OrderFie
   fields.tax_free = isTrue(row.tax_free) ? true : undefined;
   const items = purchaseItems(lines);
   if (!items.ok) return items;
-  fields.items = items.value.map((item) => compact(item));
+  fields.items = items.value; // built without undefined fields
   const custom = customProperties(row.custom);
   if (!custom.ok) return custom;
   fields.custom = custom.value;
