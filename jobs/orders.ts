@@ -105,16 +105,29 @@ async function runOrders(services: Services, opts: OrdersRunOptions, pass: Order
       if (pass.saveStart && !opts.dryRun) await writeWatermark(state, state.knex, pass.watermark, pass.start, { upperBound: pass.bound, runId: run.runId });
       run.log.debug({ from: pass.start, before: pass.bound }, 'reading orders');
       await keepUnplaceable(services, run, job.query, pass, opts);
-      let after: Cursor = pass.start;
-      let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
-      while (remaining > 0 && !run.shouldStop()) {
-        const page = await ordersPage(source, job.query, { after, before: pass.bound, limit: Math.min(job.pageSize, remaining), shard: opts.shard });
-        if (page.length === 0) break;
+      // The next page (and its lines and ledger rows) is read while this one is built and sent: the shop's
+      // database and this process work at the same time. Only one source query runs at a time.
+      const fetchPage = async (after: Cursor, limit: number) => {
+        const page = await ordersPage(source, job.query, { after, before: pass.bound, limit, shard: opts.shard });
         const keys = page.map((o) => o.key);
         const [lines, delivered] = await Promise.all([
           linesFor(source, job.itemsQuery, keys),
           stateOrNothing(opts.dryRun, () => deliveredKeys(state, ORDERS_LEDGER, keys)),
         ]);
+        return { page, lines, delivered };
+      };
+      let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
+      let next: ReturnType<typeof fetchPage> | undefined = fetchPage(pass.start, Math.min(job.pageSize, remaining));
+      while (next && !run.shouldStop()) {
+        const { page, lines, delivered } = await next;
+        next = undefined;
+        const last = page[page.length - 1];
+        if (!last) break;
+        remaining -= page.length;
+        if (page.length === job.pageSize && remaining > 0) {
+          next = fetchPage(last.cursor, Math.min(job.pageSize, remaining));
+          next.catch(() => undefined); // awaited next turn; a run that stops first must not leave it unhandled
+        }
         for (const order of page) {
           if (run.shouldStop()) break;
           const row = run.track(order.key, order.cursor);
@@ -126,11 +139,9 @@ async function runOrders(services: Services, opts: OrdersRunOptions, pass: Order
           if (!built.ok) run.invalid(row, built.reason);
           else await run.dispatch(row, built.request);
         }
-        const last = page[page.length - 1];
-        if (last) after = last.cursor;
-        remaining -= page.length;
-        if (page.length < job.pageSize && remaining > 0) break;
       }
+      // Stopped early with a page on its way: let its query end before the source closes.
+      if (next) await next.catch(() => undefined);
     },
   );
 }

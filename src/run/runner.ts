@@ -66,6 +66,9 @@ export interface JobRun {
   readonly prefixCursor: Cursor | undefined;
 }
 
+/** Characters of dry-run output gathered before one write. */
+const DRY_RUN_CHUNK = 64 * 1024;
+
 export async function executeRun(services: Services, spec: RunSpec, body: (run: JobRun) => Promise<void>): Promise<RunSummary> {
   const { config } = services;
   const runId = spec.runId ?? newRunId();
@@ -85,6 +88,14 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
   checkpoint.start(prefix);
   const progress = new Progress({ log, counts, total: spec.total, label: `${spec.job} ${spec.mode}`, tty: spec.dryRun ? undefined : spec.progressTty, inFlight: () => tracker.open });
   progress.start();
+
+  // A dry run's NDJSON goes out in chunks: one write per line cost more than building the line.
+  let dryOut = '';
+  const writeDryRun = async () => {
+    const chunk = dryOut;
+    dryOut = '';
+    if (chunk !== '' && !spec.out.write(chunk)) await once(spec.out, 'drain');
+  };
 
   const run: JobRun = {
     runId,
@@ -106,7 +117,8 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
     },
     async dispatch(row, req, opts = {}) {
       if (!queue) {
-        if (!spec.out.write(`${JSON.stringify({ path: req.path, body: req.body })}\n`)) await once(spec.out, 'drain');
+        dryOut += `${JSON.stringify({ path: req.path, body: req.body })}\n`;
+        if (dryOut.length >= DRY_RUN_CHUNK) await writeDryRun();
         counts.sent += 1;
         tracker.finish(row.seq);
         return;
@@ -157,6 +169,11 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
   }
 
   await queue?.drain();
+  try {
+    await writeDryRun();
+  } catch (caught) {
+    error ??= toError(caught);
+  }
   if (deadline) clearTimeout(deadline);
   for (const s of stopSignals) s.removeEventListener('abort', onStop);
   checkpoint.stop();
