@@ -90,6 +90,47 @@ export async function changeCarts(db: TestDatabase, every: number): Promise<numb
   return Number(rows[0]?.n ?? 0);
 }
 
+export interface CartChanges {
+  quantity: number;
+  emptied: number;
+  deleted: number;
+  added: number;
+  /** Devices whose cart PersonaClick must be told about: the sum of the above. */
+  total: number;
+}
+
+/**
+ * A night's worth of change in one cart of `every`, of every kind: of carts k*every, by k % 10, six in ten get one more
+ * of their first line, two are emptied (lines deleted, cart kept), one is deleted outright, and for the tenth a new
+ * device's cart is added (so existing carts are left alone). Returns how many of each.
+ */
+export async function changeCartsMix(db: TestDatabase, every: number): Promise<CartChanges> {
+  const count = async (sql: string): Promise<number> => Number((await db.query<{ n: string }>(sql, [every]))[0]?.n ?? 0);
+  const kind = (cartId: string, kinds: string) => `${cartId} % $1 = 0 AND (${cartId} / $1) % 10 IN (${kinds})`;
+  const quantity = await count(
+    `WITH first_lines AS (SELECT DISTINCT ON (cart_id) ctid FROM shop.cart_items WHERE ${kind('cart_id', '0,1,2,3,4,5')} ORDER BY cart_id, product_id)
+     , changed AS (UPDATE shop.cart_items SET qty = qty + 1 WHERE ctid IN (SELECT ctid FROM first_lines) RETURNING cart_id)
+     SELECT count(DISTINCT cart_id)::text AS n FROM changed`,
+  );
+  const emptied = await count(`WITH gone AS (DELETE FROM shop.cart_items WHERE ${kind('cart_id', '6,7')} RETURNING cart_id) SELECT count(DISTINCT cart_id)::text AS n FROM gone`);
+  const deleted = await count(
+    `WITH lines AS (DELETE FROM shop.cart_items WHERE ${kind('cart_id', '8')}), gone AS (DELETE FROM shop.carts WHERE ${kind('id', '8')} RETURNING id)
+     SELECT count(*)::text AS n FROM gone`,
+  );
+  const added = await count(
+    `WITH top AS (SELECT max(id) AS top FROM shop.carts), wanted AS (SELECT count(*) AS k FROM shop.carts WHERE ${kind('id', '9')})
+     , fresh AS (INSERT INTO shop.carts (id, device_id) SELECT i, 'cart-' || i FROM top, wanted, generate_series(top + 1, top + k) i RETURNING id)
+     , lines AS (INSERT INTO shop.cart_items (cart_id, product_id, qty) SELECT id, 'P' || ((id * 7 + j) % 500), 1 + (id + j) % 4 FROM fresh, generate_series(1, 1 + (id % 4)::int) j)
+     SELECT count(*)::text AS n FROM fresh`,
+  );
+  await analyzeCarts(db);
+  return { quantity, emptied, deleted, added, total: quantity + emptied + deleted + added };
+}
+
+export async function analyzeCarts(db: TestDatabase): Promise<void> {
+  await db.query('VACUUM (ANALYZE) shop.carts, shop.cart_items');
+}
+
 export async function createScratch(): Promise<TestDatabase> {
   return createDatabase('pcs_bench');
 }

@@ -3,7 +3,10 @@
  * results.md, print the table, drop the database.
  *
  * Environment: BENCH_SCALE (default 1; 0.1 for a quick run) scales every size; BENCH_ONLY=ceiling,placement,latency,
- * extract,memory,diff,rate picks scenarios; BENCH_PROFILE=<dir> writes a CPU profile of every connector run there.
+ * extract,memory,diff,rate picks scenarios (these seven are the default); BENCH_PROFILE=<dir> writes a CPU profile of
+ * every connector run there. Opt-in, as they would take the full run past 15 minutes (about 4 more at scale 1):
+ * reconcile200k (issue 3's figure) and shards (issue 4's); BENCH_ONLY=all runs all nine. Every run rewrites
+ * results.json and results.md with just the scenarios it ran.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -12,7 +15,9 @@ import { analyze, counts, createScratch, fillCarts, fillOrders } from './data.js
 import { machine, writeResults, type Figure } from './report.js';
 import { placement } from './placement.js';
 import { startSandboxChild } from './sandbox.js';
+import { reconcile200k } from './reconcile.js';
 import { ceiling, diff, extract, latencyBound, memory, rateLimit, type Bench, type Sizes } from './scenarios.js';
+import { shards } from './shards.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
 if (!(scale > 0)) throw new Error(`BENCH_SCALE must be a positive number (got ${process.env.BENCH_SCALE})`);
@@ -25,16 +30,22 @@ const sizes: Sizes = {
   smallOrders: scaled(100_000, 100),
   carts: scaled(1_000_000, 1000),
   rateOrders: scaled(3_000, 400),
+  reconcileCarts: scaled(200_000, 1000),
+  shardOrders: scaled(200_000, 1000),
 };
-const SCENARIOS = ['ceiling', 'placement', 'latency', 'extract', 'memory', 'diff', 'rate'] as const;
-const only = new Set((process.env.BENCH_ONLY ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()));
+const DEFAULT = ['ceiling', 'placement', 'latency', 'extract', 'memory', 'diff', 'rate'] as const;
+const SCENARIOS = [...DEFAULT, 'reconcile200k', 'shards'] as const;
+const picked = process.env.BENCH_ONLY?.trim() === 'all' ? SCENARIOS.join(',') : (process.env.BENCH_ONLY ?? DEFAULT.join(','));
+const only = new Set(picked.split(',').map((s) => s.trim()));
+const unknown = [...only].filter((name) => !(SCENARIOS as readonly string[]).includes(name));
+if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
 const wants = (name: (typeof SCENARIOS)[number]) => only.has(name);
 
 const started = Date.now();
 const startLoad = loadavg().map((l) => Number(l.toFixed(2)));
 const log = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 const work = mkdtempSync(join(tmpdir(), 'pcs-bench-'));
-const orders = Math.max(wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0, wants('latency') ? sizes.latencyOrders : 0, wants('extract') || wants('memory') ? sizes.bigOrders : 0, wants('rate') ? sizes.rateOrders : 0);
+const orders = Math.max(wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0, wants('latency') ? sizes.latencyOrders : 0, wants('extract') || wants('memory') ? sizes.bigOrders : 0, wants('rate') ? sizes.rateOrders : 0, wants('shards') ? sizes.shardOrders : 0);
 
 log(`scale ${scale}: ${JSON.stringify(sizes)}`);
 const db = await createScratch();
@@ -71,6 +82,8 @@ try {
     if (wants('memory')) figures.push(...(await step('4. memory and the spine', () => memory(bench, bigDryRunPeakMb))));
     if (wants('diff')) figures.push(...(await step('5. diff', () => diff(bench))));
     if (wants('rate')) figures.push(...(await step('6. rate limit', () => rateLimit(bench))));
+    if (wants('reconcile200k')) figures.push(...(await step(`reconcile200k (own database, ${sizes.reconcileCarts.toLocaleString('en-US')} carts)`, () => reconcile200k(bench))));
+    if (wants('shards')) figures.push(...(await step('shards: backfill as 1 process, then as 4', () => shards(bench))));
   } finally {
     await sandbox.close();
   }

@@ -4,7 +4,7 @@
  */
 import { startSandbox, type FaultConfig } from '../../src/sandbox/index.js';
 
-export type SandboxOp = { op: 'stats' } | { op: 'usage' } | { op: 'arrivals' } | { op: 'reset' } | { op: 'faults'; faults: FaultConfig } | { op: 'close' };
+export type SandboxOp = { op: 'stats' } | { op: 'usage' } | { op: 'arrivals' } | { op: 'purchases' } | { op: 'reset' } | { op: 'faults'; faults: FaultConfig } | { op: 'close' };
 export type SandboxCommand = SandboxOp & { id: number };
 export type SandboxReply = { id: number; value?: unknown; error?: string };
 
@@ -23,6 +23,8 @@ process.on('message', (message: SandboxCommand) => {
         return reply({ cpu: process.cpuUsage(), rss: process.memoryUsage().rss });
       case 'arrivals':
         return reply(sandbox.arrivals());
+      case 'purchases':
+        return reply(Object.fromEntries(sandbox.purchases));
       case 'reset':
         sandbox.reset();
         return reply(true);

@@ -1,4 +1,4 @@
-/** The harness's side of the sandbox child: start it, set faults, read its stats and arrival times, stop it. */
+/** The harness's side of the sandbox child: start it, set faults, read its stats, arrival times and purchases, stop it. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FaultConfig, SandboxStats } from '../../src/sandbox/index.js';
@@ -9,6 +9,8 @@ export interface BenchSandbox {
   stats(): Promise<SandboxStats>;
   /** Arrival times (ms) of every API request since the last reset. */
   arrivals(): Promise<number[]>;
+  /** order_id → how many times a purchase for it was accepted, since the last reset. */
+  purchases(): Promise<Record<string, number>>;
   /** The sandbox process's CPU time so far (µs) and its RSS now (bytes). */
   usage(): Promise<{ cpu: NodeJS.CpuUsage; rss: number }>;
   setFaults(faults: FaultConfig): Promise<void>;
@@ -43,6 +45,7 @@ export async function startSandboxChild(): Promise<BenchSandbox> {
     stats: async () => (await call({ op: 'stats' })) as SandboxStats,
     usage: async () => (await call({ op: 'usage' })) as { cpu: NodeJS.CpuUsage; rss: number },
     arrivals: async () => (await call({ op: 'arrivals' })) as number[],
+    purchases: async () => (await call({ op: 'purchases' })) as Record<string, number>,
     setFaults: async (faults) => void (await call({ op: 'faults', faults })),
     reset: async () => void (await call({ op: 'reset' })),
     close: async () => {

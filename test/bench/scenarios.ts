@@ -18,6 +18,10 @@ export interface Sizes {
   smallOrders: number;
   carts: number;
   rateOrders: number;
+  /** reconcile200k (reconcile.ts). */
+  reconcileCarts: number;
+  /** shards (shards.ts). */
+  shardOrders: number;
 }
 
 export interface Bench {
