@@ -39,6 +39,9 @@ export interface Sender {
   send(req: ApiRequest): Promise<unknown>;
 }
 
+/** At most this many requests wait for a free slot (besides those in flight). */
+const MAX_WAITING = 16;
+
 export class DeliveryQueue {
   private readonly queue: PQueue;
   private readonly gate: RateGate;
@@ -70,7 +73,10 @@ export class DeliveryQueue {
    * rejected for good. Returns false (and enqueues nothing) when the queue has stopped.
    */
   async submit(req: ApiRequest, onOutcome: (outcome: Outcome) => void): Promise<boolean> {
-    if (this.queue.size >= this.options.concurrency) await this.queue.onSizeLessThan(this.options.concurrency);
+    // Backpressure: a short waiting line is enough to keep every slot busy, and the shorter it is, the sooner the
+    // reader yields to the answers coming in (building 64 orders in one go delayed them by ~2.5 ms each time).
+    const waiting = Math.min(this.options.concurrency, MAX_WAITING);
+    if (this.queue.size >= waiting) await this.queue.onSizeLessThan(waiting);
     if (this.stopError) return false;
     void this.queue
       .add(async () => {
