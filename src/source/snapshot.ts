@@ -7,7 +7,16 @@ import type { Source } from './db.js';
 
 export interface DeviceLines {
   did: string;
+  /** The device's rows. Those of `snapshotDevices` / `snapshotPages` keep the `__pcs_did` column the page query adds. */
   lines: Row[];
+}
+
+type SnapshotRow = Row & { __pcs_did: string };
+
+interface Page {
+  devices: DeviceLines[];
+  /** Where the next page starts (after this did); undefined when this page was the last. */
+  after: string | undefined;
 }
 
 /**
@@ -16,24 +25,34 @@ export interface DeviceLines {
  * more lines than a page is read on its own).
  */
 export async function* snapshotDevices(source: Source, query: string, pageSize: number, shard?: { index: number; count: number }): AsyncGenerator<DeviceLines> {
-  let after: string | null = null;
+  for await (const page of snapshotPages(source, query, pageSize, shard)) yield* page;
+}
+
+/**
+ * The snapshot page by page (each a run of whole devices in did byte order, never empty). The next page is read
+ * while the consumer works on this one: its start is known as soon as this one arrives, and the query runs in the
+ * database while this process groups, hashes and compares (a page query is a read on its own, so reading it early
+ * changes nothing but the time).
+ */
+export async function* snapshotPages(source: Source, query: string, pageSize: number, shard?: { index: number; count: number }): AsyncGenerator<DeviceLines[]> {
   const shardParams = (offset: number) =>
     shard && shard.count > 1 ? { sql: ` AND mod(abs(hashtext(q.did::text)::bigint), $${offset}) = $${offset + 1}`, params: [shard.count, shard.index] } : { sql: '', params: [] };
-  for (;;) {
+
+  const readPage = async (after: string | null): Promise<Page> => {
     const base: unknown[] = after === null ? [pageSize] : [pageSize, after];
     const s = shardParams(base.length + 1);
     const sql = `SELECT q.*, q.did::text AS "__pcs_did" FROM (
 ${query}
 ) AS q WHERE q.did IS NOT NULL${after === null ? '' : ` AND q.did::text COLLATE "C" > $2`}${s.sql} ORDER BY q.did::text COLLATE "C" LIMIT $1`;
-    const rows = await source.query<Row & { __pcs_did: string }>(sql, [...base, ...s.params]);
-    if (rows.length === 0) return;
+    const rows = await source.query<SnapshotRow>(sql, [...base, ...s.params]);
+    if (rows.length === 0) return { devices: [], after: undefined };
     const groups = group(rows);
     if (rows.length === pageSize) {
       const last = groups.pop();
       if (groups.length === 0 && last) {
         // One device fills the whole page: read all of its lines at once.
         const s2 = shardParams(2);
-        const all = await source.query<Row & { __pcs_did: string }>(
+        const all = await source.query<SnapshotRow>(
           `SELECT q.*, q.did::text AS "__pcs_did" FROM (
 ${query}
 ) AS q WHERE q.did::text COLLATE "C" = $1${s2.sql}`,
@@ -42,23 +61,31 @@ ${query}
         groups.push(...group(all));
       }
     }
-    for (const device of groups) yield device;
     const tail = groups[groups.length - 1];
-    if (!tail || rows.length < pageSize) return;
-    after = tail.did;
+    return { devices: groups, after: !tail || rows.length < pageSize ? undefined : tail.did };
+  };
+
+  let next: Promise<Page> | undefined = readPage(null);
+  while (next !== undefined) {
+    const page: Page = await next;
+    next = page.after === undefined ? undefined : readPage(page.after);
+    // Should the consumer stop before it awaits this read, its failure must not surface as an unhandled rejection.
+    next?.catch(() => undefined);
+    if (page.devices.length > 0) yield page.devices;
   }
 }
 
-function group(rows: (Row & { __pcs_did: string })[]): DeviceLines[] {
+/** Consecutive rows of one did as one device. The rows are kept as they are (no copy without `__pcs_did`). */
+function group(rows: SnapshotRow[]): DeviceLines[] {
   const out: DeviceLines[] = [];
   let current: DeviceLines | undefined;
-  for (const r of rows) {
-    const { __pcs_did: did, ...row } = r;
-    if (!current || current.did !== did) {
-      current = { did, lines: [] };
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as SnapshotRow;
+    const did = row.__pcs_did;
+    if (current === undefined || current.did !== did) {
+      current = { did, lines: [row] };
       out.push(current);
-    }
-    current.lines.push(row);
+    } else current.lines.push(row);
   }
   return out;
 }
@@ -83,12 +110,16 @@ export function compareC(a: string, b: string): number {
 export async function devicesByDid(source: Source, query: string, dids: readonly string[]): Promise<Map<string, Row[]>> {
   const out = new Map<string, Row[]>();
   if (dids.length === 0) return out;
-  const rows = await source.query<Row & { __pcs_did: string }>(
+  const rows = await source.query<SnapshotRow>(
     `SELECT q.*, q.did::text AS "__pcs_did" FROM (
 ${query}
 ) AS q WHERE q.did::text = ANY($1::text[])`,
     [dids],
   );
-  for (const device of group(rows)) out.set(device.did, [...(out.get(device.did) ?? []), ...device.lines]);
+  for (const { __pcs_did: did, ...row } of rows) {
+    const lines = out.get(did);
+    if (lines === undefined) out.set(did, [row]);
+    else lines.push(row);
+  }
   return out;
 }

@@ -46,8 +46,16 @@ export async function countDelivered(db: StateDb, job: string): Promise<number> 
  * serves it), page by page. Rows this run has written are left out: the merge has already passed them.
  */
 export async function* ledgerInKeyOrder(db: StateDb, job: string, runId: string, pageSize = 5000, shard?: { index: number; count: number }): AsyncGenerator<LedgerEntry> {
-  let after: string | null = null;
-  for (;;) {
+  for await (const page of ledgerPages(db, job, runId, pageSize, shard)) yield* page;
+}
+
+/**
+ * `ledgerInKeyOrder` a page at a time (never an empty one). The next page is read while the consumer works on
+ * this one; it starts after this page's last key, so what the run writes meanwhile (keys the merge has passed) is
+ * left out just the same.
+ */
+export async function* ledgerPages(db: StateDb, job: string, runId: string, pageSize = 5000, shard?: { index: number; count: number }): AsyncGenerator<LedgerEntry[]> {
+  const readPage = async (after: string | null): Promise<LedgerEntry[]> => {
     const params: unknown[] = [db.schema, job, runId];
     let sql = `SELECT key, hash FROM ??.ledger WHERE job = ? AND run_id IS DISTINCT FROM ?`;
     if (after !== null) {
@@ -61,9 +69,15 @@ export async function* ledgerInKeyOrder(db: StateDb, job: string, runId: string,
     sql += ` ORDER BY key LIMIT ?`;
     params.push(pageSize);
     const result = await db.knex.raw<{ rows: { key: string; hash: string | null }[] }>(sql, params as Knex.RawBinding[]);
-    for (const row of result.rows) yield row;
-    const last = result.rows[result.rows.length - 1];
-    if (!last || result.rows.length < pageSize) return;
-    after = last.key;
+    return result.rows;
+  };
+  let next: Promise<LedgerEntry[]> | undefined = readPage(null);
+  while (next !== undefined) {
+    const rows: LedgerEntry[] = await next;
+    const last = rows[rows.length - 1];
+    next = !last || rows.length < pageSize ? undefined : readPage(last.key);
+    // Should the consumer stop before it awaits this read, its failure must not surface as an unhandled rejection.
+    next?.catch(() => undefined);
+    if (rows.length > 0) yield rows;
   }
 }
