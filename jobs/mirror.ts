@@ -9,30 +9,30 @@ import type { Logger } from '../src/log.js';
 import {
   buildClearCart,
   buildClearWish,
-  buildFullCart,
-  buildFullWish,
-  cartContentHash,
+  buildFullList,
+  listContent,
+  listEnvelopeProblem,
   type BuildContext,
   type BuildResult,
-  type Row,
+  type ListKind,
 } from '../src/payloads/index.js';
 import { executeRun, type JobRun } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
-import { compareC, snapshotDevices, type DeviceLines } from '../src/source/snapshot.js';
+import { compareC, snapshotPages, type DeviceLines } from '../src/source/snapshot.js';
 import { isUndefinedTable } from '../src/state/db.js';
-import { ledgerInKeyOrder, type LedgerEntry } from '../src/state/ledger.js';
+import { ledgerPages, type LedgerEntry } from '../src/state/ledger.js';
 
 export type MirrorKind = 'carts' | 'wishlists';
 
 interface MirrorSpec {
-  build(did: string, lines: readonly Row[], envelope: Row, ctx: BuildContext): BuildResult;
+  list: ListKind;
   clear(did: string, ctx: BuildContext): BuildResult;
 }
 
 const SPECS: Record<MirrorKind, MirrorSpec> = {
-  carts: { build: buildFullCart, clear: buildClearCart },
-  wishlists: { build: buildFullWish, clear: buildClearWish },
+  carts: { list: 'cart', clear: buildClearCart },
+  wishlists: { list: 'wish', clear: buildClearWish },
 };
 
 export interface MirrorRunOptions {
@@ -59,40 +59,69 @@ export async function reconcile(services: Services, kind: MirrorKind, opts: Mirr
     services,
     { job: kind, mode: 'reconcile', ledgerJob: kind, shard: shardLabel, dryRun: opts.dryRun, out: opts.out, signal: opts.signal, lockLost: opts.lockLost, log: opts.log },
     async (run) => {
-      const devices = snapshotDevices(services.source, job.query, job.pageSize, opts.shard)[Symbol.asyncIterator]();
-      const ledger = ledgerOrEmpty(ledgerInKeyOrder(services.state, kind, run.runId, 5000, opts.shard), opts.dryRun)[Symbol.asyncIterator]();
-      let device = await devices.next();
-      let known = await ledger.next();
+      // Both sides arrive a page at a time (each reading its next page meanwhile); the merge walks the pages in
+      // step and awaits nothing for a device that is unchanged.
+      const pages = snapshotPages(services.source, job.query, job.pageSize, opts.shard)[Symbol.asyncIterator]();
+      const ledger = ledgerOrEmpty(ledgerPages(services.state, kind, run.runId, 5000, opts.shard), opts.dryRun)[Symbol.asyncIterator]();
+      let devices: DeviceLines[] = [];
+      let entries: LedgerEntry[] = [];
+      let d = 0;
+      let e = 0;
+      let devicesDone = false;
+      let entriesDone = false;
       let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
-      while ((!device.done || !known.done) && remaining > 0 && !run.shouldStop()) {
-        const order = device.done ? 1 : known.done ? -1 : compareC(device.value.did, known.value.key);
-        remaining -= 1;
-        if (order < 0 && !device.done) {
-          await send(run, device.value, undefined);
-          device = await devices.next();
-        } else if (order === 0 && !device.done && !known.done) {
-          await send(run, device.value, known.value);
-          device = await devices.next();
-          known = await ledger.next();
-        } else if (!known.done) {
-          await clear(run, known.value);
-          known = await ledger.next();
+      try {
+        for (;;) {
+          if (d === devices.length && !devicesDone) {
+            const page = await pages.next();
+            if (page.done) devicesDone = true;
+            else [devices, d] = [page.value, 0];
+          }
+          if (e === entries.length && !entriesDone) {
+            const page = await ledger.next();
+            if (page.done) entriesDone = true;
+            else [entries, e] = [page.value, 0];
+          }
+          const device = devices[d];
+          const known = entries[e];
+          if ((device === undefined && known === undefined) || remaining <= 0 || run.shouldStop()) break;
+          remaining -= 1;
+          const order = device === undefined ? 1 : known === undefined ? -1 : compareC(device.did, known.key);
+          let pending: Promise<void> | undefined;
+          if (device !== undefined && order <= 0) {
+            d += 1;
+            if (order === 0) e += 1;
+            pending = send(run, device, order === 0 ? known : undefined);
+          } else if (known !== undefined) {
+            e += 1;
+            pending = clear(run, known);
+          }
+          if (pending !== undefined) await pending;
         }
+      } finally {
+        await pages.return(undefined);
+        await ledger.return(undefined);
       }
-      await devices.return?.(undefined);
-      await ledger.return?.(undefined);
     },
   );
 
-  async function send(run: JobRun, device: DeviceLines, before: LedgerEntry | undefined): Promise<void> {
+  /**
+   * Items and their hash first: an unchanged device (most of them) is skipped before any request is built. The
+   * did and envelope columns are checked before the skip too, so a device they make invalid is still reported;
+   * a changed device's request is built and schema-checked in full before it is sent.
+   */
+  function send(run: JobRun, device: DeviceLines, before: LedgerEntry | undefined): Promise<void> | undefined {
     const row = run.track(device.did, undefined);
+    const content = listContent(spec.list, device.lines);
+    if (!content.ok) return void run.invalid(row, content.reason);
     const first = device.lines[0] ?? {};
-    const built = spec.build(device.did, device.lines, first, ctx);
-    if (!built.ok) return run.invalid(row, built.reason);
-    const items = (built.request.body.items ?? []) as { id: string; quantity?: number }[];
-    const hash = cartContentHash(items);
-    if (!opts.full && before?.hash === hash) return run.skip(row);
-    await run.dispatch(row, built.request, { hash });
+    const problem = listEnvelopeProblem(device.did, first, ctx);
+    if (problem !== undefined) return void run.invalid(row, problem.reason);
+    const hash = content.value.hash;
+    if (!opts.full && before?.hash === hash) return void run.skip(row);
+    const built = buildFullList(spec.list, device.did, content.value, first, ctx);
+    if (!built.ok) return void run.invalid(row, built.reason);
+    return run.dispatch(row, built.request, { hash });
   }
 
   async function clear(run: JobRun, entry: LedgerEntry): Promise<void> {
@@ -104,7 +133,7 @@ export async function reconcile(services: Services, kind: MirrorKind, opts: Mirr
 }
 
 /** A dry run before `migrate` has no ledger: every device is then new. */
-async function* ledgerOrEmpty(entries: AsyncGenerator<LedgerEntry>, dryRun: boolean): AsyncGenerator<LedgerEntry> {
+async function* ledgerOrEmpty<T>(entries: AsyncGenerator<T>, dryRun: boolean): AsyncGenerator<T> {
   try {
     yield* entries;
   } catch (caught) {

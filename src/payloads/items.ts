@@ -1,8 +1,8 @@
 /** Line rows → the `items` of a purchase, full cart or full wishlist: checked, merged, sorted by id. */
 import { count, money, optionalId, optionalText, requiredId } from './fields.js';
 import { fail } from './reason.js';
-import { AMOUNT, MAX_AMOUNT, isRecord, itemIdRule, longIdRule } from './rules.js';
-import type { Check } from './types.js';
+import { AMOUNT, MAX_AMOUNT, amountRule, isRecord, itemIdRule, longIdRule } from './rules.js';
+import type { Check, Failure } from './types.js';
 
 export type PurchaseItem = {
   id: string;
@@ -84,36 +84,79 @@ export function purchaseItems(lines: readonly unknown[]): Check<PurchaseItem[]> 
   return { ok: true, value: sorted };
 }
 
+/**
+ * An item id as `requiredId(value, field, itemIdRule)` gives it, without its result object for the usual case (a
+ * string that passes the rule); anything else goes through `requiredId` for the same value or reason.
+ */
+function itemId(value: unknown, index: number): Check<string> | string {
+  return typeof value === 'string' && itemIdRule(value) === undefined ? value : requiredId(value, `items[${index}].id`, itemIdRule);
+}
+
+/** A quantity as `count(value, field)` gives it, without its result object for an integer number in range. */
+function quantityOf(value: unknown, index: number): Check<number> | number {
+  return typeof value === 'number' && amountRule(value) === undefined ? value : count(value, `items[${index}].quantity`);
+}
+
+/** Sort a few items in place by id (insertion sort: carts hold a handful of ids, all different). */
+function sortSmallById<T extends { id: string }>(items: T[]): T[] {
+  if (items.length > 16) return items.sort((a, b) => compareText(a.id, b.id));
+  for (let i = 1; i < items.length; i++) {
+    const item = items[i] as T;
+    let j = i - 1;
+    while (j >= 0 && (items[j] as T).id > item.id) {
+      items[j + 1] = items[j] as T;
+      j--;
+    }
+    items[j + 1] = item;
+  }
+  return items;
+}
+
 /** Full-cart lines `{id, quantity}`: lines with the same id merged (quantities added), sorted by id. */
 export function cartItems(lines: readonly unknown[]): Check<CartItem[]> {
-  const merged = new Map<string, CartItem>();
-  for (const [index, line] of lines.entries()) {
-    const row = lineObject(line, index);
-    if (!row.ok) return row;
-    const id = requiredId(row.value.id, `items[${index}].id`, itemIdRule);
-    if (!id.ok) return id;
-    const quantity = count(row.value.quantity, `items[${index}].quantity`);
-    if (!quantity.ok) return quantity;
-    const seen = merged.get(id.value);
+  // Small carts look their ids up in the list itself; a Map pays only for big ones.
+  const merged = lines.length > 16 ? new Map<string, CartItem>() : undefined;
+  const items: CartItem[] = [];
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index];
+    if (!isRecord(line)) return lineObject(line, index) as Failure; // the same reason as ever
+    const id = itemId(line.id, index);
+    if (typeof id !== 'string' && !id.ok) return id;
+    const idText = typeof id === 'string' ? id : id.value;
+    const quantity = quantityOf(line.quantity, index);
+    if (typeof quantity !== 'number' && !quantity.ok) return quantity;
+    const amount = typeof quantity === 'number' ? quantity : quantity.value;
+    let seen: CartItem | undefined;
+    if (merged !== undefined) seen = merged.get(idText);
+    else for (let k = 0; k < items.length && seen === undefined; k++) if ((items[k] as CartItem).id === idText) seen = items[k];
     if (seen === undefined) {
-      merged.set(id.value, { id: id.value, quantity: quantity.value });
+      const item = { id: idText, quantity: amount };
+      items.push(item);
+      merged?.set(idText, item);
       continue;
     }
-    seen.quantity += quantity.value;
+    seen.quantity += amount;
     if (seen.quantity > MAX_AMOUNT) return fail(`items[${index}].quantity`, MERGED_CART, seen.quantity);
   }
-  return { ok: true, value: sortById([...merged.values()]) };
+  return { ok: true, value: sortSmallById(items) };
 }
 
 /** Full-wishlist lines `{id}`: duplicate ids merged, sorted by id. */
 export function wishItems(lines: readonly unknown[]): Check<WishItem[]> {
-  const ids = new Set<string>();
-  for (const [index, line] of lines.entries()) {
-    const row = lineObject(line, index);
-    if (!row.ok) return row;
-    const id = requiredId(row.value.id, `items[${index}].id`, itemIdRule);
-    if (!id.ok) return id;
-    ids.add(id.value);
+  const ids = lines.length > 16 ? new Set<string>() : undefined;
+  const items: WishItem[] = [];
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index];
+    if (!isRecord(line)) return lineObject(line, index) as Failure; // the same reason as ever
+    const id = itemId(line.id, index);
+    if (typeof id !== 'string' && !id.ok) return id;
+    const idText = typeof id === 'string' ? id : id.value;
+    let seen = false;
+    if (ids !== undefined) seen = ids.has(idText);
+    else for (let k = 0; k < items.length && !seen; k++) seen = (items[k] as WishItem).id === idText;
+    if (seen) continue;
+    items.push({ id: idText });
+    ids?.add(idText);
   }
-  return { ok: true, value: sortById([...ids].map((id) => ({ id }))) };
+  return { ok: true, value: sortSmallById(items) };
 }
