@@ -7,7 +7,7 @@ import type { Source } from './db.js';
 
 export interface DeviceLines {
   did: string;
-  /** The device's rows. Those of `snapshotDevices` / `snapshotPages` keep the `__pcs_did` column the page query adds. */
+  /** The device's rows, as the page query gave them: they may hold its own columns `__pcs_did` and `__pcs_did_type`. */
   lines: Row[];
 }
 
@@ -38,15 +38,22 @@ export async function* snapshotPages(source: Source, query: string, pageSize: nu
   const shardParams = (offset: number) =>
     shard && shard.count > 1 ? { sql: ` AND mod(abs(hashtext(q.did::text)::bigint), $${offset}) = $${offset + 1}`, params: [shard.count, shard.index] } : { sql: '', params: [] };
 
+  // Where a row's did text is. The first page also asks for the type of did: when it is text or varchar, the
+  // value node-postgres gives is its ::text already, and later pages leave out the second copy (one string less
+  // to decode per line). Other types (integers, uuid, char(n), …) keep the "__pcs_did" column.
+  let didColumn: 'did' | '__pcs_did' = '__pcs_did';
   const readPage = async (after: string | null): Promise<Page> => {
     const base: unknown[] = after === null ? [pageSize] : [pageSize, after];
     const s = shardParams(base.length + 1);
-    const sql = `SELECT q.*, q.did::text AS "__pcs_did" FROM (
+    const columns = after === null ? `q.*, q.did::text AS "__pcs_did", pg_typeof(q.did)::text AS "__pcs_did_type"` : didColumn === 'did' ? 'q.*' : `q.*, q.did::text AS "__pcs_did"`;
+    const sql = `SELECT ${columns} FROM (
 ${query}
 ) AS q WHERE q.did IS NOT NULL${after === null ? '' : ` AND q.did::text COLLATE "C" > $2`}${s.sql} ORDER BY q.did::text COLLATE "C" LIMIT $1`;
+    const key = didColumn;
     const rows = await source.query<SnapshotRow>(sql, [...base, ...s.params]);
     if (rows.length === 0) return { devices: [], after: undefined };
-    const groups = group(rows);
+    if (after === null && TEXT_TYPES.has(String(rows[0]?.__pcs_did_type))) didColumn = 'did';
+    const groups = group(rows, key);
     if (rows.length === pageSize) {
       const last = groups.pop();
       if (groups.length === 0 && last) {
@@ -58,7 +65,7 @@ ${query}
 ) AS q WHERE q.did::text COLLATE "C" = $1${s2.sql}`,
           [last.did, ...s2.params],
         );
-        groups.push(...group(all));
+        groups.push(...group(all, '__pcs_did'));
       }
     }
     const tail = groups[groups.length - 1];
@@ -75,13 +82,19 @@ ${query}
   }
 }
 
-/** Consecutive rows of one did as one device. The rows are kept as they are (no copy without `__pcs_did`). */
-function group(rows: SnapshotRow[]): DeviceLines[] {
+/** Types whose node-postgres value is the same string as their ::text. */
+const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'character varying']);
+
+/**
+ * Consecutive rows of one did as one device, the did text taken from `key` (a string there: `__pcs_did`, or `did`
+ * when the model's did is text). The rows are kept as they are (no copy without `__pcs_did`).
+ */
+function group(rows: Row[], key: 'did' | '__pcs_did'): DeviceLines[] {
   const out: DeviceLines[] = [];
   let current: DeviceLines | undefined;
   for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as SnapshotRow;
-    const did = row.__pcs_did;
+    const row = rows[i] as Row;
+    const did = row[key] as string;
     if (current === undefined || current.did !== did) {
       current = { did, lines: [row] };
       out.push(current);
