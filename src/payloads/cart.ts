@@ -1,11 +1,11 @@
 /** Cart and wishlist snapshots → full_cart / full_wish requests, and the clearing requests (no `items`). */
 import { buildEnvelope, pushBody } from './envelope.js';
 import { optionalId, optionalText, requiredId, segment, stream } from './fields.js';
-import { cartContentHash } from './hash.js';
+import { mergedItemsHash } from './hash.js';
 import { cartItems, wishItems, type CartItem, type WishItem } from './items.js';
 import { fail, isAbsent } from './reason.js';
 import { finish } from './request.js';
-import { TEXT, isNonBlankString, sessionIdRule } from './rules.js';
+import { TEXT, isNonBlankString, sessionIdRule, streamRule } from './rules.js';
 import type { BuildContext, BuildResult, Check, Failure, JsonObject, Row } from './types.js';
 
 export type ListKind = 'cart' | 'wish';
@@ -67,7 +67,8 @@ export interface ListContent {
 export function listContent(kind: ListKind, lines: readonly Row[]): Check<ListContent> {
   const items = kind === 'cart' ? cartItems(lines) : wishItems(lines);
   if (!items.ok) return items;
-  return { ok: true, value: { items: items.value, hash: cartContentHash(items.value) } };
+  // cartItems / wishItems give unique ids in code-unit order: cartContentHash's merge and sort have nothing to do.
+  return { ok: true, value: { items: items.value, hash: mergedItemsHash(items.value) } };
 }
 
 /**
@@ -75,16 +76,20 @@ export function listContent(kind: ListKind, lines: readonly Row[]): Check<ListCo
  * is derived): the did, then the envelope's checks in `buildEnvelope`'s order. Undefined when they pass.
  */
 export function listEnvelopeProblem(did: string, envelopeRow: Row, ctx: BuildContext): Failure | undefined {
-  const device = requiredId(did, 'did', sessionIdRule);
-  if (!device.ok) return device;
+  if (sessionIdRule(did) !== undefined) {
+    const device = requiredId(did, 'did', sessionIdRule);
+    if (!device.ok) return device;
+  }
   if (!isNonBlankString(ctx.shopId)) return fail('shop_id', `${TEXT} (the configured shop id)`, ctx.shopId, true);
   // Absent envelope columns (the usual case) pass without a call.
   if (!isAbsent(envelopeRow.seance)) {
     const seance = optionalId(envelopeRow.seance, 'seance', sessionIdRule);
     if (!seance.ok) return seance;
   }
-  const streamValue = stream(envelopeRow.stream, ctx.defaultStream);
-  if (!streamValue.ok) return streamValue;
+  if (!isAbsent(envelopeRow.stream) || streamRule(ctx.defaultStream) !== undefined) {
+    const streamValue = stream(envelopeRow.stream, ctx.defaultStream);
+    if (!streamValue.ok) return streamValue;
+  }
   if (!isAbsent(envelopeRow.segment)) {
     const segmentValue = segment(envelopeRow.segment);
     if (!segmentValue.ok) return segmentValue;

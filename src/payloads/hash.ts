@@ -44,7 +44,7 @@ function mergedAndSorted(items: readonly HashItem[]): boolean {
  * (quantity null for wishlist items), which ledgers written by earlier versions hold.
  */
 export function cartContentHash(items: readonly HashItem[]): string {
-  if (mergedAndSorted(items)) return hash('sha256', canonical(items), 'hex');
+  if (mergedAndSorted(items)) return mergedItemsHash(items);
   const merged = new Map<string, number | null>();
   for (const { id, quantity } of items) {
     const seen = merged.get(id);
@@ -53,5 +53,10 @@ export function cartContentHash(items: readonly HashItem[]): string {
   const sorted = [...merged.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([id, quantity]): HashItem => (quantity === null ? { id } : { id, quantity }));
-  return hash('sha256', canonical(sorted), 'hex');
+  return mergedItemsHash(sorted);
+}
+
+/** `cartContentHash` of items whose ids are already unique and in code-unit order (as cartItems / wishItems give them). */
+export function mergedItemsHash(items: readonly HashItem[]): string {
+  return hash('sha256', canonical(items), 'hex');
 }
