@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { writeConfig } from '../support/cli.js';
 import { CARTS_QUERY, ITEMS_QUERY, ORDERS_QUERY } from './data.js';
 import type { ProbeReport } from './rss-probe.js';
+import type { RunCounts } from '../../src/state/runs.js';
 
 /** The built CLI, from dist/test/bench/ where this module runs. */
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -17,14 +18,8 @@ const PROBE = new URL('./rss-probe.js', import.meta.url).href;
 export const SHOP_ID = 'bench-shop-0001';
 
 /** The `run finished` / `run stopped` log line. */
-export interface RunLine {
+export interface RunLine extends RunCounts {
   status: string;
-  read: number;
-  sent: number;
-  skipped: number;
-  invalid: number;
-  rejected: number;
-  retries: number;
   durationMs: number;
   rate: number;
 }
