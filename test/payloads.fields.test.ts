@@ -3,7 +3,8 @@ import { count, isTrue, money, optionalText, requiredId, toNumber } from '../src
 import { buildPurchase, validateRequest, type BuildContext } from '../src/payloads/index.js';
 import { describeValue, isAbsent } from '../src/payloads/reason.js';
 import { isCalendarDate } from '../src/payloads/rules.js';
-import { sourceParam, toEpochMs } from '../src/payloads/source.js';
+import { toEpochMs } from '../src/dates.js';
+import { sourceParam } from '../src/payloads/source.js';
 
 const ctx: BuildContext = { shopId: 'shop', defaultStream: 'web' };
 

@@ -6,7 +6,10 @@ import type { Config } from '../src/config/index.js';
 import { ConfigError } from '../src/errors.js';
 import { createLogger, silentLogger, type Logger } from '../src/log.js';
 import { acquireJobLock } from '../src/state/lock.js';
-import { OVERLAP_REASON, runSchedule, scheduledJobs } from '../src/run/scheduler.js';
+import { cartsJob, wishlistsJob } from '../jobs/mirror.js';
+import { ordersJob } from '../jobs/orders.js';
+import { scheduledJobs } from '../jobs/index.js';
+import { OVERLAP_REASON, runSchedule, type ScheduledJob } from '../src/run/scheduler.js';
 import { createMigratedDatabase, urlFor, type TestDatabase } from './support/pg.js';
 import { createShop, insertOrders } from './support/shop.js';
 import { CARTS_QUERY, WISHLISTS_QUERY } from './support/carts.js';
@@ -68,7 +71,7 @@ async function waitUntil(what: string, check: () => boolean | Promise<boolean>, 
 /** Start the scheduler; `stop()` aborts it and resolves with its exit code and how long the stop took. */
 function startScheduler(cfg: Config, log: Logger) {
   const controller = new AbortController();
-  const done = runSchedule(cfg, { log, out: new PassThrough(), signal: controller.signal });
+  const done = runSchedule(cfg, scheduledJobs(cfg), { log, out: new PassThrough(), signal: controller.signal });
   return {
     done,
     async stop(): Promise<{ code: number; stopMs: number }> {
@@ -230,25 +233,28 @@ describe('scheduledJobs and the schedule check', () => {
         events: { query: EVENTS_QUERY },
       },
     });
-    expect(scheduledJobs(cfg)).toEqual([
-      { name: 'orders', expression: '*/5 * * * *', request: { kind: 'sync' } },
-      { name: 'carts', expression: '0 3 * * *', request: { kind: 'reconcile', target: 'carts', full: false } },
-      { name: 'wishlists', expression: '30 3 * * *', request: { kind: 'reconcile', target: 'wishlists', full: false } },
+    const shape = (jobs: ScheduledJob[]) => jobs.map((j) => ({ name: j.name, expression: j.expression, lock: j.launchable.lock }));
+    // The scheduled form of each job: the incremental sync and the nightly reconciles (their own locks), never a backfill or --full.
+    expect(shape(scheduledJobs(cfg))).toEqual([
+      { name: 'orders', expression: '*/5 * * * *', lock: 'orders' },
+      { name: 'carts', expression: '0 3 * * *', lock: 'carts' },
+      { name: 'wishlists', expression: '30 3 * * *', lock: 'wishlists' },
     ]);
+    expect(scheduledJobs(cfg).map((j) => j.launchable)).toEqual([ordersJob.scheduled, cartsJob.scheduled, wishlistsJob.scheduled]);
     const onlyEvents = testConfig('postgres://postgres@127.0.0.1:5432/none', 'http://127.0.0.1:1', { jobs: { events: { query: EVENTS_QUERY, schedule: '0 * * * * *' } } });
-    expect(scheduledJobs(onlyEvents)).toEqual([{ name: 'events', expression: '0 * * * * *', request: { kind: 'events' } }]);
+    expect(shape(scheduledJobs(onlyEvents))).toEqual([{ name: 'events', expression: '0 * * * * *', lock: 'events' }]);
   });
 
-  it('throws ConfigError when no job has a schedule, or when node-cron refuses one', async () => {
+  it('throws ConfigError when no job has a schedule; the config refuses what node-cron would refuse', async () => {
     const opts = { log: silentLogger(), out: new PassThrough(), signal: new AbortController().signal };
     const none = testConfig('postgres://postgres@127.0.0.1:5432/none', 'http://127.0.0.1:1', { jobs: { carts: { query: CARTS_QUERY } } });
     expect(scheduledJobs(none)).toEqual([]);
-    await expect(runSchedule(none, opts)).rejects.toBeInstanceOf(ConfigError);
-    await expect(runSchedule(none, opts)).rejects.toThrow(/no job has a schedule/);
+    await expect(runSchedule(none, scheduledJobs(none), opts)).rejects.toBeInstanceOf(ConfigError);
+    await expect(runSchedule(none, scheduledJobs(none), opts)).rejects.toThrow(/no job has a schedule/);
 
-    // The config schema lets "31 February" through; node-cron does not.
-    const impossible = testConfig('postgres://postgres@127.0.0.1:5432/none', 'http://127.0.0.1:1', { orders: { schedule: '0 0 31 2 *' } });
-    await expect(runSchedule(impossible, opts)).rejects.toBeInstanceOf(ConfigError);
-    await expect(runSchedule(impossible, opts)).rejects.toThrow(/jobs\.orders\.schedule: "0 0 31 2 \*": .*impossible day of month/);
+    // "31 February" is a valid field each, but never a day: node-cron's validator (the config's) says so.
+    expect(() => testConfig('postgres://postgres@127.0.0.1:5432/none', 'http://127.0.0.1:1', { orders: { schedule: '0 0 31 2 *' } })).toThrow(
+      /jobs\.orders\.schedule: .*impossible day of month/,
+    );
   });
 });

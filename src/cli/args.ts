@@ -1,5 +1,6 @@
 /** Command-line parsing: one place that turns argv into a command and checked options. */
 import { parseArgs } from 'node:util';
+import { INSTANT_RULE, parseInstant } from '../dates.js';
 import { ConfigError } from '../errors.js';
 
 export interface CliArgs {
@@ -91,7 +92,7 @@ function failureClass(raw: string): 'invalid' | 'rejected' {
 }
 
 function instant(name: string, raw: string): Date {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : new Date(raw);
-  if (Number.isNaN(date.getTime())) throw new ConfigError(`${name}: must be an ISO date or datetime, e.g. 2024-01-01 (got "${raw}")`);
-  return date;
+  const ms = parseInstant(raw);
+  if (ms === undefined) throw new ConfigError(`${name}: ${INSTANT_RULE} (got "${raw}")`);
+  return new Date(ms);
 }

@@ -1,15 +1,15 @@
-/** `personaclick-sync --help`: commands, options, environment, exit codes and examples. */
+/** `personaclick-sync --help`: commands (the job commands from the job table), options, environment, exit codes and examples. */
+import { COMMANDS } from '../../jobs/index.js';
+
+const jobCommands = COMMANDS.map((c) => `  ${c.usage.padEnd(33)}${c.summary}`).join('\n');
+
 export const HELP = `personaclick-sync: keep PersonaClick in step with your shop's Postgres.
 
 Usage: personaclick-sync <command> [options]
 
 Commands
   migrate                          create or update the connector's own tables (safe to repeat, and to run twice at once)
-  sync orders                      send orders changed since the last run as purchase events
-  backfill orders --from D --to D  send the orders whose updated_at is in [from, to); resumable; shares the ledger
-  reconcile carts|wishlists        make PersonaClick's carts / wishlists equal the shop's (changed, new and gone ones)
-  events                           send every row of the events model once (one-off migrations; re-runs resume)
-  replay                           read failed rows again from the source and send them; delivered ones are resolved
+${jobCommands}
   status [--json]                  watermarks, last runs with their counts, open failures by class
   check                            validate the config, connect to both databases, test every model, hint at indexes
   schedule                         run the jobs of the config on their cron expressions (long-running)

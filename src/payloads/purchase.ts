@@ -5,7 +5,7 @@ import { isTrue, money, optionalText, requiredId } from './fields.js';
 import { purchaseItems } from './items.js';
 import { finish } from './request.js';
 import { longIdRule, sessionIdRule } from './rules.js';
-import { toEpochMs } from './source.js';
+import { toEpochMs } from '../dates.js';
 import type { BuildContext, BuildResult, Check, JsonValue, Row } from './types.js';
 
 const MONEY_COLUMNS = ['order_price', 'order_cash', 'order_bonuses', 'order_delivery', 'order_discount'] as const;

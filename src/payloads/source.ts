@@ -1,41 +1,9 @@
 /** The `source` parameter: a campaign click that is sent only while it is at most 48 hours old. */
+import { toEpochMs } from '../dates.js';
 import { isAbsent } from './reason.js';
 import type { Row } from './types.js';
 
 export const SOURCE_LIFETIME_MS = 48 * 60 * 60 * 1000;
-
-const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-
-/** Milliseconds since the epoch of a timestamp column (a Date, or text as Postgres writes it); undefined when unreadable. Text without a zone is read as UTC. */
-export function toEpochMs(value: unknown): number | undefined {
-  if (value instanceof Date) {
-    const ms = value.getTime();
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  if (typeof value !== 'string') return undefined;
-  const m = TIMESTAMP.exec(value.trim());
-  if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((part) => Number(part ?? 0)) as [
-    number, number, number, number, number, number,
-  ];
-  const millis = Number(`0.${m[7] ?? '0'}`) * 1000;
-  const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  const check = new Date(Date.UTC(year, month - 1, day));
-  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
-    return undefined;
-  }
-  return utc - zoneOffsetMs(m[8]);
-}
-
-function zoneOffsetMs(zone: string | undefined): number {
-  if (zone === undefined || zone.toUpperCase() === 'Z') return 0;
-  const sign = zone.startsWith('-') ? -1 : 1;
-  const digits = zone.slice(1).replace(':', '');
-  const hours = Number(digits.slice(0, 2));
-  const minutes = Number(digits.slice(2) || '0');
-  return sign * (hours * 60 + minutes) * 60_000;
-}
 
 function sourceText(value: unknown): string | undefined {
   if (isAbsent(value)) return undefined;

@@ -1,14 +1,14 @@
 /**
  * Checkpoints: outcomes are buffered as they happen and written every few seconds, together with the watermark,
- * in one state transaction, so the books never say more (or less) than what PersonaClick got.
+ * in one state transaction (`writeBooks`), so the books never say more (or less) than what PersonaClick got.
  */
-import { withConnectionRetry } from '../db-retry.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isEmptyUpdate, writeBooks, type BooksUpdate } from '../state/books.js';
 import type { StateDb } from '../state/db.js';
-import { forgetDelivered, recordDelivered, type LedgerEntry } from '../state/ledger.js';
-import { recordFailures, resolveFailures, type FailureRecord } from '../state/failures.js';
-import { writeWatermark, type Cursor } from '../state/watermarks.js';
+import type { FailureRecord } from '../state/failures.js';
+import type { LedgerEntry } from '../state/ledger.js';
+import type { Cursor } from '../state/watermarks.js';
 
 export interface CheckpointOptions {
   /** Ledger and failures namespace (e.g. "orders"). */
@@ -107,22 +107,10 @@ export class Checkpointer {
   private async write(delivered: LedgerEntry[], failures: FailureRecord[], forgotten: string[], cursor: Cursor | undefined): Promise<void> {
     const db = this.db;
     if (!db) return;
-    if (delivered.length === 0 && failures.length === 0 && forgotten.length === 0 && cursor === undefined) return;
-    const { job, runId } = this.options;
-    // The state database may be restarting: the whole transaction is tried again (it is all upserts).
-    await withConnectionRetry(
-      () =>
-        db.knex.transaction(async (trx) => {
-          await recordDelivered(db, trx, job, delivered, runId);
-          await resolveFailures(db, trx, job, delivered.map((d) => d.key));
-          await recordFailures(db, trx, job, failures, runId);
-          await forgetDelivered(db, trx, job, forgotten);
-          if (cursor && this.options.watermark) {
-            await writeWatermark(db, trx, this.options.watermark, cursor, { upperBound: this.options.upperBound, runId });
-          }
-        }),
-      { onRetry: (err, attempt, delayMs) => this.log.warn({ err, attempt, delayMs }, 'state database unreachable; checkpoint retried') },
-    );
+    const { job, runId, watermark, upperBound } = this.options;
+    const update: BooksUpdate = { job, runId, delivered, failures, forgotten, watermark: cursor && watermark ? { name: watermark, cursor, upperBound } : undefined };
+    if (isEmptyUpdate(update)) return;
+    await writeBooks(db, update, (err, attempt, delayMs) => this.log.warn({ err, attempt, delayMs }, 'state database unreachable; checkpoint retried'));
     if (cursor) this.lastCursor = cursor;
     this.checkpoints += 1;
     this.log.debug({ delivered: delivered.length, failures: failures.length, cursor }, 'checkpoint');

@@ -23,7 +23,7 @@ export function openServices(config: Config, opts: { dryRun: boolean; log?: Logg
     applicationName: config.source.applicationName,
     onRetry: log ? (err, attempt, delayMs) => log.warn({ err, attempt, delayMs }, 'shop database connection lost; query retried') : undefined,
   });
-  const state = openStateDb(config.state.url, config.state.schema, config.source.applicationName);
+  const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   const client = opts.dryRun
     ? undefined
     : new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: config.delivery.concurrency });

@@ -70,7 +70,7 @@ export function runSync(config: Config, opts: RunOptions = {}): Promise<SyncResu
 }
 
 export function runReconcile(config: Config, kind: MirrorKind, opts: RunOptions = {}): Promise<SyncResult> {
-  return runJob(config, opts, (services, common) => reconcile(services, kind, { ...common, full: opts.full ?? false }));
+  return runJob(config, opts, (services, common) => reconcile(services, kind, opts.full ?? false, common));
 }
 
 export function runEvents(config: Config, opts: RunOptions = {}): Promise<SyncResult> {
