@@ -4,7 +4,7 @@ import {
   buildClearWish,
   buildFullCart,
   buildFullWish,
-  cartContentHash,
+  listContentHash,
   deriveSeance,
   validateRequest,
   type BuildContext,
@@ -215,35 +215,35 @@ describe('buildFullWish / buildClearWish', () => {
   });
 });
 
-describe('cartContentHash', () => {
+describe('listContentHash', () => {
   it('does not depend on item order', () => {
-    expect(cartContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 2 }])).toBe(
-      cartContentHash([{ id: 'b', quantity: 2 }, { id: 'a', quantity: 1 }]),
+    expect(listContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 2 }])).toBe(
+      listContentHash([{ id: 'b', quantity: 2 }, { id: 'a', quantity: 1 }]),
     );
   });
 
   it('treats split lines as their merged item', () => {
-    expect(cartContentHash([{ id: 'a', quantity: 1 }, { id: 'a', quantity: 2 }])).toBe(cartContentHash([{ id: 'a', quantity: 3 }]));
-    expect(cartContentHash([{ id: 'a' }, { id: 'a' }])).toBe(cartContentHash([{ id: 'a' }]));
+    expect(listContentHash([{ id: 'a', quantity: 1 }, { id: 'a', quantity: 2 }])).toBe(listContentHash([{ id: 'a', quantity: 3 }]));
+    expect(listContentHash([{ id: 'a' }, { id: 'a' }])).toBe(listContentHash([{ id: 'a' }]));
   });
 
   it('changes when the content changes', () => {
-    const base = cartContentHash([{ id: 'a', quantity: 1 }]);
-    expect(cartContentHash([{ id: 'a', quantity: 2 }])).not.toBe(base);
-    expect(cartContentHash([{ id: 'b', quantity: 1 }])).not.toBe(base);
-    expect(cartContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 1 }])).not.toBe(base);
-    expect(cartContentHash([{ id: 'a' }])).not.toBe(base);
-    expect(cartContentHash([])).not.toBe(base);
+    const base = listContentHash([{ id: 'a', quantity: 1 }]);
+    expect(listContentHash([{ id: 'a', quantity: 2 }])).not.toBe(base);
+    expect(listContentHash([{ id: 'b', quantity: 1 }])).not.toBe(base);
+    expect(listContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 1 }])).not.toBe(base);
+    expect(listContentHash([{ id: 'a' }])).not.toBe(base);
+    expect(listContentHash([])).not.toBe(base);
   });
 
   it('is a stable sha256 hex digest', () => {
-    const h = cartContentHash([{ id: 'a' }, { id: 'b' }]);
+    const h = listContentHash([{ id: 'a' }, { id: 'b' }]);
     expect(h).toMatch(/^[0-9a-f]{64}$/);
-    expect(cartContentHash([{ id: 'b' }, { id: 'a' }])).toBe(h);
+    expect(listContentHash([{ id: 'b' }, { id: 'a' }])).toBe(h);
   });
 
   it('does not confuse ids that join the same way', () => {
-    expect(cartContentHash([{ id: 'a,b' }])).not.toBe(cartContentHash([{ id: 'a' }, { id: 'b' }]));
+    expect(listContentHash([{ id: 'a,b' }])).not.toBe(listContentHash([{ id: 'a' }, { id: 'b' }]));
   });
 });
 

@@ -56,7 +56,7 @@ export function buildClearWish(did: string, ctx: BuildContext): BuildResult {
 /** A device's list as the nightly diff sees it: its checked, merged, id-sorted items and their content hash. */
 export interface ListContent {
   items: CartItem[] | WishItem[];
-  /** `cartContentHash(items)`. */
+  /** `listContentHash(items)`. */
   hash: string;
 }
 
@@ -67,7 +67,7 @@ export interface ListContent {
 export function listContent(kind: ListKind, lines: readonly Row[]): Check<ListContent> {
   const items = kind === 'cart' ? cartItems(lines) : wishItems(lines);
   if (!items.ok) return items;
-  // cartItems / wishItems give unique ids in code-unit order: cartContentHash's merge and sort have nothing to do.
+  // cartItems / wishItems give unique ids in code-unit order: listContentHash's merge and sort have nothing to do.
   return { ok: true, value: { items: items.value, hash: mergedItemsHash(items.value) } };
 }
 

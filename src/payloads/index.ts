@@ -15,4 +15,4 @@ export {
 export { buildEventRequest } from './event.js';
 export { validateRequest } from './validate.js';
 export { deriveSeance } from './seance.js';
-export { cartContentHash } from './hash.js';
+export { listContentHash } from './hash.js';

@@ -1,5 +1,6 @@
 /** The delivered ledger: what PersonaClick already has, so nothing goes out twice that need not. */
 import type { Knex } from 'knex';
+import { shardPredicate, type Shard } from '../shard.js';
 import { pgArray, type StateDb } from './db.js';
 
 export interface LedgerEntry {
@@ -42,19 +43,12 @@ export async function countDelivered(db: StateDb, job: string): Promise<number> 
 }
 
 /**
- * The ledger of a mirror job in key byte order (the "C" collation of the key column, so the primary key index
- * serves it), page by page. Rows this run has written are left out: the merge has already passed them.
+ * The ledger of a mirror job in key byte order (the "C" collation of the key column, so the primary key index serves
+ * it), a page at a time (never an empty one). Rows this run has written are left out: the merge has already passed
+ * them. The next page is read while the consumer works on this one; it starts after this page's last key, so what the
+ * run writes meanwhile (keys the merge has passed) is left out just the same.
  */
-export async function* ledgerInKeyOrder(db: StateDb, job: string, runId: string, pageSize = 5000, shard?: { index: number; count: number }): AsyncGenerator<LedgerEntry> {
-  for await (const page of ledgerPages(db, job, runId, pageSize, shard)) yield* page;
-}
-
-/**
- * `ledgerInKeyOrder` a page at a time (never an empty one). The next page is read while the consumer works on
- * this one; it starts after this page's last key, so what the run writes meanwhile (keys the merge has passed) is
- * left out just the same.
- */
-export async function* ledgerPages(db: StateDb, job: string, runId: string, pageSize = 5000, shard?: { index: number; count: number }): AsyncGenerator<LedgerEntry[]> {
+export async function* ledgerPages(db: StateDb, job: string, runId: string, pageSize = 5000, shard?: Shard): AsyncGenerator<LedgerEntry[]> {
   const readPage = async (after: string | null): Promise<LedgerEntry[]> => {
     const params: unknown[] = [db.schema, job, runId];
     let sql = `SELECT key, hash FROM ??.ledger WHERE job = ? AND run_id IS DISTINCT FROM ?`;
@@ -62,10 +56,11 @@ export async function* ledgerPages(db: StateDb, job: string, runId: string, page
       sql += ` AND key > ?`;
       params.push(after);
     }
-    if (shard && shard.count > 1) {
-      sql += ` AND mod(abs(hashtext(key)::bigint), ?) = ?`;
-      params.push(shard.count, shard.index);
-    }
+    const inShard = shardPredicate('key', shard, (value) => {
+      params.push(value);
+      return '?';
+    });
+    if (inShard !== undefined) sql += ` AND ${inShard}`;
     sql += ` ORDER BY key LIMIT ?`;
     params.push(pageSize);
     const result = await db.knex.raw<{ rows: { key: string; hash: string | null }[] }>(sql, params as Knex.RawBinding[]);
