@@ -5,7 +5,10 @@
  */
 import type { Config } from '../config/index.js';
 import { withShard } from '../shard.js';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { ConfigError } from '../errors.js';
 import { acquireJobLock, type JobLock } from '../state/lock.js';
+import { pendingMigrations } from '../state/migrate.js';
 import type { RunOptions } from './options.js';
 import { openServices, type Services } from './services.js';
 import type { RunSummary } from './summary.js';
@@ -27,11 +30,21 @@ export function lockName(launchable: Launchable, opts: Pick<RunOptions, 'shard'>
   return withShard(launchable.lock, opts.shard);
 }
 
+/** A real run keeps books: a state schema never migrated (or dropped since) stops it with one line saying what to do. */
+async function requireMigrated(services: Services): Promise<void> {
+  const pending = await pendingMigrations(services.state);
+  if (pending.length === 0) return;
+  const { schema } = services.state;
+  const what = pending.length === MIGRATIONS.length ? `schema "${schema}" has no connector tables (never migrated, or dropped)` : `schema "${schema}" lacks migrations ${pending.join(', ')}`;
+  throw new ConfigError(`the state ${what}: run personaclick-sync migrate`);
+}
+
 export async function launchJob(config: Config, launchable: Launchable, opts: LaunchOptions): Promise<RunSummary[]> {
   // A dry run writes nothing, so it needs no lock and never blocks (or is blocked by) a real run.
   const lock: JobLock | undefined = opts.dryRun ? undefined : await acquireJobLock(config.state.url, config.state.schema, lockName(launchable, opts));
   const services = openServices(config, { dryRun: opts.dryRun, log: opts.log });
   try {
+    if (!opts.dryRun) await requireMigrated(services);
     // A lost lock is not a shutdown: the run stops the same way but ends failed, with the reason (exit 1, not 143).
     return await launchable.run(services, { ...opts, lockLost: lock?.lost });
   } finally {
