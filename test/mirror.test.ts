@@ -86,7 +86,7 @@ describe('reconcile carts', () => {
     expect(first.summary.rejected).toBe(1);
     expect(first.summary.sent).toBe(199);
     const failures = await db.query<{ key: string; class: string; reason: string }>(`SELECT key, class, reason FROM personaclick_sync.failures WHERE resolved_at IS NULL`);
-    expect(failures).toEqual([{ key: 'd42', class: 'rejected', reason: expect.stringContaining('Device not found') as unknown as string }]);
+    expect(failures).toEqual([{ key: 'd42', class: 'rejected', reason: expect.stringContaining('Device not found') as unknown }]);
     sandbox.setFaults({});
     const second = await runReconcile(config(), 'carts');
     expect(second.summary.sent).toBe(1);

@@ -133,8 +133,8 @@ describe('orders sync', () => {
     expect(result.summary.sent).toBe(48);
     const failures = await db.query<{ key: string; class: string; reason: string; status: number }>(`SELECT key, class, reason, status FROM personaclick_sync.failures ORDER BY key`);
     expect(failures).toEqual([
-      { key: '7', class: 'rejected', reason: expect.stringContaining('Unknown product P7') as unknown as string, status: 400 },
-      { key: '8', class: 'rejected', reason: expect.stringContaining('Device not found') as unknown as string, status: 404 },
+      { key: '7', class: 'rejected', reason: expect.stringContaining('Unknown product P7') as unknown, status: 400 },
+      { key: '8', class: 'rejected', reason: expect.stringContaining('Device not found') as unknown, status: 404 },
     ]);
     expect((await watermark())?.cursor_key).toBe('50');
   });

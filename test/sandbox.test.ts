@@ -105,7 +105,7 @@ describe('answers as the API does', () => {
     const sb = await sandbox();
     const bad = await call(sb, '/push', { raw: '{"event":' });
     expect(bad.status).toBe(400);
-    expect(bad.json()).toMatchObject({ status: 'error', message: expect.any(String) });
+    expect(bad.json()).toMatchObject({ status: 'error', message: expect.any(String) as unknown });
 
     const { items: _items, ...noItems } = purchase('N2');
     const refused = await post(sb, '/push', noItems);

@@ -304,5 +304,5 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
 export function requireJob<N extends JobName>(config: Config, name: N): NonNullable<JobsConfig[N]> {
   const job = config.jobs[name];
   if (job === undefined) throw new ConfigError(`No ${name} job in the configuration (jobs.${name})`);
-  return job as NonNullable<JobsConfig[N]>;
+  return job;
 }

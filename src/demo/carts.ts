@@ -64,9 +64,9 @@ export interface CartFacts {
 
 export interface CartOptions {
   /** Default 42 (the shop's seed). */
-  seed?: number;
+  seed?: number | undefined;
   /** Default 40. */
-  devices?: number;
+  devices?: number | undefined;
 }
 
 const PRODUCTS = 60;

@@ -32,7 +32,7 @@ export function readBody(req: IncomingMessage, done: (raw: Buffer | undefined) =
     size += chunk.length;
     if (size <= MAX_BODY_BYTES) chunks.push(chunk);
   });
-  req.on('end', () => done(size > MAX_BODY_BYTES ? undefined : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+  req.on('end', () => done(size > MAX_BODY_BYTES ? undefined : chunks.length === 1 ? (chunks[0]) : Buffer.concat(chunks)));
   // A client that goes away mid-body gets no answer; the socket is already gone.
   req.on('error', () => undefined);
 }

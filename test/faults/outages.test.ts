@@ -74,7 +74,7 @@ describe('API outages mid-run', () => {
     const message = plainLines(halted.stderr);
     expect(message).toHaveLength(1);
     expect(message[0]).toMatch(/^personaclick-sync: PersonaClick stayed unavailable after every retry: HTTP 503/);
-    expect(await runStatuses(db)).toEqual([{ status: 'halted', error: expect.stringContaining('503') as unknown as string }]);
+    expect(await runStatuses(db)).toEqual([{ status: 'halted', error: expect.stringContaining('503') as unknown }]);
     const { watermark, firstUndelivered } = await expectBooksBeforeFirstUndelivered();
     expect(await failureRows(db)).toEqual([]); // transient trouble is not the rows' fault
 
