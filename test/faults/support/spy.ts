@@ -99,15 +99,3 @@ export const EMPTY_CART = 'empty';
 export function hashOf(cart: Map<string, number>): string {
   return listContentHash([...cart].map(([id, quantity]) => ({ id, quantity })));
 }
-
-/** The largest number of API requests the sandbox received in any window of `windowMs` (arrivals are sorted). */
-export function peakInWindow(arrivals: readonly number[], windowMs: number): number {
-  let peak = 0;
-  let start = 0;
-  for (let end = 0; end < arrivals.length; end++) {
-    const t = arrivals[end] ?? 0;
-    while ((arrivals[start] ?? t) <= t - windowMs) start += 1;
-    peak = Math.max(peak, end - start + 1);
-  }
-  return peak;
-}
