@@ -1,6 +1,7 @@
 /**
  * The sandbox's control endpoints under /__sandbox/, so a sandbox started in another process (by
- * the CLI) can be driven by tests: stats, faults, reset, and what was recorded.
+ * the CLI) can be driven by tests: stats, faults, reset, and what was recorded (tracking requests,
+ * carts, wishlists, and the order-sync API's orders and arrivals).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from './api.js';
@@ -49,6 +50,10 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   wishlists: {
     GET: (ctx, _raw, res) => sendJson(res, 200, Object.fromEntries([...ctx.state.wishlists].map(([did, wish]) => [did, [...wish]]))),
   },
+  /** Order id → StoredOrder. */
+  'sync-orders': { GET: (ctx, _raw, res) => sendJson(res, 200, Object.fromEntries(ctx.state.syncOrders)) },
+  /** Arrival times (ms) of every POST /sync/orders. */
+  'sync-arrivals': { GET: (ctx, _raw, res) => sendJson(res, 200, ctx.state.syncArrivals) },
 };
 
 export function handleControl(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, path: string): void {
