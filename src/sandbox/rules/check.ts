@@ -53,12 +53,13 @@ export const all =
 
 /** An object with exactly the fields of `shape` (`what` names it in reasons: `a "view" request`). */
 export function shaped(shape: Shape, what: string): Check {
+  const fields = Object.entries(shape);
   return (value, path) => {
     if (!isObject(value)) return `${path || 'body'}: must be a JSON object, ${what} (got ${shown(value)})`;
-    for (const key of Object.keys(value)) {
+    for (const key in value) {
       if (!Object.hasOwn(shape, key)) return `${at(path, key)}: is not a field of ${what}`;
     }
-    for (const [key, field] of Object.entries(shape)) {
+    for (const [key, field] of fields) {
       const fieldValue = value[key];
       if (fieldValue === undefined) {
         if (field.required) return `${at(path, key)}: is required in ${what}`;
