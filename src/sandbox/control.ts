@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from './api.js';
 import { parseFaults } from './faults.js';
-import { errorBody, readBody, send, sendJson, SUCCESS_BODY } from './http.js';
+import { errorBody, MAX_BODY_BYTES, readBody, send, sendJson, SUCCESS_BODY } from './http.js';
 import type { SandboxState } from './state.js';
 import type { SandboxStatsReport } from './types.js';
 
@@ -59,7 +59,7 @@ const ROUTES: Record<string, Record<string, Handler>> = {
 export function handleControl(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, path: string): void {
   const name = path.slice(CONTROL_PREFIX.length);
   const methods = Object.hasOwn(ROUTES, name) ? ROUTES[name] : undefined;
-  readBody(req, (raw) => {
+  readBody(req, MAX_BODY_BYTES, (raw) => {
     if (methods === undefined) return send(res, { status: 404, body: errorBody('Not found') });
     const handler = methods[req.method ?? ''];
     if (handler === undefined) {

@@ -31,7 +31,7 @@ export function pathOf(url: string | undefined): string {
 }
 
 /** Read the whole body; `undefined` when it is larger than `maxBytes` (the rest is drained). */
-export function readBody(req: IncomingMessage, done: (raw: Buffer | undefined) => void, maxBytes = MAX_BODY_BYTES): void {
+export function readBody(req: IncomingMessage, maxBytes: number, done: (raw: Buffer | undefined) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   req.on('data', (chunk: Buffer) => {

@@ -97,15 +97,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const misrouted = routeError(path, req.method);
     const fault = misrouted === undefined ? faults.decide() : undefined;
     const delayMs = faults.latency();
-    readBody(
-      req,
-      (raw) => {
-        const outcome = misrouted ?? (fault === undefined ? handleApi(ctx, { path, query: queryOf(req.url), raw, at }) : faultOutcome(state, fault));
-        if (state.recordAttempts) state.attempt(attemptRecord(req, path, at, raw, outcome));
-        if (outcome.kind !== 'hang') later(delayMs, () => deliver(req, res, outcome));
-      },
-      bodyLimit(ctx, path),
-    );
+    readBody(req, bodyLimit(ctx, path), (raw) => {
+      const outcome = misrouted ?? (fault === undefined ? handleApi(ctx, { path, query: queryOf(req.url), raw, at }) : faultOutcome(state, fault));
+      if (state.recordAttempts) state.attempt(attemptRecord(req, path, at, raw, outcome));
+      if (outcome.kind !== 'hang') later(delayMs, () => deliver(req, res, outcome));
+    });
   });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 1_000;
