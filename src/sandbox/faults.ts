@@ -6,7 +6,10 @@
 import { z } from 'zod';
 
 export interface RejectRule {
-  /** Top-level body field, e.g. `order_id` or `did`. */
+  /**
+   * Top-level body field, e.g. `order_id` or `did`; for `POST /sync/orders` also a field of any
+   * order in the batch (e.g. `id`: the whole batch is refused), for `GET /orders/by_user` a query parameter.
+   */
   field: string;
   /** Matched against the field's value as text, so `5` and `"5"` are the same. */
   equals: string | number;
