@@ -135,11 +135,19 @@ describe('buildFullCart', () => {
     expect(Object.keys(b)).toEqual(['event', 'shop_id', 'did', 'seance', 'sid', 'stream', 'items', 'full_cart']);
   });
 
-  it('rejects bad envelope values', () => {
-    expect(reason(buildFullCart('D1', [], { segment: 'Z' }, ctx))).toBe('segment: must be "A" or "B" (got "Z")');
-    expect(reason(buildFullCart('D1', [], { stream: 'bad_stream' }, ctx))).toBe(
-      'stream: must be 1 to 16 letters or digits (got "bad_stream")',
-    );
+  it('leaves out bad envelope values with a warning: the segment, and the stream for the configured one', () => {
+    const result = buildFullCart('D1', [], { segment: 'Z', stream: 'bad_stream' }, ctx);
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.request.body).toMatchObject({ stream: 'web' });
+    expect(result.request.body).not.toHaveProperty('segment');
+    expect(result.warnings.map((w) => [w.field, w.value])).toEqual([
+      ['stream', '"bad_stream"'],
+      ['segment', '"Z"'],
+    ]);
+  });
+
+  it('rejects a bad configured stream when the row has none', () => {
+    expect(reason(buildFullCart('D1', [], {}, { ...ctx, defaultStream: 'no-no' }))).toMatch(/^stream: must be 1 to 16 letters or digits \(the configured default stream\)/);
   });
 
   it('sends source while the click is at most 48 hours before now', () => {
