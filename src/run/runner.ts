@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { ApiUnavailableError, FatalApiError, toError } from '../errors.js';
 import { scrub, type Logger } from '../log.js';
 import { secretsOf } from '../config/index.js';
-import type { ApiRequest } from '../payloads/index.js';
+import { warningsText, type ApiRequest, type BuildWarning } from '../payloads/index.js';
 import { DeliveryQueue } from '../delivery/queue.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
 import type { Cursor } from '../state/watermarks.js';
@@ -50,6 +50,21 @@ export interface RowHandle {
   key: string;
 }
 
+export interface DispatchOptions {
+  /** Mirrors: the content hash the ledger keeps for the device. */
+  hash?: string | null;
+  /** Mirrors: the stream and segment the request went out with, kept in the ledger for its clearing request. */
+  envelope?: { stream: string | null; segment: string | null };
+  /** A clearing request: on delivery the ledger forgets the key. */
+  forgetOnDelivery?: boolean;
+  /**
+   * The builder's warnings (optional fields left out for bad values). On delivery the key is in the ledger as
+   * delivered all the same, and its open failure becomes a `warning` naming each field and value instead of being
+   * resolved.
+   */
+  warnings?: readonly BuildWarning[];
+}
+
 export interface JobRun {
   readonly runId: string;
   readonly log: Logger;
@@ -59,7 +74,7 @@ export interface JobRun {
   skip(row: RowHandle): void;
   invalid(row: RowHandle, reason: string): void;
   /** Send (or in a dry run, print) the request; resolves once it is queued. */
-  dispatch(row: RowHandle, req: ApiRequest, opts?: { hash?: string | null; forgetOnDelivery?: boolean }): Promise<void>;
+  dispatch(row: RowHandle, req: ApiRequest, opts?: DispatchOptions): Promise<void>;
   /** True once the run must stop reading: a signal, a fatal or halting answer, or a failed checkpoint. */
   shouldStop(): boolean;
   /** Write outcomes now if the checkpoint is due (jobs call this between pages). */
@@ -120,14 +135,25 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
         dryOut += `${JSON.stringify({ path: req.path, body: req.body })}\n`;
         if (dryOut.length >= DRY_RUN_CHUNK) await writeDryRun();
         counts.sent += 1;
+        if (opts.warnings !== undefined && opts.warnings.length > 0) {
+          counts.warnings += 1;
+          log.debug({ key: row.key, reason: warningsText(opts.warnings) }, 'would be sent with warnings');
+        }
         tracker.finish(row.seq);
         return;
       }
+      const warned = opts.warnings !== undefined && opts.warnings.length > 0 ? opts.warnings : undefined;
       await queue.submit(req, (outcome) => {
         if (outcome.kind === 'delivered') {
           counts.sent += 1;
           if (opts.forgetOnDelivery) checkpoint.markForgotten(row.key);
-          else checkpoint.markDelivered(row.key, opts.hash);
+          else checkpoint.markDelivered(row.key, opts.hash, opts.envelope);
+          if (warned) {
+            counts.warnings += 1;
+            const reason = warningsText(warned);
+            checkpoint.markWarning(row.key, reason);
+            log.debug({ key: row.key, reason }, 'delivered with warnings');
+          }
         } else {
           counts.rejected += 1;
           checkpoint.markFailed({ key: row.key, class: 'rejected', reason: outcome.reason, status: outcome.status });
@@ -218,7 +244,7 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
       log.error({ err: toError(caught) }, 'could not record the end of the run');
     }
   }
-  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: spec.dryRun };
+  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, warnings: counts.warnings, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: spec.dryRun };
   if (status === 'done' || status === 'interrupted') log.info(line, 'run finished');
   else log.error({ ...line, err: error }, 'run stopped');
   return summary;

@@ -116,6 +116,7 @@ export async function runSchedule(config: Config, opts: SchedulerOptions): Promi
             skipped: s.skipped,
             invalid: s.invalid,
             rejected: s.rejected,
+            warnings: s.warnings,
             retries: s.retries,
             durationMs: s.durationMs,
             ...(s.error ? { error: s.error.message } : {}),
