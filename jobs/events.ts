@@ -54,7 +54,7 @@ export async function migrateEvents(services: Services, opts: EventsRunOptions):
           }
           const built = buildEventRequest(event.row, ctx);
           if (!built.ok) run.invalid(row, built.reason);
-          else await run.dispatch(row, built.request);
+          else await run.dispatch(row, built.request, { warnings: built.warnings });
         }
         after = page[page.length - 1]?.key ?? after;
         remaining -= page.length;

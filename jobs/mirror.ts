@@ -11,9 +11,11 @@ import {
   buildClearWish,
   buildFullList,
   listContent,
+  listEnvelopeOf,
   listEnvelopeProblem,
   type BuildContext,
   type BuildResult,
+  type ListEnvelope,
   type ListKind,
 } from '../src/payloads/index.js';
 import { executeRun, type JobRun } from '../src/run/runner.js';
@@ -27,7 +29,8 @@ export type MirrorKind = 'carts' | 'wishlists';
 
 interface MirrorSpec {
   list: ListKind;
-  clear(did: string, ctx: BuildContext): BuildResult;
+  /** The clearing request, on the stream and segment of the device's last full request. */
+  clear(did: string, ctx: BuildContext, last: ListEnvelope): BuildResult;
 }
 
 const SPECS: Record<MirrorKind, MirrorSpec> = {
@@ -121,14 +124,14 @@ export async function reconcile(services: Services, kind: MirrorKind, opts: Mirr
     if (!opts.full && before?.hash === hash) return void run.skip(row);
     const built = buildFullList(spec.list, device.did, content.value, first, ctx);
     if (!built.ok) return void run.invalid(row, built.reason);
-    return run.dispatch(row, built.request, { hash });
+    return run.dispatch(row, built.request, { hash, envelope: listEnvelopeOf(built.request), warnings: built.warnings });
   }
 
   async function clear(run: JobRun, entry: LedgerEntry): Promise<void> {
     const row = run.track(entry.key, undefined);
-    const built = spec.clear(entry.key, ctx);
+    const built = spec.clear(entry.key, ctx, { stream: entry.stream ?? null, segment: entry.segment ?? null });
     if (!built.ok) return run.invalid(row, built.reason);
-    await run.dispatch(row, built.request, { forgetOnDelivery: true });
+    await run.dispatch(row, built.request, { forgetOnDelivery: true, warnings: built.warnings });
   }
 }
 

@@ -137,7 +137,7 @@ async function runOrders(services: Services, opts: OrdersRunOptions, pass: Order
           }
           const built = buildPurchase(order.row, lines.get(order.key) ?? [], ctx);
           if (!built.ok) run.invalid(row, built.reason);
-          else await run.dispatch(row, built.request);
+          else await run.dispatch(row, built.request, { warnings: built.warnings });
         }
       }
       // Stopped early with a page on its way: let its query end before the source closes.
