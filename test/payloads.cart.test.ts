@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   buildClearCart,
   buildClearWish,
+  listEnvelopeOf,
   buildFullCart,
   buildFullWish,
   cartContentHash,
@@ -167,6 +168,17 @@ describe('buildFullCart', () => {
 });
 
 describe('buildClearCart', () => {
+  it('goes out on the stream and segment of the last full cart, as listEnvelopeOf read them from it', () => {
+    const full = buildFullCart('D1', [{ id: 'a', quantity: 1 }], { stream: 'app', segment: 'B' }, ctx);
+    if (!full.ok) throw new Error(full.reason);
+    const last = listEnvelopeOf(full.request);
+    expect(last).toEqual({ stream: 'app', segment: 'B' });
+    expect(body(buildClearCart('D1', ctx, last))).toMatchObject({ stream: 'app', segment: 'B', seance: full.request.body.seance });
+    expect(body(buildClearWish('D1', ctx, { stream: 'ios', segment: null }))).toMatchObject({ stream: 'ios' });
+    expect(body(buildClearWish('D1', ctx, { stream: 'ios', segment: null }))).not.toHaveProperty('segment');
+    expect(body(buildClearCart('D1', ctx, { stream: null, segment: null })).stream).toBe('web');
+  });
+
   it('sends full_cart true and no items', () => {
     const b = body(buildClearCart('D1', ctx));
     expect(b).toEqual({
