@@ -11,6 +11,7 @@ import { eventsByKeys, eventsPage } from '../src/source/events.js';
 import { deliveredKeys } from '../src/state/ledger.js';
 import { buildContext } from './context.js';
 import type { JobDefinition } from './types.js';
+import { warnedRows } from './warned.js';
 
 export const EVENTS_LEDGER = 'events';
 
@@ -44,13 +45,15 @@ export const eventsJob: JobDefinition = {
   commands: [{ verb: 'events', options: [], usage: 'events', summary: 'send every row of the events model once (one-off migrations; re-runs resume)', prepare: () => migration }],
   scheduled: migration,
   replay: {
-    async resend(services, run, keys) {
+    async resend(services, run, failed) {
       const job = requireJob(services.config, 'events');
       const ctx = buildContext(services.config);
+      const keys = failed.map((f) => f.key);
+      const warned = warnedRows(failed);
       const found = await eventsByKeys(services.source, job.query, keys);
       for (const event of found) {
         if (run.shouldStop()) break;
-        await run.submit(run.track(event.key, undefined), buildEventRequest(event.row, ctx));
+        await run.submit(run.track(event.key, undefined), buildEventRequest(event.row, ctx), { deliveredWithWarnings: warned.get(event.key) });
       }
       const seen = new Set(found.map((e) => e.key));
       return keys.filter((k) => !seen.has(k));

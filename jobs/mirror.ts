@@ -9,9 +9,11 @@ import {
   buildClearWish,
   buildFullList,
   listContent,
+  listEnvelopeOf,
   listEnvelopeProblem,
   type BuildContext,
   type BuildResult,
+  type ListEnvelope,
   type ListKind,
   type Row,
 } from '../src/payloads/index.js';
@@ -22,15 +24,17 @@ import { executeRun, type JobRun } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
 import { compareC, devicesByDid, snapshotPages, type DeviceLines } from '../src/source/snapshot.js';
-import { ledgerPages, type LedgerEntry } from '../src/state/ledger.js';
+import { ledgerEnvelopes, ledgerPages, type LedgerEntry } from '../src/state/ledger.js';
 import { buildContext } from './context.js';
 import type { JobDefinition } from './types.js';
+import { warnedRows } from './warned.js';
 
 export type MirrorKind = 'carts' | 'wishlists';
 
 interface MirrorSpec {
   list: ListKind;
-  clear(did: string, ctx: BuildContext): BuildResult;
+  /** The clearing request, on the stream and segment of the device's last full request. */
+  clear(did: string, ctx: BuildContext, last: ListEnvelope | undefined): BuildResult;
 }
 
 const SPECS: Record<MirrorKind, MirrorSpec> = {
@@ -54,18 +58,28 @@ function deviceRequest(spec: MirrorSpec, did: string, lines: readonly Row[], ctx
   return { ok: true, hash: content.value.hash, build: () => buildFullList(spec.list, did, content.value, first, ctx) };
 }
 
-/** A device's full request, or (when the hash is unchanged and `full` is off) nothing. */
-function sendDevice(run: JobRun, spec: MirrorSpec, did: string, lines: readonly Row[], before: string | null | undefined, full: boolean, ctx: BuildContext): Promise<void> | undefined {
-  const row = run.track(did, undefined);
-  const device = deviceRequest(spec, did, lines, ctx);
-  if (!device.ok) return void run.invalid(row, device.reason);
-  if (!full && before === device.hash) return void run.skip(row);
-  return run.submit(row, device.build(), { hash: device.hash });
+/**
+ * A device's full request, or (when the hash is unchanged and `full` is off) nothing. The ledger keeps the stream and
+ * segment it went out with, for its clearing request one day.
+ */
+function sendDevice(
+  run: JobRun,
+  spec: MirrorSpec,
+  device: { did: string; lines: readonly Row[] },
+  before: { hash: string | null | undefined; full: boolean; deliveredWithWarnings?: string | undefined },
+  ctx: BuildContext,
+): Promise<void> | undefined {
+  const row = run.track(device.did, undefined);
+  const request = deviceRequest(spec, device.did, device.lines, ctx);
+  if (!request.ok) return void run.invalid(row, request.reason);
+  if (!before.full && before.hash === request.hash) return void run.skip(row);
+  const built = request.build();
+  return run.submit(row, built, { hash: request.hash, envelope: built.ok ? listEnvelopeOf(built.request) : undefined, deliveredWithWarnings: before.deliveredWithWarnings });
 }
 
-/** The clearing request of a device the shop no longer has; delivered, the ledger forgets it. */
-function clearDevice(run: JobRun, spec: MirrorSpec, did: string, ctx: BuildContext): Promise<void> {
-  return run.submit(run.track(did, undefined), spec.clear(did, ctx), { forgetOnDelivery: true });
+/** The clearing request of a device the shop no longer has, on its last stream and segment; delivered, the ledger forgets it. */
+function clearDevice(run: JobRun, spec: MirrorSpec, did: string, last: ListEnvelope | undefined, ctx: BuildContext, deliveredWithWarnings?: string): Promise<void> {
+  return run.submit(run.track(did, undefined), spec.clear(did, ctx, last), { forgetOnDelivery: true, deliveredWithWarnings });
 }
 
 export async function reconcile(services: Services, kind: MirrorKind, full: boolean, opts: RunOptions): Promise<RunSummary> {
@@ -106,10 +120,10 @@ export async function reconcile(services: Services, kind: MirrorKind, full: bool
         if (device !== undefined && order <= 0) {
           d += 1;
           if (order === 0) e += 1;
-          pending = sendDevice(run, spec, device.did, device.lines, order === 0 ? known?.hash : undefined, full, ctx);
+          pending = sendDevice(run, spec, device, { hash: order === 0 ? known?.hash : undefined, full }, ctx);
         } else if (known !== undefined) {
           e += 1;
-          pending = clearDevice(run, spec, known.key, ctx);
+          pending = clearDevice(run, spec, known.key, { stream: known.stream ?? null, segment: known.segment ?? null }, ctx);
         }
         if (pending !== undefined) await pending;
       }
@@ -139,14 +153,20 @@ function mirrorJob(kind: MirrorKind): JobDefinition {
     scheduled: nightly,
     // The device's lines now, built exactly as the nightly merge builds them (the same hash); none left: the clearing request.
     replay: {
-      async resend(services, run, keys) {
+      async resend(services, run, failed) {
         const job = requireJob(services.config, kind);
         const ctx = buildContext(services.config);
+        const keys = failed.map((f) => f.key);
+        const warned = warnedRows(failed);
         const devices = await devicesByDid(services.source, job.query, keys);
+        // Devices gone from the snapshot are cleared on the stream and segment of their last full request.
+        const last = await ledgerEnvelopes(services.state, kind, keys.filter((did) => !devices.has(did)));
         for (const did of keys) {
           if (run.shouldStop()) break;
           const lines = devices.get(did);
-          await (lines === undefined ? clearDevice(run, spec, did, ctx) : sendDevice(run, spec, did, lines, undefined, true, ctx));
+          await (lines === undefined
+            ? clearDevice(run, spec, did, last.get(did), ctx, warned.get(did))
+            : sendDevice(run, spec, { did, lines }, { hash: undefined, full: true, deliveredWithWarnings: warned.get(did) }, ctx));
         }
         return [];
       },

@@ -21,6 +21,7 @@ import { deliveredKeys } from '../src/state/ledger.js';
 import { listWatermarks, readWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
 import { buildContext } from './context.js';
 import type { JobDefinition, Replayer } from './types.js';
+import { warnedRows } from './warned.js';
 
 export const ORDERS_LEDGER = 'orders';
 export const ORDERS_WATERMARK = 'orders';
@@ -158,15 +159,19 @@ async function boundOf(services: Services, log: Logger): Promise<string> {
 
 /** Replay: orders fresh from the model with their lines; those delivered since they failed need nothing. */
 const replay: Replayer = {
-  async resend(services, run, keys) {
+  async resend(services, run, failed) {
     const job = requireJob(services.config, 'orders');
     const ctx = buildContext(services.config);
-    const delivered = await deliveredKeys(services.state, ORDERS_LEDGER, keys);
+    const keys = failed.map((f) => f.key);
+    const warned = warnedRows(failed);
+    // A warning is in the ledger (it was delivered) and is sent again all the same; any other delivered key is done.
+    const delivered = await deliveredKeys(services.state, ORDERS_LEDGER, keys.filter((k) => !warned.has(k)));
     const found = await ordersByKeys(services.source, job.query, keys.filter((k) => !delivered.has(k)));
     const lines = await linesFor(services.source, job.itemsQuery, found.map((o) => o.key));
     for (const order of found) {
       if (run.shouldStop()) break;
-      await run.submit(run.track(order.key, undefined), buildPurchase(order.row, lines.get(order.key) ?? [], ctx));
+      const built = buildPurchase(order.row, lines.get(order.key) ?? [], ctx);
+      await run.submit(run.track(order.key, undefined), built, { deliveredWithWarnings: warned.get(order.key) });
     }
     const seen = new Set(found.map((o) => o.key));
     return keys.filter((k) => !seen.has(k));

@@ -2,6 +2,11 @@
  * Replay: read the failed rows again from the source (fresh data, so a fixed row now passes) and send them again,
  * through each job's own `replay` entry of the job table. Delivered ones are resolved by the checkpoint; failing ones
  * stay open with their new reason; rows with nothing left to send are resolved.
+ *
+ * A *warning* (a row delivered without optional fields whose values were bad) is read again although the ledger has
+ * it, rebuilt, and sent again as a whole request when the rebuild differs: without warnings it is resolved, with
+ * other warnings it stays open with them. A purchase resent this way is the same order_id, which PersonaClick
+ * dedupes: no second order. A rebuild with the very same warnings (nothing fixed yet) is not sent again.
  */
 import type { JobName } from '../src/config/index.js';
 import { ConfigError } from '../src/errors.js';
@@ -37,7 +42,7 @@ async function replayJob(services: Services, job: JobDefinition, filter: Failure
       if (page.length === 0) break;
       afterId = page[page.length - 1]?.id ?? afterId;
       remaining -= page.length;
-      const gone = await job.replay.resend(services, run, page.map((f) => f.key));
+      const gone = await job.replay.resend(services, run, page);
       if (gone.length > 0) {
         run.log.info({ keys: gone.slice(0, 20), count: gone.length }, 'failed rows gone from the source or delivered since: nothing to send, resolved');
         if (!opts.dryRun) await resolveGone(services.state, job.name, gone);

@@ -7,6 +7,7 @@ import type { JobName } from '../src/config/index.js';
 import type { Launchable } from '../src/run/launch.js';
 import type { JobRun } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
+import type { FailureFilter } from '../src/state/failures.js';
 
 /** What the command line parsed that a job command may take (each command names the ones it takes). */
 export interface CommandArgs {
@@ -14,7 +15,7 @@ export interface CommandArgs {
   to?: string | undefined;
   full?: boolean | undefined;
   job?: string | undefined;
-  failureClass?: 'invalid' | 'rejected' | undefined;
+  failureClass?: FailureFilter['class'];
   since?: Date | undefined;
 }
 
@@ -34,13 +35,22 @@ export interface JobCommand {
   prepare(args: CommandArgs): Launchable;
 }
 
+/** An open failure as replay hands it to a job. */
+export interface FailedRow {
+  key: string;
+  class: string;
+  /** For a `warning`: the warnings it was delivered with (a rebuild with exactly these is not sent again). */
+  reason: string;
+}
+
 /** How replay sends a job's failed rows again. */
 export interface Replayer {
   /**
-   * Read the rows of these keys again from the source, build and submit them on `run`; answers the keys that need
-   * nothing sent (gone from the source, or delivered since they failed).
+   * Read these rows again from the source, build and submit them on `run`; answers the keys that need nothing sent
+   * (gone from the source, or delivered since they failed). A `warning` row was delivered, and is sent again all the
+   * same when its rebuild differs (PersonaClick keeps one order per order_id).
    */
-  resend(services: Services, run: JobRun, keys: readonly string[]): Promise<string[]>;
+  resend(services: Services, run: JobRun, failed: readonly FailedRow[]): Promise<string[]>;
 }
 
 export interface JobDefinition {

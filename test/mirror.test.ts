@@ -3,7 +3,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { validateRequest } from '../src/payloads/index.js';
 import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
 import { CARTS_QUERY, WISHLISTS_QUERY, createCartTables, databaseCarts, databaseWishlists, insertCarts } from './support/carts.js';
-import { runReconcile, testConfig } from './support/harness.js';
+import { runReconcile, runReplay, testConfig } from './support/harness.js';
 import { useSandbox } from './support/frame.js';
 
 let db: TestDatabase;
@@ -111,6 +111,73 @@ describe('reconcile carts', () => {
     }
     expect(api.sandbox.stats().received).toBe(0);
     expect(await db.query(`SELECT 1 FROM personaclick_sync.ledger`)).toHaveLength(0);
+  });
+});
+
+describe('clearing requests go out on the stream and segment of the device\'s last full request', () => {
+  // d1 and d2 come from the app in segment B; the others name no stream or segment.
+  const envelopeQuery = (list: 'carts' | 'wishlists') =>
+    `SELECT q.*, CASE WHEN q.did IN ('d1', 'd2') THEN 'app' END AS stream, CASE WHEN q.did IN ('d1', 'd2') THEN 'B' END AS segment
+       FROM (${list === 'carts' ? CARTS_QUERY : WISHLISTS_QUERY}) q`;
+  const envelopeConfig = () =>
+    testConfig(db.url, api.sandbox.url, { jobs: { carts: { query: envelopeQuery('carts') }, wishlists: { query: envelopeQuery('wishlists') } } });
+  const clears = (flag: 'full_cart' | 'full_wish') => api.sandbox.accepted.filter((a) => a.body[flag] === true && !('items' in a.body)).map((a) => a.body);
+
+  beforeEach(async () => {
+    await freshShop();
+    await insertCarts(db, 1, 5);
+  });
+
+  it('a cart cleared after a full cart with stream "app" and segment "B" goes out with stream "app" and segment "B"', async () => {
+    await runReconcile(envelopeConfig(), 'carts');
+    const full = api.sandbox.accepted.find((a) => a.body.did === 'd1')?.body;
+    expect(full).toMatchObject({ stream: 'app', segment: 'B', full_cart: true });
+    const ledger = await db.query<{ key: string; stream: string | null; segment: string | null }>(
+      `SELECT key, stream, segment FROM personaclick_sync.ledger WHERE job = 'carts' AND key IN ('d1', 'd3') ORDER BY key`,
+    );
+    expect(ledger).toEqual([
+      { key: 'd1', stream: 'app', segment: 'B' },
+      { key: 'd3', stream: 'web', segment: null },
+    ]);
+
+    await db.query(`DELETE FROM shop.carts WHERE device_id IN ('d1', 'd3')`);
+    api.sandbox.reset();
+    const night = await runReconcile(envelopeConfig(), 'carts');
+    expect(night.summary.sent).toBe(2);
+    const sent = clears('full_cart').sort((a, b) => String(a.did).localeCompare(String(b.did)));
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toMatchObject({ did: 'd1', stream: 'app', segment: 'B' });
+    expect(sent[1]).toMatchObject({ did: 'd3', stream: 'web' });
+    expect(sent[1]).not.toHaveProperty('segment');
+    expect(sandboxCarts().has('d1')).toBe(false);
+  });
+
+  it('a rejected clear is tried again the next night on the same stream and segment, and its failure is then resolved', async () => {
+    await runReconcile(envelopeConfig(), 'carts');
+    await db.query(`DELETE FROM shop.carts WHERE device_id = 'd2'`);
+    api.sandbox.setFaults({ reject: [{ field: 'did', equals: 'd2', status: 404, message: 'Device not found' }] });
+    const refused = await runReconcile(envelopeConfig(), 'carts');
+    expect(refused.summary.rejected).toBe(1);
+    api.sandbox.setFaults({});
+    api.sandbox.reset();
+    const next = await runReconcile(envelopeConfig(), 'carts');
+    expect(next.summary.sent).toBe(1);
+    expect(clears('full_cart')).toEqual([expect.objectContaining({ did: 'd2', stream: 'app', segment: 'B' })]);
+    expect(await db.query(`SELECT key, class FROM personaclick_sync.failures WHERE resolved_at IS NULL`)).toEqual([]);
+    expect(await db.query(`SELECT 1 FROM personaclick_sync.ledger WHERE job = 'carts' AND key = 'd2'`)).toHaveLength(0);
+  });
+
+  it('replay sends a rejected wishlist clear on the stream and segment the ledger kept, and resolves it', async () => {
+    await runReconcile(envelopeConfig(), 'wishlists');
+    await db.query(`DELETE FROM shop.wishlist_items WHERE device_id = 'd1'`);
+    api.sandbox.setFaults({ reject: [{ field: 'did', equals: 'd1', status: 400, message: 'Try later' }] });
+    expect((await runReconcile(envelopeConfig(), 'wishlists')).summary.rejected).toBe(1);
+    api.sandbox.setFaults({});
+    api.sandbox.reset();
+    const [replayed] = await runReplay(envelopeConfig(), { job: 'wishlists' });
+    expect(replayed?.sent).toBe(1);
+    expect(clears('full_wish')).toEqual([expect.objectContaining({ did: 'd1', stream: 'app', segment: 'B' })]);
+    expect(await db.query(`SELECT key FROM personaclick_sync.failures WHERE resolved_at IS NULL`)).toEqual([]);
   });
 });
 

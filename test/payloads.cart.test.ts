@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   buildClearCart,
   buildClearWish,
+  listEnvelopeOf,
   buildFullCart,
   buildFullWish,
   listContentHash,
@@ -135,11 +136,19 @@ describe('buildFullCart', () => {
     expect(Object.keys(b)).toEqual(['event', 'shop_id', 'did', 'seance', 'sid', 'stream', 'items', 'full_cart']);
   });
 
-  it('rejects bad envelope values', () => {
-    expect(reason(buildFullCart('D1', [], { segment: 'Z' }, ctx))).toBe('segment: must be "A" or "B" (got "Z")');
-    expect(reason(buildFullCart('D1', [], { stream: 'bad_stream' }, ctx))).toBe(
-      'stream: must be 1 to 16 letters or digits (got "bad_stream")',
-    );
+  it('leaves out bad envelope values with a warning: the segment, and the stream for the configured one', () => {
+    const result = buildFullCart('D1', [], { segment: 'Z', stream: 'bad_stream' }, ctx);
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.request.body).toMatchObject({ stream: 'web' });
+    expect(result.request.body).not.toHaveProperty('segment');
+    expect(result.warnings.map((w) => [w.field, w.value])).toEqual([
+      ['stream', '"bad_stream"'],
+      ['segment', '"Z"'],
+    ]);
+  });
+
+  it('rejects a bad configured stream when the row has none', () => {
+    expect(reason(buildFullCart('D1', [], {}, { ...ctx, defaultStream: 'no-no' }))).toMatch(/^stream: must be 1 to 16 letters or digits \(the configured default stream\)/);
   });
 
   it('sends source while the click is at most 48 hours before now', () => {
@@ -159,6 +168,17 @@ describe('buildFullCart', () => {
 });
 
 describe('buildClearCart', () => {
+  it('goes out on the stream and segment of the last full cart, as listEnvelopeOf read them from it', () => {
+    const full = buildFullCart('D1', [{ id: 'a', quantity: 1 }], { stream: 'app', segment: 'B' }, ctx);
+    if (!full.ok) throw new Error(full.reason);
+    const last = listEnvelopeOf(full.request);
+    expect(last).toEqual({ stream: 'app', segment: 'B' });
+    expect(body(buildClearCart('D1', ctx, last))).toMatchObject({ stream: 'app', segment: 'B', seance: full.request.body.seance });
+    expect(body(buildClearWish('D1', ctx, { stream: 'ios', segment: null }))).toMatchObject({ stream: 'ios' });
+    expect(body(buildClearWish('D1', ctx, { stream: 'ios', segment: null }))).not.toHaveProperty('segment');
+    expect(body(buildClearCart('D1', ctx, { stream: null, segment: null })).stream).toBe('web');
+  });
+
   it('sends full_cart true and no items', () => {
     const b = body(buildClearCart('D1', ctx));
     expect(b).toEqual({

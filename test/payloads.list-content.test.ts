@@ -124,6 +124,8 @@ describe('listEnvelopeProblem', () => {
       ['D1', { referer: { a: 1 } }, ctx],
       ['D1', {}, { ...ctx, shopId: ' ' }],
       ['D1', {}, { ...ctx, defaultStream: 'bad stream' }],
+      ['D1', { stream: 'app' }, { ...ctx, defaultStream: 'bad stream' }],
+      ['D1', { stream: 'no spaces' }, { ...ctx, defaultStream: 'bad stream' }],
     ];
     for (const [did, row, context] of envelopes) {
       const built = buildFullCart(did, lines, row, context);

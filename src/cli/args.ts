@@ -15,7 +15,7 @@ export interface CliArgs {
   from: string | undefined;
   to: string | undefined;
   job: string | undefined;
-  failureClass: 'invalid' | 'rejected' | undefined;
+  failureClass: 'invalid' | 'rejected' | 'warning' | undefined;
   since: Date | undefined;
   shard: string | undefined;
   shards: string | undefined;
@@ -86,8 +86,8 @@ function portNumber(raw: string): number {
   return Number(raw);
 }
 
-function failureClass(raw: string): 'invalid' | 'rejected' {
-  if (raw !== 'invalid' && raw !== 'rejected') throw new ConfigError(`--class: must be invalid or rejected (got "${raw}")`);
+function failureClass(raw: string): 'invalid' | 'rejected' | 'warning' {
+  if (raw !== 'invalid' && raw !== 'rejected' && raw !== 'warning') throw new ConfigError(`--class: must be invalid, rejected or warning (got "${raw}")`);
   return raw;
 }
 

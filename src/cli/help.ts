@@ -24,7 +24,7 @@ Options
   --full             reconcile: re-send every cart or wishlist, not only the changed ones
   --from D, --to D   backfill: the updated_at range, ISO dates or datetimes (UTC when no offset); --to is exclusive
   --job J            replay: only this job's failures (orders, carts, wishlists, events)
-  --class C          replay: only invalid or only rejected failures
+  --class C          replay: only invalid, rejected or warning failures (warning: sent without a bad optional field)
   --since D          replay: only failures that happened at or after D
   --shard i/N        run shard i (0-based) of N: rows split by a hash of their key, own watermark and lock
   --shards N         the same, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { ApiUnavailableError, FatalApiError, toError } from '../errors.js';
 import { scrub, type Logger } from '../log.js';
 import { secretsOf } from '../config/index.js';
-import type { ApiRequest, BuildResult } from '../payloads/index.js';
+import { warningsText, type ApiRequest, type BuildResult, type BuildWarning } from '../payloads/index.js';
 import { DeliveryQueue } from '../delivery/queue.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
 import type { Cursor } from '../state/watermarks.js';
@@ -41,6 +41,26 @@ export interface RowHandle {
   key: string;
 }
 
+export interface DispatchOptions {
+  /** Mirrors: the content hash the ledger keeps for the device. */
+  hash?: string | null;
+  /** Mirrors: the stream and segment the request went out with, kept in the ledger for its clearing request. */
+  envelope?: { stream: string | null; segment: string | null } | undefined;
+  /** A clearing request: on delivery the ledger forgets the key. */
+  forgetOnDelivery?: boolean;
+  /**
+   * The builder's warnings (optional fields left out for bad values). On delivery the key is in the ledger as
+   * delivered all the same, and its open failure becomes a `warning` naming each field and value instead of being
+   * resolved.
+   */
+  warnings?: readonly BuildWarning[] | undefined;
+  /**
+   * Replay of a warning: the warnings (as `warningsText` writes them) the key was delivered with. A request built
+   * with exactly these again is not sent: nothing was fixed, and PersonaClick has that request already.
+   */
+  deliveredWithWarnings?: string | undefined;
+}
+
 export interface JobRun {
   readonly runId: string;
   readonly log: Logger;
@@ -51,17 +71,10 @@ export interface JobRun {
   invalid(row: RowHandle, reason: string): void;
   /** Send (or in a dry run, print) the request; resolves once it is queued. */
   dispatch(row: RowHandle, req: ApiRequest, opts?: DispatchOptions): Promise<void>;
-  /** A built row: invalid when the build failed, else dispatched. */
+  /** A built row: invalid when the build failed, else dispatched with the build's warnings. */
   submit(row: RowHandle, built: BuildResult, opts?: DispatchOptions): Promise<void>;
   /** True once the run must stop reading: a signal, a fatal or halting answer, or a failed checkpoint. */
   shouldStop(): boolean;
-}
-
-export interface DispatchOptions {
-  /** The content hash the ledger keeps for the key once delivered (mirrors). */
-  hash?: string | null;
-  /** Delivered means cleared at PersonaClick: the ledger forgets the key. */
-  forgetOnDelivery?: boolean;
 }
 
 /** Characters of dry-run output gathered before one write. */
@@ -119,14 +132,25 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
         dryOut += `${JSON.stringify({ path: req.path, body: req.body })}\n`;
         if (dryOut.length >= DRY_RUN_CHUNK) await writeDryRun();
         counts.sent += 1;
+        if (dispatchOptions.warnings !== undefined && dispatchOptions.warnings.length > 0) {
+          counts.warnings += 1;
+          log.debug({ key: row.key, reason: warningsText(dispatchOptions.warnings) }, 'would be sent with warnings');
+        }
         tracker.finish(row.seq);
         return;
       }
+      const warned = dispatchOptions.warnings !== undefined && dispatchOptions.warnings.length > 0 ? dispatchOptions.warnings : undefined;
       await queue.submit(req, (outcome) => {
         if (outcome.kind === 'delivered') {
           counts.sent += 1;
           if (dispatchOptions.forgetOnDelivery) checkpoint.markForgotten(row.key);
-          else checkpoint.markDelivered(row.key, dispatchOptions.hash);
+          else checkpoint.markDelivered(row.key, dispatchOptions.hash, dispatchOptions.envelope);
+          if (warned) {
+            counts.warnings += 1;
+            const reason = warningsText(warned);
+            checkpoint.markWarning(row.key, reason);
+            log.debug({ key: row.key, reason }, 'delivered with warnings');
+          }
         } else {
           counts.rejected += 1;
           checkpoint.markFailed({ key: row.key, class: 'rejected', reason: outcome.reason, status: outcome.status });
@@ -135,9 +159,11 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
         tracker.finish(row.seq);
       });
     },
-    async submit(row, built, dispatchOptions) {
-      if (!built.ok) run.invalid(row, built.reason);
-      else await run.dispatch(row, built.request, dispatchOptions);
+    async submit(row, built, dispatchOptions = {}) {
+      if (!built.ok) return run.invalid(row, built.reason);
+      const known = dispatchOptions.deliveredWithWarnings;
+      if (known !== undefined && built.warnings.length > 0 && warningsText(built.warnings) === known) return run.skip(row);
+      await run.dispatch(row, built.request, { ...dispatchOptions, warnings: built.warnings });
     },
     shouldStop() {
       return opts.signal?.aborted === true || opts.lockLost?.aborted === true || queue?.stopped !== undefined || checkpoint.error !== undefined;
@@ -218,7 +244,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       log.error({ err: toError(caught) }, 'could not record the end of the run');
     }
   }
-  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: opts.dryRun };
+  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, warnings: counts.warnings, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: opts.dryRun };
   if (status === 'done' || status === 'interrupted') log.info(line, 'run finished');
   else log.error({ ...line, err: error }, 'run stopped');
   return summary;

@@ -6,6 +6,9 @@ import { pgArray, type StateDb } from './db.js';
 export interface LedgerEntry {
   key: string;
   hash?: string | null;
+  /** Mirrors: the stream and segment of the device's last full request (its clearing request goes out on them). */
+  stream?: string | null;
+  segment?: string | null;
 }
 
 /** Which of these keys are already delivered for the job. One query per page. */
@@ -24,10 +27,19 @@ export async function recordDelivered(db: StateDb, trx: Knex.Transaction, job: s
   for (let i = 0; i < entries.length; i += 5000) {
     const chunk = entries.slice(i, i + 5000);
     await trx.raw(
-      `INSERT INTO ??.ledger (job, key, hash, run_id)
-       SELECT ?, k, h, ? FROM unnest(?::text[], ?::text[]) AS u(k, h)
-       ON CONFLICT (job, key) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id, delivered_at = now()`,
-      [db.schema, job, runId, pgArray(chunk.map((e) => e.key)), pgArray(chunk.map((e) => e.hash ?? null))],
+      `INSERT INTO ??.ledger (job, key, hash, stream, segment, run_id)
+       SELECT ?, k, h, st, sg, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS u(k, h, st, sg)
+       ON CONFLICT (job, key) DO UPDATE
+         SET hash = EXCLUDED.hash, stream = EXCLUDED.stream, segment = EXCLUDED.segment, run_id = EXCLUDED.run_id, delivered_at = now()`,
+      [
+        db.schema,
+        job,
+        runId,
+        pgArray(chunk.map((e) => e.key)),
+        pgArray(chunk.map((e) => e.hash ?? null)),
+        pgArray(chunk.map((e) => e.stream ?? null)),
+        pgArray(chunk.map((e) => e.segment ?? null)),
+      ],
     );
   }
 }
@@ -35,6 +47,16 @@ export async function recordDelivered(db: StateDb, trx: Knex.Transaction, job: s
 export async function forgetDelivered(db: StateDb, trx: Knex.Transaction, job: string, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
   await trx.raw(`DELETE FROM ??.ledger WHERE job = ? AND key = ANY(?::text[])`, [db.schema, job, pgArray(keys)]);
+}
+
+/** The stream and segment the ledger holds for these keys (replay's clearing requests). One query. */
+export async function ledgerEnvelopes(db: StateDb, job: string, keys: readonly string[]): Promise<Map<string, { stream: string | null; segment: string | null }>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db.knex.raw<{ rows: { key: string; stream: string | null; segment: string | null }[] }>(
+    `SELECT key, stream, segment FROM ??.ledger WHERE job = ? AND key = ANY(?::text[])`,
+    [db.schema, job, pgArray(keys)],
+  );
+  return new Map(rows.rows.map((r) => [r.key, { stream: r.stream, segment: r.segment }]));
 }
 
 export async function countDelivered(db: StateDb, job: string): Promise<number> {
@@ -51,7 +73,7 @@ export async function countDelivered(db: StateDb, job: string): Promise<number> 
 export async function* ledgerPages(db: StateDb, job: string, runId: string, pageSize = 5000, shard?: Shard): AsyncGenerator<LedgerEntry[]> {
   const readPage = async (after: string | null): Promise<LedgerEntry[]> => {
     const params: unknown[] = [db.schema, job, runId];
-    let sql = `SELECT key, hash FROM ??.ledger WHERE job = ? AND run_id IS DISTINCT FROM ?`;
+    let sql = `SELECT key, hash, stream, segment FROM ??.ledger WHERE job = ? AND run_id IS DISTINCT FROM ?`;
     if (after !== null) {
       sql += ` AND key > ?`;
       params.push(after);
@@ -63,7 +85,7 @@ export async function* ledgerPages(db: StateDb, job: string, runId: string, page
     if (inShard !== undefined) sql += ` AND ${inShard}`;
     sql += ` ORDER BY key LIMIT ?`;
     params.push(pageSize);
-    const result = await db.knex.raw<{ rows: { key: string; hash: string | null }[] }>(sql, params as Knex.RawBinding[]);
+    const result = await db.knex.raw<{ rows: { key: string; hash: string | null; stream: string | null; segment: string | null }[] }>(sql, params as Knex.RawBinding[]);
     return result.rows;
   };
   let next: Promise<LedgerEntry[]> | undefined = readPage(null);
