@@ -70,13 +70,14 @@ export class DeliveryQueue {
 
   /**
    * Wait until there is room (backpressure), then enqueue. `onOutcome` runs once the request is delivered or
-   * rejected for good. Returns false (and enqueues nothing) when the queue has stopped.
+   * rejected for good. Returns false (and enqueues nothing) when the queue has stopped. `wait: false` enqueues at
+   * once: for requests made from an outcome (the halves of a rejected batch), which must not wait on themselves.
    */
-  async submit(req: ApiRequest, onOutcome: (outcome: Outcome) => void): Promise<boolean> {
+  async submit(req: ApiRequest, onOutcome: (outcome: Outcome) => void, wait = true): Promise<boolean> {
     // Backpressure: a short waiting line is enough to keep every slot busy, and the shorter it is, the sooner the
     // reader yields to the answers coming in (building 64 orders in one go delayed them by ~2.5 ms each time).
     const waiting = Math.min(this.options.concurrency, MAX_WAITING);
-    if (this.queue.size >= waiting) await this.queue.onSizeLessThan(waiting);
+    if (wait && this.queue.size >= waiting) await this.queue.onSizeLessThan(waiting);
     if (this.stopError) return false;
     void this.queue
       .add(async () => {

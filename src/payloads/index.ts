@@ -19,3 +19,14 @@ export { buildEventRequest } from './event.js';
 export { validateRequest } from './validate.js';
 export { deriveSeance } from './seance.js';
 export { listContentHash } from './hash.js';
+export {
+  buildSyncOrder,
+  CUSTOMER_IDENTIFIERS,
+  linesChanged,
+  statusUpdate,
+  syncEnvelopeBytes,
+  syncOrdersRequest,
+  type BuiltSyncOrder,
+  type SyncContext,
+  type SyncOrderResult,
+} from './sync-order.js';

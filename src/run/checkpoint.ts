@@ -39,12 +39,12 @@ export class Checkpointer {
     private readonly log: Logger,
   ) {}
 
-  /** Delivered: in the ledger (mirrors: with the content hash, stream and segment it went out with). */
-  markDelivered(key: string, hash?: string | null, envelope?: { stream: string | null; segment: string | null }): void {
-    this.failures.delete(key);
-    this.warnings.delete(key);
-    this.forgotten.delete(key);
-    this.delivered.set(key, { key, hash: hash ?? null, stream: envelope?.stream ?? null, segment: envelope?.segment ?? null });
+  /** Delivered: in the ledger (mirrors: with the content hash, stream and segment; orders: with the road and state). */
+  markDelivered(entry: LedgerEntry): void {
+    this.failures.delete(entry.key);
+    this.warnings.delete(entry.key);
+    this.forgotten.delete(entry.key);
+    this.delivered.set(entry.key, entry);
   }
 
   markFailed(failure: FailureRecord): void {
