@@ -20,10 +20,10 @@ export { validateRequest } from './validate.js';
 export { deriveSeance } from './seance.js';
 export { listContentHash } from './hash.js';
 export {
+  buildStatusUpdate,
   buildSyncOrder,
   CUSTOMER_IDENTIFIERS,
-  linesChanged,
-  statusUpdate,
+  orderStateOf,
   syncEnvelopeBytes,
   syncOrdersRequest,
   type BuiltSyncOrder,

@@ -51,12 +51,19 @@ export type SyncOrderResult = ({ ok: true } & BuiltSyncOrder) | { ok: false; rea
 
 const digest = (value: unknown): string => hash('sha256', JSON.stringify(value), 'hex').slice(0, 16);
 
+const text = (value: unknown): string | null => (isAbsent(value) ? null : typeof value === 'string' ? value : String(value as number));
+
 /**
- * The state PersonaClick is told about an order: `<status digest>.<lines digest>`. Two orders with the same state
- * need no update; the lines part says whether the lines (their statuses, what a return changes) must go too.
+ * The state PersonaClick is told about an order: `<status digest>.<lines digest>`, from the model's status and each
+ * line's product, status and amount; undefined when the model gives no status (then there is no state to tell). Two
+ * rows with the same state need no update; the lines part says whether the lines (their statuses, what a return
+ * changes) must go too. Line order does not matter.
  */
-export function orderState(status: string, lines: readonly SyncLine[]): string {
-  return `${digest(status)}.${digest(lines.map((l) => [l.id, l.status ?? null, l.quantity]))}`;
+export function orderStateOf(row: Row, lines: readonly Row[]): string | undefined {
+  const status = text(row.status);
+  if (status === null || status.trim() === '') return undefined;
+  const parts = lines.map((l) => JSON.stringify([text(l.id), text(l.status), text(l.amount)])).sort();
+  return `${digest(status)}.${digest(parts)}`;
 }
 
 /** True when the lines part of two states differs (a status update must then carry the items). */
@@ -184,18 +191,28 @@ export function buildSyncOrder(row: Row, lines: readonly Row[]): SyncOrderResult
   }
   const checked = syncOrderSchema.safeParse(order);
   if (!checked.success) return { ok: false, reason: issueReason(checked.error.issues) };
-  return { ok: true, order, state: orderState(status.value, items.value), warnings };
+  return { ok: true, order, state: orderStateOf(row, lines) ?? '', warnings };
 }
 
 /**
  * A status update of an order PersonaClick has: `{id, status}`, and its items when the lines changed since the state
- * last told (a line `refunded` or `cancelled` is how a partial return is told). Built from the full order, so the
- * model's row is judged the same way whichever road it takes.
+ * last told (a line `refunded` or `cancelled` is how a partial return is told). The customer, date and money are not
+ * sent again: "fields left empty keep their earlier values".
  */
-export function statusUpdate(built: BuiltSyncOrder, toldState: string | null): JsonObject {
-  const update: JsonObject = { id: built.order.id ?? null, status: built.order.status ?? null };
-  if (linesChanged(toldState, built.state) && built.order.items !== undefined) update.items = built.order.items;
-  return update;
+export function buildStatusUpdate(row: Row, lines: readonly Row[], toldState: string | null): SyncOrderResult {
+  const warnings: BuildWarning[] = [];
+  const id = requiredId(row.order_id, 'order_id', longIdRule);
+  if (!id.ok) return id;
+  const status = requiredStatus(row);
+  if (!status.ok) return status;
+  const state = orderStateOf(row, lines) ?? '';
+  const order: JsonObject = { id: id.value, status: status.value };
+  if (linesChanged(toldState, state)) {
+    const items = syncLines(lines, warnings);
+    if (!items.ok) return items;
+    order.items = items.value.map((l) => ({ ...l }));
+  }
+  return { ok: true, order, state, warnings };
 }
 
 /** The batch request. The shop secret travels in the body: nothing but this request may hold it. */
