@@ -9,6 +9,8 @@ import type { StateDb } from '../state/db.js';
 import { forgetDelivered, recordDelivered, type LedgerEntry } from '../state/ledger.js';
 import { recordFailures, resolveFailures, type FailureRecord } from '../state/failures.js';
 import { writeWatermark, type Cursor } from '../state/watermarks.js';
+import { storableText } from '../storable-text.js';
+import { failuresInAscii } from './unstorable-failures.js';
 
 export interface CheckpointOptions {
   /** Ledger and failures namespace (e.g. "orders"). */
@@ -45,7 +47,7 @@ export class Checkpointer {
 
   markFailed(failure: FailureRecord): void {
     this.delivered.delete(failure.key);
-    this.failures.set(failure.key, failure);
+    this.failures.set(failure.key, { ...failure, reason: storableText(failure.reason) });
   }
 
   /** The key was cleared at PersonaClick: drop it from the ledger. */
@@ -110,19 +112,29 @@ export class Checkpointer {
     if (delivered.length === 0 && failures.length === 0 && forgotten.length === 0 && cursor === undefined) return;
     const { job, runId } = this.options;
     // The state database may be restarting: the whole transaction is tried again (it is all upserts).
-    await withConnectionRetry(
-      () =>
-        db.knex.transaction(async (trx) => {
-          await recordDelivered(db, trx, job, delivered, runId);
-          await resolveFailures(db, trx, job, delivered.map((d) => d.key));
-          await recordFailures(db, trx, job, failures, runId);
-          await forgetDelivered(db, trx, job, forgotten);
-          if (cursor && this.options.watermark) {
-            await writeWatermark(db, trx, this.options.watermark, cursor, { upperBound: this.options.upperBound, runId });
-          }
-        }),
-      { onRetry: (err, attempt, delayMs) => this.log.warn({ err, attempt, delayMs }, 'state database unreachable; checkpoint retried') },
-    );
+    const commit = (failureRows: FailureRecord[]) =>
+      withConnectionRetry(
+        () =>
+          db.knex.transaction(async (trx) => {
+            await recordDelivered(db, trx, job, delivered, runId);
+            await resolveFailures(db, trx, job, delivered.map((d) => d.key));
+            await recordFailures(db, trx, job, failureRows, runId);
+            await forgetDelivered(db, trx, job, forgotten);
+            if (cursor && this.options.watermark) {
+              await writeWatermark(db, trx, this.options.watermark, cursor, { upperBound: this.options.upperBound, runId });
+            }
+          }),
+        { onRetry: (err, attempt, delayMs) => this.log.warn({ err, attempt, delayMs }, 'state database unreachable; checkpoint retried') },
+      );
+    try {
+      await commit(failures);
+    } catch (caught) {
+      // Refused for a failure reason's text: once more with the reasons in ASCII (unstorable-failures.ts).
+      const inAscii = failuresInAscii(caught, failures);
+      if (inAscii === undefined) throw toError(caught);
+      this.log.warn({ err: toError(caught), failures: failures.length }, 'the state database refused a failure reason; checkpoint written again with the reasons in ASCII');
+      await commit(inAscii);
+    }
     if (cursor) this.lastCursor = cursor;
     this.checkpoints += 1;
     this.log.debug({ delivered: delivered.length, failures: failures.length, cursor }, 'checkpoint');
