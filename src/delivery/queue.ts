@@ -5,7 +5,7 @@
  */
 import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
-import { ApiError, ApiUnavailableError, FatalApiError, toError } from '../errors.js';
+import { ApiError, ApiUnavailableError, fatalStop, toError } from '../errors.js';
 import type { ApiRequest } from '../payloads/index.js';
 import type { Logger } from '../log.js';
 import type { PersonaClickClient } from './client.js';
@@ -142,7 +142,7 @@ export class DeliveryQueue {
       if (error instanceof ApiError) {
         if (error.failureClass === 'rejected') return { kind: 'rejected', status: error.status, reason: error.message, attempts: tries.attempts };
         if (error.failureClass === 'fatal') {
-          this.halt(new FatalApiError(error));
+          this.halt(fatalStop(error));
           return undefined;
         }
       }
