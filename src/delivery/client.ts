@@ -117,6 +117,9 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    // undici may start a request again after its connection failed before any answer: nothing of that one counts.
+    this.chunks.length = 0;
+    this.size = 0;
     if (this.settled) controller.abort(new Error('the request deadline passed before it went out'));
   }
 
