@@ -51,7 +51,7 @@ export type SyncOrderResult = ({ ok: true } & BuiltSyncOrder) | { ok: false; rea
 
 const digest = (value: unknown): string => hash('sha256', JSON.stringify(value), 'hex').slice(0, 16);
 
-const text = (value: unknown): string | null => (isAbsent(value) ? null : typeof value === 'string' ? value : String(value as number));
+const text = (value: unknown): string | null => (isAbsent(value) ? null : typeof value === 'string' ? value : String(value));
 
 /**
  * The state PersonaClick is told about an order: `<status digest>.<lines digest>`, from the model's status and each
