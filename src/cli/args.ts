@@ -20,6 +20,8 @@ export interface CliArgs {
   shard: string | undefined;
   shards: string | undefined;
   shop: string | undefined;
+  via: 'push' | 'sync' | undefined;
+  oldOrdersAsNew: boolean;
   help: boolean;
   version: boolean;
 }
@@ -46,6 +48,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
         shard: { type: 'string' },
         shards: { type: 'string' },
         shop: { type: 'string' },
+        via: { type: 'string' },
+        'old-orders-as-new': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -71,6 +75,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
     shard: values.shard,
     shards: values.shards,
     shop: values.shop,
+    via: values.via === undefined ? undefined : road(values.via),
+    oldOrdersAsNew: values['old-orders-as-new'] ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -95,4 +101,9 @@ function instant(name: string, raw: string): Date {
   const ms = parseInstant(raw);
   if (ms === undefined) throw new ConfigError(`${name}: ${INSTANT_RULE} (got "${raw}")`);
   return new Date(ms);
+}
+
+function road(raw: string): 'push' | 'sync' {
+  if (raw !== 'push' && raw !== 'sync') throw new ConfigError(`--via: must be push (live purchases, dated when they arrive) or sync (the order-sync API, real dates) (got "${raw}")`);
+  return raw;
 }

@@ -1,5 +1,6 @@
 /** `status`: where every job stands, for a person (a table) or a machine (--json). */
 import { countOpenFailures, listOpenFailures } from '../state/failures.js';
+import { ledgerCounts } from '../state/ledger.js';
 import { lastRuns } from '../state/runs.js';
 import { listWatermarks } from '../state/watermarks.js';
 import { pendingMigrations } from '../state/migrate.js';
@@ -11,14 +12,16 @@ export interface StatusReport {
   watermarks: { name: string; ts: string; key: string | null; updatedAt: string }[];
   runs: { id: string; job: string; mode: string; shard: string | null; status: string; startedAt: string; finishedAt: string | null; read: number; sent: number; skipped: number; invalid: number; rejected: number; retries: number; warnings: number; error: string | null }[];
   /** By job and class; class `warning`: delivered without optional fields whose values were bad (replay resends them once fixed). */
+  /** What PersonaClick holds by the ledger: by job, and for orders by road (`push`: live purchases; `sync`: the order-sync API). */
+  delivered: { job: string; road: string | null; count: number }[];
   openFailures: { job: string; class: string; count: number }[];
   recentFailures: { job: string; key: string; class: string; reason: string; status: number | null }[];
 }
 
 export async function statusReport(db: StateDb): Promise<StatusReport> {
   const pending = await pendingMigrations(db);
-  if (pending.length > 0) return { schema: db.schema, pendingMigrations: pending, watermarks: [], runs: [], openFailures: [], recentFailures: [] };
-  const [watermarks, runs, open, recent] = await Promise.all([listWatermarks(db), lastRuns(db, 10), countOpenFailures(db), listOpenFailures(db, { limit: 5 })]);
+  if (pending.length > 0) return { schema: db.schema, pendingMigrations: pending, watermarks: [], runs: [], delivered: [], openFailures: [], recentFailures: [] };
+  const [watermarks, runs, delivered, open, recent] = await Promise.all([listWatermarks(db), lastRuns(db, 10), ledgerCounts(db), countOpenFailures(db), listOpenFailures(db, { limit: 5 })]);
   return {
     schema: db.schema,
     pendingMigrations: [],
@@ -40,6 +43,7 @@ export async function statusReport(db: StateDb): Promise<StatusReport> {
       warnings: r.warnings,
       error: r.error,
     })),
+    delivered,
     openFailures: open,
     recentFailures: recent.map((f) => ({ job: f.job, key: f.key, class: f.class, reason: f.reason, status: f.status })),
   };
@@ -61,6 +65,9 @@ export function formatStatus(report: StatusReport): string {
       `  ${r.startedAt}  ${(r.job + (r.shard ? `#${r.shard}` : '')).padEnd(14)} ${r.mode.padEnd(9)} ${r.status.padEnd(11)} read ${r.read}, sent ${r.sent}${r.warnings > 0 ? ` (${r.warnings} with warnings)` : ''}, skipped ${r.skipped}, invalid ${r.invalid}, rejected ${r.rejected}, retries ${r.retries}${r.error ? `  (${r.error})` : ''}`,
     );
   }
+  out.push('', 'Delivered (the ledger)');
+  if (report.delivered.length === 0) out.push('  nothing yet');
+  for (const d of report.delivered) out.push(`  ${d.job.padEnd(12)} ${d.road === null ? ''.padEnd(10) : (d.road === 'sync' ? 'order-sync' : 'purchase').padEnd(10)} ${d.count}`);
   out.push('', 'Open failures');
   if (report.openFailures.length === 0) out.push('  none');
   for (const f of report.openFailures) out.push(`  ${f.job.padEnd(12)} ${f.class.padEnd(10)} ${f.count}${f.class === 'warning' ? '   (sent without a bad optional field; fix the row, then: replay --class warning)' : ''}`);

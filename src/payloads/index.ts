@@ -1,5 +1,5 @@
 /** The payloads stage: model rows → PersonaClick requests, and the schemas that check them. */
-export type { ApiPath, ApiRequest, BuildContext, BuildResult, BuildWarning, JsonValue, Row } from './types.js';
+export type { ApiPath, ApiRequest, BuildContext, BuildResult, BuildWarning, JsonObject, JsonValue, Row } from './types.js';
 export { buildPurchase } from './purchase.js';
 export {
   buildClearCart,

@@ -37,10 +37,10 @@ export async function ledgerStates(db: StateDb, job: string, keys: readonly stri
   return new Map(rows.rows.map((r) => [r.key, { road: r.road, hash: r.hash, stateTs: r.state_ts ?? r.delivered }]));
 }
 
-/** Delivered orders by road, for `status`. */
-export async function countByRoad(db: StateDb, job: string): Promise<Record<string, number>> {
-  const rows = await db.knex.raw<{ rows: { road: string | null; n: string }[] }>(`SELECT road, count(*) AS n FROM ??.ledger WHERE job = ? GROUP BY road`, [db.schema, job]);
-  return Object.fromEntries(rows.rows.map((r) => [r.road ?? 'push', Number(r.n)]));
+/** What the ledger holds, by job and road (orders: `push` or `sync`; the others have none), for `status`. */
+export async function ledgerCounts(db: StateDb): Promise<{ job: string; road: string | null; count: number }[]> {
+  const rows = await db.knex.raw<{ rows: { job: string; road: string | null; n: string }[] }>(`SELECT job, road, count(*) AS n FROM ??.ledger GROUP BY job, road ORDER BY job, road`, [db.schema]);
+  return rows.rows.map((r) => ({ job: r.job, road: r.road, count: Number(r.n) }));
 }
 
 /** Which of these keys are already delivered for the job. One query per page. */
