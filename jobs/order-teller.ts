@@ -37,7 +37,12 @@ export interface Resend {
   deliveredWithWarnings?: string | undefined;
 }
 
-const statusText = (row: Row): string | undefined => (typeof row.status === 'string' ? row.status : row.status === null || row.status === undefined ? undefined : String(row.status as number));
+/** The model's status of an order as text (a number status reads as its digits); undefined when it gives none. */
+function statusText(row: Row): string | undefined {
+  const status = row.status;
+  if (typeof status === 'string') return status;
+  return typeof status === 'number' || typeof status === 'bigint' ? String(status) : undefined;
+}
 
 export class OrderTeller {
   private readonly ctx;
