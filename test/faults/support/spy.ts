@@ -70,6 +70,18 @@ export function spyOnPurchases(sandbox: Sandbox): AcceptLog {
   return log;
 }
 
+/** Every order the order-sync API took, by id (the sandbox's order book is set once per order of an accepted batch). */
+export function spyOnSyncOrders(sandbox: Sandbox): AcceptLog {
+  const log = new AcceptLog();
+  const map = sandbox.syncOrders;
+  const set = map.set.bind(map);
+  map.set = (key, value) => {
+    log.note(key);
+    return set(key, value);
+  };
+  return log;
+}
+
 /**
  * Every accepted full cart, by did: a full cart with items sets the device's entry, a clearing one deletes it.
  * (Only full carts are sent by the mirror; other cart events would be counted too.) `held` gets the content hash
