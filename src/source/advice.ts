@@ -126,7 +126,7 @@ function listAdvice(node: PlanNode, left: string, facts: TableFacts | undefined,
     const replacement =
       inverse.fromKey === undefined
         ? `${target} = ANY (${parameter}::${type}[])`
-        : `${target} = ANY (SELECT ${inverse.fromKey('x')}::${type} FROM unnest(${parameter}::text[]) AS x)`;
+        : `${target} = ANY (ARRAY(SELECT ${inverse.fromKey('x')}::${type} FROM unnest(${parameter}::text[]) AS x))`;
     return {
       reason,
       remedy: `compare the column itself: replace ${condition} with ${replacement} (or index the expression: ${expressionIndex}; ${analyze})`,
