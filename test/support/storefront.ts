@@ -1,7 +1,7 @@
 /**
  * A storefront-shaped shop, unlike the tests' own: uuid orders with a separate number, order ids written `'N' ||
- * number`, numeric money, jsonb metadata, lines keyed by the order's uuid (with the foreign-key index a framework
- * makes), and no index for the sync. Its models are written as an operator would first write them: the items
+ * number`, numeric money, jsonb metadata (addresses, tracking: ~1 kB a row), lines keyed by the order's uuid with a
+ * jsonb product snapshot (~600 bytes a row) and the foreign-key index a framework makes, and no index for the sync. Its models are written as an operator would first write them: the items
  * query finds a page's orders by comparing `'N' || o.number` to the list of ids.
  */
 import type { TestDatabase } from './pg.js';
@@ -43,7 +43,12 @@ export async function createStorefront(db: TestDatabase, orders: number): Promis
   await db.query(
     `INSERT INTO store.order_lines (id, order_id, sku, title, quantity, unit_price, attributes)
      SELECT md5('line-' || i || '-' || j)::uuid, md5('order-' || i)::uuid, 'SKU-' || ((i * 31 + j * 17) % 5000), 'Product ' || ((i * 31 + j * 17) % 5000),
-            1 + (i + j) % 3, round((5 + (i * 7 + j * 13) % 200)::numeric + 0.99, 2), jsonb_build_object('size', (ARRAY['S', 'M', 'L'])[1 + j % 3])
+            1 + (i + j) % 3, round((5 + (i * 7 + j * 13) % 200)::numeric + 0.99, 2), jsonb_build_object(
+              'size', (ARRAY['S', 'M', 'L'])[1 + j % 3], 'color', (ARRAY['black', 'white', 'navy', 'olive'])[1 + (i + j) % 4],
+              'category', jsonb_build_array('Clothing', 'Women', 'Tops'), 'vendor', 'Vendor ' || (i % 120),
+              'image', 'https://cdn.example.com/products/' || md5('img-' || ((i * 31 + j * 17) % 5000)) || '/large.jpg',
+              'description', 'Soft organic cotton, relaxed fit, ribbed collar. ' || md5('d' || i || j) || md5('e' || i || j) || md5('f' || i || j),
+              'tax', jsonb_build_object('rate', 0.19, 'included', true))
        FROM generate_series(1, $1::int) i, generate_series(1, CASE i % 5 WHEN 0 THEN 4 WHEN 1 THEN 2 ELSE 1 END) j`,
     [orders],
   );
@@ -53,7 +58,11 @@ export async function createStorefront(db: TestDatabase, orders: number): Promis
             t, t + (i % 13) * interval '1 minute', l.sum, 4.90, d.discount, l.sum + 4.90 - coalesce(d.discount, 0), 'EUR',
             CASE WHEN i % 20 = 0 THEN 'pending' WHEN i % 3 = 0 THEN 'delivered' ELSE 'paid' END,
             jsonb_build_object('channel', 'web', 'payment', CASE WHEN i % 4 = 0 THEN 'paypal' ELSE 'card' END,
-                               'promo', CASE WHEN i % 9 = 0 THEN 'SPRING10' END, 'utm', jsonb_build_object('source', 'newsletter', 'campaign', 'c' || (i % 50)))
+                               'promo', CASE WHEN i % 9 = 0 THEN 'SPRING10' END, 'utm', jsonb_build_object('source', 'newsletter', 'campaign', 'c' || (i % 50)),
+                               'shipping_address', jsonb_build_object('name', 'Customer ' || (i % 30000), 'street', (i % 400) || ' ' || md5('s' || i), 'city', 'Berlin', 'zip', lpad((i % 99999)::text, 5, '0'), 'country', 'DE', 'phone', '+49 30 ' || (1000000 + i)),
+                               'billing_address', jsonb_build_object('name', 'Customer ' || (i % 30000), 'street', (i % 400) || ' ' || md5('b' || i), 'city', 'Berlin', 'zip', lpad((i % 99999)::text, 5, '0'), 'country', 'DE'),
+                               'user_agent', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
+                               'note', CASE WHEN i % 7 = 0 THEN 'Please leave the parcel with the neighbour ' || md5('n' || i) END)
        FROM generate_series(1, $1::int) i
        JOIN (SELECT order_id, sum(quantity * unit_price) AS sum FROM store.order_lines GROUP BY order_id) l ON l.order_id = md5('order-' || i)::uuid,
             LATERAL (SELECT timestamptz '2024-01-01 00:00:00+00' + i * interval '5 minutes' AS t) ts,
