@@ -160,6 +160,22 @@ describe('check on a storefront-shaped shop', () => {
     expect(costOf(after, 'jobs.orders.itemsQuery')?.planCost).toBeLessThan(costOf(findings, 'jobs.orders.itemsQuery')?.planCost ?? 0);
   });
 
+  it('an events model keyed by an expression: a page after a real key, the expression index that serves its order', async () => {
+    const events = `SELECT 'o' || o.number AS event_key, 'view' AS event, o.device_id AS did FROM store.orders o`;
+    const cfg = { ...config(), jobs: { ...config().jobs, events: { query: events, pageSize: PAGE } } };
+    const findings = (await runChecks(cfg)).filter((f) => f.subject === 'jobs.events.query');
+    const [hint, ...others] = of(findings, 'jobs.events.query', 'warn');
+    expect(others).toEqual([]);
+    expect(hint?.message).toMatch(/^hint: no index serves ORDER BY event_key::text COLLATE "C": each page sorts a sequential scan of store\.orders/);
+    expect(hint?.fix).toEqual({ sql: [`CREATE INDEX ON store.orders (('o'::text || number::text) COLLATE "C")`] });
+    expect(of(findings, 'jobs.events.query', 'ok').at(-1)?.cost).toMatchObject({ pageRows: PAGE, pageSize: PAGE, rows: ORDERS, pages: ORDERS / PAGE });
+
+    for (const sql of hint?.fix?.sql ?? []) await db.query(sql);
+    const after = (await runChecks(cfg)).filter((f) => f.subject === 'jobs.events.query');
+    expect(after.filter((f) => f.level !== 'ok')).toEqual([]);
+    expect(after.map((f) => f.message)).toContain('pages are read in event_key::text COLLATE "C" order without a full sort');
+  });
+
   it('a page slower than statement_timeout is an error: the run would fail the same way', async () => {
     const slow = `SELECT q.* FROM (${STOREFRONT_ITEMS_QUERY}) q, (SELECT pg_sleep(3)) s`;
     const findings = await ordersFindings(config({ itemsQuery: slow }, 1000));

@@ -194,11 +194,14 @@ async function keyedCost(ctx: CostContext, subject: string, query: string, pageS
   } else {
     const target = sortIndex(order.node);
     skip = sortedScans(order.node, target.table);
-    const sql = target.sql ?? `CREATE INDEX ON ${target.table ?? '<table>'} ${model.fallback}`;
+    const help =
+      target.table === undefined
+        ? `no single index can serve it: the ${model.key} of a page comes from several tables or a computed subquery (${order.node.sortKey.join(', ')})`
+        : `an index may help, e.g. ${target.sql ?? `CREATE INDEX ON ${target.table} ${model.fallback}`}`;
     ctx.add(
       'warn',
       subject,
-      `hint: no index serves ORDER BY ${model.order}: each page sorts ${sortInput(order.node, facts)}; an index may help, e.g. ${sql}` + smallNote(order.node, facts),
+      `hint: no index serves ORDER BY ${model.order}: each page sorts ${sortInput(order.node, facts)}; ${help}` + smallNote(order.node, facts),
       target.sql === undefined ? {} : { fix: { sql: [target.sql] } },
     );
   }
@@ -229,7 +232,7 @@ function figures(page: MeasuredPage, pageSize: number, rows: number): CostFigure
 
 /** The sequential scans of the sort's table under a sort: the sort warning already names their fix. */
 function sortedScans(sort: PlanNode, table: string | undefined): Set<PlanNode> {
-  return new Set(relationScans(sort).filter((n) => n.type === 'Seq Scan' && (table === undefined || n.relation === table)));
+  return new Set(table === undefined ? [] : relationScans(sort).filter((n) => n.type === 'Seq Scan' && n.relation === table));
 }
 
 /** Catalog facts of every table the plans read in full. */
