@@ -176,6 +176,17 @@ describe('check on a storefront-shaped shop', () => {
     expect(after.map((f) => f.message)).toContain('pages are read in event_key::text COLLATE "C" order without a full sort');
   });
 
+  it('an orders model without rows: the keyset judged from its plan, and no cost measured', async () => {
+    const empty = `${STOREFRONT_ORDERS_QUERY} AND o.status = 'never'`;
+    const findings = await ordersFindings(config({ query: empty }));
+    expect(findings.filter((f) => f.level !== 'ok')).toEqual([]);
+    expect(of(findings, 'jobs.orders.query', 'ok').map((f) => f.message).slice(1)).toEqual([
+      expect.stringMatching(/^pages are read in \(updated_at, order_id\) order from index \S+ on store\.orders, without a sort$/),
+      'the model has no rows yet: the cost of its pages is not measured (run check again when it has)',
+    ]);
+    expect(findings.filter((f) => f.cost)).toEqual([]);
+  });
+
   it('a page slower than statement_timeout is an error: the run would fail the same way', async () => {
     const slow = `SELECT q.* FROM (${STOREFRONT_ITEMS_QUERY}) q, (SELECT pg_sleep(3)) s`;
     const findings = await ordersFindings(config({ itemsQuery: slow }, 1000));

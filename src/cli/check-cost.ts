@@ -88,7 +88,7 @@ export async function checkOrdersCost(ctx: CostContext, job: OrdersJob, itemsRun
   }
   const itemFacts = await factsOf(ctx.source, [items.plan]);
   reportScans(ctx, ITEMS, perPageScans(items.plan, { facts: itemFacts, boundKeys: probe.keys, parameter: ':order_ids', role: ctx.role }));
-  const lines = { ...figures(items, job.pageSize, probe.modelRows), pageRows: items.rows };
+  const lines = figures(items, job.pageSize, probe.modelRows);
   ctx.add(
     'ok',
     ITEMS,

@@ -49,7 +49,17 @@ export async function runChecks(config: Config, options: CheckOptions = {}): Pro
   const secrets = secretsOf(config);
   const collector = () => {
     const list: CheckFinding[] = [];
-    const add: Add = (level, subject, message, extra = {}) => list.push({ level, subject, message: oneLine(scrub(message, secrets)), ...extra });
+    const clean = (text: string) => oneLine(scrub(text, secrets));
+    const add: Add = (level, subject, message, extra = {}) => {
+      const { fix, cost } = extra;
+      list.push({
+        level,
+        subject,
+        message: clean(message),
+        ...(cost ? { cost } : {}),
+        ...(fix ? { fix: { sql: fix.sql.map(clean), ...(fix.rewrite ? { rewrite: { condition: clean(fix.rewrite.condition), replacement: clean(fix.rewrite.replacement) } } : {}) } } : {}),
+      });
+    };
     return { list, add };
   };
   const source = collector();

@@ -151,7 +151,7 @@ function joinAdvice(node: PlanNode, mine: string, other: string, otherRows: numb
   }
   const expected = otherRows === undefined ? '' : ` for the ~${count(otherRows)} rows the planner expects from the other side`;
   const reason = `to join its rows on ${joined}${expected}, although index ${existing} could look them up`;
-  if (otherRows !== undefined && otherRows * 10 >= node.rows) return { reason, remedy: 'that estimate is the problem: fix the other side of the join first (see its warning)', fix: undefined };
+  if (otherRows !== undefined && otherRows * 10 >= node.rows) return { reason, remedy: 'that estimate is the problem: fix what makes the other side look that large first (a warning above names it where it can)', fix: undefined };
   return { reason, remedy: `the planner prefers one sequential read to that many index lookups; ${costHint(context)}`, fix: undefined };
 }
 
