@@ -11,7 +11,7 @@ Commands
   migrate                          create or update the connector's own tables (safe to repeat, and to run twice at once)
 ${jobCommands}
   status [--json]                  watermarks, last runs with their counts, open failures by class
-  check                            validate the config, connect to both databases, test every model, hint at indexes
+  check                            validate the config, connect to both databases, test every model, estimate its cost, advise indexes
   schedule                         run the jobs of the config on their cron expressions (long-running)
   sandbox [--port N] [--shop ID]   serve a local stand-in of the PersonaClick API (for trials and tests)
   demo                             run the whole path on an embedded sample shop (no servers needed)

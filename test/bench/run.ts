@@ -3,9 +3,9 @@
  * results.md, print the table, drop the database.
  *
  * Environment: BENCH_SCALE (default 1; 0.1 for a quick run) scales every size; BENCH_ONLY=ceiling,placement,latency,
- * extract,memory,diff,rate picks scenarios (these seven are the default); BENCH_PROFILE=<dir> writes a CPU profile of
+ * extract,memory,diff,rate,storefront picks scenarios (these eight are the default); BENCH_PROFILE=<dir> writes a CPU profile of
  * every connector run there. Opt-in, as they would take the full run past 15 minutes (about 4 more at scale 1):
- * reconcile200k (issue 3's figure) and shards (issue 4's); BENCH_ONLY=all runs all nine. Every run rewrites
+ * reconcile200k (issue 3's figure) and shards (issue 4's); BENCH_ONLY=all runs all ten. Every run rewrites
  * results.json and results.md with just the scenarios it ran.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { startSandboxChild } from './sandbox.js';
 import { reconcile200k } from './reconcile.js';
 import { ceiling, diff, extract, latencyBound, memory, rateLimit, type Bench, type Sizes } from './scenarios.js';
 import { shards } from './shards.js';
+import { storefront } from './storefront.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
 if (!(scale > 0)) throw new Error(`BENCH_SCALE must be a positive number (got ${process.env.BENCH_SCALE})`);
@@ -32,8 +33,9 @@ const sizes: Sizes = {
   rateOrders: scaled(3_000, 400),
   reconcileCarts: scaled(200_000, 1000),
   shardOrders: scaled(200_000, 1000),
+  storefrontOrders: scaled(100_000, 5000),
 };
-const DEFAULT = ['ceiling', 'placement', 'latency', 'extract', 'memory', 'diff', 'rate'] as const;
+const DEFAULT = ['ceiling', 'placement', 'latency', 'extract', 'memory', 'diff', 'rate', 'storefront'] as const;
 const SCENARIOS = [...DEFAULT, 'reconcile200k', 'shards'] as const;
 const picked = process.env.BENCH_ONLY?.trim() === 'all' ? SCENARIOS.join(',') : (process.env.BENCH_ONLY ?? DEFAULT.join(','));
 const only = new Set(picked.split(',').map((s) => s.trim()));
@@ -84,6 +86,7 @@ try {
     if (wants('rate')) figures.push(...(await step('6. rate limit', () => rateLimit(bench))));
     if (wants('reconcile200k')) figures.push(...(await step(`reconcile200k (own database, ${sizes.reconcileCarts.toLocaleString('en-US')} carts)`, () => reconcile200k(bench))));
     if (wants('shards')) figures.push(...(await step('shards: backfill as 1 process, then as 4', () => shards(bench))));
+    if (wants('storefront')) figures.push(...(await step(`storefront (own database, ${sizes.storefrontOrders.toLocaleString('en-US')} orders): check, sync, check's advice, check, sync`, () => storefront(bench))));
   } finally {
     await sandbox.close();
   }
