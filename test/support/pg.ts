@@ -54,7 +54,20 @@ export async function createDatabase(prefix = 'pcs_test', opts: { icu?: boolean;
       return client;
     },
     async drop() {
+      // pool.end() resolves once every client is told to end, not once they have: a backend still open then gets
+      // DROP … WITH (FORCE)'s "terminating connection" (57P01), which the ended pool would throw as uncaught. So wait
+      // for each client's own end ('remove') before dropping.
+      const open = pool.totalCount;
+      let removed = 0;
+      const closed = new Promise<void>((resolve) => {
+        if (open === 0) resolve();
+        pool.on('remove', () => {
+          removed += 1;
+          if (removed === open) resolve();
+        });
+      });
       await pool.end();
+      await closed;
       await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
