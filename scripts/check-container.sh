@@ -1,34 +1,139 @@
 #!/usr/bin/env bash
-# No Docker engine runs here, so check what the Dockerfile relies on, the way its stages would do it:
-# every COPY source exists, the build stage's commands succeed in a clean copy of exactly what it copies,
-# and the runtime stage (production dependencies only) starts the entrypoint.
+# No Docker engine runs here, so check what the Dockerfile relies on, the way `docker build` and `docker run` would:
+#  1. The build context: .dockerignore, applied by @balena/dockerignore (a port of Docker's own matcher) to the
+#     tracked files and to what a developer's checkout holds besides (a local config, .env files, node_modules,
+#     dist, coverage), keeps every such local file out.
+#  2. The build stage: its COPY sources, taken from that context, build in a clean copy.
+#  3. The runtime stage: a production install (npm ci --omit=dev) holds no devDependency (the demo's embedded Postgres
+#     is one), config/ holds only the example; from it `--help` starts, `demo` exits 2 with one line, and the shipped
+#     example config runs migrate, check, reconcile carts, sync orders and status against a scratch database and the
+#     sandbox of the same install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
+db="pcs_container_check_$$"
+sandbox_pid=""
+cleanup() {
+  [ -z "$sandbox_pid" ] || kill "$sandbox_pid" 2>/dev/null || true
+  psql -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "container check: $*" >&2
+  exit 1
+}
 
-# COPY sources of the build stage (lines before the second FROM), not --from copies.
-mapfile -t sources < <(awk '/^FROM /{stage++} stage==1 && /^COPY / && !/--from/ {for (i=2;i<NF;i++) print $i}' Dockerfile)
-mkdir -p "$work/build"
-for src in "${sources[@]}"; do
-  [ -e "$src" ] || { echo "Dockerfile copies $src, which does not exist"; exit 1; }
-  # only what git tracks, as a clean clone would have it
-  git ls-files -z -- "$src" | xargs -0 -I{} cp --parents {} "$work/build/"
+# ── 1. The build context ──────────────────────────────────────────────────────────────────────────────────────────
+# What a developer's checkout holds besides the tracked files; none of it may reach the image.
+local_files=(
+  config/personaclick-sync.yaml config/production.yml config/staging.json
+  .env .env.production src/.env deploy/prod.env
+  node_modules/pg/package.json dist/src/cli.js coverage/lcov.info test/bench/results.json npm-debug.log .git/config
+)
+{ git ls-files; printf '%s\n' "${local_files[@]}"; } |
+  node -e '
+    const ignore = require("@balena/dockerignore");
+    const { readFileSync } = require("node:fs");
+    const rules = ignore().add(readFileSync(".dockerignore", "utf8"));
+    const paths = readFileSync(0, "utf8").split("\n").filter((p) => p !== "");
+    process.stdout.write(rules.filter(paths).join("\n") + "\n");
+  ' > "$work/context.txt"
+for path in "${local_files[@]}"; do
+  if grep -qxF "$path" "$work/context.txt"; then fail ".dockerignore lets $path into the build context"; fi
 done
+mkdir -p "$work/context"
+while IFS= read -r path; do
+  [ -e "$path" ] && cp --parents "$path" "$work/context/"
+done < "$work/context.txt"
+
+# ── COPY instructions, by stage: "stage|from|sources…|dest" ──────────────────────────────────────────────────────
+copies=()
+stage=0
+while read -r word rest; do
+  case "$word" in
+    FROM) stage=$((stage + 1)) ;;
+    COPY)
+      read -ra parts <<< "$rest"
+      from="-"
+      if [[ "${parts[0]}" == --from=* ]]; then from="${parts[0]#--from=}"; parts=("${parts[@]:1}"); fi
+      copies+=("$stage|$from|${parts[*]}")
+      ;;
+  esac
+done < Dockerfile
+[ "$stage" -eq 2 ] || fail "expected two stages (build, runtime) in the Dockerfile, found $stage"
+
+# Carry out the COPY instructions of one stage into $work/<dir>, from the context (or, with --from, the build stage).
+copy_stage() {
+  local want="$1" dir="$work/$2" entry s from words dest src origin
+  mkdir -p "$dir"
+  for entry in "${copies[@]}"; do
+    IFS='|' read -r s from words <<< "$entry"
+    [ "$s" = "$want" ] || continue
+    read -ra words <<< "$words"
+    dest="${words[-1]}"
+    for src in "${words[@]:0:${#words[@]}-1}"; do
+      if [ "$from" = "-" ]; then origin="$work/context/$src"; else origin="$work/build/${src#/app/}"; fi
+      [ -e "$origin" ] || fail "the Dockerfile copies $src (stage $s), which the build context does not hold"
+      if [[ "$dest" == */ || "$dest" == "." ]]; then cp -r "$origin" "$dir/$dest"; else cp -r "$origin" "$dir/${dest#./}"; fi
+    done
+  done
+}
+
+# ── 2. The build stage ────────────────────────────────────────────────────────────────────────────────────────────
+copy_stage 1 build
 (cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
-
 entry=$(sed -n 's/^ENTRYPOINT .*"node", "\/app\/\([^"]*\)".*/\1/p' Dockerfile)
-[ -n "$entry" ] || { echo "could not read the node entrypoint from the Dockerfile"; exit 1; }
-[ -f "$work/build/$entry" ] || { echo "the build stage does not produce the entrypoint $entry"; exit 1; }
+[ -n "$entry" ] || fail "could not read the node entrypoint from the Dockerfile"
+[ -f "$work/build/$entry" ] || fail "the build stage does not produce the entrypoint $entry"
 
-# Runtime stage: production dependencies only, then dist and config from the build.
-mkdir -p "$work/runtime"
-cp package.json package-lock.json "$work/runtime/"
-(cd "$work/runtime" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
-cp -r "$work/build/dist" "$work/runtime/dist"
-cp -r config "$work/runtime/config"
-(cd "$work/runtime" && node "$entry" --help > /dev/null)
-grep -q '^USER node' Dockerfile || { echo "the runtime stage must not run as root"; exit 1; }
-echo "container check: build stage ok, entrypoint $entry starts with production dependencies only"
-cd "$root"
+# ── 3. The runtime stage ──────────────────────────────────────────────────────────────────────────────────────────
+grep -q '^RUN npm ci --omit=dev' Dockerfile || fail "the runtime stage must install production dependencies only (npm ci --omit=dev)"
+grep -q '^USER node' Dockerfile || fail "the runtime stage must not run as root"
+copy_stage 2 runtime
+runtime="$work/runtime"
+(cd "$runtime" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+for dev in $(node -p 'Object.keys(require("./package.json").devDependencies ?? {}).join(" ")'); do
+  [ ! -e "$runtime/node_modules/$dev" ] || fail "the production install holds the devDependency $dev"
+done
+[ "$(ls -A "$runtime/config")" = "personaclick-sync.example.yaml" ] || fail "the image's config/ holds more than the example: $(ls -A "$runtime/config" | tr '\n' ' ')"
+
+cd "$runtime"
+node "$entry" --help > /dev/null || fail "--help does not start in the production install"
+set +e
+demo_err=$(node "$entry" demo 2>&1 > /dev/null)
+demo_code=$?
+set -e
+[ "$demo_code" -eq 2 ] || fail "demo in the production install exited $demo_code, not 2: $demo_err"
+[[ "$demo_err" == "personaclick-sync: the demo needs its embedded Postgres"* && "$demo_err" != *$'\n'* ]] ||
+  fail "demo in the production install should say in one line what it needs, not: $demo_err"
+
+# The operator's commands, with the shipped example config, against a scratch shop database and the sandbox.
+shop_id="0d42fd8b713d0752776ca589cc0056"
+psql -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $db"
+psql -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_device_id text, created_at timestamptz NOT NULL DEFAULT now(),
+                     updated_at timestamptz NOT NULL DEFAULT now(), total numeric(12,2));
+CREATE INDEX ON orders (updated_at, id);
+CREATE TABLE order_lines (order_id bigint NOT NULL, product_id text NOT NULL, qty int NOT NULL, unit_price numeric(12,2));
+CREATE TABLE cart_lines (device_id text NOT NULL, product_id text NOT NULL, qty int NOT NULL);
+CREATE TABLE wishlist_items (device_id text NOT NULL, product_id text NOT NULL);
+INSERT INTO cart_lines VALUES ('dev1', 'P1', 2), ('dev1', 'P2', 1), ('dev2', 'P1', 1), ('dev3', 'P9', 4);
+SQL
+node "$entry" sandbox --port 0 --shop "$shop_id" > "$work/sandbox.out" 2>&1 &
+sandbox_pid=$!
+for _ in $(seq 1 100); do grep -q 'listening on' "$work/sandbox.out" && break; sleep 0.1; done
+sandbox_url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/sandbox.out")
+[ -n "$sandbox_url" ] || fail "the sandbox did not start in the production install: $(cat "$work/sandbox.out")"
+export PERSONACLICK_URL="$sandbox_url" PERSONACLICK_SHOP_ID="$shop_id" SHOP_DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db"
+for command in "migrate" "check" "reconcile carts" "sync orders" "status"; do
+  # shellcheck disable=SC2086 # the command's words
+  node "$entry" $command --config config/personaclick-sync.example.yaml > "$work/out.txt" 2>&1 ||
+    fail "$command with the example config failed in the production install: $(tail -n 5 "$work/out.txt")"
+done
+carts=$(node -e 'fetch(process.argv[1] + "/__sandbox/carts").then((r) => r.json()).then((c) => console.log(Object.keys(c).length))' "$sandbox_url")
+[ "$carts" = "3" ] || fail "reconcile carts in the production install left $carts carts in the sandbox, not 3"
+
+echo "container check: context without local files, build stage ok, production install without devDependencies;" \
+  "entrypoint $entry runs migrate, check, reconcile carts, sync orders and status; demo exits 2 with one line"

@@ -81,9 +81,10 @@ describe('personaclick-sync command line', () => {
     const sync = await run(['sync', 'orders']);
     expect(sync.code).toBe(0);
     expect(sandbox.purchases.size).toBe(40);
-    const summaryLine = sync.stderr.split('\n').find((l) => l.includes('"run finished"'));
-    expect(summaryLine).toBeDefined();
-    expect(JSON.parse(summaryLine ?? '{}')).toMatchObject({ job: 'orders', status: 'done', read: 40, sent: 40, skipped: 0, invalid: 0, rejected: 0 });
+    // One summary line per run (README, Logs).
+    const summaryLines = sync.stderr.split('\n').filter((l) => l.includes('"run finished"'));
+    expect(summaryLines).toHaveLength(1);
+    expect(JSON.parse(summaryLines[0] ?? '{}')).toMatchObject({ job: 'orders', status: 'done', read: 40, sent: 40, skipped: 0, invalid: 0, rejected: 0 });
 
     const status = await run(['status', '--json']);
     expect(status.code).toBe(0);

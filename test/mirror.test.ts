@@ -28,36 +28,71 @@ function sandboxCarts(): Map<string, Map<string, number>> {
   return api.sandbox.carts;
 }
 
-describe('reconcile carts', () => {
+/** A first night over thousands of devices, then one day's changes, each device changed costing one request. */
+const NIGHTS = [
+  {
+    kind: 'carts',
+    devices: 3000,
+    pageSize: 700,
+    changes: '30 changed quantities, 20 emptied (lines gone, cart row kept), 15 deleted outright, 25 new',
+    change: async () => {
+      await db.query(`UPDATE shop.cart_items SET qty = qty + 1 WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(100, 129) g))`);
+      await db.query(`DELETE FROM shop.cart_items WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(200, 219) g))`);
+      await db.query(`DELETE FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(300, 314) g)`);
+      await insertCarts(db, 5001, 25);
+    },
+    changed: 30 + 20 + 15 + 25,
+    mirror: () => api.sandbox.carts,
+    database: databaseCarts,
+  },
+  {
+    kind: 'wishlists',
+    devices: 2000,
+    pageSize: 500,
+    changes: '10 emptied, 20 with a product added, 5 new',
+    change: async () => {
+      await db.query(`DELETE FROM shop.wishlist_items WHERE device_id IN (SELECT 'd' || g FROM generate_series(1, 10) g)`);
+      await db.query(`INSERT INTO shop.wishlist_items SELECT 'd' || g, 'NEW' FROM generate_series(11, 30) g`);
+      await db.query(`INSERT INTO shop.wishlist_items SELECT 'new' || g, 'W1' FROM generate_series(1, 5) g`);
+    },
+    changed: 10 + 20 + 5,
+    mirror: () => api.sandbox.wishlists,
+    database: databaseWishlists,
+  },
+] as const;
+
+describe('reconcile carts and wishlists', () => {
   beforeEach(async () => {
     await freshShop();
   });
 
-  it('mirrors a few thousand carts, sends nothing when unchanged, then exactly the changed, emptied, deleted and new ones', async () => {
-    await insertCarts(db, 1, 3000);
-    const first = await runReconcile(config(700), 'carts');
+  it.each(NIGHTS)('$kind: mirrors thousands, sends nothing when unchanged, then exactly the changed, emptied, deleted and new ones', async (night) => {
+    await insertCarts(db, 1, night.devices);
+    const first = await runReconcile(config(night.pageSize), night.kind);
     expect(first.summary.status).toBe('done');
-    expect(first.summary.sent).toBe(3000);
-    expect(sandboxCarts()).toEqual(await databaseCarts(db));
+    expect(first.summary.sent).toBe(night.devices);
+    expect(night.mirror()).toEqual(await night.database(db));
 
-    const unchanged = await runReconcile(config(700), 'carts');
+    const unchanged = await runReconcile(config(night.pageSize), night.kind);
     expect(unchanged.summary.sent).toBe(0);
-    expect(unchanged.summary.skipped).toBe(3000);
+    expect(unchanged.summary.skipped).toBe(night.devices);
 
-    // 30 changed quantities, 20 emptied (lines gone, cart row kept), 15 deleted outright, 25 new.
-    await db.query(`UPDATE shop.cart_items SET qty = qty + 1 WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(100, 129) g))`);
-    await db.query(`DELETE FROM shop.cart_items WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(200, 219) g))`);
-    await db.query(`DELETE FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(300, 314) g)`);
-    await insertCarts(db, 5001, 25);
+    await night.change();
     const before = api.sandbox.stats().accepted;
-    const next = await runReconcile(config(700), 'carts');
+    const next = await runReconcile(config(night.pageSize), night.kind);
     expect(next.summary.status).toBe('done');
-    expect(api.sandbox.stats().accepted - before).toBe(30 + 20 + 15 + 25);
-    expect(next.summary.sent).toBe(90);
-    expect(sandboxCarts()).toEqual(await databaseCarts(db));
+    expect(api.sandbox.stats().accepted - before).toBe(night.changed);
+    expect(next.summary.sent).toBe(night.changed);
+    expect(night.mirror()).toEqual(await night.database(db));
     // The cleared devices were forgotten by the ledger: the next run sends nothing at all.
-    const quiet = await runReconcile(config(700), 'carts');
+    const quiet = await runReconcile(config(night.pageSize), night.kind);
     expect(quiet.summary.sent).toBe(0);
+  });
+});
+
+describe('reconcile carts', () => {
+  beforeEach(async () => {
+    await freshShop();
   });
 
   it('merges the same product on two lines of one cart, and the order of lines does not change the hash', async () => {
@@ -197,25 +232,5 @@ describe('reconcile carts under a language collation', () => {
     const next = await runReconcile(config(4), 'carts');
     expect(next.summary.sent).toBe(7);
     expect(sandboxCarts()).toEqual(await databaseCarts(db));
-  });
-});
-
-describe('reconcile wishlists', () => {
-  beforeEach(async () => {
-    await freshShop();
-  });
-
-  it('mirrors wishlists, sends nothing when unchanged, then exactly the changes', async () => {
-    await insertCarts(db, 1, 2000);
-    const first = await runReconcile(config(500), 'wishlists');
-    expect(first.summary.sent).toBe(2000);
-    expect(api.sandbox.wishlists).toEqual(await databaseWishlists(db));
-    expect((await runReconcile(config(500), 'wishlists')).summary.sent).toBe(0);
-    await db.query(`DELETE FROM shop.wishlist_items WHERE device_id IN (SELECT 'd' || g FROM generate_series(1, 10) g)`);
-    await db.query(`INSERT INTO shop.wishlist_items SELECT 'd' || g, 'NEW' FROM generate_series(11, 30) g`);
-    await db.query(`INSERT INTO shop.wishlist_items SELECT 'new' || g, 'W1' FROM generate_series(1, 5) g`);
-    const next = await runReconcile(config(500), 'wishlists');
-    expect(next.summary.sent).toBe(10 + 20 + 5);
-    expect(api.sandbox.wishlists).toEqual(await databaseWishlists(db));
   });
 });

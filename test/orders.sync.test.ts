@@ -32,9 +32,7 @@ describe('orders sync', () => {
     );
     for (const order of orders) {
       const body = env.sandbox.accepted.find((a) => a.body.order_id === order.id)?.body;
-      expect(body, `order ${order.id}`).toBeDefined();
-      expect(body?.event).toBe('purchase');
-      expect(body?.did).toBe(`dev${order.id}`);
+      expect(body, `order ${order.id}`).toMatchObject({ event: 'purchase', order_id: order.id, did: `dev${order.id}` });
       expect(body?.order_price).toBe(Number(order.total));
       expect(typeof body?.order_price).toBe('number');
       if (order.discount === null) expect(body).not.toHaveProperty('order_discount');

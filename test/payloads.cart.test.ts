@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   buildClearCart,
   buildClearWish,
@@ -7,37 +7,14 @@ import {
   buildFullWish,
   listContentHash,
   deriveSeance,
-  validateRequest,
-  type BuildContext,
-  type BuildResult,
-  type JsonValue,
   type Row,
 } from '../src/payloads/index.js';
+import { body, ctx, derivedEnvelope, freezeDate, HOUR, NOW, reason } from './support/payloads.js';
 
-const ctx: BuildContext = { shopId: '0d42fd8b713d0752776ca589cc0056', defaultStream: 'web' };
-const NOW = new Date('2024-05-10T12:00:00.000Z');
-const HOUR = 3_600_000;
+freezeDate();
 
-function body(result: BuildResult): { [k: string]: JsonValue } {
-  if (!result.ok) throw new Error(`expected a request, got: ${result.reason}`);
-  expect(validateRequest(result.request.path, result.request.body)).toEqual({ ok: true });
-  expect(result.request.path).toBe('/push');
-  return result.request.body;
-}
-
-function reason(result: BuildResult): string {
-  if (result.ok) throw new Error(`expected invalid, got ${JSON.stringify(result.request.body)}`);
-  expect(result.reason).not.toMatch(/[\r\n]/);
-  return result.reason;
-}
-
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+/** The request that clears device D1's cart: full_cart true and no items. */
+const CLEARED_D1 = { event: 'cart', ...derivedEnvelope('D1', 'D1'), full_cart: true };
 
 describe('buildFullCart', () => {
   it('sends the whole cart, sorted by id, with full_cart true', () => {
@@ -48,11 +25,7 @@ describe('buildFullCart', () => {
     const b = body(buildFullCart('D1', lines, lines[0] ?? {}, ctx));
     expect(b).toEqual({
       event: 'cart',
-      shop_id: ctx.shopId,
-      did: 'D1',
-      seance: deriveSeance('D1', 'D1'),
-      sid: deriveSeance('D1', 'D1'),
-      stream: 'web',
+      ...derivedEnvelope('D1', 'D1'),
       items: [
         { id: '100123', quantity: 1 },
         { id: '100500', quantity: 3 },
@@ -112,15 +85,7 @@ describe('buildFullCart', () => {
 
   it('with no lines clears the cart: full_cart true and no items key', () => {
     const b = body(buildFullCart('D1', [], {}, ctx));
-    expect(b).toEqual({
-      event: 'cart',
-      shop_id: ctx.shopId,
-      did: 'D1',
-      seance: deriveSeance('D1', 'D1'),
-      sid: deriveSeance('D1', 'D1'),
-      stream: 'web',
-      full_cart: true,
-    });
+    expect(b).toEqual(CLEARED_D1);
     expect('items' in b).toBe(false);
   });
 
@@ -181,15 +146,7 @@ describe('buildClearCart', () => {
 
   it('sends full_cart true and no items', () => {
     const b = body(buildClearCart('D1', ctx));
-    expect(b).toEqual({
-      event: 'cart',
-      shop_id: ctx.shopId,
-      did: 'D1',
-      seance: deriveSeance('D1', 'D1'),
-      sid: deriveSeance('D1', 'D1'),
-      stream: 'web',
-      full_cart: true,
-    });
+    expect(b).toEqual(CLEARED_D1);
   });
 
   it('rejects an empty did', () => {
@@ -202,11 +159,7 @@ describe('buildFullWish / buildClearWish', () => {
     const b = body(buildFullWish('D2', [{ id: 'b' }, { id: 'a' }, { id: 'b' }, { id: 3 }], { segment: 'A' }, ctx));
     expect(b).toEqual({
       event: 'wish',
-      shop_id: ctx.shopId,
-      did: 'D2',
-      seance: deriveSeance('D2', 'D2'),
-      sid: deriveSeance('D2', 'D2'),
-      stream: 'web',
+      ...derivedEnvelope('D2', 'D2'),
       segment: 'A',
       items: [{ id: '3' }, { id: 'a' }, { id: 'b' }],
       full_wish: true,

@@ -1,57 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  buildEventRequest,
-  deriveSeance,
-  validateRequest,
-  type ApiPath,
-  type BuildContext,
-  type BuildResult,
-  type BuildWarning,
-  type JsonValue,
-  type Row,
-} from '../src/payloads/index.js';
+import { describe, expect, it } from 'vitest';
+import { buildEventRequest, deriveSeance, type ApiPath, type Row } from '../src/payloads/index.js';
+import { body as request, ctx, derivedEnvelope, freezeDate, HOUR, NOW, reason, sent as warned } from './support/payloads.js';
 
-const ctx: BuildContext = { shopId: '0d42fd8b713d0752776ca589cc0056', defaultStream: 'web' };
-const NOW = new Date('2024-05-10T12:00:00.000Z');
-const HOUR = 3_600_000;
-
-/** The body of a request built without warnings. */
-function request(result: BuildResult, path: ApiPath = '/push'): { [k: string]: JsonValue } {
-  const { body, warnings } = warned(result, path);
-  expect(warnings).toEqual([]);
-  return body;
-}
-
-/** The body of a request and the warnings of the fields it left out. */
-function warned(result: BuildResult, path: ApiPath = '/push'): { body: { [k: string]: JsonValue }; warnings: BuildWarning[] } {
-  if (!result.ok) throw new Error(`expected a request, got: ${result.reason}`);
-  expect(validateRequest(result.request.path, result.request.body)).toEqual({ ok: true });
-  expect(result.request.path).toBe(path);
-  return { body: result.request.body, warnings: result.warnings };
-}
-
-function reason(result: BuildResult): string {
-  if (result.ok) throw new Error(`expected invalid, got ${JSON.stringify(result.request.body)}`);
-  expect(result.reason).not.toMatch(/[\r\n]/);
-  return result.reason;
-}
+freezeDate();
 
 const row = (extra: Row): Row => ({ event_key: 'K1', did: 'D1', ...extra });
-const envelope = (seanceKey = 'K1') => ({
-  shop_id: ctx.shopId,
-  did: 'D1',
-  seance: deriveSeance('D1', seanceKey),
-  sid: deriveSeance('D1', seanceKey),
-  stream: 'web',
-});
-
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+const envelope = (seanceKey = 'K1') => derivedEnvelope('D1', seanceKey);
 
 describe('buildEventRequest: /push events', () => {
   it('view: exactly one item {id}, with recommended_by / recommended_code', () => {

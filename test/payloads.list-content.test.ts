@@ -15,8 +15,7 @@ import {
   type ListKind,
   type Row,
 } from '../src/payloads/index.js';
-
-const ctx: BuildContext = { shopId: '0d42fd8b713d0752776ca589cc0056', defaultStream: 'web' };
+import { ctx } from './support/payloads.js';
 
 /** The hash as it was first written: merge in a Map, sort the entries, sha256 of their JSON. */
 function referenceHash(items: readonly { id: string; quantity?: number }[]): string {

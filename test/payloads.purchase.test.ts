@@ -1,58 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  buildPurchase,
-  deriveSeance,
-  onBadValue,
-  validateRequest,
-  type BuildContext,
-  type BuildResult,
-  type BuildWarning,
-  type JsonValue,
-  type Row,
-} from '../src/payloads/index.js';
-
-const ctx: BuildContext = { shopId: '0d42fd8b713d0752776ca589cc0056', defaultStream: 'web' };
-const ORDERED = new Date('2024-05-10T12:00:00.000Z');
-const HOUR = 3_600_000;
-
-/** The body of a request built with warnings, after checking it passes validateRequest. */
-function sent(result: BuildResult): { body: { [k: string]: JsonValue }; warnings: BuildWarning[] } {
-  if (!result.ok) throw new Error(`expected a request, got: ${result.reason}`);
-  expect(validateRequest(result.request.path, result.request.body)).toEqual({ ok: true });
-  expect(result.request.path).toBe('/push');
-  for (const w of result.warnings) expect(w.reason).not.toMatch(/[\r\n]/);
-  return { body: result.request.body, warnings: result.warnings };
-}
-
-/** The body of a request built from a clean row: no warnings. */
-function body(result: BuildResult): { [k: string]: JsonValue } {
-  const { body: b, warnings } = sent(result);
-  expect(warnings).toEqual([]);
-  return b;
-}
-
-/** A request sent with one bad optional field left out: its one warning names the field and the value. */
-function without(result: BuildResult, field: string, value: string): { body: { [k: string]: JsonValue }; warning: BuildWarning } {
-  const { body: b, warnings } = sent(result);
-  expect(warnings).toHaveLength(1);
-  const warning = warnings[0] as BuildWarning;
-  expect(warning).toMatchObject({ field, value });
-  expect(warning.reason.startsWith(`${field}: `)).toBe(true);
-  return { body: b, warning };
-}
-
-/** The reason of an invalid row: always one line. */
-function reason(result: BuildResult): string {
-  if (result.ok) throw new Error(`expected invalid, got ${JSON.stringify(result.request.body)}`);
-  expect(result.reason).not.toMatch(/[\r\n]/);
-  return result.reason;
-}
+import { describe, expect, it } from 'vitest';
+import { buildPurchase, deriveSeance, onBadValue, type BuildResult, type Row } from '../src/payloads/index.js';
+import { body, ctx, freezeDate, HOUR, NOW as ORDERED, reason, sent, without } from './support/payloads.js';
 
 const order = (extra: Row = {}): Row => ({ order_id: 'N100500', did: '7rjVGhMykT', updated_at: ORDERED, ...extra });
 const line = (extra: Row = {}): Row => ({ order_id: 'N100500', id: '100500', amount: 1, ...extra });
 const purchase = (extra: Row = {}, lines: Row[] = [line()]): BuildResult => buildPurchase(order(extra), lines, ctx);
 
 describe('buildPurchase: a complete order', () => {
+  /** Columns of the reference example that go out exactly as the row gives them. */
+  const VERBATIM = {
+    promocode: 'BIRTHDAY',
+    delivery_address: 'Main st 1',
+    delivery_type: 'delivery',
+    payment_type: 'card',
+    email: 'a@b.c',
+    phone: '+100200300',
+    tax_free: true,
+  };
+
   it('builds the reference example from node-postgres values', () => {
     const b = body(
       buildPurchase(
@@ -68,13 +33,7 @@ describe('buildPurchase: a complete order', () => {
           order_bonuses: '100',
           order_delivery: '0',
           order_discount: '50.5',
-          promocode: 'BIRTHDAY',
-          delivery_address: 'Main st 1',
-          delivery_type: 'delivery',
-          payment_type: 'card',
-          email: 'a@b.c',
-          phone: '+100200300',
-          tax_free: true,
+          ...VERBATIM,
           custom: { order_comment: 'Delivery after 15:00', boxes: 2, refund_date: '2021-09-21' },
           source_from: 'chain',
           source_code: 'abcdef-0123',
@@ -104,13 +63,7 @@ describe('buildPurchase: a complete order', () => {
       order_bonuses: 100,
       order_delivery: 0,
       order_discount: 50.5,
-      promocode: 'BIRTHDAY',
-      delivery_address: 'Main st 1',
-      delivery_type: 'delivery',
-      payment_type: 'card',
-      email: 'a@b.c',
-      phone: '+100200300',
-      tax_free: true,
+      ...VERBATIM,
       items: [
         { id: '100123', amount: 1, price: 500 },
         { id: '100500', amount: 3, price: 100 },
@@ -242,6 +195,8 @@ describe('buildPurchase: envelope', () => {
 
 describe('buildPurchase: source', () => {
   const src = (at: unknown, extra: Row = {}): Row => ({ source_from: 'chain', source_code: 'c0de', source_at: at, ...extra });
+  /** The source those rows give when it is sent. */
+  const SOURCE = '{"from":"chain","code":"c0de"}';
 
   it('sends source as a JSON string when the click is within 48 hours before ordered_at', () => {
     const b = body(purchase(src(new Date(ORDERED.getTime() - 47 * HOUR), { ordered_at: ORDERED })));
@@ -250,8 +205,8 @@ describe('buildPurchase: source', () => {
   });
 
   it('includes a click exactly 48 hours old and one at the same instant', () => {
-    expect(body(purchase(src(new Date(ORDERED.getTime() - 48 * HOUR), { ordered_at: ORDERED }))).source).toBeDefined();
-    expect(body(purchase(src(ORDERED, { ordered_at: ORDERED }))).source).toBeDefined();
+    expect(body(purchase(src(new Date(ORDERED.getTime() - 48 * HOUR), { ordered_at: ORDERED }))).source).toBe(SOURCE);
+    expect(body(purchase(src(ORDERED, { ordered_at: ORDERED }))).source).toBe(SOURCE);
   });
 
   it('omits a click older than 48 hours, or after the order', () => {
@@ -261,12 +216,12 @@ describe('buildPurchase: source', () => {
 
   it('measures from ordered_at, not updated_at, when both are there', () => {
     const late = new Date(ORDERED.getTime() + 100 * HOUR);
-    expect(body(purchase(src(new Date(ORDERED.getTime() - HOUR), { ordered_at: ORDERED, updated_at: late }))).source).toBeDefined();
+    expect(body(purchase(src(new Date(ORDERED.getTime() - HOUR), { ordered_at: ORDERED, updated_at: late }))).source).toBe(SOURCE);
     expect(body(purchase(src(new Date(late.getTime() - HOUR), { ordered_at: ORDERED, updated_at: late }))).source).toBeUndefined();
   });
 
   it('measures from updated_at when there is no ordered_at', () => {
-    expect(body(purchase(src(new Date(ORDERED.getTime() - HOUR), { ordered_at: null }))).source).toBeDefined();
+    expect(body(purchase(src(new Date(ORDERED.getTime() - HOUR), { ordered_at: null }))).source).toBe(SOURCE);
     expect(body(purchase(src(new Date(ORDERED.getTime() - 49 * HOUR)))).source).toBeUndefined();
   });
 
@@ -275,9 +230,9 @@ describe('buildPurchase: source', () => {
   });
 
   it('reads timestamps given as text, with or without a zone', () => {
-    expect(body(purchase(src('2024-05-10 14:30:00+03', { ordered_at: '2024-05-10T12:00:00Z' }))).source).toBeDefined();
+    expect(body(purchase(src('2024-05-10 14:30:00+03', { ordered_at: '2024-05-10T12:00:00Z' }))).source).toBe(SOURCE);
     expect(body(purchase(src('2024-05-10 15:30:00+03', { ordered_at: '2024-05-10T12:00:00Z' }))).source).toBeUndefined();
-    expect(body(purchase(src('2024-05-10 11:59:59.999999', { ordered_at: ORDERED }))).source).toBeDefined();
+    expect(body(purchase(src('2024-05-10 11:59:59.999999', { ordered_at: ORDERED }))).source).toBe(SOURCE);
   });
 
   it.each([
@@ -653,20 +608,13 @@ describe('reasons', () => {
 
   it('never come from a throw', () => {
     const weird: Row[] = [null as unknown as Row, undefined as unknown as Row];
-    expect(() => buildPurchase(order(), weird, ctx)).not.toThrow();
-    expect(() => buildPurchase({}, [], ctx)).not.toThrow();
-    expect(reason(buildPurchase({}, [], ctx))).toMatch(/^order_id: is required/);
+    expect(reason(buildPurchase(order(), weird, ctx))).toBe('items[0]: must be an object (got null)');
+    expect(reason(buildPurchase({}, [], ctx))).toBe('order_id: is required and must be a non-empty string of at most 255 characters');
   });
 });
 
 describe('source relative to the clock is not used for purchases', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  freezeDate(new Date('2030-01-01T00:00:00Z'));
 
   it('keeps a historical order’s source even though it is years old now', () => {
     const b = body(purchase({ source_from: 'bulk', source_code: 'b1', source_at: new Date(ORDERED.getTime() - HOUR), ordered_at: ORDERED }));

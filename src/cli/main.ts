@@ -11,6 +11,7 @@ import { parseShard, type Shard } from '../shard.js';
 import { openStateDb } from '../state/db.js';
 import { migrate } from '../state/migrate.js';
 import { startSandbox } from '../sandbox/index.js';
+import { loadDemo } from '../demo/load.js';
 import { parseCli, type CliArgs } from './args.js';
 import { checkCommand } from './check.js';
 import { exitCodeForError, exitCodeForRun } from './exit.js';
@@ -41,7 +42,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       case 'sandbox':
         return await sandboxCommand(args, io);
       case 'demo': {
-        const { runDemo } = await import('../demo/run.js');
+        const runDemo = await loadDemo();
         return await runDemo({ out: io.stdout });
       }
       case 'migrate':

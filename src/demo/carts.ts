@@ -175,11 +175,27 @@ export async function changeCarts(db: PGlite, day: DayChanges): Promise<void> {
 
 /** The shop's carts straight from its tables, as the sandbox keeps them: did → product → quantity (lines added up). */
 export async function shopCarts(source: Source): Promise<Map<string, Map<string, number>>> {
-  const rows = await source.query<{ did: string; id: string; quantity: string }>({
+  const rows = await source.query<CartRow>({
     text: `SELECT c.device_id AS did, i.product_id AS id, sum(i.qty)::text AS quantity
        FROM shop.carts c JOIN shop.cart_items i ON i.cart_id = c.id GROUP BY 1, 2`,
     values: [],
   });
+  return cartsByDevice(rows);
+}
+
+/** The shop's wishlists straight from its table: did → product ids. */
+export async function shopWishlists(source: Source): Promise<Map<string, Set<string>>> {
+  const rows = await source.query<WishRow>({ text: `SELECT DISTINCT device_id AS did, product_id AS id FROM shop.wishlist_items`, values: [] });
+  return wishlistsByDevice(rows);
+}
+
+/** A cart line with its quantity summed per (did, id), as numeric text or a number. */
+export type CartRow = { did: string; id: string; quantity: string | number };
+/** A wishlist line, (did, id) distinct. */
+export type WishRow = { did: string; id: string };
+
+/** Rows of (did, id, summed quantity) as the sandbox keeps carts: did → product → quantity. */
+export function cartsByDevice(rows: readonly CartRow[]): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
   for (const r of rows) {
     const cart = out.get(r.did) ?? new Map<string, number>();
@@ -189,9 +205,8 @@ export async function shopCarts(source: Source): Promise<Map<string, Map<string,
   return out;
 }
 
-/** The shop's wishlists straight from its table: did → product ids. */
-export async function shopWishlists(source: Source): Promise<Map<string, Set<string>>> {
-  const rows = await source.query<{ did: string; id: string }>({ text: `SELECT DISTINCT device_id AS did, product_id AS id FROM shop.wishlist_items`, values: [] });
+/** Rows of (did, id) as the sandbox keeps wishlists: did → product ids. */
+export function wishlistsByDevice(rows: readonly WishRow[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const r of rows) {
     const list = out.get(r.did) ?? new Set<string>();

@@ -4,6 +4,7 @@
  * job), and refusing the shop with 403 (exit 3 at once, no flood of requests or failure rows).
  */
 import { describe, expect, it } from 'vitest';
+import type { FaultConfig } from '../../src/sandbox/index.js';
 import { runCli, startCli, type CliResult } from '../support/cli.js';
 import { insertOrders } from '../support/shop.js';
 import { failureRows, ledgerKeys, repeats, runStatuses, undelivered, watermarkKey } from './support/books.js';
@@ -20,13 +21,38 @@ const CONCURRENCY = 4;
 /** Books after a stopped run: all that is at or before the watermark reached PersonaClick, and the ledger holds nothing else. */
 async function expectBooksBeforeFirstUndelivered(): Promise<{ watermark: string | null; firstUndelivered: number | undefined }> {
   const missing = undelivered(ORDERS, env.sandbox.purchases);
+  expect(missing.length, 'the outage came too late: everything was delivered').toBeGreaterThan(0);
   const firstUndelivered = missing[0];
-  expect(firstUndelivered, 'the outage came too late: everything was delivered').toBeDefined();
   const watermark = await watermarkKey(env.db);
   // The watermark stands exactly on the last order before the first undelivered one (null: none yet).
   expect(watermark).toBe(firstUndelivered === undefined || firstUndelivered === 1 ? null : String(firstUndelivered - 1));
   for (const key of await ledgerKeys(env.db)) expect(env.sandbox.purchases.has(key), `ledger has ${key}, PersonaClick does not`).toBe(true);
   return { watermark, firstUndelivered };
+}
+
+/**
+ * A sync of ORDERS orders by the CLI, broken mid-run: once `after` orders are accepted the sandbox gets `faults`. Answers
+ * the exit and the milliseconds from the break to it; with `killAfterMs`, a run still going that long after the break
+ * is killed (the result then shows SIGKILL).
+ */
+async function breakMidRun(opts: {
+  faults: FaultConfig;
+  after: number;
+  delivery: Record<string, unknown>;
+  latencyMs?: number;
+  killAfterMs?: number;
+}): Promise<{ config: string; result: CliResult; ms: number }> {
+  await insertOrders(env.db, 1, ORDERS);
+  if (opts.latencyMs !== undefined) env.sandbox.setFaults({ latencyMs: opts.latencyMs });
+  const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: opts.delivery });
+  const run = startCli(['sync', 'orders', '--config', config]);
+  await waitUntil(`${opts.after} orders accepted`, () => env.sandbox.stats().accepted >= opts.after, 20_000);
+  const brokenAt = Date.now();
+  env.sandbox.setFaults({ ...opts.faults, ...(opts.latencyMs === undefined ? {} : { latencyMs: opts.latencyMs }) });
+  const deadline = opts.killAfterMs === undefined ? undefined : setTimeout(() => run.child.kill('SIGKILL'), opts.killAfterMs);
+  const result = await run.done;
+  clearTimeout(deadline);
+  return { config, result, ms: Date.now() - brokenAt };
 }
 
 async function finishAfterRecovery(config: string): Promise<{ result: CliResult; repeated: number }> {
@@ -41,15 +67,7 @@ async function finishAfterRecovery(config: string): Promise<{ result: CliResult;
 
 describe('API outages mid-run', () => {
   it('down longer than the retry budget after some orders went through: exit 4, watermark before the first undelivered order, and the next run delivers the rest without repeats beyond the in-flight bound', async () => {
-    await insertOrders(env.db, 1, ORDERS);
-    env.sandbox.setFaults({ latencyMs: 10 });
-    const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: { concurrency: CONCURRENCY } });
-    const run = startCli(['sync', 'orders', '--config', config]);
-    await waitUntil('100 orders accepted', () => env.sandbox.stats().accepted >= 100, 20_000);
-    const downAt = Date.now();
-    env.sandbox.setFaults({ down: true, latencyMs: 10 });
-    const halted = await run.done;
-    const haltMs = Date.now() - downAt;
+    const { config, result: halted, ms: haltMs } = await breakMidRun({ faults: { down: true }, after: 100, delivery: { concurrency: CONCURRENCY }, latencyMs: 10 });
     const deliveredBefore = env.sandbox.purchases.size;
     const downAnswers = env.sandbox.stats().faults.down;
 
@@ -82,15 +100,7 @@ describe('API outages mid-run', () => {
   });
 
   it('403 mid-run: exit 3 at once, few requests after the first 403, no failure rows, and the next run after the account is fixed finishes', async () => {
-    await insertOrders(env.db, 1, ORDERS);
-    env.sandbox.setFaults({ latencyMs: 10 });
-    const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: { concurrency: CONCURRENCY } });
-    const run = startCli(['sync', 'orders', '--config', config]);
-    await waitUntil('100 orders accepted', () => env.sandbox.stats().accepted >= 100, 20_000);
-    const forbiddenAt = Date.now();
-    env.sandbox.setFaults({ forbidden: true, latencyMs: 10 });
-    const stopped = await run.done;
-    const stopMs = Date.now() - forbiddenAt;
+    const { config, result: stopped, ms: stopMs } = await breakMidRun({ faults: { forbidden: true }, after: 100, delivery: { concurrency: CONCURRENCY }, latencyMs: 10 });
 
     expect(stopped.code, stopped.stderr).toBe(3);
     expect(stopMs).toBeLessThan(2_000);
@@ -130,16 +140,7 @@ describe('API outages mid-run', () => {
   // exits (the lock's connection keeps it alive). The fix: let clear() settle the waiting passes (add them
   // with an AbortSignal that clear() aborts); deliver() already checks stopError right after gate.pass().
   it('403 mid-run with maxRequestsPerSecond set: still exit 3 at once', async () => {
-    await insertOrders(env.db, 1, ORDERS);
-    const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: { concurrency: 8, maxRequestsPerSecond: 40 } });
-    const run = startCli(['sync', 'orders', '--config', config]);
-    await waitUntil('40 orders accepted', () => env.sandbox.stats().accepted >= 40, 20_000);
-    const forbiddenAt = Date.now();
-    env.sandbox.setFaults({ forbidden: true });
-    const deadline = setTimeout(() => run.child.kill('SIGKILL'), 5_000);
-    const stopped = await run.done;
-    clearTimeout(deadline);
-    const stopMs = Date.now() - forbiddenAt;
+    const { result: stopped, ms: stopMs } = await breakMidRun({ faults: { forbidden: true }, after: 40, delivery: { concurrency: 8, maxRequestsPerSecond: 40 }, killAfterMs: 5_000 });
     report('outages: 403 with a rate limit', { exitCode: stopped.code, signal: stopped.signal, exitedAfterMs: stopMs, killedAfterMs: stopped.signal === 'SIGKILL' ? 5_000 : null });
     expect(stopped.signal).toBeNull();
     expect(stopped.code).toBe(3);

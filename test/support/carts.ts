@@ -1,4 +1,5 @@
 /** Carts and wishlists of a sample shop, and how to read them back to compare with what the sandbox holds. */
+import { cartsByDevice, wishlistsByDevice, type CartRow, type WishRow } from '../../src/demo/carts.js';
 import type { TestDatabase } from './pg.js';
 
 export const CARTS_QUERY = `SELECT c.device_id AS did, i.product_id AS id, i.qty AS quantity
@@ -34,23 +35,10 @@ export async function insertCarts(db: TestDatabase, first: number, count: number
 
 /** The shop's carts as did → product → quantity (duplicate lines added up). */
 export async function databaseCarts(db: TestDatabase): Promise<Map<string, Map<string, number>>> {
-  const rows = await db.query<{ did: string; id: string; quantity: string }>(`SELECT did, id, sum(quantity)::text AS quantity FROM (${CARTS_QUERY}) q GROUP BY did, id`);
-  const out = new Map<string, Map<string, number>>();
-  for (const r of rows) {
-    const cart = out.get(r.did) ?? new Map<string, number>();
-    cart.set(r.id, Number(r.quantity));
-    out.set(r.did, cart);
-  }
-  return out;
+  return cartsByDevice(await db.query<CartRow>(`SELECT did, id, sum(quantity)::text AS quantity FROM (${CARTS_QUERY}) q GROUP BY did, id`));
 }
 
+/** The shop's wishlists as did → product ids. */
 export async function databaseWishlists(db: TestDatabase): Promise<Map<string, Set<string>>> {
-  const rows = await db.query<{ did: string; id: string }>(`SELECT DISTINCT did, id FROM (${WISHLISTS_QUERY}) q`);
-  const out = new Map<string, Set<string>>();
-  for (const r of rows) {
-    const list = out.get(r.did) ?? new Set<string>();
-    list.add(r.id);
-    out.set(r.did, list);
-  }
-  return out;
+  return wishlistsByDevice(await db.query<WishRow>(`SELECT DISTINCT did, id FROM (${WISHLISTS_QUERY}) q`));
 }

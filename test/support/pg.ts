@@ -62,10 +62,21 @@ export async function createDatabase(prefix = 'pcs_test', opts: { icu?: boolean;
       return client;
     },
     async drop() {
-      // pool.end() resolves before its clients have closed their sessions, so DROP … WITH (FORCE) below may end one
-      // of them first (57P01); that client's error then comes through the pool, and is expected here.
-      pool.on('error', () => undefined);
+      pool.on('error', () => undefined); // and should one still get 57P01 first, it is expected here
+      // pool.end() resolves once every client is told to end, not once they have: a backend still open then gets
+      // DROP … WITH (FORCE)'s "terminating connection" (57P01), which the ended pool would throw as uncaught. So wait
+      // for each client's own end ('remove') before dropping.
+      const open = pool.totalCount;
+      let removed = 0;
+      const closed = new Promise<void>((resolve) => {
+        if (open === 0) resolve();
+        pool.on('remove', () => {
+          removed += 1;
+          if (removed === open) resolve();
+        });
+      });
       await pool.end();
+      await closed;
       await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
