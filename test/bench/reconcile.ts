@@ -16,7 +16,7 @@ export async function reconcile200k(b: Bench): Promise<Figure[]> {
     await fillCarts(db, n);
     await analyzeCarts(db);
     const own: Bench = { ...b, db };
-    const config = await prepare(own, 'reconcile');
+    const config = await prepare(own, 'reconcile', {}, b.sandbox.url, 'carts');
     const reconcile = async (label: string) => {
       await b.sandbox.reset();
       const run = await connector(own, label, ['reconcile', 'carts', '--config', config]);

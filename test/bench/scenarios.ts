@@ -41,8 +41,8 @@ export const round = (n: number, digits = 3): number => Math.round(n * 10 ** dig
 const mb = (n: number): number => round(n, 1);
 
 /** A fresh state schema for the scenario (so every sync starts at the beginning), migrated; returns the config path. */
-export async function prepare(b: Bench, name: string, delivery: Record<string, unknown> = {}, apiUrl = b.sandbox.url): Promise<string> {
-  const config = writeBenchConfig({ dbUrl: b.db.url, apiUrl, schema: `bench_${name}`, delivery });
+export async function prepare(b: Bench, name: string, delivery: Record<string, unknown> = {}, apiUrl = b.sandbox.url, job: 'orders' | 'carts' = 'orders'): Promise<string> {
+  const config = writeBenchConfig({ dbUrl: b.db.url, apiUrl, schema: `bench_${name}`, delivery, job });
   await mustRun(['migrate', '--config', config]);
   return config;
 }
@@ -256,7 +256,7 @@ export async function memory(b: Bench, bigDryRunPeakMb: number | undefined): Pro
 /** 5. Nightly reconcile with 1% of the carts changed since the previous run, against psql streaming the snapshot. */
 export async function diff(b: Bench): Promise<Figure[]> {
   const n = b.sizes.carts;
-  const config = await prepare(b, 'carts');
+  const config = await prepare(b, 'carts', {}, b.sandbox.url, 'carts');
   await seedCartsLedger(b.db, 'bench_carts');
   const changed = await changeCarts(b.db, 100);
   const snapshot = `SELECT q.* FROM (${CARTS_QUERY}) q ORDER BY q.did COLLATE "C"`;
