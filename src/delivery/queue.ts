@@ -1,7 +1,8 @@
 /**
- * The delivery queue: a concurrency limit, an optional strict rate limit, backpressure, and retries with jittered
- * exponential backoff that honour Retry-After. Each submitted request ends in exactly one outcome callback, unless
- * the queue is stopped first (then the request was never sent, and the caller must not count it as done).
+ * The delivery queue: a concurrency limit (fixed, or adaptive with `concurrency: 'auto'`: adaptive.ts), an optional
+ * strict rate limit, backpressure, and retries with jittered exponential backoff that honour Retry-After. Each
+ * submitted request ends in exactly one outcome callback, unless the queue is stopped first (then the request was
+ * never sent, and the caller must not count it as done).
  */
 import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
@@ -9,10 +10,15 @@ import { ApiError, ApiUnavailableError, FatalApiError, toError } from '../errors
 import type { ApiRequest } from '../payloads/index.js';
 import type { Logger } from '../log.js';
 import type { PersonaClickClient } from './client.js';
+import { AdaptiveConcurrency } from './adaptive.js';
+import type { LimitRange } from './limiter.js';
 import { RateGate } from './rate-gate.js';
 
 export interface DeliveryOptions {
-  concurrency: number;
+  /** Requests in flight at once, or 'auto': a limit learnt from the answers, up to maxConcurrency. */
+  concurrency: number | 'auto';
+  /** The adaptive limit's ceiling (only with 'auto'; default 256). */
+  maxConcurrency?: number;
   maxRequestsPerSecond: number;
   retries: number;
   retryMinMs: number;
@@ -42,9 +48,19 @@ export interface Sender {
 /** At most this many requests wait for a free slot (besides those in flight). */
 const MAX_WAITING = 16;
 
+/** The adaptive limit's ceiling when the options name none. */
+export const DEFAULT_MAX_CONCURRENCY = 256;
+
+/** The most requests that can be on the wire at once: what the HTTP agent's connection pool must allow. */
+export function maxInFlight(options: Pick<DeliveryOptions, 'concurrency' | 'maxConcurrency'>): number {
+  return options.concurrency === 'auto' ? (options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY) : options.concurrency;
+}
+
 export class DeliveryQueue {
   private readonly queue: PQueue;
   private readonly gate: RateGate;
+  /** Only with concurrency 'auto'. */
+  private readonly adaptive: AdaptiveConcurrency | undefined;
   private readonly abort = new AbortController();
   private stopError: Error | undefined;
   readonly stats: DeliveryStats = { sent: 0, attempts: 0, retries: 0, waitedMs: 0, byStatus: {} };
@@ -54,8 +70,20 @@ export class DeliveryQueue {
     private readonly options: DeliveryOptions,
     private readonly log: Logger,
   ) {
-    this.queue = new PQueue({ concurrency: options.concurrency });
+    if (options.concurrency === 'auto') {
+      // A new limit takes effect at once: more slots start waiting requests now; fewer let the requests in flight
+      // finish and start no new ones until below it. The waiting line (submit) follows it too.
+      this.adaptive = new AdaptiveConcurrency(maxInFlight(options), log, (slots) => {
+        if (slots !== this.queue.concurrency) this.queue.concurrency = slots;
+      });
+    }
+    this.queue = new PQueue({ concurrency: this.adaptive?.slots ?? maxInFlight(options) });
     this.gate = new RateGate(options.maxRequestsPerSecond);
+  }
+
+  /** With concurrency 'auto': the lowest and highest limit of the run so far, and the limit now. */
+  get concurrencyRange(): LimitRange | undefined {
+    return this.adaptive?.range;
   }
 
   /** Why the queue stopped taking work (fatal answer, API unavailable, shutdown), if it did. */
@@ -75,7 +103,7 @@ export class DeliveryQueue {
   async submit(req: ApiRequest, onOutcome: (outcome: Outcome) => void): Promise<boolean> {
     // Backpressure: a short waiting line is enough to keep every slot busy, and the shorter it is, the sooner the
     // reader yields to the answers coming in (building 64 orders in one go delayed them by ~2.5 ms each time).
-    const waiting = Math.min(this.options.concurrency, MAX_WAITING);
+    const waiting = Math.min(this.queue.concurrency, MAX_WAITING);
     if (this.queue.size >= waiting) await this.queue.onSizeLessThan(waiting);
     if (this.stopError) return false;
     void this.queue
@@ -101,6 +129,7 @@ export class DeliveryQueue {
     }
     this.queue.clear();
     this.gate.clear(reason);
+    this.adaptive?.clear(reason);
     this.abort.abort(reason);
   }
 
@@ -111,7 +140,7 @@ export class DeliveryQueue {
    */
   private async deliver(req: ApiRequest): Promise<Outcome | undefined> {
     const { retries, retryMinMs, retryMaxMs } = this.options;
-    const tries: Tries = { attempts: 0, failedAt: undefined };
+    const tries: Tries = { attempts: 0, failedAt: undefined, waiting: false };
     try {
       try {
         await this.attempt(req, tries);
@@ -149,12 +178,19 @@ export class DeliveryQueue {
       this.log.warn({ err: error, attempts: tries.attempts }, 'giving up on a request after its retries');
       this.halt(new ApiUnavailableError(error));
       return undefined;
+    } finally {
+      this.retryWait(tries, false);
     }
   }
 
   /** One attempt: through the rate gate, then the wire. Throws the classified failure. */
   private async attempt(req: ApiRequest, tries: Tries): Promise<void> {
+    this.retryWait(tries, false);
     if (this.stopError) throw new AbortError(this.stopError);
+    if (this.adaptive) {
+      await this.adaptive.pass();
+      if (this.stopError) throw new AbortError(this.stopError);
+    }
     if (this.gate.enabled) {
       await this.gate.pass();
       if (this.stopError) throw new AbortError(this.stopError);
@@ -162,7 +198,7 @@ export class DeliveryQueue {
     if (tries.failedAt !== undefined) this.stats.waitedMs += Date.now() - tries.failedAt;
     tries.attempts += 1;
     this.stats.attempts += 1;
-    const result = await this.sender.send(req);
+    const result = this.adaptive ? await this.adaptive.send(() => this.sender.send(req)) : await this.sender.send(req);
     const status = (result as { status?: unknown } | undefined)?.status;
     if (typeof status === 'number') this.count(status);
   }
@@ -177,6 +213,7 @@ export class DeliveryQueue {
     if (!error.retryable || retriesLeft <= 0) return false;
     this.stats.retries += 1;
     tries.failedAt = Date.now();
+    this.retryWait(tries, true);
     if (error.retryAfterMs !== undefined) {
       const maxRetryAfterMs = this.options.maxRetryAfterMs ?? Math.max(this.options.retryMaxMs, 60_000);
       if (error.retryAfterMs > maxRetryAfterMs) throw error; // would block the run for too long: halt now
@@ -184,6 +221,13 @@ export class DeliveryQueue {
       await sleep(error.retryAfterMs, this.abort.signal);
     }
     return true;
+  }
+
+  /** With concurrency 'auto', a request waiting to retry gives its slot back (adaptive.ts). */
+  private retryWait(tries: Tries, waiting: boolean): void {
+    if (!this.adaptive || tries.waiting === waiting) return;
+    tries.waiting = waiting;
+    this.adaptive.retryWait(waiting);
   }
 
   private count(status: number | string): void {
@@ -196,6 +240,8 @@ interface Tries {
   attempts: number;
   /** When the last failed attempt ended (for the time spent waiting). */
   failedAt: number | undefined;
+  /** Waiting to retry (counted by the adaptive concurrency). */
+  waiting: boolean;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -200,6 +200,8 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
   } else if (error) status = 'failed';
   else if (spec.signal?.aborted) status = 'interrupted';
   counts.retries = queue?.stats.retries ?? 0;
+  const range = queue?.concurrencyRange;
+  const concurrencyLimit = range ? { low: range.low, high: range.high, settled: range.current } : undefined;
 
   const summary = summarize({
     job: spec.job,
@@ -208,6 +210,7 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
     dryRun: spec.dryRun,
     durationMs: Date.now() - started,
     waitedMs: queue?.stats.waitedMs ?? 0,
+    concurrencyLimit,
     ...counts,
     error,
   });
@@ -218,7 +221,7 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
       log.error({ err: toError(caught) }, 'could not record the end of the run');
     }
   }
-  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: spec.dryRun };
+  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: spec.dryRun, ...(concurrencyLimit ? { concurrencyLimit } : {}) };
   if (status === 'done' || status === 'interrupted') log.info(line, 'run finished');
   else log.error({ ...line, err: error }, 'run stopped');
   return summary;

@@ -1,0 +1,103 @@
+/**
+ * `concurrency: auto` inside the delivery queue: every attempt feeds the adaptive limit (limiter.ts) and the overload
+ * hold (overload-hold.ts), and the queue's slots are worked out from them.
+ *
+ * The limit counts requests on the wire. A request waiting out a retry's delay (Retry-After, backoff) gives its slot
+ * back, up to the limit's worth of such requests, so that a few 429s do not idle the queue while the server takes
+ * requests again; and the hold keeps every attempt back (retries too) while the server refuses whatever is sent.
+ * So a 429 slows the whole queue, not only the request that got it: the limit falls, and if 429s keep coming the
+ * hold stops sending until a probe gets through.
+ */
+import { ApiError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { AdaptiveLimiter, type LimitChange, type LimitRange, type SampleOutcome } from './limiter.js';
+import { OverloadHold } from './overload-hold.js';
+
+/** Where the limit starts (or the ceiling, when lower). */
+const INITIAL_LIMIT = 16;
+
+export class AdaptiveConcurrency {
+  private readonly limiter: AdaptiveLimiter;
+  private readonly hold: OverloadHold;
+  private onWire = 0;
+  private waitingForRetry = 0;
+
+  constructor(
+    max: number,
+    private readonly log: Logger,
+    /** Called with the queue's new number of slots whenever it changes. */
+    private readonly onSlots: (slots: number) => void,
+  ) {
+    this.limiter = new AdaptiveLimiter({ max, initial: Math.min(INITIAL_LIMIT, max), onChange: (change) => this.limitChanged(change) });
+    this.hold = new OverloadHold();
+    log.debug({ limit: this.limiter.limit, max }, 'adaptive concurrency: starting limit');
+  }
+
+  /** The queue's slots: the limit, plus one for each request waiting to retry (at most the limit again). */
+  get slots(): number {
+    const limit = this.limiter.limit;
+    return limit + Math.min(this.waitingForRetry, limit);
+  }
+
+  /** The lowest and highest limit so far, and the limit now. */
+  get range(): LimitRange {
+    return this.limiter.range;
+  }
+
+  /** Resolves when an attempt may go on the wire (at once, unless the overload hold is on). */
+  pass(): Promise<void> {
+    return this.hold.pass();
+  }
+
+  /** One attempt on the wire: timed, and its answer (or failure) taken as a sample. */
+  async send<T>(attempt: () => Promise<T>): Promise<T> {
+    this.onWire += 1;
+    const startedAt = performance.now();
+    let outcome: SampleOutcome = 'ok';
+    let retryAfterMs: number | undefined;
+    try {
+      return await attempt();
+    } catch (caught) {
+      // What is worth retrying (429, 5xx, timeouts, network failures) is what says the server is overloaded.
+      if (caught instanceof ApiError && caught.retryable) {
+        outcome = 'overload';
+        retryAfterMs = caught.retryAfterMs;
+      } else outcome = 'error';
+      throw caught;
+    } finally {
+      this.limiter.onSample({ latencyMs: performance.now() - startedAt, outcome, inFlight: this.onWire });
+      this.onWire -= 1;
+      if (outcome !== 'overload') this.hold.answered(startedAt);
+      else if (this.hold.overloaded(startedAt, retryAfterMs)) {
+        this.log.debug({ retryAfterMs, limit: this.limiter.limit }, 'overload answers keep coming: holding every attempt until a probe gets through');
+        this.limiter.congested();
+      }
+    }
+  }
+
+  /** A request starts (true) or ends (false) waiting to retry. */
+  retryWait(waiting: boolean): void {
+    this.waitingForRetry += waiting ? 1 : -1;
+    this.onSlots(this.slots);
+  }
+
+  /** The queue is stopping: attempts held back fail with the reason. */
+  clear(reason: Error): void {
+    this.hold.clear(reason);
+  }
+
+  private limitChanged(change: LimitChange): void {
+    this.onSlots(this.slots);
+    if (this.log.isLevelEnabled('debug')) {
+      const { from, to, reason, latencyMs, baselineMs } = change;
+      this.log.debug(
+        { limit: to, from, reason, latencyMs: round1(latencyMs), baselineMs: baselineMs === undefined ? undefined : round1(baselineMs), onWire: this.onWire },
+        'concurrency limit changed',
+      );
+    }
+  }
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}

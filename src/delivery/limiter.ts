@@ -1,0 +1,305 @@
+/**
+ * The adaptive concurrency limit (`delivery.concurrency: auto`): how many requests may be on the wire at once,
+ * learnt from the answers, in the manner of TCP congestion control and Netflix's concurrency-limits (AIMD for
+ * overload answers, a latency gradient for queueing, a minimum-latency probe as in BBR).
+ *
+ * Windows. Answers are judged in windows: a window holds only requests sent after the last change of the limit
+ * (so it judges the current limit, not an older one) and closes once half the limit's worth of them, at least
+ * WINDOW_MIN_SAMPLES, have come back and WINDOW_MIN_MS have passed. Its latency is its median, so a few slow
+ * answers (a GC pause, a busy core) are not a rise.
+ *
+ * Baseline. The no-load latency is the lowest window median of the last BASELINE_MS (the first window counts its
+ * fastest tenth: it may already queue). While the limit stays above what the server serves at once, every window
+ * queues; so every PROBE_EVERY_MS the limit halves for one window (a probe) to see the latency with less in flight.
+ *
+ * Decisions, each window:
+ * - latency holds (median within HOLD_RATIO of the baseline, plus HOLD_SLACK_MS of jitter) and at least half the
+ *   limit was in flight: the limit grows: doubling each window at first (slow start), then by GROWTH_PER_SECOND of
+ *   itself a second (at least 1 a second), a third of that near the limit at which the last overload answer came;
+ * - between HOLD_RATIO and RISE_RATIO: it holds;
+ * - above RISE_RATIO two windows running, after the limit grew past the last limit at which the latency held:
+ *   requests queue (at the server or in this process), so the limit is cut in proportion (gradient) to where the
+ *   latency would be back near the baseline, by at most half, but not below that last good limit. A rise at a limit
+ *   that has held before is not ours (a busy machine, a slower API): the limit holds. So noise can at most undo
+ *   an increase; it cannot walk the limit down.
+ * An overload answer (429, 5xx, timeout, network failure) cuts at once by OVERLOAD_BACKOFF (by half in slow start),
+ * once per round trip, never below what the server has just been taking (its good answers of the last second at
+ * their latency); `congested()` (the queue's overload hold tripped) cuts straight to that.
+ *
+ * The limit stays within [min, max]. Pure: time comes from `now`, changes go to `onChange`; the queue applies them.
+ */
+
+export type SampleOutcome = 'ok' | 'overload' | 'error';
+
+export interface Sample {
+  /** How long the request was on the wire (not counting waits for a slot, the rate gate or a retry). */
+  latencyMs: number;
+  /** ok: answered; overload: 429, 5xx, timeout or network failure; error: any other answer (says nothing of load). */
+  outcome: SampleOutcome;
+  /** Requests on the wire when it came back, itself included (is the limit used at all?). */
+  inFlight?: number;
+}
+
+export type LimitChangeReason = 'slow start' | 'increase' | 'latency rise' | 'overload' | 'congestion' | 'probe' | 'probe done';
+
+export interface LimitChange {
+  from: number;
+  to: number;
+  reason: LimitChangeReason;
+  /** The window's median latency, or the overload answer's latency (0 for congestion). */
+  latencyMs: number;
+  /** The no-load latency the limit was judged against (undefined before the first window). */
+  baselineMs: number | undefined;
+}
+
+export interface LimiterOptions {
+  /** Lowest limit (default 1). */
+  min?: number;
+  /** Highest limit. */
+  max: number;
+  /** Starting limit (default min(16, max)). */
+  initial?: number;
+  /** Milliseconds, monotonic (default performance.now). */
+  now?: () => number;
+  onChange?: (change: LimitChange) => void;
+}
+
+export interface LimitRange {
+  low: number;
+  high: number;
+  /** The limit now. */
+  current: number;
+}
+
+const WINDOW_MIN_SAMPLES = 10;
+const WINDOW_MIN_MS = 50;
+const BASELINE_MS = 10_000;
+const HOLD_RATIO = 1.25;
+const HOLD_SLACK_MS = 2;
+const RISE_RATIO = 1.6;
+const RISE_SLACK_MS = 4;
+/** The latency a gradient cut aims at, as a multiple of the baseline. */
+const TARGET_RATIO = 1.1;
+const OVERLOAD_BACKOFF = 0.9;
+const SLOW_START_BACKOFF = 0.5;
+const GROWTH_PER_SECOND = 0.15;
+/** From this share of the limit at which the last overload came, growth is NEAR_OVERLOAD_GROWTH of the usual. */
+const NEAR_OVERLOAD = 0.95;
+const NEAR_OVERLOAD_GROWTH = 1 / 3;
+/** Past this multiple of it without a new overload, that limit is forgotten. */
+const FORGET_OVERLOAD_ABOVE = 1.3;
+const PROBE_EVERY_MS = 2_000;
+/** Probes only from this limit up (below it, halving says little and costs much). */
+const PROBE_MIN_LIMIT = 4;
+const OK_BUCKET_MS = 100;
+
+interface Window {
+  startedAt: number;
+  latencies: number[];
+  maxInFlight: number;
+}
+
+export class AdaptiveLimiter {
+  readonly min: number;
+  readonly max: number;
+  private value: number;
+  private slowStart = true;
+  private low: number;
+  private high: number;
+  private window: Window;
+  /** Lowest window median per second of the last BASELINE_MS: [second, median]. */
+  private baselines: Array<[number, number]> = [];
+  private risesInARow = 0;
+  private lastCutAt = Number.NEGATIVE_INFINITY;
+  /** The limit at which the last overload answer came; near it, growth slows (it is probed, not rushed). */
+  private overloadedAt: number | undefined;
+  /** The limit of the last window whose latency held (undefined before the first). */
+  private heldAt: number | undefined;
+  /** A probe window under way: the limit to go back to. */
+  private probe: { restoreTo: number } | undefined;
+  private lastProbeAt: number;
+  private readonly okBuckets: number[] = new Array<number>(1000 / OK_BUCKET_MS).fill(0);
+  private readonly okBucketIds: number[] = new Array<number>(1000 / OK_BUCKET_MS).fill(Number.NEGATIVE_INFINITY);
+  private readonly now: () => number;
+  private readonly onChange: ((change: LimitChange) => void) | undefined;
+
+  constructor(options: LimiterOptions) {
+    this.min = Math.max(1, Math.floor(options.min ?? 1));
+    this.max = Math.max(this.min, Math.floor(options.max));
+    this.now = options.now ?? (() => performance.now());
+    this.onChange = options.onChange;
+    this.value = clamp(options.initial ?? 16, this.min, this.max);
+    this.low = this.limit;
+    this.high = this.limit;
+    const now = this.now();
+    this.lastProbeAt = now;
+    this.window = newWindow(now);
+  }
+
+  /** Requests that may be on the wire at once now. */
+  get limit(): number {
+    return Math.floor(this.value);
+  }
+
+  /** The lowest and highest limit so far, and the limit now. */
+  get range(): LimitRange {
+    return { low: this.low, high: this.high, current: this.limit };
+  }
+
+  /** The no-load latency estimate (ms), once a window has closed. */
+  get baselineMs(): number | undefined {
+    let best: number | undefined;
+    for (const [, median] of this.baselines) best = best === undefined ? median : Math.min(best, median);
+    return best;
+  }
+
+  onSample(sample: Sample): void {
+    const now = this.now();
+    const startedAt = now - sample.latencyMs;
+    if (sample.outcome === 'overload') {
+      if (startedAt < this.lastCutAt) return; // sent before the last cut: the same congestion, already answered
+      const factor = this.slowStart ? SLOW_START_BACKOFF : OVERLOAD_BACKOFF;
+      // Never below what the server has just been taking: a rate limit's window stays full for a while whatever
+      // we do, and a cut on every refusal would collapse the limit.
+      this.cut(Math.max(this.value * factor, Math.min(this.value, this.taken(now) * OVERLOAD_BACKOFF)), 'overload', sample.latencyMs, now);
+      return;
+    }
+    if (sample.outcome === 'ok') this.countOk(now);
+    // Only requests that went out under the current limit judge it.
+    if (startedAt < this.window.startedAt) return;
+    const w = this.window;
+    w.latencies.push(sample.latencyMs);
+    if (sample.inFlight !== undefined) w.maxInFlight = Math.max(w.maxInFlight, sample.inFlight);
+    if (w.latencies.length < Math.max(WINDOW_MIN_SAMPLES, Math.ceil(this.value / 2)) || now - w.startedAt < WINDOW_MIN_MS) return;
+    this.closeWindow(w, now);
+  }
+
+  /**
+   * The server refuses whatever is sent (the queue's overload hold tripped: overload answers kept coming after a
+   * cut): the limit falls at once to what the server has been taking, or by half when that says nothing.
+   */
+  congested(): void {
+    const now = this.now();
+    const taken = this.taken(now);
+    this.cut(Math.min(this.value, taken >= this.min ? taken : this.value * SLOW_START_BACKOFF), 'congestion', 0, now);
+  }
+
+  private closeWindow(w: Window, now: number): void {
+    const sorted = w.latencies.sort((a, b) => a - b);
+    const median = quantile(sorted, 0.5);
+    // The first window may queue already (the starting limit above what the server serves at once): its fastest
+    // answers, served first, are the better guess of the no-load latency.
+    this.recordBaseline(this.baselines.length === 0 ? quantile(sorted, 0.1) : median, now);
+    const baseline = this.baselineMs ?? median;
+
+    const holds = median <= baseline * HOLD_RATIO + HOLD_SLACK_MS;
+    if (holds) this.heldAt = this.value;
+    if (this.probe) {
+      const { restoreTo } = this.probe;
+      this.probe = undefined;
+      this.set(restoreTo, 'probe done', median, now);
+      return;
+    }
+    if (median > baseline * RISE_RATIO + RISE_SLACK_MS) {
+      this.slowStart = false;
+      this.risesInARow += 1;
+      const heldAt = this.heldAt ?? this.min;
+      if (this.risesInARow >= 2 && this.value > heldAt) {
+        const gradient = clamp((baseline * TARGET_RATIO) / median, 0.5, OVERLOAD_BACKOFF);
+        this.cut(Math.max(heldAt, this.value * gradient), 'latency rise', median, now);
+        return;
+      }
+      this.window = newWindow(now);
+      return;
+    }
+    this.risesInARow = 0;
+    const used = w.maxInFlight === 0 || w.maxInFlight * 2 >= this.limit;
+    if (!this.slowStart && used && now - this.lastProbeAt >= PROBE_EVERY_MS && this.limit >= PROBE_MIN_LIMIT) {
+      this.lastProbeAt = now;
+      this.probe = { restoreTo: this.value };
+      this.set(this.value / 2, 'probe', median, now);
+      return;
+    }
+    if (holds && used && this.value < this.max) {
+      if (this.slowStart) {
+        const next = Math.min(this.value * 2, w.maxInFlight > 0 ? w.maxInFlight * 2 : this.value * 2);
+        this.set(Math.max(next, this.value + 1), 'slow start', median, now);
+        return;
+      }
+      if (this.overloadedAt !== undefined && this.value > this.overloadedAt * FORGET_OVERLOAD_ABOVE) this.overloadedAt = undefined;
+      const near = this.overloadedAt !== undefined && this.value >= this.overloadedAt * NEAR_OVERLOAD;
+      const perSecond = Math.max(1, this.value * GROWTH_PER_SECOND) * (near ? NEAR_OVERLOAD_GROWTH : 1);
+      this.set(this.value + (perSecond * (now - w.startedAt)) / 1000, 'increase', median, now);
+      return;
+    }
+    this.window = newWindow(now);
+  }
+
+  /** A cut: ends slow start, and the next overload answers of requests sent before it are the same congestion. */
+  private cut(next: number, reason: LimitChangeReason, latencyMs: number, now: number): void {
+    this.slowStart = false;
+    this.risesInARow = 0;
+    this.probe = undefined;
+    if (reason !== 'latency rise') this.overloadedAt = this.value;
+    this.lastCutAt = now;
+    this.set(next, reason, latencyMs, now);
+  }
+
+  private set(next: number, reason: LimitChangeReason, latencyMs: number, now: number): void {
+    const from = this.limit;
+    this.value = clamp(next, this.min, this.max);
+    this.window = newWindow(now);
+    const to = this.limit;
+    this.low = Math.min(this.low, to);
+    this.high = Math.max(this.high, to);
+    if (to !== from) this.onChange?.({ from, to, reason, latencyMs, baselineMs: this.baselineMs });
+  }
+
+  /**
+   * What the server has been taking, as a limit: its good answers of the last second times the no-load latency
+   * (Little's law: what that rate needs in flight, with nothing queued).
+   */
+  private taken(now: number): number {
+    return this.okPerSecond(now) * ((this.baselineMs ?? 0) / 1000);
+  }
+
+  private recordBaseline(median: number, now: number): void {
+    const second = Math.floor(now / 1000);
+    const last = this.baselines[this.baselines.length - 1];
+    if (last && last[0] === second) last[1] = Math.min(last[1], median);
+    else this.baselines.push([second, median]);
+    const oldest = Math.floor((now - BASELINE_MS) / 1000);
+    while (this.baselines.length > 1 && (this.baselines[0]?.[0] ?? second) < oldest) this.baselines.shift();
+  }
+
+  /** ok answers, counted in 100 ms buckets over the last second. */
+  private countOk(now: number): void {
+    const bucket = Math.floor(now / OK_BUCKET_MS);
+    const at = bucket % this.okBuckets.length;
+    if (this.okBucketIds[at] !== bucket) {
+      this.okBucketIds[at] = bucket;
+      this.okBuckets[at] = 0;
+    }
+    this.okBuckets[at] = (this.okBuckets[at] ?? 0) + 1;
+  }
+
+  private okPerSecond(now: number): number {
+    const current = Math.floor(now / OK_BUCKET_MS);
+    let count = 0;
+    for (const [i, id] of this.okBucketIds.entries()) if (id > current - this.okBuckets.length) count += this.okBuckets[i] ?? 0;
+    return count;
+  }
+}
+
+function newWindow(now: number): Window {
+  return { startedAt: now, latencies: [], maxInFlight: 0 };
+}
+
+function clamp(n: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, n));
+}
+
+/** The q-quantile of sorted values (nearest rank). */
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
+}

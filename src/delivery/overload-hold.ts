@@ -1,0 +1,141 @@
+/**
+ * The overload hold (with `concurrency: auto`): when overload answers keep coming after the limit was cut (a rate
+ * limit's window is full, or the API is down), nothing more goes on the wire until the server takes requests again.
+ * A cut of the limit cannot stop that on its own: a 429 comes back at once, so even a small limit would send
+ * hundreds of requests a second into a full window.
+ *
+ * - It trips on an overload answer to a request sent after the first overload answer of the episode came back
+ *   (an episode ends RECENT_MS after its last overload answer): the cut that first answer made did not help.
+ * - Held, every attempt waits (first tries and retries alike). After `interval` (from INITIAL_INTERVAL_MS) one
+ *   attempt goes through as a probe; the rest keep waiting.
+ * - A good answer to a request sent since the hold tripped (the probe) lets everything go. An overload answer to
+ *   it doubles the interval, up to MAX_INTERVAL_MS (or the answer's Retry-After, when shorter), and holds again.
+ *   Each request still waits out its own Retry-After before its retry; the hold only keeps the others back.
+ *
+ * The state machine is synchronous and takes the time as an argument; `pass()` is the queue's way to wait.
+ */
+
+const RECENT_MS = 1_000;
+const INITIAL_INTERVAL_MS = 50;
+/** Probes never wait longer than this (a shorter Retry-After shortens it): a rate limit's window reopens within a second. */
+const MAX_INTERVAL_MS = 500;
+
+type State = 'open' | 'held' | 'probing';
+
+interface Waiter {
+  resolve: () => void;
+  reject: (reason: Error) => void;
+}
+
+export class OverloadHold {
+  private state: State = 'open';
+  private lastOverloadAt = Number.NEGATIVE_INFINITY;
+  /** When the first overload answer of the current episode came. */
+  private episodeStart = Number.NEGATIVE_INFINITY;
+  private trippedAt = Number.NEGATIVE_INFINITY;
+  private interval = INITIAL_INTERVAL_MS;
+  private maxInterval = MAX_INTERVAL_MS;
+  private reopenAt = 0;
+  private waiters: Waiter[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** How many times it tripped (for the run's debug log and tests). */
+  trips = 0;
+
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly onTrip?: (info: { retryAfterMs: number | undefined }) => void,
+  ) {}
+
+  get held(): boolean {
+    return this.state !== 'open';
+  }
+
+  /** An overload answer (429, 5xx, timeout, network failure) to a request sent at `startedAt`. True when it trips the hold. */
+  overloaded(startedAt: number, retryAfterMs: number | undefined): boolean {
+    const now = this.now();
+    if (now - this.lastOverloadAt >= RECENT_MS) this.episodeStart = now;
+    this.lastOverloadAt = now;
+    if (this.state === 'open') {
+      if (startedAt <= this.episodeStart) return false;
+      this.state = 'held';
+      this.trips += 1;
+      this.trippedAt = now;
+      this.interval = INITIAL_INTERVAL_MS;
+      this.maxInterval = cap(retryAfterMs);
+      this.reopenAt = now + this.interval;
+      this.onTrip?.({ retryAfterMs });
+      this.pump();
+      return true;
+    }
+    if (this.state === 'probing' && startedAt >= this.trippedAt) {
+      if (retryAfterMs !== undefined) this.maxInterval = cap(retryAfterMs);
+      this.interval = Math.min(this.maxInterval, this.interval * 2);
+      this.state = 'held';
+      this.reopenAt = now + this.interval;
+      this.pump();
+    }
+    return false;
+  }
+
+  /** Any other answer to a request sent at `startedAt`: one sent since the hold tripped means the server takes requests. */
+  answered(startedAt: number): void {
+    if (this.state !== 'open' && startedAt >= this.trippedAt) {
+      this.state = 'open';
+      this.pump();
+    }
+  }
+
+  /**
+   * 0: the caller may send now (when held and the interval has passed, the caller is the probe); otherwise how
+   * long to wait before asking again (Infinity: until the probe's answer).
+   */
+  waitMs(): number {
+    if (this.state === 'open') return 0;
+    if (this.state === 'probing') return Number.POSITIVE_INFINITY;
+    const now = this.now();
+    if (now < this.reopenAt) return this.reopenAt - now;
+    this.state = 'probing';
+    return 0;
+  }
+
+  /** Resolves when the caller may send. Rejects with the reason if cleared first. */
+  pass(): Promise<void> {
+    if (this.state === 'open' && this.waiters.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Reject every waiting attempt (the queue is stopping). */
+  clear(reason: Error): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w.reject(reason);
+  }
+
+  private pump(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.waiters.length > 0) {
+      const wait = this.waitMs();
+      if (wait === Number.POSITIVE_INFINITY) return; // the probe's answer calls pump again
+      if (wait > 0) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.pump();
+        }, Math.ceil(wait));
+        return;
+      }
+      this.waiters.shift()?.resolve();
+    }
+  }
+}
+
+function cap(retryAfterMs: number | undefined): number {
+  return Math.max(INITIAL_INTERVAL_MS, Math.min(MAX_INTERVAL_MS, retryAfterMs ?? MAX_INTERVAL_MS));
+}
