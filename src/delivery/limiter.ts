@@ -14,8 +14,9 @@
  *
  * Decisions, each window:
  * - latency holds (median within HOLD_RATIO of the baseline, plus HOLD_SLACK_MS of jitter) and at least half the
- *   limit was in flight: the limit grows: doubling each window at first (slow start), then by GROWTH_PER_SECOND of
- *   itself a second (at least 1 a second), a third of that near the limit at which the last overload answer came;
+ *   limit was in flight: the limit grows: doubling each window at first (slow start); later by half of itself a
+ *   second, but near the limit at which overload answers last came by only NEAR_OVERLOAD_GROWTH a second (each
+ *   step past it costs a few 429s), and back up to just below it at once-a-second doubling;
  * - between HOLD_RATIO and RISE_RATIO: it holds;
  * - above RISE_RATIO two windows running, after the limit grew past the last limit at which the latency held:
  *   requests queue (at the server or in this process), so the limit is cut in proportion (gradient) to where the
@@ -82,11 +83,14 @@ const RISE_SLACK_MS = 4;
 const TARGET_RATIO = 1.1;
 const OVERLOAD_BACKOFF = 0.9;
 const SLOW_START_BACKOFF = 0.5;
-const GROWTH_PER_SECOND = 0.15;
-/** From this share of the limit at which the last overload came, growth is NEAR_OVERLOAD_GROWTH of the usual. */
-const NEAR_OVERLOAD = 0.95;
-const NEAR_OVERLOAD_GROWTH = 1 / 3;
-/** Past this multiple of it without a new overload, that limit is forgotten. */
+/** Growth a second, as a share of the limit (at least 1 a second): with no overload in sight, */
+const FREE_GROWTH = 0.5;
+/** below NEAR_OVERLOAD of the limit at which overload answers last came (up to there), */
+const BACK_UP_GROWTH = 1;
+/** and from there. */
+const NEAR_OVERLOAD_GROWTH = 0.05;
+const NEAR_OVERLOAD = 0.9;
+/** Past this multiple of that limit without a new overload, it is forgotten. */
 const FORGET_OVERLOAD_ABOVE = 1.3;
 const PROBE_EVERY_MS = 2_000;
 /** Probes only from this limit up (below it, halving says little and costs much). */
@@ -181,7 +185,8 @@ export class AdaptiveLimiter {
   congested(): void {
     const now = this.now();
     const taken = this.taken(now);
-    this.cut(Math.min(this.value, taken >= this.min ? taken : this.value * SLOW_START_BACKOFF), 'congestion', 0, now);
+    const current = this.probe?.restoreTo ?? this.value;
+    this.cut(Math.min(current, taken >= this.min ? taken : current * SLOW_START_BACKOFF), 'congestion', 0, now);
   }
 
   private closeWindow(w: Window, now: number): void {
@@ -201,7 +206,6 @@ export class AdaptiveLimiter {
       return;
     }
     if (median > baseline * RISE_RATIO + RISE_SLACK_MS) {
-      this.slowStart = false;
       this.risesInARow += 1;
       const heldAt = this.heldAt ?? this.min;
       if (this.risesInARow >= 2 && this.value > heldAt) {
@@ -226,21 +230,33 @@ export class AdaptiveLimiter {
         this.set(Math.max(next, this.value + 1), 'slow start', median, now);
         return;
       }
-      if (this.overloadedAt !== undefined && this.value > this.overloadedAt * FORGET_OVERLOAD_ABOVE) this.overloadedAt = undefined;
-      const near = this.overloadedAt !== undefined && this.value >= this.overloadedAt * NEAR_OVERLOAD;
-      const perSecond = Math.max(1, this.value * GROWTH_PER_SECOND) * (near ? NEAR_OVERLOAD_GROWTH : 1);
-      this.set(this.value + (perSecond * (now - w.startedAt)) / 1000, 'increase', median, now);
+      this.set(this.grown((now - w.startedAt) / 1000), 'increase', median, now);
       return;
     }
     this.window = newWindow(now);
   }
 
+  /** The limit after `seconds` of growth. */
+  private grown(seconds: number): number {
+    const overloadedAt = this.overloadedAt;
+    if (overloadedAt === undefined || this.value > overloadedAt * FORGET_OVERLOAD_ABOVE) {
+      this.overloadedAt = undefined;
+      return this.value + Math.max(1, this.value * FREE_GROWTH) * seconds;
+    }
+    const near = overloadedAt * NEAR_OVERLOAD;
+    if (this.value < near) return Math.min(near, this.value + Math.max(1, this.value * BACK_UP_GROWTH) * seconds);
+    return this.value + Math.max(1, this.value * NEAR_OVERLOAD_GROWTH) * seconds;
+  }
+
   /** A cut: ends slow start, and the next overload answers of requests sent before it are the same congestion. */
   private cut(next: number, reason: LimitChangeReason, latencyMs: number, now: number): void {
-    this.slowStart = false;
     this.risesInARow = 0;
     this.probe = undefined;
-    if (reason !== 'latency rise') this.overloadedAt = this.value;
+    // Where overload begins: just above where a cut from slow start (which doubled past it) or to what the server
+    // has been taking lands; otherwise where the overload answer came.
+    if (reason === 'congestion' || (reason === 'overload' && this.slowStart)) this.overloadedAt = Math.min(this.value, Math.max(next, this.min) / NEAR_OVERLOAD);
+    else if (reason === 'overload') this.overloadedAt = this.value;
+    this.slowStart = false;
     this.lastCutAt = now;
     this.set(next, reason, latencyMs, now);
   }

@@ -22,6 +22,9 @@ export interface Sizes {
   reconcileCarts: number;
   /** shards (shards.ts). */
   shardOrders: number;
+  /** adaptive (adaptive.ts): each run on the capacity model, and each 50 ms run. */
+  adaptiveOrders: number;
+  adaptiveLatencyOrders: number;
 }
 
 export interface Bench {
