@@ -57,7 +57,7 @@ describe('overload hold', () => {
     expect(waits).toEqual([50, 100, 200, 300, 300, 300]);
   });
 
-  it('a good answer to a request sent since it tripped lets everything go; one sent before does not', () => {
+  it('good answers to requests sent since it tripped let two more through each, then everything; one sent before does not', () => {
     const { hold, clock } = rig();
     hold.overloaded(9_990, undefined);
     clock.t += 5;
@@ -65,11 +65,31 @@ describe('overload hold', () => {
     hold.answered(10_002); // sent before the trip (at 10 005): says nothing about now
     expect(hold.held).toBe(true);
     clock.t += 50;
-    expect(hold.waitMs()).toBe(0);
+    expect(hold.waitMs()).toBe(0); // the probe
     clock.t += 20;
     hold.answered(clock.t - 20);
-    expect(hold.held).toBe(false);
+    expect([hold.waitMs(), hold.waitMs(), hold.waitMs()]).toEqual([0, 0, Number.POSITIVE_INFINITY]);
+    let passed = 3;
+    while (hold.held) {
+      hold.answered(clock.t);
+      while (hold.held && hold.waitMs() === 0) passed += 1;
+    }
+    expect(passed).toBeGreaterThanOrEqual(32);
     expect(hold.waitMs()).toBe(0);
+  });
+
+  it('an overload answer while recovering holds again, for twice as long', () => {
+    const { hold, clock } = rig();
+    hold.overloaded(9_990, undefined);
+    clock.t += 5;
+    hold.overloaded(10_001, undefined);
+    clock.t += 50;
+    hold.waitMs();
+    hold.answered(clock.t);
+    hold.waitMs();
+    clock.t += 2;
+    hold.overloaded(clock.t - 1, undefined);
+    expect(hold.waitMs()).toBe(100);
   });
 
   it('an overload episode ends a second after its last overload answer: a lone 429 later does not trip it', () => {

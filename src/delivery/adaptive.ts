@@ -65,10 +65,11 @@ export class AdaptiveConcurrency {
       } else outcome = 'error';
       throw caught;
     } finally {
+      const farPast = outcome === 'overload' && this.limiter.farPastTheServer();
       this.limiter.onSample({ latencyMs: performance.now() - startedAt, outcome, inFlight: this.onWire });
       this.onWire -= 1;
       if (outcome !== 'overload') this.hold.answered(startedAt);
-      else if (this.hold.overloaded(startedAt, retryAfterMs)) {
+      else if (this.hold.overloaded(startedAt, retryAfterMs, farPast)) {
         this.log.debug({ retryAfterMs, limit: this.limiter.limit }, 'overload answers keep coming: holding every attempt until a probe gets through');
         this.limiter.congested();
       }

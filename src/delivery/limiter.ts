@@ -96,6 +96,8 @@ const PROBE_EVERY_MS = 2_000;
 /** Probes only from this limit up (below it, halving says little and costs much). */
 const PROBE_MIN_LIMIT = 4;
 const OK_BUCKET_MS = 100;
+/** See farPastTheServer(). */
+const FAR_PAST = 1.5;
 
 interface Window {
   startedAt: number;
@@ -143,6 +145,15 @@ export class AdaptiveLimiter {
   /** Requests that may be on the wire at once now. */
   get limit(): number {
     return Math.floor(this.value);
+  }
+
+  /**
+   * True while the limit is still doubling every window (slow start), or far above what the server has been taking
+   * (its good answers of the last second at the no-load latency): an overload answer then means a full refusal,
+   * not a step just past the edge.
+   */
+  farPastTheServer(): boolean {
+    return this.slowStart || this.value > FAR_PAST * Math.max(this.min, this.taken(this.now()));
   }
 
   /** The lowest and highest limit so far, and the limit now. */

@@ -5,11 +5,15 @@
  * hundreds of requests a second into a full window.
  *
  * - It trips on an overload answer to a request sent after the first overload answer of the episode came back
- *   (an episode ends RECENT_MS after its last overload answer): the cut that first answer made did not help.
+ *   (an episode ends RECENT_MS after its last overload answer): the cut that first answer made did not help. Or at
+ *   once, when the caller says the limit was far past what the server takes (limiter.farPastTheServer()).
  * - Held, every attempt waits (first tries and retries alike). After `interval` (from INITIAL_INTERVAL_MS) one
  *   attempt goes through as a probe; the rest keep waiting.
- * - A good answer to a request sent since the hold tripped (the probe) lets everything go. An overload answer to
- *   it doubles the interval, up to MAX_INTERVAL_MS (or the answer's Retry-After, when shorter), and holds again.
+ * - A good answer to a request sent since the hold tripped (the probe) starts the recovery: each such good answer
+ *   lets two more attempts through (doubling every round trip, as TCP's slow start after a timeout), and after
+ *   RECOVERED_AFTER of them everything goes. A window that reopens slowly is not flooded the moment it has room
+ *   for one. An overload answer to a request sent since the trip (probe or recovery) doubles the interval, up to
+ *   MAX_INTERVAL_MS (or the answer's Retry-After, when shorter), and holds again.
  *   Each request still waits out its own Retry-After before its retry; the hold only keeps the others back.
  *
  * The state machine is synchronous and takes the time as an argument; `pass()` is the queue's way to wait.
@@ -19,8 +23,9 @@ const RECENT_MS = 1_000;
 const INITIAL_INTERVAL_MS = 50;
 /** Probes never wait longer than this (a shorter Retry-After shortens it): a rate limit's window reopens within a second. */
 const MAX_INTERVAL_MS = 500;
+const RECOVERED_AFTER = 32;
 
-type State = 'open' | 'held' | 'probing';
+type State = 'open' | 'held' | 'probing' | 'recovering';
 
 interface Waiter {
   resolve: () => void;
@@ -36,6 +41,9 @@ export class OverloadHold {
   private interval = INITIAL_INTERVAL_MS;
   private maxInterval = MAX_INTERVAL_MS;
   private reopenAt = 0;
+  /** Recovering: attempts that may still go, and good answers so far. */
+  private budget = 0;
+  private good = 0;
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** How many times it tripped (for the run's debug log and tests). */
@@ -50,13 +58,16 @@ export class OverloadHold {
     return this.state !== 'open';
   }
 
-  /** An overload answer (429, 5xx, timeout, network failure) to a request sent at `startedAt`. True when it trips the hold. */
-  overloaded(startedAt: number, retryAfterMs: number | undefined): boolean {
+  /**
+   * An overload answer (429, 5xx, timeout, network failure) to a request sent at `startedAt`. True when it trips the
+   * hold: `atOnce` trips it even on the first answer of an episode (the limit was doubling: it may be far past).
+   */
+  overloaded(startedAt: number, retryAfterMs: number | undefined, atOnce = false): boolean {
     const now = this.now();
     if (now - this.lastOverloadAt >= RECENT_MS) this.episodeStart = now;
     this.lastOverloadAt = now;
     if (this.state === 'open') {
-      if (startedAt <= this.episodeStart) return false;
+      if (startedAt <= this.episodeStart && !atOnce) return false;
       this.state = 'held';
       this.trips += 1;
       this.trippedAt = now;
@@ -67,7 +78,7 @@ export class OverloadHold {
       this.pump();
       return true;
     }
-    if (this.state === 'probing' && startedAt >= this.trippedAt) {
+    if ((this.state === 'probing' || this.state === 'recovering') && startedAt >= this.trippedAt) {
       if (retryAfterMs !== undefined) this.maxInterval = cap(retryAfterMs);
       this.interval = Math.min(this.maxInterval, this.interval * 2);
       this.state = 'held';
@@ -79,18 +90,29 @@ export class OverloadHold {
 
   /** Any other answer to a request sent at `startedAt`: one sent since the hold tripped means the server takes requests. */
   answered(startedAt: number): void {
-    if (this.state !== 'open' && startedAt >= this.trippedAt) {
-      this.state = 'open';
-      this.pump();
+    if (this.state === 'open' || startedAt < this.trippedAt) return;
+    if (this.state !== 'recovering') {
+      this.state = 'recovering';
+      this.budget = 0;
+      this.good = 0;
     }
+    this.good += 1;
+    this.budget += 2;
+    if (this.good >= RECOVERED_AFTER) this.state = 'open';
+    this.pump();
   }
 
   /**
    * 0: the caller may send now (when held and the interval has passed, the caller is the probe); otherwise how
-   * long to wait before asking again (Infinity: until the probe's answer).
+   * long to wait before asking again (Infinity: until an answer comes).
    */
   waitMs(): number {
     if (this.state === 'open') return 0;
+    if (this.state === 'recovering') {
+      if (this.budget <= 0) return Number.POSITIVE_INFINITY;
+      this.budget -= 1;
+      return 0;
+    }
     if (this.state === 'probing') return Number.POSITIVE_INFINITY;
     const now = this.now();
     if (now < this.reopenAt) return this.reopenAt - now;
@@ -123,7 +145,7 @@ export class OverloadHold {
     }
     while (this.waiters.length > 0) {
       const wait = this.waitMs();
-      if (wait === Number.POSITIVE_INFINITY) return; // the probe's answer calls pump again
+      if (wait === Number.POSITIVE_INFINITY) return; // the next answer calls pump again
       if (wait > 0) {
         this.timer = setTimeout(() => {
           this.timer = undefined;
