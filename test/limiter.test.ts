@@ -106,6 +106,15 @@ describe('adaptive limit', () => {
     for (const c of late) expect(c.to).toBeLessThanOrEqual(128);
   });
 
+  it('starting far above the capacity (every answer queued, so no unloaded latency seen), probes find it and come down', () => {
+    const r = rig({ max: 256, initial: 128 });
+    r.run(30_000, capacity(16, 20));
+    expect(r.changes.some((c) => c.reason === 'latency rise')).toBe(true);
+    expect(r.limiter.limit).toBeLessThanOrEqual(40);
+    expect(r.limiter.limit).toBeGreaterThanOrEqual(12);
+    expect(r.limiter.baselineMs).toBeLessThan(30);
+  });
+
   it('a latency rise at a limit that has held before is not ours: no cut (noise cannot walk the limit down)', () => {
     const r = rig({ max: 256, initial: 16 });
     r.round(20, 'overload'); // 16 → 8, out of slow start

@@ -11,12 +11,15 @@
  * Baseline. The no-load latency is the lowest window median of the last BASELINE_MS (the first window counts its
  * fastest tenth: it may already queue). While the limit stays above what the server serves at once, every window
  * queues; so every PROBE_EVERY_MS the limit halves for one window (a probe) to see the latency with less in flight.
+ * A probe whose latency is clearly lower (PROBE_SHOWS_QUEUEING) shows the requests were queueing: its limit counts
+ * as the last at which the latency held.
  *
  * Decisions, each window:
  * - latency holds (median within HOLD_RATIO of the baseline, plus HOLD_SLACK_MS of jitter) and at least half the
  *   limit was in flight: the limit grows: doubling each window at first (slow start); later by half of itself a
- *   second, but near the limit at which overload answers last came by only NEAR_OVERLOAD_GROWTH a second (each
- *   step past it costs a few 429s), and back up to just below it at once-a-second doubling;
+ *   second (FREE_GROWTH), but near the limit at which overload answers last came by only NEAR_OVERLOAD_GROWTH a
+ *   second (each step past it costs a few 429s); after a latency cut, back up to just below where the latency
+ *   rose at BACK_UP_GROWTH (a passing rise, such as a process warming up, costs little);
  * - between HOLD_RATIO and RISE_RATIO: it holds;
  * - above RISE_RATIO two windows running, after the limit grew past the last limit at which the latency held:
  *   requests queue (at the server or in this process), so the limit is cut in proportion (gradient) to where the
@@ -25,7 +28,7 @@
  *   an increase; it cannot walk the limit down.
  * An overload answer (429, 5xx, timeout, network failure) cuts at once by OVERLOAD_BACKOFF (by half in slow start),
  * once per round trip, never below what the server has just been taking (its good answers of the last second at
- * their latency); `congested()` (the queue's overload hold tripped) cuts straight to that.
+ * the no-load latency); `congested()` (the queue's overload hold tripped) cuts straight to that.
  *
  * The limit stays within [min, max]. Pure: time comes from `now`, changes go to `onChange`; the queue applies them.
  */
@@ -85,16 +88,18 @@ const OVERLOAD_BACKOFF = 0.9;
 const SLOW_START_BACKOFF = 0.5;
 /** Growth a second, as a share of the limit (at least 1 a second): with no overload in sight, */
 const FREE_GROWTH = 0.5;
-/** below NEAR_OVERLOAD of the limit at which overload answers last came (up to there), */
-const BACK_UP_GROWTH = 1;
-/** and from there. */
+/** from NEAR_OVERLOAD of the limit at which overload answers last came, */
 const NEAR_OVERLOAD_GROWTH = 0.05;
 const NEAR_OVERLOAD = 0.9;
+/** and after a latency cut, up to NEAR_OVERLOAD of where the latency rose. */
+const BACK_UP_GROWTH = 1;
 /** Past this multiple of that limit without a new overload, it is forgotten. */
 const FORGET_OVERLOAD_ABOVE = 1.3;
 const PROBE_EVERY_MS = 2_000;
 /** Probes only from this limit up (below it, halving says little and costs much). */
 const PROBE_MIN_LIMIT = 4;
+/** A probe's latency below this share of the latency before it shows that requests were queueing. */
+const PROBE_SHOWS_QUEUEING = 0.8;
 const OK_BUCKET_MS = 100;
 /** See farPastTheServer(). */
 const FAR_PAST = 1.5;
@@ -119,10 +124,12 @@ export class AdaptiveLimiter {
   private lastCutAt = Number.NEGATIVE_INFINITY;
   /** The limit at which the last overload answer came; near it, growth slows (it is probed, not rushed). */
   private overloadedAt: number | undefined;
+  /** After a latency cut: fast growth back up to here. */
+  private backUpTo: number | undefined;
   /** The limit of the last window whose latency held (undefined before the first). */
   private heldAt: number | undefined;
-  /** A probe window under way: the limit to go back to. */
-  private probe: { restoreTo: number } | undefined;
+  /** A probe window under way: the limit to go back to, and the latency before it. */
+  private probe: { restoreTo: number; medianBefore: number } | undefined;
   private lastProbeAt: number;
   private readonly okBuckets: number[] = new Array<number>(1000 / OK_BUCKET_MS).fill(0);
   private readonly okBucketIds: number[] = new Array<number>(1000 / OK_BUCKET_MS).fill(Number.NEGATIVE_INFINITY);
@@ -209,13 +216,14 @@ export class AdaptiveLimiter {
     const baseline = this.baselineMs ?? median;
 
     const holds = median <= baseline * HOLD_RATIO + HOLD_SLACK_MS;
-    if (holds) this.heldAt = this.value;
     if (this.probe) {
-      const { restoreTo } = this.probe;
+      const { restoreTo, medianBefore } = this.probe;
       this.probe = undefined;
+      if (median < medianBefore * PROBE_SHOWS_QUEUEING) this.heldAt = this.value;
       this.set(restoreTo, 'probe done', median, now);
       return;
     }
+    if (holds) this.heldAt = this.value;
     if (median > baseline * RISE_RATIO + RISE_SLACK_MS) {
       this.risesInARow += 1;
       const heldAt = this.heldAt ?? this.min;
@@ -231,7 +239,7 @@ export class AdaptiveLimiter {
     const used = w.maxInFlight === 0 || w.maxInFlight * 2 >= this.limit;
     if (!this.slowStart && used && now - this.lastProbeAt >= PROBE_EVERY_MS && this.limit >= PROBE_MIN_LIMIT) {
       this.lastProbeAt = now;
-      this.probe = { restoreTo: this.value };
+      this.probe = { restoreTo: this.value, medianBefore: median };
       this.set(this.value / 2, 'probe', median, now);
       return;
     }
@@ -249,14 +257,13 @@ export class AdaptiveLimiter {
 
   /** The limit after `seconds` of growth. */
   private grown(seconds: number): number {
+    const step = (share: number) => this.value + Math.max(1, this.value * share) * seconds;
+    if (this.backUpTo !== undefined && this.value < this.backUpTo) return Math.min(this.backUpTo, step(BACK_UP_GROWTH));
+    this.backUpTo = undefined;
     const overloadedAt = this.overloadedAt;
-    if (overloadedAt === undefined || this.value > overloadedAt * FORGET_OVERLOAD_ABOVE) {
-      this.overloadedAt = undefined;
-      return this.value + Math.max(1, this.value * FREE_GROWTH) * seconds;
-    }
-    const near = overloadedAt * NEAR_OVERLOAD;
-    if (this.value < near) return Math.min(near, this.value + Math.max(1, this.value * BACK_UP_GROWTH) * seconds);
-    return this.value + Math.max(1, this.value * NEAR_OVERLOAD_GROWTH) * seconds;
+    if (overloadedAt !== undefined && this.value > overloadedAt * FORGET_OVERLOAD_ABOVE) this.overloadedAt = undefined;
+    const near = this.overloadedAt !== undefined && this.value >= this.overloadedAt * NEAR_OVERLOAD;
+    return step(near ? NEAR_OVERLOAD_GROWTH : FREE_GROWTH);
   }
 
   /** A cut: ends slow start, and the next overload answers of requests sent before it are the same congestion. */
@@ -267,6 +274,7 @@ export class AdaptiveLimiter {
     // has been taking lands; otherwise where the overload answer came.
     if (reason === 'congestion' || (reason === 'overload' && this.slowStart)) this.overloadedAt = Math.min(this.value, Math.max(next, this.min) / NEAR_OVERLOAD);
     else if (reason === 'overload') this.overloadedAt = this.value;
+    this.backUpTo = reason === 'latency rise' ? this.value * NEAR_OVERLOAD : undefined;
     this.slowStart = false;
     this.lastCutAt = now;
     this.set(next, reason, latencyMs, now);
