@@ -10,7 +10,7 @@ import { startSandbox, type FaultConfig, type Sandbox } from '../src/sandbox/ind
 import { runCli } from './support/cli.js';
 import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
 import { createShop, insertOrders } from './support/shop.js';
-import { cliConfig, logLines } from './faults/support/config.js';
+import { cliConfig, logLines, plainLines } from './faults/support/config.js';
 
 let db: TestDatabase;
 let sandbox: Sandbox;
@@ -60,6 +60,7 @@ async function autoSync(faults: FaultConfig, delivery: Record<string, unknown> =
   sandbox.setFaults(faults);
   const config = cliConfig({ database: db.name, apiUrl: sandbox.url, delivery: { concurrency: 'auto', retries: 6, retryMinMs: 200, retryMaxMs: 2000, ...delivery }, orders: { pageSize: 1000 } });
   const result = await runCli(['sync', 'orders', '--config', config], { env: { LOG_LEVEL: 'debug' } });
+  expect(plainLines(result.stderr)).toEqual([]); // no warning of Node's (listeners, …), nothing but log lines
   const lines = logLines(result.stderr);
   const changes = lines.filter((l) => l.msg === 'concurrency limit changed') as unknown as LimitLine[];
   const run = lines.find((l) => l.msg === 'run finished' || l.msg === 'run stopped') as unknown as RunLine | undefined;
@@ -72,7 +73,11 @@ function refused(): { received: number; refused: number; share: number } {
   return { received: stats.received, refused: count, share: stats.received > 0 ? count / stats.received : 0 };
 }
 
-/** Every change of the limit is logged: each line starts where the one before ended, from the first limit to the last. */
+/**
+ * Every change of the limit is logged: each line starts where the one before ended, from the first limit to the
+ * last; the summary's range is theirs (a probe's brief halving left out, and a run ending in one settles where the
+ * probe would have gone back to).
+ */
 function expectEveryChangeLogged(run: AutoRun, first: number): void {
   expect(run.changes.length).toBeGreaterThan(0);
   let at = first;
@@ -81,8 +86,9 @@ function expectEveryChangeLogged(run: AutoRun, first: number): void {
     expect(change.limit).not.toBe(change.from);
     at = change.limit;
   }
-  expect(run.run?.concurrencyLimit?.settled).toBe(at);
-  const all = [first, ...run.changes.map((c) => c.limit)];
+  const last = run.changes[run.changes.length - 1];
+  expect(run.run?.concurrencyLimit?.settled).toBe(last?.reason === 'probe' ? last.from : at);
+  const all = [first, ...run.changes.filter((c) => c.reason !== 'probe').map((c) => c.limit)];
   expect(run.run?.concurrencyLimit?.low).toBe(Math.min(...all));
   expect(run.run?.concurrencyLimit?.high).toBe(Math.max(...all));
 }
@@ -109,7 +115,9 @@ describe('concurrency auto on the capacity model', () => {
 
   it('keeps 429s under 1% when a rate limit binds (R = 1000/s: 20 in flight at 20 ms; K = 64 would allow 3200/s)', async () => {
     const rate = 1000;
-    const orders = 8000;
+    // Each time the window fills, the requests already on the wire are refused (a few dozen on a busy machine):
+    // enough orders that 1% is a real bound, not luck.
+    const orders = 12_000;
     await insertOrders(db, 1, orders);
     const run = await autoSync({ capacity: { slots: 64, serviceMs: 20, ratePerSecond: rate } });
     expect(run.code).toBe(0);

@@ -2,9 +2,12 @@
  * `concurrency: auto` inside the delivery queue: every attempt feeds the adaptive limit (limiter.ts) and the overload
  * hold (overload-hold.ts), and the queue's slots are worked out from them.
  *
- * The limit counts requests on the wire. A request waiting out a retry's delay (Retry-After, backoff) gives its slot
- * back, up to the limit's worth of such requests, so that a few 429s do not idle the queue while the server takes
- * requests again; and the hold keeps every attempt back (retries too) while the server refuses whatever is sent.
+ * The limit counts requests on the wire, strictly: an attempt waits for room on the wire before it goes. A request
+ * waiting out a retry's delay (Retry-After, backoff) gives its queue slot back, up to the limit's worth of such
+ * requests, so that a few 429s do not idle the queue while the server takes requests again; when it wakes it waits
+ * for room on the wire like any other (retries waking together after a burst of 429s would otherwise go out all at
+ * once, past the limit, and earn the next burst). The hold keeps every attempt back (retries too) while the server
+ * refuses whatever is sent.
  * So a 429 slows the whole queue, not only the request that got it: the limit falls, and if 429s keep coming the
  * hold stops sending until a probe gets through.
  */
@@ -21,6 +24,9 @@ export class AdaptiveConcurrency {
   private readonly hold: OverloadHold;
   private onWire = 0;
   private waitingForRetry = 0;
+  /** Attempts waiting for room on the wire, and those let through that have not yet gone on it. */
+  private wireWaiters: Array<{ resolve: () => void; reject: (reason: Error) => void }> = [];
+  private granted = 0;
 
   constructor(
     max: number,
@@ -49,8 +55,12 @@ export class AdaptiveConcurrency {
     return this.hold.pass();
   }
 
-  /** One attempt on the wire: timed, and its answer (or failure) taken as a sample. */
+  /** One attempt on the wire, once there is room under the limit: timed, and its answer (or failure) taken as a sample. */
   async send<T>(attempt: () => Promise<T>): Promise<T> {
+    if (this.wireWaiters.length > 0 || this.onWire + this.granted >= this.limiter.limit) {
+      await new Promise<void>((resolve, reject) => this.wireWaiters.push({ resolve, reject }));
+      this.granted = Math.max(0, this.granted - 1);
+    }
     this.onWire += 1;
     const startedAt = performance.now();
     let outcome: SampleOutcome = 'ok';
@@ -68,6 +78,7 @@ export class AdaptiveConcurrency {
       const farPast = outcome === 'overload' && this.limiter.farPastTheServer();
       this.limiter.onSample({ latencyMs: performance.now() - startedAt, outcome, inFlight: this.onWire });
       this.onWire -= 1;
+      this.letOnTheWire();
       if (outcome !== 'overload') this.hold.answered(startedAt);
       else if (this.hold.overloaded(startedAt, retryAfterMs, farPast)) {
         this.log.debug({ retryAfterMs, limit: this.limiter.limit }, 'overload answers keep coming: holding every attempt until a probe gets through');
@@ -85,10 +96,23 @@ export class AdaptiveConcurrency {
   /** The queue is stopping: attempts held back fail with the reason. */
   clear(reason: Error): void {
     this.hold.clear(reason);
+    const waiting = this.wireWaiters;
+    this.wireWaiters = [];
+    this.granted = 0;
+    for (const w of waiting) w.reject(reason);
+  }
+
+  /** Let waiting attempts on the wire, oldest first, as far as the limit leaves room. */
+  private letOnTheWire(): void {
+    while (this.wireWaiters.length > 0 && this.onWire + this.granted < this.limiter.limit) {
+      this.granted += 1;
+      this.wireWaiters.shift()?.resolve();
+    }
   }
 
   private limitChanged(change: LimitChange): void {
     this.onSlots(this.slots);
+    this.letOnTheWire();
     if (this.log.isLevelEnabled('debug')) {
       const { from, to, reason, latencyMs, baselineMs } = change;
       this.log.debug(

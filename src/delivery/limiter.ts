@@ -12,14 +12,14 @@
  * fastest tenth: it may already queue). While the limit stays above what the server serves at once, every window
  * queues; so every PROBE_EVERY_MS the limit halves for one window (a probe) to see the latency with less in flight.
  * A probe whose latency is clearly lower (PROBE_SHOWS_QUEUEING) shows the requests were queueing: its limit counts
- * as the last at which the latency held.
+ * as the last at which the latency held, and the next probe comes sooner (PROBE_AGAIN_MS).
  *
  * Decisions, each window:
  * - latency holds (median within HOLD_RATIO of the baseline, plus HOLD_SLACK_MS of jitter) and at least half the
  *   limit was in flight: the limit grows: doubling each window at first (slow start); later by half of itself a
  *   second (FREE_GROWTH), but near the limit at which overload answers last came by only NEAR_OVERLOAD_GROWTH a
- *   second (each step past it costs a few 429s); after a latency cut, back up to just below where the latency
- *   rose at BACK_UP_GROWTH (a passing rise, such as a process warming up, costs little);
+ *   second (each step past it costs a few 429s); after a latency cut, back up half way to where the latency rose
+ *   at BACK_UP_GROWTH (a passing rise, such as a process warming up, costs little; a lasting one is closed in on);
  * - between HOLD_RATIO and RISE_RATIO: it holds;
  * - above RISE_RATIO two windows running, after the limit grew past the last limit at which the latency held:
  *   requests queue (at the server or in this process), so the limit is cut in proportion (gradient) to where the
@@ -28,7 +28,7 @@
  *   an increase; it cannot walk the limit down.
  * An overload answer (429, 5xx, timeout, network failure) cuts at once by OVERLOAD_BACKOFF (by half in slow start),
  * once per round trip, never below what the server has just been taking (its good answers of the last second at
- * the no-load latency); `congested()` (the queue's overload hold tripped) cuts straight to that.
+ * the latency of an answer that did not queue); `congested()` (the queue's overload hold tripped) cuts straight to that.
  *
  * The limit stays within [min, max]. Pure: time comes from `now`, changes go to `onChange`; the queue applies them.
  */
@@ -78,10 +78,10 @@ export interface LimitRange {
 const WINDOW_MIN_SAMPLES = 10;
 const WINDOW_MIN_MS = 50;
 const BASELINE_MS = 10_000;
-const HOLD_RATIO = 1.25;
-const HOLD_SLACK_MS = 2;
-const RISE_RATIO = 1.6;
-const RISE_SLACK_MS = 4;
+const HOLD_RATIO = 1.2;
+const HOLD_SLACK_MS = 1;
+const RISE_RATIO = 1.4;
+const RISE_SLACK_MS = 3;
 /** The latency a gradient cut aims at, as a multiple of the baseline. */
 const TARGET_RATIO = 1.1;
 const OVERLOAD_BACKOFF = 0.9;
@@ -91,11 +91,13 @@ const FREE_GROWTH = 0.5;
 /** from NEAR_OVERLOAD of the limit at which overload answers last came, */
 const NEAR_OVERLOAD_GROWTH = 0.05;
 const NEAR_OVERLOAD = 0.9;
-/** and after a latency cut, up to NEAR_OVERLOAD of where the latency rose. */
+/** and after a latency cut, up to half way to where the latency rose. */
 const BACK_UP_GROWTH = 1;
 /** Past this multiple of that limit without a new overload, it is forgotten. */
 const FORGET_OVERLOAD_ABOVE = 1.3;
 const PROBE_EVERY_MS = 2_000;
+/** After a probe that showed queueing. */
+const PROBE_AGAIN_MS = 500;
 /** Probes only from this limit up (below it, halving says little and costs much). */
 const PROBE_MIN_LIMIT = 4;
 /** A probe's latency below this share of the latency before it shows that requests were queueing. */
@@ -118,8 +120,8 @@ export class AdaptiveLimiter {
   private low: number;
   private high: number;
   private window: Window;
-  /** Lowest window median per second of the last BASELINE_MS: [second, median]. */
-  private baselines: Array<[number, number]> = [];
+  /** Per second of the last BASELINE_MS: [second, lowest window median, lowest window fastest tenth]. */
+  private baselines: Array<[number, number, number]> = [];
   private risesInARow = 0;
   private lastCutAt = Number.NEGATIVE_INFINITY;
   /** The limit at which the last overload answer came; near it, growth slows (it is probed, not rushed). */
@@ -156,16 +158,16 @@ export class AdaptiveLimiter {
 
   /**
    * True while the limit is still doubling every window (slow start), or far above what the server has been taking
-   * (its good answers of the last second at the no-load latency): an overload answer then means a full refusal,
+   * (its good answers of the last second at an unqueued latency): an overload answer then means a full refusal,
    * not a step just past the edge.
    */
   farPastTheServer(): boolean {
     return this.slowStart || this.value > FAR_PAST * Math.max(this.min, this.taken(this.now()));
   }
 
-  /** The lowest and highest limit so far, and the limit now. */
+  /** The lowest and highest limit so far, and the limit now (probes' brief halvings left out). */
   get range(): LimitRange {
-    return { low: this.low, high: this.high, current: this.limit };
+    return { low: this.low, high: this.high, current: Math.floor(this.probe?.restoreTo ?? this.value) };
   }
 
   /** The no-load latency estimate (ms), once a window has closed. */
@@ -212,14 +214,18 @@ export class AdaptiveLimiter {
     const median = quantile(sorted, 0.5);
     // The first window may queue already (the starting limit above what the server serves at once): its fastest
     // answers, served first, are the better guess of the no-load latency.
-    this.recordBaseline(this.baselines.length === 0 ? quantile(sorted, 0.1) : median, now);
+    const fastest = quantile(sorted, 0.1);
+    this.recordBaseline(this.baselines.length === 0 ? fastest : median, fastest, now);
     const baseline = this.baselineMs ?? median;
 
     const holds = median <= baseline * HOLD_RATIO + HOLD_SLACK_MS;
     if (this.probe) {
       const { restoreTo, medianBefore } = this.probe;
       this.probe = undefined;
-      if (median < medianBefore * PROBE_SHOWS_QUEUEING) this.heldAt = this.value;
+      if (median < medianBefore * PROBE_SHOWS_QUEUEING) {
+        this.heldAt = this.value;
+        this.lastProbeAt = now - (PROBE_EVERY_MS - PROBE_AGAIN_MS);
+      }
       this.set(restoreTo, 'probe done', median, now);
       return;
     }
@@ -237,7 +243,7 @@ export class AdaptiveLimiter {
     }
     this.risesInARow = 0;
     const used = w.maxInFlight === 0 || w.maxInFlight * 2 >= this.limit;
-    if (!this.slowStart && used && now - this.lastProbeAt >= PROBE_EVERY_MS && this.limit >= PROBE_MIN_LIMIT) {
+    if (used && now - this.lastProbeAt >= PROBE_EVERY_MS && this.limit >= PROBE_MIN_LIMIT) {
       this.lastProbeAt = now;
       this.probe = { restoreTo: this.value, medianBefore: median };
       this.set(this.value / 2, 'probe', median, now);
@@ -274,7 +280,7 @@ export class AdaptiveLimiter {
     // has been taking lands; otherwise where the overload answer came.
     if (reason === 'congestion' || (reason === 'overload' && this.slowStart)) this.overloadedAt = Math.min(this.value, Math.max(next, this.min) / NEAR_OVERLOAD);
     else if (reason === 'overload') this.overloadedAt = this.value;
-    this.backUpTo = reason === 'latency rise' ? this.value * NEAR_OVERLOAD : undefined;
+    this.backUpTo = reason === 'latency rise' ? (this.value + next) / 2 : undefined;
     this.slowStart = false;
     this.lastCutAt = now;
     this.set(next, reason, latencyMs, now);
@@ -285,24 +291,32 @@ export class AdaptiveLimiter {
     this.value = clamp(next, this.min, this.max);
     this.window = newWindow(now);
     const to = this.limit;
-    this.low = Math.min(this.low, to);
-    this.high = Math.max(this.high, to);
+    if (reason !== 'probe') {
+      this.low = Math.min(this.low, to);
+      this.high = Math.max(this.high, to);
+    }
     if (to !== from) this.onChange?.({ from, to, reason, latencyMs, baselineMs: this.baselineMs });
   }
 
   /**
-   * What the server has been taking, as a limit: its good answers of the last second times the no-load latency
-   * (Little's law: what that rate needs in flight, with nothing queued).
+   * What the server has been taking, as a limit: its good answers of the last second times the latency of an
+   * answer that did not queue (Little's law: what that rate needs in flight). That latency is the fastest tenth of
+   * the windows', not the baseline: early in a run, before the process warms up, the baseline runs high, and a limit
+   * made of it would leave a rate limit's window overfull.
    */
   private taken(now: number): number {
-    return this.okPerSecond(now) * ((this.baselineMs ?? 0) / 1000);
+    let fastest: number | undefined;
+    for (const [, , fast] of this.baselines) fastest = fastest === undefined ? fast : Math.min(fastest, fast);
+    return this.okPerSecond(now) * ((fastest ?? 0) / 1000);
   }
 
-  private recordBaseline(median: number, now: number): void {
+  private recordBaseline(median: number, fastest: number, now: number): void {
     const second = Math.floor(now / 1000);
     const last = this.baselines[this.baselines.length - 1];
-    if (last && last[0] === second) last[1] = Math.min(last[1], median);
-    else this.baselines.push([second, median]);
+    if (last && last[0] === second) {
+      last[1] = Math.min(last[1], median);
+      last[2] = Math.min(last[2], fastest);
+    } else this.baselines.push([second, median, fastest]);
     const oldest = Math.floor((now - BASELINE_MS) / 1000);
     while (this.baselines.length > 1 && (this.baselines[0]?.[0] ?? second) < oldest) this.baselines.shift();
   }

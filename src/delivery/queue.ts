@@ -4,6 +4,7 @@
  * submitted request ends in exactly one outcome callback, unless the queue is stopped first (then the request was
  * never sent, and the caller must not count it as done).
  */
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
 import { ApiError, ApiUnavailableError, FatalApiError, toError } from '../errors.js';
@@ -79,6 +80,9 @@ export class DeliveryQueue {
     }
     this.queue = new PQueue({ concurrency: this.adaptive?.slots ?? maxInFlight(options) });
     this.gate = new RateGate(options.maxRequestsPerSecond);
+    // Every request waiting out a retry's delay listens for the stop: as many as are in flight, more than Node's
+    // default of 10 before it prints a MaxListenersExceededWarning that is no leak.
+    setMaxListeners(0, this.abort.signal);
   }
 
   /** With concurrency 'auto': the lowest and highest limit of the run so far, and the limit now. */
