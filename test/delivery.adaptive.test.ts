@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type FaultConfig, type Sandbox } from '../src/sandbox/index.js';
-import { runCli } from './support/cli.js';
+import { runCli, startCli } from './support/cli.js';
 import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
 import { createShop, insertOrders } from './support/shop.js';
 import { cliConfig, logLines, plainLines } from './faults/support/config.js';
@@ -133,5 +133,34 @@ describe('concurrency auto on the capacity model', () => {
     expect(run.run?.rate).toBeGreaterThan(rate * 0.4);
     expect(run.changes.some((c) => c.reason === 'overload' || c.reason === 'congestion')).toBe(true);
     expectEveryChangeLogged(run, 16);
+  });
+
+  it('an API that goes down mid-run: the hold keeps requests back, the limit falls, and the run halts (exit 4) as with a fixed concurrency', async () => {
+    const orders = 3000;
+    await insertOrders(db, 1, orders);
+    sandbox.setFaults({ latencyMs: 20 });
+    const config = cliConfig({ database: db.name, apiUrl: sandbox.url, delivery: { concurrency: 'auto', retries: 3, retryMinMs: 50, retryMaxMs: 400 }, orders: { pageSize: 1000 } });
+    const run = startCli(['sync', 'orders', '--config', config], { env: { LOG_LEVEL: 'debug' } });
+    const deadline = Date.now() + 30_000;
+    while (sandbox.stats().accepted < 500 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sandbox.stats().accepted).toBeGreaterThanOrEqual(500);
+    const before = sandbox.stats().received;
+    const downAt = Date.now();
+    sandbox.setFaults({ down: true, latencyMs: 20 });
+    const halted = await run.done;
+    const haltMs = Date.now() - downAt;
+    const whileDown = sandbox.stats().received - before;
+    expect(halted.code, halted.stderr.slice(-2000)).toBe(4);
+    expect(plainLines(halted.stderr)).toEqual([expect.stringMatching(/^personaclick-sync: PersonaClick stayed unavailable after every retry: HTTP 503/)]);
+    // The request that has tried most probes first: 4 attempts, backoffs of at most 400 ms, probes at most 500 ms
+    // apart (not every waiting request taking its turn to fail once, which took a minute).
+    expect(haltMs).toBeLessThan(10_000);
+    const lines = logLines(halted.stderr);
+    expect(lines.some((l) => l.msg === 'overload answers keep coming: holding every attempt until a probe gets through')).toBe(true);
+    const stopped = lines.find((l) => l.msg === 'run stopped') as unknown as RunLine | undefined;
+    const limit = stopped?.concurrencyLimit;
+    expect(limit?.settled).toBeLessThan(limit?.high ?? 0);
+    // What was on the wire when it went down, and then the probes: nowhere near every waiting request retrying.
+    expect(whileDown).toBeLessThanOrEqual((limit?.high ?? 0) * 2 + 40);
   });
 });

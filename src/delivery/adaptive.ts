@@ -15,6 +15,7 @@ import { ApiError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { AdaptiveLimiter, type LimitChange, type LimitRange, type SampleOutcome } from './limiter.js';
 import { OverloadHold } from './overload-hold.js';
+import { WaitLine } from './wait-line.js';
 
 /** Where the limit starts (or the ceiling, when lower). */
 const INITIAL_LIMIT = 16;
@@ -25,7 +26,7 @@ export class AdaptiveConcurrency {
   private onWire = 0;
   private waitingForRetry = 0;
   /** Attempts waiting for room on the wire, and those let through that have not yet gone on it. */
-  private wireWaiters: Array<{ resolve: () => void; reject: (reason: Error) => void }> = [];
+  private readonly wireWaiters = new WaitLine();
   private granted = 0;
 
   constructor(
@@ -50,15 +51,18 @@ export class AdaptiveConcurrency {
     return this.limiter.range;
   }
 
-  /** Resolves when an attempt may go on the wire (at once, unless the overload hold is on). */
-  pass(): Promise<void> {
-    return this.hold.pass();
+  /** Resolves when an attempt may go on (at once, unless the overload hold is on); `attempts`: made so far. */
+  pass(attempts: number): Promise<void> {
+    return this.hold.pass(attempts);
   }
 
-  /** One attempt on the wire, once there is room under the limit: timed, and its answer (or failure) taken as a sample. */
-  async send<T>(attempt: () => Promise<T>): Promise<T> {
+  /**
+   * One attempt on the wire, once there is room under the limit (the request that has tried most first): timed,
+   * and its answer (or failure) taken as a sample. `attempts`: made so far, this one not counted.
+   */
+  async send<T>(attempt: () => Promise<T>, attempts: number): Promise<T> {
     if (this.wireWaiters.length > 0 || this.onWire + this.granted >= this.limiter.limit) {
-      await new Promise<void>((resolve, reject) => this.wireWaiters.push({ resolve, reject }));
+      await this.wireWaiters.wait(attempts);
       this.granted = Math.max(0, this.granted - 1);
     }
     this.onWire += 1;
@@ -96,17 +100,15 @@ export class AdaptiveConcurrency {
   /** The queue is stopping: attempts held back fail with the reason. */
   clear(reason: Error): void {
     this.hold.clear(reason);
-    const waiting = this.wireWaiters;
-    this.wireWaiters = [];
+    this.wireWaiters.clear(reason);
     this.granted = 0;
-    for (const w of waiting) w.reject(reason);
   }
 
   /** Let waiting attempts on the wire, oldest first, as far as the limit leaves room. */
   private letOnTheWire(): void {
     while (this.wireWaiters.length > 0 && this.onWire + this.granted < this.limiter.limit) {
       this.granted += 1;
-      this.wireWaiters.shift()?.resolve();
+      this.wireWaiters.next();
     }
   }
 

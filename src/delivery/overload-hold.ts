@@ -19,6 +19,8 @@
  * The state machine is synchronous and takes the time as an argument; `pass()` is the queue's way to wait.
  */
 
+import { WaitLine } from './wait-line.js';
+
 const RECENT_MS = 1_000;
 const INITIAL_INTERVAL_MS = 50;
 /** Probes never wait longer than this (a shorter Retry-After shortens it): a rate limit's window reopens within a second. */
@@ -27,10 +29,6 @@ const RECOVERED_AFTER = 32;
 
 type State = 'open' | 'held' | 'probing' | 'recovering';
 
-interface Waiter {
-  resolve: () => void;
-  reject: (reason: Error) => void;
-}
 
 export class OverloadHold {
   private state: State = 'open';
@@ -44,7 +42,7 @@ export class OverloadHold {
   /** Recovering: attempts that may still go, and good answers so far. */
   private budget = 0;
   private good = 0;
-  private waiters: Waiter[] = [];
+  private readonly waiters = new WaitLine();
   private timer: NodeJS.Timeout | undefined;
   /** How many times it tripped (for the run's debug log and tests). */
   trips = 0;
@@ -120,22 +118,22 @@ export class OverloadHold {
     return 0;
   }
 
-  /** Resolves when the caller may send. Rejects with the reason if cleared first. */
-  pass(): Promise<void> {
+  /**
+   * Resolves when the caller, a request that has made `attempts` attempts so far, may send (the one that has tried
+   * most goes first: wait-line.ts). Rejects with the reason if cleared first.
+   */
+  pass(attempts = 0): Promise<void> {
     if (this.state === 'open' && this.waiters.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.pump();
-    });
+    const passed = this.waiters.wait(attempts);
+    this.pump();
+    return passed;
   }
 
   /** Reject every waiting attempt (the queue is stopping). */
   clear(reason: Error): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const w of waiting) w.reject(reason);
+    this.waiters.clear(reason);
   }
 
   private pump(): void {
@@ -153,7 +151,7 @@ export class OverloadHold {
         }, Math.ceil(wait));
         return;
       }
-      this.waiters.shift()?.resolve();
+      this.waiters.next();
     }
   }
 }

@@ -190,9 +190,10 @@ export class DeliveryQueue {
   /** One attempt: through the rate gate, then the wire. Throws the classified failure. */
   private async attempt(req: ApiRequest, tries: Tries): Promise<void> {
     this.retryWait(tries, false);
+    const made = tries.attempts;
     if (this.stopError) throw new AbortError(this.stopError);
     if (this.adaptive) {
-      await this.adaptive.pass();
+      await this.adaptive.pass(made);
       if (this.stopError) throw new AbortError(this.stopError);
     }
     if (this.gate.enabled) {
@@ -202,7 +203,7 @@ export class DeliveryQueue {
     if (tries.failedAt !== undefined) this.stats.waitedMs += Date.now() - tries.failedAt;
     tries.attempts += 1;
     this.stats.attempts += 1;
-    const result = this.adaptive ? await this.adaptive.send(() => this.sender.send(req)) : await this.sender.send(req);
+    const result = this.adaptive ? await this.adaptive.send(() => this.sender.send(req), made) : await this.sender.send(req);
     const status = (result as { status?: unknown } | undefined)?.status;
     if (typeof status === 'number') this.count(status);
   }
