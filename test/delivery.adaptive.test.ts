@@ -163,4 +163,17 @@ describe('concurrency auto on the capacity model', () => {
     // What was on the wire when it went down, and then the probes: nowhere near every waiting request retrying.
     expect(whileDown).toBeLessThanOrEqual((limit?.high ?? 0) * 2 + 40);
   });
+
+  it('random server errors (10% 503, 2% resets) are not overload: the limit does not collapse, every order goes once', async () => {
+    const orders = 3000;
+    await insertOrders(db, 1, orders);
+    const run = await autoSync({ latencyMs: 20, error5xxRate: 0.1, resetRate: 0.02, seed: 7 }, { retries: 10, retryMinMs: 20, retryMaxMs: 200 });
+    expect(run.code).toBe(0);
+    expect(run.run?.sent).toBe(orders);
+    expect(sandbox.purchases.size).toBe(orders);
+    expect([...sandbox.purchases.values()].every((n) => n === 1)).toBe(true);
+    // Not collapsed to 1 (as a cut on every failure did: it took a minute, not seconds).
+    expect(run.run?.concurrencyLimit?.low).toBeGreaterThanOrEqual(4);
+    expect(run.run?.concurrencyLimit?.settled).toBeGreaterThanOrEqual(8);
+  });
 });

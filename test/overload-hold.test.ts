@@ -114,4 +114,26 @@ describe('overload hold', () => {
     hold.clear(new Error('stopping'));
     await expect(waiting).rejects.toThrow('stopping');
   });
+
+  it('a failure that is not overload: a failed probe is tried again after the same interval; while recovering, one more goes', () => {
+    const { hold, clock } = rig();
+    hold.overloaded(9_990, undefined);
+    clock.t += 5;
+    hold.overloaded(10_001, undefined);
+    clock.t += 50;
+    expect(hold.waitMs()).toBe(0);
+    clock.t += 2;
+    hold.failed(clock.t - 1);
+    expect(hold.waitMs()).toBe(50);
+    clock.t += 50;
+    expect(hold.waitMs()).toBe(0);
+    hold.answered(clock.t);
+    expect([hold.waitMs(), hold.waitMs(), hold.waitMs()]).toEqual([0, 0, Number.POSITIVE_INFINITY]);
+    hold.failed(clock.t);
+    expect([hold.waitMs(), hold.waitMs()]).toEqual([0, Number.POSITIVE_INFINITY]);
+    expect(hold.held).toBe(true);
+    // Before it tripped, or when open, a failure changes nothing.
+    hold.failed(9_000);
+    expect(hold.waitMs()).toBe(Number.POSITIVE_INFINITY);
+  });
 });

@@ -10,6 +10,11 @@
  * refuses whatever is sent.
  * So a 429 slows the whole queue, not only the request that got it: the limit falls, and if 429s keep coming the
  * hold stops sending until a probe gets through.
+ *
+ * Which answers say "overload": a 429 always (the API says so). A 5xx, a timeout or a network failure only when
+ * such failures are clearly more frequent than usual (ServerErrors): an API that fails one request in ten at
+ * random, whatever the load, would otherwise cut the limit to 1 (retries take care of those); one that is down or
+ * buckling fails far more than usual, and is answered as overload within a few failures.
  */
 import { ApiError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -25,6 +30,7 @@ export class AdaptiveConcurrency {
   private readonly hold: OverloadHold;
   private onWire = 0;
   private waitingForRetry = 0;
+  private readonly serverErrors = new ServerErrors();
   /** Attempts waiting for room on the wire, and those let through that have not yet gone on it. */
   private readonly wireWaiters = new WaitLine();
   private granted = 0;
@@ -67,24 +73,28 @@ export class AdaptiveConcurrency {
     }
     this.onWire += 1;
     const startedAt = performance.now();
-    let outcome: SampleOutcome = 'ok';
+    let outcome: SampleOutcome | 'usual failure' = 'ok';
     let retryAfterMs: number | undefined;
     try {
       return await attempt();
     } catch (caught) {
-      // What is worth retrying (429, 5xx, timeouts, network failures) is what says the server is overloaded.
+      outcome = 'error';
       if (caught instanceof ApiError && caught.retryable) {
-        outcome = 'overload';
         retryAfterMs = caught.retryAfterMs;
-      } else outcome = 'error';
+        if (caught.status === 429) outcome = 'overload';
+        else outcome = this.serverErrors.add(true) ? 'overload' : 'usual failure';
+      }
       throw caught;
     } finally {
+      if (outcome === 'ok' || outcome === 'error') this.serverErrors.add(false);
       const farPast = outcome === 'overload' && this.limiter.farPastTheServer();
-      this.limiter.onSample({ latencyMs: performance.now() - startedAt, outcome, inFlight: this.onWire });
+      // A failure as frequent as usual says nothing of the load, nor does its latency.
+      if (outcome !== 'usual failure') this.limiter.onSample({ latencyMs: performance.now() - startedAt, outcome, inFlight: this.onWire });
       this.onWire -= 1;
       this.letOnTheWire();
-      if (outcome !== 'overload') this.hold.answered(startedAt);
-      else if (this.hold.overloaded(startedAt, retryAfterMs, farPast)) {
+      if (outcome === 'ok' || outcome === 'error') this.hold.answered(startedAt);
+      else if (outcome === 'usual failure') this.hold.failed(startedAt);
+      else if (outcome === 'overload' && this.hold.overloaded(startedAt, retryAfterMs, farPast)) {
         this.log.debug({ retryAfterMs, limit: this.limiter.limit }, 'overload answers keep coming: holding every attempt until a probe gets through');
         this.limiter.congested();
       }
@@ -127,4 +137,36 @@ export class AdaptiveConcurrency {
 
 function round1(n: number): number {
   return Math.round(n * 10) / 10;
+}
+
+/** Share of the last RECENT answers that were server failures (5xx, timeouts, network), against the usual share. */
+const RECENT = 50;
+/** The usual share: the mean of the answers so far, then following them with this weight each (about the last 200). */
+const USUAL_WEIGHT = 1 / 200;
+/** Unusual: above twice the usual share plus UNUSUAL_MARGIN, and above UNUSUAL_AT_LEAST in any case. */
+const UNUSUAL_MARGIN = 0.05;
+const UNUSUAL_AT_LEAST = 0.1;
+
+class ServerErrors {
+  private readonly recent: boolean[] = [];
+  private at = 0;
+  private failed = 0;
+  private usual = 0;
+  private answers = 0;
+
+  /** Count one answer (true: a server failure); true when failures are now unusually frequent. */
+  add(failure: boolean): boolean {
+    if (this.recent.length < RECENT) this.recent.push(failure);
+    else {
+      if (this.recent[this.at]) this.failed -= 1;
+      this.recent[this.at] = failure;
+      this.at = (this.at + 1) % RECENT;
+    }
+    if (failure) this.failed += 1;
+    const share = this.failed / RECENT;
+    const unusual = share > Math.max(UNUSUAL_AT_LEAST, 2 * this.usual + UNUSUAL_MARGIN);
+    this.answers += 1;
+    this.usual += ((failure ? 1 : 0) - this.usual) * Math.max(USUAL_WEIGHT, 1 / this.answers);
+    return failure && unusual;
+  }
 }

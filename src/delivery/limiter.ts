@@ -26,9 +26,10 @@
  *   latency would be back near the baseline, by at most half, but not below that last good limit. A rise at a limit
  *   that has held before is not ours (a busy machine, a slower API): the limit holds. So noise can at most undo
  *   an increase; it cannot walk the limit down.
- * An overload answer (429, 5xx, timeout, network failure) cuts at once by OVERLOAD_BACKOFF (by half in slow start),
- * once per round trip, never below what the server has just been taking (its good answers of the last second at
- * the latency of an answer that did not queue); `congested()` (the queue's overload hold tripped) cuts straight to that.
+ * An overload answer (a 429; a 5xx, timeout or network failure when unusually frequent) cuts at once by
+ * OVERLOAD_BACKOFF (by half in slow start), once per round trip, never below what the server has just been taking
+ * (its good answers of the last second at the latency of an answer that did not queue); `congested()` (the queue's
+ * overload hold tripped) cuts straight to that.
  *
  * The limit stays within [min, max]. Pure: time comes from `now`, changes go to `onChange`; the queue applies them.
  */
@@ -38,7 +39,10 @@ export type SampleOutcome = 'ok' | 'overload' | 'error';
 export interface Sample {
   /** How long the request was on the wire (not counting waits for a slot, the rate gate or a retry). */
   latencyMs: number;
-  /** ok: answered; overload: 429, 5xx, timeout or network failure; error: any other answer (says nothing of load). */
+  /**
+   * ok: answered; overload: the API has had enough (a 429; a 5xx, timeout or network failure when unusually
+   * frequent: adaptive.ts decides); error: any other answer (says nothing of load).
+   */
   outcome: SampleOutcome;
   /** Requests on the wire when it came back, itself included (is the limit used at all?). */
   inFlight?: number;

@@ -15,6 +15,7 @@
  *   for one. An overload answer to a request sent since the trip (probe or recovery) doubles the interval, up to
  *   MAX_INTERVAL_MS (or the answer's Retry-After, when shorter), and holds again.
  *   Each request still waits out its own Retry-After before its retry; the hold only keeps the others back.
+ *   A failure that is not overload (failed()) neither opens nor doubles anything: the probe is tried again.
  *
  * The state machine is synchronous and takes the time as an argument; `pass()` is the queue's way to wait.
  */
@@ -97,6 +98,20 @@ export class OverloadHold {
     this.good += 1;
     this.budget += 2;
     if (this.good >= RECOVERED_AFTER) this.state = 'open';
+    this.pump();
+  }
+
+  /**
+   * A failure that is not overload (a server error as frequent as usual) to a request sent at `startedAt`: a probe
+   * that failed so is tried again after the same interval; while recovering, it lets one more through in its place.
+   */
+  failed(startedAt: number): void {
+    if (startedAt < this.trippedAt) return;
+    if (this.state === 'probing') {
+      this.state = 'held';
+      this.reopenAt = this.now() + this.interval;
+    } else if (this.state === 'recovering') this.budget += 1;
+    else return;
     this.pump();
   }
 
