@@ -9,6 +9,8 @@
  * Throughput is orders accepted per second from the first request's arrival until 95% of the orders were accepted
  * (sampled in the sandbox's process every 20 ms): a run's start-up (slow start, the first rate-limit refusal) counts,
  * while the last few requests waiting out a Retry-After do not. The whole run's rate is in the details.
+ * The machine's load drifts while the sweep runs (others share its two cores), so the fixed concurrency auto is
+ * compared with runs again right after auto, and the reference is the mean of its two runs that bracket auto's.
  */
 import type { CliRun } from './cli.js';
 import { runConnector } from './cli.js';
@@ -92,22 +94,27 @@ const details = (m: Measured) => ({
 export async function adaptive(b: Bench): Promise<Figure[]> {
   const n = b.sizes.adaptiveOrders;
   const capacity: FaultConfig = { capacity: { slots: K, serviceMs: L_MS, ratePerSecond: R } };
-  const sweep: Measured[] = [];
-  for (const c of SWEEP) {
+  const sweep: Array<{ concurrency: number; m: Measured }> = [];
+  for (const concurrency of SWEEP) {
     // Small concurrencies are slow: enough orders for about 4 s at their best.
-    const orders = Math.min(n, Math.max(500, Math.round(((c * 1000) / L_MS) * 4)));
-    sweep.push(await measure(b, `fixed ${c}`, orders, { concurrency: c }, capacity));
+    const orders = Math.min(n, Math.max(500, Math.round(((concurrency * 1000) / L_MS) * 4)));
+    sweep.push({ concurrency, m: await measure(b, `fixed ${concurrency}`, orders, { concurrency }, capacity) });
   }
+  const top = sweep.reduce((a, c) => (c.m.rate > a.m.rate ? c : a));
+  const best = top.m;
   const auto = await measure(b, 'auto', n, { concurrency: 'auto' }, capacity);
-  const best = sweep.reduce((a, c) => (c.rate > a.rate ? c : a));
-  const ratio = best.rate > 0 ? auto.rate / best.rate : 0;
+  const bestAgain = await measure(b, `${best.label} again`, best.orders, { concurrency: top.concurrency }, capacity);
+  const reference = (best.rate + bestAgain.rate) / 2;
+  const ratio = reference > 0 ? auto.rate / reference : 0;
   const scenario = `adaptive: capacity model (K ${K} at ${L_MS} ms, R ${R}/s; optimum ${(R * L_MS) / 1000} in flight), ${n.toLocaleString('en-US')} orders`;
 
   const ln = b.sizes.adaptiveLatencyOrders;
   const latency: FaultConfig = { latencyMs: LATENCY_MS };
   const fixed256 = await measure(b, 'fixed 256, 50 ms', ln, { concurrency: 256 }, latency);
   const auto50 = await measure(b, 'auto, 50 ms', ln, { concurrency: 'auto' }, latency);
-  const ratio50 = fixed256.rate > 0 ? auto50.rate / fixed256.rate : 0;
+  const fixed256Again = await measure(b, 'fixed 256, 50 ms, again', ln, { concurrency: 256 }, latency);
+  const reference50 = (fixed256.rate + fixed256Again.rate) / 2;
+  const ratio50 = reference50 > 0 ? auto50.rate / reference50 : 0;
   const scenario50 = `adaptive: ${LATENCY_MS} ms latency, no limit, ${ln.toLocaleString('en-US')} orders`;
 
   return [
@@ -117,11 +124,25 @@ export async function adaptive(b: Bench): Promise<Figure[]> {
       value: round(best.rate, 0),
       unit: '/s',
       ...noTarget,
-      details: { best: best.label, sweep: Object.fromEntries(sweep.map((m) => [m.label, details(m)])) },
+      details: { best: best.label, sweep: Object.fromEntries(sweep.map(({ m }) => [m.label, details(m)])) },
     },
-    { scenario, figure: `auto ÷ best fixed (${best.label})`, value: round(ratio), unit: '', ...atLeast(ratio, 0.9), details: details(auto) },
+    {
+      scenario,
+      figure: `auto ÷ best fixed (${best.label}, mean of its runs before and after auto)`,
+      value: round(ratio),
+      unit: '',
+      ...atLeast(ratio, 0.9),
+      details: { auto: details(auto), [`${best.label} again`]: details(bestAgain), reference: round(reference, 0) },
+    },
     { scenario, figure: 'auto: requests answered 429', value: round(auto.share429 * 100, 2), unit: '%', ...atMost(round(auto.share429 * 100, 2), 1, '%') },
     { scenario, figure: '(info) auto: limit where it settled (range in details)', value: auto.limit?.settled ?? 0, unit: '', ...noTarget, details: { limit: auto.limit } },
-    { scenario: scenario50, figure: 'auto ÷ concurrency 256', value: round(ratio50), unit: '', ...atLeast(ratio50, 0.9), details: { auto: details(auto50), fixed256: details(fixed256) } },
+    {
+      scenario: scenario50,
+      figure: 'auto ÷ concurrency 256 (mean of its runs before and after auto)',
+      value: round(ratio50),
+      unit: '',
+      ...atLeast(ratio50, 0.9),
+      details: { auto: details(auto50), fixed256: details(fixed256), fixed256Again: details(fixed256Again), reference: round(reference50, 0) },
+    },
   ];
 }
