@@ -187,7 +187,10 @@ export class DeliveryQueue {
     }
   }
 
-  /** One attempt: through the rate gate, then the wire. Throws the classified failure. */
+  /**
+   * One attempt: through the overload hold (auto), the rate gate, then the wire (auto: once there is room under the
+   * limit). Throws the classified failure.
+   */
   private async attempt(req: ApiRequest, tries: Tries): Promise<void> {
     this.retryWait(tries, false);
     const made = tries.attempts;
