@@ -49,6 +49,7 @@ describe('defaults', () => {
       personaclick: { url: 'https://api.personaclick.com', shopId: '0d42fd8b713d0752776ca589cc0056', stream: 'web', timeoutMs: 10_000 },
       delivery: {
         concurrency: 16,
+        maxConcurrency: 256,
         maxRequestsPerSecond: 0,
         retries: 6,
         retryMinMs: 500,
@@ -191,9 +192,20 @@ jobs:
     expect(config.delivery.maxRequestsPerSecond).toBe(1.5);
   });
 
+  it('takes concurrency auto (any case, from the environment too) with its ceiling, and rejects a bad ceiling', () => {
+    const auto = loadConfig({ env: { C: ' Auto ' }, text: `${MINIMAL}delivery:\n  concurrency: \${C}\n  maxConcurrency: "64"\n` });
+    expect(auto.delivery.concurrency).toBe('auto');
+    expect(auto.delivery.maxConcurrency).toBe(64);
+    expect(loadConfig({ env: {}, text: `${MINIMAL}delivery:\n  concurrency: auto\n` }).delivery.maxConcurrency).toBe(256);
+    expect(problemsOf(`${MINIMAL}delivery:\n  concurrency: automatic\n  maxConcurrency: 2000\n`)).toEqual([
+      'delivery.concurrency: must be an integer from 1 to 1024, or auto (adaptive, up to maxConcurrency) (got "automatic")',
+      'delivery.maxConcurrency: must be an integer from 1 to 1024 (the ceiling of concurrency: auto; unused otherwise) (got 2000)',
+    ]);
+  });
+
   it('rejects a non-numeric string for a numeric key, showing what it got', () => {
     expect(problemsOf(`${MINIMAL}delivery:\n  concurrency: \${C}\n  poolSize: 3\n`, { C: 'lots' })).toEqual([
-      'delivery.concurrency: must be an integer from 1 to 1024 (got "lots")',
+      'delivery.concurrency: must be an integer from 1 to 1024, or auto (adaptive, up to maxConcurrency) (got "lots")',
       'delivery.poolSize: unknown key',
     ]);
   });
@@ -231,7 +243,7 @@ jobs:
       'personaclick.shopId: is required',
       'personaclick.stream: must be 1 to 16 letters or digits (got "web app")',
       'personaclick.timeoutMs: must be an integer from 100 to 120000 (got 50)',
-      'delivery.concurrency: must be an integer from 1 to 1024 (got 0)',
+      'delivery.concurrency: must be an integer from 1 to 1024, or auto (adaptive, up to maxConcurrency) (got 0)',
       'delivery.maxRequestsPerSecond: must be a number of at least 0 (got -1)',
       'delivery.retries: must be an integer from 0 to 20 (got 2.5)',
       'delivery.retryMaxMs: must be an integer of at least retryMinMs (1000) (got 100)',

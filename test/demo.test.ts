@@ -7,6 +7,7 @@ import { openEmbeddedDb, type EmbeddedDb } from '../src/demo/embedded.js';
 import { runMirrorDemo, type MirrorOutcome } from '../src/demo/mirror.js';
 import { DEVICE_NOT_FOUND, buildShop, type ShopOptions } from '../src/demo/shop.js';
 import { PersonaClickClient } from '../src/delivery/client.js';
+import { maxInFlight } from '../src/delivery/queue.js';
 import { silentLogger } from '../src/log.js';
 import type { Services } from '../src/run/services.js';
 import { startSandbox } from '../src/sandbox/index.js';
@@ -237,7 +238,7 @@ async function withMirror(): Promise<{
   const sandbox = await startSandbox({ shopIds: [DEMO_SHOP_ID] });
   const db = await openEmbeddedDb();
   const config = demoConfig(sandbox.url);
-  const client = new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: config.delivery.concurrency });
+  const client = new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: maxInFlight(config.delivery) });
   try {
     await buildShop(db.pglite, { orders: 20 });
     const state = fromKnex(db.knex, config.state.schema);

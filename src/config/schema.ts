@@ -16,6 +16,7 @@ export const DEFAULTS = {
   personaclick: { url: 'https://api.personaclick.com', stream: 'web', timeoutMs: 10_000 },
   delivery: {
     concurrency: 16,
+    maxConcurrency: 256,
     maxRequestsPerSecond: 0,
     retries: 6,
     retryMinMs: 500,
@@ -67,8 +68,8 @@ function numberToString(value: unknown): unknown {
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
 }
 
-function int(min: number, max?: number) {
-  const rule = max === undefined ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`;
+function int(min: number, max?: number, note = '') {
+  const rule = (max === undefined ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`) + note;
   return z.preprocess(
     coerceNumber,
     z.number({ error: rule }).refine((n) => Number.isInteger(n) && n >= min && (max === undefined || n <= max), { error: rule }),
@@ -79,6 +80,16 @@ function int(min: number, max?: number) {
 function positiveNumber(max: number) {
   const rule = `must be a number above 0 and at most ${max}`;
   return z.preprocess(coerceNumber, z.number({ error: rule }).refine((n) => Number.isFinite(n) && n > 0 && n <= max, { error: rule }));
+}
+
+/** delivery.concurrency: an integer, or 'auto' (any case) for the adaptive limit. */
+function intOrAuto(min: number, max: number, note: string) {
+  const rule = `must be an integer from ${min} to ${max}, or auto${note}`;
+  const isValid = (v: unknown): v is number | 'auto' => v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max);
+  return z.preprocess(
+    (v) => (typeof v === 'string' && v.trim().toLowerCase() === 'auto' ? 'auto' : coerceNumber(v)),
+    z.union([z.literal('auto'), z.number()], { error: rule }).refine(isValid, { error: rule }),
+  );
 }
 
 function nonNegativeNumber() {
@@ -186,7 +197,8 @@ const personaclickShape = {
 };
 
 const deliveryShape = {
-  concurrency: int(1, 1024).default(DEFAULTS.delivery.concurrency),
+  concurrency: intOrAuto(1, 1024, ' (adaptive, up to maxConcurrency)').default(DEFAULTS.delivery.concurrency),
+  maxConcurrency: int(1, 1024, ' (the ceiling of concurrency: auto; unused otherwise)').default(DEFAULTS.delivery.maxConcurrency),
   maxRequestsPerSecond: nonNegativeNumber().default(DEFAULTS.delivery.maxRequestsPerSecond),
   retries: int(0, 20).default(DEFAULTS.delivery.retries),
   retryMinMs: int(1, 60_000).default(DEFAULTS.delivery.retryMinMs),

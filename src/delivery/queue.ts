@@ -1,7 +1,8 @@
 /**
- * The delivery queue: a concurrency limit, an optional strict rate limit, backpressure, and retries with jittered
- * exponential backoff that honour Retry-After. Each submitted request ends in exactly one outcome callback, unless
- * the queue is stopped first (then the request was never sent, and the caller must not count it as done).
+ * The delivery queue: a concurrency limit (fixed, or adaptive with `concurrency: 'auto'`: adaptive.ts), an optional
+ * strict rate limit, backpressure, and retries with jittered exponential backoff that honour Retry-After. Each
+ * submitted request ends in exactly one outcome callback, unless the queue is stopped first (then the request was
+ * never sent, and the caller must not count it as done).
  */
 import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
@@ -9,11 +10,16 @@ import { ApiError, ApiUnavailableError, fatalStop, toError } from '../errors.js'
 import type { ApiRequest } from '../payloads/index.js';
 import type { Logger } from '../log.js';
 import type { PersonaClickClient } from './client.js';
+import { AdaptiveConcurrency } from './adaptive.js';
+import type { LimitRange } from './limiter.js';
 import { RateGate } from './rate-gate.js';
 import { sleep, timerMs } from './timers.js';
 
 export interface DeliveryOptions {
-  concurrency: number;
+  /** Requests in flight at once, or 'auto': a limit learnt from the answers, up to maxConcurrency. */
+  concurrency: number | 'auto';
+  /** The adaptive limit's ceiling (only with 'auto'; default 256). */
+  maxConcurrency?: number;
   maxRequestsPerSecond: number;
   retries: number;
   retryMinMs: number;
@@ -43,9 +49,19 @@ export interface Sender {
 /** At most this many requests wait for a free slot (besides those in flight). */
 const MAX_WAITING = 16;
 
+/** The adaptive limit's ceiling when the options name none. */
+export const DEFAULT_MAX_CONCURRENCY = 256;
+
+/** The most requests that can be on the wire at once: what the HTTP agent's connection pool must allow. */
+export function maxInFlight(options: Pick<DeliveryOptions, 'concurrency' | 'maxConcurrency'>): number {
+  return options.concurrency === 'auto' ? (options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY) : options.concurrency;
+}
+
 export class DeliveryQueue {
   private readonly queue: PQueue;
   private readonly gate: RateGate;
+  /** Only with concurrency 'auto'. */
+  private readonly adaptive: AdaptiveConcurrency | undefined;
   /** One per request waiting to retry (see retrySignal); halt() aborts them all. */
   private readonly retryWaits = new Set<AbortController>();
   private stopError: Error | undefined;
@@ -56,8 +72,20 @@ export class DeliveryQueue {
     private readonly options: DeliveryOptions,
     private readonly log: Logger,
   ) {
-    this.queue = new PQueue({ concurrency: options.concurrency });
+    if (options.concurrency === 'auto') {
+      // A new limit takes effect at once: more slots start waiting requests now; fewer let the requests in flight
+      // finish and start no new ones until below it. The waiting line (submit) follows it too.
+      this.adaptive = new AdaptiveConcurrency(maxInFlight(options), log, (slots) => {
+        if (slots !== this.queue.concurrency) this.queue.concurrency = slots;
+      });
+    }
+    this.queue = new PQueue({ concurrency: this.adaptive?.slots ?? maxInFlight(options) });
     this.gate = new RateGate(options.maxRequestsPerSecond);
+  }
+
+  /** With concurrency 'auto': the lowest and highest limit of the run so far, and the limit now. */
+  get concurrencyRange(): LimitRange | undefined {
+    return this.adaptive?.range;
   }
 
   /** Why the queue stopped taking work (fatal answer, API unavailable, shutdown), if it did. */
@@ -78,7 +106,7 @@ export class DeliveryQueue {
   async submit(req: ApiRequest, onOutcome: (outcome: Outcome) => void, wait = true): Promise<boolean> {
     // Backpressure: a short waiting line is enough to keep every slot busy, and the shorter it is, the sooner the
     // reader yields to the answers coming in (building 64 orders in one go delayed them by ~2.5 ms each time).
-    const waiting = Math.min(this.options.concurrency, MAX_WAITING);
+    const waiting = Math.min(this.queue.concurrency, MAX_WAITING);
     if (wait && this.queue.size >= waiting) await this.queue.onSizeLessThan(waiting);
     if (this.stopError) return false;
     void this.queue
@@ -104,6 +132,7 @@ export class DeliveryQueue {
     }
     this.queue.clear();
     this.gate.clear(reason);
+    this.adaptive?.clear(reason);
     for (const wait of this.retryWaits) wait.abort(reason);
     this.retryWaits.clear();
   }
@@ -128,7 +157,7 @@ export class DeliveryQueue {
    */
   private async deliver(req: ApiRequest): Promise<Outcome | undefined> {
     const { retries, retryMinMs, retryMaxMs } = this.options;
-    const tries: Tries = { attempts: 0, failedAt: undefined, stop: undefined };
+    const tries: Tries = { attempts: 0, failedAt: undefined, stop: undefined, waiting: false };
     try {
       try {
         await this.attempt(req, tries);
@@ -170,12 +199,22 @@ export class DeliveryQueue {
       return undefined;
     } finally {
       if (tries.stop) this.retryWaits.delete(tries.stop);
+      this.retryWait(tries, false);
     }
   }
 
-  /** One attempt: through the rate gate, then the wire. Throws the classified failure. */
+  /**
+   * One attempt: through the overload hold (auto), the rate gate, then the wire (auto: once there is room under the
+   * limit). Throws the classified failure.
+   */
   private async attempt(req: ApiRequest, tries: Tries): Promise<void> {
+    this.retryWait(tries, false);
+    const made = tries.attempts;
     if (this.stopError) throw new AbortError(this.stopError);
+    if (this.adaptive) {
+      await this.adaptive.pass(made);
+      if (this.stopError) throw new AbortError(this.stopError);
+    }
     if (this.gate.enabled) {
       await this.gate.pass();
       if (this.stopError) throw new AbortError(this.stopError);
@@ -183,7 +222,7 @@ export class DeliveryQueue {
     if (tries.failedAt !== undefined) this.stats.waitedMs += Date.now() - tries.failedAt;
     tries.attempts += 1;
     this.stats.attempts += 1;
-    const result = await this.sender.send(req);
+    const result = this.adaptive ? await this.adaptive.send(() => this.sender.send(req), made) : await this.sender.send(req);
     const status = (result as { status?: unknown } | undefined)?.status;
     if (typeof status === 'number') this.count(status);
   }
@@ -198,6 +237,7 @@ export class DeliveryQueue {
     if (!error.retryable || retriesLeft <= 0) return false;
     this.stats.retries += 1;
     tries.failedAt = Date.now();
+    this.retryWait(tries, true);
     if (error.retryAfterMs !== undefined) {
       const maxRetryAfterMs = this.options.maxRetryAfterMs ?? Math.max(this.options.retryMaxMs, 60_000);
       if (error.retryAfterMs > maxRetryAfterMs) throw error; // would block the run for too long: halt now
@@ -205,6 +245,13 @@ export class DeliveryQueue {
       await sleep(error.retryAfterMs, tries.stop?.signal);
     }
     return true;
+  }
+
+  /** With concurrency 'auto', a request waiting to retry gives its slot back (adaptive.ts). */
+  private retryWait(tries: Tries, waiting: boolean): void {
+    if (!this.adaptive || tries.waiting === waiting) return;
+    tries.waiting = waiting;
+    this.adaptive.retryWait(waiting);
   }
 
   private count(status: number | string): void {
@@ -219,4 +266,6 @@ interface Tries {
   failedAt: number | undefined;
   /** Aborts this request's waits between retries (set at its first failure). */
   stop: AbortController | undefined;
+  /** Waiting to retry (counted by the adaptive concurrency). */
+  waiting: boolean;
 }

@@ -11,6 +11,7 @@ import { ORDERS_LEDGER, syncOrders } from '../../jobs/orders.js';
 import { formatStatus, statusReport } from '../cli/status.js';
 import { parseConfig, type Config } from '../config/index.js';
 import { PersonaClickClient } from '../delivery/client.js';
+import { maxInFlight } from '../delivery/queue.js';
 import { toError } from '../errors.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import type { Services } from '../run/services.js';
@@ -56,7 +57,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const shop = await buildShop(db.pglite, { seed: opts.seed });
     const config = demoConfig(sandbox.url);
     const state = fromKnex(db.knex, config.state.schema);
-    client = new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: config.delivery.concurrency });
+    client = new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: maxInFlight(config.delivery) });
     const services: Services = { config, source: db.source, state, client, close: () => Promise.resolve() };
 
     print(`personaclick-sync demo: a sample shop in an in-memory Postgres (PGlite), the connector, and the`);

@@ -135,6 +135,11 @@ export class Deliveries {
     return { retries, waitedMs };
   }
 
+  /** The live road's adaptive limit (`concurrency: auto`): its range over the run and where it is; undefined when fixed. */
+  get concurrencyRange(): DeliveryQueue['concurrencyRange'] {
+    return this.queues.get('push')?.concurrencyRange;
+  }
+
   halt(reason: Error): void {
     for (const queue of this.queues.values()) queue.halt(reason);
   }

@@ -165,6 +165,8 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   } else if (error) status = 'failed';
   else if (opts.signal?.aborted) status = 'interrupted';
   counts.retries = deliveries.stats.retries;
+  const range = deliveries.concurrencyRange;
+  const concurrencyLimit = range ? { low: range.low, high: range.high, settled: range.current } : undefined;
 
   const summary = summarize({
     job: spec.job,
@@ -173,6 +175,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     dryRun: opts.dryRun,
     durationMs: Date.now() - started,
     waitedMs: deliveries.stats.waitedMs,
+    concurrencyLimit,
     ...counts,
     error,
   });
@@ -183,7 +186,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       log.error({ err: toError(caught) }, 'could not record the end of the run');
     }
   }
-  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, warnings: counts.warnings, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: opts.dryRun };
+  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, warnings: counts.warnings, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: opts.dryRun, ...(concurrencyLimit ? { concurrencyLimit } : {}) };
   if (status === 'done' || status === 'interrupted') log.info(line, 'run finished');
   else log.error({ ...line, err: error }, 'run stopped');
   return summary;

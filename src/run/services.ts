@@ -2,6 +2,7 @@
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { PersonaClickClient } from '../delivery/client.js';
+import { maxInFlight } from '../delivery/queue.js';
 import { openSource, type Source } from '../source/db.js';
 import { openStateDb, type StateDb } from '../state/db.js';
 
@@ -26,7 +27,7 @@ export function openServices(config: Config, opts: { dryRun: boolean; log?: Logg
   const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   const client = opts.dryRun
     ? undefined
-    : new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: config.delivery.concurrency });
+    : new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: maxInFlight(config.delivery) });
   return {
     config,
     source,

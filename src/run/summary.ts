@@ -10,6 +10,8 @@ export interface RunSummary extends RunCounts {
   /** Rows finished per second over the whole run. */
   rate: number;
   waitedMs: number;
+  /** With `concurrency: auto`: the adaptive limit's lowest and highest value in the run, and where it settled (its value at the end). */
+  concurrencyLimit?: { low: number; high: number; settled: number } | undefined;
   error?: Error | undefined;
 }
 

@@ -4,6 +4,7 @@
  * is given so that a run can be repeated exactly.
  */
 import { z } from 'zod';
+import { CapacityModel, capacityConfigSchema, type CapacityConfig } from './capacity.js';
 
 export interface RejectRule {
   /**
@@ -44,6 +45,8 @@ export interface FaultConfig {
   reject?: RejectRule[] | undefined;
   /** Makes every random decision (faults and latency) reproducible. */
   seed?: number | undefined;
+  /** A server of limited capacity (capacity.ts): K at once at L ms, the rest queued, 429 above R a second. */
+  capacity?: CapacityConfig | undefined;
 }
 
 const rate = z.number().min(0).max(1);
@@ -77,6 +80,7 @@ export const faultConfigSchema = z.strictObject({
     )
     .optional(),
   seed: z.number().int().optional(),
+  capacity: capacityConfigSchema.optional(),
 }) satisfies z.ZodType<FaultConfig>;
 
 /** Parse a fault config, throwing one message that lists every bad key. */
@@ -111,6 +115,8 @@ export class Faults {
   private failNextLeft = 0;
   private faultRandom: () => number = Math.random;
   private latencyRandom: () => number = Math.random;
+  /** The capacity model of the config, if it has one: admits requests in decide(), then serves them (server.ts). */
+  capacity: CapacityModel | undefined;
 
   constructor(config: FaultConfig = {}) {
     this.set(config);
@@ -120,6 +126,7 @@ export class Faults {
   set(config: FaultConfig): void {
     this.config = parseFaults(config);
     this.failNextLeft = this.config.failNext?.count ?? 0;
+    this.capacity = this.config.capacity === undefined ? undefined : new CapacityModel(this.config.capacity);
     const seed = this.config.seed;
     // Latency draws have their own stream, so turning latency on does not shift the fault pattern.
     this.faultRandom = seed === undefined ? Math.random : mulberry32(seed);
@@ -131,7 +138,8 @@ export class Faults {
   }
 
   /**
-   * The fault for the next request, in the order down, forbidden, failNext, then one random draw
+   * The fault for the next request, in the order down, forbidden, failNext, the capacity model's rate limit (its 429s
+   * count as rate429), then one random draw
    * split into shares: [0, error5xxRate) → 5xx, then rate429 → 429, then resetRate, then hangRate.
    */
   decide(): FaultDecision | undefined {
@@ -143,6 +151,8 @@ export class Faults {
       const { status, retryAfterSeconds } = c.failNext;
       return { kind: 'answer', fault: 'failNext', status, ...this.retryAfter(status, retryAfterSeconds) };
     }
+    const retryAfterSeconds = this.capacity?.admit(Date.now());
+    if (retryAfterSeconds !== undefined) return { kind: 'answer', fault: 'rate429', status: 429, retryAfterSeconds };
     const e5xx = c.error5xxRate ?? 0;
     const r429 = c.rate429 ?? 0;
     const reset = c.resetRate ?? 0;

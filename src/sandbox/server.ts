@@ -100,7 +100,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     readBody(req, bodyLimit(ctx, path), (raw) => {
       const outcome = misrouted ?? (fault === undefined ? handleApi(ctx, { path, query: queryOf(req.url), raw, at }) : faultOutcome(state, fault));
       if (state.recordAttempts) state.attempt(attemptRecord(req, path, at, raw, outcome));
-      if (outcome.kind !== 'hang') later(delayMs, () => deliver(req, res, outcome));
+      if (outcome.kind === 'hang') return;
+      const capacity = misrouted === undefined && fault === undefined ? faults.capacity : undefined;
+      if (capacity) capacity.serve(() => later(delayMs, () => deliver(req, res, outcome)));
+      else later(delayMs, () => deliver(req, res, outcome));
     });
   });
   server.keepAliveTimeout = KEEP_ALIVE_MS;

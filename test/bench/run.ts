@@ -3,10 +3,10 @@
  * results.md, print the table, drop the database.
  *
  * Environment: BENCH_SCALE (default 1; 0.1 for a quick run) scales every size; BENCH_ONLY=ceiling,placement,latency,
- * extract,memory,diff,rate,storefront picks scenarios (these eight are the default); BENCH_PROFILE=<dir> writes a CPU profile of
- * every connector run there. Opt-in, as they would take the full run past 15 minutes (about 4 more at scale 1):
- * reconcile200k (issue 3's figure), shards (issue 4's) and history (issue 10's: a million orders through the order-sync
- * API at a raised pace, about 2 more minutes); BENCH_ONLY=all runs all eleven. Every run rewrites
+ * extract,memory,diff,rate,storefront,adaptive picks scenarios (these nine are the default); BENCH_PROFILE=<dir> writes
+ * a CPU profile of every connector run there. Opt-in, as they would take the full run past 15 minutes (about 4 more at
+ * scale 1): reconcile200k (issue 3's figure), shards (issue 4's) and history (issue 10's: a million orders through the
+ * order-sync API at a raised pace, about 2 more minutes); BENCH_ONLY=all runs all twelve. Every run rewrites
  * results.json and results.md with just the scenarios it ran.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { analyze, counts, createScratch, fillCarts, fillOrders } from './data.js';
 import { machine, writeResults, type Figure } from './report.js';
+import { adaptive } from './adaptive.js';
 import { placement } from './placement.js';
 import { startSandboxChild } from './sandbox.js';
 import { reconcile200k } from './reconcile.js';
@@ -36,8 +37,10 @@ const sizes: Sizes = {
   reconcileCarts: scaled(200_000, 1000),
   shardOrders: scaled(200_000, 1000),
   storefrontOrders: scaled(100_000, 5000),
+  adaptiveOrders: scaled(8_000, 2000),
+  adaptiveLatencyOrders: scaled(20_000, 4000),
 };
-const DEFAULT = ['ceiling', 'placement', 'latency', 'extract', 'memory', 'diff', 'rate', 'storefront'] as const;
+const DEFAULT = ['ceiling', 'placement', 'latency', 'extract', 'memory', 'diff', 'rate', 'storefront', 'adaptive'] as const;
 const SCENARIOS = [...DEFAULT, 'reconcile200k', 'shards', 'history'] as const;
 const picked = process.env.BENCH_ONLY?.trim() === 'all' ? SCENARIOS.join(',') : (process.env.BENCH_ONLY ?? DEFAULT.join(','));
 const only = new Set(picked.split(',').map((s) => s.trim()));
@@ -49,7 +52,7 @@ const started = Date.now();
 const startLoad = loadavg().map((l) => Number(l.toFixed(2)));
 const log = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 const work = mkdtempSync(join(tmpdir(), 'pcs-bench-'));
-const orders = Math.max(wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0, wants('latency') ? sizes.latencyOrders : 0, wants('extract') || wants('memory') || wants('history') ? sizes.bigOrders : 0, wants('rate') ? sizes.rateOrders : 0, wants('shards') ? sizes.shardOrders : 0);
+const orders = Math.max(wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0, wants('latency') ? sizes.latencyOrders : 0, wants('extract') || wants('memory') || wants('history') ? sizes.bigOrders : 0, wants('rate') ? sizes.rateOrders : 0, wants('shards') ? sizes.shardOrders : 0, wants('adaptive') ? Math.max(sizes.adaptiveOrders, sizes.adaptiveLatencyOrders) : 0);
 
 log(`scale ${scale}: ${JSON.stringify(sizes)}`);
 const db = await createScratch();
@@ -86,6 +89,7 @@ try {
     if (wants('memory')) figures.push(...(await step('4. memory and the spine', () => memory(bench, bigDryRunPeakMb))));
     if (wants('diff')) figures.push(...(await step('5. diff', () => diff(bench))));
     if (wants('rate')) figures.push(...(await step('6. rate limit', () => rateLimit(bench))));
+    if (wants('adaptive')) figures.push(...(await step('adaptive: concurrency auto against fixed concurrencies', () => adaptive(bench))));
     if (wants('reconcile200k')) figures.push(...(await step(`reconcile200k (own database, ${sizes.reconcileCarts.toLocaleString('en-US')} carts)`, () => reconcile200k(bench))));
     if (wants('shards')) figures.push(...(await step('shards: backfill as 1 process, then as 4', () => shards(bench))));
     if (wants('history')) figures.push(...(await step(`history (${sizes.bigOrders.toLocaleString('en-US')} orders through the order-sync API)`, () => history(bench))));

@@ -4,14 +4,32 @@
  */
 import { startSandbox, type FaultConfig } from '../../src/sandbox/index.js';
 
-export type SandboxOp = { op: 'stats' } | { op: 'usage' } | { op: 'arrivals' } | { op: 'purchases' } | { op: 'reset' } | { op: 'faults'; faults: FaultConfig } | { op: 'close' };
+export type SandboxOp =
+  | { op: 'stats' }
+  | { op: 'usage' }
+  | { op: 'arrivals' }
+  | { op: 'purchases' }
+  | { op: 'reset' }
+  | { op: 'faults'; faults: FaultConfig }
+  | { op: 'timeline'; everyMs: number }
+  | { op: 'close' };
 export type SandboxCommand = SandboxOp & { id: number };
 export type SandboxReply = { id: number; value?: unknown; error?: string };
+/** [Date.now(), requests accepted, answers 429] since the last reset. */
+export type TimelinePoint = [number, number, number];
 
 const sandbox = await startSandbox({ recordBodies: false });
 process.send?.({ ready: sandbox.url });
 // The harness is gone (crashed or killed): go too.
 process.on('disconnect', () => void sandbox.close().finally(() => process.exit(0)));
+
+// The accepted and 429 counts sampled every `everyMs` from a `timeline` command to the next (or a reset).
+let timeline: TimelinePoint[] = [];
+let sampler: NodeJS.Timeout | undefined;
+const sample = () => {
+  const stats = sandbox.stats();
+  timeline.push([Date.now(), stats.accepted, stats.byStatus['429'] ?? 0]);
+};
 
 process.on('message', (message: SandboxCommand) => {
   const reply = (value: unknown) => process.send?.({ id: message.id, value } satisfies SandboxReply);
@@ -28,6 +46,19 @@ process.on('message', (message: SandboxCommand) => {
       case 'reset':
         sandbox.reset();
         return reply(true);
+      case 'timeline': {
+        // Hands back what was sampled since the last call, and starts sampling afresh (everyMs 0: stops).
+        if (sampler) clearInterval(sampler);
+        sampler = undefined;
+        if (timeline.length > 0) sample();
+        const points = timeline;
+        timeline = [];
+        if (message.everyMs > 0) {
+          sample();
+          sampler = setInterval(sample, message.everyMs);
+        }
+        return reply(points);
+      }
       case 'faults':
         sandbox.setFaults(message.faults);
         return reply(true);

@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FaultConfig, SandboxStats } from '../../src/sandbox/index.js';
-import type { SandboxCommand, SandboxOp, SandboxReply } from './sandbox-child.js';
+import type { SandboxCommand, SandboxOp, SandboxReply, TimelinePoint } from './sandbox-child.js';
 
 export interface BenchSandbox {
   url: string;
@@ -14,6 +14,8 @@ export interface BenchSandbox {
   /** The sandbox process's CPU time so far (µs) and its RSS now (bytes). */
   usage(): Promise<{ cpu: NodeJS.CpuUsage; rss: number }>;
   setFaults(faults: FaultConfig): Promise<void>;
+  /** What was sampled since the last call ([time, accepted, 429s] every `everyMs`), and sample afresh (0: stop). */
+  timeline(everyMs: number): Promise<TimelinePoint[]>;
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export async function startSandboxChild(): Promise<BenchSandbox> {
     arrivals: async () => (await call({ op: 'arrivals' })) as number[],
     purchases: async () => (await call({ op: 'purchases' })) as Record<string, number>,
     setFaults: async (faults) => void (await call({ op: 'faults', faults })),
+    timeline: async (everyMs) => (await call({ op: 'timeline', everyMs })) as TimelinePoint[],
     reset: async () => void (await call({ op: 'reset' })),
     close: async () => {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -24,6 +24,9 @@ export interface Sizes {
   shardOrders: number;
   /** storefront (storefront.ts). */
   storefrontOrders: number;
+  /** adaptive (adaptive.ts): each run on the capacity model, and each 50 ms run. */
+  adaptiveOrders: number;
+  adaptiveLatencyOrders: number;
 }
 
 export interface Bench {
