@@ -1,6 +1,7 @@
 /** Every migration in order. Listed here rather than read from disk so the built CLI carries them wherever it runs. */
 import type { Knex } from 'knex';
 import * as m001 from './001_initial.js';
+import * as m002 from './002_monitoring.js';
 
 export interface Migration {
   name: string;
@@ -8,4 +9,7 @@ export interface Migration {
   down(knex: Knex, schema: string): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ name: '001_initial', ...m001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { name: '001_initial', ...m001 },
+  { name: '002_monitoring', ...m002 },
+];

@@ -19,6 +19,10 @@ export interface CliArgs {
   shard: string | undefined;
   shards: string | undefined;
   shop: string | undefined;
+  /** report: write the HTML page here. */
+  html: string | undefined;
+  /** Job commands: write node_exporter's textfile here when the run ends. */
+  metricsFile: string | undefined;
   help: boolean;
   version: boolean;
 }
@@ -45,6 +49,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
         shard: { type: 'string' },
         shards: { type: 'string' },
         shop: { type: 'string' },
+        html: { type: 'string' },
+        'metrics-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -70,6 +76,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
     shard: values.shard,
     shards: values.shards,
     shop: values.shop,
+    html: values.html,
+    metricsFile: values['metrics-file'],
     help: values.help ?? false,
     version: values.version ?? false,
   };

@@ -4,7 +4,11 @@ import type { Writable } from 'node:stream';
 import { loadConfig, redactUrl, secretsOf, type Config } from '../config/index.js';
 import { ConfigError, ExitCode, toError } from '../errors.js';
 import { createLogger, scrub, type Logger } from '../log.js';
-import { launchJob, type JobRequest } from '../run/launch.js';
+import { launchJob, lockName, type JobRequest } from '../run/launch.js';
+import { MetricsExport } from '../metrics/export.js';
+import { SyncMetrics } from '../metrics/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { createMonitor } from '../monitor/observer.js';
 import { runSchedule } from '../run/scheduler.js';
 import { parseShard } from '../run/shard.js';
 import { openStateDb } from '../state/db.js';
@@ -15,6 +19,7 @@ import { checkCommand } from './check.js';
 import { exitCodeForError, exitCodeForRun } from './exit.js';
 import { HELP } from './help.js';
 import { formatStatus, statusReport } from './status.js';
+import { reportCommand } from './report.js';
 
 export interface CliIo {
   stdout: Writable;
@@ -51,7 +56,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       case 'reconcile':
       case 'events':
       case 'backfill':
-      case 'replay': {
+      case 'replay':
+      case 'report': {
+        if (args.metricsFile !== undefined && !JOB_COMMANDS.has(args.command)) throw new ConfigError(`--metrics-file: only the job commands take it (${[...JOB_COMMANDS].join(', ')})`);
+        if (args.html !== undefined && args.command !== 'report') throw new ConfigError('--html: only report takes it');
         const config = loadConfig({ path: args.config, env: io.env });
         secrets = secretsOf(config);
         const log = createLogger({ secrets, destination: io.stderr });
@@ -59,6 +67,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         if (args.command === 'status') return await statusCommand(config, args, io);
         if (args.command === 'check') return await checkCommand(config, io, args.json);
         if (args.command === 'schedule') return await scheduleCommand(config, log, io);
+        if (args.command === 'report') return await reportCommand(config, args, io);
         return await jobCommand(config, args, log, io);
       }
       default:
@@ -95,6 +104,9 @@ async function statusCommand(config: Config, args: CliArgs, io: CliIo): Promise<
     await db.close();
   }
 }
+
+/** The commands that run jobs (and take --metrics-file). */
+const JOB_COMMANDS: ReadonlySet<string> = new Set(['sync', 'backfill', 'reconcile', 'events', 'replay']);
 
 /** The jobs that run through the delivery pipeline: command line → job request, then launch it. */
 export function jobRequest(args: CliArgs): JobRequest {
@@ -146,11 +158,26 @@ function onShutdownSignals(config: Config, log: Logger): { stop: AbortSignal; re
 
 async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<number> {
   const signals = onShutdownSignals(config, log);
+  // /metrics and /healthz on metrics.port, for as long as the scheduler runs.
+  const metrics = config.metrics.port === undefined ? undefined : new SyncMetrics();
+  const lastRuns: Record<string, { status: string; at: string; error?: string }> = {};
+  let server: MetricsServer | undefined;
   try {
-    const code = await runSchedule(config, { log, out: io.stdout, signal: signals.stop });
+    if (metrics && config.metrics.port !== undefined) {
+      server = await startMetricsServer({ port: config.metrics.port, metrics, log, health: () => ({ ok: !signals.stop.aborted, jobs: lastRuns }) });
+      log.info({ url: server.url, port: server.port }, 'serving /metrics and /healthz');
+    }
+    const code = await runSchedule(config, {
+      log,
+      out: io.stdout,
+      signal: signals.stop,
+      observer: createMonitor({ config, metrics }),
+      onRunEnd: (job, end) => (lastRuns[job] = { status: end.status, at: end.at.toISOString(), ...(end.error ? { error: end.error } : {}) }),
+    });
     const sig = signals.received();
     return sig === undefined ? code : sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
   } finally {
+    await server?.close();
     signals.dispose();
   }
 }
@@ -158,16 +185,20 @@ async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<
 async function jobCommand(config: Config, args: CliArgs, log: Logger, io: CliIo): Promise<number> {
   const req = jobRequest(args);
   const shard = parseShard(args.shard, args.shards, io.env);
+  // Metrics of a run from cron: the textfile and the Pushgateway, written once the runs are over (not for dry runs).
+  const exporter = args.dryRun ? undefined : await MetricsExport.open({ file: args.metricsFile, pushgateway: config.metrics.pushgateway, instance: lockName(req, shard) });
   const signals = onShutdownSignals(config, log);
   try {
     const tty = io.stderr === process.stderr && process.stderr.isTTY ? process.stderr : undefined;
-    const summaries = await launchJob(config, req, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty });
+    const observer = createMonitor({ config, metrics: exporter?.metrics });
+    const summaries = await launchJob(config, req, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty, observer });
     let code: number = ExitCode.ok;
     for (const summary of summaries) {
       if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);
       const runCode = exitCodeForRun(summary, signals.received());
       if (code === ExitCode.ok) code = runCode;
     }
+    for (const problem of (await exporter?.flush(log, summaries.length > 0)) ?? []) io.stderr.write(`personaclick-sync: ${scrub(problem, secretsOf(config))}\n`);
     return code;
   } finally {
     signals.dispose();

@@ -61,6 +61,24 @@ export interface ScheduleConfig {
   timezone: string;
 }
 
+export interface MetricsConfig {
+  /** Pushgateway base URL: each run from the command line pushes its metrics there when it ends. Not set: no push. */
+  pushgateway?: string | undefined;
+  /** Port on which `schedule` serves /metrics and /healthz (0: any free port, logged). Not set: not served. */
+  port?: number | undefined;
+}
+
+export interface NotifyConfig {
+  /** Slack-compatible incoming webhook URL: one message per change of a job's state. Not set: no messages. */
+  webhook?: string | undefined;
+  /** Volume alert when a run reads less than this share of what the same weekday's runs usually read. */
+  lowVolumeRatio: number;
+  /** Volume alert when the share of rejected requests is this much above the usual share. */
+  rejectedShareJump: number;
+  /** A job with at least this many open failures crosses the failure threshold; 0 = no such threshold. */
+  openFailures: number;
+}
+
 export interface JobConfigBase {
   /** The operator's SELECT (trimmed; never ends with ';'). */
   query: string;
@@ -103,6 +121,8 @@ export interface Config {
   source: SourceConfig;
   state: StateConfig;
   schedule: ScheduleConfig;
+  metrics: MetricsConfig;
+  notify: NotifyConfig;
   /** At least one job is defined. */
   jobs: JobsConfig;
 }
@@ -121,6 +141,7 @@ export const DEFAULTS = {
   source: { statementTimeoutMs: 60_000, poolSize: 2, applicationName: 'personaclick-sync' },
   state: { schema: 'personaclick_sync' },
   schedule: { timezone: 'UTC' },
+  notify: { lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 },
   orders: { pageSize: 1_000, settleSeconds: 5, startFrom: 'now' },
   carts: { pageSize: 5_000 },
   wishlists: { pageSize: 5_000 },
@@ -172,6 +193,11 @@ function int(min: number, max?: number) {
 function nonNegativeNumber() {
   const rule = 'must be a number of at least 0';
   return z.preprocess(coerceNumber, z.number({ error: rule }).refine((n) => Number.isFinite(n) && n >= 0, { error: rule }));
+}
+
+function fraction() {
+  const rule = 'must be a number from 0 to 1';
+  return z.preprocess(coerceNumber, z.number({ error: rule }).refine((n) => Number.isFinite(n) && n >= 0 && n <= 1, { error: rule }));
 }
 
 function isHttpUrl(value: string): boolean {
@@ -352,6 +378,22 @@ const scheduleShape = {
     .default(DEFAULTS.schedule.timezone),
 };
 
+const optionalHttpUrl = z
+  .preprocess(emptyAsUnset, z.string({ error: 'must be an http(s) URL' }).refine(isHttpUrl, { error: 'must be an http(s) URL' }).optional())
+  .optional();
+
+const metricsShape = {
+  pushgateway: optionalHttpUrl,
+  port: z.preprocess(emptyAsUnset, int(0, 65_535).optional()).optional(),
+};
+
+const notifyShape = {
+  webhook: optionalHttpUrl,
+  lowVolumeRatio: fraction().default(DEFAULTS.notify.lowVolumeRatio),
+  rejectedShareJump: fraction().default(DEFAULTS.notify.rejectedShareJump),
+  openFailures: int(0).default(DEFAULTS.notify.openFailures),
+};
+
 const pageSize = (def: number) => int(1, 50_000).default(def);
 
 const ordersShape = {
@@ -396,6 +438,8 @@ const rootShape = {
   source: z.strictObject(sourceShape),
   state: z.strictObject(stateShape).prefault({}),
   schedule: z.strictObject(scheduleShape).prefault({}),
+  metrics: z.strictObject(metricsShape).prefault({}),
+  notify: z.strictObject(notifyShape).prefault({}),
   jobs: z.strictObject(jobsShape).refine((j) => JOB_NAMES.some((name) => j[name] !== undefined), {
     error: `must define at least one job: ${JOB_NAMES.join(', ')}`,
   }),
@@ -414,6 +458,8 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   source: Object.keys(sourceShape),
   state: Object.keys(stateShape),
   schedule: Object.keys(scheduleShape),
+  metrics: Object.keys(metricsShape),
+  notify: Object.keys(notifyShape),
   jobs: Object.keys(jobsShape),
   'jobs.orders': Object.keys(ordersShape),
   'jobs.carts': Object.keys(snapshotShape(0)),

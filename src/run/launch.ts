@@ -14,6 +14,7 @@ import { replayFailures } from '../../jobs/replay.js';
 import { openServices } from './services.js';
 import { withShard, type Shard } from './shard.js';
 import type { RunSummary } from './summary.js';
+import type { RunObserver } from './observer.js';
 
 export type JobRequest =
   | { kind: 'sync' }
@@ -30,6 +31,8 @@ export interface LaunchOptions {
   log: Logger;
   signal?: AbortSignal | undefined;
   progressTty?: NodeJS.WriteStream | undefined;
+  /** Told of every real run: metrics, volume alerts, the webhook (src/monitor). */
+  observer?: RunObserver | undefined;
 }
 
 /** The lock a job request takes: runs of the same name and shard exclude each other. */
@@ -41,7 +44,7 @@ export function lockName(req: JobRequest, shard: Shard | undefined): string {
 export async function launchJob(config: Config, req: JobRequest, opts: LaunchOptions): Promise<RunSummary[]> {
   // A dry run writes nothing, so it needs no lock and never blocks (or is blocked by) a real run.
   const lock: JobLock | undefined = opts.dryRun ? undefined : await acquireJobLock(config.state.url, config.state.schema, lockName(req, opts.shard));
-  const services = openServices(config, { dryRun: opts.dryRun, log: opts.log });
+  const services = openServices(config, { dryRun: opts.dryRun, log: opts.log, observer: opts.observer });
   // A lost lock is not a shutdown: the run stops the same way but ends failed, with the reason (exit 1, not 143).
   const common = { dryRun: opts.dryRun, limit: opts.limit, out: opts.out, log: opts.log, signal: opts.signal, lockLost: lock?.lost };
   try {

@@ -16,6 +16,8 @@ import type { Services } from './services.js';
 import { summarize, type RunSummary } from './summary.js';
 import { PrefixTracker } from './tracker.js';
 import { Progress } from './progress.js';
+import { observedSender } from './observed-sender.js';
+import type { RunWatch } from './observer.js';
 
 export interface RunSpec {
   /** Name shown in logs and the runs table, e.g. "orders". */
@@ -79,9 +81,20 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
   const state = spec.dryRun ? undefined : services.state;
   const checkpoint = new Checkpointer(state, { job: spec.ledgerJob, watermark: spec.watermark, upperBound: spec.upperBound, runId, intervalMs: config.delivery.checkpointMs }, log);
   const client = services.client;
-  const queue = client ? new DeliveryQueue(client, config.delivery, log) : undefined;
+  let retries = () => 0;
 
   if (state) await startRun(state, { id: runId, job: spec.job, mode: spec.mode, shard: spec.shard });
+  // Metrics, volume alerts, the webhook: real runs only. A watcher that cannot start is logged, and the run goes on.
+  let watch: RunWatch | undefined;
+  if (!spec.dryRun && services.observer) {
+    try {
+      watch = await services.observer.runStarted({ job: spec.job, mode: spec.mode, shard: spec.shard, runId, startedAt: started, counts, retries: () => retries(), watermark: spec.watermark, services, log });
+    } catch (caught) {
+      log.error({ err: toError(caught) }, 'monitoring could not start; the run goes on without it');
+    }
+  }
+  const queue = client ? new DeliveryQueue(watch ? observedSender(client, watch) : client, config.delivery, log) : undefined;
+  if (queue) retries = () => queue.stats.retries;
   log.info({ mode: spec.mode, dryRun: spec.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
 
   const prefix = () => tracker.prefixCursor;
@@ -221,5 +234,6 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
   const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: spec.dryRun };
   if (status === 'done' || status === 'interrupted') log.info(line, 'run finished');
   else log.error({ ...line, err: error }, 'run stopped');
+  await watch?.finished(summary).catch((caught: unknown) => log.error({ err: toError(caught) }, 'monitoring failed at the end of the run; its outcome stands'));
   return summary;
 }

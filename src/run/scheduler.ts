@@ -16,6 +16,7 @@ import { JOB_NAMES, type Config, type JobName } from '../config/index.js';
 import { ConfigError, ExitCode, LockedError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { launchJob, type JobRequest } from './launch.js';
+import type { RunObserver } from './observer.js';
 
 export interface SchedulerOptions {
   log: Logger;
@@ -23,6 +24,10 @@ export interface SchedulerOptions {
   out: Writable;
   /** Stop: no new runs, the running ones shut down within their deadline, then `runSchedule` resolves. */
   signal: AbortSignal;
+  /** Told of every run: metrics, volume alerts, the webhook (src/monitor). */
+  observer?: RunObserver | undefined;
+  /** Told when each job's run ends (for /healthz). */
+  onRunEnd?: ((job: JobName, outcome: { status: string; at: Date; error?: string }) => void) | undefined;
 }
 
 export interface ScheduledJob {
@@ -104,8 +109,9 @@ export async function runSchedule(config: Config, opts: SchedulerOptions): Promi
     const due = ctx.date.toISOString();
     try {
       jobLog.info({ due, expression: job.expression, request: job.request.kind }, 'scheduled run starting');
-      const summaries = await launchJob(config, job.request, { dryRun: false, out: opts.out, log, signal });
+      const summaries = await launchJob(config, job.request, { dryRun: false, out: opts.out, log, signal, observer: opts.observer });
       for (const s of summaries) {
+        opts.onRunEnd?.(job.name, { status: s.status, at: new Date(), ...(s.error ? { error: s.error.message } : {}) });
         jobLog.info(
           {
             due,
@@ -126,7 +132,10 @@ export async function runSchedule(config: Config, opts: SchedulerOptions): Promi
     } catch (caught) {
       const err = toError(caught);
       if (err instanceof LockedError) jobLog.info({ due, reason: err.message }, 'scheduled run skipped');
-      else jobLog.error({ due, err }, 'scheduled run failed; the schedule goes on');
+      else {
+        jobLog.error({ due, err }, 'scheduled run failed; the schedule goes on');
+        opts.onRunEnd?.(job.name, { status: 'failed', at: new Date(), error: err.message });
+      }
     }
     logNext(task, jobLog);
   };

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { PersonaClickClient } from '../delivery/client.js';
 import { openSource, type Source } from '../source/db.js';
 import { openStateDb, type StateDb } from '../state/db.js';
+import type { RunObserver } from './observer.js';
 
 export interface Services {
   config: Config;
@@ -11,10 +12,12 @@ export interface Services {
   state: StateDb;
   /** Absent in dry runs: nothing may be sent. */
   client: PersonaClickClient | undefined;
+  /** Told of every real run (metrics, volume alerts, the webhook); absent: nobody watches. */
+  observer?: RunObserver | undefined;
   close(): Promise<void>;
 }
 
-export function openServices(config: Config, opts: { dryRun: boolean; log?: Logger }): Services {
+export function openServices(config: Config, opts: { dryRun: boolean; log?: Logger; observer?: RunObserver | undefined }): Services {
   const log = opts.log;
   const source = openSource({
     url: config.source.url,
@@ -32,6 +35,7 @@ export function openServices(config: Config, opts: { dryRun: boolean; log?: Logg
     source,
     state,
     client,
+    observer: opts.observer,
     async close() {
       await Promise.allSettled([source.close(), state.close(), client?.close()]);
     },
