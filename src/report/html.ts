@@ -28,8 +28,10 @@ export function niceScale(max: number, ticks = 5): { top: number; step: number }
 export function chartSvg(days: readonly DayRow[]): string {
   const height = 300;
   const margin = { top: 16, right: 16, bottom: 56, left: 64 };
-  const slot = days.length === 0 ? 24 : Math.max(3, Math.min(32, Math.floor(960 / days.length)));
-  const plotW = Math.max(480, slot * days.length);
+  // Between 480 and 960 px of plot (at most 60 a day), wider only when even 3 px a day would not fit.
+  const count = Math.max(1, days.length);
+  const slot = Math.max(3, Math.floor(Math.max(480, Math.min(960, count * 60)) / count));
+  const plotW = slot * count;
   const width = margin.left + plotW + margin.right;
   const plotH = height - margin.top - margin.bottom;
   const { top, step } = niceScale(Math.max(0, ...days.map((d) => d.shop)));
