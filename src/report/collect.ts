@@ -15,14 +15,15 @@ import type { Source } from '../source/db.js';
 import { orderStampsPage, type OrderStamp } from '../source/report.js';
 import { compareC, snapshotPages } from '../source/snapshot.js';
 import type { StateDb } from '../state/db.js';
-import { deliveredKeys, ledgerPages } from '../state/ledger.js';
-import { openFailureClasses } from '../state/report.js';
+import { ledgerPages } from '../state/ledger.js';
+import { bookedKeys } from '../state/report.js';
 import { listWatermarks, type Cursor } from '../state/watermarks.js';
 import { DayTally, fateOf, type MirrorRow, type ReportData } from './model.js';
 
 /** The ledger and failures namespace, and the watermark, of the orders job (jobs/orders.ts). */
 const ORDERS = 'orders';
 const PAGE = 10_000;
+const LOOKUPS = 2;
 
 export interface ReportRange {
   /** YYYY-MM-DD, inclusive. */
@@ -57,19 +58,33 @@ async function tallyOrders(source: Source, state: StateDb, query: string, range:
   const before = `${range.to}T00:00:00Z`;
   const read = (afterStamp: OrderStamp | null) =>
     orderStampsPage(source, query, { from, before, after: afterStamp === null ? null : { ts: afterStamp.ts, key: afterStamp.key }, limit: PAGE });
-  let next: Promise<OrderStamp[]> | undefined = read(null);
-  while (next !== undefined) {
-    const page: OrderStamp[] = await next;
-    const last = page[page.length - 1];
-    next = last !== undefined && page.length === PAGE ? read(last) : undefined;
-    next?.catch(() => undefined); // awaited on the next turn; should a lookup below fail first, it must not go unhandled
-    if (last === undefined) break;
-    const keys = page.map((o) => o.key);
-    const [delivered, failures] = await Promise.all([deliveredKeys(state, ORDERS, keys), openFailureClasses(state, ORDERS, keys)]);
+  const count = async (page: OrderStamp[]): Promise<void> => {
+    const booked = await bookedKeys(state, ORDERS, page.map((o) => o.key));
     for (const order of page) {
-      const { fate, warned } = fateOf(order, delivered.has(order.key), failures.get(order.key), watermark);
+      const b = booked.get(order.key);
+      const { fate, warned } = fateOf(order, b?.delivered === true, b?.failure, watermark);
       tally.add(order.ts.slice(0, 10), fate, warned);
     }
+  };
+  // One source query at a time (the shop's database is read gently), the next page read while the books are
+  // looked up for the pages before it, at most LOOKUPS pages of lookups at once (the state pool's connections).
+  const counting: Promise<void>[] = [];
+  let next: Promise<OrderStamp[]> | undefined = read(null);
+  try {
+    while (next !== undefined) {
+      const page: OrderStamp[] = await next;
+      const last = page[page.length - 1];
+      next = last !== undefined && page.length === PAGE ? read(last) : undefined;
+      next?.catch(() => undefined); // awaited on the next turn; should a lookup fail first, it must not go unhandled
+      if (last === undefined) break;
+      const counted = count(page);
+      counted.catch(() => undefined); // awaited below, in order
+      counting.push(counted);
+      if (counting.length >= LOOKUPS) await counting.shift();
+    }
+    for (const counted of counting) await counted;
+  } finally {
+    await Promise.allSettled([...counting, next]);
   }
   return tally.result();
 }

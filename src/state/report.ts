@@ -1,12 +1,22 @@
-/** The state's side of `report`: which of a page of keys have an open failure, and of which class. */
+/** The state's side of `report`: what the books say of a page of keys (delivered, an open failure), in one query. */
 import { pgArray, type StateDb } from './db.js';
 
-/** Open failures of these keys of the job: key → class (invalid, rejected, warning). One query per page. */
-export async function openFailureClasses(db: StateDb, job: string, keys: readonly string[]): Promise<Map<string, string>> {
+export interface Booked {
+  delivered: boolean;
+  /** The class of the key's open failure (invalid, rejected, warning), if it has one. */
+  failure: string | undefined;
+}
+
+/** The keys of the page that the ledger or an open failure knows (the others are in neither). */
+export async function bookedKeys(db: StateDb, job: string, keys: readonly string[]): Promise<Map<string, Booked>> {
   if (keys.length === 0) return new Map();
-  const result = await db.knex.raw<{ rows: { key: string; class: string }[] }>(
-    `SELECT key, class FROM ??.failures WHERE job = ? AND resolved_at IS NULL AND key = ANY(?::text[])`,
-    [db.schema, job, pgArray(keys)],
+  const result = await db.knex.raw<{ rows: { key: string; delivered: boolean; class: string | null }[] }>(
+    `SELECT u.k AS key, l.key IS NOT NULL AS delivered, f.class
+       FROM unnest(?::text[]) AS u(k)
+       LEFT JOIN ??.ledger l ON l.job = ? AND l.key = u.k
+       LEFT JOIN ??.failures f ON f.job = ? AND f.key = u.k AND f.resolved_at IS NULL
+      WHERE l.key IS NOT NULL OR f.key IS NOT NULL`,
+    [pgArray(keys), db.schema, job, db.schema, job],
   );
-  return new Map(result.rows.map((r) => [r.key, r.class]));
+  return new Map(result.rows.map((r) => [r.key, { delivered: r.delivered, failure: r.class ?? undefined }]));
 }

@@ -5,7 +5,8 @@
  * Environment: BENCH_SCALE (default 1; 0.1 for a quick run) scales every size; BENCH_ONLY=ceiling,placement,latency,
  * extract,memory,diff,rate picks scenarios (these seven are the default); BENCH_PROFILE=<dir> writes a CPU profile of
  * every connector run there. Opt-in, as they would take the full run past 15 minutes (about 4 more at scale 1):
- * reconcile200k (issue 3's figure) and shards (issue 4's); BENCH_ONLY=all runs all nine. Every run rewrites
+ * reconcile200k (issue 3's figure), shards (issue 4's) and report (issue 14's: `report` over the big orders);
+ * BENCH_ONLY=all runs all ten. Every run rewrites
  * results.json and results.md with just the scenarios it ran.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { startSandboxChild } from './sandbox.js';
 import { reconcile200k } from './reconcile.js';
 import { ceiling, diff, extract, latencyBound, memory, rateLimit, type Bench, type Sizes } from './scenarios.js';
 import { shards } from './shards.js';
+import { reportMillion } from './monitor.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
 if (!(scale > 0)) throw new Error(`BENCH_SCALE must be a positive number (got ${process.env.BENCH_SCALE})`);
@@ -34,7 +36,7 @@ const sizes: Sizes = {
   shardOrders: scaled(200_000, 1000),
 };
 const DEFAULT = ['ceiling', 'placement', 'latency', 'extract', 'memory', 'diff', 'rate'] as const;
-const SCENARIOS = [...DEFAULT, 'reconcile200k', 'shards'] as const;
+const SCENARIOS = [...DEFAULT, 'reconcile200k', 'shards', 'report'] as const;
 const picked = process.env.BENCH_ONLY?.trim() === 'all' ? SCENARIOS.join(',') : (process.env.BENCH_ONLY ?? DEFAULT.join(','));
 const only = new Set(picked.split(',').map((s) => s.trim()));
 const unknown = [...only].filter((name) => !(SCENARIOS as readonly string[]).includes(name));
@@ -45,7 +47,7 @@ const started = Date.now();
 const startLoad = loadavg().map((l) => Number(l.toFixed(2)));
 const log = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 const work = mkdtempSync(join(tmpdir(), 'pcs-bench-'));
-const orders = Math.max(wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0, wants('latency') ? sizes.latencyOrders : 0, wants('extract') || wants('memory') ? sizes.bigOrders : 0, wants('rate') ? sizes.rateOrders : 0, wants('shards') ? sizes.shardOrders : 0);
+const orders = Math.max(wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0, wants('latency') ? sizes.latencyOrders : 0, wants('extract') || wants('memory') || wants('report') ? sizes.bigOrders : 0, wants('rate') ? sizes.rateOrders : 0, wants('shards') ? sizes.shardOrders : 0);
 
 log(`scale ${scale}: ${JSON.stringify(sizes)}`);
 const db = await createScratch();
@@ -84,6 +86,7 @@ try {
     if (wants('rate')) figures.push(...(await step('6. rate limit', () => rateLimit(bench))));
     if (wants('reconcile200k')) figures.push(...(await step(`reconcile200k (own database, ${sizes.reconcileCarts.toLocaleString('en-US')} carts)`, () => reconcile200k(bench))));
     if (wants('shards')) figures.push(...(await step('shards: backfill as 1 process, then as 4', () => shards(bench))));
+    if (wants('report')) figures.push(...(await step('report over the big orders', () => reportMillion(bench))));
   } finally {
     await sandbox.close();
   }
