@@ -37,7 +37,7 @@ export function notifyKey(run: { job: string; mode: string; shard: string | unde
 export function createMonitor(opts: MonitorOptions): RunObserver {
   const { config, metrics } = opts;
   const webhook = config.notify.webhook;
-  const notify = opts.notify ?? (webhook === undefined ? undefined : (text: string) => postWebhook({ url: webhook }, text));
+  const notify = opts.notify ?? (webhook === undefined ? undefined : (text: string) => postWebhook({ url: webhook, timeoutMs: 5_000 }, text));
 
   return {
     async runStarted(run: ObservedRun): Promise<RunWatch> {
@@ -140,12 +140,25 @@ export function createMonitor(opts: MonitorOptions): RunObserver {
   }
 }
 
+/** How long one monitoring step may hold up the end of a run (a state database that stopped answering). */
+export const STEP_TIMEOUT_MS = 20_000;
+
 async function step<T>(run: ObservedRun, what: string, body: () => Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const work = body();
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${STEP_TIMEOUT_MS / 1000} s`)), STEP_TIMEOUT_MS);
+    timer.unref();
+  });
   try {
-    return await body();
+    return await Promise.race([work, late]);
   } catch (caught) {
     run.log.error({ err: toError(caught) }, `monitoring: ${what} failed; the run's outcome stands`);
+    // Given up on: should it still fail later (its connections closing with the run), say so, quietly.
+    work.catch((later: unknown) => run.log.debug({ err: toError(later) }, `monitoring: ${what} ended after it was given up on`));
     return undefined;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
