@@ -1,65 +1,62 @@
 /** One-off migrations: every row of the events model becomes one request of any kind; the ledger makes re-runs resume. */
-import type { Writable } from 'node:stream';
-import { ConfigError } from '../src/errors.js';
-import type { Logger } from '../src/log.js';
+import { requireJob } from '../src/config/index.js';
 import { buildEventRequest } from '../src/payloads/index.js';
+import { readState } from '../src/run/dry-run.js';
+import type { Launchable } from '../src/run/launch.js';
+import type { RunOptions } from '../src/run/options.js';
 import { executeRun } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
-import { eventsPage } from '../src/source/events.js';
-import { isUndefinedTable } from '../src/state/db.js';
+import { eventsByKeys, eventsPage } from '../src/source/events.js';
 import { deliveredKeys } from '../src/state/ledger.js';
+import { buildContext } from './context.js';
+import type { JobDefinition } from './types.js';
+import { warnedRows } from './warned.js';
 
 export const EVENTS_LEDGER = 'events';
 
-export interface EventsRunOptions {
-  dryRun: boolean;
-  limit?: number | undefined;
-  out: Writable;
-  log: Logger;
-  signal?: AbortSignal | undefined;
-  /** Aborted if the job's lock is lost: the run stops and ends failed. */
-  lockLost?: AbortSignal | undefined;
-  shard?: { index: number; count: number } | undefined;
+export async function migrateEvents(services: Services, opts: RunOptions): Promise<RunSummary> {
+  const job = requireJob(services.config, 'events');
+  const ctx = buildContext(services.config);
+  return executeRun(services, opts, { job: 'events', mode: 'events', ledgerJob: EVENTS_LEDGER }, async (run) => {
+    let after: string | null = null;
+    let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
+    while (remaining > 0 && !run.shouldStop()) {
+      const page = await eventsPage(services.source, job.query, after, Math.min(job.pageSize, remaining), opts.shard);
+      if (page.length === 0) break;
+      const delivered = await readState(opts.dryRun, () => deliveredKeys(services.state, EVENTS_LEDGER, page.map((e) => e.key)));
+      for (const event of page) {
+        if (run.shouldStop()) break;
+        const row = run.track(event.key, undefined);
+        if (delivered?.has(event.key)) run.skip(row);
+        else await run.submit(row, buildEventRequest(event.row, ctx));
+      }
+      after = page[page.length - 1]?.key ?? after;
+      remaining -= page.length;
+      if (page.length < job.pageSize) break;
+    }
+  });
 }
 
-export async function migrateEvents(services: Services, opts: EventsRunOptions): Promise<RunSummary> {
-  const job = services.config.jobs.events;
-  if (!job) throw new ConfigError('No events job in the configuration (jobs.events)');
-  const ctx = { shopId: services.config.personaclick.shopId, defaultStream: services.config.personaclick.stream };
-  const shardLabel = opts.shard && opts.shard.count > 1 ? `${opts.shard.index}/${opts.shard.count}` : undefined;
-  return executeRun(
-    services,
-    { job: 'events', mode: 'events', ledgerJob: EVENTS_LEDGER, shard: shardLabel, dryRun: opts.dryRun, out: opts.out, signal: opts.signal, lockLost: opts.lockLost, log: opts.log },
-    async (run) => {
-      let after: string | null = null;
-      let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
-      while (remaining > 0 && !run.shouldStop()) {
-        const page = await eventsPage(services.source, job.query, after, Math.min(job.pageSize, remaining), opts.shard);
-        if (page.length === 0) break;
-        const keys = page.map((e) => e.key);
-        let delivered: Set<string>;
-        try {
-          delivered = await deliveredKeys(services.state, EVENTS_LEDGER, keys);
-        } catch (caught) {
-          if (!(opts.dryRun && isUndefinedTable(caught))) throw caught;
-          delivered = new Set();
-        }
-        for (const event of page) {
-          if (run.shouldStop()) break;
-          const row = run.track(event.key, undefined);
-          if (delivered.has(event.key)) {
-            run.skip(row);
-            continue;
-          }
-          const built = buildEventRequest(event.row, ctx);
-          if (!built.ok) run.invalid(row, built.reason);
-          else await run.dispatch(row, built.request);
-        }
-        after = page[page.length - 1]?.key ?? after;
-        remaining -= page.length;
-        if (page.length < job.pageSize) break;
+const migration: Launchable = { job: 'events', lock: 'events', run: async (services, opts) => [await migrateEvents(services, opts)] };
+
+export const eventsJob: JobDefinition = {
+  name: 'events',
+  commands: [{ verb: 'events', options: [], usage: 'events', summary: 'send every row of the events model once (one-off migrations; re-runs resume)', prepare: () => migration }],
+  scheduled: migration,
+  replay: {
+    async resend(services, run, failed) {
+      const job = requireJob(services.config, 'events');
+      const ctx = buildContext(services.config);
+      const keys = failed.map((f) => f.key);
+      const warned = warnedRows(failed);
+      const found = await eventsByKeys(services.source, job.query, keys);
+      for (const event of found) {
+        if (run.shouldStop()) break;
+        await run.submit(run.track(event.key, undefined), buildEventRequest(event.row, ctx), { deliveredWithWarnings: warned.get(event.key) });
       }
+      const seen = new Set(found.map((e) => e.key));
+      return keys.filter((k) => !seen.has(k));
     },
-  );
-}
+  },
+};

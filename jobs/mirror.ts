@@ -3,31 +3,38 @@
  * merge-joined with the ledger's content hashes: new or changed → the full request; gone → the clearing request,
  * after which the ledger forgets the device; unchanged → nothing. Neither side is ever loaded whole.
  */
-import type { Writable } from 'node:stream';
-import { ConfigError } from '../src/errors.js';
-import type { Logger } from '../src/log.js';
+import { requireJob } from '../src/config/index.js';
 import {
   buildClearCart,
   buildClearWish,
   buildFullList,
   listContent,
+  listEnvelopeOf,
   listEnvelopeProblem,
   type BuildContext,
   type BuildResult,
+  type ListEnvelope,
   type ListKind,
+  type Row,
 } from '../src/payloads/index.js';
+import { readStatePages } from '../src/run/dry-run.js';
+import type { Launchable } from '../src/run/launch.js';
+import type { RunOptions } from '../src/run/options.js';
 import { executeRun, type JobRun } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
-import { compareC, snapshotPages, type DeviceLines } from '../src/source/snapshot.js';
-import { isUndefinedTable } from '../src/state/db.js';
-import { ledgerPages, type LedgerEntry } from '../src/state/ledger.js';
+import { compareC, devicesByDid, snapshotPages, type DeviceLines } from '../src/source/snapshot.js';
+import { ledgerEnvelopes, ledgerPages, type LedgerEntry } from '../src/state/ledger.js';
+import { buildContext } from './context.js';
+import type { JobDefinition } from './types.js';
+import { warnedRows } from './warned.js';
 
 export type MirrorKind = 'carts' | 'wishlists';
 
 interface MirrorSpec {
   list: ListKind;
-  clear(did: string, ctx: BuildContext): BuildResult;
+  /** The clearing request, on the stream and segment of the device's last full request. */
+  clear(did: string, ctx: BuildContext, last: ListEnvelope | undefined): BuildResult;
 }
 
 const SPECS: Record<MirrorKind, MirrorSpec> = {
@@ -35,109 +42,137 @@ const SPECS: Record<MirrorKind, MirrorSpec> = {
   wishlists: { list: 'wish', clear: buildClearWish },
 };
 
-export interface MirrorRunOptions {
-  dryRun: boolean;
-  /** Re-send every device, and clear every one the ledger knows that is gone. */
-  full: boolean;
-  limit?: number | undefined;
-  out: Writable;
-  log: Logger;
-  signal?: AbortSignal | undefined;
-  /** Aborted if the job's lock is lost: the run stops and ends failed. */
-  lockLost?: AbortSignal | undefined;
-  shard?: { index: number; count: number } | undefined;
+/** What one device of the snapshot comes to: invalid, or its content hash and (built only when needed) its request. */
+type DeviceRequest = { ok: false; reason: string } | { ok: true; hash: string; build: () => BuildResult };
+
+/**
+ * Items and their hash first: an unchanged device (most of them) is skipped before any request is built. The did and
+ * envelope columns are checked before the skip too, so a device they make invalid is still reported.
+ */
+function deviceRequest(spec: MirrorSpec, did: string, lines: readonly Row[], ctx: BuildContext): DeviceRequest {
+  const content = listContent(spec.list, lines);
+  if (!content.ok) return content;
+  const first = lines[0] ?? {};
+  const problem = listEnvelopeProblem(did, first, ctx);
+  if (problem !== undefined) return problem;
+  return { ok: true, hash: content.value.hash, build: () => buildFullList(spec.list, did, content.value, first, ctx) };
 }
 
-export async function reconcile(services: Services, kind: MirrorKind, opts: MirrorRunOptions): Promise<RunSummary> {
-  const job = services.config.jobs[kind];
-  if (!job) throw new ConfigError(`No ${kind} job in the configuration (jobs.${kind})`);
+/**
+ * A device's full request, or (when the hash is unchanged and `full` is off) nothing. The ledger keeps the stream and
+ * segment it went out with, for its clearing request one day.
+ */
+function sendDevice(
+  run: JobRun,
+  spec: MirrorSpec,
+  device: { did: string; lines: readonly Row[] },
+  before: { hash: string | null | undefined; full: boolean; deliveredWithWarnings?: string | undefined },
+  ctx: BuildContext,
+): Promise<void> | undefined {
+  const row = run.track(device.did, undefined);
+  const request = deviceRequest(spec, device.did, device.lines, ctx);
+  if (!request.ok) return void run.invalid(row, request.reason);
+  if (!before.full && before.hash === request.hash) return void run.skip(row);
+  const built = request.build();
+  return run.submit(row, built, { hash: request.hash, envelope: built.ok ? listEnvelopeOf(built.request) : undefined, deliveredWithWarnings: before.deliveredWithWarnings });
+}
+
+/** The clearing request of a device the shop no longer has, on its last stream and segment; delivered, the ledger forgets it. */
+function clearDevice(run: JobRun, spec: MirrorSpec, did: string, last: ListEnvelope | undefined, ctx: BuildContext, deliveredWithWarnings?: string): Promise<void> {
+  return run.submit(run.track(did, undefined), spec.clear(did, ctx, last), { forgetOnDelivery: true, deliveredWithWarnings });
+}
+
+export async function reconcile(services: Services, kind: MirrorKind, full: boolean, opts: RunOptions): Promise<RunSummary> {
+  const job = requireJob(services.config, kind);
   const spec = SPECS[kind];
-  const ctx: BuildContext = { shopId: services.config.personaclick.shopId, defaultStream: services.config.personaclick.stream };
-  const shardLabel = opts.shard && opts.shard.count > 1 ? `${opts.shard.index}/${opts.shard.count}` : undefined;
+  const ctx = buildContext(services.config);
 
-  return executeRun(
-    services,
-    { job: kind, mode: 'reconcile', ledgerJob: kind, shard: shardLabel, dryRun: opts.dryRun, out: opts.out, signal: opts.signal, lockLost: opts.lockLost, log: opts.log },
-    async (run) => {
-      // Both sides arrive a page at a time (each reading its next page meanwhile); the merge walks the pages in
-      // step and awaits nothing for a device that is unchanged.
-      const pages = snapshotPages(services.source, job.query, job.pageSize, opts.shard)[Symbol.asyncIterator]();
-      const ledger = ledgerOrEmpty(ledgerPages(services.state, kind, run.runId, 5000, opts.shard), opts.dryRun)[Symbol.asyncIterator]();
-      let devices: DeviceLines[] = [];
-      let entries: LedgerEntry[] = [];
-      let d = 0;
-      let e = 0;
-      let devicesDone = false;
-      let entriesDone = false;
-      let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
-      try {
-        for (;;) {
-          if (d === devices.length && !devicesDone) {
-            const page = await pages.next();
-            if (page.done) devicesDone = true;
-            else [devices, d] = [page.value, 0];
-          }
-          if (e === entries.length && !entriesDone) {
-            const page = await ledger.next();
-            if (page.done) entriesDone = true;
-            else [entries, e] = [page.value, 0];
-          }
-          const device = devices[d];
-          const known = entries[e];
-          if ((device === undefined && known === undefined) || remaining <= 0 || run.shouldStop()) break;
-          remaining -= 1;
-          const order = device === undefined ? 1 : known === undefined ? -1 : compareC(device.did, known.key);
-          let pending: Promise<void> | undefined;
-          if (device !== undefined && order <= 0) {
-            d += 1;
-            if (order === 0) e += 1;
-            pending = send(run, device, order === 0 ? known : undefined);
-          } else if (known !== undefined) {
-            e += 1;
-            pending = clear(run, known);
-          }
-          if (pending !== undefined) await pending;
+  return executeRun(services, opts, { job: kind, mode: 'reconcile', ledgerJob: kind }, async (run) => {
+    // Both sides arrive a page at a time (each reading its next page meanwhile); the merge walks the pages in step
+    // and awaits nothing for a device that is unchanged.
+    const pages = snapshotPages(services.source, job.query, job.pageSize, opts.shard)[Symbol.asyncIterator]();
+    const ledger = readStatePages(opts.dryRun, ledgerPages(services.state, kind, run.runId, 5000, opts.shard))[Symbol.asyncIterator]();
+    let devices: DeviceLines[] = [];
+    let entries: LedgerEntry[] = [];
+    let d = 0;
+    let e = 0;
+    let devicesDone = false;
+    let entriesDone = false;
+    let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
+    try {
+      for (;;) {
+        if (d === devices.length && !devicesDone) {
+          const page = await pages.next();
+          if (page.done) devicesDone = true;
+          else [devices, d] = [page.value, 0];
         }
-      } finally {
-        await pages.return(undefined);
-        await ledger.return(undefined);
+        if (e === entries.length && !entriesDone) {
+          const page = await ledger.next();
+          if (page.done) entriesDone = true;
+          else [entries, e] = [page.value, 0];
+        }
+        const device = devices[d];
+        const known = entries[e];
+        if ((device === undefined && known === undefined) || remaining <= 0 || run.shouldStop()) break;
+        remaining -= 1;
+        const order = device === undefined ? 1 : known === undefined ? -1 : compareC(device.did, known.key);
+        let pending: Promise<void> | undefined;
+        if (device !== undefined && order <= 0) {
+          d += 1;
+          if (order === 0) e += 1;
+          pending = sendDevice(run, spec, device, { hash: order === 0 ? known?.hash : undefined, full }, ctx);
+        } else if (known !== undefined) {
+          e += 1;
+          pending = clearDevice(run, spec, known.key, { stream: known.stream ?? null, segment: known.segment ?? null }, ctx);
+        }
+        if (pending !== undefined) await pending;
       }
+    } finally {
+      await pages.return(undefined);
+      await ledger.return(undefined);
+    }
+  });
+}
+
+function mirrorJob(kind: MirrorKind): JobDefinition {
+  const spec = SPECS[kind];
+  const launch = (full: boolean): Launchable => ({ job: kind, lock: kind, run: async (services, opts) => [await reconcile(services, kind, full, opts)] });
+  const nightly = launch(false);
+  return {
+    name: kind,
+    commands: [
+      {
+        verb: 'reconcile',
+        target: kind,
+        options: ['full'],
+        usage: `reconcile ${kind} [--full]`,
+        summary: `make PersonaClick's ${kind} equal the shop's (changed, new and gone ones); --full re-sends every one`,
+        prepare: (args) => (args.full ? launch(true) : nightly),
+      },
+    ],
+    scheduled: nightly,
+    // The device's lines now, built exactly as the nightly merge builds them (the same hash); none left: the clearing request.
+    replay: {
+      async resend(services, run, failed) {
+        const job = requireJob(services.config, kind);
+        const ctx = buildContext(services.config);
+        const keys = failed.map((f) => f.key);
+        const warned = warnedRows(failed);
+        const devices = await devicesByDid(services.source, job.query, keys);
+        // Devices gone from the snapshot are cleared on the stream and segment of their last full request.
+        const last = await ledgerEnvelopes(services.state, kind, keys.filter((did) => !devices.has(did)));
+        for (const did of keys) {
+          if (run.shouldStop()) break;
+          const lines = devices.get(did);
+          await (lines === undefined
+            ? clearDevice(run, spec, did, last.get(did), ctx, warned.get(did))
+            : sendDevice(run, spec, { did, lines }, { hash: undefined, full: true, deliveredWithWarnings: warned.get(did) }, ctx));
+        }
+        return [];
+      },
     },
-  );
-
-  /**
-   * Items and their hash first: an unchanged device (most of them) is skipped before any request is built. The
-   * did and envelope columns are checked before the skip too, so a device they make invalid is still reported;
-   * a changed device's request is built and schema-checked in full before it is sent.
-   */
-  function send(run: JobRun, device: DeviceLines, before: LedgerEntry | undefined): Promise<void> | undefined {
-    const row = run.track(device.did, undefined);
-    const content = listContent(spec.list, device.lines);
-    if (!content.ok) return void run.invalid(row, content.reason);
-    const first = device.lines[0] ?? {};
-    const problem = listEnvelopeProblem(device.did, first, ctx);
-    if (problem !== undefined) return void run.invalid(row, problem.reason);
-    const hash = content.value.hash;
-    if (!opts.full && before?.hash === hash) return void run.skip(row);
-    const built = buildFullList(spec.list, device.did, content.value, first, ctx);
-    if (!built.ok) return void run.invalid(row, built.reason);
-    return run.dispatch(row, built.request, { hash });
-  }
-
-  async function clear(run: JobRun, entry: LedgerEntry): Promise<void> {
-    const row = run.track(entry.key, undefined);
-    const built = spec.clear(entry.key, ctx);
-    if (!built.ok) return run.invalid(row, built.reason);
-    await run.dispatch(row, built.request, { forgetOnDelivery: true });
-  }
+  };
 }
 
-/** A dry run before `migrate` has no ledger: every device is then new. */
-async function* ledgerOrEmpty<T>(entries: AsyncGenerator<T>, dryRun: boolean): AsyncGenerator<T> {
-  try {
-    yield* entries;
-  } catch (caught) {
-    if (dryRun && isUndefinedTable(caught)) return;
-    throw caught;
-  }
-}
+export const cartsJob = mirrorJob('carts');
+export const wishlistsJob = mirrorJob('wishlists');

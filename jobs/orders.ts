@@ -1,36 +1,30 @@
 /**
  * Orders → purchase events. Incremental sync follows the `orders` watermark from run to run; a backfill walks a
  * range of updated_at with a watermark of its own and stops where the incremental sync stands, so the two never
- * read the same order. Both consult the one delivered ledger.
+ * read the same order. Both consult the one delivered ledger. Rows are read as keyset pages (the next page, its
+ * lines and its ledger rows read while this one is built and sent).
  */
-import type { Writable } from 'node:stream';
-import { resolveStartFrom } from '../src/config/index.js';
+import { requireJob, resolveStartFrom } from '../src/config/index.js';
+import { INSTANT_RULE, parseInstant } from '../src/dates.js';
 import { ConfigError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { buildPurchase } from '../src/payloads/index.js';
-import { executeRun, type JobRun } from '../src/run/runner.js';
+import { readState } from '../src/run/dry-run.js';
+import type { Launchable } from '../src/run/launch.js';
+import type { RunOptions } from '../src/run/options.js';
+import { executeRun, type JobRun, type RunMode } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
-import { shardLabel, withShard, type Shard } from '../src/run/shard.js';
 import type { RunSummary } from '../src/run/summary.js';
-import { countOrders, linesFor, ordersPage, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
-import { isUndefinedTable } from '../src/state/db.js';
+import { withShard } from '../src/shard.js';
+import { countOrders, linesFor, ordersByKeys, ordersPage, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
 import { deliveredKeys } from '../src/state/ledger.js';
 import { listWatermarks, readWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
+import { buildContext } from './context.js';
+import type { JobDefinition, Replayer } from './types.js';
+import { warnedRows } from './warned.js';
 
 export const ORDERS_LEDGER = 'orders';
 export const ORDERS_WATERMARK = 'orders';
-
-export interface OrdersRunOptions {
-  dryRun: boolean;
-  limit?: number | undefined;
-  out: Writable;
-  log: Logger;
-  signal?: AbortSignal | undefined;
-  /** Aborted if the job's lock is lost: the run stops and ends failed. */
-  lockLost?: AbortSignal | undefined;
-  shard?: Shard | undefined;
-  progressTty?: NodeJS.WriteStream | undefined;
-}
 
 export interface BackfillRange {
   /** Inclusive start of updated_at, as given (ISO date or datetime). */
@@ -40,38 +34,49 @@ export interface BackfillRange {
 }
 
 /** Incremental: everything after the watermark, up to this run's frozen upper bound. */
-export async function syncOrders(services: Services, opts: OrdersRunOptions): Promise<RunSummary> {
-  const job = ordersJob(services);
+export async function syncOrders(services: Services, opts: RunOptions): Promise<RunSummary> {
+  const job = requireJob(services.config, 'orders');
   const watermark = withShard(ORDERS_WATERMARK, opts.shard);
-  const { bound } = await boundOf(services, opts.log);
-  let start = await stateOrNothing(opts.dryRun, () => readWatermark(services.state, watermark));
+  const bound = await boundOf(services, opts.log);
+  let start = await readState(opts.dryRun, () => readWatermark(services.state, watermark));
   const firstRun = start === undefined;
   if (!start && opts.shard) {
     // A new shard of a job that ran unsharded before carries on from there.
-    start = await stateOrNothing(opts.dryRun, () => readWatermark(services.state, ORDERS_WATERMARK));
+    start = await readState(opts.dryRun, () => readWatermark(services.state, ORDERS_WATERMARK));
   }
   start ??= { ts: job.startFrom === 'now' ? await sourceNow(services.source) : resolveStartFrom(job.startFrom).toISOString(), key: null };
   return runOrders(services, opts, { mode: 'sync', watermark, start, bound, saveStart: firstRun });
 }
 
 /** Backfill: the orders of [from, to) by updated_at, resumable, never past the incremental watermark. */
-export async function backfillOrders(services: Services, range: BackfillRange, opts: OrdersRunOptions): Promise<RunSummary> {
-  ordersJob(services);
-  const from = parseInstant(range.from, '--from');
-  const to = parseInstant(range.to, '--to');
-  if (from >= to) throw new ConfigError(`--from must be before --to (got ${range.from} .. ${range.to})`);
+export async function backfillOrders(services: Services, range: BackfillRange, opts: RunOptions): Promise<RunSummary> {
+  requireJob(services.config, 'orders');
+  const { from, to } = backfillInstants(range);
   const watermark = withShard(`orders:backfill:${range.from}..${range.to}`, opts.shard);
-  const { bound: settled } = await boundOf(services, opts.log);
+  const settled = await boundOf(services, opts.log);
   // Stop where the incremental sync stands (the lowest of its watermarks): orders after it are its to send.
-  const incremental = (await stateOrNothing(opts.dryRun, () => listWatermarks(services.state))) ?? [];
+  const incremental = (await readState(opts.dryRun, () => listWatermarks(services.state))) ?? [];
   const marks = incremental.filter((w) => w.name === ORDERS_WATERMARK || w.name.startsWith(`${ORDERS_WATERMARK}#`)).map((w) => w.cursor.ts);
   const bound = [to.toISOString(), settled, ...marks].reduce((a, b) => (b < a ? b : a));
-  const start = (await stateOrNothing(opts.dryRun, () => readWatermark(services.state, watermark))) ?? { ts: from.toISOString(), key: null };
+  const start = (await readState(opts.dryRun, () => readWatermark(services.state, watermark))) ?? { ts: from.toISOString(), key: null };
   return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, saveStart: false, countTotal: true });
 }
 
+/** The range's instants; ConfigError (exit 2) when they are not dates or not in order. */
+function backfillInstants(range: BackfillRange): { from: Date; to: Date } {
+  const instant = (value: string, flag: string): Date => {
+    const ms = parseInstant(value);
+    if (ms === undefined) throw new ConfigError(`${flag}: ${INSTANT_RULE} (got "${value}")`);
+    return new Date(ms);
+  };
+  const from = instant(range.from, '--from');
+  const to = instant(range.to, '--to');
+  if (from >= to) throw new ConfigError(`--from must be before --to (got ${range.from} .. ${range.to})`);
+  return { from, to };
+}
+
 interface OrdersPass {
-  mode: 'sync' | 'backfill';
+  mode: Extract<RunMode, 'sync' | 'backfill'>;
   watermark: string;
   start: Cursor;
   bound: string;
@@ -80,26 +85,21 @@ interface OrdersPass {
   countTotal?: boolean;
 }
 
-async function runOrders(services: Services, opts: OrdersRunOptions, pass: OrdersPass): Promise<RunSummary> {
-  const job = ordersJob(services);
+async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass): Promise<RunSummary> {
+  const job = requireJob(services.config, 'orders');
   const { source, state } = services;
-  const ctx = { shopId: services.config.personaclick.shopId, defaultStream: services.config.personaclick.stream };
+  const ctx = buildContext(services.config);
   const total = pass.countTotal ? await countOrders(source, job.query, pass.start, pass.bound, opts.shard) : undefined;
   return executeRun(
     services,
+    opts,
     {
       job: 'orders',
       mode: pass.mode,
       ledgerJob: ORDERS_LEDGER,
       watermark: pass.watermark,
       upperBound: pass.bound,
-      shard: shardLabel(opts.shard),
-      dryRun: opts.dryRun,
-      out: opts.out,
-      signal: opts.signal, lockLost: opts.lockLost,
-      log: opts.log,
       total: total === undefined ? undefined : Math.min(total, opts.limit ?? total),
-      progressTty: opts.progressTty,
     },
     async (run) => {
       if (pass.saveStart && !opts.dryRun) await writeWatermark(state, state.knex, pass.watermark, pass.start, { upperBound: pass.bound, runId: run.runId });
@@ -110,10 +110,7 @@ async function runOrders(services: Services, opts: OrdersRunOptions, pass: Order
       const fetchPage = async (after: Cursor, limit: number) => {
         const page = await ordersPage(source, job.query, { after, before: pass.bound, limit, shard: opts.shard });
         const keys = page.map((o) => o.key);
-        const [lines, delivered] = await Promise.all([
-          linesFor(source, job.itemsQuery, keys),
-          stateOrNothing(opts.dryRun, () => deliveredKeys(state, ORDERS_LEDGER, keys)),
-        ]);
+        const [lines, delivered] = await Promise.all([linesFor(source, job.itemsQuery, keys), readState(opts.dryRun, () => deliveredKeys(state, ORDERS_LEDGER, keys))]);
         return { page, lines, delivered };
       };
       let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
@@ -131,13 +128,8 @@ async function runOrders(services: Services, opts: OrdersRunOptions, pass: Order
         for (const order of page) {
           if (run.shouldStop()) break;
           const row = run.track(order.key, order.cursor);
-          if (delivered?.has(order.key)) {
-            run.skip(row);
-            continue;
-          }
-          const built = buildPurchase(order.row, lines.get(order.key) ?? [], ctx);
-          if (!built.ok) run.invalid(row, built.reason);
-          else await run.dispatch(row, built.request);
+          if (delivered?.has(order.key)) run.skip(row);
+          else await run.submit(row, buildPurchase(order.row, lines.get(order.key) ?? [], ctx));
         }
       }
       // Stopped early with a page on its way: let its query end before the source closes.
@@ -147,42 +139,65 @@ async function runOrders(services: Services, opts: OrdersRunOptions, pass: Order
 }
 
 /** Rows with a NULL order_id or updated_at: kept as invalid failures (named column), with one warning per run. */
-async function keepUnplaceable(services: Services, run: JobRun, query: string, pass: OrdersPass, opts: OrdersRunOptions): Promise<void> {
+async function keepUnplaceable(services: Services, run: JobRun, query: string, pass: OrdersPass, opts: RunOptions): Promise<void> {
   if (opts.limit !== undefined) return; // a sample run (--limit) reads pages only
   const found = await unplaceableOrders(services.source, query, pass.start, pass.bound, opts.shard);
   if (found.length === 0) return;
-  const delivered = await stateOrNothing(opts.dryRun, () => deliveredKeys(services.state, ORDERS_LEDGER, found.map((u) => u.key)));
+  const delivered = await readState(opts.dryRun, () => deliveredKeys(services.state, ORDERS_LEDGER, found.map((u) => u.key)));
   const kept = found.filter((u) => !delivered?.has(u.key));
   if (kept.length === 0) return;
   run.log.warn({ count: kept.length, keys: kept.slice(0, 5).map((u) => u.key) }, 'orders with a NULL order_id or updated_at: kept as invalid, never sent');
   for (const u of kept) run.invalid(run.track(u.key, undefined), u.reason);
 }
 
-function ordersJob(services: Services) {
-  const job = services.config.jobs.orders;
-  if (!job) throw new ConfigError('No orders job in the configuration (jobs.orders)');
-  return job;
-}
-
-async function boundOf(services: Services, log: Logger): Promise<{ bound: string }> {
-  const job = ordersJob(services);
+async function boundOf(services: Services, log: Logger): Promise<string> {
+  const job = requireJob(services.config, 'orders');
   const { bound, heldBy } = await upperBound(services.source, job.settleSeconds);
   if (heldBy) log.warn({ heldBy, bound }, 'an open transaction in the shop database holds the upper bound back; orders after its start wait for the next run');
-  return { bound };
+  return bound;
 }
 
-function parseInstant(value: string, flag: string): Date {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : new Date(value);
-  if (Number.isNaN(date.getTime())) throw new ConfigError(`${flag}: must be an ISO date or datetime, e.g. 2024-01-01 or 2024-01-01T12:00:00Z (got "${value}")`);
-  return date;
-}
+/** Replay: orders fresh from the model with their lines; those delivered since they failed need nothing. */
+const replay: Replayer = {
+  async resend(services, run, failed) {
+    const job = requireJob(services.config, 'orders');
+    const ctx = buildContext(services.config);
+    const keys = failed.map((f) => f.key);
+    const warned = warnedRows(failed);
+    // A warning is in the ledger (it was delivered) and is sent again all the same; any other delivered key is done.
+    const delivered = await deliveredKeys(services.state, ORDERS_LEDGER, keys.filter((k) => !warned.has(k)));
+    const found = await ordersByKeys(services.source, job.query, keys.filter((k) => !delivered.has(k)));
+    const lines = await linesFor(services.source, job.itemsQuery, found.map((o) => o.key));
+    for (const order of found) {
+      if (run.shouldStop()) break;
+      const built = buildPurchase(order.row, lines.get(order.key) ?? [], ctx);
+      await run.submit(run.track(order.key, undefined), built, { deliveredWithWarnings: warned.get(order.key) });
+    }
+    const seen = new Set(found.map((o) => o.key));
+    return keys.filter((k) => !seen.has(k));
+  },
+};
 
-/** A dry run may look at a state schema that does not exist yet: then nothing is delivered and no watermark is set. */
-async function stateOrNothing<T>(dryRun: boolean, read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (caught) {
-    if (dryRun && isUndefinedTable(caught)) return undefined;
-    throw caught;
-  }
-}
+const sync: Launchable = { job: 'orders', lock: 'orders', run: async (services, opts) => [await syncOrders(services, opts)] };
+
+export const ordersJob: JobDefinition = {
+  name: 'orders',
+  commands: [
+    { verb: 'sync', target: 'orders', options: [], usage: 'sync orders', summary: 'send orders changed since the last run as purchase events', prepare: () => sync },
+    {
+      verb: 'backfill',
+      target: 'orders',
+      options: ['from', 'to'],
+      usage: 'backfill orders --from D --to D',
+      summary: 'send the orders whose updated_at is in [from, to); resumable; shares the ledger',
+      prepare(args) {
+        if (args.from === undefined || args.to === undefined) throw new ConfigError('backfill orders: needs --from DATE and --to DATE (updated_at range, --to exclusive)');
+        const range = { from: args.from, to: args.to };
+        backfillInstants(range);
+        return { job: 'orders', lock: 'orders:backfill', run: async (services, opts) => [await backfillOrders(services, range, opts)] };
+      },
+    },
+  ],
+  scheduled: sync,
+  replay,
+};

@@ -1,7 +1,8 @@
 /** Every migration in order. Listed here rather than read from disk so the built CLI carries them wherever it runs. */
 import type { Knex } from 'knex';
 import * as m001 from './001_initial.js';
-import * as m002 from './002_monitoring.js';
+import * as m002 from './002_ledger_envelope.js';
+import * as m003 from './003_monitoring.js';
 
 export interface Migration {
   name: string;
@@ -11,5 +12,6 @@ export interface Migration {
 
 export const MIGRATIONS: readonly Migration[] = [
   { name: '001_initial', ...m001 },
-  { name: '002_monitoring', ...m002 },
+  { name: '002_ledger_envelope', ...m002 },
+  { name: '003_monitoring', ...m003 },
 ];

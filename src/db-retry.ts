@@ -1,7 +1,9 @@
 /**
  * Lost database connections (a restarted server, a failover, pg_terminate_backend) are retried a few times with
- * backoff; everything else (SQL errors, statement timeouts) is not: retrying would only repeat the failure or the load.
+ * backoff, by p-retry as the HTTP retries are; everything else (SQL errors, statement timeouts) is not: retrying would
+ * only repeat the failure or the load.
  */
+import pRetry from 'p-retry';
 import { toError } from './errors.js';
 
 /** SQLSTATE classes and codes that mean "the connection went away", not "the statement is wrong". */
@@ -20,23 +22,23 @@ export interface ConnectionRetryOptions {
   attempts?: number;
   minDelayMs?: number;
   maxDelayMs?: number;
-  onRetry?: (error: Error, attempt: number, delayMs: number) => void;
+  onRetry?: ((error: Error, attempt: number, delayMs: number) => void) | undefined;
 }
 
-/** Run `fn`; on a lost connection wait and try again (default 6 attempts over about 10 s). */
-export async function withConnectionRetry<T>(fn: () => Promise<T>, opts: ConnectionRetryOptions = {}): Promise<T> {
+/** Run `fn`; on a lost connection wait and try again (default 6 attempts over about 10 s: 250 ms doubling to 4 s). */
+export function withConnectionRetry<T>(fn: () => Promise<T>, opts: ConnectionRetryOptions = {}): Promise<T> {
   const attempts = opts.attempts ?? 6;
-  const min = opts.minDelayMs ?? 250;
-  const max = opts.maxDelayMs ?? 4000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (caught) {
-      const error = toError(caught);
-      if (attempt >= attempts || !isConnectionError(error)) throw error;
-      const delay = Math.min(max, min * 2 ** (attempt - 1));
-      opts.onRetry?.(error, attempt, delay);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
+  const minTimeout = opts.minDelayMs ?? 250;
+  const maxTimeout = opts.maxDelayMs ?? 4000;
+  return pRetry(fn, {
+    retries: attempts - 1,
+    minTimeout,
+    maxTimeout,
+    factor: 2,
+    randomize: false,
+    shouldRetry: ({ error }) => isConnectionError(error),
+    onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+      if (retriesLeft > 0 && isConnectionError(error)) opts.onRetry?.(toError(error), attemptNumber, Math.min(maxTimeout, minTimeout * 2 ** (attemptNumber - 1)));
+    },
+  });
 }

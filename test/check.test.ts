@@ -76,7 +76,7 @@ describe('check', () => {
     expect(findings.filter((f) => f.level === 'warn')).toEqual([]);
 
     const [source] = of(findings, 'source', 'ok');
-    expect(source?.message).toMatch(new RegExp(`^connected to postgres@${PG_HOST}:${PG_PORT}/${good.name} \\(PostgreSQL \\d+(\\.\\d+)*\\), read-only session$`));
+    expect(source?.message).toMatch(new RegExp(`^connected to postgres@${PG_HOST}:${PG_PORT}/${good.name} \\(PostgreSQL \\d+(\\.\\d+)*\\); every statement runs in a read-only transaction$`));
     expect(of(findings, 'source.pg_stat_activity', 'ok')[0]?.message).toContain("sees every session's xact_start");
     expect(of(findings, 'state', 'ok')[0]?.message).toContain('schema personaclick_sync is migrated');
     expect(of(findings, 'jobs.orders.query', 'ok').map((f) => f.message)).toEqual([

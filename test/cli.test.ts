@@ -65,6 +65,10 @@ describe('personaclick-sync command line', () => {
       outputs.push(r.stdout, r.stderr);
       return r;
     };
+    // Before migrate: one line saying what to do, exit 2, nothing sent.
+    const early = await run(['sync', 'orders']);
+    expect(early.code).toBe(2);
+    expect(early.stderr.trim()).toBe('personaclick-sync: the state schema "personaclick_sync" has no connector tables (never migrated, or dropped): run personaclick-sync migrate');
     expect((await run(['migrate'])).code).toBe(0);
     expect((await run(['migrate'])).code).toBe(0);
 

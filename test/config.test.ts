@@ -239,9 +239,9 @@ jobs:
       'state.schema: must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters) (got "Personaclick-Sync")',
       'jobs.orders.query: must not end with ";" (the connector wraps the query) (got "SELECT * FROM orders;")',
       'jobs.orders.itemsQuery: is required',
-      'jobs.orders.schedule: must be a cron expression of 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first) (got "* * *")',
+      'jobs.orders.schedule: must be a cron expression node-cron runs (5 fields: minute hour day-of-month month day-of-week, or 6 with seconds first): expected 5 or 6 fields but got 3 (got "* * *")',
       'jobs.orders.pageSize: must be an integer from 1 to 50000 (got 100000)',
-      'jobs.orders.settleSeconds: must be an integer of at least 0 (got -5)',
+      'jobs.orders.settleSeconds: must be an integer from 0 to 604800 (got -5)',
       "jobs.orders.startFrom: must be 'now' or an ISO date or datetime (2024-01-31, 2024-01-31T00:00:00Z) (got \"2024-02-30\")",
       'jobs.carts.query: must not be empty (got "")',
     ]);
@@ -275,9 +275,10 @@ logging: debug
   it('requires :order_ids in itemsQuery (a ::cast does not count)', () => {
     const orders = (items: string) => `${MINIMAL}\n  orders:\n    query: SELECT 1\n    itemsQuery: "${items}"\n`;
     expect(problemsOf(orders('SELECT * FROM order_lines WHERE order_id IN (1, 2)'))).toEqual([
-      'jobs.orders.itemsQuery: must use the named parameter :order_ids (the page of order ids) (got "SELECT * FROM order_lines WHERE order_id IN (1, 2)")',
+      'jobs.orders.itemsQuery: must use the named parameter :order_ids (the page of order ids), outside string literals and comments (got "SELECT * FROM order_lines WHERE order_id IN (1, 2)")',
     ]);
     expect(problemsOf(orders('SELECT x::order_ids FROM t'))).toHaveLength(1);
+    expect(problemsOf(orders("SELECT * FROM order_lines WHERE note = ':order_ids' -- :order_ids"))).toHaveLength(1);
     expect(loadConfig({ env: {}, text: orders('SELECT * FROM order_lines WHERE order_id = ANY(:order_ids)') }).jobs.orders?.itemsQuery).toContain(
       ':order_ids',
     );
@@ -298,12 +299,28 @@ logging: debug
     expect(problemsOf('')).toEqual(['the file is empty: it needs at least the sections personaclick, source and jobs']);
   });
 
+  it('bounds every duration below what a timer can hold, and refuses system schemas for the state', () => {
+    // setTimeout fires at once above 2^31-1 ms: no duration may get near it.
+    const base = (extra: string) => `personaclick:\n  shopId: s\n${extra}source:\n  url: postgres://u@h/db\njobs:\n  carts:\n    query: SELECT 1\n`;
+    expect(problemsOf(base('delivery:\n  retryMinMs: 2147483648\n  retryMaxMs: 2147483648\n'))).toEqual([
+      'delivery.retryMinMs: must be an integer from 1 to 60000 (got 2147483648)',
+      'delivery.retryMaxMs: must be an integer from 1 to 600000 (got 2147483648)',
+    ]);
+    expect(problemsOf(base('delivery:\n  shutdownDeadlineMs: 9999999999\n'))).toEqual(['delivery.shutdownDeadlineMs: must be an integer from 1000 to 600000 (got 9999999999)']);
+    for (const schema of ['pg_catalog', 'information_schema', 'pg_toast']) {
+      expect(problemsOf(base(`state:\n  schema: ${schema}\n`))).toEqual([
+        `state.schema: must not be a system schema (pg_*, information_schema): the connector creates its own tables there (got "${schema}")`,
+      ]);
+    }
+  });
+
   it('validates cron expressions and startFrom values', () => {
     expect(cronProblem('*/5 * * * *')).toBeUndefined();
     expect(cronProblem('0 30 2 * * mon-fri')).toBeUndefined();
     expect(cronProblem('0 0 1 jan,jul *')).toBeUndefined();
-    expect(cronProblem('0 24 * * *')).toContain('hour field "24"');
-    expect(cronProblem('0 0 * * 8')).toContain('day of week');
+    expect(cronProblem('0 24 * * *')).toContain('24 is a invalid expression for hour'); // node-cron's own words
+    expect(cronProblem('0 0 * * 8')).toContain('week day');
+    expect(cronProblem('0 0 31 2 *')).toContain('impossible day of month'); // fields valid each, but never a day
     expect(resolveStartFrom('2024-01-31').toISOString()).toBe('2024-01-31T00:00:00.000Z');
     expect(resolveStartFrom('2024-01-31T10:00:00+02:00').toISOString()).toBe('2024-01-31T08:00:00.000Z');
     expect(resolveStartFrom('2024-01-31 10:00').toISOString()).toBe('2024-01-31T10:00:00.000Z');

@@ -170,11 +170,12 @@ describe('demo', () => {
 
   it('gives node-postgres-shaped rows from the embedded database', async () => {
     const row = await withShop({ orders: 20 }, async (db) => {
-      const rows = await db.source.query(
-        `SELECT o.id, o.total, o.updated_at, json_build_object('note', o.note) AS custom, array[o.id] AS ids,
+      const rows = await db.source.query({
+        text: `SELECT o.id, o.total, o.updated_at, json_build_object('note', o.note) AS custom, array[o.id] AS ids,
                 count(*) OVER () AS n, current_setting('TimeZone') AS tz
            FROM shop.orders o ORDER BY o.id LIMIT 1`,
-      );
+        values: [],
+      });
       return rows[0];
     });
     expect(row?.id).toBe('10001'); // int8 as text, as node-postgres gives it
@@ -188,8 +189,11 @@ describe('demo', () => {
 
   it('builds the same shop from the same seed', async () => {
     const now = new Date('2025-01-01T00:00:00Z');
-    const dump = `SELECT o.*, (SELECT json_agg(l ORDER BY l.product_id, l.qty, l.unit_price) FROM shop.order_lines l WHERE l.order_id = o.id) AS lines
-                    FROM shop.orders o ORDER BY o.id`;
+    const dump = {
+      text: `SELECT o.*, (SELECT json_agg(l ORDER BY l.product_id, l.qty, l.unit_price) FROM shop.order_lines l WHERE l.order_id = o.id) AS lines
+               FROM shop.orders o ORDER BY o.id`,
+      values: [],
+    };
     const a = await withShop({ orders: 50, now }, (db) => db.source.query(dump));
     const b = await withShop({ orders: 50, now }, (db) => db.source.query(dump));
     expect(a).toHaveLength(50);
@@ -201,7 +205,7 @@ describe('demo', () => {
       Promise.all([
         shopCarts(db.source),
         shopWishlists(db.source),
-        db.source.query(`SELECT count(*) AS n FROM shop.cart_items GROUP BY cart_id, product_id HAVING count(*) > 1`),
+        db.source.query({ text: `SELECT count(*) AS n FROM shop.cart_items GROUP BY cart_id, product_id HAVING count(*) > 1`, values: [] }),
       ]);
     const a = await withShop({ orders: 20, carts: { seed: 7 } }, read);
     const b = await withShop({ orders: 20, carts: { seed: 7 } }, read);

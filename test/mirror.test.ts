@@ -1,37 +1,31 @@
 /** Nightly reconciliation: the sandbox's carts and wishlists must end equal to the shop's, sending only what changed. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { validateRequest } from '../src/payloads/index.js';
 import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
 import { CARTS_QUERY, WISHLISTS_QUERY, createCartTables, databaseCarts, databaseWishlists, insertCarts } from './support/carts.js';
-import { runReconcile, testConfig } from './support/harness.js';
+import { runReconcile, runReplay, testConfig } from './support/harness.js';
+import { useSandbox } from './support/frame.js';
 
 let db: TestDatabase;
-let sandbox: Sandbox;
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ recordBodies: true });
-});
-afterAll(async () => {
-  await sandbox.close();
-});
+const api = useSandbox({ recordBodies: true });
 
 async function freshShop(opts: { icu?: boolean } = {}): Promise<void> {
   if (db) await db.drop();
   db = await createMigratedDatabase('pcs_mirror', opts);
   await createCartTables(db);
-  sandbox.reset();
-  sandbox.setFaults({});
+  api.sandbox.reset();
+  api.sandbox.setFaults({});
 }
 afterAll(async () => {
   await db.drop();
 });
 
 const config = (pageSize = 1000) =>
-  testConfig(db.url, sandbox.url, { jobs: { carts: { query: CARTS_QUERY, pageSize }, wishlists: { query: WISHLISTS_QUERY, pageSize } } });
+  testConfig(db.url, api.sandbox.url, { jobs: { carts: { query: CARTS_QUERY, pageSize }, wishlists: { query: WISHLISTS_QUERY, pageSize } } });
 
 function sandboxCarts(): Map<string, Map<string, number>> {
-  return sandbox.carts;
+  return api.sandbox.carts;
 }
 
 describe('reconcile carts', () => {
@@ -55,10 +49,10 @@ describe('reconcile carts', () => {
     await db.query(`DELETE FROM shop.cart_items WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(200, 219) g))`);
     await db.query(`DELETE FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(300, 314) g)`);
     await insertCarts(db, 5001, 25);
-    const before = sandbox.stats().accepted;
+    const before = api.sandbox.stats().accepted;
     const next = await runReconcile(config(700), 'carts');
     expect(next.summary.status).toBe('done');
-    expect(sandbox.stats().accepted - before).toBe(30 + 20 + 15 + 25);
+    expect(api.sandbox.stats().accepted - before).toBe(30 + 20 + 15 + 25);
     expect(next.summary.sent).toBe(90);
     expect(sandboxCarts()).toEqual(await databaseCarts(db));
     // The cleared devices were forgotten by the ledger: the next run sends nothing at all.
@@ -69,7 +63,7 @@ describe('reconcile carts', () => {
   it('merges the same product on two lines of one cart, and the order of lines does not change the hash', async () => {
     await db.query(`INSERT INTO shop.carts (device_id) VALUES ('dup'); INSERT INTO shop.cart_items SELECT id, 'P1', 2 FROM shop.carts; INSERT INTO shop.cart_items SELECT id, 'P2', 1 FROM shop.carts; INSERT INTO shop.cart_items SELECT id, 'P1', 3 FROM shop.carts`);
     await runReconcile(config(), 'carts');
-    const body = sandbox.accepted.find((a) => a.body.did === 'dup')?.body;
+    const body = api.sandbox.accepted.find((a) => a.body.did === 'dup')?.body;
     expect(body?.items).toEqual([
       { id: 'P1', quantity: 5 },
       { id: 'P2', quantity: 1 },
@@ -81,13 +75,13 @@ describe('reconcile carts', () => {
 
   it('records a rejected device, goes on with the others, and tries it again the next night', async () => {
     await insertCarts(db, 1, 200);
-    sandbox.setFaults({ reject: [{ field: 'did', equals: 'd42', status: 404, message: 'Device not found' }] });
+    api.sandbox.setFaults({ reject: [{ field: 'did', equals: 'd42', status: 404, message: 'Device not found' }] });
     const first = await runReconcile(config(), 'carts');
     expect(first.summary.rejected).toBe(1);
     expect(first.summary.sent).toBe(199);
     const failures = await db.query<{ key: string; class: string; reason: string }>(`SELECT key, class, reason FROM personaclick_sync.failures WHERE resolved_at IS NULL`);
-    expect(failures).toEqual([{ key: 'd42', class: 'rejected', reason: expect.stringContaining('Device not found') as unknown as string }]);
-    sandbox.setFaults({});
+    expect(failures).toEqual([{ key: 'd42', class: 'rejected', reason: expect.stringContaining('Device not found') as unknown }]);
+    api.sandbox.setFaults({});
     const second = await runReconcile(config(), 'carts');
     expect(second.summary.sent).toBe(1);
     expect(sandboxCarts()).toEqual(await databaseCarts(db));
@@ -98,11 +92,11 @@ describe('reconcile carts', () => {
     await insertCarts(db, 1, 300);
     await runReconcile(config(), 'carts');
     await db.query(`DELETE FROM shop.carts WHERE device_id IN ('d1', 'd2')`);
-    sandbox.reset();
+    api.sandbox.reset();
     const full = await runReconcile(config(), 'carts', { full: true });
     expect(full.summary.sent).toBe(300);
-    expect(sandbox.stats().accepted).toBe(300);
-    const clears = sandbox.accepted.filter((a) => a.body.full_cart === true && !('items' in a.body));
+    expect(api.sandbox.stats().accepted).toBe(300);
+    const clears = api.sandbox.accepted.filter((a) => a.body.full_cart === true && !('items' in a.body));
     expect(clears.map((c) => c.body.did).sort()).toEqual(['d1', 'd2']);
   });
 
@@ -115,8 +109,75 @@ describe('reconcile carts', () => {
       const { path, body } = JSON.parse(line) as { path: string; body: unknown };
       expect(validateRequest(path, body)).toEqual({ ok: true });
     }
-    expect(sandbox.stats().received).toBe(0);
+    expect(api.sandbox.stats().received).toBe(0);
     expect(await db.query(`SELECT 1 FROM personaclick_sync.ledger`)).toHaveLength(0);
+  });
+});
+
+describe('clearing requests go out on the stream and segment of the device\'s last full request', () => {
+  // d1 and d2 come from the app in segment B; the others name no stream or segment.
+  const envelopeQuery = (list: 'carts' | 'wishlists') =>
+    `SELECT q.*, CASE WHEN q.did IN ('d1', 'd2') THEN 'app' END AS stream, CASE WHEN q.did IN ('d1', 'd2') THEN 'B' END AS segment
+       FROM (${list === 'carts' ? CARTS_QUERY : WISHLISTS_QUERY}) q`;
+  const envelopeConfig = () =>
+    testConfig(db.url, api.sandbox.url, { jobs: { carts: { query: envelopeQuery('carts') }, wishlists: { query: envelopeQuery('wishlists') } } });
+  const clears = (flag: 'full_cart' | 'full_wish') => api.sandbox.accepted.filter((a) => a.body[flag] === true && !('items' in a.body)).map((a) => a.body);
+
+  beforeEach(async () => {
+    await freshShop();
+    await insertCarts(db, 1, 5);
+  });
+
+  it('a cart cleared after a full cart with stream "app" and segment "B" goes out with stream "app" and segment "B"', async () => {
+    await runReconcile(envelopeConfig(), 'carts');
+    const full = api.sandbox.accepted.find((a) => a.body.did === 'd1')?.body;
+    expect(full).toMatchObject({ stream: 'app', segment: 'B', full_cart: true });
+    const ledger = await db.query<{ key: string; stream: string | null; segment: string | null }>(
+      `SELECT key, stream, segment FROM personaclick_sync.ledger WHERE job = 'carts' AND key IN ('d1', 'd3') ORDER BY key`,
+    );
+    expect(ledger).toEqual([
+      { key: 'd1', stream: 'app', segment: 'B' },
+      { key: 'd3', stream: 'web', segment: null },
+    ]);
+
+    await db.query(`DELETE FROM shop.carts WHERE device_id IN ('d1', 'd3')`);
+    api.sandbox.reset();
+    const night = await runReconcile(envelopeConfig(), 'carts');
+    expect(night.summary.sent).toBe(2);
+    const sent = clears('full_cart').sort((a, b) => String(a.did).localeCompare(String(b.did)));
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toMatchObject({ did: 'd1', stream: 'app', segment: 'B' });
+    expect(sent[1]).toMatchObject({ did: 'd3', stream: 'web' });
+    expect(sent[1]).not.toHaveProperty('segment');
+    expect(sandboxCarts().has('d1')).toBe(false);
+  });
+
+  it('a rejected clear is tried again the next night on the same stream and segment, and its failure is then resolved', async () => {
+    await runReconcile(envelopeConfig(), 'carts');
+    await db.query(`DELETE FROM shop.carts WHERE device_id = 'd2'`);
+    api.sandbox.setFaults({ reject: [{ field: 'did', equals: 'd2', status: 404, message: 'Device not found' }] });
+    const refused = await runReconcile(envelopeConfig(), 'carts');
+    expect(refused.summary.rejected).toBe(1);
+    api.sandbox.setFaults({});
+    api.sandbox.reset();
+    const next = await runReconcile(envelopeConfig(), 'carts');
+    expect(next.summary.sent).toBe(1);
+    expect(clears('full_cart')).toEqual([expect.objectContaining({ did: 'd2', stream: 'app', segment: 'B' })]);
+    expect(await db.query(`SELECT key, class FROM personaclick_sync.failures WHERE resolved_at IS NULL`)).toEqual([]);
+    expect(await db.query(`SELECT 1 FROM personaclick_sync.ledger WHERE job = 'carts' AND key = 'd2'`)).toHaveLength(0);
+  });
+
+  it('replay sends a rejected wishlist clear on the stream and segment the ledger kept, and resolves it', async () => {
+    await runReconcile(envelopeConfig(), 'wishlists');
+    await db.query(`DELETE FROM shop.wishlist_items WHERE device_id = 'd1'`);
+    api.sandbox.setFaults({ reject: [{ field: 'did', equals: 'd1', status: 400, message: 'Try later' }] });
+    expect((await runReconcile(envelopeConfig(), 'wishlists')).summary.rejected).toBe(1);
+    api.sandbox.setFaults({});
+    api.sandbox.reset();
+    const [replayed] = await runReplay(envelopeConfig(), { job: 'wishlists' });
+    expect(replayed?.sent).toBe(1);
+    expect(clears('full_wish')).toEqual([expect.objectContaining({ did: 'd1', stream: 'app', segment: 'B' })]);
+    expect(await db.query(`SELECT key FROM personaclick_sync.failures WHERE resolved_at IS NULL`)).toEqual([]);
   });
 });
 
@@ -148,13 +209,13 @@ describe('reconcile wishlists', () => {
     await insertCarts(db, 1, 2000);
     const first = await runReconcile(config(500), 'wishlists');
     expect(first.summary.sent).toBe(2000);
-    expect(sandbox.wishlists).toEqual(await databaseWishlists(db));
+    expect(api.sandbox.wishlists).toEqual(await databaseWishlists(db));
     expect((await runReconcile(config(500), 'wishlists')).summary.sent).toBe(0);
     await db.query(`DELETE FROM shop.wishlist_items WHERE device_id IN (SELECT 'd' || g FROM generate_series(1, 10) g)`);
     await db.query(`INSERT INTO shop.wishlist_items SELECT 'd' || g, 'NEW' FROM generate_series(11, 30) g`);
     await db.query(`INSERT INTO shop.wishlist_items SELECT 'new' || g, 'W1' FROM generate_series(1, 5) g`);
     const next = await runReconcile(config(500), 'wishlists');
     expect(next.summary.sent).toBe(10 + 20 + 5);
-    expect(sandbox.wishlists).toEqual(await databaseWishlists(db));
+    expect(api.sandbox.wishlists).toEqual(await databaseWishlists(db));
   });
 });

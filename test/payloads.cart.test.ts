@@ -2,9 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   buildClearCart,
   buildClearWish,
+  listEnvelopeOf,
   buildFullCart,
   buildFullWish,
-  cartContentHash,
+  listContentHash,
   deriveSeance,
   validateRequest,
   type BuildContext,
@@ -135,11 +136,19 @@ describe('buildFullCart', () => {
     expect(Object.keys(b)).toEqual(['event', 'shop_id', 'did', 'seance', 'sid', 'stream', 'items', 'full_cart']);
   });
 
-  it('rejects bad envelope values', () => {
-    expect(reason(buildFullCart('D1', [], { segment: 'Z' }, ctx))).toBe('segment: must be "A" or "B" (got "Z")');
-    expect(reason(buildFullCart('D1', [], { stream: 'bad_stream' }, ctx))).toBe(
-      'stream: must be 1 to 16 letters or digits (got "bad_stream")',
-    );
+  it('leaves out bad envelope values with a warning: the segment, and the stream for the configured one', () => {
+    const result = buildFullCart('D1', [], { segment: 'Z', stream: 'bad_stream' }, ctx);
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.request.body).toMatchObject({ stream: 'web' });
+    expect(result.request.body).not.toHaveProperty('segment');
+    expect(result.warnings.map((w) => [w.field, w.value])).toEqual([
+      ['stream', '"bad_stream"'],
+      ['segment', '"Z"'],
+    ]);
+  });
+
+  it('rejects a bad configured stream when the row has none', () => {
+    expect(reason(buildFullCart('D1', [], {}, { ...ctx, defaultStream: 'no-no' }))).toMatch(/^stream: must be 1 to 16 letters or digits \(the configured default stream\)/);
   });
 
   it('sends source while the click is at most 48 hours before now', () => {
@@ -159,6 +168,17 @@ describe('buildFullCart', () => {
 });
 
 describe('buildClearCart', () => {
+  it('goes out on the stream and segment of the last full cart, as listEnvelopeOf read them from it', () => {
+    const full = buildFullCart('D1', [{ id: 'a', quantity: 1 }], { stream: 'app', segment: 'B' }, ctx);
+    if (!full.ok) throw new Error(full.reason);
+    const last = listEnvelopeOf(full.request);
+    expect(last).toEqual({ stream: 'app', segment: 'B' });
+    expect(body(buildClearCart('D1', ctx, last))).toMatchObject({ stream: 'app', segment: 'B', seance: full.request.body.seance });
+    expect(body(buildClearWish('D1', ctx, { stream: 'ios', segment: null }))).toMatchObject({ stream: 'ios' });
+    expect(body(buildClearWish('D1', ctx, { stream: 'ios', segment: null }))).not.toHaveProperty('segment');
+    expect(body(buildClearCart('D1', ctx, { stream: null, segment: null })).stream).toBe('web');
+  });
+
   it('sends full_cart true and no items', () => {
     const b = body(buildClearCart('D1', ctx));
     expect(b).toEqual({
@@ -215,35 +235,35 @@ describe('buildFullWish / buildClearWish', () => {
   });
 });
 
-describe('cartContentHash', () => {
+describe('listContentHash', () => {
   it('does not depend on item order', () => {
-    expect(cartContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 2 }])).toBe(
-      cartContentHash([{ id: 'b', quantity: 2 }, { id: 'a', quantity: 1 }]),
+    expect(listContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 2 }])).toBe(
+      listContentHash([{ id: 'b', quantity: 2 }, { id: 'a', quantity: 1 }]),
     );
   });
 
   it('treats split lines as their merged item', () => {
-    expect(cartContentHash([{ id: 'a', quantity: 1 }, { id: 'a', quantity: 2 }])).toBe(cartContentHash([{ id: 'a', quantity: 3 }]));
-    expect(cartContentHash([{ id: 'a' }, { id: 'a' }])).toBe(cartContentHash([{ id: 'a' }]));
+    expect(listContentHash([{ id: 'a', quantity: 1 }, { id: 'a', quantity: 2 }])).toBe(listContentHash([{ id: 'a', quantity: 3 }]));
+    expect(listContentHash([{ id: 'a' }, { id: 'a' }])).toBe(listContentHash([{ id: 'a' }]));
   });
 
   it('changes when the content changes', () => {
-    const base = cartContentHash([{ id: 'a', quantity: 1 }]);
-    expect(cartContentHash([{ id: 'a', quantity: 2 }])).not.toBe(base);
-    expect(cartContentHash([{ id: 'b', quantity: 1 }])).not.toBe(base);
-    expect(cartContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 1 }])).not.toBe(base);
-    expect(cartContentHash([{ id: 'a' }])).not.toBe(base);
-    expect(cartContentHash([])).not.toBe(base);
+    const base = listContentHash([{ id: 'a', quantity: 1 }]);
+    expect(listContentHash([{ id: 'a', quantity: 2 }])).not.toBe(base);
+    expect(listContentHash([{ id: 'b', quantity: 1 }])).not.toBe(base);
+    expect(listContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 1 }])).not.toBe(base);
+    expect(listContentHash([{ id: 'a' }])).not.toBe(base);
+    expect(listContentHash([])).not.toBe(base);
   });
 
   it('is a stable sha256 hex digest', () => {
-    const h = cartContentHash([{ id: 'a' }, { id: 'b' }]);
+    const h = listContentHash([{ id: 'a' }, { id: 'b' }]);
     expect(h).toMatch(/^[0-9a-f]{64}$/);
-    expect(cartContentHash([{ id: 'b' }, { id: 'a' }])).toBe(h);
+    expect(listContentHash([{ id: 'b' }, { id: 'a' }])).toBe(h);
   });
 
   it('does not confuse ids that join the same way', () => {
-    expect(cartContentHash([{ id: 'a,b' }])).not.toBe(cartContentHash([{ id: 'a' }, { id: 'b' }]));
+    expect(listContentHash([{ id: 'a,b' }])).not.toBe(listContentHash([{ id: 'a' }, { id: 'b' }]));
   });
 });
 

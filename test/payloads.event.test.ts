@@ -6,6 +6,7 @@ import {
   type ApiPath,
   type BuildContext,
   type BuildResult,
+  type BuildWarning,
   type JsonValue,
   type Row,
 } from '../src/payloads/index.js';
@@ -14,11 +15,19 @@ const ctx: BuildContext = { shopId: '0d42fd8b713d0752776ca589cc0056', defaultStr
 const NOW = new Date('2024-05-10T12:00:00.000Z');
 const HOUR = 3_600_000;
 
+/** The body of a request built without warnings. */
 function request(result: BuildResult, path: ApiPath = '/push'): { [k: string]: JsonValue } {
+  const { body, warnings } = warned(result, path);
+  expect(warnings).toEqual([]);
+  return body;
+}
+
+/** The body of a request and the warnings of the fields it left out. */
+function warned(result: BuildResult, path: ApiPath = '/push'): { body: { [k: string]: JsonValue }; warnings: BuildWarning[] } {
   if (!result.ok) throw new Error(`expected a request, got: ${result.reason}`);
   expect(validateRequest(result.request.path, result.request.body)).toEqual({ ok: true });
   expect(result.request.path).toBe(path);
-  return result.request.body;
+  return { body: result.request.body, warnings: result.warnings };
 }
 
 function reason(result: BuildResult): string {
@@ -147,12 +156,30 @@ describe('buildEventRequest: /push events', () => {
   it('purchase: the same rules as buildPurchase', () => {
     expect(reason(buildEventRequest(row({ event: 'purchase', order_id: 'N1' }), ctx))).toBe('items: an order needs at least one line');
     expect(reason(buildEventRequest(row({ event: 'purchase', items: [{ id: 'a', amount: 1 }] }), ctx))).toMatch(/^order_id: is required/);
-    expect(reason(buildEventRequest(row({ event: 'purchase', order_id: 'N1', order_cash: 'NaN', items: [{ id: 'a', amount: 1 }] }), ctx))).toBe(
-      'order_cash: must be a non-negative finite number (got "NaN")',
+    expect(reason(buildEventRequest(row({ event: 'purchase', order_id: 'N1', items: [{ id: 'a', amount: 0 }] }), ctx))).toMatch(/^items\[0\]\.amount: /);
+    const cash = warned(buildEventRequest(row({ event: 'purchase', order_id: 'N1', order_cash: 'NaN', custom: { did: 'x', gift: 1 }, items: [{ id: 'a', amount: 1 }] }), ctx));
+    expect(cash.body).not.toHaveProperty('order_cash');
+    expect(cash.body.custom).toEqual({ gift: 1 });
+    expect(cash.warnings.map((w) => w.reason)).toEqual([
+      'order_cash: must be a non-negative finite number (got "NaN"); left out',
+      'custom.did: is a reserved name and cannot be a custom order property; left out',
+    ]);
+  });
+
+  it('purchase: sends tax_free false as false', () => {
+    expect(request(buildEventRequest(row({ event: 'purchase', order_id: 'N1', tax_free: false, items: [{ id: 'a', amount: 1 }] }), ctx)).tax_free).toBe(false);
+  });
+
+  it('a bad recommended_by is invalid: "required in some cases", so never silently left out', () => {
+    expect(reason(buildEventRequest(row({ event: 'view', items: [{ id: 'a' }], recommended_by: { a: 1 } }), ctx))).toBe(
+      'recommended_by: must be a string (got an object)',
     );
-    expect(reason(buildEventRequest(row({ event: 'purchase', order_id: 'N1', custom: { did: 'x' }, items: [{ id: 'a', amount: 1 }] }), ctx))).toBe(
-      'custom.did: is a reserved name and cannot be a custom order property',
-    );
+  });
+
+  it('a bad segment is left out with a warning', () => {
+    const { body, warnings } = warned(buildEventRequest(row({ event: 'view', items: [{ id: 'a' }], segment: 'Q' }), ctx));
+    expect(body).toEqual({ event: 'view', ...envelope(), items: [{ id: 'a' }] });
+    expect(warnings).toEqual([{ field: 'segment', value: '"Q"', reason: 'segment: must be "A" or "B" (got "Q"); left out' }]);
   });
 
   it('full cart: event cart + full_cart true, items {id, quantity} merged and sorted', () => {
@@ -258,13 +285,25 @@ describe('buildEventRequest: /push/custom', () => {
     request(buildEventRequest(row({ endpoint: 'push/custom', event: 'e' }), ctx), '/push/custom');
   });
 
-  it.each(['my event', 'ev!', '', null, 5])('rejects the event key %j', (event) => {
-    expect(reason(buildEventRequest(row({ endpoint: 'custom', event }), ctx))).toMatch(
-      /^event: (is required and )?must be a non-empty key of letters, digits, "_", "-" and "\."/,
-    );
+  it.each(['my event', 'ev!', 'заказ_оплачен', 'a/b:c', 'Order Paid (web)'])('accepts the event key %j: the reference sets no character rule', (event) => {
+    expect(request(buildEventRequest(row({ endpoint: 'custom', event }), ctx), '/push/custom').event).toBe(event);
   });
 
-  it('rejects a value that is not an integer', () => {
+  it('writes a numeric event key as text', () => {
+    expect(request(buildEventRequest(row({ endpoint: 'custom', event: 5 }), ctx), '/push/custom').event).toBe('5');
+  });
+
+  it.each(['', '   ', null, { a: 1 }])('rejects the event key %j', (event) => {
+    expect(reason(buildEventRequest(row({ endpoint: 'custom', event }), ctx))).toMatch(/^event: (is required and )?must be a non-empty string/);
+  });
+
+  it('leaves out a category or label that is not text, with a warning', () => {
+    const { body, warnings } = warned(buildEventRequest(row({ endpoint: 'custom', event: 'e', category: ['x'], label: 'l' }), ctx), '/push/custom');
+    expect(body).toEqual({ event: 'e', ...envelope(), label: 'l' });
+    expect(warnings.map((w) => w.field)).toEqual(['category']);
+  });
+
+  it('rejects a value that is not an integer ("required in some cases": never left out)', () => {
     expect(reason(buildEventRequest(row({ endpoint: 'custom', event: 'e', value: 1.5 }), ctx))).toBe('value: must be an integer (got 1.5)');
     expect(reason(buildEventRequest(row({ endpoint: 'custom', event: 'e', value: 'ten' }), ctx))).toBe('value: must be an integer (got "ten")');
   });

@@ -1,6 +1,6 @@
 /**
  * The nightly diff's hash-first path: listContent / listEnvelopeProblem / buildFullList must agree with the
- * builders they short-cut, and cartContentHash must keep the digests earlier ledgers hold.
+ * builders they short-cut, and listContentHash must keep the digests earlier ledgers hold.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import {
   buildFullCart,
   buildFullList,
   buildFullWish,
-  cartContentHash,
+  listContentHash,
   listContent,
   listEnvelopeProblem,
   type BuildContext,
@@ -40,7 +40,7 @@ function random(seed: number): () => number {
 
 const ODD_IDS = ['a"b', 'a\\b', 'tab\there', 'nl\n', '\u0001', 'é', '日本', '😀', '\ud800', 'ok', 'P1', 'P10', 'P2', ''];
 
-describe('cartContentHash', () => {
+describe('listContentHash', () => {
   it('gives the digests of the first implementation, for carts, wishlists, duplicates and odd ids', () => {
     const next = random(7);
     for (let n = 0; n < 2000; n++) {
@@ -50,14 +50,14 @@ describe('cartContentHash', () => {
         const id = next() < 0.5 ? (ODD_IDS[Math.floor(next() * ODD_IDS.length)] ?? 'x') : `P${Math.floor(next() * 6)}`;
         return wish ? { id } : { id, quantity: 1 + Math.floor(next() * 5) };
       });
-      expect(cartContentHash(items)).toBe(referenceHash(items));
+      expect(listContentHash(items)).toBe(referenceHash(items));
     }
   });
 
   it('is the sha256 of the JSON text [["id",quantity],…] (what the bench seeds its ledger with in SQL)', () => {
     const text = '[["A",2],["B",1]]';
-    expect(cartContentHash([{ id: 'B', quantity: 1 }, { id: 'A', quantity: 2 }])).toBe(createHash('sha256').update(text).digest('hex'));
-    expect(cartContentHash([{ id: 'w' }])).toBe(createHash('sha256').update('[["w",null]]').digest('hex'));
+    expect(listContentHash([{ id: 'B', quantity: 1 }, { id: 'A', quantity: 2 }])).toBe(createHash('sha256').update(text).digest('hex'));
+    expect(listContentHash([{ id: 'w' }])).toBe(createHash('sha256').update('[["w",null]]').digest('hex'));
   });
 });
 
@@ -79,7 +79,7 @@ describe('listContent', () => {
       const built = kind === 'cart' ? buildFullCart('D1', lines, {}, ctx) : buildFullWish('D1', lines, {}, ctx);
       if (!built.ok) throw new Error(built.reason);
       expect(content.value.items).toEqual(built.request.body.items);
-      expect(content.value.hash).toBe(cartContentHash(built.request.body.items as { id: string; quantity?: number }[]));
+      expect(content.value.hash).toBe(listContentHash(built.request.body.items as { id: string; quantity?: number }[]));
       const fast = buildFullList(kind, 'D1', content.value, {}, ctx);
       expect(fast.ok && { ...fast.request.body }).toEqual(built.request.body);
     }
@@ -124,6 +124,8 @@ describe('listEnvelopeProblem', () => {
       ['D1', { referer: { a: 1 } }, ctx],
       ['D1', {}, { ...ctx, shopId: ' ' }],
       ['D1', {}, { ...ctx, defaultStream: 'bad stream' }],
+      ['D1', { stream: 'app' }, { ...ctx, defaultStream: 'bad stream' }],
+      ['D1', { stream: 'no spaces' }, { ...ctx, defaultStream: 'bad stream' }],
     ];
     for (const [did, row, context] of envelopes) {
       const built = buildFullCart(did, lines, row, context);

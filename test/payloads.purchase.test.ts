@@ -2,9 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   buildPurchase,
   deriveSeance,
+  onBadValue,
   validateRequest,
   type BuildContext,
   type BuildResult,
+  type BuildWarning,
   type JsonValue,
   type Row,
 } from '../src/payloads/index.js';
@@ -13,12 +15,30 @@ const ctx: BuildContext = { shopId: '0d42fd8b713d0752776ca589cc0056', defaultStr
 const ORDERED = new Date('2024-05-10T12:00:00.000Z');
 const HOUR = 3_600_000;
 
-/** The body of a built request, after checking it passes validateRequest. */
-function body(result: BuildResult): { [k: string]: JsonValue } {
+/** The body of a request built with warnings, after checking it passes validateRequest. */
+function sent(result: BuildResult): { body: { [k: string]: JsonValue }; warnings: BuildWarning[] } {
   if (!result.ok) throw new Error(`expected a request, got: ${result.reason}`);
   expect(validateRequest(result.request.path, result.request.body)).toEqual({ ok: true });
   expect(result.request.path).toBe('/push');
-  return result.request.body;
+  for (const w of result.warnings) expect(w.reason).not.toMatch(/[\r\n]/);
+  return { body: result.request.body, warnings: result.warnings };
+}
+
+/** The body of a request built from a clean row: no warnings. */
+function body(result: BuildResult): { [k: string]: JsonValue } {
+  const { body: b, warnings } = sent(result);
+  expect(warnings).toEqual([]);
+  return b;
+}
+
+/** A request sent with one bad optional field left out: its one warning names the field and the value. */
+function without(result: BuildResult, field: string, value: string): { body: { [k: string]: JsonValue }; warning: BuildWarning } {
+  const { body: b, warnings } = sent(result);
+  expect(warnings).toHaveLength(1);
+  const warning = warnings[0] as BuildWarning;
+  expect(warning).toMatchObject({ field, value });
+  expect(warning.reason.startsWith(`${field}: `)).toBe(true);
+  return { body: b, warning };
 }
 
 /** The reason of an invalid row: always one line. */
@@ -162,8 +182,11 @@ describe('buildPurchase: envelope', () => {
     expect(body(purchase({ seance, order_id: 'N2' })).seance).not.toBe(b.seance);
   });
 
-  it('rejects a seance of the wrong type', () => {
-    expect(reason(purchase({ seance: { a: 1 } }))).toBe('seance: must be a non-empty string (got an object)');
+  it('leaves out a seance of the wrong type with a warning, and derives one as for a row without', () => {
+    const { body: b, warning } = without(purchase({ seance: { a: 1 } }), 'seance', 'an object');
+    expect(warning.reason).toBe('seance: must be a non-empty string (got an object); left out, a derived seance sent instead');
+    expect(b.seance).toBe(deriveSeance('7rjVGhMykT', 'N100500'));
+    expect(b.sid).toBe(b.seance);
   });
 
   it('uses the row stream, else the default', () => {
@@ -173,8 +196,10 @@ describe('buildPurchase: envelope', () => {
     expect(body(purchase({ stream: 'A1234567890abcde' })).stream).toBe('A1234567890abcde');
   });
 
-  it.each(['web-1', 'my stream', 'A1234567890abcdef', 'strëam', 12])('rejects stream %j', (stream) => {
-    expect(reason(purchase({ stream }))).toMatch(/^stream: must be 1 to 16 letters or digits \(got /);
+  it.each(['web-1', 'my stream', 'A1234567890abcdef', 'strëam', 12])('sends the configured stream instead of the bad stream %j, with a warning', (stream) => {
+    const { body: b, warning } = without(purchase({ stream }), 'stream', JSON.stringify(stream));
+    expect(b.stream).toBe('web');
+    expect(warning.reason).toMatch(/^stream: must be 1 to 16 letters or digits \(got .*\); left out, the configured stream sent instead$/);
   });
 
   it('rejects a bad default stream', () => {
@@ -184,16 +209,21 @@ describe('buildPurchase: envelope', () => {
     expect(reason(buildPurchase(order(), [line()], { ...ctx, defaultStream: '' }))).toMatch(/^stream: is required/);
   });
 
-  it('takes segment A or B only', () => {
+  it('takes segment A or B only; another is left out with a warning', () => {
     expect(body(purchase({ segment: 'A' })).segment).toBe('A');
     expect(body(purchase({ segment: 'B' })).segment).toBe('B');
-    expect(reason(purchase({ segment: 'C' }))).toBe('segment: must be "A" or "B" (got "C")');
-    expect(reason(purchase({ segment: 'a' }))).toBe('segment: must be "A" or "B" (got "a")');
+    for (const segment of ['C', 'a']) {
+      const { body: b, warning } = without(purchase({ segment }), 'segment', `"${segment}"`);
+      expect(b).not.toHaveProperty('segment');
+      expect(warning.reason).toBe(`segment: must be "A" or "B" (got "${segment}"); left out`);
+    }
   });
 
-  it('sends referer as a string', () => {
+  it('sends referer as a string; a non-string is left out with a warning', () => {
     expect(body(purchase({ referer: 'https://x.y/z' })).referer).toBe('https://x.y/z');
-    expect(reason(purchase({ referer: ['x'] }))).toBe('referer: must be a string (got an array)');
+    const { body: b, warning } = without(purchase({ referer: ['x'] }), 'referer', 'an array');
+    expect(b).not.toHaveProperty('referer');
+    expect(warning.reason).toBe('referer: must be a string (got an array); left out');
   });
 
   it.each([null, undefined, '', '   '])('omits every optional field that is %j', (empty) => {
@@ -254,9 +284,18 @@ describe('buildPurchase: source', () => {
     ['no from', { source_from: null }],
     ['a blank code', { source_code: '  ' }],
     ['no time', { source_at: null }],
-    ['an unreadable time', { source_at: 'yesterday' }],
-  ])('omits source with %s (not an error)', (_label, extra) => {
+  ])('omits source with %s (not an error, no warning)', (_label, extra) => {
     expect(body(purchase({ ...src(ORDERED), ...extra, ordered_at: ORDERED })).source).toBeUndefined();
+  });
+
+  it.each([
+    ['an unreadable time', { source_at: 'yesterday' }, 'source_at', '"yesterday"'],
+    ['a from that is an object', { source_from: { a: 1 } }, 'source_from', 'an object'],
+    ['a code that is an array', { source_code: ['x'] }, 'source_code', 'an array'],
+  ])('sends the order without source when it has %s, with a warning', (_label, extra, field, shown) => {
+    const { body: b, warning } = without(purchase({ ...src(ORDERED), ...extra, ordered_at: ORDERED }), field, shown);
+    expect(b).not.toHaveProperty('source');
+    expect(warning.reason).toMatch(/; source left out$/);
   });
 });
 
@@ -381,9 +420,16 @@ describe('buildPurchase: items', () => {
     expect(a).toEqual(b);
   });
 
-  it('rejects a line that is not an object, and a too-long line_id', () => {
+  it('rejects a line that is not an object', () => {
     expect(reason(buildPurchase(order(), ['x' as unknown as Row], ctx))).toBe('items[0]: must be an object (got "x")');
-    expect(reason(purchase({}, [line({ line_id: 'l'.repeat(256) })]))).toMatch(/^items\[0\]\.line_id: must be a non-empty string of at most 255/);
+  });
+
+  it('leaves out a too-long line_id and a bad fashion_size with a warning naming the line, and sends the line', () => {
+    const long = without(purchase({}, [line({ id: 'a' }), line({ id: 'b', line_id: 'l'.repeat(256) })]), 'items[1].line_id', `"${'l'.repeat(40)}…"`);
+    expect(long.warning.reason).toMatch(/^items\[1\]\.line_id: must be a non-empty string of at most 255 .*; left out$/);
+    expect(long.body.items).toEqual([{ id: 'a', amount: 1 }, { id: 'b', amount: 1 }]);
+    const size = without(purchase({}, [line({ fashion_size: { eu: 42 } })]), 'items[0].fashion_size', 'an object');
+    expect(size.body.items).toEqual([{ id: '100500', amount: 1 }]);
   });
 });
 
@@ -413,13 +459,37 @@ describe('buildPurchase: money', () => {
     [Number.POSITIVE_INFINITY, 'Infinity'],
     [true, 'true'],
     [{ v: 1 }, 'an object'],
-  ])('rejects order_price %j', (value, shown) => {
-    expect(reason(purchase({ order_price: value }))).toBe(`order_price: must be a non-negative finite number (got ${shown})`);
+  ])('sends the order without order_price %j, with a warning naming it and the value', (value, shown) => {
+    const { body: b, warning } = without(purchase({ order_price: value, order_cash: '5' }), 'order_price', shown);
+    expect(b).not.toHaveProperty('order_price');
+    expect(b.order_cash).toBe(5);
+    expect(b.items).toEqual([{ id: '100500', amount: 1 }]);
+    expect(warning.reason).toBe(`order_price: must be a non-negative finite number (got ${shown}); left out`);
   });
 
-  it.each(MONEY)('rejects %s above 1e12', (column) => {
-    expect(reason(purchase({ [column]: '1000000000000.01' }))).toBe(`${column}: must be at most 1e12 (got "1000000000000.01")`);
-    expect(reason(purchase({ [column]: 1e13 }))).toBe(`${column}: must be at most 1e12 (got 10000000000000)`);
+  it.each(MONEY)('sends the order without a negative %s, with a warning', (column) => {
+    const { body: b, warning } = without(purchase({ [column]: '-5' }), column, '"-5"');
+    expect(b).not.toHaveProperty(column);
+    expect(b.order_id).toBe('N100500');
+    expect(warning.reason).toBe(`${column}: must be a non-negative finite number (got "-5"); left out`);
+  });
+
+  it.each(MONEY)('sends the order without %s above 1e12, with a warning', (column) => {
+    expect(without(purchase({ [column]: '1000000000000.01' }), column, '"1000000000000.01"').warning.reason).toBe(
+      `${column}: must be at most 1e12 (got "1000000000000.01"); left out`,
+    );
+    expect(without(purchase({ [column]: 1e13 }), column, '10000000000000').body).not.toHaveProperty(column);
+  });
+
+  it('gives one warning per bad field, in body order, and leaves out only those', () => {
+    const { body: b, warnings } = sent(purchase({ order_cash: -1, promocode: { x: 1 }, segment: 'Z', order_price: 12 }));
+    expect(warnings.map((w) => [w.field, w.value])).toEqual([
+      ['order_cash', '-1'],
+      ['promocode', 'an object'],
+      ['segment', '"Z"'],
+    ]);
+    expect(b.order_price).toBe(12);
+    for (const field of ['order_cash', 'promocode', 'segment']) expect(b).not.toHaveProperty(field);
   });
 });
 
@@ -432,17 +502,36 @@ describe('buildPurchase: text fields and tax_free', () => {
     expect(body(purchase({ [column]: null }))[column]).toBeUndefined();
   });
 
-  it('turns a numeric phone into a string and rejects objects', () => {
+  it('turns a numeric phone into a string', () => {
     expect(body(purchase({ phone: 79001234567 })).phone).toBe('79001234567');
-    expect(reason(purchase({ email: { a: 1 } }))).toBe('email: must be a string (got an object)');
+  });
+
+  it.each(TEXT)('sends the order without %s when it is not text, with a warning', (column) => {
+    const { body: b, warning } = without(purchase({ [column]: { a: 1 } }), column, 'an object');
+    expect(b).not.toHaveProperty(column);
+    expect(warning.reason).toBe(`${column}: must be a string (got an object); left out`);
   });
 
   it.each([true, 't', 'true', 'TRUE'])('sends tax_free: true for %j', (tax_free) => {
     expect(body(purchase({ tax_free })).tax_free).toBe(true);
   });
 
-  it.each([false, 'f', 'false', null, '', 1, 'yes'])('omits tax_free for %j', (tax_free) => {
+  it.each([false, 'f', 'false', 'FALSE'])('sends tax_free: false for %j, as the model says', (tax_free) => {
+    expect(body(purchase({ tax_free })).tax_free).toBe(false);
+  });
+
+  it.each([null, undefined, '', '  '])('omits tax_free for %j', (tax_free) => {
     expect('tax_free' in body(purchase({ tax_free }))).toBe(false);
+  });
+
+  it.each([
+    [1, '1'],
+    ['yes', '"yes"'],
+    [{ a: 1 }, 'an object'],
+  ])('sends the order without a tax_free of %j, with a warning', (tax_free, shown) => {
+    const { body: b, warning } = without(purchase({ tax_free }), 'tax_free', shown);
+    expect(b).not.toHaveProperty('tax_free');
+    expect(warning.reason).toBe(`tax_free: must be true or false (got ${shown}); left out`);
   });
 });
 
@@ -478,19 +567,29 @@ describe('buildPurchase: custom', () => {
     expect(body(custom({ refund_date: new Date('2021-09-21T00:00:00Z') })).custom).toEqual({ refund_date: '2021-09-21' });
   });
 
-  it('rejects a Date with a time of day', () => {
-    expect(reason(custom({ refund_date: new Date('2021-09-21T10:30:00Z') }))).toBe(
-      'custom.refund_date: has a time of day in UTC: send a YYYY-MM-DD date (got 2021-09-21T10:30:00.000Z)',
-    );
-    expect(reason(custom({ d: new Date('nope') }))).toMatch(/^custom\.d: .*\(got an invalid date\)$/);
+  it('leaves out a Date with a time of day (a timestamp column), keeping the other keys, with a warning', () => {
+    const { body: b, warning } = without(custom({ refund_date: new Date('2021-09-21T10:30:00Z'), boxes: 2 }), 'custom.refund_date', '2021-09-21T10:30:00.000Z');
+    expect(b.custom).toEqual({ boxes: 2 });
+    expect(warning.reason).toBe('custom.refund_date: has a time of day in UTC: give a date (or text) for it (got 2021-09-21T10:30:00.000Z); left out');
+    expect(without(custom({ d: new Date('nope') }), 'custom.d', 'an invalid date').body).not.toHaveProperty('custom');
   });
 
-  it.each(['2021-09-21T10:00:00Z', '2021-09-21 10:00', '2021-09-21T00:00:00.000Z'])('rejects the timestamp %j', (value) => {
-    expect(reason(custom({ at: value }))).toBe(`custom.at: looks like a timestamp: send a YYYY-MM-DD date (got ${JSON.stringify(value)})`);
+  it('sends "2024-01-31" as a date and "2024-01-31T10:00:00" as the string it is', () => {
+    expect(body(custom({ day: '2024-01-31' })).custom).toEqual({ day: '2024-01-31' });
+    expect(body(custom({ at: '2024-01-31T10:00:00' })).custom).toEqual({ at: '2024-01-31T10:00:00' });
   });
 
-  it.each(['2021-02-30', '2021-13-01', '2023-02-29', '2021-00-10'])('rejects the impossible date %j', (value) => {
-    expect(reason(custom({ at: value }))).toBe(`custom.at: must be a real calendar date (YYYY-MM-DD) (got "${value}")`);
+  it.each(['2021-09-21T10:00:00Z', '2021-09-21 10:00', '2021-09-21T00:00:00.000Z', '2024-01-31 is the day', ' 2024-01-31'])(
+    'sends text that is not exactly YYYY-MM-DD as a string: %j',
+    (value) => {
+      expect(body(custom({ at: value })).custom).toEqual({ at: value });
+    },
+  );
+
+  it.each(['2021-02-30', '2021-13-01', '2023-02-29', '2021-00-10'])('leaves out the impossible date %j with a warning', (value) => {
+    const { body: b, warning } = without(custom({ at: value, ok: 'x' }), 'custom.at', `"${value}"`);
+    expect(b.custom).toEqual({ ok: 'x' });
+    expect(warning.reason).toBe(`custom.at: must be a real calendar date (YYYY-MM-DD) (got "${value}"); left out`);
   });
 
   it('accepts a leap day', () => {
@@ -503,36 +602,53 @@ describe('buildPurchase: custom', () => {
     [[1], 'an array'],
     [{ a: 1 }, 'an object'],
     [2 ** 53, '9007199254740992'],
-  ])('rejects the value %j', (value, shown) => {
-    expect(reason(custom({ boxes: value }))).toBe(`custom.boxes: must be a string, an integer or a YYYY-MM-DD date (got ${shown})`);
+  ])('leaves out the key whose value is %j, with a warning', (value, shown) => {
+    const { body: b, warning } = without(custom({ boxes: value, gift: 'yes' }), 'custom.boxes', shown);
+    expect(b.custom).toEqual({ gift: 'yes' });
+    expect(warning.reason).toBe(`custom.boxes: must be a string, an integer or a YYYY-MM-DD date (got ${shown}); left out`);
+  });
+
+  it('leaves out custom when its only key is bad', () => {
+    expect(without(custom({ boxes: 1.5 }), 'custom.boxes', '1.5').body).not.toHaveProperty('custom');
   });
 
   it.each(['order_id', 'did', 'source', 'items', 'category', 'value', 'recommended_by', 'tax_free', 'custom', 'sid'])(
-    'rejects the reserved key %s',
+    'leaves out the reserved key %s with a warning, keeping the others',
     (key) => {
-      expect(reason(custom({ [key]: 'x' }))).toBe(`custom.${key}: is a reserved name and cannot be a custom order property`);
+      const { body: b, warning } = without(custom({ [key]: 'x', gift: 'yes' }), `custom.${key}`, '"x"');
+      expect(b.custom).toEqual({ gift: 'yes' });
+      expect(warning.reason).toBe(`custom.${key}: is a reserved name and cannot be a custom order property; left out`);
     },
   );
+
+  it('leaves out an empty key with a warning', () => {
+    expect(without(custom({ '': 'x', gift: 'yes' }), 'custom.""', '"x"').body.custom).toEqual({ gift: 'yes' });
+  });
 
   it.each([
     [[1, 2], 'an array'],
     [5, '5'],
     ['not json', '"not json"'],
     ['[1]', '"[1]"'],
-  ])('rejects a custom column that is not an object (%j)', (value, shown) => {
-    expect(reason(custom(value))).toBe(`custom: must be a JSON object (got ${shown})`);
+  ])('sends the order without a custom column that is not an object (%j), with a warning', (value, shown) => {
+    const { body: b, warning } = without(custom(value), 'custom', shown);
+    expect(b).not.toHaveProperty('custom');
+    expect(warning.reason).toBe(`custom: must be a JSON object (got ${shown}); left out`);
   });
 });
 
 describe('reasons', () => {
   it('trim long values to about 40 characters', () => {
     const long = 'z'.repeat(500);
-    const r = reason(purchase({ order_price: long }));
-    expect(r).toBe(`order_price: must be a non-negative finite number (got "${'z'.repeat(40)}…")`);
+    expect(reason(purchase({}, [line({ price: long })]))).toBe(`items[0].price: must be a non-negative finite number (got "${'z'.repeat(40)}…")`);
+    expect(without(purchase({ order_price: long }), 'order_price', `"${'z'.repeat(40)}…"`).warning.reason).toBe(
+      `order_price: must be a non-negative finite number (got "${'z'.repeat(40)}…"); left out`,
+    );
   });
 
   it('stay on one line when the value has newlines', () => {
-    expect(reason(purchase({ segment: 'A\nB' }))).toBe('segment: must be "A" or "B" (got "A B")');
+    expect(reason(purchase({ did: { a: 1 }, segment: 'A\nB' }))).toBe('did: must be a non-empty string (got an object)');
+    expect(without(purchase({ segment: 'A\nB' }), 'segment', '"A B"').warning.reason).toBe('segment: must be "A" or "B" (got "A B"); left out');
   });
 
   it('never come from a throw', () => {
@@ -555,5 +671,64 @@ describe('source relative to the clock is not used for purchases', () => {
   it('keeps a historical order’s source even though it is years old now', () => {
     const b = body(purchase({ source_from: 'bulk', source_code: 'b1', source_at: new Date(ORDERED.getTime() - HOUR), ordered_at: ORDERED }));
     expect(b.source).toBe('{"from":"bulk","code":"b1"}');
+  });
+});
+
+describe('the policy table decides, field by field, what a bad value costs a purchase', () => {
+  const src = { source_from: 'chain', source_code: 'c0de', source_at: ORDERED, ordered_at: ORDERED };
+  /** One bad value per column of the orders model (and its lines), as the builder names the field. */
+  const CASES: [field: string, order: Row, lines?: Row[]][] = [
+    ['did', { did: { a: 1 } }],
+    ['order_id', { order_id: { a: 1 } }],
+    ['seance', { seance: { a: 1 } }],
+    ['stream', { stream: 'a-b' }],
+    ['segment', { segment: 'C' }],
+    ['referer', { referer: [1] }],
+    ['source_from', { ...src, source_from: { a: 1 } }],
+    ['source_code', { ...src, source_code: { a: 1 } }],
+    ['source_at', { ...src, source_at: 'yesterday' }],
+    ['order_price', { order_price: -1 }],
+    ['order_cash', { order_cash: -1 }],
+    ['order_bonuses', { order_bonuses: 'lots' }],
+    ['order_delivery', { order_delivery: Number.NaN }],
+    ['order_discount', { order_discount: 1e13 }],
+    ['promocode', { promocode: { a: 1 } }],
+    ['delivery_address', { delivery_address: [1] }],
+    ['delivery_type', { delivery_type: true }],
+    ['payment_type', { payment_type: { a: 1 } }],
+    ['email', { email: { a: 1 } }],
+    ['phone', { phone: [1] }],
+    ['tax_free', { tax_free: 'yes' }],
+    ['custom', { custom: [1] }],
+    ['custom.boxes', { custom: { boxes: 1.5 } }],
+    ['items', {}, []],
+    ['items[0].id', {}, [line({ id: 'a\\b' })]],
+    ['items[0].amount', {}, [line({ amount: 0 })]],
+    ['items[0].price', {}, [line({ price: -1 })]],
+    ['items[0].line_id', {}, [line({ line_id: 'l'.repeat(256) })]],
+    ['items[0].fashion_size', {}, [line({ fashion_size: { eu: 42 } })]],
+  ];
+
+  it.each(CASES)('%s', (field, extra, lines) => {
+    const result = purchase(extra, lines);
+    if (onBadValue(field).drop) {
+      const { warnings } = sent(result);
+      expect(warnings.map((w) => w.field)).toEqual([field]);
+    } else {
+      expect(reason(result).startsWith(`${field}: `) || reason(result).startsWith('items: ')).toBe(true);
+    }
+  });
+
+  it('drops the optional fields the reference allows and keeps what makes the request', () => {
+    const dropped = CASES.map(([field]) => field).filter((field) => onBadValue(field).drop);
+    expect(dropped).toEqual([
+      'seance', 'stream', 'segment', 'referer', 'source_from', 'source_code', 'source_at', 'order_price', 'order_cash',
+      'order_bonuses', 'order_delivery', 'order_discount', 'promocode', 'delivery_address', 'delivery_type',
+      'payment_type', 'email', 'phone', 'tax_free', 'custom', 'custom.boxes', 'items[0].line_id', 'items[0].fashion_size',
+    ]);
+  });
+
+  it('makes a row invalid for a field it does not know', () => {
+    expect(onBadValue('no_such_field').drop).toBe(false);
   });
 });

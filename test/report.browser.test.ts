@@ -121,8 +121,8 @@ describe.skipIf(process.env.PCS_NO_BROWSER === '1')('report --html in headless C
     const rows = await page.$$eval('#days tr[data-day]', (trs) =>
       trs.map((tr) => {
         const cells: Record<string, number> = {};
-        tr.querySelectorAll('td[data-col]').forEach((td) => (cells[(td as HTMLElement).dataset.col ?? ''] = Number((td as HTMLElement).innerText.replace(/,/g, ''))));
-        return { day: (tr as HTMLElement).dataset.day ?? '', bad: tr.classList.contains('bad'), mark: (tr.querySelector('td.mark') as HTMLElement | null)?.innerText ?? '', cells };
+        tr.querySelectorAll<HTMLElement>('td[data-col]').forEach((td) => (cells[td.dataset.col ?? ''] = Number(td.innerText.replace(/,/g, ''))));
+        return { day: (tr as HTMLElement).dataset.day ?? '', bad: tr.classList.contains('bad'), mark: tr.querySelector<HTMLElement>('td.mark')?.innerText ?? '', cells };
       }),
     );
     const expected = await expectedDays(db, ORDERS_QUERY, FROM, TO);
@@ -138,7 +138,11 @@ describe.skipIf(process.env.PCS_NO_BROWSER === '1')('report --html in headless C
     expect(total?.cells.shop).toBe(expected.reduce((n, e) => n + e.shop, 0));
     expect(total?.cells.delivered).toBe(expected.reduce((n, e) => n + e.delivered, 0));
 
-    const carts = await page.$$eval('#mirrors tr[data-job="carts"] td[data-col]', (tds) => Object.fromEntries(tds.map((td) => [(td as HTMLElement).dataset.col, Number((td as HTMLElement).innerText.replace(/,/g, ''))])));
+    const carts = await page.$$eval('#mirrors tr[data-job="carts"] td[data-col]', (tds) => {
+      const cells: Record<string, number> = {};
+      for (const td of tds as HTMLElement[]) cells[td.dataset.col ?? ''] = Number(td.innerText.replace(/,/g, ''));
+      return cells;
+    });
     const want = await expectedMirror(db, 'carts', CARTS_QUERY);
     expect(carts).toEqual({ shop: want.shop, ledger: want.ledger, both: want.both, shopOnly: want.shop - want.both, ledgerOnly: want.ledger - want.both });
     expect(await page.locator('.summary').innerText()).toBe('1 day(s) do not add up: 10 orders are neither delivered nor failed.');

@@ -1,6 +1,7 @@
-import { Agent, request, type Dispatcher } from 'undici';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startSandbox, type FaultConfig, type Sandbox, type SandboxOptions } from '../src/sandbox/index.js';
+import { Agent } from 'undici';
+import { describe, expect, it } from 'vitest';
+import type { FaultConfig, Sandbox } from '../src/sandbox/index.js';
+import { sandboxClient } from './support/sandbox-client.js';
 
 const SHOP = '0d42fd8b713d0752776ca589cc0056';
 const DID = '7rjVGhMykT';
@@ -30,46 +31,7 @@ const fullWish = (did: string, items?: { id: string | number }[]) => ({
 const custom = { ...envelope, event: 'my_event', category: 'my_category', label: 'my_label', value: 100500 };
 const track = { shop_id: SHOP, code: '731d5e0c-e3b1-11eb-ba80-0242ac130004', type: 'chain', stream: 'android' };
 
-const agent = new Agent({ keepAliveTimeout: 10_000 });
-const open: Sandbox[] = [];
-
-async function sandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const sb = await startSandbox(opts);
-  open.push(sb);
-  return sb;
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((sb) => sb.close()));
-});
-afterAll(async () => {
-  await agent.close();
-});
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: () => unknown;
-}
-
-async function call(
-  sb: Sandbox,
-  path: string,
-  init: { method?: Dispatcher.HttpMethod; body?: unknown; raw?: string; dispatcher?: Dispatcher } = {},
-): Promise<Reply> {
-  const method = init.method ?? 'POST';
-  const payload = init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
-  const res = await request(`${sb.url}${path}`, {
-    method,
-    dispatcher: init.dispatcher ?? agent,
-    ...(payload === undefined ? {} : { body: payload, headers: { 'content-type': 'application/json' } }),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) as unknown };
-}
-
-const post = (sb: Sandbox, path: string, body: unknown): Promise<Reply> => call(sb, path, { body });
+const { sandbox, call, post } = sandboxClient();
 
 async function waitFor(check: () => boolean, timeoutMs = 2_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -105,7 +67,7 @@ describe('answers as the API does', () => {
     const sb = await sandbox();
     const bad = await call(sb, '/push', { raw: '{"event":' });
     expect(bad.status).toBe(400);
-    expect(bad.json()).toMatchObject({ status: 'error', message: expect.any(String) });
+    expect(bad.json()).toMatchObject({ status: 'error', message: expect.any(String) as unknown });
 
     const { items: _items, ...noItems } = purchase('N2');
     const refused = await post(sb, '/push', noItems);

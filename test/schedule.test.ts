@@ -1,38 +1,24 @@
 /** The `schedule` command's engine: node-cron tasks over real Postgres and the sandbox over real HTTP. */
 import { PassThrough } from 'node:stream';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/index.js';
 import { ConfigError } from '../src/errors.js';
 import { createLogger, silentLogger, type Logger } from '../src/log.js';
 import { acquireJobLock } from '../src/state/lock.js';
-import { OVERLAP_REASON, runSchedule, scheduledJobs } from '../src/run/scheduler.js';
-import { createMigratedDatabase, urlFor, type TestDatabase } from './support/pg.js';
-import { createShop, insertOrders } from './support/shop.js';
+import { cartsJob, wishlistsJob } from '../jobs/mirror.js';
+import { ordersJob } from '../jobs/orders.js';
+import { scheduledJobs } from '../jobs/index.js';
+import { OVERLAP_REASON, runSchedule, type ScheduledJob } from '../src/run/scheduler.js';
+import { urlFor } from './support/pg.js';
+import { insertOrders } from './support/shop.js';
 import { CARTS_QUERY, WISHLISTS_QUERY } from './support/carts.js';
 import { runSync, testConfig, type ConfigOverrides } from './support/harness.js';
+import { useFrame } from './support/frame.js';
+import { waitUntil } from './support/wait.js';
 
-let db: TestDatabase;
-let sandbox: Sandbox;
+const env = useFrame({ prefix: 'pcs_sched' });
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
-});
-afterAll(async () => {
-  await sandbox.close();
-});
-
-beforeEach(async () => {
-  db = await createMigratedDatabase('pcs_sched'); // state schema migrated (src/state/migrate.ts)
-  await createShop(db);
-  sandbox.reset();
-  sandbox.setFaults({});
-});
-afterEach(async () => {
-  await db.drop();
-});
-
-const config = (o: ConfigOverrides = {}) => testConfig(db.url, sandbox.url, o);
+const config = (o: ConfigOverrides = {}) => testConfig(env.db.url, env.sandbox.url, o);
 const EVERY_SECOND = '* * * * * *';
 /** testConfig's delivery.shutdownDeadlineMs. */
 const SHUTDOWN_DEADLINE_MS = 5000;
@@ -57,18 +43,11 @@ function captureLog(): { log: Logger; lines: () => LogLine[] } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Start the scheduler; `stop()` aborts it and resolves with its exit code and how long the stop took. */
 function startScheduler(cfg: Config, log: Logger) {
   const controller = new AbortController();
-  const done = runSchedule(cfg, { log, out: new PassThrough(), signal: controller.signal });
+  const done = runSchedule(cfg, scheduledJobs(cfg), { log, out: new PassThrough(), signal: controller.signal });
   return {
     done,
     async stop(): Promise<{ code: number; stopMs: number }> {
@@ -87,12 +66,12 @@ interface RunRow {
   sent: string;
 }
 
-const runRows = () => db.query<RunRow>(`SELECT status, started_at, finished_at, sent::text FROM personaclick_sync.runs ORDER BY started_at`);
+const runRows = () => env.db.query<RunRow>(`SELECT status, started_at, finished_at, sent::text FROM personaclick_sync.runs ORDER BY started_at`);
 
 describe('scheduler', () => {
   it('runs the orders job every second without overlapping itself, skips the ticks that come mid-run, and stops cleanly', async () => {
-    await insertOrders(db, 1, 60);
-    sandbox.setFaults({ latencyMs: 40 }); // 60 orders one at a time: a run takes well over a second
+    await insertOrders(env.db, 1, 60);
+    env.sandbox.setFaults({ latencyMs: 40 }); // 60 orders one at a time: a run takes well over a second
     const { log, lines } = captureLog();
     const scheduler = startScheduler(config({ orders: { schedule: EVERY_SECOND }, delivery: { concurrency: 1 } }), log);
     await sleep(5000);
@@ -108,7 +87,7 @@ describe('scheduler', () => {
       expect(run.finished_at).not.toBeNull();
     }
     // No two runs overlapped: each started after the previous one finished (checked at full precision in SQL).
-    const overlaps = await db.query<{ n: string }>(
+    const overlaps = await env.db.query<{ n: string }>(
       `SELECT count(*)::text AS n FROM (SELECT started_at, lag(finished_at) OVER (ORDER BY started_at) AS prev FROM personaclick_sync.runs) q
         WHERE started_at < prev`,
     );
@@ -116,8 +95,8 @@ describe('scheduler', () => {
     expect(runs.reduce((n, r) => n + Number(r.sent), 0)).toBe(60);
 
     // Every order went out exactly once.
-    expect(sandbox.purchases.size).toBe(60);
-    expect([...sandbox.purchases.values()].every((n) => n === 1)).toBe(true);
+    expect(env.sandbox.purchases.size).toBe(60);
+    expect([...env.sandbox.purchases.values()].every((n) => n === 1)).toBe(true);
 
     const logged = lines();
     const orders = logged.filter((l) => l.job === 'orders');
@@ -140,11 +119,11 @@ describe('scheduler', () => {
   });
 
   it('passes the stop to a running job, which checkpoints and ends interrupted; the next run sends only the rest', async () => {
-    await insertOrders(db, 1, 300);
-    sandbox.setFaults({ latencyMs: 40 }); // ~12 s of work at concurrency 1
+    await insertOrders(env.db, 1, 300);
+    env.sandbox.setFaults({ latencyMs: 40 }); // ~12 s of work at concurrency 1
     const cfg = config({ orders: { schedule: EVERY_SECOND }, delivery: { concurrency: 1 } });
     const scheduler = startScheduler(cfg, silentLogger());
-    await waitUntil('the first run to send a few orders', () => sandbox.purchases.size >= 10);
+    await waitUntil('the first run to send a few orders', () => env.sandbox.purchases.size >= 10);
     const { code, stopMs } = await scheduler.stop();
     expect(code).toBe(0);
     expect(stopMs).toBeLessThan(SHUTDOWN_DEADLINE_MS);
@@ -152,20 +131,20 @@ describe('scheduler', () => {
     const runs = await runRows();
     expect(runs).toHaveLength(1);
     expect(runs[0]?.status).toBe('interrupted');
-    const sentBefore = sandbox.purchases.size;
+    const sentBefore = env.sandbox.purchases.size;
     expect(sentBefore).toBeLessThan(300);
     expect(Number(runs[0]?.sent)).toBe(sentBefore);
 
-    sandbox.setFaults({});
+    env.sandbox.setFaults({});
     const rest = await runSync(cfg);
     expect(rest.summary.status).toBe('done');
     expect(rest.summary.sent).toBe(300 - sentBefore);
-    expect(sandbox.purchases.size).toBe(300);
-    expect([...sandbox.purchases.values()].every((n) => n === 1)).toBe(true);
+    expect(env.sandbox.purchases.size).toBe(300);
+    expect([...env.sandbox.purchases.values()].every((n) => n === 1)).toBe(true);
   });
 
   it("logs a run whose lock another runner holds as skipped with the holder's message, not as an error", async () => {
-    await insertOrders(db, 1, 5);
+    await insertOrders(env.db, 1, 5);
     const cfg = config({ orders: { schedule: EVERY_SECOND } });
     const lock = await acquireJobLock(cfg.state.url, cfg.state.schema, 'orders');
     const { log, lines } = captureLog();
@@ -183,12 +162,12 @@ describe('scheduler', () => {
     }
     expect(lines().filter((l) => l.level === 'error')).toEqual([]);
     expect(await runRows()).toEqual([]);
-    expect(sandbox.purchases.size).toBe(0);
+    expect(env.sandbox.purchases.size).toBe(0);
   });
 
   it('logs a run that throws as an error and goes on with the schedule', async () => {
     // The state database does not exist: every run fails to connect before it starts.
-    const cfg = config({ orders: { schedule: EVERY_SECOND }, state: { url: urlFor(`${db.name}_missing`) } });
+    const cfg = config({ orders: { schedule: EVERY_SECOND }, state: { url: urlFor(`${env.db.name}_missing`) } });
     const { log, lines } = captureLog();
     const scheduler = startScheduler(cfg, log);
     await waitUntil('two failed runs', () => lines().filter((l) => l.msg === 'scheduled run failed; the schedule goes on').length >= 2);
@@ -230,25 +209,28 @@ describe('scheduledJobs and the schedule check', () => {
         events: { query: EVENTS_QUERY },
       },
     });
-    expect(scheduledJobs(cfg)).toEqual([
-      { name: 'orders', expression: '*/5 * * * *', request: { kind: 'sync' } },
-      { name: 'carts', expression: '0 3 * * *', request: { kind: 'reconcile', target: 'carts', full: false } },
-      { name: 'wishlists', expression: '30 3 * * *', request: { kind: 'reconcile', target: 'wishlists', full: false } },
+    const shape = (jobs: ScheduledJob[]) => jobs.map((j) => ({ name: j.name, expression: j.expression, lock: j.launchable.lock }));
+    // The scheduled form of each job: the incremental sync and the nightly reconciles (their own locks), never a backfill or --full.
+    expect(shape(scheduledJobs(cfg))).toEqual([
+      { name: 'orders', expression: '*/5 * * * *', lock: 'orders' },
+      { name: 'carts', expression: '0 3 * * *', lock: 'carts' },
+      { name: 'wishlists', expression: '30 3 * * *', lock: 'wishlists' },
     ]);
+    expect(scheduledJobs(cfg).map((j) => j.launchable)).toEqual([ordersJob.scheduled, cartsJob.scheduled, wishlistsJob.scheduled]);
     const onlyEvents = testConfig('postgres://postgres@127.0.0.1:5432/none', 'http://127.0.0.1:1', { jobs: { events: { query: EVENTS_QUERY, schedule: '0 * * * * *' } } });
-    expect(scheduledJobs(onlyEvents)).toEqual([{ name: 'events', expression: '0 * * * * *', request: { kind: 'events' } }]);
+    expect(shape(scheduledJobs(onlyEvents))).toEqual([{ name: 'events', expression: '0 * * * * *', lock: 'events' }]);
   });
 
-  it('throws ConfigError when no job has a schedule, or when node-cron refuses one', async () => {
+  it('throws ConfigError when no job has a schedule; the config refuses what node-cron would refuse', async () => {
     const opts = { log: silentLogger(), out: new PassThrough(), signal: new AbortController().signal };
     const none = testConfig('postgres://postgres@127.0.0.1:5432/none', 'http://127.0.0.1:1', { jobs: { carts: { query: CARTS_QUERY } } });
     expect(scheduledJobs(none)).toEqual([]);
-    await expect(runSchedule(none, opts)).rejects.toBeInstanceOf(ConfigError);
-    await expect(runSchedule(none, opts)).rejects.toThrow(/no job has a schedule/);
+    await expect(runSchedule(none, scheduledJobs(none), opts)).rejects.toBeInstanceOf(ConfigError);
+    await expect(runSchedule(none, scheduledJobs(none), opts)).rejects.toThrow(/no job has a schedule/);
 
-    // The config schema lets "31 February" through; node-cron does not.
-    const impossible = testConfig('postgres://postgres@127.0.0.1:5432/none', 'http://127.0.0.1:1', { orders: { schedule: '0 0 31 2 *' } });
-    await expect(runSchedule(impossible, opts)).rejects.toBeInstanceOf(ConfigError);
-    await expect(runSchedule(impossible, opts)).rejects.toThrow(/jobs\.orders\.schedule: "0 0 31 2 \*": .*impossible day of month/);
+    // "31 February" is a valid field each, but never a day: node-cron's validator (the config's) says so.
+    expect(() => testConfig('postgres://postgres@127.0.0.1:5432/none', 'http://127.0.0.1:1', { orders: { schedule: '0 0 31 2 *' } })).toThrow(
+      /jobs\.orders\.schedule: .*impossible day of month/,
+    );
   });
 });

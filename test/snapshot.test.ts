@@ -30,7 +30,7 @@ async function expected(column: string): Promise<[string, string[]][]> {
 async function read(column: string, pageSize: number): Promise<[string, string[]][]> {
   const out: [string, string[]][] = [];
   const query = `SELECT ${column} AS did, product AS id, qty AS quantity FROM lines`;
-  for await (const device of snapshotDevices(source, query, pageSize)) {
+  for await (const device of snapshotDevices(source, query, pageSize, undefined)) {
     out.push([device.did, device.lines.map((l) => String(l.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))]);
   }
   return out;
@@ -46,7 +46,7 @@ describe('snapshotDevices', () => {
 
   it('gives pages that are never empty and never split a device', async () => {
     const seen = new Set<string>();
-    for await (const page of snapshotPages(source, `SELECT d_text AS did, product AS id FROM lines`, 25)) {
+    for await (const page of snapshotPages(source, `SELECT d_text AS did, product AS id FROM lines`, 25, undefined)) {
       expect(page.length).toBeGreaterThan(0);
       for (const device of page) {
         expect(seen.has(device.did)).toBe(false);

@@ -1,5 +1,6 @@
 /** Command-line parsing: one place that turns argv into a command and checked options. */
 import { parseArgs } from 'node:util';
+import { INSTANT_RULE, parseInstant } from '../dates.js';
 import { ConfigError } from '../errors.js';
 
 export interface CliArgs {
@@ -14,7 +15,7 @@ export interface CliArgs {
   from: string | undefined;
   to: string | undefined;
   job: string | undefined;
-  failureClass: 'invalid' | 'rejected' | undefined;
+  failureClass: 'invalid' | 'rejected' | 'warning' | undefined;
   since: Date | undefined;
   shard: string | undefined;
   shards: string | undefined;
@@ -93,13 +94,13 @@ function portNumber(raw: string): number {
   return Number(raw);
 }
 
-function failureClass(raw: string): 'invalid' | 'rejected' {
-  if (raw !== 'invalid' && raw !== 'rejected') throw new ConfigError(`--class: must be invalid or rejected (got "${raw}")`);
+function failureClass(raw: string): 'invalid' | 'rejected' | 'warning' {
+  if (raw !== 'invalid' && raw !== 'rejected' && raw !== 'warning') throw new ConfigError(`--class: must be invalid, rejected or warning (got "${raw}")`);
   return raw;
 }
 
 function instant(name: string, raw: string): Date {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : new Date(raw);
-  if (Number.isNaN(date.getTime())) throw new ConfigError(`${name}: must be an ISO date or datetime, e.g. 2024-01-01 (got "${raw}")`);
-  return date;
+  const ms = parseInstant(raw);
+  if (ms === undefined) throw new ConfigError(`${name}: ${INSTANT_RULE} (got "${raw}")`);
+  return new Date(ms);
 }

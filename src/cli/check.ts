@@ -1,18 +1,23 @@
 /**
- * `check`: before a first run, try everything a run needs without sending anything: the source database answers on a
- * read-only session and can see open transactions, the state schema is migrated, every configured SQL model runs and
- * has its columns, and indexes serve the orders the sync reads the models in. A failed check is a finding, never a
- * crash; no finding ever holds a password.
+ * `check`: before a first run, try everything a run needs without sending anything, and report it: the source database
+ * answers (through the same read-only path as the jobs) and can see open transactions, the state schema is migrated,
+ * every configured SQL model runs and has its columns, and indexes serve the page statements the jobs run (the very
+ * statements, built by src/source/, EXPLAINed). A failed check is a finding, never a crash; no finding ever holds a
+ * password. The probes live in src/source/ and src/state/; this module only judges and prints.
  */
 import type { Writable } from 'node:stream';
-import knexFactory from 'knex';
 import { redactUrl, secretsOf, type Config } from '../config/index.js';
 import { toError } from '../errors.js';
 import { scrub } from '../log.js';
 import { openSource, type Source } from '../source/db.js';
-import { bindOrderIds } from '../source/orders.js';
-import { fromKnex, type StateDb } from '../state/db.js';
+import { CARTS_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
+import { orderLinesStatement, ordersPageStatement, sampleOrderKeyStatement } from '../source/orders.js';
+import { findNode, orderingOf, scanText, sortTarget, type PlanNode } from '../source/plan.js';
+import { explain, modelColumns, sessionInfo, statsVisibility, type SessionInfo } from '../source/probes.js';
+import { snapshotPageStatement } from '../source/snapshot.js';
+import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
+import { stateServer } from '../state/probes.js';
 
 export interface CheckFinding {
   level: 'ok' | 'warn' | 'error';
@@ -32,80 +37,6 @@ type Add = (level: Level, subject: string, message: string) => void;
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 /** Below this many estimated rows the planner may sort even where an index exists: the index warning says so. */
 const SMALL_TABLE_ROWS = 10_000;
-
-// ───────────────────────────── the models' columns (DESIGN.md, "The operator's SQL models") ─────────────────────────────
-
-interface ModelSpec {
-  subject: string;
-  /** What the rows are, for messages: "one row per order". */
-  shape: string;
-  /** Required column → why it is needed. */
-  required: Readonly<Record<string, string>>;
-  /** Recommended column → what is lost without it (a warn when absent). */
-  recommended?: Readonly<Record<string, string>>;
-  /** Further columns the connector reads. */
-  optional: readonly string[];
-}
-
-const ENVELOPE = ['seance', 'stream', 'segment', 'referer', 'source_from', 'source_code', 'source_at'] as const;
-const ORDER_FIELDS = [
-  'order_price', 'order_cash', 'order_bonuses', 'order_delivery', 'order_discount', 'promocode', 'delivery_address',
-  'delivery_type', 'payment_type', 'email', 'phone', 'tax_free', 'custom',
-] as const;
-
-const ORDERS: ModelSpec = {
-  subject: 'jobs.orders.query',
-  shape: 'one row per order',
-  required: {
-    order_id: 'the order id, key of the delivered ledger and of the keyset cursor',
-    updated_at: 'when the order last changed or became sendable, set by the database; pages are read in (updated_at, order_id) order',
-    did: 'the device id the purchase is sent for',
-  },
-  optional: ['ordered_at', ...ENVELOPE, ...ORDER_FIELDS],
-};
-
-const ITEMS: ModelSpec = {
-  subject: 'jobs.orders.itemsQuery',
-  shape: 'one row per order line, for the orders bound to :order_ids',
-  required: {
-    order_id: 'the order the line belongs to',
-    id: 'the product id of the line',
-    amount: 'how many of the product were bought',
-  },
-  recommended: { price: 'the unit price of the line: without it purchases go out without item prices' },
-  optional: ['line_id', 'fashion_size'],
-};
-
-const CARTS: ModelSpec = {
-  subject: 'jobs.carts.query',
-  shape: 'one row per cart line',
-  required: {
-    did: 'the device whose cart holds the line; the snapshot is read sorted by did',
-    id: 'the product id of the line',
-    quantity: 'how many of the product are in the cart',
-  },
-  optional: [...ENVELOPE],
-};
-
-const WISHLISTS: ModelSpec = {
-  subject: 'jobs.wishlists.query',
-  shape: 'one row per wishlist line',
-  required: {
-    did: 'the device whose wishlist holds the line; the snapshot is read sorted by did',
-    id: 'the product id of the line',
-  },
-  optional: [...ENVELOPE],
-};
-
-const EVENTS: ModelSpec = {
-  subject: 'jobs.events.query',
-  shape: 'one row per request',
-  required: { event_key: 'a unique key per row, used by the delivered ledger and the keyset pages' },
-  optional: [
-    'endpoint', 'event', 'did', 'items', 'full_cart', 'full_wish', 'category_id', 'search_query', 'recommended_by',
-    'recommended_code', 'category', 'label', 'value', 'code', 'type', 'order_id', 'ordered_at', ...ENVELOPE, ...ORDER_FIELDS,
-  ],
-};
 
 // ───────────────────────────── entry points ─────────────────────────────
 
@@ -156,37 +87,19 @@ async function checkSource(config: Config, add: Add, addModel: Add, timeoutMs: n
     poolSize: 1,
     statementTimeoutMs: config.source.statementTimeoutMs,
     applicationName: `${config.source.applicationName}:check`,
+    quiet: true,
   });
   try {
-    let session: { version: string; readOnly: string; recovery: boolean };
+    let session: SessionInfo;
     try {
-      const rows = await withTimeout(
-        source.query<{ version: string; read_only: string; recovery: boolean }>(
-          `SELECT current_setting('server_version') AS version, current_setting('default_transaction_read_only') AS read_only, pg_is_in_recovery() AS recovery`,
-        ),
-        timeoutMs,
-        `no answer within ${timeoutMs / 1000} s`,
-      );
-      const row = rows[0];
-      if (!row) throw new Error('the version query returned no row');
-      session = { version: row.version.split(' ')[0] ?? row.version, readOnly: row.read_only, recovery: row.recovery };
+      session = await withTimeout(sessionInfo(source), timeoutMs, `no answer within ${timeoutMs / 1000} s`);
     } catch (caught) {
       add('error', 'source', `cannot query the shop database ${where}: ${errorText(caught)}`);
       addModel('warn', 'jobs', 'models not checked: the source database did not answer');
       return;
     }
     const server = `${where} (PostgreSQL ${session.version}${session.recovery ? ', a standby' : ''})`;
-    if (session.readOnly !== 'on') {
-      add(
-        'error',
-        'source',
-        `connected to ${server}, but the session is not read-only (default_transaction_read_only is ${session.readOnly}): ` +
-          'the connection options did not reach the server (a connection pooler dropping startup parameters?)',
-      );
-      addModel('warn', 'jobs', 'models not checked: check runs operator SQL only on a read-only session');
-      return;
-    }
-    add('ok', 'source', `connected to ${server}, read-only session`);
+    add('ok', 'source', `connected to ${server}; every statement runs in a read-only transaction`);
     if (config.jobs.orders) await checkOpenTransactions(source, session.recovery, add);
     await checkModels(config, source, addModel);
   } finally {
@@ -200,18 +113,12 @@ async function checkOpenTransactions(source: Source, standby: boolean, add: Add)
   const fallback = 'the upper bound of each orders run falls back to the settle lag alone, so an order committed more than settleSeconds after its updated_at can be passed by the watermark';
   try {
     // pg_stat_activity shows xact_start of other roles' sessions only to members of pg_read_all_stats (and superusers).
-    const rows = await source.query<{ role: string; all_stats: boolean | null }>(
-      `SELECT current_user AS role,
-              CASE WHEN to_regrole('pg_read_all_stats') IS NULL THEN NULL ELSE pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') END AS all_stats,
-              (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()) AS sessions`,
-    );
-    const row = rows[0];
-    if (!row) throw new Error('pg_stat_activity query returned no row');
+    const row = await statsVisibility(source);
     if (standby) {
       add('warn', subject, `the source is a standby: its pg_stat_activity does not show the primary's open transactions, so ${fallback}`);
       return;
     }
-    if (row.all_stats === true) {
+    if (row.allStats === true) {
       add('ok', subject, `role ${row.role} sees every session's xact_start: each orders run stops before the oldest open transaction`);
       return;
     }
@@ -230,34 +137,24 @@ async function checkOpenTransactions(source: Source, standby: boolean, add: Add)
 async function checkModels(config: Config, source: Source, add: Add): Promise<void> {
   const { orders, carts, wishlists, events } = config.jobs;
   if (orders) {
-    const columns = await checkColumns(source, ORDERS, orders.query, [], add);
+    const columns = await checkColumns(source, ORDERS_MODEL, orders.query, [], add);
     if (columns && columns.has('order_id') && columns.has('updated_at')) await checkOrdersKeyset(source, orders.query, orders.pageSize, add);
-    await checkColumns(source, ITEMS, bindOrderIds(orders.itemsQuery), [[]], add);
+    const lines = orderLinesStatement(orders.itemsQuery, []);
+    await checkColumns(source, ITEMS_MODEL, lines.text, lines.values, add);
   }
-  for (const [spec, job] of [[CARTS, carts], [WISHLISTS, wishlists]] as const) {
+  for (const [spec, job] of [[CARTS_MODEL, carts], [WISHLISTS_MODEL, wishlists]] as const) {
     if (!job) continue;
     const columns = await checkColumns(source, spec, job.query, [], add);
     if (columns && columns.has('did')) await checkSnapshotOrder(source, spec.subject, job.query, job.pageSize, add);
   }
-  if (events) await checkColumns(source, EVENTS, events.query, [], add);
+  if (events) await checkColumns(source, EVENTS_MODEL, events.query, [], add);
 }
 
-/**
- * Run the model with LIMIT 0 and judge its columns. The LIMIT 0 result is left-joined to one row so that the answer
- * carries the column names (as keys of an all-null row). Returns the columns, or undefined when the model does not run.
- */
-async function checkColumns(source: Source, spec: ModelSpec, query: string, params: unknown[], add: Add): Promise<Set<string> | undefined> {
+/** Judge the model's columns (read with LIMIT 0). Returns them, or undefined when the model does not run. */
+async function checkColumns(source: Source, spec: ModelSpec, query: string, values: readonly unknown[], add: Add): Promise<Set<string> | undefined> {
   let columns: Set<string>;
   try {
-    const rows = await source.query(
-      `SELECT q.* FROM (SELECT 1) AS "__pcs_one" LEFT JOIN (
-SELECT * FROM (
-${query}
-) q LIMIT 0
-) AS q ON true`,
-      params,
-    );
-    columns = new Set(Object.keys(rows[0] ?? {}));
+    columns = await modelColumns(source, query, values);
   } catch (caught) {
     add('error', spec.subject, `does not run: ${errorText(caught)}`);
     return undefined;
@@ -290,32 +187,16 @@ ${query}
   return columns;
 }
 
-/** EXPLAIN the orders page query as `ordersPage` runs it (a cursor in the past, a bound of now, a page of pageSize). */
+/** EXPLAIN the orders page statement the sync runs (a cursor a day back, a bound of now, a page of pageSize). */
 async function checkOrdersKeyset(source: Source, query: string, pageSize: number, add: Add): Promise<void> {
-  const subject = ORDERS.subject;
+  const subject = ORDERS_MODEL.subject;
   const after = new Date(Date.now() - 24 * 3_600_000).toISOString();
   const before = new Date().toISOString();
   let plan: PlanNode;
   try {
     // A real order id of the right type for the cursor key (a cursor past the first page compares (updated_at, order_id)).
-    const sample = await source.query<{ key: string }>(`SELECT q.order_id::text AS key FROM (
-${query}
-) AS q WHERE q.order_id IS NOT NULL LIMIT 1`);
-    const key = sample[0]?.key;
-    const params: unknown[] = key === undefined ? [after, before, pageSize] : [after, before, key, pageSize];
-    const where = key === undefined ? 'q.updated_at >= $1' : '(q.updated_at, q.order_id) > ($1, $3)';
-    // The same SQL as ordersPage in src/source/orders.ts.
-    plan = await explain(
-      source,
-      `SELECT q.*, to_char(q.updated_at::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "__pcs_ts", q.order_id::text AS "__pcs_key"
-      FROM (
-${query}
-) AS q
-     WHERE ${where} AND q.updated_at < $2
-     ORDER BY q.updated_at, q.order_id
-     LIMIT $${params.length}`,
-      params,
-    );
+    const sample = await source.query<{ key: string }>(sampleOrderKeyStatement(query));
+    plan = await explain(source, ordersPageStatement(query, { after: { ts: after, key: sample[0]?.key ?? null }, before, limit: pageSize, shard: undefined }));
   } catch (caught) {
     add('error', subject, `the page query the sync runs on this model fails: ${errorText(caught)}`);
     return;
@@ -342,18 +223,11 @@ ${query}
   );
 }
 
-/** EXPLAIN the snapshot page query as `snapshotDevices` runs it past its first page; a sort is only a hint. */
+/** EXPLAIN the snapshot page statement the reconcile runs past its first page; a sort is only a hint. */
 async function checkSnapshotOrder(source: Source, subject: string, query: string, pageSize: number, add: Add): Promise<void> {
   let plan: PlanNode;
   try {
-    // The same SQL as snapshotDevices in src/source/snapshot.ts (a page after the first).
-    plan = await explain(
-      source,
-      `SELECT q.*, q.did::text AS "__pcs_did" FROM (
-${query}
-) AS q WHERE q.did IS NOT NULL AND q.did::text COLLATE "C" > $2 ORDER BY q.did::text COLLATE "C" LIMIT $1`,
-      [pageSize, ''],
-    );
+    plan = await explain(source, snapshotPageStatement(query, { after: '', limit: pageSize, shard: undefined, didColumn: '__pcs_did' }));
   } catch (caught) {
     add('error', subject, `the page query the sync runs on this model fails: ${errorText(caught)}`);
     return;
@@ -373,150 +247,27 @@ ${query}
   );
 }
 
-// ───────────────────────────── plans ─────────────────────────────
-
-interface PlanNode {
-  type: string;
-  children: PlanNode[];
-  sortKey: string[];
-  relation?: string | undefined;
-  alias?: string | undefined;
-  indexName?: string | undefined;
-  rows: number;
-}
-
-async function explain(source: Source, sql: string, params: unknown[]): Promise<PlanNode> {
-  const rows = await source.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (VERBOSE, FORMAT JSON) ${sql}`, params);
-  let raw: unknown = rows[0]?.['QUERY PLAN'];
-  if (typeof raw === 'string') raw = JSON.parse(raw) as unknown;
-  const top: unknown = Array.isArray(raw) ? (raw as unknown[])[0] : undefined;
-  const plan = isRecord(top) ? toPlanNode(top.Plan) : undefined;
-  if (!plan) throw new Error('EXPLAIN gave no plan');
-  return plan;
-}
-
-function toPlanNode(value: unknown): PlanNode | undefined {
-  if (!isRecord(value)) return undefined;
-  const text = (key: string): string | undefined => (typeof value[key] === 'string' ? value[key] : undefined);
-  const relationName = text('Relation Name');
-  const schema = text('Schema');
-  const children = Array.isArray(value.Plans) ? (value.Plans as unknown[]).map(toPlanNode).filter((n): n is PlanNode => n !== undefined) : [];
-  const sortKey = Array.isArray(value['Sort Key']) ? (value['Sort Key'] as unknown[]).filter((k): k is string => typeof k === 'string') : [];
-  const rows = typeof value['Plan Rows'] === 'number' ? value['Plan Rows'] : 0;
-  return {
-    type: text('Node Type') ?? '?',
-    children,
-    sortKey,
-    relation: relationName === undefined ? undefined : schema === undefined ? relationName : `${schema}.${relationName}`,
-    alias: text('Alias'),
-    indexName: text('Index Name'),
-    rows,
-  };
-}
-
-/** Nodes that keep their input's order: the ordering of the query is decided below them. */
-const ORDER_PRESERVING = new Set(['Limit', 'Result', 'Subquery Scan', 'Gather Merge', 'Unique', 'ProjectSet', 'Materialize', 'LockRows']);
-
-/** What produces the query's order: a full Sort, an Incremental Sort over a presorted prefix, or an ordered path (an index). */
-function orderingOf(plan: PlanNode): { kind: 'sort' | 'incremental' | 'ordered'; node: PlanNode } {
-  let node = plan;
-  for (;;) {
-    if (node.type === 'Sort') return { kind: 'sort', node };
-    if (node.type === 'Incremental Sort') return { kind: 'incremental', node };
-    const child = node.children[0];
-    if (!ORDER_PRESERVING.has(node.type) || !child) return { kind: 'ordered', node };
-    node = child;
-  }
-}
-
-function findNode(node: PlanNode, test: (n: PlanNode) => boolean): PlanNode | undefined {
-  if (test(node)) return node;
-  for (const child of node.children) {
-    const found = findNode(child, test);
-    if (found) return found;
-  }
-  return undefined;
-}
-
-interface SortKeyPart {
-  alias: string;
-  column: string;
-  cast?: string | undefined;
-  collation?: string | undefined;
-}
-
-const IDENT = String.raw`(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")`;
-/** `o.updated_at`, `((o.id)::text)`, `c.device_id COLLATE "C"`, `((c.device_id)::text) COLLATE "C"` as EXPLAIN VERBOSE writes sort keys. */
-const SORT_KEY = new RegExp(String.raw`^\(*(${IDENT})\.(${IDENT})\)*(?:::([\w ]+?)\)*)?(?:\s+COLLATE\s+(${IDENT}))?$`);
-
-function parseSortKey(key: string): SortKeyPart | undefined {
-  const m = SORT_KEY.exec(key.trim());
-  if (!m || m[1] === undefined || m[2] === undefined) return undefined;
-  return { alias: m[1], column: m[2], cast: m[3]?.trim(), collation: m[4] };
-}
-
-/** The table the sort keys come from and index columns that would serve them, where the keys are plain columns of one table. */
-function sortTarget(sort: PlanNode): { table?: string | undefined; columns?: string | undefined } {
-  const parts = sort.sortKey.map(parseSortKey);
-  const first = parts[0];
-  const scans = (alias?: string) => {
-    const found: PlanNode[] = [];
-    const walk = (n: PlanNode) => {
-      if (n.relation !== undefined && (alias === undefined || n.alias === alias)) found.push(n);
-      n.children.forEach(walk);
-    };
-    walk(sort);
-    return found;
-  };
-  const byAlias = first ? scans(first.alias)[0] : undefined;
-  const all = scans();
-  const table = byAlias?.relation ?? (all.length === 1 ? all[0]?.relation : undefined);
-  if (!first || !byAlias || parts.some((p) => p === undefined || p.alias !== first.alias)) return { table };
-  const columns = parts
-    .filter((p): p is SortKeyPart => p !== undefined)
-    .map((p) => {
-      const base = p.cast === undefined ? p.column : `(${p.column}::${p.cast})`;
-      return p.collation === undefined ? base : `${base} COLLATE ${p.collation}`;
-    });
-  return { table, columns: `(${columns.join(', ')})` };
-}
-
-/** "a sequential scan of shop.orders (~20000 rows)", "a hash join (~80000 rows)". */
-function scanText(sort: PlanNode): string {
-  const input = sort.children[0];
-  if (!input) return 'its input';
-  const kind = input.type === 'Seq Scan' ? 'a sequential scan' : `a ${input.type.toLowerCase()}`;
-  return `${kind}${input.relation ? ` of ${input.relation}` : ''} (~${Math.round(input.rows)} rows)`;
-}
-
 function smallNote(sort: PlanNode): string {
   const rows = sort.children[0]?.rows ?? sort.rows;
   return rows < SMALL_TABLE_ROWS ? ` (the planner expects only ~${Math.round(rows)} rows and may sort that few even where an index exists; check again when the table has grown)` : '';
 }
+
 
 // ───────────────────────────── state ─────────────────────────────
 
 async function checkState(config: Config, add: Add, timeoutMs: number): Promise<void> {
   const where = describeUrl(config.state.url);
   const schema = config.state.schema;
-  const db = openQuietStateDb(config.state.url, schema, `${config.source.applicationName}:check`);
+  const db = openStateDb(config.state.url, schema, { applicationName: `${config.source.applicationName}:check`, poolSize: 1, quiet: true });
   try {
     let server: string;
     try {
-      const result = await withTimeout(
-        db.knex.raw<{ rows: { version: string; recovery: boolean; read_only: string }[] }>(
-          `SELECT current_setting('server_version') AS version, pg_is_in_recovery() AS recovery, current_setting('default_transaction_read_only') AS read_only`,
-        ),
-        timeoutMs,
-        `no answer within ${timeoutMs / 1000} s`,
-      );
-      const row = result.rows[0];
-      if (!row) throw new Error('the version query returned no row');
-      if (row.recovery || row.read_only === 'on') {
-        add('error', 'state', `the state database ${where} is read-only${row.recovery ? ' (a standby)' : ''}: the connector writes its watermarks, ledger and failures there`);
+      const info = await withTimeout(stateServer(db), timeoutMs, `no answer within ${timeoutMs / 1000} s`);
+      if (info.readOnly) {
+        add('error', 'state', `the state database ${where} is read-only${info.standby ? ' (a standby)' : ''}: the connector writes its watermarks, ledger and failures there`);
         return;
       }
-      server = `${where} (PostgreSQL ${row.version.split(' ')[0] ?? row.version})`;
+      server = `${where} (PostgreSQL ${info.version})`;
     } catch (caught) {
       add('error', 'state', `cannot query the state database ${where}: ${errorText(caught)}`);
       return;
@@ -533,21 +284,6 @@ async function checkState(config: Config, add: Add, timeoutMs: number): Promise<
   } finally {
     await withTimeout(db.close(), 5_000, 'close').catch(() => undefined);
   }
-}
-
-/**
- * As `openStateDb`, but knex's own warnings ("Acquire connection error: …") stay quiet: knex writes them to stdout,
- * where they would break `check --json`, and the finding already carries the error.
- */
-function openQuietStateDb(url: string, schema: string, applicationName: string): StateDb {
-  const quiet = () => undefined;
-  const knex = knexFactory({
-    client: 'pg',
-    connection: { connectionString: url, application_name: applicationName },
-    pool: { min: 0, max: 1 },
-    log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet },
-  });
-  return fromKnex(knex, schema);
 }
 
 // ───────────────────────────── helpers ─────────────────────────────
@@ -582,10 +318,6 @@ function oneLine(text: string): string {
 
 function quoteIdent(name: string): string {
   return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

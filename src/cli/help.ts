@@ -1,15 +1,15 @@
-/** `personaclick-sync --help`: commands, options, environment, exit codes and examples. */
+/** `personaclick-sync --help`: commands (the job commands from the job table), options, environment, exit codes and examples. */
+import { COMMANDS } from '../../jobs/index.js';
+
+const jobCommands = COMMANDS.map((c) => `  ${c.usage.padEnd(33)}${c.summary}`).join('\n');
+
 export const HELP = `personaclick-sync: keep PersonaClick in step with your shop's Postgres.
 
 Usage: personaclick-sync <command> [options]
 
 Commands
   migrate                          create or update the connector's own tables (safe to repeat, and to run twice at once)
-  sync orders                      send orders changed since the last run as purchase events
-  backfill orders --from D --to D  send the orders whose updated_at is in [from, to); resumable; shares the ledger
-  reconcile carts|wishlists        make PersonaClick's carts / wishlists equal the shop's (changed, new and gone ones)
-  events                           send every row of the events model once (one-off migrations; re-runs resume)
-  replay                           read failed rows again from the source and send them; delivered ones are resolved
+${jobCommands}
   status [--json]                  watermarks, last runs with their counts and volume alerts, open failures by class
   report [--from D --to D]         per day: the shop's orders against delivered, invalid, rejected, not sent;
          [--html FILE] [--json]    carts and wishlists: the shop's devices against the ledger's (default: 30 days)
@@ -27,7 +27,7 @@ Options
   --from D, --to D   backfill: the updated_at range, ISO dates or datetimes (UTC when no offset); --to is exclusive
                      report: the days, YYYY-MM-DD (UTC); --to is exclusive
   --job J            replay: only this job's failures (orders, carts, wishlists, events)
-  --class C          replay: only invalid or only rejected failures
+  --class C          replay: only invalid, rejected or warning failures (warning: sent without a bad optional field)
   --since D          replay: only failures that happened at or after D
   --shard i/N        run shard i (0-based) of N: rows split by a hash of their key, own watermark and lock
   --shards N         the same, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)

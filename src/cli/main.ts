@@ -4,13 +4,14 @@ import type { Writable } from 'node:stream';
 import { loadConfig, redactUrl, secretsOf, type Config } from '../config/index.js';
 import { ConfigError, ExitCode, toError } from '../errors.js';
 import { createLogger, scrub, type Logger } from '../log.js';
-import { launchJob, lockName, type JobRequest } from '../run/launch.js';
+import { commandsTaking, findCommand, scheduledJobs, type CommandOption, type JobCommand } from '../../jobs/index.js';
+import { launchJob, lockName, type Launchable } from '../run/launch.js';
 import { MetricsExport } from '../metrics/export.js';
 import { SyncMetrics } from '../metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { createMonitor } from '../monitor/observer.js';
 import { runSchedule } from '../run/scheduler.js';
-import { parseShard } from '../run/shard.js';
+import { parseShard, type Shard } from '../shard.js';
 import { openStateDb } from '../state/db.js';
 import { migrate } from '../state/migrate.js';
 import { startSandbox } from '../sandbox/index.js';
@@ -41,6 +42,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       io.stdout.write(HELP);
       return ExitCode.ok;
     }
+    if (args.html !== undefined && args.command !== 'report') throw new ConfigError('--html: only report takes it');
     switch (args.command) {
       case 'sandbox':
         return await sandboxCommand(args, io);
@@ -52,26 +54,27 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       case 'status':
       case 'check':
       case 'schedule':
-      case 'sync':
-      case 'reconcile':
-      case 'events':
-      case 'backfill':
-      case 'replay':
       case 'report': {
-        if (args.metricsFile !== undefined && !JOB_COMMANDS.has(args.command)) throw new ConfigError(`--metrics-file: only the job commands take it (${[...JOB_COMMANDS].join(', ')})`);
-        if (args.html !== undefined && args.command !== 'report') throw new ConfigError('--html: only report takes it');
+        if (args.metricsFile !== undefined) throw new ConfigError(`--metrics-file: only the job commands take it (sync, backfill, reconcile, events, replay)`);
         const config = loadConfig({ path: args.config, env: io.env });
         secrets = secretsOf(config);
         const log = createLogger({ secrets, destination: io.stderr });
         if (args.command === 'migrate') return await migrateCommand(config, log, io);
         if (args.command === 'status') return await statusCommand(config, args, io);
         if (args.command === 'check') return await checkCommand(config, io, args.json);
-        if (args.command === 'schedule') return await scheduleCommand(config, log, io);
         if (args.command === 'report') return await reportCommand(config, args, io);
-        return await jobCommand(config, args, log, io);
+        return await scheduleCommand(config, log, io);
       }
-      default:
-        throw new ConfigError(`unknown command "${args.command}" (see personaclick-sync --help)`);
+      default: {
+        // Usage first (no config needed to say a command or option is wrong), then the config.
+        const launchable = prepareJobCommand(args);
+        if (!launchable) throw new ConfigError(`unknown command "${args.command}" (see personaclick-sync --help)`);
+        const shard = parseShard(args.shard, args.shards, io.env);
+        const config = loadConfig({ path: args.config, env: io.env });
+        secrets = secretsOf(config);
+        const log = createLogger({ secrets, destination: io.stderr });
+        return await jobCommand(config, launchable, { ...args, shard }, log, io);
+      }
     }
   } catch (caught) {
     const error = toError(caught);
@@ -83,7 +86,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
 }
 
 async function migrateCommand(config: Config, log: Logger, io: CliIo): Promise<number> {
-  const db = openStateDb(config.state.url, config.state.schema, config.source.applicationName);
+  const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   try {
     const { applied } = await migrate(db);
     log.info({ schema: config.state.schema, applied, database: redactUrl(config.state.url) }, applied.length > 0 ? 'migrations applied' : 'state schema already up to date');
@@ -95,7 +98,7 @@ async function migrateCommand(config: Config, log: Logger, io: CliIo): Promise<n
 }
 
 async function statusCommand(config: Config, args: CliArgs, io: CliIo): Promise<number> {
-  const db = openStateDb(config.state.url, config.state.schema, config.source.applicationName);
+  const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   try {
     const report = await statusReport(db);
     io.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
@@ -105,33 +108,29 @@ async function statusCommand(config: Config, args: CliArgs, io: CliIo): Promise<
   }
 }
 
-/** The commands that run jobs (and take --metrics-file). */
-const JOB_COMMANDS: ReadonlySet<string> = new Set(['sync', 'backfill', 'reconcile', 'events', 'replay']);
-
-/** The jobs that run through the delivery pipeline: command line → job request, then launch it. */
-export function jobRequest(args: CliArgs): JobRequest {
-  if (args.full && args.command !== 'reconcile') throw new ConfigError('--full: only reconcile takes it');
-  if ((args.from !== undefined || args.to !== undefined) && args.command !== 'backfill') throw new ConfigError('--from / --to: only backfill takes them');
-  switch (args.command) {
-    case 'sync':
-      if (args.target !== 'orders') throw new ConfigError(`sync: unknown job "${args.target ?? ''}"; the job to sync is: orders`);
-      return { kind: 'sync' };
-    case 'backfill':
-      if (args.target !== 'orders') throw new ConfigError(`backfill: unknown job "${args.target ?? ''}"; the job to backfill is: orders`);
-      if (args.from === undefined || args.to === undefined) throw new ConfigError('backfill orders: needs --from DATE and --to DATE (updated_at range, --to exclusive)');
-      return { kind: 'backfill', from: args.from, to: args.to };
-    case 'reconcile':
-      if (args.target !== 'carts' && args.target !== 'wishlists') throw new ConfigError(`reconcile: unknown job "${args.target ?? ''}"; choose carts or wishlists`);
-      return { kind: 'reconcile', target: args.target, full: args.full };
-    case 'events':
-      if (args.target !== undefined) throw new ConfigError(`events: takes no job name (got "${args.target}")`);
-      return { kind: 'events' };
-    case 'replay':
-      if (args.target !== undefined) throw new ConfigError(`replay: choose the job with --job (got "${args.target}")`);
-      return { kind: 'replay', filter: { job: args.job, class: args.failureClass, since: args.since } };
-    default:
-      throw new ConfigError(`unknown command "${args.command}" (see personaclick-sync --help)`);
+/** The options a job command was given that it does not take, as "--full: only reconcile carts, reconcile wishlists take it". */
+function checkCommandOptions(command: JobCommand, args: CliArgs): void {
+  const given: [CommandOption, boolean][] = [
+    ['full', args.full],
+    ['from', args.from !== undefined],
+    ['to', args.to !== undefined],
+    ['job', args.job !== undefined],
+    ['class', args.failureClass !== undefined],
+    ['since', args.since !== undefined],
+  ];
+  for (const [option, set] of given) {
+    if (!set || command.options.includes(option)) continue;
+    const takers = [...new Set(commandsTaking(option).map((c) => (c.target ? `${c.verb} ${c.target}` : c.verb)))];
+    throw new ConfigError(`--${option}: only ${takers.join(', ')} ${takers.length === 1 ? 'takes' : 'take'} it`);
   }
+}
+
+/** A job command of the table, its options checked, ready to launch. */
+export function prepareJobCommand(args: CliArgs): Launchable | undefined {
+  const command = findCommand(args.command, args.target);
+  if (!command) return undefined;
+  checkCommandOptions(command, args);
+  return command.prepare(args);
 }
 
 /** SIGTERM / SIGINT → abort `stop` (a second signal leaves at once); `received()` names the first signal. */
@@ -167,7 +166,7 @@ async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<
       server = await startMetricsServer({ port: config.metrics.port, metrics, log, health: () => ({ ok: !signals.stop.aborted, jobs: lastRuns }) });
       log.info({ url: server.url, port: server.port }, 'serving /metrics and /healthz');
     }
-    const code = await runSchedule(config, {
+    const code = await runSchedule(config, scheduledJobs(config), {
       log,
       out: io.stdout,
       signal: signals.stop,
@@ -182,16 +181,21 @@ async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<
   }
 }
 
-async function jobCommand(config: Config, args: CliArgs, log: Logger, io: CliIo): Promise<number> {
-  const req = jobRequest(args);
-  const shard = parseShard(args.shard, args.shards, io.env);
+async function jobCommand(
+  config: Config,
+  launchable: Launchable,
+  args: Pick<CliArgs, 'dryRun' | 'limit' | 'metricsFile'> & { shard: Shard | undefined },
+  log: Logger,
+  io: CliIo,
+): Promise<number> {
+  const { shard } = args;
   // Metrics of a run from cron: the textfile and the Pushgateway, written once the runs are over (not for dry runs).
-  const exporter = args.dryRun ? undefined : await MetricsExport.open({ file: args.metricsFile, pushgateway: config.metrics.pushgateway, instance: lockName(req, shard) });
+  const exporter = args.dryRun ? undefined : await MetricsExport.open({ file: args.metricsFile, pushgateway: config.metrics.pushgateway, instance: lockName(launchable, { shard }) });
   const signals = onShutdownSignals(config, log);
   try {
     const tty = io.stderr === process.stderr && process.stderr.isTTY ? process.stderr : undefined;
     const observer = createMonitor({ config, metrics: exporter?.metrics });
-    const summaries = await launchJob(config, req, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty, observer });
+    const summaries = await launchJob(config, launchable, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty, observer });
     let code: number = ExitCode.ok;
     for (const summary of summaries) {
       if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);

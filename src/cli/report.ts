@@ -34,7 +34,7 @@ const iso = (t: number): string => new Date(t).toISOString().slice(0, 10);
 
 export async function reportCommand(config: Config, args: CliArgs, io: CliIo): Promise<number> {
   const range = reportRange(args.from, args.to);
-  const state = openStateDb(config.state.url, config.state.schema, config.source.applicationName);
+  const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   const source = openSource({ url: config.source.url, poolSize: config.source.poolSize, statementTimeoutMs: config.source.statementTimeoutMs, applicationName: config.source.applicationName });
   try {
     const pending = await pendingMigrations(state);

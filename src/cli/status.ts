@@ -10,7 +10,8 @@ export interface StatusReport {
   schema: string;
   pendingMigrations: string[];
   watermarks: { name: string; ts: string; key: string | null; updatedAt: string }[];
-  runs: { id: string; job: string; mode: string; shard: string | null; status: string; startedAt: string; finishedAt: string | null; read: number; sent: number; skipped: number; invalid: number; rejected: number; retries: number; error: string | null; notice: string | null }[];
+  runs: { id: string; job: string; mode: string; shard: string | null; status: string; startedAt: string; finishedAt: string | null; read: number; sent: number; skipped: number; invalid: number; rejected: number; retries: number; warnings: number; error: string | null; notice: string | null }[];
+  /** By job and class; class `warning`: delivered without optional fields whose values were bad (replay resends them once fixed). */
   openFailures: { job: string; class: string; count: number }[];
   recentFailures: { job: string; key: string; class: string; reason: string; status: number | null }[];
   /** The state the webhook was last told of, per job (only with notify.webhook set). */
@@ -40,6 +41,7 @@ export async function statusReport(db: StateDb): Promise<StatusReport> {
       invalid: r.invalid,
       rejected: r.rejected,
       retries: r.retries,
+      warnings: r.warnings,
       error: r.error,
       notice: notices.get(r.id) ?? null,
     })),
@@ -62,13 +64,13 @@ export function formatStatus(report: StatusReport): string {
   if (report.runs.length === 0) out.push('  (none yet)');
   for (const r of report.runs) {
     out.push(
-      `  ${r.startedAt}  ${(r.job + (r.shard ? `#${r.shard}` : '')).padEnd(14)} ${r.mode.padEnd(9)} ${r.status.padEnd(11)} read ${r.read}, sent ${r.sent}, skipped ${r.skipped}, invalid ${r.invalid}, rejected ${r.rejected}, retries ${r.retries}${r.error ? `  (${r.error})` : ''}`,
+      `  ${r.startedAt}  ${(r.job + (r.shard ? `#${r.shard}` : '')).padEnd(14)} ${r.mode.padEnd(9)} ${r.status.padEnd(11)} read ${r.read}, sent ${r.sent}${r.warnings > 0 ? ` (${r.warnings} with warnings)` : ''}, skipped ${r.skipped}, invalid ${r.invalid}, rejected ${r.rejected}, retries ${r.retries}${r.error ? `  (${r.error})` : ''}`,
     );
     if (r.notice) out.push(`      volume alert: ${r.notice}`);
   }
   out.push('', 'Open failures');
   if (report.openFailures.length === 0) out.push('  none');
-  for (const f of report.openFailures) out.push(`  ${f.job.padEnd(12)} ${f.class.padEnd(10)} ${f.count}`);
+  for (const f of report.openFailures) out.push(`  ${f.job.padEnd(12)} ${f.class.padEnd(10)} ${f.count}${f.class === 'warning' ? '   (sent without a bad optional field; fix the row, then: replay --class warning)' : ''}`);
   if (report.recentFailures.length > 0) {
     out.push('', 'Most recent');
     for (const f of report.recentFailures) out.push(`  ${f.job} ${f.key} [${f.class}${f.status ? ` ${f.status}` : ''}] ${f.reason}`);

@@ -14,6 +14,7 @@ export {
   configSchema,
   cronProblem,
   resolveStartFrom,
+  requireJob,
   DEFAULTS,
   JOB_NAMES,
   type Config,

@@ -15,15 +15,15 @@ export const CONFIG_PATH_ENV = 'PERSONACLICK_SYNC_CONFIG';
 
 export interface LoadConfigOptions {
   /** The file; default $PERSONACLICK_SYNC_CONFIG, else config/personaclick-sync.yaml. */
-  path?: string;
+  path?: string | undefined;
   /** Where `${VAR}` come from; default process.env. */
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
   /** YAML source to use instead of reading a file (tests, the demo). `path`, if given, only labels it. */
-  text?: string;
+  text?: string | undefined;
 }
 
 /** The file `loadConfig` reads for these options. */
-export function resolveConfigPath(opts: { path?: string; env?: NodeJS.ProcessEnv } = {}): string {
+export function resolveConfigPath(opts: { path?: string | undefined; env?: NodeJS.ProcessEnv | undefined } = {}): string {
   const env = opts.env ?? process.env;
   const fromEnv = env[CONFIG_PATH_ENV];
   return opts.path ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_CONFIG_PATH);

@@ -6,126 +6,11 @@
  * ("16") and id-like string fields accept plain numbers (`shopId: 12345`). Rule messages are written
  * to be read after `<dotted.key>: `, e.g. `delivery.concurrency: must be an integer from 1 to 1024`.
  */
+import { validateDetailed } from 'node-cron';
+import { ConfigError } from '../errors.js';
 import { z } from 'zod';
-
-// ───────────────────────────── resolved types ─────────────────────────────
-
-export interface PersonaClickConfig {
-  /** API base URL, without a trailing slash. */
-  url: string;
-  /** The public store key (`shop_id`). */
-  shopId: string;
-  /** The shop secret (only the order-sync API needs it); never printed. */
-  shopSecret?: string | undefined;
-  /** `stream` sent with every request: letters and digits, at most 16. */
-  stream: string;
-  /** Per-request timeout. */
-  timeoutMs: number;
-}
-
-export interface DeliveryConfig {
-  /** Requests in flight at once. */
-  concurrency: number;
-  /** Requests started per second across the process; 0 = no limit. */
-  maxRequestsPerSecond: number;
-  /** Retries of a transient failure before the run halts. */
-  retries: number;
-  /** First backoff delay. */
-  retryMinMs: number;
-  /** Longest backoff delay. A Retry-After longer than max(retryMaxMs, 60 s) halts the run instead of blocking it. */
-  retryMaxMs: number;
-  /** How often the watermark, ledger and failures are written during a run. */
-  checkpointMs: number;
-  /** On SIGTERM/SIGINT: how long in-flight requests may take to finish. */
-  shutdownDeadlineMs: number;
-}
-
-export interface SourceConfig {
-  /** postgres:// or postgresql:// URL of the shop database (read-only use). */
-  url: string;
-  /** `statement_timeout` of the source sessions; 0 = none. */
-  statementTimeoutMs: number;
-  poolSize: number;
-  applicationName: string;
-}
-
-export interface StateConfig {
-  /** Where the connector's own tables live; resolved to source.url when not set. */
-  url: string;
-  /** Schema of the connector's own tables. */
-  schema: string;
-}
-
-export interface ScheduleConfig {
-  /** IANA zone that `schedule` cron expressions are read in. */
-  timezone: string;
-}
-
-export interface MetricsConfig {
-  /** Pushgateway base URL: each run from the command line pushes its metrics there when it ends. Not set: no push. */
-  pushgateway?: string | undefined;
-  /** Port on which `schedule` serves /metrics and /healthz (0: any free port, logged). Not set: not served. */
-  port?: number | undefined;
-}
-
-export interface NotifyConfig {
-  /** Slack-compatible incoming webhook URL: one message per change of a job's state. Not set: no messages. */
-  webhook?: string | undefined;
-  /** Volume alert when a run reads less than this share of what the same weekday's runs usually read. */
-  lowVolumeRatio: number;
-  /** Volume alert when the share of rejected requests is this much above the usual share. */
-  rejectedShareJump: number;
-  /** A job with at least this many open failures crosses the failure threshold; 0 = no such threshold. */
-  openFailures: number;
-}
-
-export interface JobConfigBase {
-  /** The operator's SELECT (trimmed; never ends with ';'). */
-  query: string;
-  /** Cron expression (5 or 6 fields) for `personaclick-sync schedule`; absent = not scheduled. */
-  schedule?: string | undefined;
-  /** Rows read per page / fetch. */
-  pageSize: number;
-}
-
-export interface OrdersJobConfig extends JobConfigBase {
-  /** Order lines for a page of orders; contains the named parameter `:order_ids`. */
-  itemsQuery: string;
-  /** Orders updated in the last `settleSeconds` wait for the next run. */
-  settleSeconds: number;
-  /**
-   * Where the first incremental run begins: 'now', or an ISO date / datetime as written in the file.
-   * Turn it into an instant with `resolveStartFrom`.
-   */
-  startFrom: string;
-}
-
-/** carts and wishlists: full-snapshot mirrors. */
-export type SnapshotJobConfig = JobConfigBase;
-
-export type EventsJobConfig = JobConfigBase;
-
-export interface JobsConfig {
-  orders?: OrdersJobConfig | undefined;
-  carts?: SnapshotJobConfig | undefined;
-  wishlists?: SnapshotJobConfig | undefined;
-  events?: EventsJobConfig | undefined;
-}
-
-export type JobName = keyof JobsConfig;
-export const JOB_NAMES = ['orders', 'carts', 'wishlists', 'events'] as const satisfies readonly JobName[];
-
-export interface Config {
-  personaclick: PersonaClickConfig;
-  delivery: DeliveryConfig;
-  source: SourceConfig;
-  state: StateConfig;
-  schedule: ScheduleConfig;
-  metrics: MetricsConfig;
-  notify: NotifyConfig;
-  /** At least one job is defined. */
-  jobs: JobsConfig;
-}
+import { parseInstant } from '../dates.js';
+import { usesOrderIds } from '../source/sql-text.js';
 
 export const DEFAULTS = {
   personaclick: { url: 'https://api.personaclick.com', stream: 'web', timeoutMs: 10_000 },
@@ -232,19 +117,9 @@ const postgresUrl = z.string({ error: 'must be a postgres:// or postgresql:// UR
   error: 'must be a postgres:// or postgresql:// URL',
 });
 
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
-
-/** 'now', 'YYYY-MM-DD' or an ISO datetime with real calendar values. */
+/** 'now', or an ISO date or datetime with real calendar values. */
 export function isStartFrom(value: string): boolean {
-  if (value === 'now') return true;
-  const m = ISO_DATE.exec(value);
-  if (!m) return false;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (month < 1 || month > 12 || day < 1) return false;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (day > daysInMonth) return false;
-  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return false;
-  return true;
+  return value === 'now' || parseInstant(value) !== undefined;
 }
 
 /**
@@ -253,61 +128,27 @@ export function isStartFrom(value: string): boolean {
  */
 export function resolveStartFrom(value: string, now: Date = new Date()): Date {
   if (value === 'now') return now;
-  const m = ISO_DATE.exec(value);
-  if (!m || !isStartFrom(value)) throw new RangeError(`not a startFrom value: ${value}`);
-  let text = value.replace(' ', 'T');
-  if (m[4] === undefined) text += 'T00:00:00Z';
-  else if (m[7] === undefined) text += 'Z';
-  return new Date(text);
+  const ms = parseInstant(value);
+  if (ms === undefined) throw new RangeError(`not a startFrom value: ${value}`);
+  return new Date(ms);
 }
 
-const CRON_FIELDS = [
-  { name: 'second', min: 0, max: 59 },
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
-  { name: 'day of week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
-] as const;
-
-/** Why a cron expression is not one node-cron takes (5 fields, or 6 with seconds first), or undefined. */
+/**
+ * Why a cron expression is not one node-cron runs (5 fields, or 6 with seconds first), or undefined: node-cron's own
+ * validator decides, so the config never accepts what the scheduler would refuse (e.g. "0 0 31 2 *").
+ */
 export function cronProblem(expression: string): string | undefined {
-  const parts = expression.trim().split(/\s+/).filter((p) => p !== '');
-  if (parts.length !== 5 && parts.length !== 6) {
-    return 'must be a cron expression of 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first)';
-  }
-  const specs = parts.length === 6 ? CRON_FIELDS : CRON_FIELDS.slice(1);
-  for (const [i, part] of parts.entries()) {
-    const spec = specs[i];
-    if (spec === undefined) break;
-    const names: readonly string[] = 'names' in spec ? spec.names : [];
-    const value = (token: string): number | undefined => {
-      if (/^\d+$/.test(token)) return Number(token);
-      const at = names.indexOf(token.toLowerCase());
-      if (at < 0) return undefined;
-      return spec.min + at;
-    };
-    for (const item of part.split(',')) {
-      const m = /^(\*|[^/-]+(?:-[^/-]+)?)(?:\/(\d+))?$/.exec(item);
-      const bad = `must be a valid cron expression: ${spec.name} field "${part}" is not a value from ${spec.min} to ${spec.max}, a range, a list or a step`;
-      if (!m || m[1] === undefined) return bad;
-      if (m[2] !== undefined && Number(m[2]) < 1) return bad;
-      if (m[1] === '*') continue;
-      const [from, to] = m[1].split('-');
-      const a = from === undefined ? undefined : value(from);
-      const b = to === undefined ? a : value(to);
-      if (a === undefined || b === undefined || a < spec.min || b > spec.max || a > b) return bad;
-    }
-  }
-  return undefined;
+  const check = validateDetailed(expression.trim());
+  if (check.valid) return undefined;
+  return `must be a cron expression node-cron runs (5 fields: minute hour day-of-month month day-of-week, or 6 with seconds first): ${check.errors.map((e) => e.message).join('; ')}`;
 }
 
-function sql(extra?: { mustContain: RegExp; rule: string }) {
+function sql(extra?: { test: (sql: string) => boolean; rule: string }) {
   let schema = z
     .string({ error: 'must be an SQL SELECT statement (a string)' })
     .refine((s) => s.trim() !== '', { error: 'must not be empty' })
     .refine((s) => !s.trim().endsWith(';'), { error: 'must not end with ";" (the connector wraps the query)' });
-  if (extra) schema = schema.refine((s) => s.trim() === '' || extra.mustContain.test(s), { error: extra.rule });
+  if (extra) schema = schema.refine((s) => s.trim() === '' || extra.test(s), { error: extra.rule });
   return schema.transform((s) => s.trim());
 }
 
@@ -347,15 +188,15 @@ const deliveryShape = {
   concurrency: int(1, 1024).default(DEFAULTS.delivery.concurrency),
   maxRequestsPerSecond: nonNegativeNumber().default(DEFAULTS.delivery.maxRequestsPerSecond),
   retries: int(0, 20).default(DEFAULTS.delivery.retries),
-  retryMinMs: int(1).default(DEFAULTS.delivery.retryMinMs),
-  retryMaxMs: int(1).default(DEFAULTS.delivery.retryMaxMs),
+  retryMinMs: int(1, 60_000).default(DEFAULTS.delivery.retryMinMs),
+  retryMaxMs: int(1, 600_000).default(DEFAULTS.delivery.retryMaxMs),
   checkpointMs: int(100, 60_000).default(DEFAULTS.delivery.checkpointMs),
   shutdownDeadlineMs: int(1_000, 600_000).default(DEFAULTS.delivery.shutdownDeadlineMs),
 };
 
 const sourceShape = {
   url: postgresUrl,
-  statementTimeoutMs: int(0).default(DEFAULTS.source.statementTimeoutMs),
+  statementTimeoutMs: int(0, 86_400_000).default(DEFAULTS.source.statementTimeoutMs),
   poolSize: int(1, 20).default(DEFAULTS.source.poolSize),
   applicationName: z
     .preprocess(numberToString, z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' }))
@@ -363,11 +204,14 @@ const sourceShape = {
 };
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Schemas of the system: pg_catalog, pg_toast, … (Postgres reserves every pg_ name) and information_schema. */
+const isSystemSchema = (name: string): boolean => name.startsWith('pg_') || name === 'information_schema';
 const stateShape = {
   url: z.preprocess(emptyAsUnset, postgresUrl.optional()).optional(),
   schema: z
     .string({ error: 'must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters)' })
     .regex(IDENTIFIER, { error: 'must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters)' })
+    .refine((name) => !isSystemSchema(name), { error: 'must not be a system schema (pg_*, information_schema): the connector creates its own tables there' })
     .default(DEFAULTS.state.schema),
 };
 
@@ -383,14 +227,20 @@ const optionalHttpUrl = z
   .optional();
 
 const metricsShape = {
+  /** A Pushgateway: each run from the command line pushes its metrics there when it ends. Not set: no push. */
   pushgateway: optionalHttpUrl,
+  /** Port on which `schedule` serves /metrics and /healthz (0: any free port, logged). Not set: not served. */
   port: z.preprocess(emptyAsUnset, int(0, 65_535).optional()).optional(),
 };
 
 const notifyShape = {
+  /** Slack-compatible incoming webhook: one message per change of a job's state. Not set: no messages. */
   webhook: optionalHttpUrl,
+  /** Volume alert when a run reads less than this share of what the same weekday's runs usually read. */
   lowVolumeRatio: fraction().default(DEFAULTS.notify.lowVolumeRatio),
+  /** Volume alert when the share of rejected requests is this much above the usual share. */
   rejectedShareJump: fraction().default(DEFAULTS.notify.rejectedShareJump),
+  /** A job with at least this many open failures crosses the failure threshold; 0 = no such threshold. */
   openFailures: int(0).default(DEFAULTS.notify.openFailures),
 };
 
@@ -398,10 +248,10 @@ const pageSize = (def: number) => int(1, 50_000).default(def);
 
 const ordersShape = {
   query: sql(),
-  itemsQuery: sql({ mustContain: /(?<!:):order_ids\b/, rule: 'must use the named parameter :order_ids (the page of order ids)' }),
+  itemsQuery: sql({ test: usesOrderIds, rule: 'must use the named parameter :order_ids (the page of order ids), outside string literals and comments' }),
   schedule: cron,
   pageSize: pageSize(DEFAULTS.orders.pageSize),
-  settleSeconds: int(0).default(DEFAULTS.orders.settleSeconds),
+  settleSeconds: int(0, 604_800).default(DEFAULTS.orders.settleSeconds),
   startFrom: z
     .string({ error: "must be 'now' or an ISO date or datetime (2024-01-31, 2024-01-31T00:00:00Z)" })
     .refine(isStartFrom, { error: "must be 'now' or an ISO date or datetime (2024-01-31, 2024-01-31T00:00:00Z)" })
@@ -440,15 +290,32 @@ const rootShape = {
   schedule: z.strictObject(scheduleShape).prefault({}),
   metrics: z.strictObject(metricsShape).prefault({}),
   notify: z.strictObject(notifyShape).prefault({}),
-  jobs: z.strictObject(jobsShape).refine((j) => JOB_NAMES.some((name) => j[name] !== undefined), {
-    error: `must define at least one job: ${JOB_NAMES.join(', ')}`,
+  jobs: z.strictObject(jobsShape).refine((j) => Object.values(j).some((job) => job !== undefined), {
+    error: `must define at least one job: ${Object.keys(jobsShape).join(', ')}`,
   }),
 };
 
 /** The whole file. Output is the resolved `Config` (defaults applied, state.url filled in). */
-export const configSchema = z.strictObject(rootShape).transform(
-  (c): Config => ({ ...c, state: { url: c.state.url ?? c.source.url, schema: c.state.schema } }),
-);
+export const configSchema = z.strictObject(rootShape).transform((c) => ({ ...c, state: { url: c.state.url ?? c.source.url, schema: c.state.schema } }));
+
+// ───────────────────────────── resolved types (what the schema gives) ─────────────────────────────
+
+export type Config = z.output<typeof configSchema>;
+export type PersonaClickConfig = Config['personaclick'];
+export type DeliveryConfig = Config['delivery'];
+export type SourceConfig = Config['source'];
+export type StateConfig = Config['state'];
+export type ScheduleConfig = Config['schedule'];
+export type MetricsConfig = Config['metrics'];
+export type NotifyConfig = Config['notify'];
+export type JobsConfig = Config['jobs'];
+export type JobName = keyof JobsConfig;
+export type OrdersJobConfig = NonNullable<JobsConfig['orders']>;
+export type SnapshotJobConfig = NonNullable<JobsConfig['carts']>;
+export type EventsJobConfig = NonNullable<JobsConfig['events']>;
+export type JobConfigBase = SnapshotJobConfig;
+
+export const JOB_NAMES = ['orders', 'carts', 'wishlists', 'events'] as const satisfies readonly JobName[];
 
 /** The keys each mapping accepts, by dotted path ('' is the top level): for "did you mean" hints. */
 export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
@@ -466,3 +333,10 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'jobs.wishlists': Object.keys(snapshotShape(0)),
   'jobs.events': Object.keys(snapshotShape(0)),
 };
+
+/** A job's section, or ConfigError (exit 2) naming it when the config has none. */
+export function requireJob<N extends JobName>(config: Config, name: N): NonNullable<JobsConfig[N]> {
+  const job = config.jobs[name];
+  if (job === undefined) throw new ConfigError(`No ${name} job in the configuration (jobs.${name})`);
+  return job;
+}

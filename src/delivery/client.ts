@@ -91,7 +91,7 @@ function parseJson(text: string): unknown {
 function readStatus(text: string): string | undefined {
   const json = parseJson(text);
   if (json !== null && typeof json === 'object' && 'status' in json) {
-    const status = (json as { status: unknown }).status;
+    const status = (json).status;
     return typeof status === 'string' ? status : String(status);
   }
   return undefined;

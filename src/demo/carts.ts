@@ -64,9 +64,9 @@ export interface CartFacts {
 
 export interface CartOptions {
   /** Default 42 (the shop's seed). */
-  seed?: number;
+  seed?: number | undefined;
   /** Default 40. */
-  devices?: number;
+  devices?: number | undefined;
 }
 
 const PRODUCTS = 60;
@@ -175,10 +175,11 @@ export async function changeCarts(db: PGlite, day: DayChanges): Promise<void> {
 
 /** The shop's carts straight from its tables, as the sandbox keeps them: did → product → quantity (lines added up). */
 export async function shopCarts(source: Source): Promise<Map<string, Map<string, number>>> {
-  const rows = await source.query<{ did: string; id: string; quantity: string }>(
-    `SELECT c.device_id AS did, i.product_id AS id, sum(i.qty)::text AS quantity
+  const rows = await source.query<{ did: string; id: string; quantity: string }>({
+    text: `SELECT c.device_id AS did, i.product_id AS id, sum(i.qty)::text AS quantity
        FROM shop.carts c JOIN shop.cart_items i ON i.cart_id = c.id GROUP BY 1, 2`,
-  );
+    values: [],
+  });
   const out = new Map<string, Map<string, number>>();
   for (const r of rows) {
     const cart = out.get(r.did) ?? new Map<string, number>();
@@ -190,7 +191,7 @@ export async function shopCarts(source: Source): Promise<Map<string, Map<string,
 
 /** The shop's wishlists straight from its table: did → product ids. */
 export async function shopWishlists(source: Source): Promise<Map<string, Set<string>>> {
-  const rows = await source.query<{ did: string; id: string }>(`SELECT DISTINCT device_id AS did, product_id AS id FROM shop.wishlist_items`);
+  const rows = await source.query<{ did: string; id: string }>({ text: `SELECT DISTINCT device_id AS did, product_id AS id FROM shop.wishlist_items`, values: [] });
   const out = new Map<string, Set<string>>();
   for (const r of rows) {
     const list = out.get(r.did) ?? new Set<string>();

@@ -2,15 +2,16 @@
  * The demo's database: one in-memory PGlite instance playing both the shop's Postgres (a `Source`) and the
  * connector's state database (knex through knex-pglite). No server, no network.
  *
- * PGlite is one session. Knex keeps it as the single connection of a pool of one, and a knex transaction is a
- * plain BEGIN … COMMIT on that session, so a source query sent to PGlite directly while a checkpoint transaction
- * is open would run inside it. The source therefore borrows the pool's one connection for each query: source
- * reads and state transactions take turns instead of interleaving.
+ * PGlite is one session. Knex keeps it as the single connection of a pool of one (knex-pglite), and a knex
+ * transaction is a plain BEGIN … COMMIT on that session, so a source statement sent to PGlite directly while a
+ * checkpoint transaction is open would run inside it. The source therefore runs on knex's connections like the real
+ * one (`sourceOverKnex`): source reads and state transactions take turns instead of interleaving.
  */
 import { PGlite, types, type ParserOptions } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
-import type { Source } from '../source/db.js';
+import { sourceOverKnex, type Source, type SourceDriver } from '../source/db.js';
+import type { Statement } from '../source/statement.js';
 
 /**
  * Type parsers that make PGlite rows look like node-postgres rows. PGlite already gives numeric as text,
@@ -26,17 +27,21 @@ export interface EmbeddedDb {
   pglite: PGlite;
   /** knex over the same instance (knex-pglite, a pool of exactly one connection). */
   knex: Knex;
-  /** The shop side: `query(sql, params)` with `$1` placeholders, node-postgres-shaped rows. */
+  /** The shop side: statements with `$1` placeholders, node-postgres-shaped rows, read-only as on a real shop. */
   source: Source;
   /** Destroys knex and closes PGlite; twice is harmless. */
   close(): Promise<void>;
 }
 
-/** The part of knex's client the source needs to take turns with knex's own queries. */
-interface ConnectionPool {
-  acquireConnection(): Promise<unknown>;
-  releaseConnection(connection: unknown): Promise<unknown>;
-}
+/** Statements on the PGlite instance knex lends (knex-pglite's connection is the instance itself). */
+const pgliteDriver: SourceDriver = {
+  async exec(connection, sql) {
+    await (connection as PGlite).exec(sql);
+  },
+  async query<R>(connection: unknown, statement: Statement): Promise<R[]> {
+    return (await (connection as PGlite).query<R>(statement.text, [...statement.values])).rows;
+  },
+};
 
 export async function openEmbeddedDb(): Promise<EmbeddedDb> {
   const pglite = await PGlite.create({ parsers: NODE_POSTGRES_PARSERS });
@@ -48,20 +53,9 @@ export async function openEmbeddedDb(): Promise<EmbeddedDb> {
   const connection = (() => ({ pglite })) as unknown as Knex.ConnectionConfigProvider;
   const knex = knexFactory({ client: ClientPgLite, connection });
 
-  const pool = knex.client as ConnectionPool;
-  const source: Source = {
-    async query<R extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
-      const held = await pool.acquireConnection();
-      try {
-        const result = await pglite.query<R>(sql, params);
-        return result.rows;
-      } finally {
-        await pool.releaseConnection(held);
-      }
-    },
-    // The instance is shared with the state side; it is closed once, by `close` below.
-    close: () => Promise.resolve(),
-  };
+  // The instance is shared with the state side: the source borrows knex's one connection for each statement (so
+  // source reads and state transactions take turns), and it is closed once, by `close` below.
+  const source = sourceOverKnex(knex, pgliteDriver, { statementTimeoutMs: 0, shared: true });
 
   let closing: Promise<void> | undefined;
   return {

@@ -61,9 +61,9 @@ export async function runMirrorDemo(ctx: MirrorDemoContext): Promise<MirrorOutco
 async function night(ctx: MirrorDemoContext): Promise<Night> {
   const { services, sandbox } = ctx;
   const from = sandbox.accepted.length;
-  const opts = { dryRun: false, full: false, out: ctx.out, log: ctx.log };
-  const carts = await reconcile(services, 'carts', opts);
-  const wishlists = await reconcile(services, 'wishlists', opts);
+  const opts = { dryRun: false, out: ctx.out, log: ctx.log };
+  const carts = await reconcile(services, 'carts', false, opts);
+  const wishlists = await reconcile(services, 'wishlists', false, opts);
   const requests = sandbox.accepted.slice(from).sort((a, b) => kindOf(a).localeCompare(kindOf(b)) || didOf(a).localeCompare(didOf(b)));
   const [inShopCarts, inShopWishlists] = [await shopCarts(services.source), await shopWishlists(services.source)];
   return {

@@ -68,11 +68,11 @@ export interface ShopFacts {
 
 export interface ShopOptions {
   /** Default 200. */
-  orders?: number;
+  orders?: number | undefined;
   /** Default 42. */
-  seed?: number;
+  seed?: number | undefined;
   /** The present the shop's times count back from; default the current time. */
-  now?: Date;
+  now?: Date | undefined;
 }
 
 const FIRST_ID = 10_001;

@@ -21,8 +21,8 @@ export interface GroupLabels {
   shard: string;
 }
 
-/** The row counts a run keeps, and the warned rows (sent without a bad optional field) where the run counts them. */
-export type RowCounts = Readonly<RunCounts> & { readonly warned?: number };
+/** The row counts a run keeps. */
+export type RowCounts = Readonly<RunCounts>;
 
 /** What the runs table says a group has done before this process looked. */
 export interface GroupTotals {
@@ -50,7 +50,7 @@ export const ANSWER_CLASSES = ['2xx', '3xx', '4xx', '5xx', 'network'] as const;
 /** A run in progress: its counts are read live at each collection. */
 export interface LiveRun {
   counts: RowCounts;
-  retries(): number;
+  retries: () => number;
 }
 
 interface Group {
@@ -82,7 +82,7 @@ export function answerClass(status: number | 'network'): string {
 }
 
 export function rowCount(counts: RowCounts, name: RowName): number {
-  return name === 'warned' ? (counts.warned ?? 0) : counts[name];
+  return name === 'warned' ? counts.warnings : counts[name];
 }
 
 const LABELS = ['job_name', 'mode', 'shard'] as const;
@@ -234,7 +234,7 @@ export class SyncMetrics {
     const openFailures = () => this.openFailures;
     new Gauge({
       name: `${METRIC_PREFIX}open_failures`,
-      help: 'Failures not yet resolved (invalid, rejected), by job and class, as of the last run.',
+      help: 'Failures not yet resolved (invalid, rejected; warning: delivered without a bad optional field), by job and class, as of the last run.',
       labelNames: ['job_name', 'class'],
       registers,
       collect() {
@@ -251,9 +251,8 @@ export class SyncMetrics {
 
   /** Start counting a group from these totals (the runs table's); later calls for the same group change nothing. */
   seed(labels: GroupLabels, totals: GroupTotals): void {
-    const key = keyOf(labels);
-    if (this.groups.has(key)) return;
-    this.groups.set(key, { labels: { ...labels }, totals, live: new Set(), inFlight: 0, lagSeconds: undefined, expectedRows: undefined, volume: new Set() });
+    if (this.groups.has(keyOf(labels))) return;
+    this.group(labels).totals = totals;
   }
 
   runStarted(labels: GroupLabels, run: LiveRun): void {
@@ -306,7 +305,7 @@ export class SyncMetrics {
       next.set(job, byClass);
     };
     for (const [job, byClass] of this.openFailures) for (const cls of byClass.keys()) put(job, cls, 0);
-    for (const job of jobs) for (const cls of ['invalid', 'rejected']) put(job, cls, 0);
+    for (const job of jobs) for (const cls of ['invalid', 'rejected', 'warning']) put(job, cls, 0);
     for (const c of counts) put(c.job, c.class, c.count);
     this.openFailures = next;
   }
@@ -322,11 +321,10 @@ export class SyncMetrics {
 
   private group(labels: GroupLabels): Group {
     const key = keyOf(labels);
-    let g = this.groups.get(key);
-    if (!g) {
-      this.seed(labels, emptyTotals());
-      g = this.groups.get(key) as Group;
-    }
+    const found = this.groups.get(key);
+    if (found) return found;
+    const g: Group = { labels: { ...labels }, totals: emptyTotals(), live: new Set(), inFlight: 0, lagSeconds: undefined, expectedRows: undefined, volume: new Set() };
+    this.groups.set(key, g);
     return g;
   }
 }

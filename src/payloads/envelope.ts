@@ -1,10 +1,11 @@
 /** The envelope every `/push` and `/push/custom` request carries: shop_id, did, seance (+ sid), stream, segment, referer, source. */
-import { optionalId, optionalText, segment, stream } from './fields.js';
+import { optionalId, optionalStream, optionalText, segment, stream } from './fields.js';
+import { keep } from './policy.js';
 import { fail } from './reason.js';
 import { TEXT, isNonBlankString, sessionIdRule } from './rules.js';
 import { deriveSeance } from './seance.js';
 import { sourceParam } from './source.js';
-import type { BuildContext, Check, JsonObject, JsonValue, Row } from './types.js';
+import type { BuildContext, BuildWarning, Check, JsonObject, JsonValue, Row } from './types.js';
 
 export interface Envelope {
   /** shop_id, did, seance, sid, stream, then segment / referer when given. */
@@ -13,22 +14,31 @@ export interface Envelope {
   source: string | undefined;
 }
 
-/** Build the envelope for `did` from a row's optional envelope columns; `seanceKey` seeds a derived seance. */
+const seanceColumn = (value: unknown, field: string) => optionalId(value, field, sessionIdRule);
+
+/**
+ * Build the envelope for `did` from a row's optional envelope columns; `seanceKey` seeds a derived seance. A bad
+ * seance, stream, segment, referer or source column is left out with a warning (policy.ts): the seance is then
+ * derived and the stream is the configured one, as when the model gives none.
+ */
 export function buildEnvelope(
   did: string,
   row: Row,
   seanceKey: string,
   referenceMs: number | undefined,
   ctx: BuildContext,
+  warnings: BuildWarning[] = [],
 ): Check<Envelope> {
   if (!isNonBlankString(ctx.shopId)) return fail('shop_id', `${TEXT} (the configured shop id)`, ctx.shopId, true);
-  const seance = optionalId(row.seance, 'seance', sessionIdRule);
+  const seance = keep(warnings, 'seance', row.seance, seanceColumn);
   if (!seance.ok) return seance;
-  const streamValue = stream(row.stream, ctx.defaultStream);
+  const ownStream = keep(warnings, 'stream', row.stream, optionalStream);
+  if (!ownStream.ok) return ownStream;
+  const streamValue = stream(ownStream.value, ctx.defaultStream);
   if (!streamValue.ok) return streamValue;
-  const segmentValue = segment(row.segment);
+  const segmentValue = keep(warnings, 'segment', row.segment, segment);
   if (!segmentValue.ok) return segmentValue;
-  const referer = optionalText(row.referer, 'referer');
+  const referer = keep(warnings, 'referer', row.referer, optionalText);
   if (!referer.ok) return referer;
   const session = seance.value ?? deriveSeance(did, seanceKey);
   const head = compact({
@@ -40,7 +50,7 @@ export function buildEnvelope(
     segment: segmentValue.value,
     referer: referer.value,
   });
-  return { ok: true, value: { head, source: sourceParam(row, referenceMs) } };
+  return { ok: true, value: { head, source: sourceParam(row, referenceMs, warnings) } };
 }
 
 /** Drop the keys whose value is undefined. */

@@ -1,11 +1,12 @@
 /** Events-model rows (ops migrations) → any request of the API reference. */
 import { buildEnvelope, pushBody } from './envelope.js';
-import { optionalInteger, optionalText, requiredId, requiredText, stream } from './fields.js';
+import { optionalInteger, optionalStream, optionalText, requiredId, requiredText, stream } from './fields.js';
+import { keep } from './policy.js';
 import { pushEventFields } from './push-event.js';
 import { fail, isAbsent } from './reason.js';
 import { finish } from './request.js';
 import { CUSTOM_EVENT, TEXT, customEventRule, isNonBlankString, sessionIdRule } from './rules.js';
-import type { ApiPath, BuildContext, BuildResult, Check, JsonValue, Row } from './types.js';
+import type { ApiPath, BuildContext, BuildResult, BuildWarning, Check, JsonValue, Row } from './types.js';
 
 const ENDPOINTS: Readonly<Record<string, ApiPath>> = {
   push: '/push',
@@ -31,24 +32,31 @@ function trackRequest(path: ApiPath, row: Row, ctx: BuildContext): BuildResult {
   if (!code.ok) return code;
   const type = requiredText(row.type, 'type');
   if (!type.ok) return type;
-  const streamValue = stream(row.stream, ctx.defaultStream);
+  const warnings: BuildWarning[] = [];
+  const ownStream = keep(warnings, 'stream', row.stream, optionalStream);
+  if (!ownStream.ok) return ownStream;
+  const streamValue = stream(ownStream.value, ctx.defaultStream);
   if (!streamValue.ok) return streamValue;
-  return finish(path, { shop_id: ctx.shopId, code: code.value, type: type.value, stream: streamValue.value });
+  return finish(path, { shop_id: ctx.shopId, code: code.value, type: type.value, stream: streamValue.value }, warnings);
+}
+
+/** The custom event key: any non-empty string (the reference sets no other rule); a number is written as text. */
+function customEventKey(value: unknown): Check<string> {
+  const key = typeof value === 'number' || typeof value === 'bigint' ? String(value) : value;
+  return customEventRule(key) === undefined && typeof key === 'string' ? { ok: true, value: key } : fail('event', CUSTOM_EVENT, value, true);
 }
 
 /** `/push/custom`: a custom event key and its optional category, label and integer value. */
-function customFields(row: Row): Check<{ event: string; fields: Record<string, JsonValue | undefined> }> {
-  if (customEventRule(row.event) !== undefined) return fail('event', CUSTOM_EVENT, row.event, true);
-  const category = optionalText(row.category, 'category');
+function customFields(row: Row, warnings: BuildWarning[]): Check<{ event: string; fields: Record<string, JsonValue | undefined> }> {
+  const event = customEventKey(row.event);
+  if (!event.ok) return event;
+  const category = keep(warnings, 'category', row.category, optionalText);
   if (!category.ok) return category;
-  const label = optionalText(row.label, 'label');
+  const label = keep(warnings, 'label', row.label, optionalText);
   if (!label.ok) return label;
-  const value = optionalInteger(row.value, 'value');
+  const value = keep(warnings, 'value', row.value, optionalInteger);
   if (!value.ok) return value;
-  return {
-    ok: true,
-    value: { event: String(row.event), fields: { category: category.value, label: label.value, value: value.value } },
-  };
+  return { ok: true, value: { event: event.value, fields: { category: category.value, label: label.value, value: value.value } } };
 }
 
 /**
@@ -62,11 +70,12 @@ export function buildEventRequest(row: Row, ctx: BuildContext): BuildResult {
   const path = endpointOf(row.endpoint);
   if (!path.ok) return path;
   if (path.value !== '/push' && path.value !== '/push/custom') return trackRequest(path.value, row, ctx);
-  const content = path.value === '/push' ? pushEventFields(row) : customFields(row);
+  const warnings: BuildWarning[] = [];
+  const content = path.value === '/push' ? pushEventFields(row, warnings) : customFields(row, warnings);
   if (!content.ok) return content;
   const did = requiredId(row.did, 'did', sessionIdRule);
   if (!did.ok) return did;
-  const envelope = buildEnvelope(did.value, row, key.value, Date.now(), ctx);
+  const envelope = buildEnvelope(did.value, row, key.value, Date.now(), ctx, warnings);
   if (!envelope.ok) return envelope;
-  return finish(path.value, pushBody(content.value.event, envelope.value, content.value.fields));
+  return finish(path.value, pushBody(content.value.event, envelope.value, content.value.fields), warnings);
 }

@@ -5,6 +5,7 @@
 import { fail, isAbsent } from './reason.js';
 import {
   AMOUNT,
+  BOOLEAN,
   INTEGER,
   MONEY,
   SEGMENT,
@@ -90,12 +91,28 @@ export function optionalInteger(value: unknown, field: string): Check<number | u
   return n !== undefined && integerRule(n) === undefined ? ok(n) : fail(field, INTEGER, value);
 }
 
-/** A yes/no column that is sent only when true: boolean true, or Postgres text 't' / 'true'. */
+/** A flag column that only switches a request on (full_cart, full_wish): boolean true, or Postgres text 't' / 'true'. */
 export function isTrue(value: unknown): boolean {
   if (value === true) return true;
   if (typeof value !== 'string') return false;
   const text = value.trim().toLowerCase();
   return text === 't' || text === 'true';
+}
+
+const BOOLEAN_TEXT: Readonly<Record<string, boolean>> = { t: true, true: true, f: false, false: false };
+
+/** An optional boolean column (tax_free): sent as the model says it, true or false; also Postgres text 't' / 'f'. */
+export function optionalBoolean(value: unknown, field: string): Check<boolean | undefined> {
+  if (isAbsent(value)) return NONE;
+  if (typeof value === 'boolean') return ok(value);
+  const parsed = typeof value === 'string' ? BOOLEAN_TEXT[value.trim().toLowerCase()] : undefined;
+  return parsed === undefined ? fail(field, BOOLEAN, value) : ok(parsed);
+}
+
+/** A row's own stream: absent → undefined; letters and digits only, at most 16. */
+export function optionalStream(value: unknown, field = 'stream'): Check<string | undefined> {
+  if (isAbsent(value)) return NONE;
+  return streamRule(value) === undefined && typeof value === 'string' ? ok(value) : fail(field, STREAM, value);
 }
 
 /** The stream: the row's, else the configured default; letters and digits only, at most 16. */

@@ -1,4 +1,4 @@
-/** Content hashes of carts and wishlists, so unchanged ones are not sent again. */
+/** Content hashes of lists (carts and wishlists), so unchanged ones are not sent again. */
 import { hash } from 'node:crypto';
 
 type HashItem = { id: string; quantity?: number };
@@ -43,7 +43,7 @@ function mergedAndSorted(items: readonly HashItem[]): boolean {
  * neither line order nor split lines change it. The digest is that of the JSON text `[["id",quantity],…]`
  * (quantity null for wishlist items), which ledgers written by earlier versions hold.
  */
-export function cartContentHash(items: readonly HashItem[]): string {
+export function listContentHash(items: readonly HashItem[]): string {
   if (mergedAndSorted(items)) return mergedItemsHash(items);
   const merged = new Map<string, number | null>();
   for (const { id, quantity } of items) {
@@ -56,7 +56,7 @@ export function cartContentHash(items: readonly HashItem[]): string {
   return mergedItemsHash(sorted);
 }
 
-/** `cartContentHash` of items whose ids are already unique and in code-unit order (as cartItems / wishItems give them). */
+/** `listContentHash` of items whose ids are already unique and in code-unit order (as cartItems / wishItems give them). */
 export function mergedItemsHash(items: readonly HashItem[]): string {
   return hash('sha256', canonical(items), 'hex');
 }

@@ -1,5 +1,5 @@
 /** The payloads stage: model rows → PersonaClick requests, and the schemas that check them. */
-export type { ApiPath, ApiRequest, BuildContext, BuildResult, JsonValue, Row } from './types.js';
+export type { ApiPath, ApiRequest, BuildContext, BuildResult, BuildWarning, JsonValue, Row } from './types.js';
 export { buildPurchase } from './purchase.js';
 export {
   buildClearCart,
@@ -8,11 +8,14 @@ export {
   buildFullList,
   buildFullWish,
   listContent,
+  listEnvelopeOf,
   listEnvelopeProblem,
   type ListContent,
+  type ListEnvelope,
   type ListKind,
 } from './cart.js';
+export { ON_BAD_VALUE, onBadValue, warningsText, type OnBadValue } from './policy.js';
 export { buildEventRequest } from './event.js';
 export { validateRequest } from './validate.js';
 export { deriveSeance } from './seance.js';
-export { cartContentHash } from './hash.js';
+export { listContentHash } from './hash.js';

@@ -1,8 +1,9 @@
 /** Line rows → the `items` of a purchase, full cart or full wishlist: checked, merged, sorted by id. */
 import { count, money, optionalId, optionalText, requiredId } from './fields.js';
+import { keep } from './policy.js';
 import { fail } from './reason.js';
 import { AMOUNT, MAX_AMOUNT, amountRule, isRecord, itemIdRule, longIdRule } from './rules.js';
-import type { Check, Failure } from './types.js';
+import type { BuildWarning, Check, Failure } from './types.js';
 
 export type PurchaseItem = {
   id: string;
@@ -30,7 +31,10 @@ export function lineObject(line: unknown, index: number): Check<Record<string, u
   return isRecord(line) ? { ok: true, value: line } : fail(`items[${index}]`, 'must be an object', line);
 }
 
-function purchaseItem(line: unknown, index: number): Check<PurchaseItem> {
+const lineIdColumn = (value: unknown, field: string) => optionalId(value, field, longIdRule);
+
+/** One purchase line; its optional fields (price, line_id, fashion_size) as policy.ts says for a bad value. */
+function purchaseItem(line: unknown, index: number, warnings: BuildWarning[]): Check<PurchaseItem> {
   const at = `items[${index}]`;
   const row = lineObject(line, index);
   if (!row.ok) return row;
@@ -38,11 +42,11 @@ function purchaseItem(line: unknown, index: number): Check<PurchaseItem> {
   if (!id.ok) return id;
   const amount = count(row.value.amount, `${at}.amount`);
   if (!amount.ok) return amount;
-  const price = money(row.value.price, `${at}.price`);
+  const price = keep(warnings, `${at}.price`, row.value.price, money);
   if (!price.ok) return price;
-  const lineId = optionalId(row.value.line_id, `${at}.line_id`, longIdRule);
+  const lineId = keep(warnings, `${at}.line_id`, row.value.line_id, lineIdColumn);
   if (!lineId.ok) return lineId;
-  const size = optionalText(row.value.fashion_size, `${at}.fashion_size`);
+  const size = keep(warnings, `${at}.fashion_size`, row.value.fashion_size, optionalText);
   if (!size.ok) return size;
   const item: PurchaseItem = { id: id.value, amount: amount.value };
   if (price.value !== undefined) item.price = price.value;
@@ -61,15 +65,15 @@ const MERGED_PURCHASE = `${AMOUNT} once lines with the same id, fashion_size, li
 const MERGED_CART = `${AMOUNT} once lines with the same id are added up`;
 
 /** Purchase lines: at least one; lines with the same id, fashion_size, line_id and price merged (amounts added). */
-export function purchaseItems(lines: readonly unknown[]): Check<PurchaseItem[]> {
+export function purchaseItems(lines: readonly unknown[], warnings: BuildWarning[] = []): Check<PurchaseItem[]> {
   if (lines.length === 0) return { ok: false, reason: 'items: an order needs at least one line' };
   if (lines.length === 1) {
-    const only = purchaseItem(lines[0], 0);
+    const only = purchaseItem(lines[0], 0, warnings);
     return only.ok ? { ok: true, value: [only.value] } : only;
   }
   const merged = new Map<string, PurchaseItem>();
   for (let index = 0; index < lines.length; index++) {
-    const item = purchaseItem(lines[index], index);
+    const item = purchaseItem(lines[index], index, warnings);
     if (!item.ok) return item;
     const key = purchaseKey(item.value);
     const seen = merged.get(key);

@@ -1,12 +1,13 @@
 /** Orders model row + its lines → a `purchase` request. */
 import { customProperties } from './custom.js';
 import { buildEnvelope, pushBody } from './envelope.js';
-import { isTrue, money, optionalText, requiredId } from './fields.js';
+import { money, optionalBoolean, optionalText, requiredId } from './fields.js';
 import { purchaseItems } from './items.js';
+import { keep } from './policy.js';
 import { finish } from './request.js';
 import { longIdRule, sessionIdRule } from './rules.js';
-import { toEpochMs } from './source.js';
-import type { BuildContext, BuildResult, Check, JsonValue, Row } from './types.js';
+import { toEpochMs } from '../dates.js';
+import type { BuildContext, BuildResult, BuildWarning, Check, JsonValue, Row } from './types.js';
 
 const MONEY_COLUMNS = ['order_price', 'order_cash', 'order_bonuses', 'order_delivery', 'order_discount'] as const;
 const TEXT_COLUMNS = ['promocode', 'delivery_address', 'delivery_type', 'payment_type', 'email', 'phone'] as const;
@@ -17,26 +18,31 @@ export interface OrderFields {
   fields: Record<string, JsonValue | undefined>;
 }
 
-/** The purchase-specific fields of an order row (shared by the orders and the events model). */
-export function orderFields(row: Row, lines: readonly unknown[]): Check<OrderFields> {
+/**
+ * The purchase-specific fields of an order row (shared by the orders and the events model). A bad optional column is
+ * left out with a warning pushed onto `warnings`, or makes the row invalid, as policy.ts says.
+ */
+export function orderFields(row: Row, lines: readonly unknown[], warnings: BuildWarning[] = []): Check<OrderFields> {
   const orderId = requiredId(row.order_id, 'order_id', longIdRule);
   if (!orderId.ok) return orderId;
   const fields: Record<string, JsonValue | undefined> = { order_id: orderId.value };
   for (const column of MONEY_COLUMNS) {
-    const value = money(row[column], column);
+    const value = keep(warnings, column, row[column], money);
     if (!value.ok) return value;
     fields[column] = value.value;
   }
   for (const column of TEXT_COLUMNS) {
-    const value = optionalText(row[column], column);
+    const value = keep(warnings, column, row[column], optionalText);
     if (!value.ok) return value;
     fields[column] = value.value;
   }
-  fields.tax_free = isTrue(row.tax_free) ? true : undefined;
-  const items = purchaseItems(lines);
+  const taxFree = keep(warnings, 'tax_free', row.tax_free, optionalBoolean);
+  if (!taxFree.ok) return taxFree;
+  fields.tax_free = taxFree.value;
+  const items = purchaseItems(lines, warnings);
   if (!items.ok) return items;
   fields.items = items.value; // built without undefined fields
-  const custom = customProperties(row.custom);
+  const custom = customProperties(row.custom, warnings);
   if (!custom.ok) return custom;
   fields.custom = custom.value;
   return { ok: true, value: { orderId: orderId.value, fields } };
@@ -47,12 +53,13 @@ export function orderFields(row: Row, lines: readonly unknown[]): Check<OrderFie
  * (did, order_id); `source` counts its 48 hours back from `ordered_at` (else `updated_at`).
  */
 export function buildPurchase(order: Row, lines: readonly Row[], ctx: BuildContext): BuildResult {
-  const fields = orderFields(order, lines);
+  const warnings: BuildWarning[] = [];
+  const fields = orderFields(order, lines, warnings);
   if (!fields.ok) return fields;
   const did = requiredId(order.did, 'did', sessionIdRule);
   if (!did.ok) return did;
   const referenceMs = toEpochMs(order.ordered_at) ?? toEpochMs(order.updated_at);
-  const envelope = buildEnvelope(did.value, order, fields.value.orderId, referenceMs, ctx);
+  const envelope = buildEnvelope(did.value, order, fields.value.orderId, referenceMs, ctx, warnings);
   if (!envelope.ok) return envelope;
-  return finish('/push', pushBody('purchase', envelope.value, fields.value.fields));
+  return finish('/push', pushBody('purchase', envelope.value, fields.value.fields), warnings);
 }

@@ -1,10 +1,11 @@
 /** Events-model rows for `/push`: the fields of each event the reference lists. */
 import { parseJsonColumn, count, isTrue, optionalText, requiredId, requiredText } from './fields.js';
 import { cartItems, lineObject, wishItems } from './items.js';
+import { keep } from './policy.js';
 import { orderFields } from './purchase.js';
 import { fail, failPlain, isAbsent } from './reason.js';
 import { CATEGORY_ID, PUSH_EVENTS, isNonBlankString, itemIdRule, type PushEvent } from './rules.js';
-import type { Check, JsonValue, Row } from './types.js';
+import type { BuildWarning, Check, JsonValue, Row } from './types.js';
 
 export interface PushEventFields {
   event: PushEvent;
@@ -38,19 +39,19 @@ function singleItem(items: readonly unknown[] | undefined, event: PushEvent, wit
   return amount.ok ? { ok: true, value: { items: [{ id: id.value, amount: amount.value }] } } : amount;
 }
 
-function recommended(row: Row, columns: readonly ('recommended_by' | 'recommended_code')[]): Fields {
+function recommended(row: Row, columns: readonly ('recommended_by' | 'recommended_code')[], warnings: BuildWarning[]): Fields {
   const out: Record<string, JsonValue | undefined> = {};
   for (const column of columns) {
-    const value = optionalText(row[column], column);
+    const value = keep(warnings, column, row[column], optionalText);
     if (!value.ok) return value;
     out[column] = value.value;
   }
   return { ok: true, value: out };
 }
 
-function withRecommended(item: Fields, row: Row): Fields {
+function withRecommended(item: Fields, row: Row, warnings: BuildWarning[]): Fields {
   if (!item.ok) return item;
-  const recs = recommended(row, ['recommended_by', 'recommended_code']);
+  const recs = recommended(row, ['recommended_by', 'recommended_code'], warnings);
   return recs.ok ? { ok: true, value: { ...item.value, ...recs.value } } : recs;
 }
 
@@ -61,10 +62,10 @@ function categoryId(value: unknown): Fields {
   return fail('category_id', CATEGORY_ID, value);
 }
 
-function search(row: Row): Fields {
+function search(row: Row, warnings: BuildWarning[]): Fields {
   const query = requiredText(row.search_query, 'search_query');
   if (!query.ok) return query;
-  const recs = recommended(row, ['recommended_code']);
+  const recs = recommended(row, ['recommended_code'], warnings);
   return recs.ok ? { ok: true, value: { search_query: query.value, ...recs.value } } : recs;
 }
 
@@ -75,30 +76,30 @@ function fullList(kind: 'cart' | 'wish', items: readonly unknown[] | undefined):
   return { ok: true, value: { items: list, [kind === 'cart' ? 'full_cart' : 'full_wish']: true } };
 }
 
-function eventFields(event: PushEvent, row: Row, items: readonly unknown[] | undefined, full: boolean): Fields {
+function eventFields(event: PushEvent, row: Row, items: readonly unknown[] | undefined, full: boolean, warnings: BuildWarning[]): Fields {
   switch (event) {
     case 'view':
-      return withRecommended(singleItem(items, event, false), row);
+      return withRecommended(singleItem(items, event, false), row, warnings);
     case 'category':
       return categoryId(row.category_id);
     case 'cart':
-      return full ? fullList('cart', items) : withRecommended(singleItem(items, event, true), row);
+      return full ? fullList('cart', items) : withRecommended(singleItem(items, event, true), row, warnings);
     case 'remove_from_cart':
     case 'remove_wish':
       return singleItem(items, event, false);
     case 'wish':
       return full ? fullList('wish', items) : singleItem(items, event, false);
     case 'search':
-      return search(row);
+      return search(row, warnings);
     case 'purchase': {
-      const order = orderFields(row, items ?? []);
+      const order = orderFields(row, items ?? [], warnings);
       return order.ok ? { ok: true, value: order.value.fields } : order;
     }
   }
 }
 
-/** The event and its fields for an events-model row going to `/push`. */
-export function pushEventFields(row: Row): Check<PushEventFields> {
+/** The event and its fields for an events-model row going to `/push`; warnings of left-out fields go onto `warnings`. */
+export function pushEventFields(row: Row, warnings: BuildWarning[] = []): Check<PushEventFields> {
   const event = row.event;
   if (!isPushEvent(event)) return fail('event', `must be one of ${PUSH_EVENTS.join(', ')} for /push`, event, true);
   const fullCart = isTrue(row.full_cart);
@@ -107,6 +108,6 @@ export function pushEventFields(row: Row): Check<PushEventFields> {
   if (fullWish && event !== 'wish') return failPlain('full_wish', `is only for the "wish" event (the event is "${event}")`);
   const items = itemsColumn(row.items);
   if (!items.ok) return items;
-  const fields = eventFields(event, row, items.value, fullCart || fullWish);
+  const fields = eventFields(event, row, items.value, fullCart || fullWish, warnings);
   return fields.ok ? { ok: true, value: { event, fields: fields.value } } : fields;
 }

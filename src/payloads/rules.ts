@@ -33,9 +33,7 @@ export const RESERVED_CUSTOM_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 const STREAM_PATTERN = /^[A-Za-z0-9]{1,16}$/;
-const CUSTOM_EVENT_PATTERN = /^[A-Za-z0-9_.-]+$/;
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
 
 export const isNonBlankString = (value: unknown): value is string =>
   typeof value === 'string' && value.trim() !== '';
@@ -66,12 +64,12 @@ export const STREAM = 'must be 1 to 16 letters or digits';
 export const SEGMENT = 'must be "A" or "B"';
 export const INTEGER = 'must be an integer';
 export const CUSTOM_VALUE = 'must be a string, an integer or a YYYY-MM-DD date';
-export const CUSTOM_TIMESTAMP = 'looks like a timestamp: send a YYYY-MM-DD date';
 export const CUSTOM_DATE = 'must be a real calendar date (YYYY-MM-DD)';
-export const CUSTOM_EVENT = 'must be a non-empty key of letters, digits, "_", "-" and "."';
+/** The reference says only "Unique custom event key", pre-created in the account: any non-empty string. */
+export const CUSTOM_EVENT = 'must be a non-empty string (a custom event key)';
 export const CATEGORY_ID = 'must be a number or a non-empty string';
 export const SOURCE = 'must be a JSON string of an object with non-empty "from" and "code" strings';
-export const TRUE_ONLY = 'must be true when present (omit it otherwise)';
+export const BOOLEAN = 'must be true or false';
 
 export const textRule: Rule = (v) => check(isNonBlankString(v), TEXT);
 
@@ -102,17 +100,18 @@ export const moneyRule: Rule = (v) => {
 export const streamRule: Rule = (v) => check(typeof v === 'string' && STREAM_PATTERN.test(v), STREAM);
 export const segmentRule: Rule = (v) => check(v === 'A' || v === 'B', SEGMENT);
 export const integerRule: Rule = (v) => check(Number.isSafeInteger(v), INTEGER);
-export const customEventRule: Rule = (v) =>
-  check(typeof v === 'string' && CUSTOM_EVENT_PATTERN.test(v), CUSTOM_EVENT);
+export const customEventRule: Rule = (v) => check(isNonBlankString(v), CUSTOM_EVENT);
 export const categoryIdRule: Rule = (v) =>
   check(isNonBlankString(v) || (typeof v === 'number' && Number.isFinite(v)), CATEGORY_ID);
-export const trueRule: Rule = (v) => check(v === true, TRUE_ONLY);
+export const booleanRule: Rule = (v) => check(typeof v === 'boolean', BOOLEAN);
 
-/** One value of a purchase's `custom` object, as JSON. */
+/**
+ * One value of a purchase's `custom` object, as JSON: an integer, or a string. A string that is exactly `YYYY-MM-DD`
+ * is a date and must be a real one; any other text (`2024-01-31T10:00:00` too) is a string like any other.
+ */
 export const customValueRule: Rule = (v) => {
   if (Number.isSafeInteger(v)) return undefined;
   if (!isNonBlankString(v)) return CUSTOM_VALUE;
-  if (TIMESTAMP_PATTERN.test(v)) return CUSTOM_TIMESTAMP;
   if (DATE_PATTERN.test(v) && !isCalendarDate(v)) return CUSTOM_DATE;
   return undefined;
 };

@@ -19,7 +19,7 @@ import {
   sourceRule,
   streamRule,
   textRule,
-  trueRule,
+  booleanRule,
   type PushEvent,
   type Rule,
 } from './rules.js';
@@ -119,7 +119,7 @@ export const purchaseSchema = pushRequest('purchase', {
   delivery_address: text,
   delivery_type: text,
   payment_type: text,
-  tax_free: opt<true>(trueRule),
+  tax_free: opt<boolean>(booleanRule),
   email: text,
   phone: text,
   external_id: text,

@@ -15,8 +15,22 @@ export interface ApiRequest {
   body: { [k: string]: JsonValue };
 }
 
-/** A builder's answer: a request, or the one-line reason the row cannot make one. */
-export type BuildResult = { ok: true; request: ApiRequest } | { ok: false; reason: string };
+/**
+ * A bad value in an optional column that was left out of the request (see policy.ts): the field as the builder
+ * names it (`order_cash`, `items[0].line_id`, `custom.gift`), the value as a short one-line picture, and the whole
+ * reason (`order_cash: must be a non-negative finite number (got -5); left out`).
+ */
+export interface BuildWarning {
+  field: string;
+  value: string;
+  reason: string;
+}
+
+/**
+ * A builder's answer: a request (with the warnings of the optional fields it left out, empty when none), or the
+ * one-line reason the row cannot make one.
+ */
+export type BuildResult = { ok: true; request: ApiRequest; warnings: BuildWarning[] } | { ok: false; reason: string };
 
 /** What a builder needs besides the row: the shop and the stream to use when a row names none. */
 export interface BuildContext {

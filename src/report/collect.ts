@@ -91,7 +91,7 @@ async function tallyOrders(source: Source, state: StateDb, query: string, range:
 
 async function compareMirror(source: Source, state: StateDb, job: 'carts' | 'wishlists', query: string, pageSize: number): Promise<MirrorRow> {
   const row: MirrorRow = { job, shop: 0, ledger: 0, both: 0, shopOnly: 0, ledgerOnly: 0 };
-  const shop = snapshotPages(source, query, pageSize)[Symbol.asyncIterator]();
+  const shop = snapshotPages(source, query, pageSize, undefined)[Symbol.asyncIterator]();
   // No run writes under this id: every ledger row is read.
   const ledger = ledgerPages(state, job, '', 10_000)[Symbol.asyncIterator]();
   let dids: string[] = [];

@@ -1,14 +1,14 @@
 /**
  * Checkpoints: outcomes are buffered as they happen and written every few seconds, together with the watermark,
- * in one state transaction, so the books never say more (or less) than what PersonaClick got.
+ * in one state transaction (`writeBooks`), so the books never say more (or less) than what PersonaClick got.
  */
-import { withConnectionRetry } from '../db-retry.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isEmptyUpdate, writeBooks, type BooksUpdate } from '../state/books.js';
 import type { StateDb } from '../state/db.js';
-import { forgetDelivered, recordDelivered, type LedgerEntry } from '../state/ledger.js';
-import { recordFailures, resolveFailures, type FailureRecord } from '../state/failures.js';
-import { writeWatermark, type Cursor } from '../state/watermarks.js';
+import type { FailureRecord } from '../state/failures.js';
+import type { LedgerEntry } from '../state/ledger.js';
+import type { Cursor } from '../state/watermarks.js';
 
 export interface CheckpointOptions {
   /** Ledger and failures namespace (e.g. "orders"). */
@@ -23,6 +23,8 @@ export interface CheckpointOptions {
 export class Checkpointer {
   private delivered = new Map<string, LedgerEntry>();
   private failures = new Map<string, FailureRecord>();
+  /** Delivered (in `delivered` or `forgotten`) without fields left out for bad values: kept open as `warning`. */
+  private warnings = new Map<string, FailureRecord>();
   private forgotten = new Set<string>();
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -37,21 +39,33 @@ export class Checkpointer {
     private readonly log: Logger,
   ) {}
 
-  markDelivered(key: string, hash?: string | null): void {
+  /** Delivered: in the ledger (mirrors: with the content hash, stream and segment it went out with). */
+  markDelivered(key: string, hash?: string | null, envelope?: { stream: string | null; segment: string | null }): void {
     this.failures.delete(key);
+    this.warnings.delete(key);
     this.forgotten.delete(key);
-    this.delivered.set(key, { key, hash: hash ?? null });
+    this.delivered.set(key, { key, hash: hash ?? null, stream: envelope?.stream ?? null, segment: envelope?.segment ?? null });
   }
 
   markFailed(failure: FailureRecord): void {
     this.delivered.delete(failure.key);
+    this.warnings.delete(failure.key);
     this.failures.set(failure.key, failure);
+  }
+
+  /**
+   * The key just marked delivered (or forgotten) went out without optional fields whose values were bad: its open
+   * failure becomes (or stays) a `warning` with this reason instead of being resolved.
+   */
+  markWarning(key: string, reason: string): void {
+    this.warnings.set(key, { key, class: 'warning', reason });
   }
 
   /** The key was cleared at PersonaClick: drop it from the ledger. */
   markForgotten(key: string): void {
     this.delivered.delete(key);
     this.failures.delete(key);
+    this.warnings.delete(key);
     this.forgotten.add(key);
   }
 
@@ -81,16 +95,18 @@ export class Checkpointer {
     const next = this.writing.then(async () => {
       const delivered = [...this.delivered.values()];
       const failures = [...this.failures.values()];
+      const warnings = [...this.warnings.values()];
       const forgotten = [...this.forgotten];
       const at = cursor();
       this.delivered = new Map();
       this.failures = new Map();
+      this.warnings = new Map();
       this.forgotten = new Set();
       const moved = at !== undefined && (this.lastCursor === undefined || at.ts !== this.lastCursor.ts || at.key !== this.lastCursor.key);
       try {
-        await this.write(delivered, failures, forgotten, moved ? at : undefined);
+        await this.write(delivered, failures, warnings, forgotten, moved ? at : undefined);
       } catch (caught) {
-        this.restore(delivered, failures, forgotten); // nothing written: keep it for the next flush
+        this.restore(delivered, failures, warnings, forgotten); // nothing written: keep it for the next flush
         throw toError(caught);
       }
     });
@@ -98,31 +114,22 @@ export class Checkpointer {
     return next;
   }
 
-  private restore(delivered: LedgerEntry[], failures: FailureRecord[], forgotten: string[]): void {
-    for (const d of delivered) if (!this.delivered.has(d.key) && !this.failures.has(d.key)) this.delivered.set(d.key, d);
-    for (const f of failures) if (!this.delivered.has(f.key) && !this.failures.has(f.key)) this.failures.set(f.key, f);
-    for (const k of forgotten) if (!this.delivered.has(k)) this.forgotten.add(k);
+  private restore(delivered: LedgerEntry[], failures: FailureRecord[], warnings: FailureRecord[], forgotten: string[]): void {
+    // Newer outcomes (buffered since this flush took its share) win over the ones put back.
+    const newer = (key: string) => this.delivered.has(key) || this.failures.has(key) || this.forgotten.has(key);
+    for (const w of warnings) if (!newer(w.key)) this.warnings.set(w.key, w);
+    for (const d of delivered) if (!newer(d.key)) this.delivered.set(d.key, d);
+    for (const f of failures) if (!newer(f.key)) this.failures.set(f.key, f);
+    for (const k of forgotten) if (!newer(k)) this.forgotten.add(k);
   }
 
-  private async write(delivered: LedgerEntry[], failures: FailureRecord[], forgotten: string[], cursor: Cursor | undefined): Promise<void> {
+  private async write(delivered: LedgerEntry[], failures: FailureRecord[], warnings: FailureRecord[], forgotten: string[], cursor: Cursor | undefined): Promise<void> {
     const db = this.db;
     if (!db) return;
-    if (delivered.length === 0 && failures.length === 0 && forgotten.length === 0 && cursor === undefined) return;
-    const { job, runId } = this.options;
-    // The state database may be restarting: the whole transaction is tried again (it is all upserts).
-    await withConnectionRetry(
-      () =>
-        db.knex.transaction(async (trx) => {
-          await recordDelivered(db, trx, job, delivered, runId);
-          await resolveFailures(db, trx, job, delivered.map((d) => d.key));
-          await recordFailures(db, trx, job, failures, runId);
-          await forgetDelivered(db, trx, job, forgotten);
-          if (cursor && this.options.watermark) {
-            await writeWatermark(db, trx, this.options.watermark, cursor, { upperBound: this.options.upperBound, runId });
-          }
-        }),
-      { onRetry: (err, attempt, delayMs) => this.log.warn({ err, attempt, delayMs }, 'state database unreachable; checkpoint retried') },
-    );
+    const { job, runId, watermark, upperBound } = this.options;
+    const update: BooksUpdate = { job, runId, delivered, failures, warnings, forgotten, watermark: cursor && watermark ? { name: watermark, cursor, upperBound } : undefined };
+    if (isEmptyUpdate(update)) return;
+    await writeBooks(db, update, (err, attempt, delayMs) => this.log.warn({ err, attempt, delayMs }, 'state database unreachable; checkpoint retried'));
     if (cursor) this.lastCursor = cursor;
     this.checkpoints += 1;
     this.log.debug({ delivered: delivered.length, failures: failures.length, cursor }, 'checkpoint');

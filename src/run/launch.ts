@@ -1,73 +1,54 @@
 /**
- * Launching a job: take its lock (one runner per job and shard), open the connections, run it, let go of
- * everything. The command line and the scheduler both come through here.
+ * Launching a job: take its lock (one runner per job and shard), open the connections, run it, let go of everything.
+ * The command line and the scheduler both come through here with a `Launchable` from the job table (jobs/index.ts);
+ * this layer knows no job by name.
  */
-import type { Writable } from 'node:stream';
 import type { Config } from '../config/index.js';
-import type { Logger } from '../log.js';
+import { withShard } from '../shard.js';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { ConfigError } from '../errors.js';
 import { acquireJobLock, type JobLock } from '../state/lock.js';
-import type { FailureFilter } from '../state/failures.js';
-import { backfillOrders, syncOrders } from '../../jobs/orders.js';
-import { reconcile } from '../../jobs/mirror.js';
-import { migrateEvents } from '../../jobs/events.js';
-import { replayFailures } from '../../jobs/replay.js';
-import { openServices } from './services.js';
-import { withShard, type Shard } from './shard.js';
+import { pendingMigrations } from '../state/migrate.js';
+import type { RunOptions } from './options.js';
+import { openServices, type Services } from './services.js';
 import type { RunSummary } from './summary.js';
-import type { RunObserver } from './observer.js';
 
-export type JobRequest =
-  | { kind: 'sync' }
-  | { kind: 'backfill'; from: string; to: string }
-  | { kind: 'reconcile'; target: 'carts' | 'wishlists'; full: boolean }
-  | { kind: 'events' }
-  | { kind: 'replay'; filter: FailureFilter };
-
-export interface LaunchOptions {
-  dryRun: boolean;
-  limit?: number | undefined;
-  shard?: Shard | undefined;
-  out: Writable;
-  log: Logger;
-  signal?: AbortSignal | undefined;
-  progressTty?: NodeJS.WriteStream | undefined;
-  /** Told of every real run: metrics, volume alerts, the webhook (src/monitor). */
-  observer?: RunObserver | undefined;
+/** One way to run a job, ready to go: what the job table hands the command line and the scheduler. */
+export interface Launchable {
+  /** The job's name, for logs ("orders"). */
+  job: string;
+  /** The lock it takes: runs of the same lock and shard exclude each other. */
+  lock: string;
+  /** Run it on opened services; one summary per run (replay makes one per job it replays). */
+  run(services: Services, opts: RunOptions): Promise<RunSummary[]>;
 }
 
-/** The lock a job request takes: runs of the same name and shard exclude each other. */
-export function lockName(req: JobRequest, shard: Shard | undefined): string {
-  const base = req.kind === 'sync' ? 'orders' : req.kind === 'backfill' ? 'orders:backfill' : req.kind === 'reconcile' ? req.target : req.kind === 'events' ? 'events' : 'replay';
-  return withShard(base, shard);
+export type LaunchOptions = Omit<RunOptions, 'lockLost'>;
+
+/** The lock a launch takes: its name made shard-specific. */
+export function lockName(launchable: Launchable, opts: Pick<RunOptions, 'shard'>): string {
+  return withShard(launchable.lock, opts.shard);
 }
 
-export async function launchJob(config: Config, req: JobRequest, opts: LaunchOptions): Promise<RunSummary[]> {
+/** A real run keeps books: a state schema never migrated (or dropped since) stops it with one line saying what to do. */
+async function requireMigrated(services: Services): Promise<void> {
+  const pending = await pendingMigrations(services.state);
+  if (pending.length === 0) return;
+  const { schema } = services.state;
+  const what = pending.length === MIGRATIONS.length ? `schema "${schema}" has no connector tables (never migrated, or dropped)` : `schema "${schema}" lacks migrations ${pending.join(', ')}`;
+  throw new ConfigError(`the state ${what}: run personaclick-sync migrate`);
+}
+
+export async function launchJob(config: Config, launchable: Launchable, opts: LaunchOptions): Promise<RunSummary[]> {
   // A dry run writes nothing, so it needs no lock and never blocks (or is blocked by) a real run.
-  const lock: JobLock | undefined = opts.dryRun ? undefined : await acquireJobLock(config.state.url, config.state.schema, lockName(req, opts.shard));
-  const services = openServices(config, { dryRun: opts.dryRun, log: opts.log, observer: opts.observer });
-  // A lost lock is not a shutdown: the run stops the same way but ends failed, with the reason (exit 1, not 143).
-  const common = { dryRun: opts.dryRun, limit: opts.limit, out: opts.out, log: opts.log, signal: opts.signal, lockLost: lock?.lost };
+  const lock: JobLock | undefined = opts.dryRun ? undefined : await acquireJobLock(config.state.url, config.state.schema, lockName(launchable, opts));
+  const services = openServices(config, { dryRun: opts.dryRun, log: opts.log });
   try {
-    switch (req.kind) {
-      case 'sync':
-        return [await syncOrders(services, { ...common, shard: opts.shard, progressTty: opts.progressTty })];
-      case 'backfill':
-        return [await backfillOrders(services, { from: req.from, to: req.to }, { ...common, shard: opts.shard, progressTty: opts.progressTty })];
-      case 'reconcile':
-        return [await reconcile(services, req.target, { ...common, full: req.full, shard: opts.shard })];
-      case 'events':
-        return [await migrateEvents(services, { ...common, shard: opts.shard })];
-      case 'replay':
-        return await replayFailures(services, { ...common, filter: req.filter });
-      default:
-        return assertNever(req);
-    }
+    if (!opts.dryRun) await requireMigrated(services);
+    // A lost lock is not a shutdown: the run stops the same way but ends failed, with the reason (exit 1, not 143).
+    return await launchable.run(services, { ...opts, lockLost: lock?.lost });
   } finally {
     await services.close();
     await lock?.release().catch((caught: unknown) => opts.log.warn({ err: caught }, 'could not release the job lock cleanly; it ends with the connection'));
   }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unknown job request: ${JSON.stringify(value)}`);
 }

@@ -19,7 +19,7 @@ export interface ObservedRun {
   /** The run's counts, updated in place as rows finish (read them at any time for live values). */
   counts: Readonly<RunCounts>;
   /** Retries so far (the counts hold them only at the end). */
-  retries(): number;
+  retries: () => number;
   /** The watermark the run moves, if any. */
   watermark: string | undefined;
   services: Services;

@@ -2,12 +2,11 @@
  * The frame every job runs in: the runs row, the delivery queue (or the dry-run writer), in-order tracking,
  * checkpoints, progress lines, shutdown, and the summary. A job only reads its source and hands requests in.
  */
-import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { ApiUnavailableError, FatalApiError, toError } from '../errors.js';
 import { scrub, type Logger } from '../log.js';
 import { secretsOf } from '../config/index.js';
-import type { ApiRequest } from '../payloads/index.js';
+import { warningsText, type ApiRequest, type BuildResult, type BuildWarning } from '../payloads/index.js';
 import { DeliveryQueue } from '../delivery/queue.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
 import type { Cursor } from '../state/watermarks.js';
@@ -16,40 +15,52 @@ import type { Services } from './services.js';
 import { summarize, type RunSummary } from './summary.js';
 import { PrefixTracker } from './tracker.js';
 import { Progress } from './progress.js';
+import type { RunOptions } from './options.js';
+import { shardLabel } from '../shard.js';
 import { observedSender } from './observed-sender.js';
 import type { RunWatch } from './observer.js';
 
+/** What a job tells the runner about this run; the rest comes from the run's options. */
 export interface RunSpec {
   /** Name shown in logs and the runs table, e.g. "orders". */
   job: string;
-  mode: 'sync' | 'backfill' | 'reconcile' | 'events' | 'replay';
+  mode: RunMode;
   /** Ledger / failures namespace. */
   ledgerJob: string;
   /** Watermark this run moves, if any. */
   watermark?: string | undefined;
   upperBound?: string | undefined;
-  shard?: string | undefined;
-  dryRun: boolean;
-  /** Where dry-run request bodies go as NDJSON. */
-  out: Writable;
-  signal?: AbortSignal | undefined;
-  /**
-   * Aborted when the job's lock is lost (its state connection dropped): another runner may start, so this one
-   * stops like on a signal but ends as failed with the reason, not as interrupted.
-   */
-  lockLost?: AbortSignal | undefined;
-  log: Logger;
   /** Given when the caller already chose one (it appears in the caller's log lines). */
   runId?: string;
   /** Rows expected in all, when known: progress shows a percentage and an ETA. */
   total?: number | undefined;
-  /** Draw live progress here (a terminal) instead of logging progress lines. */
-  progressTty?: NodeJS.WriteStream | undefined;
 }
+
+export type RunMode = 'sync' | 'backfill' | 'reconcile' | 'events' | 'replay';
 
 export interface RowHandle {
   seq: number;
   key: string;
+}
+
+export interface DispatchOptions {
+  /** Mirrors: the content hash the ledger keeps for the device. */
+  hash?: string | null;
+  /** Mirrors: the stream and segment the request went out with, kept in the ledger for its clearing request. */
+  envelope?: { stream: string | null; segment: string | null } | undefined;
+  /** A clearing request: on delivery the ledger forgets the key. */
+  forgetOnDelivery?: boolean;
+  /**
+   * The builder's warnings (optional fields left out for bad values). On delivery the key is in the ledger as
+   * delivered all the same, and its open failure becomes a `warning` naming each field and value instead of being
+   * resolved.
+   */
+  warnings?: readonly BuildWarning[] | undefined;
+  /**
+   * Replay of a warning: the warnings (as `warningsText` writes them) the key was delivered with. A request built
+   * with exactly these again is not sent: nothing was fixed, and PersonaClick has that request already.
+   */
+  deliveredWithWarnings?: string | undefined;
 }
 
 export interface JobRun {
@@ -61,45 +72,46 @@ export interface JobRun {
   skip(row: RowHandle): void;
   invalid(row: RowHandle, reason: string): void;
   /** Send (or in a dry run, print) the request; resolves once it is queued. */
-  dispatch(row: RowHandle, req: ApiRequest, opts?: { hash?: string | null; forgetOnDelivery?: boolean }): Promise<void>;
+  dispatch(row: RowHandle, req: ApiRequest, opts?: DispatchOptions): Promise<void>;
+  /** A built row: invalid when the build failed, else dispatched with the build's warnings. */
+  submit(row: RowHandle, built: BuildResult, opts?: DispatchOptions): Promise<void>;
   /** True once the run must stop reading: a signal, a fatal or halting answer, or a failed checkpoint. */
   shouldStop(): boolean;
-  /** Write outcomes now if the checkpoint is due (jobs call this between pages). */
-  readonly prefixCursor: Cursor | undefined;
 }
 
 /** Characters of dry-run output gathered before one write. */
 const DRY_RUN_CHUNK = 64 * 1024;
 
-export async function executeRun(services: Services, spec: RunSpec, body: (run: JobRun) => Promise<void>): Promise<RunSummary> {
+export async function executeRun(services: Services, opts: RunOptions, spec: RunSpec, body: (run: JobRun) => Promise<void>): Promise<RunSummary> {
   const { config } = services;
   const runId = spec.runId ?? newRunId();
-  const log = spec.log.child({ job: spec.job, runId, ...(spec.shard ? { shard: spec.shard } : {}) });
+  const shard = shardLabel(opts.shard);
+  const log = opts.log.child({ job: spec.job, runId, ...(shard ? { shard } : {}) });
   const started = Date.now();
   const counts = emptyCounts();
   const tracker = new PrefixTracker<Cursor | undefined>();
-  const state = spec.dryRun ? undefined : services.state;
+  const state = opts.dryRun ? undefined : services.state;
   const checkpoint = new Checkpointer(state, { job: spec.ledgerJob, watermark: spec.watermark, upperBound: spec.upperBound, runId, intervalMs: config.delivery.checkpointMs }, log);
   const client = services.client;
   let retries = () => 0;
 
-  if (state) await startRun(state, { id: runId, job: spec.job, mode: spec.mode, shard: spec.shard });
+  if (state) await startRun(state, { id: runId, job: spec.job, mode: spec.mode, shard });
   // Metrics, volume alerts, the webhook: real runs only. A watcher that cannot start is logged, and the run goes on.
   let watch: RunWatch | undefined;
-  if (!spec.dryRun && services.observer) {
+  if (!opts.dryRun && opts.observer) {
     try {
-      watch = await services.observer.runStarted({ job: spec.job, mode: spec.mode, shard: spec.shard, runId, startedAt: started, counts, retries: () => retries(), watermark: spec.watermark, services, log });
+      watch = await opts.observer.runStarted({ job: spec.job, mode: spec.mode, shard, runId, startedAt: started, counts, retries: () => retries(), watermark: spec.watermark, services, log });
     } catch (caught) {
       log.error({ err: toError(caught) }, 'monitoring could not start; the run goes on without it');
     }
   }
   const queue = client ? new DeliveryQueue(watch ? observedSender(client, watch) : client, config.delivery, log) : undefined;
   if (queue) retries = () => queue.stats.retries;
-  log.info({ mode: spec.mode, dryRun: spec.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
+  log.info({ mode: spec.mode, dryRun: opts.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
 
   const prefix = () => tracker.prefixCursor;
   checkpoint.start(prefix);
-  const progress = new Progress({ log, counts, total: spec.total, label: `${spec.job} ${spec.mode}`, tty: spec.dryRun ? undefined : spec.progressTty, inFlight: () => tracker.open });
+  const progress = new Progress({ log, counts, total: spec.total, label: `${spec.job} ${spec.mode}`, tty: opts.dryRun ? undefined : opts.progressTty, inFlight: () => tracker.open });
   progress.start();
 
   // A dry run's NDJSON goes out in chunks: one write per line cost more than building the line.
@@ -107,7 +119,7 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
   const writeDryRun = async () => {
     const chunk = dryOut;
     dryOut = '';
-    if (chunk !== '' && !spec.out.write(chunk)) await once(spec.out, 'drain');
+    if (chunk !== '' && !opts.out.write(chunk)) await once(opts.out, 'drain');
   };
 
   const run: JobRun = {
@@ -128,19 +140,30 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
       log.debug({ key: row.key, reason }, 'invalid row');
       tracker.finish(row.seq);
     },
-    async dispatch(row, req, opts = {}) {
+    async dispatch(row, req, dispatchOptions = {}) {
       if (!queue) {
         dryOut += `${JSON.stringify({ path: req.path, body: req.body })}\n`;
         if (dryOut.length >= DRY_RUN_CHUNK) await writeDryRun();
         counts.sent += 1;
+        if (dispatchOptions.warnings !== undefined && dispatchOptions.warnings.length > 0) {
+          counts.warnings += 1;
+          log.debug({ key: row.key, reason: warningsText(dispatchOptions.warnings) }, 'would be sent with warnings');
+        }
         tracker.finish(row.seq);
         return;
       }
+      const warned = dispatchOptions.warnings !== undefined && dispatchOptions.warnings.length > 0 ? dispatchOptions.warnings : undefined;
       await queue.submit(req, (outcome) => {
         if (outcome.kind === 'delivered') {
           counts.sent += 1;
-          if (opts.forgetOnDelivery) checkpoint.markForgotten(row.key);
-          else checkpoint.markDelivered(row.key, opts.hash);
+          if (dispatchOptions.forgetOnDelivery) checkpoint.markForgotten(row.key);
+          else checkpoint.markDelivered(row.key, dispatchOptions.hash, dispatchOptions.envelope);
+          if (warned) {
+            counts.warnings += 1;
+            const reason = warningsText(warned);
+            checkpoint.markWarning(row.key, reason);
+            log.debug({ key: row.key, reason }, 'delivered with warnings');
+          }
         } else {
           counts.rejected += 1;
           checkpoint.markFailed({ key: row.key, class: 'rejected', reason: outcome.reason, status: outcome.status });
@@ -149,11 +172,14 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
         tracker.finish(row.seq);
       });
     },
-    shouldStop() {
-      return spec.signal?.aborted === true || spec.lockLost?.aborted === true || queue?.stopped !== undefined || checkpoint.error !== undefined;
+    async submit(row, built, dispatchOptions = {}) {
+      if (!built.ok) return run.invalid(row, built.reason);
+      const known = dispatchOptions.deliveredWithWarnings;
+      if (known !== undefined && built.warnings.length > 0 && warningsText(built.warnings) === known) return run.skip(row);
+      await run.dispatch(row, built.request, { ...dispatchOptions, warnings: built.warnings });
     },
-    get prefixCursor() {
-      return tracker.prefixCursor;
+    shouldStop() {
+      return opts.signal?.aborted === true || opts.lockLost?.aborted === true || queue?.stopped !== undefined || checkpoint.error !== undefined;
     },
   };
 
@@ -167,7 +193,7 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
       void client?.destroy().catch((caught: unknown) => log.debug({ err: toError(caught) }, 'closing the API connections'));
     }, config.delivery.shutdownDeadlineMs);
   };
-  const stopSignals = [spec.signal, spec.lockLost].filter((s): s is AbortSignal => s !== undefined);
+  const stopSignals = [opts.signal, opts.lockLost].filter((s): s is AbortSignal => s !== undefined);
   for (const s of stopSignals) {
     if (s.aborted) onStop();
     else s.addEventListener('abort', onStop, { once: true });
@@ -197,8 +223,8 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
     error ??= toError(caught);
   }
   error ??= checkpoint.error;
-  if (spec.lockLost?.aborted && !spec.signal?.aborted) {
-    const cause = spec.lockLost.reason instanceof Error ? `: ${spec.lockLost.reason.message}` : '';
+  if (opts.lockLost?.aborted && !opts.signal?.aborted) {
+    const cause = opts.lockLost.reason instanceof Error ? `: ${opts.lockLost.reason.message}` : '';
     error ??= new Error(`lost the job lock (state database connection dropped${cause}); stopped so that no second runner overlaps this one; the next run resumes from the last checkpoint`);
   }
 
@@ -211,14 +237,14 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
     status = 'halted';
     error = stopped;
   } else if (error) status = 'failed';
-  else if (spec.signal?.aborted) status = 'interrupted';
+  else if (opts.signal?.aborted) status = 'interrupted';
   counts.retries = queue?.stats.retries ?? 0;
 
   const summary = summarize({
     job: spec.job,
     runId,
     status,
-    dryRun: spec.dryRun,
+    dryRun: opts.dryRun,
     durationMs: Date.now() - started,
     waitedMs: queue?.stats.waitedMs ?? 0,
     ...counts,
@@ -231,7 +257,7 @@ export async function executeRun(services: Services, spec: RunSpec, body: (run: 
       log.error({ err: toError(caught) }, 'could not record the end of the run');
     }
   }
-  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: spec.dryRun };
+  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, warnings: counts.warnings, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: opts.dryRun };
   if (status === 'done' || status === 'interrupted') log.info(line, 'run finished');
   else log.error({ ...line, err: error }, 'run stopped');
   await watch?.finished(summary).catch((caught: unknown) => log.error({ err: toError(caught) }, 'monitoring failed at the end of the run; its outcome stands'));

@@ -2,7 +2,9 @@
  * `personaclick-sync schedule`: one long-running process that runs the config's jobs on their cron expressions
  * (node-cron), instead of one crontab line per job.
  *
- * - One node-cron task per job with a `schedule`, read in `config.schedule.timezone`.
+ * - One node-cron task per job with a `schedule`, read in `config.schedule.timezone`. The jobs and what each run
+ *   launches come from the job table (jobs/index.ts, `scheduledJobs`), handed in by the command line; the config
+ *   schema has already checked each expression with node-cron's own validator.
  * - A job never overlaps itself in this process: node-cron's `noOverlap` drops a tick that comes while the
  *   previous run is still going, and the dropped tick is logged. Across processes and hosts the job's advisory
  *   lock (taken by `launchJob`) still guards it; a run that finds it held is logged as skipped, not as an error.
@@ -11,11 +13,11 @@
  *   their deadline; then the promise resolves 0.
  */
 import type { Writable } from 'node:stream';
-import { createTask, validateDetailed, type Logger as CronLogger, type ScheduledTask, type TaskContext } from 'node-cron';
-import { JOB_NAMES, type Config, type JobName } from '../config/index.js';
+import { createTask, type Logger as CronLogger, type ScheduledTask, type TaskContext } from 'node-cron';
+import type { Config } from '../config/index.js';
 import { ConfigError, ExitCode, LockedError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { launchJob, type JobRequest } from './launch.js';
+import { launchJob, type Launchable } from './launch.js';
 import type { RunObserver } from './observer.js';
 
 export interface SchedulerOptions {
@@ -27,59 +29,28 @@ export interface SchedulerOptions {
   /** Told of every run: metrics, volume alerts, the webhook (src/monitor). */
   observer?: RunObserver | undefined;
   /** Told when each job's run ends (for /healthz). */
-  onRunEnd?: ((job: JobName, outcome: { status: string; at: Date; error?: string }) => void) | undefined;
+  onRunEnd?: ((job: string, outcome: { status: string; at: Date; error?: string }) => void) | undefined;
 }
 
 export interface ScheduledJob {
-  name: JobName;
+  name: string;
   /** The cron expression as the config gives it (5 fields, or 6 with seconds first). */
   expression: string;
-  request: JobRequest;
+  /** What each run launches (the job table's scheduled form: the incremental or nightly run). */
+  launchable: Launchable;
 }
 
 /** The reason logged when a tick comes while the job's previous run is still going. */
 export const OVERLAP_REASON = 'previous run still going';
 
-/** What a scheduled run of each job does: the incremental and nightly forms, never backfills or `--full`. */
-function requestFor(name: JobName): JobRequest {
-  switch (name) {
-    case 'orders':
-      return { kind: 'sync' };
-    case 'carts':
-    case 'wishlists':
-      return { kind: 'reconcile', target: name, full: false };
-    case 'events':
-      return { kind: 'events' };
-  }
-}
-
-/** The jobs of the config that have a `schedule`, in the config's job order; jobs without one are left out. */
-export function scheduledJobs(config: Config): ScheduledJob[] {
-  const out: ScheduledJob[] = [];
-  for (const name of JOB_NAMES) {
-    const expression = config.jobs[name]?.schedule;
-    if (expression === undefined || expression.trim() === '') continue;
-    out.push({ name, expression, request: requestFor(name) });
-  }
-  return out;
-}
-
 /**
  * Run every scheduled job on its cron expression until `opts.signal` aborts; resolves 0 once the running
- * jobs have finished. Throws ConfigError (exit 2) when no job has a schedule or node-cron refuses one.
+ * jobs have finished. Throws ConfigError (exit 2) when no job has a schedule.
  */
-export async function runSchedule(config: Config, opts: SchedulerOptions): Promise<number> {
-  const jobs = scheduledJobs(config);
+export async function runSchedule(config: Config, jobs: readonly ScheduledJob[], opts: SchedulerOptions): Promise<number> {
   if (jobs.length === 0) {
-    throw new ConfigError(`nothing to schedule: no job has a schedule (set jobs.<name>.schedule to a cron expression, e.g. "*/5 * * * *"; jobs: ${JOB_NAMES.join(', ')})`);
+    throw new ConfigError(`nothing to schedule: no job has a schedule (set jobs.<name>.schedule to a cron expression, e.g. "*/5 * * * *"; jobs: ${Object.keys(config.jobs).join(', ') || 'none'})`);
   }
-  // The config schema already checks the fields; node-cron also refuses a few it lets through (e.g. "0 0 31 2 *").
-  const problems = jobs.flatMap((job) => {
-    const check = validateDetailed(job.expression);
-    return check.valid ? [] : check.errors.map((e) => `jobs.${job.name}.schedule: "${job.expression}": ${e.message}`);
-  });
-  if (problems.length > 0) throw new ConfigError('a schedule cannot be run', problems);
-
   const { log, signal } = opts;
   const timezone = config.schedule.timezone;
   if (signal.aborted) {
@@ -108,8 +79,8 @@ export async function runSchedule(config: Config, opts: SchedulerOptions): Promi
     if (signal.aborted) return;
     const due = ctx.date.toISOString();
     try {
-      jobLog.info({ due, expression: job.expression, request: job.request.kind }, 'scheduled run starting');
-      const summaries = await launchJob(config, job.request, { dryRun: false, out: opts.out, log, signal, observer: opts.observer });
+      jobLog.info({ due, expression: job.expression, lock: job.launchable.lock }, 'scheduled run starting');
+      const summaries = await launchJob(config, job.launchable, { dryRun: false, out: opts.out, log, signal, observer: opts.observer });
       for (const s of summaries) {
         opts.onRunEnd?.(job.name, { status: s.status, at: new Date(), ...(s.error ? { error: s.error.message } : {}) });
         jobLog.info(
@@ -122,6 +93,7 @@ export async function runSchedule(config: Config, opts: SchedulerOptions): Promi
             skipped: s.skipped,
             invalid: s.invalid,
             rejected: s.rejected,
+            warnings: s.warnings,
             retries: s.retries,
             durationMs: s.durationMs,
             ...(s.error ? { error: s.error.message } : {}),
@@ -169,7 +141,7 @@ export async function runSchedule(config: Config, opts: SchedulerOptions): Promi
     if (task === undefined || signal.aborted) break;
     await task.start();
     const jobLog = log.child({ job: job.name });
-    jobLog.info({ expression: job.expression, timezone, request: job.request.kind }, 'job scheduled');
+    jobLog.info({ expression: job.expression, timezone, lock: job.launchable.lock }, 'job scheduled');
     logNext(task, jobLog);
   }
 

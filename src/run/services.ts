@@ -4,7 +4,6 @@ import type { Logger } from '../log.js';
 import { PersonaClickClient } from '../delivery/client.js';
 import { openSource, type Source } from '../source/db.js';
 import { openStateDb, type StateDb } from '../state/db.js';
-import type { RunObserver } from './observer.js';
 
 export interface Services {
   config: Config;
@@ -12,12 +11,10 @@ export interface Services {
   state: StateDb;
   /** Absent in dry runs: nothing may be sent. */
   client: PersonaClickClient | undefined;
-  /** Told of every real run (metrics, volume alerts, the webhook); absent: nobody watches. */
-  observer?: RunObserver | undefined;
   close(): Promise<void>;
 }
 
-export function openServices(config: Config, opts: { dryRun: boolean; log?: Logger; observer?: RunObserver | undefined }): Services {
+export function openServices(config: Config, opts: { dryRun: boolean; log?: Logger }): Services {
   const log = opts.log;
   const source = openSource({
     url: config.source.url,
@@ -26,7 +23,7 @@ export function openServices(config: Config, opts: { dryRun: boolean; log?: Logg
     applicationName: config.source.applicationName,
     onRetry: log ? (err, attempt, delayMs) => log.warn({ err, attempt, delayMs }, 'shop database connection lost; query retried') : undefined,
   });
-  const state = openStateDb(config.state.url, config.state.schema, config.source.applicationName);
+  const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   const client = opts.dryRun
     ? undefined
     : new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: config.delivery.concurrency });
@@ -35,7 +32,6 @@ export function openServices(config: Config, opts: { dryRun: boolean; log?: Logg
     source,
     state,
     client,
-    observer: opts.observer,
     async close() {
       await Promise.allSettled([source.close(), state.close(), client?.close()]);
     },

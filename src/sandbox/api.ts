@@ -1,35 +1,117 @@
 /**
- * How the sandbox answers a tracking API request, as the real API does: route (404/405), fault,
- * then the body (400 bad JSON, 401 missing shop_id/did, 403 unknown shop, 400 refused by
- * validation, reject rules), then success with the path's own answer.
+ * How the sandbox answers an API request, as the real API does. The server routes it (404 / 405)
+ * and decides its fault first; then, here: the order-sync pace (429 with Retry-After), the body
+ * (413 too large, 400 bad JSON), a missing credential (401), an unknown shop or a wrong shop secret
+ * (403), too many orders in a batch (413), the sandbox's own rules (400, src/sandbox/rules), the
+ * reject rules of the fault config; then the path's own success answer.
  */
-import { validateRequest } from '../payloads/index.js';
-import { isAbsent } from '../payloads/reason.js';
-import type { FaultDecision, Faults } from './faults.js';
-import { errorBody, SUCCESS_BODY, type Answer } from './http.js';
-import type { SandboxState } from './state.js';
+import type { FaultDecision, Faults, RejectRule } from './faults.js';
+import { errorBody, MAX_BODY_BYTES, SUCCESS_BODY, type Answer } from './http.js';
+import { byUserView, ordersByUser, type SyncOrder } from './order-book.js';
+import { isObject, type JsonObject } from './rules/check.js';
+import { judge } from './rules/index.js';
+import { SYNC_ORDERS_PATH, type SandboxState } from './state.js';
+import { SANDBOX_SHOP_SECRET, type SandboxOptions } from './types.js';
 
 type AnswerOutcome = { kind: 'answer' } & Answer;
 export type Outcome = AnswerOutcome | { kind: 'reset' } | { kind: 'hang' };
+
+export interface OrderSyncSettings {
+  shopSecret: string;
+  perMinute: number;
+  maxOrders: number;
+  maxBytes: number;
+}
+
+/** The order-sync options with their defaults (40 a minute, 5000 orders and 32 MiB a request: api-notes.md). */
+export function orderSyncSettings(opts: SandboxOptions): OrderSyncSettings {
+  const settings = {
+    shopSecret: opts.shopSecret ?? SANDBOX_SHOP_SECRET,
+    perMinute: opts.syncOrdersPerMinute ?? 40,
+    maxOrders: opts.syncOrdersMaxOrders ?? 5000,
+    maxBytes: opts.syncOrdersMaxBytes ?? 32 * 1024 * 1024,
+  };
+  if (settings.shopSecret === '') throw new Error('sandbox: shopSecret must not be empty');
+  for (const name of ['perMinute', 'maxOrders', 'maxBytes'] as const) {
+    if (!Number.isSafeInteger(settings[name]) || settings[name] < 1) throw new Error(`sandbox: ${name} must be a whole number of at least 1`);
+  }
+  return settings;
+}
 
 export interface ApiContext {
   state: SandboxState;
   faults: Faults;
   /** Known shops; undefined: any non-empty shop_id. */
   shopIds: ReadonlySet<string> | undefined;
+  orderSync: OrderSyncSettings;
 }
 
-/** Each API path and its answer to a valid request. */
-const SUCCESS: ReadonlyMap<string, Answer> = new Map([
-  ['/push', { status: 200, body: SUCCESS_BODY }],
-  ['/push/custom', { status: 204, body: '' }],
-  ['/track/received', { status: 200, body: '' }],
-  ['/track/clicked', { status: 200, body: '' }],
-  ['/track/closed', { status: 200, body: '' }],
-]);
+/** One API request, its body read (undefined: larger than the path's limit). */
+export interface ApiRequest {
+  path: string;
+  query: Record<string, string>;
+  raw: Buffer | undefined;
+  at: number;
+}
 
-/** Paths whose requests must name a device. */
-const NEEDS_DID = new Set(['/push', '/push/custom']);
+export const BY_USER_PATH = '/orders/by_user';
+
+type MessageIn = 'message' | 'payload';
+
+interface Route {
+  method: 'GET' | 'POST';
+  /** The tracking API puts an error text in `message`, the order-sync API in `payload.message` (its docs). */
+  errorsIn: MessageIn;
+  /** Needs the shop secret. */
+  secret: boolean;
+  /** Record an accepted request and give the path's answer. */
+  accept: (state: SandboxState, req: ApiRequest, body: JsonObject) => Answer;
+}
+
+function tracking(success: Answer): Route {
+  return {
+    method: 'POST',
+    errorsIn: 'message',
+    secret: false,
+    accept: (state, req, body) => {
+      state.accept(req.path, body, req.at);
+      return success;
+    },
+  };
+}
+
+const ROUTES: ReadonlyMap<string, Route> = new Map([
+  ['/push', tracking({ status: 200, body: SUCCESS_BODY })],
+  ['/push/custom', tracking({ status: 204, body: '' })],
+  ['/track/received', tracking({ status: 200, body: '' })],
+  ['/track/clicked', tracking({ status: 200, body: '' })],
+  ['/track/closed', tracking({ status: 200, body: '' })],
+  [
+    SYNC_ORDERS_PATH,
+    {
+      method: 'POST',
+      errorsIn: 'payload',
+      secret: true,
+      accept: (state, req, body) => {
+        state.acceptSync(body.orders as SyncOrder[], req.at);
+        return { status: 200, body: SUCCESS_BODY };
+      },
+    },
+  ],
+  [
+    BY_USER_PATH,
+    {
+      method: 'GET',
+      errorsIn: 'payload',
+      secret: true,
+      accept: (state, req) => {
+        state.acceptRead(req.path);
+        const orders = ordersByUser(state.syncOrders, req.query).map(byUserView);
+        return { status: 200, body: JSON.stringify({ status: 'success', data: { orders } }) };
+      },
+    },
+  ],
+]);
 
 const FAULT_MESSAGES: Record<number, string> = {
   403: 'Shop is inactive',
@@ -39,15 +121,21 @@ const FAULT_MESSAGES: Record<number, string> = {
   503: 'Service unavailable',
 };
 
-function error(status: number, message: string, messageIn?: 'message' | 'payload'): AnswerOutcome {
+function error(status: number, message: string, messageIn?: MessageIn): AnswerOutcome {
   return { kind: 'answer', status, body: errorBody(message, messageIn) };
 }
 
-/** 404 for a path the API does not have, 405 for a method other than POST; undefined when routable. */
+/** 404 for a path the API does not have, 405 for another method than the path's; undefined when routable. */
 export function routeError(path: string, method: string | undefined): Outcome | undefined {
-  if (!SUCCESS.has(path)) return error(404, 'Not found');
-  if (method !== 'POST') return { ...error(405, 'Method not allowed'), headers: { allow: 'POST' } };
+  const route = ROUTES.get(path);
+  if (route === undefined) return error(404, 'Not found');
+  if (method !== route.method) return { ...error(405, 'Method not allowed', route.errorsIn), headers: { allow: route.method } };
   return undefined;
+}
+
+/** How many body bytes a path takes before answering 413. */
+export function bodyLimit(ctx: ApiContext, path: string): number {
+  return path === SYNC_ORDERS_PATH ? ctx.orderSync.maxBytes : MAX_BODY_BYTES;
 }
 
 /** The answer a fault decision makes, counted in the stats. */
@@ -62,48 +150,72 @@ export function faultOutcome(state: SandboxState, decision: FaultDecision): Outc
   return outcome;
 }
 
-/** Judge a routable, fault-free request by its body; records it when accepted. */
-export function handleApi(ctx: ApiContext, path: string, raw: Buffer | undefined, at: number): Outcome {
-  const { state } = ctx;
-  if (raw === undefined) {
-    state.countInvalid();
-    return error(413, 'Request body too large');
-  }
-  let body: unknown;
+/** A refusal: its answer, and whether it counts as invalid (the request is malformed) or rejected (its data is refused). */
+interface Refusal {
+  status: number;
+  message: string;
+  counts: 'invalid' | 'rejected';
+  messageIn?: MessageIn;
+}
+
+function parseBody(raw: Buffer | undefined): { value: unknown } | Refusal {
+  if (raw === undefined) return { status: 413, message: 'Request body too large', counts: 'invalid' };
   try {
-    body = JSON.parse(raw.toString('utf8'));
+    return { value: JSON.parse(raw.toString('utf8')) as unknown };
   } catch {
-    state.countInvalid();
-    return error(400, 'Invalid JSON');
+    return { status: 400, message: 'Invalid JSON', counts: 'invalid' };
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    state.countInvalid();
-    return error(400, 'Request body must be a JSON object');
+}
+
+/** The first reject rule matching the body or, for an order-sync batch, one of its orders. */
+function rejectRuleFor(faults: Faults, body: JsonObject): RejectRule | undefined {
+  const direct = faults.rejectRule(body);
+  if (direct !== undefined || !Array.isArray(body.orders)) return direct;
+  for (const order of body.orders as JsonObject[]) {
+    const rule = faults.rejectRule(order);
+    if (rule !== undefined) return rule;
   }
-  const record = body as Record<string, unknown>;
-  if (isAbsent(record.shop_id)) {
-    state.countInvalid();
-    return error(401, 'shop_id is required');
+  return undefined;
+}
+
+/** Why the request is refused, in the order the API checks: credentials, shop, secret, size, rules, reject rules. */
+function refusal(ctx: ApiContext, route: Route, path: string, body: unknown): Refusal | undefined {
+  const verdict = judge(path, body, ctx.state.syncOrders);
+  const invalid = verdict && { status: verdict.status, message: verdict.reason, counts: 'invalid' as const };
+  // judge() refuses whatever is not a JSON object; only 401 comes before the shop and its secret.
+  if (!isObject(body) || verdict?.status === 401) return invalid;
+  if (ctx.shopIds !== undefined && !ctx.shopIds.has(String(body.shop_id))) return { status: 403, message: 'Shop not found', counts: 'rejected' };
+  if (route.secret && body.shop_secret !== ctx.orderSync.shopSecret) return { status: 403, message: 'Wrong shop secret', counts: 'rejected' };
+  if (Array.isArray(body.orders) && body.orders.length > ctx.orderSync.maxOrders) {
+    return { status: 413, message: `orders: at most ${ctx.orderSync.maxOrders} orders a request (got ${body.orders.length})`, counts: 'invalid' };
   }
-  if (NEEDS_DID.has(path) && isAbsent(record.did)) {
-    state.countInvalid();
-    return error(401, 'did is required');
+  if (invalid !== undefined) return invalid;
+  const rule = rejectRuleFor(ctx.faults, body);
+  if (rule === undefined) return undefined;
+  return { status: rule.status ?? 400, message: rule.message, counts: 'rejected', ...(rule.messageIn === undefined ? {} : { messageIn: rule.messageIn }) };
+}
+
+/** Judge a routable, fault-free request; records it when accepted. */
+export function handleApi(ctx: ApiContext, req: ApiRequest): Outcome {
+  const { state } = ctx;
+  const route = ROUTES.get(req.path);
+  if (route === undefined) return error(404, 'Not found');
+  if (req.path === SYNC_ORDERS_PATH) {
+    const waitSeconds = state.syncPace.admit(req.at);
+    if (waitSeconds !== undefined) {
+      const outcome = error(429, `Too many requests: at most ${state.syncPace.limit} a minute`, route.errorsIn);
+      return { ...outcome, headers: { 'retry-after': String(waitSeconds) } };
+    }
   }
-  if (ctx.shopIds !== undefined && !ctx.shopIds.has(String(record.shop_id))) {
-    state.countRejected();
-    return error(403, 'Unknown shop');
-  }
-  const verdict = validateRequest(path, record);
-  if (!verdict.ok) {
-    state.countInvalid();
-    return error(400, verdict.reason);
-  }
-  const rule = ctx.faults.rejectRule(record);
-  if (rule !== undefined) {
-    state.countRejected();
-    return error(rule.status ?? 400, rule.message, rule.messageIn);
-  }
-  state.accept(path, record, at);
-  const success = SUCCESS.get(path) ?? { status: 200, body: '' };
-  return { kind: 'answer', ...success };
+  const refuse = (refused: Refusal): Outcome => {
+    if (refused.counts === 'invalid') state.countInvalid();
+    else state.countRejected();
+    return error(refused.status, refused.message, refused.messageIn ?? route.errorsIn);
+  };
+  const parsed = route.method === 'GET' ? { value: req.query } : parseBody(req.raw);
+  if ('counts' in parsed) return refuse(parsed);
+  const refused = refusal(ctx, route, req.path, parsed.value);
+  if (refused !== undefined) return refuse(refused);
+  // Accepted, so the body is a JSON object the rules have checked.
+  return { kind: 'answer', ...route.accept(state, req, parsed.value as JsonObject) };
 }

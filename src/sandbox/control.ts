@@ -1,11 +1,12 @@
 /**
  * The sandbox's control endpoints under /__sandbox/, so a sandbox started in another process (by
- * the CLI) can be driven by tests: stats, faults, reset, and what was recorded.
+ * the CLI) can be driven by tests: stats, faults, reset, and what was recorded (tracking requests,
+ * carts, wishlists, and the order-sync API's orders and arrivals).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from './api.js';
 import { parseFaults } from './faults.js';
-import { errorBody, readBody, send, sendJson, SUCCESS_BODY } from './http.js';
+import { errorBody, MAX_BODY_BYTES, readBody, send, sendJson, SUCCESS_BODY } from './http.js';
 import type { SandboxState } from './state.js';
 import type { SandboxStatsReport } from './types.js';
 
@@ -49,12 +50,16 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   wishlists: {
     GET: (ctx, _raw, res) => sendJson(res, 200, Object.fromEntries([...ctx.state.wishlists].map(([did, wish]) => [did, [...wish]]))),
   },
+  /** Order id → StoredOrder. */
+  'sync-orders': { GET: (ctx, _raw, res) => sendJson(res, 200, Object.fromEntries(ctx.state.syncOrders)) },
+  /** Arrival times (ms) of every POST /sync/orders. */
+  'sync-arrivals': { GET: (ctx, _raw, res) => sendJson(res, 200, ctx.state.syncArrivals) },
 };
 
 export function handleControl(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, path: string): void {
   const name = path.slice(CONTROL_PREFIX.length);
   const methods = Object.hasOwn(ROUTES, name) ? ROUTES[name] : undefined;
-  readBody(req, (raw) => {
+  readBody(req, MAX_BODY_BYTES, (raw) => {
     if (methods === undefined) return send(res, { status: 404, body: errorBody('Not found') });
     const handler = methods[req.method ?? ''];
     if (handler === undefined) {

@@ -6,41 +6,44 @@
 import { z } from 'zod';
 
 export interface RejectRule {
-  /** Top-level body field, e.g. `order_id` or `did`. */
+  /**
+   * Top-level body field, e.g. `order_id` or `did`; for `POST /sync/orders` also a field of any
+   * order in the batch (e.g. `id`: the whole batch is refused), for `GET /orders/by_user` a query parameter.
+   */
   field: string;
   /** Matched against the field's value as text, so `5` and `"5"` are the same. */
   equals: string | number;
   /** Default 400. */
-  status?: 400 | 404 | 422;
+  status?: 400 | 404 | 422 | undefined;
   message: string;
   /** Where the error text goes: `{"status":"error","message":…}` (default) or `{"status":"error","payload":{"message":…}}`. */
-  messageIn?: 'message' | 'payload';
+  messageIn?: 'message' | 'payload' | undefined;
 }
 
 export interface FaultConfig {
   /** Added before answering; a range is drawn uniformly. */
-  latencyMs?: number | [number, number];
+  latencyMs?: number | [number, number] | undefined;
   /** 0..1: answer 503 (or `status5xx`). */
-  error5xxRate?: number;
-  status5xx?: 500 | 502 | 503;
+  error5xxRate?: number | undefined;
+  status5xx?: 500 | 502 | 503 | undefined;
   /** 0..1: answer 429 with Retry-After. */
-  rate429?: number;
+  rate429?: number | undefined;
   /** Default 1; sent with 429, and with 503 when set. */
-  retryAfterSeconds?: number;
+  retryAfterSeconds?: number | undefined;
   /** 0..1: destroy the socket without answering. */
-  resetRate?: number;
+  resetRate?: number | undefined;
   /** 0..1: never answer (until the client gives up or the server closes). */
-  hangRate?: number;
+  hangRate?: number | undefined;
   /** Every request answers 503. */
-  down?: boolean;
+  down?: boolean | undefined;
   /** Every request answers 403 `{"status":"error","message":"Shop is inactive"}`. */
-  forbidden?: boolean;
+  forbidden?: boolean | undefined;
   /** The next `count` requests answer `status`. */
-  failNext?: { count: number; status: number; retryAfterSeconds?: number };
+  failNext?: { count: number; status: number; retryAfterSeconds?: number | undefined } | undefined;
   /** Data-level rejections of otherwise valid requests; the first matching rule wins. */
-  reject?: RejectRule[];
+  reject?: RejectRule[] | undefined;
   /** Makes every random decision (faults and latency) reproducible. */
-  seed?: number;
+  seed?: number | undefined;
 }
 
 const rate = z.number().min(0).max(1);

@@ -1,7 +1,7 @@
 /** Small HTTP helpers for the sandbox server: reading a body, writing an answer. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Bodies above this are drained and answered 413. */
+/** Tracking API bodies above this are drained and answered 413 (the order-sync API has its own limit). */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** An answer to send: `body` '' means none. */
@@ -17,6 +17,12 @@ export function errorBody(message: string, messageIn: 'message' | 'payload' = 'm
   return JSON.stringify(messageIn === 'payload' ? { status: 'error', payload: { message } } : { status: 'error', message });
 }
 
+/** The query parameters of a request URL (a repeated name keeps its last value). */
+export function queryOf(url: string | undefined): Record<string, string> {
+  const q = url?.indexOf('?') ?? -1;
+  return url === undefined || q === -1 ? {} : Object.fromEntries(new URLSearchParams(url.slice(q + 1)));
+}
+
 /** The path of a request URL, without its query string. */
 export function pathOf(url: string | undefined): string {
   if (url === undefined) return '/';
@@ -24,15 +30,15 @@ export function pathOf(url: string | undefined): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-/** Read the whole body; `undefined` when it is larger than MAX_BODY_BYTES (the rest is drained). */
-export function readBody(req: IncomingMessage, done: (raw: Buffer | undefined) => void): void {
+/** Read the whole body; `undefined` when it is larger than `maxBytes` (the rest is drained). */
+export function readBody(req: IncomingMessage, maxBytes: number, done: (raw: Buffer | undefined) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   req.on('data', (chunk: Buffer) => {
     size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    if (size <= maxBytes) chunks.push(chunk);
   });
-  req.on('end', () => done(size > MAX_BODY_BYTES ? undefined : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+  req.on('end', () => done(size > maxBytes ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
   // A client that goes away mid-body gets no answer; the socket is already gone.
   req.on('error', () => undefined);
 }

@@ -1,21 +1,27 @@
 /**
- * `startSandbox`: a local stand-in for the PersonaClick tracking API over real HTTP.
+ * `startSandbox`: a local stand-in for the PersonaClick tracking API and order-sync API over real HTTP.
  * Per request: count the arrival, route, decide the fault and the latency (in arrival order, so a
- * seeded run repeats), read the body, judge it, answer after the latency. Nothing is logged.
+ * seeded run repeats), read the body, judge it by the sandbox's own rules (src/sandbox/rules),
+ * answer after the latency. Nothing is logged.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { faultOutcome, handleApi, routeError, type ApiContext, type Outcome } from './api.js';
+import { BY_USER_PATH, bodyLimit, faultOutcome, handleApi, orderSyncSettings, routeError, type ApiContext, type Outcome } from './api.js';
 import { CONTROL_PREFIX, handleControl } from './control.js';
 import { Faults } from './faults.js';
-import { pathOf, readBody, send } from './http.js';
-import { SandboxState } from './state.js';
+import { pathOf, queryOf, readBody, send } from './http.js';
+import { CUSTOMER_IDENTIFIERS } from './rules/order-sync.js';
+import { SandboxState, SYNC_ORDERS_PATH } from './state.js';
 import type { AttemptRecord, Sandbox, SandboxOptions } from './types.js';
 
 const KEEP_ALIVE_MS = 65_000;
 
-/** The key of a request body for the attempt record: order_id, else did, else code. */
-function attemptKey(raw: Buffer | undefined): string | undefined {
+/** The key of a request for the attempt record (see AttemptRecord.key). */
+function attemptKey(path: string, url: string | undefined, raw: Buffer | undefined): string | undefined {
+  if (path === BY_USER_PATH) {
+    const query = queryOf(url);
+    return CUSTOMER_IDENTIFIERS.map((name) => query[name]).find((value) => value !== undefined);
+  }
   if (raw === undefined) return undefined;
   let body: unknown;
   try {
@@ -25,6 +31,10 @@ function attemptKey(raw: Buffer | undefined): string | undefined {
   }
   if (typeof body !== 'object' || body === null) return undefined;
   const record = body as Record<string, unknown>;
+  if (path === SYNC_ORDERS_PATH && Array.isArray(record.orders)) {
+    const first: unknown = (record.orders[0] as { id?: unknown } | undefined)?.id;
+    return `${typeof first === 'string' || typeof first === 'number' ? first : '?'}+${record.orders.length}`;
+  }
   for (const field of ['order_id', 'did', 'code']) {
     const value = record[field];
     if (typeof value === 'string' || typeof value === 'number') return String(value);
@@ -41,7 +51,7 @@ function headersOf(req: IncomingMessage): Record<string, string> {
 }
 
 function attemptRecord(req: IncomingMessage, path: string, at: number, raw: Buffer | undefined, outcome: Outcome): AttemptRecord {
-  const record: AttemptRecord = { at, path, key: attemptKey(raw), outcome: outcome.kind === 'answer' ? outcome.status : outcome.kind, headers: headersOf(req) };
+  const record: AttemptRecord = { at, path, key: attemptKey(path, req.url, raw), outcome: outcome.kind === 'answer' ? outcome.status : outcome.kind, headers: headersOf(req) };
   const retryAfter = outcome.kind === 'answer' ? outcome.headers?.['retry-after'] : undefined;
   if (retryAfter !== undefined) record.retryAfterSeconds = Number(retryAfter);
   return record;
@@ -54,9 +64,10 @@ function urlHost(host: string): string {
 }
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const state = new SandboxState(opts.recordBodies ?? true, opts.recordAttempts ?? false);
+  const orderSync = orderSyncSettings(opts);
+  const state = new SandboxState(opts.recordBodies ?? true, opts.recordAttempts ?? false, orderSync.perMinute);
   const faults = new Faults(opts.faults ?? {});
-  const ctx: ApiContext = { state, faults, shopIds: opts.shopIds === undefined ? undefined : new Set(opts.shopIds) };
+  const ctx: ApiContext = { state, faults, shopIds: opts.shopIds === undefined ? undefined : new Set(opts.shopIds), orderSync };
   const timers = new Set<NodeJS.Timeout>();
 
   function deliver(req: IncomingMessage, res: ServerResponse, outcome: Outcome): void {
@@ -82,12 +93,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const path = pathOf(req.url);
     if (path.startsWith(CONTROL_PREFIX)) return handleControl(ctx, req, res, path);
     const at = Date.now();
-    state.arrive(at);
+    state.arrive(at, path);
     const misrouted = routeError(path, req.method);
     const fault = misrouted === undefined ? faults.decide() : undefined;
     const delayMs = faults.latency();
-    readBody(req, (raw) => {
-      const outcome = misrouted ?? (fault === undefined ? handleApi(ctx, path, raw, at) : faultOutcome(state, fault));
+    readBody(req, bodyLimit(ctx, path), (raw) => {
+      const outcome = misrouted ?? (fault === undefined ? handleApi(ctx, { path, query: queryOf(req.url), raw, at }) : faultOutcome(state, fault));
       if (state.recordAttempts) state.attempt(attemptRecord(req, path, at, raw, outcome));
       if (outcome.kind !== 'hang') later(delayMs, () => deliver(req, res, outcome));
     });
@@ -114,6 +125,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     carts: state.carts,
     wishlists: state.wishlists,
     events: state.events,
+    syncOrders: state.syncOrders,
+    syncArrivals: () => [...state.syncArrivals],
     stats: () => state.stats(),
     arrivals: () => state.arrivals.toArray(),
     attempts: () => state.attemptsByArrival(),

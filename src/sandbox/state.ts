@@ -1,9 +1,14 @@
 /**
  * What the sandbox received and accepted: arrival times and counts, accepted bodies (optional),
- * purchases by order_id, and a mirror of each device's cart and wishlist.
+ * purchases by order_id, a mirror of each device's cart and wishlist, and the order-sync API's
+ * orders, its arrivals and its pace.
  * Collections are cleared in place on reset, so references handed out stay live.
  */
+import { storeOrder, type StoredOrder, type SyncOrder } from './order-book.js';
+import { Pace } from './pace.js';
 import type { AcceptedRequest, AttemptRecord, SandboxStats } from './types.js';
+
+export const SYNC_ORDERS_PATH = '/sync/orders';
 
 export type FaultKind = keyof SandboxStats['faults'];
 
@@ -54,6 +59,10 @@ export class SandboxState {
   readonly arrivals = new Arrivals();
   /** Every API request with its key and answer (only when recording attempts). */
   readonly attempts: AttemptRecord[] = [];
+  /** Order-sync API: the orders it holds by id, and when each `/sync/orders` request arrived (ms). */
+  readonly syncOrders = new Map<string, StoredOrder>();
+  readonly syncArrivals: number[] = [];
+  readonly syncPace: Pace;
   private received = 0;
   private acceptedCount = 0;
   private rejected = 0;
@@ -64,11 +73,15 @@ export class SandboxState {
   constructor(
     private readonly recordBodies: boolean,
     readonly recordAttempts = false,
-  ) {}
+    syncOrdersPerMinute = 40,
+  ) {
+    this.syncPace = new Pace(syncOrdersPerMinute);
+  }
 
-  arrive(at: number): void {
+  arrive(at: number, path?: string): void {
     this.received += 1;
     this.arrivals.push(at);
+    if (path === SYNC_ORDERS_PATH) this.syncArrivals.push(at);
   }
 
   attempt(record: AttemptRecord): void {
@@ -100,12 +113,26 @@ export class SandboxState {
   }
 
   accept(path: string, body: Record<string, unknown>, at: number): void {
-    this.acceptedCount += 1;
     if (this.recordBodies) this.accepted.push({ path, body, at });
     const event = typeof body.event === 'string' ? body.event : '';
-    const kind = path.startsWith('/track/') ? path : `${path} ${event}`;
-    this.events.set(kind, (this.events.get(kind) ?? 0) + 1);
+    this.count(path.startsWith('/track/') ? path : `${path} ${event}`);
     if (path === '/push') this.applyPush(event, body);
+  }
+
+  /** An accepted order-sync batch (its body, holding the shop secret, is not kept). */
+  acceptSync(orders: readonly SyncOrder[], at: number): void {
+    for (const order of orders) storeOrder(this.syncOrders, order, at);
+    this.count(SYNC_ORDERS_PATH);
+  }
+
+  /** An answered read (`GET /orders/by_user`). */
+  acceptRead(path: string): void {
+    this.count(path);
+  }
+
+  private count(kind: string): void {
+    this.acceptedCount += 1;
+    this.events.set(kind, (this.events.get(kind) ?? 0) + 1);
   }
 
   stats(): SandboxStats {
@@ -128,6 +155,9 @@ export class SandboxState {
     this.wishlists.clear();
     this.events.clear();
     this.arrivals.clear();
+    this.syncOrders.clear();
+    this.syncArrivals.length = 0;
+    this.syncPace.clear();
     this.received = 0;
     this.acceptedCount = 0;
     this.rejected = 0;

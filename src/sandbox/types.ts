@@ -1,5 +1,9 @@
 /** The sandbox's public shapes. */
 import type { FaultConfig } from './faults.js';
+import type { StoredOrder } from './order-book.js';
+
+/** The shop secret the order-sync API expects when `shopSecret` is not given (the `sandbox` command uses it). */
+export const SANDBOX_SHOP_SECRET = 'sandbox-shop-secret';
 
 export interface SandboxOptions {
   /** 0 = a random free port (the default). */
@@ -13,6 +17,14 @@ export interface SandboxOptions {
   recordBodies?: boolean;
   /** Keep a record of every API request received, faulted ones and retries included (default false): see `attempts()`. */
   recordAttempts?: boolean;
+  /** Order-sync API: the shop secret (default SANDBOX_SHOP_SECRET); missing answers 401, another one 403. */
+  shopSecret?: string;
+  /** Order-sync API: `POST /sync/orders` requests admitted in any 60 s (default 40); beyond, 429 with Retry-After. */
+  syncOrdersPerMinute?: number;
+  /** Order-sync API: orders in one batch (default 5000); more answers 413. */
+  syncOrdersMaxOrders?: number;
+  /** Order-sync API: bytes in one request body (default 32 MiB); more answers 413. */
+  syncOrdersMaxBytes?: number;
 }
 
 /** One API request as the sandbox saw it (kept only with `recordAttempts`). */
@@ -20,7 +32,11 @@ export interface AttemptRecord {
   /** Date.now() on arrival. */
   at: number;
   path: string;
-  /** The request's key: its body's `order_id`, else `did`, else `code`, as text; undefined when it has none (or no JSON body). */
+  /**
+   * The request's key: its body's `order_id`, else `did`, else `code`, as text; for `/sync/orders`
+   * `<first order id>+<orders in the batch>` (e.g. `N1+500`); for `/orders/by_user` the first
+   * customer identifier of the query. Undefined when it has none (or no JSON body).
+   */
   key: string | undefined;
   /** The HTTP status it was answered with, or `reset` (socket destroyed) / `hang` (never answered). */
   outcome: number | 'reset' | 'hang';
@@ -40,10 +56,11 @@ export interface AcceptedRequest {
 export interface SandboxStats {
   /** API requests received (control endpoints not counted). */
   received: number;
+  /** Accepted requests and answered reads. */
   accepted: number;
-  /** Refused for their data: unknown shop (403) or a reject rule. */
+  /** Refused for their data: unknown shop or wrong shop secret (403), or a reject rule. */
   rejected: number;
-  /** Bad JSON or refused by validation (400), missing shop_id / did (401). */
+  /** Bad JSON or refused by the rules (400), a missing credential (401), too large (413). */
   invalid: number;
   /** Answers sent, by HTTP status. */
   byStatus: Record<string, number>;
@@ -69,8 +86,12 @@ export interface Sandbox {
   carts: Map<string, Map<string, number>>;
   /** did → product ids. */
   wishlists: Map<string, Set<string>>;
-  /** Accepted requests by kind: `/push purchase`, `/push/custom my_event`, `/track/clicked`, … */
+  /** Accepted requests by kind: `/push purchase`, `/push/custom my_event`, `/track/clicked`, `/sync/orders`, `/orders/by_user`, … */
   events: Map<string, number>;
+  /** Order-sync API: order id → what it holds of the order (status, lines, history, times received). */
+  syncOrders: Map<string, StoredOrder>;
+  /** Arrival timestamps (ms) of every `POST /sync/orders` request, faulted and refused ones included. */
+  syncArrivals(): number[];
   stats(): SandboxStats;
   /** Arrival timestamps (ms) of every API request received. */
   arrivals(): number[];

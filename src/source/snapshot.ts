@@ -3,7 +3,9 @@
  * (COLLATE "C", the same order as the ledger), one device's lines always together. No transaction spans pages.
  */
 import type { Row } from '../payloads/index.js';
+import { shardPredicate, type Shard } from '../shard.js';
 import type { Source } from './db.js';
+import { Binder, fromModel, type Statement } from './statement.js';
 
 export interface DeviceLines {
   did: string;
@@ -20,11 +22,40 @@ interface Page {
 }
 
 /**
+ * A snapshot page: the model's rows of devices after `after` (a did, in byte order; null for the first page), at
+ * most `limit` rows. The first page also asks for the type of did (see `snapshotPages`); later pages add the did text
+ * as "__pcs_did" only when `didColumn` says the model's own did column is not already that text.
+ */
+export function snapshotPageStatement(query: string, page: { after: string | null; limit: number; shard: Shard | undefined; didColumn: DidColumn }): Statement {
+  const b = new Binder();
+  const limit = b.bind(page.limit);
+  const first = page.after === null;
+  const columns = first ? `q.*, q.did::text AS "__pcs_did", pg_typeof(q.did)::text AS "__pcs_did_type"` : page.didColumn === 'did' ? 'q.*' : `q.*, q.did::text AS "__pcs_did"`;
+  const parts = ['q.did IS NOT NULL'];
+  if (page.after !== null) parts.push(`q.did::text COLLATE "C" > ${b.bind(page.after)}`);
+  const inShard = shardPredicate('q.did::text', page.shard, b.bind);
+  if (inShard !== undefined) parts.push(inShard);
+  return b.statement(`SELECT ${columns} FROM ${fromModel(query)} WHERE ${parts.join(' AND ')} ORDER BY q.did::text COLLATE "C" LIMIT ${limit}`);
+}
+
+/** Every line of one device (a device with more lines than a page is read on its own). */
+export function deviceLinesStatement(query: string, did: string, shard: Shard | undefined): Statement {
+  const b = new Binder();
+  const parts = [`q.did::text COLLATE "C" = ${b.bind(did)}`];
+  const inShard = shardPredicate('q.did::text', shard, b.bind);
+  if (inShard !== undefined) parts.push(inShard);
+  return b.statement(`SELECT q.*, q.did::text AS "__pcs_did" FROM ${fromModel(query)} WHERE ${parts.join(' AND ')}`);
+}
+
+/** Where a row's did text is: the model's own did column when it is text, else the added "__pcs_did". */
+export type DidColumn = 'did' | '__pcs_did';
+
+/**
  * Every device of the snapshot in did byte order, its lines grouped. A page ends at `pageSize` lines; the last
  * device of a full page may be cut, so it is dropped and read again at the start of the next page (a device with
  * more lines than a page is read on its own).
  */
-export async function* snapshotDevices(source: Source, query: string, pageSize: number, shard?: { index: number; count: number }): AsyncGenerator<DeviceLines> {
+export async function* snapshotDevices(source: Source, query: string, pageSize: number, shard: Shard | undefined): AsyncGenerator<DeviceLines> {
   for await (const page of snapshotPages(source, query, pageSize, shard)) yield* page;
 }
 
@@ -33,24 +64,16 @@ export async function* snapshotDevices(source: Source, query: string, pageSize: 
  * while the consumer works on this one: its start is known as soon as this one arrives, and the query runs in the
  * database while this process groups, hashes and compares (a page query is a read on its own, so reading it early
  * changes nothing but the time).
+ *
+ * When the first page shows the did is text or varchar, the value node-postgres gives is its ::text already, and
+ * later pages leave out the second copy (one string less to decode per line). Other types (integers, uuid, char(n),
+ * …) keep the "__pcs_did" column.
  */
-export async function* snapshotPages(source: Source, query: string, pageSize: number, shard?: { index: number; count: number }): AsyncGenerator<DeviceLines[]> {
-  const shardParams = (offset: number) =>
-    shard && shard.count > 1 ? { sql: ` AND mod(abs(hashtext(q.did::text)::bigint), $${offset}) = $${offset + 1}`, params: [shard.count, shard.index] } : { sql: '', params: [] };
-
-  // Where a row's did text is. The first page also asks for the type of did: when it is text or varchar, the
-  // value node-postgres gives is its ::text already, and later pages leave out the second copy (one string less
-  // to decode per line). Other types (integers, uuid, char(n), …) keep the "__pcs_did" column.
-  let didColumn: 'did' | '__pcs_did' = '__pcs_did';
+export async function* snapshotPages(source: Source, query: string, pageSize: number, shard: Shard | undefined): AsyncGenerator<DeviceLines[]> {
+  let didColumn: DidColumn = '__pcs_did';
   const readPage = async (after: string | null): Promise<Page> => {
-    const base: unknown[] = after === null ? [pageSize] : [pageSize, after];
-    const s = shardParams(base.length + 1);
-    const columns = after === null ? `q.*, q.did::text AS "__pcs_did", pg_typeof(q.did)::text AS "__pcs_did_type"` : didColumn === 'did' ? 'q.*' : `q.*, q.did::text AS "__pcs_did"`;
-    const sql = `SELECT ${columns} FROM (
-${query}
-) AS q WHERE q.did IS NOT NULL${after === null ? '' : ` AND q.did::text COLLATE "C" > $2`}${s.sql} ORDER BY q.did::text COLLATE "C" LIMIT $1`;
     const key = didColumn;
-    const rows = await source.query<SnapshotRow>(sql, [...base, ...s.params]);
+    const rows = await source.query<SnapshotRow>(snapshotPageStatement(query, { after, limit: pageSize, shard, didColumn }));
     if (rows.length === 0) return { devices: [], after: undefined };
     if (after === null && TEXT_TYPES.has(String(rows[0]?.__pcs_did_type))) didColumn = 'did';
     const groups = group(rows, key);
@@ -58,14 +81,7 @@ ${query}
       const last = groups.pop();
       if (groups.length === 0 && last) {
         // One device fills the whole page: read all of its lines at once.
-        const s2 = shardParams(2);
-        const all = await source.query<SnapshotRow>(
-          `SELECT q.*, q.did::text AS "__pcs_did" FROM (
-${query}
-) AS q WHERE q.did::text COLLATE "C" = $1${s2.sql}`,
-          [last.did, ...s2.params],
-        );
-        groups.push(...group(all, '__pcs_did'));
+        groups.push(...group(await source.query<SnapshotRow>(deviceLinesStatement(query, last.did, shard)), '__pcs_did'));
       }
     }
     const tail = groups[groups.length - 1];
@@ -119,16 +135,16 @@ export function compareC(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** The lines of these devices, fresh from the model (replay). */
+export function devicesByDidStatement(query: string, dids: readonly string[]): Statement {
+  return { text: `SELECT q.*, q.did::text AS "__pcs_did" FROM ${fromModel(query)} WHERE q.did::text = ANY($1::text[])`, values: [dids] };
+}
+
 /** The lines of these devices, fresh from the model (replay); a device with no lines is absent from the result. */
 export async function devicesByDid(source: Source, query: string, dids: readonly string[]): Promise<Map<string, Row[]>> {
   const out = new Map<string, Row[]>();
   if (dids.length === 0) return out;
-  const rows = await source.query<SnapshotRow>(
-    `SELECT q.*, q.did::text AS "__pcs_did" FROM (
-${query}
-) AS q WHERE q.did::text = ANY($1::text[])`,
-    [dids],
-  );
+  const rows = await source.query<SnapshotRow>(devicesByDidStatement(query, dids));
   for (const { __pcs_did: did, ...row } of rows) {
     const lines = out.get(did);
     if (lines === undefined) out.set(did, [row]);

@@ -11,11 +11,22 @@ export interface StateDb {
 
 export type StateTable = 'watermarks' | 'ledger' | 'failures' | 'runs';
 
-export function openStateDb(url: string, schema: string, applicationName = 'personaclick-sync'): StateDb {
+export interface StateDbOptions {
+  /** Shown in pg_stat_activity (":state" is added). */
+  applicationName?: string;
+  /** Connections at most (default 3). */
+  poolSize?: number;
+  /** Quiet knex's own warnings: knex writes them to stdout, where they would break `check --json`. */
+  quiet?: boolean;
+}
+
+export function openStateDb(url: string, schema: string, options: StateDbOptions = {}): StateDb {
+  const quiet = () => undefined;
   const knex = knexFactory({
     client: 'pg',
-    connection: { connectionString: url, application_name: `${applicationName}:state` },
-    pool: { min: 0, max: 3 },
+    connection: { connectionString: url, application_name: `${options.applicationName ?? 'personaclick-sync'}:state` },
+    pool: { min: 0, max: options.poolSize ?? 3 },
+    ...(options.quiet ? { log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } } : {}),
   });
   return fromKnex(knex, schema);
 }

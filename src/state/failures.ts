@@ -1,11 +1,18 @@
-/** Failures: rows that could not be delivered, with their class and reason, until a later delivery resolves them. */
+/**
+ * Failures: rows that could not be delivered, with their class and reason, until a later delivery resolves them.
+ * A *warning* is a row that was delivered without optional fields whose values were bad (the reason names each
+ * field and value): it is in the ledger, and stays open until a replay sends it without warnings.
+ */
 import type { Knex } from 'knex';
 import type { FailureClass } from '../errors.js';
 import { pgArray, type StateDb } from './db.js';
 
+/** The classes a failure row can have: what the API or the builder said, and `warning` for a delivery that left fields out. */
+export type FailureRowClass = Exclude<FailureClass, 'fatal'> | 'warning';
+
 export interface FailureRecord {
   key: string;
-  class: Exclude<FailureClass, 'fatal'>;
+  class: FailureRowClass;
   reason: string;
   status?: number | undefined;
 }
@@ -78,18 +85,18 @@ export async function listOpenFailures(db: StateDb, filter: { job?: string; clas
 
 export interface FailureFilter {
   job?: string | undefined;
-  class?: 'invalid' | 'rejected' | undefined;
+  class?: 'invalid' | 'rejected' | 'warning' | undefined;
   /** Only failures that happened at or after this instant. */
   since?: Date | undefined;
 }
 
 /** Open failures in id order, a page at a time (replay). */
-export async function openFailurePage(db: StateDb, filter: FailureFilter, afterId: number, limit: number): Promise<{ id: number; job: string; key: string; class: string }[]> {
+export async function openFailurePage(db: StateDb, filter: FailureFilter, afterId: number, limit: number): Promise<{ id: number; job: string; key: string; class: string; reason: string }[]> {
   let q = db.table('failures').whereNull('resolved_at').where('id', '>', afterId);
   if (filter.job) q = q.where('job', filter.job);
   if (filter.class) q = q.where('class', filter.class);
   if (filter.since) q = q.where('last_failed_at', '>=', filter.since);
-  const rows = await q.orderBy('id').limit(limit).select<{ id: string; job: string; key: string; class: string }[]>('id', 'job', 'key', 'class');
+  const rows = await q.orderBy('id').limit(limit).select<{ id: string; job: string; key: string; class: string; reason: string }[]>('id', 'job', 'key', 'class', 'reason');
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 

@@ -1,10 +1,14 @@
 /** The delivered ledger: what PersonaClick already has, so nothing goes out twice that need not. */
 import type { Knex } from 'knex';
+import { shardPredicate, type Shard } from '../shard.js';
 import { pgArray, type StateDb } from './db.js';
 
 export interface LedgerEntry {
   key: string;
   hash?: string | null;
+  /** Mirrors: the stream and segment of the device's last full request (its clearing request goes out on them). */
+  stream?: string | null;
+  segment?: string | null;
 }
 
 /** Which of these keys are already delivered for the job. One query per page. */
@@ -23,10 +27,19 @@ export async function recordDelivered(db: StateDb, trx: Knex.Transaction, job: s
   for (let i = 0; i < entries.length; i += 5000) {
     const chunk = entries.slice(i, i + 5000);
     await trx.raw(
-      `INSERT INTO ??.ledger (job, key, hash, run_id)
-       SELECT ?, k, h, ? FROM unnest(?::text[], ?::text[]) AS u(k, h)
-       ON CONFLICT (job, key) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id, delivered_at = now()`,
-      [db.schema, job, runId, pgArray(chunk.map((e) => e.key)), pgArray(chunk.map((e) => e.hash ?? null))],
+      `INSERT INTO ??.ledger (job, key, hash, stream, segment, run_id)
+       SELECT ?, k, h, st, sg, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS u(k, h, st, sg)
+       ON CONFLICT (job, key) DO UPDATE
+         SET hash = EXCLUDED.hash, stream = EXCLUDED.stream, segment = EXCLUDED.segment, run_id = EXCLUDED.run_id, delivered_at = now()`,
+      [
+        db.schema,
+        job,
+        runId,
+        pgArray(chunk.map((e) => e.key)),
+        pgArray(chunk.map((e) => e.hash ?? null)),
+        pgArray(chunk.map((e) => e.stream ?? null)),
+        pgArray(chunk.map((e) => e.segment ?? null)),
+      ],
     );
   }
 }
@@ -36,39 +49,43 @@ export async function forgetDelivered(db: StateDb, trx: Knex.Transaction, job: s
   await trx.raw(`DELETE FROM ??.ledger WHERE job = ? AND key = ANY(?::text[])`, [db.schema, job, pgArray(keys)]);
 }
 
+/** The stream and segment the ledger holds for these keys (replay's clearing requests). One query. */
+export async function ledgerEnvelopes(db: StateDb, job: string, keys: readonly string[]): Promise<Map<string, { stream: string | null; segment: string | null }>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db.knex.raw<{ rows: { key: string; stream: string | null; segment: string | null }[] }>(
+    `SELECT key, stream, segment FROM ??.ledger WHERE job = ? AND key = ANY(?::text[])`,
+    [db.schema, job, pgArray(keys)],
+  );
+  return new Map(rows.rows.map((r) => [r.key, { stream: r.stream, segment: r.segment }]));
+}
+
 export async function countDelivered(db: StateDb, job: string): Promise<number> {
   const row = await db.table('ledger').where({ job }).count<{ count: string }[]>('* as count');
   return Number(row[0]?.count ?? 0);
 }
 
 /**
- * The ledger of a mirror job in key byte order (the "C" collation of the key column, so the primary key index
- * serves it), page by page. Rows this run has written are left out: the merge has already passed them.
+ * The ledger of a mirror job in key byte order (the "C" collation of the key column, so the primary key index serves
+ * it), a page at a time (never an empty one). Rows this run has written are left out: the merge has already passed
+ * them. The next page is read while the consumer works on this one; it starts after this page's last key, so what the
+ * run writes meanwhile (keys the merge has passed) is left out just the same.
  */
-export async function* ledgerInKeyOrder(db: StateDb, job: string, runId: string, pageSize = 5000, shard?: { index: number; count: number }): AsyncGenerator<LedgerEntry> {
-  for await (const page of ledgerPages(db, job, runId, pageSize, shard)) yield* page;
-}
-
-/**
- * `ledgerInKeyOrder` a page at a time (never an empty one). The next page is read while the consumer works on
- * this one; it starts after this page's last key, so what the run writes meanwhile (keys the merge has passed) is
- * left out just the same.
- */
-export async function* ledgerPages(db: StateDb, job: string, runId: string, pageSize = 5000, shard?: { index: number; count: number }): AsyncGenerator<LedgerEntry[]> {
+export async function* ledgerPages(db: StateDb, job: string, runId: string, pageSize = 5000, shard?: Shard): AsyncGenerator<LedgerEntry[]> {
   const readPage = async (after: string | null): Promise<LedgerEntry[]> => {
     const params: unknown[] = [db.schema, job, runId];
-    let sql = `SELECT key, hash FROM ??.ledger WHERE job = ? AND run_id IS DISTINCT FROM ?`;
+    let sql = `SELECT key, hash, stream, segment FROM ??.ledger WHERE job = ? AND run_id IS DISTINCT FROM ?`;
     if (after !== null) {
       sql += ` AND key > ?`;
       params.push(after);
     }
-    if (shard && shard.count > 1) {
-      sql += ` AND mod(abs(hashtext(key)::bigint), ?) = ?`;
-      params.push(shard.count, shard.index);
-    }
+    const inShard = shardPredicate('key', shard, (value) => {
+      params.push(value);
+      return '?';
+    });
+    if (inShard !== undefined) sql += ` AND ${inShard}`;
     sql += ` ORDER BY key LIMIT ?`;
     params.push(pageSize);
-    const result = await db.knex.raw<{ rows: { key: string; hash: string | null }[] }>(sql, params as Knex.RawBinding[]);
+    const result = await db.knex.raw<{ rows: { key: string; hash: string | null; stream: string | null; segment: string | null }[] }>(sql, params as Knex.RawBinding[]);
     return result.rows;
   };
   let next: Promise<LedgerEntry[]> | undefined = readPage(null);

@@ -27,14 +27,15 @@ export async function migrate(db: StateDb, opts: { lock?: boolean } = {}): Promi
   // A dedicated connection holds a session advisory lock while the schema is created and knex's migrator runs on
   // the pool: a second `migrate` started at the same moment waits here, then finds nothing left to do.
   const lockKey = `personaclick_sync:migrate:${schema}`;
-  const conn = (await knex.client.acquireConnection()) as unknown;
+  const pool = knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(connection: unknown): Promise<unknown> };
+  const conn = await pool.acquireConnection();
   const lockQuery = (sql: string) => knex.raw(sql, [lockKey]).connection(conn);
   try {
     await lockQuery('SELECT pg_advisory_lock(hashtext(?))');
     return await runMigrations(db);
   } finally {
     await lockQuery('SELECT pg_advisory_unlock(hashtext(?))').catch(() => undefined);
-    await knex.client.releaseConnection(conn);
+    await pool.releaseConnection(conn);
   }
 }
 

@@ -19,6 +19,7 @@ export interface RunTotals {
   skipped: number;
   invalid: number;
   rejected: number;
+  warnings: number;
   retries: number;
   answers: Record<string, number>;
   runs: Partial<Record<RunStatus, number>>;
@@ -37,7 +38,7 @@ export async function runTotals(db: StateDb, group: RunGroup, exceptRunId: strin
   const params = [group.job, group.mode, group.shard ?? null, exceptRunId];
   const sums = await db.knex.raw<{ rows: Record<string, unknown>[] }>(
     `SELECT sum(read) AS read, sum(sent) AS sent, sum(skipped) AS skipped, sum(invalid) AS invalid, sum(rejected) AS rejected,
-            sum(retries) AS retries,
+            sum(warnings) AS warnings, sum(retries) AS retries,
             extract(epoch FROM max(finished_at) FILTER (WHERE status = 'done'))::float8 AS last_success,
             extract(epoch FROM max(finished_at))::float8 AS last_run,
             extract(epoch FROM (array_agg(finished_at - started_at ORDER BY finished_at DESC) FILTER (WHERE finished_at IS NOT NULL))[1])::float8 AS last_duration
@@ -56,6 +57,7 @@ export async function runTotals(db: StateDb, group: RunGroup, exceptRunId: strin
     skipped: num(s.skipped),
     invalid: num(s.invalid),
     rejected: num(s.rejected),
+    warnings: num(s.warnings),
     retries: num(s.retries),
     answers: Object.fromEntries(answers.rows.map((r) => [r.class, Number(r.n)])),
     runs: Object.fromEntries(byStatus.rows.map((r) => [r.status, Number(r.n)])),

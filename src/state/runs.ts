@@ -12,10 +12,12 @@ export interface RunCounts {
   invalid: number;
   rejected: number;
   retries: number;
+  /** Of `sent`: delivered without optional fields whose values were bad (kept as `warning` failures). */
+  warnings: number;
 }
 
 export function emptyCounts(): RunCounts {
-  return { read: 0, sent: 0, skipped: 0, invalid: 0, rejected: 0, retries: 0 };
+  return { read: 0, sent: 0, skipped: 0, invalid: 0, rejected: 0, retries: 0, warnings: 0 };
 }
 
 export function newRunId(): string {
@@ -75,5 +77,6 @@ export async function lastRuns(db: StateDb, limit = 10): Promise<RunRow[]> {
     invalid: Number(r.invalid),
     rejected: Number(r.rejected),
     retries: Number(r.retries),
+    warnings: Number(r.warnings ?? 0),
   }));
 }

@@ -35,7 +35,7 @@ export async function writeWatermark(
   trx: Knex.Transaction | Knex,
   name: string,
   cursor: Cursor,
-  meta: { upperBound?: string; runId: string },
+  meta: { upperBound?: string | undefined; runId: string },
 ): Promise<void> {
   await trx
     .withSchema(db.schema)

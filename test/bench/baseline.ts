@@ -53,7 +53,7 @@ export async function readCartsOnly(dbUrl: string): Promise<number> {
   const source = openSource({ url: dbUrl, poolSize: 2, statementTimeoutMs: 0, applicationName: 'bench' });
   const started = performance.now();
   try {
-    for await (const device of snapshotDevices(source, CARTS_QUERY, 5000)) void device;
+    for await (const device of snapshotDevices(source, CARTS_QUERY, 5000, undefined)) void device;
     return performance.now() - started;
   } finally {
     await source.close();

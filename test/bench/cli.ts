@@ -59,10 +59,10 @@ export function writeBenchConfig(setup: ConnectorSetup): string {
 
 export interface CliOptions {
   /** Where stdout goes: a file path ('/dev/null' included); default discarded. */
-  stdoutFile?: string;
+  stdoutFile?: string | undefined;
   /** Write a V8 CPU profile of the connector into this directory. */
-  cpuProfDir?: string;
-  timeoutMs?: number;
+  cpuProfDir?: string | undefined;
+  timeoutMs?: number | undefined;
 }
 
 export async function runConnector(args: string[], opts: CliOptions = {}): Promise<CliRun> {

@@ -62,7 +62,7 @@ export async function counts(db: TestDatabase): Promise<{ orders: number; lines:
 
 /**
  * "The previous run": the ledger rows a completed `reconcile carts` leaves, written with SQL. The hash is
- * cartContentHash's (sha256 hex of JSON `[["id",quantity],…]`, ids merged and in byte order). Should the two ever
+ * listContentHash's (sha256 hex of JSON `[["id",quantity],…]`, ids merged and in byte order). Should the two ever
  * disagree, the reconcile re-sends every cart, and the diff scenario's `sent == changed` check fails loudly.
  */
 export async function seedCartsLedger(db: TestDatabase, schema: string): Promise<void> {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log.js';
+import { ordersJob } from '../../jobs/orders.js';
 import { launchJob } from '../../src/run/launch.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { bareSender } from './baseline.js';
@@ -33,7 +34,7 @@ export async function placement(b: Bench): Promise<Figure[]> {
     bareLocal = await sendAll(loadBodies(bodies, local.url), concurrency);
     local.reset();
     const config = loadConfig({ path: await prepare(b, 'placement_inproc', { concurrency }, local.url), env: {} });
-    const [summary] = await launchJob(config, { kind: 'sync' }, { dryRun: false, limit: n, out: new PassThrough(), log: silentLogger() });
+    const [summary] = await launchJob(config, ordersJob.scheduled, { dryRun: false, limit: n, out: new PassThrough(), log: silentLogger() });
     if (summary?.sent !== n || local.stats().accepted !== n) throw new Error(`in-process sync: sent ${summary?.sent}, accepted ${local.stats().accepted}, expected ${n}`);
     syncLocalMs = summary.durationMs;
   } finally {

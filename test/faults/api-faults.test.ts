@@ -4,32 +4,15 @@
  * exactly as the database says; the run's own figures (retries, time waited) must agree with what the sandbox saw;
  * the rate limit must hold over every attempt, retries included; and no Retry-After may be cut short.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type AttemptRecord, type Sandbox, type SandboxStats } from '../../src/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
+import type { AttemptRecord, SandboxStats } from '../../src/sandbox/index.js';
 import type { RunSummary } from '../../src/run/summary.js';
-import { createMigratedDatabase, type TestDatabase } from '../support/pg.js';
-import { createShop, insertOrders } from '../support/shop.js';
+import { insertOrders } from '../support/shop.js';
 import { runSync, testConfig } from '../support/harness.js';
 import { attemptsByKey, faultCounts, isSuccess, maxInWindow, report } from './support/figures.js';
+import { useFrame } from '../support/frame.js';
 
-let db: TestDatabase;
-let sandbox: Sandbox;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ recordAttempts: true });
-});
-afterAll(async () => {
-  await sandbox.close();
-});
-beforeEach(async () => {
-  db = await createMigratedDatabase('pcs_apifaults');
-  await createShop(db);
-  sandbox.reset();
-  sandbox.setFaults({});
-});
-afterEach(async () => {
-  await db.drop();
-});
+const env = useFrame({ sandbox: { recordAttempts: true }, prefix: 'pcs_apifaults' });
 
 interface Line {
   id: string;
@@ -48,10 +31,10 @@ interface ExpectedOrder {
 }
 
 async function expectedOrders(): Promise<Map<string, ExpectedOrder>> {
-  const orders = await db.query<{ id: string; device_id: string; total: string; discount: string | null; promo: string | null; payment: string | null }>(
+  const orders = await env.db.query<{ id: string; device_id: string; total: string; discount: string | null; promo: string | null; payment: string | null }>(
     `SELECT id::text, device_id, total::text, discount::text, promo, payment FROM shop.orders`,
   );
-  const lines = await db.query<{ order_id: string; product_id: string; qty: number; unit_price: string }>(
+  const lines = await env.db.query<{ order_id: string; product_id: string; qty: number; unit_price: string }>(
     `SELECT order_id::text, product_id, qty, unit_price::text FROM shop.order_lines`,
   );
   const byOrder = new Map<string, Line[]>();
@@ -101,23 +84,23 @@ interface FaultRun {
   wallMs: number;
 }
 
-/** Orders through the seeded fault mix, with a rate limit; what the run reported and what the sandbox saw. */
+/** Orders through the seeded fault mix, with a rate limit; what the run reported and what the env.sandbox saw. */
 async function faultMixRun(opts: { orders: number; concurrency: number; limit: number } = { orders: ORDERS, concurrency: 8, limit: LIMIT }): Promise<FaultRun> {
-  await insertOrders(db, 1, opts.orders);
-  // 5xx as 500 (the sandbox adds the configured Retry-After to 503s too; here only the 429s carry one).
-  sandbox.setFaults({ seed: 20240611, error5xxRate: 0.2, status5xx: 500, rate429: 0.05, retryAfterSeconds: RETRY_AFTER_S, resetRate: 0.02, hangRate: 0.01 });
+  await insertOrders(env.db, 1, opts.orders);
+  // 5xx as 500 (the env.sandbox adds the configured Retry-After to 503s too; here only the 429s carry one).
+  env.sandbox.setFaults({ seed: 20240611, error5xxRate: 0.2, status5xx: 500, rate429: 0.05, retryAfterSeconds: RETRY_AFTER_S, resetRate: 0.02, hangRate: 0.01 });
   const started = Date.now();
   const { summary } = await runSync(
-    testConfig(db.url, sandbox.url, {
+    testConfig(env.db.url, env.sandbox.url, {
       personaclick: { timeoutMs: TIMEOUT_MS },
       delivery: { concurrency: opts.concurrency, retries: 10, retryMinMs: 10, retryMaxMs: 100, maxRequestsPerSecond: opts.limit },
     }),
   );
-  return { summary, stats: sandbox.stats(), attempts: sandbox.attempts(), wallMs: Date.now() - started };
+  return { summary, stats: env.sandbox.stats(), attempts: env.sandbox.attempts(), wallMs: Date.now() - started };
 }
 
 describe('API faults', () => {
-  it('under 20% 5xx, 5% 429 + Retry-After, 2% resets and 1% hangs: every order once, as the database says; retries and time waited agree with the sandbox; no Retry-After cut short', async () => {
+  it('under 20% 5xx, 5% 429 + Retry-After, 2% resets and 1% hangs: every order once, as the database says; retries and time waited agree with the env.sandbox; no Retry-After cut short', async () => {
     const { summary, stats, attempts, wallMs } = await faultMixRun();
     const faults = faultCounts(stats);
 
@@ -125,9 +108,9 @@ describe('API faults', () => {
     expect(summary.status, String(summary.error)).toBe('done');
     expect(summary.sent).toBe(ORDERS);
     const expected = await expectedOrders();
-    expect([...sandbox.purchases.keys()].sort()).toEqual([...expected.keys()].sort());
-    expect([...sandbox.purchases.values()].every((n) => n === 1)).toBe(true);
-    for (const { body } of sandbox.accepted) {
+    expect([...env.sandbox.purchases.keys()].sort()).toEqual([...expected.keys()].sort());
+    expect([...env.sandbox.purchases.values()].every((n) => n === 1)).toBe(true);
+    for (const { body } of env.sandbox.accepted) {
       const want = expected.get(String(body.order_id));
       expect(want, `order ${String(body.order_id)}`).toBeDefined();
       expect(body.did).toBe(want?.did);
@@ -137,7 +120,7 @@ describe('API faults', () => {
       expect(body.payment_type).toBe(want?.payment);
       expect(sortLines(body.items as Line[])).toEqual(want?.items);
     }
-    const [mark] = await db.query<{ cursor_key: string }>(`SELECT cursor_key FROM personaclick_sync.watermarks WHERE name = 'orders'`);
+    const [mark] = await env.db.query<{ cursor_key: string }>(`SELECT cursor_key FROM personaclick_sync.watermarks WHERE name = 'orders'`);
     expect(mark?.cursor_key).toBe(String(ORDERS));
 
     // Every fault kind happened, and the run counted each faulted attempt as one retry: nothing more, nothing less.
@@ -146,7 +129,7 @@ describe('API faults', () => {
     expect(stats.received).toBe(summary.sent + summary.retries);
     expect(attempts).toHaveLength(stats.received);
 
-    // Each failed attempt was tried again, and the time the run says it waited agrees with the gaps the sandbox saw:
+    // Each failed attempt was tried again, and the time the run says it waited agrees with the gaps the env.sandbox saw:
     // a gap is the wait plus the failed answer's way back and the retry's way there (for a hang, the whole timeout).
     const gaps = retryGaps(attempts);
     expect(gaps).toHaveLength(faults.total);
@@ -178,7 +161,7 @@ describe('API faults', () => {
       retryAfter: { answered: afterRetryAfter.length, seconds: RETRY_AFTER_S, minExtraWaitMs: Math.min(...slack), maxExtraWaitMs: Math.max(...slack) },
       maxPerSecond: maxInWindow(attempts.map((a) => a.at)),
       limitPerSecond: LIMIT,
-      duplicates: [...sandbox.purchases.values()].filter((n) => n > 1).length,
+      duplicates: [...env.sandbox.purchases.values()].filter((n) => n > 1).length,
       durationMs: summary.durationMs,
       wallMs,
     });

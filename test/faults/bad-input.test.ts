@@ -1,7 +1,8 @@
 /**
- * Hostile and broken orders, each with the outcome it must have: sent with exactly the given fields, or kept as an
- * *invalid* failure whose reason names the column. One sync runs over all of them, interleaved with good orders:
- * none may crash the run or hold back the orders after it.
+ * Hostile and broken orders, each with the outcome it must have: sent with exactly the given fields (with a *warning*
+ * failure naming the column and value when a bad optional field was left out), or kept as an *invalid* failure whose
+ * reason names the column. One sync runs over all of them, interleaved with good orders: none may crash the run or
+ * hold back the orders after it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -47,7 +48,8 @@ interface OrderRow {
 
 type LineRow = [product: string | null, qty: string | null, price: string | null];
 
-type Expected = { sent: Record<string, unknown> } | { invalid: RegExp };
+/** Sent with exactly these fields (and, when `warning` is given, a warning failure whose reason matches it), or invalid. */
+type Expected = { sent: Record<string, unknown>; warning?: RegExp } | { invalid: RegExp };
 
 interface Case {
   name: string;
@@ -70,13 +72,13 @@ const CASES: Case[] = [
   { name: 'did of 300 characters', order: { id: 'did-300', did: 'd'.repeat(300) }, expect: { invalid: /^did: must be at most 255/ } },
   { name: 'did with unicode, emoji, quotes and a backslash', order: { id: 'did-unicode', did: emojiDid }, expect: { sent: { did: emojiDid, items: [ITEM] } } },
   // order prices
-  { name: 'order price negative', order: { id: 'price-negative', total: '-10.50' }, expect: { invalid: /^order_price: must be a non-negative finite number/ } },
-  { name: 'order price NaN', order: { id: 'price-nan', total: 'NaN' }, expect: { invalid: /^order_price: must be a non-negative finite number/ } },
-  { name: 'order price 1e20', order: { id: 'price-huge', total: '100000000000000000000' }, expect: { invalid: /^order_price: must be at most 1e12/ } },
+  { name: 'order price negative', order: { id: 'price-negative', total: '-10.50' }, expect: { sent: { items: [ITEM] }, warning: /^order_price: must be a non-negative finite number \(got "-10.50"\); left out$/ } },
+  { name: 'order price NaN', order: { id: 'price-nan', total: 'NaN' }, expect: { sent: { items: [ITEM] }, warning: /^order_price: must be a non-negative finite number/ } },
+  { name: 'order price 1e20', order: { id: 'price-huge', total: '100000000000000000000' }, expect: { sent: { items: [ITEM] }, warning: /^order_price: must be at most 1e12/ } },
   { name: 'order price just under 1e12', order: { id: 'price-max', total: '999999999999.99' }, expect: { sent: { order_price: 999999999999.99, items: [ITEM] } } },
   { name: 'order price 0', order: { id: 'price-zero', total: '0' }, expect: { sent: { order_price: 0, items: [ITEM] } } },
-  { name: 'order price as the string "twelve"', order: { id: 'price-word', total_text: 'twelve' }, expect: { invalid: /^order_price: must be a non-negative finite number/ } },
-  { name: 'order price as the string "12,50"', order: { id: 'price-comma', total_text: '12,50' }, expect: { invalid: /^order_price:/ } },
+  { name: 'order price as the string "twelve"', order: { id: 'price-word', total_text: 'twelve' }, expect: { sent: { items: [ITEM] }, warning: /^order_price: must be a non-negative finite number \(got "twelve"\)/ } },
+  { name: 'order price as the string "12,50"', order: { id: 'price-comma', total_text: '12,50' }, expect: { sent: { items: [ITEM] }, warning: /^order_price:/ } },
   { name: 'order price as the string "12.50"', order: { id: 'price-text', total_text: '12.50' }, expect: { sent: { order_price: 12.5, items: [ITEM] } } },
   // line prices and amounts
   { name: 'line price negative', order: { id: 'line-price-negative' }, lines: [['SKU-1', '1', '-1.00']], expect: { invalid: /^items\[0\]\.price: must be a non-negative/ } },
@@ -91,17 +93,17 @@ const CASES: Case[] = [
   { name: 'amount 2.0 (a whole numeric)', order: { id: 'amount-2.0' }, lines: [['SKU-1', '2.0', '1.00']], expect: { sent: { items: [{ id: 'SKU-1', amount: 2, price: 1 }] } } },
   { name: 'a bad line after good ones', order: { id: 'line-third-bad' }, lines: [['A', '1', '1'], ['B', '1', '1'], ['C', '-2', '1']], expect: { invalid: /^items\[2\]\.amount:/ } },
   // custom
-  { name: 'custom value an object', order: { id: 'custom-object', custom: { gift: { wrap: 1 } } }, expect: { invalid: /^custom\.gift: must be a string, an integer or a YYYY-MM-DD date/ } },
-  { name: 'custom value an array', order: { id: 'custom-array', custom: { tags: ['a', 'b'] } }, expect: { invalid: /^custom\.tags:/ } },
-  { name: 'custom itself an array', order: { id: 'custom-top-array', custom: ['a'] }, expect: { invalid: /^custom: must be a JSON object/ } },
-  { name: 'custom itself a string', order: { id: 'custom-top-string', custom: 'gift' }, expect: { invalid: /^custom: must be a JSON object/ } },
-  { name: 'custom value a timestamp', order: { id: 'custom-timestamp', custom: { delivered: '2024-01-01T10:00:00Z' } }, expect: { invalid: /^custom\.delivered: looks like a timestamp/ } },
-  { name: 'custom value an impossible date', order: { id: 'custom-bad-date', custom: { day: '2023-02-29' } }, expect: { invalid: /^custom\.day: must be a real calendar date/ } },
-  { name: 'custom value a fraction', order: { id: 'custom-float', custom: { ratio: 1.5 } }, expect: { invalid: /^custom\.ratio:/ } },
-  { name: 'custom value a boolean', order: { id: 'custom-bool', custom: { vip: true } }, expect: { invalid: /^custom\.vip:/ } },
-  { name: 'custom reserved key order_id', order: { id: 'custom-reserved-order-id', custom: { order_id: 'X' } }, expect: { invalid: /^custom\.order_id: is a reserved name/ } },
-  { name: 'custom reserved key source', order: { id: 'custom-reserved-source', custom: { gift: 1, source: 'x' } }, expect: { invalid: /^custom\.source: is a reserved name/ } },
-  { name: 'custom empty key', order: { id: 'custom-empty-key', custom: { '': 'x' } }, expect: { invalid: /^custom: keys must be non-empty/ } },
+  { name: 'custom value an object', order: { id: 'custom-object', custom: { gift: { wrap: 1 } } }, expect: { sent: { items: [ITEM] }, warning: /^custom\.gift: must be a string, an integer or a YYYY-MM-DD date/ } },
+  { name: 'custom value an array', order: { id: 'custom-array', custom: { tags: ['a', 'b'], n: 2 } }, expect: { sent: { custom: { n: 2 }, items: [ITEM] }, warning: /^custom\.tags:/ } },
+  { name: 'custom itself an array', order: { id: 'custom-top-array', custom: ['a'] }, expect: { sent: { items: [ITEM] }, warning: /^custom: must be a JSON object/ } },
+  { name: 'custom itself a string', order: { id: 'custom-top-string', custom: 'gift' }, expect: { sent: { items: [ITEM] }, warning: /^custom: must be a JSON object/ } },
+  { name: 'custom value date-and-time text (a string)', order: { id: 'custom-timestamp', custom: { delivered: '2024-01-01T10:00:00Z' } }, expect: { sent: { custom: { delivered: '2024-01-01T10:00:00Z' }, items: [ITEM] } } },
+  { name: 'custom value an impossible date', order: { id: 'custom-bad-date', custom: { day: '2023-02-29' } }, expect: { sent: { items: [ITEM] }, warning: /^custom\.day: must be a real calendar date/ } },
+  { name: 'custom value a fraction', order: { id: 'custom-float', custom: { ratio: 1.5 } }, expect: { sent: { items: [ITEM] }, warning: /^custom\.ratio:/ } },
+  { name: 'custom value a boolean', order: { id: 'custom-bool', custom: { vip: true } }, expect: { sent: { items: [ITEM] }, warning: /^custom\.vip:/ } },
+  { name: 'custom reserved key order_id', order: { id: 'custom-reserved-order-id', custom: { order_id: 'X' } }, expect: { sent: { items: [ITEM] }, warning: /^custom\.order_id: is a reserved name/ } },
+  { name: 'custom reserved key source', order: { id: 'custom-reserved-source', custom: { gift: 1, source: 'x' } }, expect: { sent: { custom: { gift: 1 }, items: [ITEM] }, warning: /^custom\.source: is a reserved name/ } },
+  { name: 'custom empty key', order: { id: 'custom-empty-key', custom: { '': 'x' } }, expect: { sent: { items: [ITEM] }, warning: /^custom\."": keys must be non-empty; left out$/ } },
   {
     name: 'custom with unicode, quotes, a leap day and a null',
     order: { id: 'custom-ok', custom: { gift_wrap: 1, note: 'für "Oma" 🎁 \\ ok', delivery_day: '2024-02-29', empty: null } },
@@ -213,16 +215,17 @@ afterAll(async () => {
 });
 
 const sentCases = CASES.filter((c) => 'sent' in c.expect);
+const warnedCases = sentCases.filter((c) => 'warning' in c.expect && c.expect.warning !== undefined);
 const invalidCases = CASES.filter((c) => 'invalid' in c.expect);
 
 describe('hostile and broken orders in one sync', () => {
   it('none crashes the run or holds back the orders after it', () => {
-    const outcomes = { sent: sentCases.length, invalid: invalidCases.length };
+    const outcomes = { sent: sentCases.length, sentWithWarnings: warnedCases.length, invalid: invalidCases.length };
     report('bad-input: hostile orders', {
       badRowsTried: CASES.length,
       goodRowsInterleaved: goodIds.length,
       expected: outcomes,
-      run: { status: summary.status, read: summary.read, sent: summary.sent, invalid: summary.invalid, rejected: summary.rejected },
+      run: { status: summary.status, read: summary.read, sent: summary.sent, warnings: summary.warnings, invalid: summary.invalid, rejected: summary.rejected },
       failureRows: failures.length,
       reasonColumns: [...new Set(failures.map((f) => f.reason.split(':')[0] ?? ''))].sort(),
     });
@@ -233,6 +236,7 @@ describe('hostile and broken orders in one sync', () => {
     expect(sandbox.stats().invalid).toBe(0);
     expect(summary.sent).toBe(sentCases.length + goodIds.length);
     expect(summary.invalid).toBe(invalidCases.length);
+    expect(summary.warnings).toBe(warnedCases.length);
     expect(sandbox.purchases.size).toBe(sentCases.length + goodIds.length);
   });
 
@@ -240,7 +244,7 @@ describe('hostile and broken orders in one sync', () => {
     expect(await watermarkKey(db)).toBe(`good-${CASES.length}`);
   });
 
-  it.each(sentCases.map((c) => [c.name, c] as const))('sent: %s — with exactly the expected fields', (_name, c) => {
+  it.each(sentCases.map((c) => [c.name, c] as const))('sent: %s — with exactly the expected fields (and a warning where a field was left out)', (_name, c) => {
     const bodies = sandbox.accepted.filter((a) => a.body.order_id === keyOf(c)).map((a) => a.body);
     expect(bodies).toHaveLength(1);
     const body = bodies[0] ?? {};
@@ -257,7 +261,14 @@ describe('hostile and broken orders in one sync', () => {
       order_id: keyOf(c),
       ...want,
     });
-    expect(failures.find((f) => f.key === keyOf(c))).toBeUndefined();
+    const warning = (c.expect as { warning?: RegExp }).warning;
+    const failure = failures.find((f) => f.key === keyOf(c));
+    if (warning === undefined) expect(failure).toBeUndefined();
+    else {
+      expect(failure?.class).toBe('warning');
+      expect(failure?.reason).toMatch(warning);
+      expect(failure?.reason).not.toContain('\n');
+    }
   });
 
   it.each(invalidCases.map((c) => [c.name, c] as const))('invalid: %s — kept with a reason naming the column, never sent', (_name, c) => {

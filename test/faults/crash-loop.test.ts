@@ -16,8 +16,9 @@ import { CARTS_QUERY, createCartTables, databaseCarts, insertCarts } from '../su
 import { SHOP_ID } from '../support/harness.js';
 import { crashLoop, type CrashLoopResult } from './support/crash.js';
 import { faultsSeed, LONG, scenarioRandom } from './support/seed.js';
-import { EMPTY_CART, peakInWindow, spyOnCarts, spyOnPurchases, type AcceptLog } from './support/spy.js';
+import { EMPTY_CART, spyOnCarts, spyOnPurchases, type AcceptLog } from './support/spy.js';
 import { orderIndex, watchWatermark } from './support/watermark.js';
+import { maxInWindow } from './support/figures.js';
 
 const SEED = faultsSeed();
 const ORDERS = LONG ? 100_000 : 20_000;
@@ -90,7 +91,7 @@ class Exposure {
 }
 
 function figures(sandbox: Sandbox, test: string, loop: CrashLoopResult, items: number, log: AcceptLog, exposure: Exposure, extra: Record<string, unknown>, since: number) {
-  const peak = peakInWindow(
+  const peak = maxInWindow(
     sandbox.arrivals().filter((t) => t >= since),
     CHECKPOINT_MS,
   );

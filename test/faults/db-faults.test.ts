@@ -5,31 +5,26 @@
  * nothing is lost or sent twice beyond the stated bound (2 × concurrency + one checkpoint's worth).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { runCli, startCli, type CliResult } from '../support/cli.js';
 import { adminQuery, createMigratedDatabase, PG_PORT, type TestDatabase } from '../support/pg.js';
 import { createShop, insertOrders, ITEMS_QUERY } from '../support/shop.js';
 import { ledgerKeys, repeats, runStatuses, undelivered, watermarkKey } from './support/books.js';
 import { cliConfig, logLines, plainLines } from './support/config.js';
-import { report, waitUntil } from './support/figures.js';
+import { report } from './support/figures.js';
+import { waitUntil } from '../support/wait.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { useSandbox } from '../support/frame.js';
 
 let db: TestDatabase;
-let sandbox: Sandbox;
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ recordBodies: false });
-});
-afterAll(async () => {
-  await sandbox.close();
-});
+const api = useSandbox({ recordBodies: false }, true); // each describe judges one outage made in its beforeAll
 
 async function freshShop(): Promise<void> {
   db = await createMigratedDatabase('pcs_dbfaults');
   await createShop(db);
   await insertOrders(db, 1, ORDERS);
-  sandbox.reset();
-  sandbox.setFaults({});
+  api.sandbox.reset();
+  api.sandbox.setFaults({});
 }
 
 const ORDERS = 600;
@@ -60,11 +55,11 @@ function finishedRate(result: CliResult): number {
 async function nextRunCompletes(config: string): Promise<{ repeated: number; extraRequests: number }> {
   const next = await runCli(['sync', 'orders', '--config', config]);
   expect(next.code, next.stderr.slice(-3000)).toBe(0);
-  expect(undelivered(ORDERS, sandbox.purchases), 'lost orders').toEqual([]);
+  expect(undelivered(ORDERS, api.sandbox.purchases), 'lost orders').toEqual([]);
   expect(await watermarkKey(db)).toBe(String(ORDERS));
   const ledger = await ledgerKeys(db);
   expect(ledger.size).toBe(ORDERS);
-  return repeats(sandbox.purchases);
+  return repeats(api.sandbox.purchases);
 }
 
 describe("the shop's connections killed mid-run", () => {
@@ -74,18 +69,18 @@ describe("the shop's connections killed mid-run", () => {
   });
 
   it('pg_terminate_backend again and again while a sync runs: the run recovers or fails cleanly, and the next run completes with nothing lost or doubled beyond the bound', async () => {
-    sandbox.setFaults({ latencyMs: 8 });
+    api.sandbox.setFaults({ latencyMs: 8 });
     // The lines query takes 50 ms (a slow shop database), so kills land mid-query as well as on idle connections.
     const itemsQuery = ITEMS_QUERY.replace('FROM shop.order_lines l', 'FROM shop.order_lines l CROSS JOIN pg_sleep(0.05) AS slow');
     const config = cliConfig({
       database: db.name,
-      apiUrl: sandbox.url,
+      apiUrl: api.sandbox.url,
       delivery: { concurrency: CONCURRENCY, checkpointMs: CHECKPOINT_MS },
       orders: { pageSize: 40, itemsQuery },
     });
     const started = Date.now();
     const run = startCli(['sync', 'orders', '--config', config]);
-    await waitUntil(() => sandbox.stats().accepted >= 40, 20_000, 'the run delivering');
+    await waitUntil('the run delivering', () => api.sandbox.stats().accepted >= 40, 20_000);
     // Kill the shop connections while the run goes on: once whatever is open (idle ones too), then up to three
     // times a connection caught mid-query, each a while after the last so the run's own retries can get through.
     let killed = 0;
@@ -114,9 +109,9 @@ describe("the shop's connections killed mid-run", () => {
     expect(killedMidQuery, 'no shop connection was killed mid-query').toBeGreaterThan(0);
     const message = expectRecoveredOrCleanFailure(first);
     const retriedQueries = logLines(first.stderr).filter((l) => l.msg === 'shop database connection lost; query retried').length;
-    const deliveredByFirst = sandbox.purchases.size;
+    const deliveredByFirst = api.sandbox.purchases.size;
     const rate = finishedRate(first);
-    if (first.code === 0) expect(undelivered(ORDERS, sandbox.purchases)).toEqual([]);
+    if (first.code === 0) expect(undelivered(ORDERS, api.sandbox.purchases)).toEqual([]);
 
     const { repeated, extraRequests } = await nextRunCompletes(config);
     expect(repeated).toBeLessThanOrEqual(repeatBound(rate));
@@ -148,17 +143,17 @@ describe('the state database unreachable for 3 s mid-run (every connection dropp
   beforeAll(async () => {
     await freshShop();
     proxy = await startTcpProxy(Number(PG_PORT));
-    sandbox.setFaults({ latencyMs: 8 });
+    api.sandbox.setFaults({ latencyMs: 8 });
     config = cliConfig({
       database: db.name,
-      apiUrl: sandbox.url,
+      apiUrl: api.sandbox.url,
       stateHostPort: proxy.hostPort,
       delivery: { concurrency: CONCURRENCY, checkpointMs: CHECKPOINT_MS },
       orders: { pageSize: 40 },
     });
     const run = startCli(['sync', 'orders', '--config', config], { timeoutMs: 40_000 });
-    await waitUntil(() => sandbox.stats().accepted >= 100, 20_000, 'the run delivering');
-    const deliveredBeforeOutage = sandbox.purchases.size;
+    await waitUntil('the run delivering', () => api.sandbox.stats().accepted >= 100, 20_000);
+    const deliveredBeforeOutage = api.sandbox.purchases.size;
     const outageStarted = Date.now();
     await proxy.outage(3_000);
     first = await run.done;
@@ -167,7 +162,7 @@ describe('the state database unreachable for 3 s mid-run (every connection dropp
       outageMs: 3_000,
       stateConnectionsDropped: proxy.dropped(),
       deliveredBeforeOutage,
-      deliveredByFirstRun: sandbox.purchases.size,
+      deliveredByFirstRun: api.sandbox.purchases.size,
       firstRunExit: first.code,
       firstRunMs: Date.now() - outageStarted,
       firstRunPlainLines: plainLines(first.stderr),
@@ -193,7 +188,7 @@ describe('the state database unreachable for 3 s mid-run (every connection dropp
   });
 
   it('the books agree with PersonaClick, and the next run completes with nothing lost or doubled beyond the bound', async () => {
-    for (const key of await ledgerKeys(db)) expect(sandbox.purchases.has(key), `ledger has ${key}, PersonaClick does not`).toBe(true);
+    for (const key of await ledgerKeys(db)) expect(api.sandbox.purchases.has(key), `ledger has ${key}, PersonaClick does not`).toBe(true);
     const rate = finishedRate(first);
     const { repeated, extraRequests } = await nextRunCompletes(config);
     expect(repeated).toBeLessThanOrEqual(repeatBound(rate));

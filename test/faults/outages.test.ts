@@ -3,86 +3,70 @@
  * down for longer than the retry budget (exit 4, books before the first undelivered order, the next run finishes the
  * job), and refusing the shop with 403 (exit 3 at once, no flood of requests or failure rows).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliResult } from '../support/cli.js';
-import { createMigratedDatabase, type TestDatabase } from '../support/pg.js';
-import { createShop, insertOrders } from '../support/shop.js';
+import { insertOrders } from '../support/shop.js';
 import { failureRows, ledgerKeys, repeats, runStatuses, undelivered, watermarkKey } from './support/books.js';
 import { cliConfig, plainLines } from './support/config.js';
-import { report, waitUntil } from './support/figures.js';
+import { report } from './support/figures.js';
+import { waitUntil } from '../support/wait.js';
+import { useFrame } from '../support/frame.js';
 
-let db: TestDatabase;
-let sandbox: Sandbox;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ recordAttempts: true, recordBodies: false });
-});
-afterAll(async () => {
-  await sandbox.close();
-  await db?.drop();
-});
-beforeEach(async () => {
-  if (db) await db.drop();
-  db = await createMigratedDatabase('pcs_outage');
-  await createShop(db);
-  sandbox.reset();
-  sandbox.setFaults({});
-});
+const env = useFrame({ sandbox: { recordAttempts: true, recordBodies: false }, prefix: 'pcs_outage' });
 
 const ORDERS = 300;
 const CONCURRENCY = 4;
 
 /** Books after a stopped run: all that is at or before the watermark reached PersonaClick, and the ledger holds nothing else. */
 async function expectBooksBeforeFirstUndelivered(): Promise<{ watermark: string | null; firstUndelivered: number | undefined }> {
-  const missing = undelivered(ORDERS, sandbox.purchases);
+  const missing = undelivered(ORDERS, env.sandbox.purchases);
   const firstUndelivered = missing[0];
   expect(firstUndelivered, 'the outage came too late: everything was delivered').toBeDefined();
-  const watermark = await watermarkKey(db);
+  const watermark = await watermarkKey(env.db);
   // The watermark stands exactly on the last order before the first undelivered one (null: none yet).
   expect(watermark).toBe(firstUndelivered === undefined || firstUndelivered === 1 ? null : String(firstUndelivered - 1));
-  for (const key of await ledgerKeys(db)) expect(sandbox.purchases.has(key), `ledger has ${key}, PersonaClick does not`).toBe(true);
+  for (const key of await ledgerKeys(env.db)) expect(env.sandbox.purchases.has(key), `ledger has ${key}, PersonaClick does not`).toBe(true);
   return { watermark, firstUndelivered };
 }
 
 async function finishAfterRecovery(config: string): Promise<{ result: CliResult; repeated: number }> {
-  const before = new Map(sandbox.purchases);
+  const before = new Map(env.sandbox.purchases);
   const result = await runCli(['sync', 'orders', '--config', config]);
   expect(result.code, result.stderr).toBe(0);
-  expect(undelivered(ORDERS, sandbox.purchases)).toEqual([]);
+  expect(undelivered(ORDERS, env.sandbox.purchases)).toEqual([]);
   // Repeats: orders PersonaClick already had that the recovery run sent again.
-  const repeated = [...sandbox.purchases].filter(([key, n]) => before.has(key) && n > (before.get(key) ?? 0)).length;
+  const repeated = [...env.sandbox.purchases].filter(([key, n]) => before.has(key) && n > (before.get(key) ?? 0)).length;
   return { result, repeated };
 }
 
 describe('API outages mid-run', () => {
   it('down longer than the retry budget after some orders went through: exit 4, watermark before the first undelivered order, and the next run delivers the rest without repeats beyond the in-flight bound', async () => {
-    await insertOrders(db, 1, ORDERS);
-    sandbox.setFaults({ latencyMs: 10 });
-    const config = cliConfig({ database: db.name, apiUrl: sandbox.url, delivery: { concurrency: CONCURRENCY } });
+    await insertOrders(env.db, 1, ORDERS);
+    env.sandbox.setFaults({ latencyMs: 10 });
+    const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: { concurrency: CONCURRENCY } });
     const run = startCli(['sync', 'orders', '--config', config]);
-    await waitUntil(() => sandbox.stats().accepted >= 100, 20_000, '100 orders accepted');
+    await waitUntil('100 orders accepted', () => env.sandbox.stats().accepted >= 100, 20_000);
     const downAt = Date.now();
-    sandbox.setFaults({ down: true, latencyMs: 10 });
+    env.sandbox.setFaults({ down: true, latencyMs: 10 });
     const halted = await run.done;
     const haltMs = Date.now() - downAt;
-    const deliveredBefore = sandbox.purchases.size;
-    const downAnswers = sandbox.stats().faults.down;
+    const deliveredBefore = env.sandbox.purchases.size;
+    const downAnswers = env.sandbox.stats().faults.down;
 
     expect(halted.code, halted.stderr).toBe(4);
     // One plain line for the operator, naming the cause.
     const message = plainLines(halted.stderr);
     expect(message).toHaveLength(1);
     expect(message[0]).toMatch(/^personaclick-sync: PersonaClick stayed unavailable after every retry: HTTP 503/);
-    expect(await runStatuses(db)).toEqual([{ status: 'halted', error: expect.stringContaining('503') as unknown as string }]);
+    expect(await runStatuses(env.db)).toEqual([{ status: 'halted', error: expect.stringContaining('503') as unknown }]);
     const { watermark, firstUndelivered } = await expectBooksBeforeFirstUndelivered();
-    expect(await failureRows(db)).toEqual([]); // transient trouble is not the rows' fault
+    expect(await failureRows(env.db)).toEqual([]); // transient trouble is not the rows' fault
 
     // The API is back: the next run resumes from the watermark and finishes.
-    sandbox.setFaults({});
+    env.sandbox.setFaults({});
     const { repeated } = await finishAfterRecovery(config);
     expect(repeated).toBeLessThanOrEqual(2 * CONCURRENCY);
-    expect(repeats(sandbox.purchases).repeated).toBe(repeated);
+    expect(repeats(env.sandbox.purchases).repeated).toBe(repeated);
 
     report('outages: API down', {
       orders: ORDERS,
@@ -98,13 +82,13 @@ describe('API outages mid-run', () => {
   });
 
   it('403 mid-run: exit 3 at once, few requests after the first 403, no failure rows, and the next run after the account is fixed finishes', async () => {
-    await insertOrders(db, 1, ORDERS);
-    sandbox.setFaults({ latencyMs: 10 });
-    const config = cliConfig({ database: db.name, apiUrl: sandbox.url, delivery: { concurrency: CONCURRENCY } });
+    await insertOrders(env.db, 1, ORDERS);
+    env.sandbox.setFaults({ latencyMs: 10 });
+    const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: { concurrency: CONCURRENCY } });
     const run = startCli(['sync', 'orders', '--config', config]);
-    await waitUntil(() => sandbox.stats().accepted >= 100, 20_000, '100 orders accepted');
+    await waitUntil('100 orders accepted', () => env.sandbox.stats().accepted >= 100, 20_000);
     const forbiddenAt = Date.now();
-    sandbox.setFaults({ forbidden: true, latencyMs: 10 });
+    env.sandbox.setFaults({ forbidden: true, latencyMs: 10 });
     const stopped = await run.done;
     const stopMs = Date.now() - forbiddenAt;
 
@@ -113,17 +97,17 @@ describe('API outages mid-run', () => {
     const message = plainLines(stopped.stderr);
     expect(message).toHaveLength(1);
     expect(message[0]).toMatch(/^personaclick-sync: PersonaClick refused the shop \(HTTP 403\)/);
-    const attempts = sandbox.attempts();
+    const attempts = env.sandbox.attempts();
     const first403 = attempts.findIndex((a) => a.outcome === 403);
     expect(first403).toBeGreaterThanOrEqual(0);
     const afterFirst403 = attempts.length - first403 - 1;
     // What was already on its way when the first 403 came back; nothing new is started, nothing is retried.
     expect(afterFirst403).toBeLessThanOrEqual(2 * CONCURRENCY);
-    expect(await failureRows(db)).toEqual([]);
-    expect((await runStatuses(db)).map((r) => r.status)).toEqual(['fatal']);
+    expect(await failureRows(env.db)).toEqual([]);
+    expect((await runStatuses(env.db)).map((r) => r.status)).toEqual(['fatal']);
     const { watermark, firstUndelivered } = await expectBooksBeforeFirstUndelivered();
 
-    sandbox.setFaults({});
+    env.sandbox.setFaults({});
     const { repeated } = await finishAfterRecovery(config);
     expect(repeated).toBeLessThanOrEqual(2 * CONCURRENCY);
 
@@ -132,7 +116,7 @@ describe('API outages mid-run', () => {
       exitCode: stopped.code,
       exitedAfterMs: stopMs,
       requestsAfterFirst403: afterFirst403,
-      answered403: sandbox.stats().faults.forbidden,
+      answered403: env.sandbox.stats().faults.forbidden,
       failureRows: 0,
       watermark,
       firstUndelivered,
@@ -146,12 +130,12 @@ describe('API outages mid-run', () => {
   // exits (the lock's connection keeps it alive). The fix: let clear() settle the waiting passes (add them
   // with an AbortSignal that clear() aborts); deliver() already checks stopError right after gate.pass().
   it('403 mid-run with maxRequestsPerSecond set: still exit 3 at once', async () => {
-    await insertOrders(db, 1, ORDERS);
-    const config = cliConfig({ database: db.name, apiUrl: sandbox.url, delivery: { concurrency: 8, maxRequestsPerSecond: 40 } });
+    await insertOrders(env.db, 1, ORDERS);
+    const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: { concurrency: 8, maxRequestsPerSecond: 40 } });
     const run = startCli(['sync', 'orders', '--config', config]);
-    await waitUntil(() => sandbox.stats().accepted >= 40, 20_000, '40 orders accepted');
+    await waitUntil('40 orders accepted', () => env.sandbox.stats().accepted >= 40, 20_000);
     const forbiddenAt = Date.now();
-    sandbox.setFaults({ forbidden: true });
+    env.sandbox.setFaults({ forbidden: true });
     const deadline = setTimeout(() => run.child.kill('SIGKILL'), 5_000);
     const stopped = await run.done;
     clearTimeout(deadline);

@@ -9,7 +9,8 @@ import { runCli, startCli, writeConfig, type CliResult } from '../support/cli.js
 import { adminQuery, createDatabase, PG_HOST, PG_PORT, type TestDatabase } from '../support/pg.js';
 import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY } from '../support/shop.js';
 import { SHOP_ID } from '../support/harness.js';
-import { report, waitUntil } from './support/figures.js';
+import { report } from './support/figures.js';
+import { waitUntil } from '../support/wait.js';
 
 /** Characters that must be escaped in a URL and in JSON, so every spelling of it is looked for. */
 const PASSWORD = 'Sup3r/S@cret"Pw\\9%x';
@@ -101,7 +102,7 @@ describe('secrets', () => {
     // Connections lost mid-run: the shop's and the state's, killed by the DBA while a sync runs.
     const path = config();
     const running = startCli(['sync', 'orders', '--config', path], { env: env() });
-    await waitUntil(() => sandbox.stats().accepted >= 45, 20_000, 'the run delivering');
+    await waitUntil('the run delivering', () => sandbox.stats().accepted >= 45, 20_000);
     let killed = 0;
     for (let i = 0; i < 3; i++) {
       const res = await adminQuery(

@@ -9,6 +9,7 @@ import { runCli, startCli, type CliResult, type RunningCli } from '../support/cl
 import type { TestDatabase } from '../support/pg.js';
 import { jobDatabase, JOB_CASES, readBooks, type JobCase } from './support/jobs.js';
 import { faultsSeed, scenarioRandom } from './support/seed.js';
+import { waitUntil } from '../support/wait.js';
 
 const SEED = faultsSeed();
 const DEADLINE_MS = 3000;
@@ -41,13 +42,6 @@ async function setup(job: JobCase, delivery: Record<string, unknown> = {}, perso
   return made;
 }
 
-async function waitUntil(what: string, test: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** The child's end, or SIGKILL once `ms` have passed (the result then shows signal SIGKILL). */
 async function exitWithin(cli: RunningCli, ms: number): Promise<CliResult> {

@@ -22,7 +22,7 @@ export interface RunningCli {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
 }
 
-export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): RunningCli {
+export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv | undefined; timeoutMs?: number } = {}): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', LOG_PRETTY: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,9 @@ import type { RunSummary } from '../../src/run/summary.js';
 import { syncOrders } from '../../jobs/orders.js';
 import { reconcile, type MirrorKind } from '../../jobs/mirror.js';
 import { migrateEvents } from '../../jobs/events.js';
+import { JOBS } from '../../jobs/index.js';
+import { replayFailures } from '../../jobs/replay.js';
+import type { FailureFilter } from '../../src/state/failures.js';
 import { ITEMS_QUERY, ORDERS_QUERY } from './shop.js';
 
 export const SHOP_ID = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5';
@@ -70,9 +73,19 @@ export function runSync(config: Config, opts: RunOptions = {}): Promise<SyncResu
 }
 
 export function runReconcile(config: Config, kind: MirrorKind, opts: RunOptions = {}): Promise<SyncResult> {
-  return runJob(config, opts, (services, common) => reconcile(services, kind, { ...common, full: opts.full ?? false }));
+  return runJob(config, opts, (services, common) => reconcile(services, kind, opts.full ?? false, common));
 }
 
 export function runEvents(config: Config, opts: RunOptions = {}): Promise<SyncResult> {
   return runJob(config, opts, (services, common) => migrateEvents(services, common));
+}
+
+/** `replay` in-process: one summary per job replayed, in job order. */
+export async function runReplay(config: Config, filter: FailureFilter = {}): Promise<RunSummary[]> {
+  const services = openServices(config, { dryRun: false });
+  try {
+    return await replayFailures(services, JOBS, filter, { dryRun: false, out: new PassThrough(), log: silentLogger() });
+  } finally {
+    await services.close();
+  }
 }

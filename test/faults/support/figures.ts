@@ -38,11 +38,3 @@ export const isSuccess = (a: AttemptRecord): boolean => typeof a.outcome === 'nu
 export function report(test: string, figures: Record<string, unknown>): void {
   console.log(JSON.stringify({ figures: test, ...figures }));
 }
-
-export async function waitUntil(test: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

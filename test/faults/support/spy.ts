@@ -2,7 +2,7 @@
  * What the sandbox accepted, key by key, with the time of the first acceptance: the sandbox keeps only counts, so
  * the live maps it hands out (purchases by order_id, carts by did) are wrapped to note each write as it happens.
  */
-import { cartContentHash } from '../../../src/payloads/index.js';
+import { listContentHash } from '../../../src/payloads/index.js';
 import type { Sandbox } from '../../../src/sandbox/index.js';
 
 export class AcceptLog {
@@ -73,7 +73,7 @@ export function spyOnPurchases(sandbox: Sandbox): AcceptLog {
 /**
  * Every accepted full cart, by did: a full cart with items sets the device's entry, a clearing one deletes it.
  * (Only full carts are sent by the mirror; other cart events would be counted too.) `held` gets the content hash
- * of every cart the sandbox took, as the connector computes it (`cartContentHash`), and EMPTY_CART for a clear.
+ * of every cart the sandbox took, as the connector computes it (`listContentHash`), and EMPTY_CART for a clear.
  */
 export function spyOnCarts(sandbox: Sandbox): AcceptLog {
   const log = new AcceptLog();
@@ -97,17 +97,5 @@ export const EMPTY_CART = 'empty';
 
 /** The connector's content hash of a cart as the sandbox holds it. */
 export function hashOf(cart: Map<string, number>): string {
-  return cartContentHash([...cart].map(([id, quantity]) => ({ id, quantity })));
-}
-
-/** The largest number of API requests the sandbox received in any window of `windowMs` (arrivals are sorted). */
-export function peakInWindow(arrivals: readonly number[], windowMs: number): number {
-  let peak = 0;
-  let start = 0;
-  for (let end = 0; end < arrivals.length; end++) {
-    const t = arrivals[end] ?? 0;
-    while ((arrivals[start] ?? t) <= t - windowMs) start += 1;
-    peak = Math.max(peak, end - start + 1);
-  }
-  return peak;
+  return listContentHash([...cart].map(([id, quantity]) => ({ id, quantity })));
 }

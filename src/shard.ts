@@ -1,5 +1,9 @@
-/** Scale-out: `--shard i/N` (0-based), or `--shards N` with the Kubernetes Indexed Job's JOB_COMPLETION_INDEX. */
-import { ConfigError } from '../errors.js';
+/**
+ * Scale-out: `--shard i/N` (0-based), or `--shards N` with the Kubernetes Indexed Job's JOB_COMPLETION_INDEX. A shard
+ * takes the rows whose key hashes to its index; the source's pages and the ledger's use the one predicate below, so a
+ * device's snapshot lines and its ledger row always fall in the same shard.
+ */
+import { ConfigError } from './errors.js';
 
 export interface Shard {
   index: number;
@@ -28,6 +32,7 @@ function check(index: number, count: number, what: string): Shard | undefined {
   return count === 1 ? undefined : { index, count };
 }
 
+/** "2/4" for logs and the runs table; undefined for an unsharded run. */
 export function shardLabel(shard: Shard | undefined): string | undefined {
   return shard ? `${shard.index}/${shard.count}` : undefined;
 }
@@ -35,4 +40,18 @@ export function shardLabel(shard: Shard | undefined): string | undefined {
 /** A name made shard-specific: "orders" → "orders#2/4". */
 export function withShard(name: string, shard: Shard | undefined): string {
   return shard ? `${name}#${shard.index}/${shard.count}` : name;
+}
+
+/** How many shards share the job: a budget for the whole job (a rate, say) is this many times a shard's. */
+export function shardCount(shard: Shard | undefined): number {
+  return shard?.count ?? 1;
+}
+
+/**
+ * The SQL condition that keeps a shard's rows: `keyText` is an SQL expression of type text (the key), `bind` turns a
+ * value into a placeholder of the caller's dialect (`$3` for node-postgres, `?` for knex). Undefined when unsharded.
+ */
+export function shardPredicate(keyText: string, shard: Shard | undefined, bind: (value: number) => string): string | undefined {
+  if (!shard || shard.count <= 1) return undefined;
+  return `mod(abs(hashtext(${keyText})::bigint), ${bind(shard.count)}) = ${bind(shard.index)}`;
 }

@@ -1,0 +1,41 @@
+/**
+ * One reading of dates and times for the whole connector: the command line (`--from`, `--to`, `--since`), the config
+ * (`startFrom`) and the payloads (timestamp columns, as Postgres writes them or as a Date). ISO 8601 dates and
+ * datetimes with real calendar values; text without a zone is UTC (the host's zone must never matter).
+ */
+
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** Milliseconds since the epoch of ISO text (`2024-01-31`, `2024-01-31T10:00:00.123456+02:00`, …); undefined when it is not one. */
+export function parseInstant(text: string): number | undefined {
+  const m = TIMESTAMP.exec(text.trim());
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((part) => Number(part ?? 0)) as [
+    number, number, number, number, number, number,
+  ];
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined;
+  const millis = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - zoneOffsetMs(m[8]);
+}
+
+function zoneOffsetMs(zone: string | undefined): number {
+  if (zone === undefined || zone.toUpperCase() === 'Z') return 0;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2) || '0');
+  return sign * (hours * 60 + minutes) * 60_000;
+}
+
+/** Milliseconds since the epoch of a timestamp column (a Date, or text); undefined when unreadable. */
+export function toEpochMs(value: unknown): number | undefined {
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return typeof value === 'string' ? parseInstant(value) : undefined;
+}
+
+/** The rule, as a validation message says it. */
+export const INSTANT_RULE = 'must be an ISO date or datetime, e.g. 2024-01-31 or 2024-01-31T12:00:00Z (UTC when no offset)';

@@ -1,0 +1,76 @@
+/**
+ * The operator's SQL models as a contract (DESIGN.md, "The operator's SQL models"): for each, the columns it must
+ * give, should give, and may give. `check` judges a model's columns by these.
+ */
+export interface ModelSpec {
+  /** Where the model is in the config: 'jobs.orders.query'. */
+  subject: string;
+  /** What the rows are, for messages: "one row per order". */
+  shape: string;
+  /** Required column → why it is needed. */
+  required: Readonly<Record<string, string>>;
+  /** Recommended column → what is lost without it (a warn when absent). */
+  recommended?: Readonly<Record<string, string>>;
+  /** Further columns the connector reads. */
+  optional: readonly string[];
+}
+
+const ENVELOPE = ['seance', 'stream', 'segment', 'referer', 'source_from', 'source_code', 'source_at'] as const;
+const ORDER_FIELDS = [
+  'order_price', 'order_cash', 'order_bonuses', 'order_delivery', 'order_discount', 'promocode', 'delivery_address',
+  'delivery_type', 'payment_type', 'email', 'phone', 'tax_free', 'custom',
+] as const;
+
+export const ORDERS_MODEL: ModelSpec = {
+  subject: 'jobs.orders.query',
+  shape: 'one row per order',
+  required: {
+    order_id: 'the order id, key of the delivered ledger and of the keyset cursor',
+    updated_at: 'when the order last changed or became sendable, set by the database; pages are read in (updated_at, order_id) order',
+    did: 'the device id the purchase is sent for',
+  },
+  optional: ['ordered_at', ...ENVELOPE, ...ORDER_FIELDS],
+};
+
+export const ITEMS_MODEL: ModelSpec = {
+  subject: 'jobs.orders.itemsQuery',
+  shape: 'one row per order line, for the orders bound to :order_ids',
+  required: {
+    order_id: 'the order the line belongs to',
+    id: 'the product id of the line',
+    amount: 'how many of the product were bought',
+  },
+  recommended: { price: 'the unit price of the line: without it purchases go out without item prices' },
+  optional: ['line_id', 'fashion_size'],
+};
+
+export const CARTS_MODEL: ModelSpec = {
+  subject: 'jobs.carts.query',
+  shape: 'one row per cart line',
+  required: {
+    did: 'the device whose cart holds the line; the snapshot is read sorted by did',
+    id: 'the product id of the line',
+    quantity: 'how many of the product are in the cart',
+  },
+  optional: [...ENVELOPE],
+};
+
+export const WISHLISTS_MODEL: ModelSpec = {
+  subject: 'jobs.wishlists.query',
+  shape: 'one row per wishlist line',
+  required: {
+    did: 'the device whose wishlist holds the line; the snapshot is read sorted by did',
+    id: 'the product id of the line',
+  },
+  optional: [...ENVELOPE],
+};
+
+export const EVENTS_MODEL: ModelSpec = {
+  subject: 'jobs.events.query',
+  shape: 'one row per request',
+  required: { event_key: 'a unique key per row, used by the delivered ledger and the keyset pages' },
+  optional: [
+    'endpoint', 'event', 'did', 'items', 'full_cart', 'full_wish', 'category_id', 'search_query', 'recommended_by',
+    'recommended_code', 'category', 'label', 'value', 'code', 'type', 'order_id', 'ordered_at', ...ENVELOPE, ...ORDER_FIELDS,
+  ],
+};

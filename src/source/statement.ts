@@ -1,0 +1,30 @@
+/**
+ * A statement for the shop's database: SQL text with `$n` placeholders and the values bound to them. The source's
+ * builders return these, the jobs run them and `check` EXPLAINs the very same ones.
+ */
+export interface Statement {
+  readonly text: string;
+  readonly values: readonly unknown[];
+}
+
+/** Collects bound values while a statement is written: `bind(v)` gives the placeholder for `v`. */
+export class Binder {
+  readonly values: unknown[] = [];
+  readonly bind = (value: unknown): string => {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  };
+  statement(text: string): Statement {
+    return { text, values: this.values };
+  }
+}
+
+/**
+ * The operator's SELECT as a subquery named `q`. Their text goes in verbatim (it is never edited or spliced into
+ * other text), on lines of its own so that a trailing `-- comment` in it cannot swallow what follows.
+ */
+export function fromModel(query: string): string {
+  return `(
+${query}
+) AS q`;
+}
