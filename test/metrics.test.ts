@@ -73,6 +73,7 @@ describe('--metrics-file (node_exporter textfile)', () => {
   it('writes every metric when a run ends; the counters carry on from the runs table in the next process', async () => {
     await minuteApart(1, 40);
     await db.query(`DELETE FROM shop.order_lines WHERE order_id = 3`); // invalid: an order without lines
+    await db.query(`UPDATE shop.orders SET discount = -1 WHERE id = 6`); // sent without order_discount: a warning
     sandbox.setFaults({ reject: [{ field: 'order_id', equals: '9', status: 422, message: 'Unknown device' }] });
     const dir = mkdtempSync(join(tmpdir(), 'pcs-textfile-'));
     const file = join(dir, 'personaclick_orders.prom');
@@ -87,7 +88,7 @@ describe('--metrics-file (node_exporter textfile)', () => {
     expect(sampleValue(m, `${P}rows_invalid_total`, ORDERS)).toBe(1);
     expect(sampleValue(m, `${P}rows_rejected_total`, ORDERS)).toBe(1);
     expect(sampleValue(m, `${P}rows_skipped_total`, ORDERS)).toBe(0);
-    expect(sampleValue(m, `${P}rows_warned_total`, ORDERS)).toBe(0);
+    expect(sampleValue(m, `${P}rows_warned_total`, ORDERS)).toBe(1);
     expect(sampleValue(m, `${P}retries_total`, ORDERS)).toBe(0);
     expect(sampleValue(m, `${P}responses_total`, { ...ORDERS, class: '2xx' })).toBe(18);
     expect(sampleValue(m, `${P}responses_total`, { ...ORDERS, class: '4xx' })).toBe(1);
@@ -102,6 +103,7 @@ describe('--metrics-file (node_exporter textfile)', () => {
     expect(sampleValue(m, `${P}watermark_lag_seconds`, ORDERS)).toBe(20 * 60);
     expect(sampleValue(m, `${P}open_failures`, { job_name: 'orders', class: 'invalid' })).toBe(1);
     expect(sampleValue(m, `${P}open_failures`, { job_name: 'orders', class: 'rejected' })).toBe(1);
+    expect(sampleValue(m, `${P}open_failures`, { job_name: 'orders', class: 'warning' })).toBe(1);
     expect(samples(m, `${P}volume_alert`, ORDERS).map((s) => Number(s.value))).toEqual([0, 0, 0]);
     expect(m.get(`${P}rows_read_total`)?.type).toBe('counter');
     expect(m.get(`${P}request_duration_seconds`)?.type).toBe('histogram');

@@ -13,6 +13,7 @@ export interface ExpectedDay {
   day: string;
   shop: number;
   delivered: number;
+  warned: number;
   invalid: number;
   rejected: number;
   pending: number;
@@ -30,6 +31,7 @@ export async function expectedDays(db: TestDatabase, ordersQuery: string, from: 
                   LEFT JOIN personaclick_sync.failures f ON f.job = 'orders' AND f.key = o.key AND f.resolved_at IS NULL)
      SELECT to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS shop,
             count(*) FILTER (WHERE delivered) AS delivered,
+            count(*) FILTER (WHERE delivered AND class = 'warning') AS warned,
             count(*) FILTER (WHERE NOT delivered AND class = 'invalid') AS invalid,
             count(*) FILTER (WHERE NOT delivered AND class = 'rejected') AS rejected,
             count(*) FILTER (WHERE NOT delivered AND class IS NULL AND mark IS NOT NULL AND updated_at > mark) AS pending,
@@ -41,6 +43,7 @@ export async function expectedDays(db: TestDatabase, ordersQuery: string, from: 
     day: r.day,
     shop: Number(r.shop),
     delivered: Number(r.delivered),
+    warned: Number(r.warned),
     invalid: Number(r.invalid),
     rejected: Number(r.rejected),
     pending: Number(r.pending),
@@ -73,13 +76,14 @@ export { CARTS_QUERY, ORDERS_QUERY, WISHLISTS_QUERY };
  * ten a day from 2024-03-01 (order i on day (i-1)/10, hour (i-1)%10). The incremental sync starts on 03-03 and
  * has sent 15 orders (03-03 whole, half of 03-04); a backfill sent 03-01, where order 2 has no lines (invalid)
  * and the API rejects order 5. So: 03-01 adds up with failures, 03-02 is missing whole, 03-04 is half pending,
- * 03-05 pending. Carts d1..d20 reconciled, then d3 deleted and d100 added; wishlists never reconciled.
+ * 03-05 pending; order 7 (03-01) goes out without its negative discount, a warning. Carts d1..d20 reconciled, then d3 deleted and d100 added; wishlists never reconciled.
  */
 export async function reportShop(db: TestDatabase, sandbox: Sandbox): Promise<string> {
   await createShop(db);
   await createCartTables(db);
   await insertOrders(db, 1, 50, `'2024-03-01 00:00:00+00'::timestamptz + ((i - 1) / 10) * interval '1 day' + ((i - 1) % 10) * interval '1 hour'`);
   await db.query(`DELETE FROM shop.order_lines WHERE order_id = 2`);
+  await db.query(`UPDATE shop.orders SET discount = -1 WHERE id = 7`); // sent without order_discount: a warning
   await insertCarts(db, 1, 20);
   const path = writeConfig({
     personaclick: { url: sandbox.url, shopId: SHOP_ID, timeoutMs: 2000 },
