@@ -17,7 +17,7 @@ import {
   type ListKind,
   type Row,
 } from '../src/payloads/index.js';
-import { readStatePages } from '../src/run/dry-run.js';
+import { readState, readStatePages } from '../src/run/dry-run.js';
 import type { Launchable } from '../src/run/launch.js';
 import type { RunOptions } from '../src/run/options.js';
 import { executeRun, type JobRun } from '../src/run/runner.js';
@@ -130,6 +130,33 @@ export async function reconcile(services: Services, kind: MirrorKind, full: bool
     } finally {
       await pages.return(undefined);
       await ledger.return(undefined);
+    }
+  });
+}
+
+/** Devices read per statement when a run asks for given ones. */
+const DEVICES_PER_READ = 1000;
+
+/**
+ * The carts of these devices now, as the shop has them: the full cart, or the clearing request when it has none.
+ * The live orders sync runs it for the buyers whose purchases it delivered, so that PersonaClick never holds what
+ * they bought as an abandoned cart until the night. Always sent (PersonaClick's view of a cart comes from the
+ * storefront too, not only from this ledger), and booked in the carts ledger like the nightly run.
+ */
+export async function reconcileBuyers(services: Services, dids: readonly string[], opts: RunOptions): Promise<RunSummary> {
+  const job = requireJob(services.config, 'carts');
+  const spec = SPECS.carts;
+  const ctx = buildContext(services.config);
+  return executeRun(services, { ...opts, limit: undefined }, { job: 'carts', mode: 'buyers', ledgerJob: 'carts' }, async (run) => {
+    for (let i = 0; i < dids.length && !run.shouldStop(); i += DEVICES_PER_READ) {
+      const chunk = dids.slice(i, i + DEVICES_PER_READ);
+      const devices = await devicesByDid(services.source, job.query, chunk);
+      const last = await readState(opts.dryRun, () => ledgerEnvelopes(services.state, 'carts', chunk.filter((did) => !devices.has(did))));
+      for (const did of chunk) {
+        if (run.shouldStop()) break;
+        const lines = devices.get(did);
+        await (lines === undefined ? clearDevice(run, spec, did, last?.get(did), ctx) : sendDevice(run, spec, { did, lines }, { hash: undefined, full: true }, ctx));
+      }
     }
   });
 }

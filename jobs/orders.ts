@@ -8,7 +8,6 @@ import { requireJob, resolveStartFrom } from '../src/config/index.js';
 import { INSTANT_RULE, parseInstant } from '../src/dates.js';
 import { ConfigError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
-import { buildPurchase } from '../src/payloads/index.js';
 import { readState } from '../src/run/dry-run.js';
 import type { Launchable } from '../src/run/launch.js';
 import type { RunOptions } from '../src/run/options.js';
@@ -17,11 +16,11 @@ import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
 import { withShard } from '../src/shard.js';
 import { countOrders, linesFor, ordersByKeys, ordersPage, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
-import { deliveredKeys } from '../src/state/ledger.js';
+import { deliveredKeys, ledgerStates, type Road } from '../src/state/ledger.js';
 import { listWatermarks, readWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
-import { buildContext } from './context.js';
+import { reconcileBuyers } from './mirror.js';
+import { OLD_ORDER_MS, OrderTeller, type TellerOptions } from './order-teller.js';
 import type { JobDefinition, Replayer } from './types.js';
-import { warnedRows } from './warned.js';
 
 export const ORDERS_LEDGER = 'orders';
 export const ORDERS_WATERMARK = 'orders';
@@ -31,10 +30,31 @@ export interface BackfillRange {
   from: string;
   /** Exclusive end of updated_at. */
   to: string;
+  /** The road: the order-sync API (history with real dates; the default with a shop secret) or live purchases. */
+  via?: Road | undefined;
+  /** `--via push`: send orders placed more than two days ago too (they count as bought today). */
+  oldOrdersAsNew?: boolean | undefined;
 }
 
-/** Incremental: everything after the watermark, up to this run's frozen upper bound. */
-export async function syncOrders(services: Services, opts: RunOptions): Promise<RunSummary> {
+/** Where the shop secret comes from, for the line that stops a backfill without one. */
+const NO_SECRET =
+  'backfill orders: history goes through the order-sync API, which needs the shop secret: set personaclick.shopSecret ' +
+  '(the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET}), ' +
+  'or pass --via push to send history as new purchases dated today';
+
+/** The road a backfill takes: as asked, else the order-sync API; ConfigError (exit 2) when that needs a secret that is not there. */
+function backfillRoad(services: Services, range: BackfillRange): Road {
+  const secret = services.config.personaclick.shopSecret;
+  if (range.via === 'push') return 'push';
+  if (secret === undefined) throw new ConfigError(NO_SECRET);
+  return 'sync';
+}
+
+/**
+ * Incremental: everything after the watermark, up to this run's frozen upper bound. New orders go out as live
+ * purchases; status changes of delivered ones through the order-sync API. `onPurchase` hears each buyer's did.
+ */
+export async function syncOrders(services: Services, opts: RunOptions, onPurchase?: (did: string) => void): Promise<RunSummary> {
   const job = requireJob(services.config, 'orders');
   const watermark = withShard(ORDERS_WATERMARK, opts.shard);
   const bound = await boundOf(services, opts.log);
@@ -45,21 +65,30 @@ export async function syncOrders(services: Services, opts: RunOptions): Promise<
     start = await readState(opts.dryRun, () => readWatermark(services.state, ORDERS_WATERMARK));
   }
   start ??= { ts: job.startFrom === 'now' ? await sourceNow(services.source) : resolveStartFrom(job.startFrom).toISOString(), key: null };
-  return runOrders(services, opts, { mode: 'sync', watermark, start, bound, saveStart: firstRun });
+  return runOrders(services, opts, { mode: 'sync', watermark, start, bound, saveStart: firstRun, teller: { newOrders: 'push', onPurchase } });
 }
 
 /** Backfill: the orders of [from, to) by updated_at, resumable, never past the incremental watermark. */
 export async function backfillOrders(services: Services, range: BackfillRange, opts: RunOptions): Promise<RunSummary> {
   requireJob(services.config, 'orders');
   const { from, to } = backfillInstants(range);
-  const watermark = withShard(`orders:backfill:${range.from}..${range.to}`, opts.shard);
+  const road = backfillRoad(services, range);
+  if (road === 'push') {
+    opts.log.warn(
+      { oldOrdersAsNew: range.oldOrdersAsNew === true },
+      'backfill --via push: PersonaClick records each purchase as made when it arrives (today), and its post-purchase triggers may treat every old order as new (mail to its buyers); history belongs on the order-sync API (personaclick.shopSecret)',
+    );
+  }
+  // The push road keeps its old watermark names; the order-sync road has its own, so the two never share progress.
+  const watermark = withShard(`orders:${road === 'push' ? 'backfill' : 'history'}:${range.from}..${range.to}`, opts.shard);
   const settled = await boundOf(services, opts.log);
   // Stop where the incremental sync stands (the lowest of its watermarks): orders after it are its to send.
   const incremental = (await readState(opts.dryRun, () => listWatermarks(services.state))) ?? [];
   const marks = incremental.filter((w) => w.name === ORDERS_WATERMARK || w.name.startsWith(`${ORDERS_WATERMARK}#`)).map((w) => w.cursor.ts);
   const bound = [to.toISOString(), settled, ...marks].reduce((a, b) => (b < a ? b : a));
   const start = (await readState(opts.dryRun, () => readWatermark(services.state, watermark))) ?? { ts: from.toISOString(), key: null };
-  return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, saveStart: false, countTotal: true });
+  const teller: TellerOptions = { newOrders: road, pushNotBefore: road === 'push' && range.oldOrdersAsNew !== true ? Date.now() - OLD_ORDER_MS : undefined };
+  return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, saveStart: false, countTotal: true, teller });
 }
 
 /** The range's instants; ConfigError (exit 2) when they are not dates or not in order. */
@@ -83,12 +112,12 @@ interface OrdersPass {
   /** Write the starting point before anything else (the first incremental run: `startFrom: now` must stick). */
   saveStart: boolean;
   countTotal?: boolean;
+  teller: TellerOptions;
 }
 
 async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass): Promise<RunSummary> {
   const job = requireJob(services.config, 'orders');
   const { source, state } = services;
-  const ctx = buildContext(services.config);
   const total = pass.countTotal ? await countOrders(source, job.query, pass.start, pass.bound, opts.shard) : undefined;
   return executeRun(
     services,
@@ -110,13 +139,14 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
       const fetchPage = async (after: Cursor, limit: number) => {
         const page = await ordersPage(source, job.query, { after, before: pass.bound, limit, shard: opts.shard });
         const keys = page.map((o) => o.key);
-        const [lines, delivered] = await Promise.all([linesFor(source, job.itemsQuery, keys), readState(opts.dryRun, () => deliveredKeys(state, ORDERS_LEDGER, keys))]);
-        return { page, lines, delivered };
+        const [lines, told] = await Promise.all([linesFor(source, job.itemsQuery, keys), readState(opts.dryRun, () => ledgerStates(state, ORDERS_LEDGER, keys))]);
+        return { page, lines, told };
       };
+      const teller = new OrderTeller(services, run, pass.teller);
       let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
       let next: ReturnType<typeof fetchPage> | undefined = fetchPage(pass.start, Math.min(job.pageSize, remaining));
       while (next && !run.shouldStop()) {
-        const { page, lines, delivered } = await next;
+        const { page, lines, told } = await next;
         next = undefined;
         const last = page[page.length - 1];
         if (!last) break;
@@ -127,11 +157,10 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
         }
         for (const order of page) {
           if (run.shouldStop()) break;
-          const row = run.track(order.key, order.cursor);
-          if (delivered?.has(order.key)) run.skip(row);
-          else await run.submit(row, buildPurchase(order.row, lines.get(order.key) ?? [], ctx));
+          await teller.tell(order, lines.get(order.key) ?? [], told?.get(order.key));
         }
       }
+      await teller.finish();
       // Stopped early with a page on its way: let its query end before the source closes.
       if (next) await next.catch(() => undefined);
     },
@@ -157,28 +186,45 @@ async function boundOf(services: Services, log: Logger): Promise<string> {
   return bound;
 }
 
-/** Replay: orders fresh from the model with their lines; those delivered since they failed need nothing. */
+/**
+ * Replay: orders fresh from the model with their lines, each sent again by the road it failed on (a purchase, or the
+ * order-sync API); one delivered since it failed needs nothing, unless it was delivered with warnings (then it is
+ * sent again whole, once fixed) or what failed was a status update (then the update, when the state still differs).
+ */
 const replay: Replayer = {
   async resend(services, run, failed) {
     const job = requireJob(services.config, 'orders');
-    const ctx = buildContext(services.config);
     const keys = failed.map((f) => f.key);
-    const warned = warnedRows(failed);
-    // A warning is in the ledger (it was delivered) and is sent again all the same; any other delivered key is done.
-    const delivered = await deliveredKeys(services.state, ORDERS_LEDGER, keys.filter((k) => !warned.has(k)));
-    const found = await ordersByKeys(services.source, job.query, keys.filter((k) => !delivered.has(k)));
+    const byKey = new Map(failed.map((f) => [f.key, f]));
+    const told = await ledgerStates(services.state, ORDERS_LEDGER, keys);
+    const found = await ordersByKeys(services.source, job.query, keys);
     const lines = await linesFor(services.source, job.itemsQuery, found.map((o) => o.key));
+    const teller = new OrderTeller(services, run, { newOrders: 'push' });
+    const gone = new Set(keys.filter((k) => !found.some((o) => o.key === k)));
     for (const order of found) {
       if (run.shouldStop()) break;
-      const built = buildPurchase(order.row, lines.get(order.key) ?? [], ctx);
-      await run.submit(run.track(order.key, undefined), built, { deliveredWithWarnings: warned.get(order.key) });
+      const failure = byKey.get(order.key);
+      const known = told.get(order.key);
+      const road: Road = failure?.road === 'sync' ? 'sync' : 'push';
+      if (failure?.class === 'warning') await teller.tell(order, lines.get(order.key) ?? [], known, { road: known?.road ?? road, deliveredWithWarnings: failure.reason });
+      else if (known === undefined) await teller.tell(order, lines.get(order.key) ?? [], undefined, { road });
+      else if (road === 'sync') await teller.tell(order, lines.get(order.key) ?? [], known);
+      else gone.add(order.key); // delivered since it failed
     }
-    const seen = new Set(found.map((o) => o.key));
-    return keys.filter((k) => !seen.has(k));
+    await teller.finish();
+    return [...gone];
   },
 };
 
-const sync: Launchable = { job: 'orders', lock: 'orders', run: async (services, opts) => [await syncOrders(services, opts)] };
+/** The live sync, then the buyers' carts: PersonaClick must not hold what they bought as an abandoned cart until the night. */
+async function syncWithBuyers(services: Services, opts: RunOptions): Promise<RunSummary[]> {
+  const buyers = new Set<string>();
+  const orders = await syncOrders(services, opts, (did) => buyers.add(did));
+  if (orders.status !== 'done' || buyers.size === 0 || services.config.jobs.carts === undefined) return [orders];
+  return [orders, await reconcileBuyers(services, [...buyers], opts)];
+}
+
+const sync: Launchable = { job: 'orders', lock: 'orders', run: syncWithBuyers };
 
 export const ordersJob: JobDefinition = {
   name: 'orders',
@@ -187,12 +233,13 @@ export const ordersJob: JobDefinition = {
     {
       verb: 'backfill',
       target: 'orders',
-      options: ['from', 'to'],
-      usage: 'backfill orders --from D --to D',
-      summary: 'send the orders whose updated_at is in [from, to); resumable; shares the ledger',
+      options: ['from', 'to', 'via', 'old-orders-as-new'],
+      usage: 'backfill orders --from D --to D [--via push]',
+      summary: 'send the orders whose updated_at is in [from, to) with their real dates (order-sync API); resumable; one ledger',
       prepare(args) {
         if (args.from === undefined || args.to === undefined) throw new ConfigError('backfill orders: needs --from DATE and --to DATE (updated_at range, --to exclusive)');
-        const range = { from: args.from, to: args.to };
+        if (args.oldOrdersAsNew === true && args.via !== 'push') throw new ConfigError('--old-orders-as-new: only with --via push (the order-sync API sends real dates)');
+        const range: BackfillRange = { from: args.from, to: args.to, via: args.via, oldOrdersAsNew: args.oldOrdersAsNew };
         backfillInstants(range);
         return { job: 'orders', lock: 'orders:backfill', run: async (services, opts) => [await backfillOrders(services, range, opts)] };
       },

@@ -17,10 +17,12 @@ export interface CommandArgs {
   job?: string | undefined;
   failureClass?: FailureFilter['class'];
   since?: Date | undefined;
+  via?: 'push' | 'sync' | undefined;
+  oldOrdersAsNew?: boolean | undefined;
 }
 
 /** The command-line options of job commands, beyond the common ones (--dry-run, --limit, --shard, --shards). */
-export type CommandOption = 'from' | 'to' | 'full' | 'job' | 'class' | 'since';
+export type CommandOption = 'from' | 'to' | 'full' | 'job' | 'class' | 'since' | 'via' | 'old-orders-as-new';
 
 export interface JobCommand {
   /** The first word: `sync`, `backfill`, `reconcile`, `events`, `replay`. */
@@ -39,6 +41,8 @@ export interface JobCommand {
 export interface FailedRow {
   key: string;
   class: string;
+  /** Orders: the road it failed on (`sync`: the order-sync API); null for the others. */
+  road: string | null;
   /** For a `warning`: the warnings it was delivered with (a rebuild with exactly these is not sent again). */
   reason: string;
 }

@@ -1,4 +1,5 @@
 /** Errors shared by every stage. Each caught value is normalised with `toError` before anything else looks at it. */
+import { storableText } from './storable-text.js';
 
 /** Turn anything thrown into an Error, keeping the original as `cause` when it was not one. */
 export function toError(value: unknown): Error {
@@ -42,6 +43,8 @@ export type FailureClass = 'invalid' | 'rejected' | 'transient' | 'fatal';
 /** One API answer that was not a success (or a network failure on the way to one). */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
+  /** The answer was a redirect: the configured URL is wrong (the message names where it points). */
+  readonly redirect: boolean;
   constructor(
     message: string,
     readonly status: number | undefined,
@@ -50,9 +53,10 @@ export class ApiError extends Error {
     readonly body: string,
     /** Milliseconds the server asked us to wait (Retry-After), if it said. */
     readonly retryAfterMs?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; redirect?: boolean },
   ) {
     super(message, options);
+    this.redirect = options?.redirect ?? false;
   }
   get retryable(): boolean {
     return this.failureClass === 'transient';
@@ -61,12 +65,25 @@ export class ApiError extends Error {
 
 /** The run must stop: the API refused the shop (401/403). Exit 3. */
 export class FatalApiError extends Error {
-  override readonly name = 'FatalApiError';
+  override readonly name: string = 'FatalApiError';
   override readonly cause: ApiError;
-  constructor(answer: ApiError) {
-    super(`PersonaClick refused the shop (HTTP ${answer.status ?? '?'}): ${answer.message}`, { cause: answer });
+  constructor(answer: ApiError, message = `PersonaClick refused the shop (HTTP ${answer.status ?? '?'}): ${answer.message}`) {
+    super(message, { cause: answer });
     this.cause = answer;
   }
+}
+
+/** The run must stop: the API answered with a redirect, so personaclick.url is wrong. Never followed. Exit 3. */
+export class WrongUrlError extends FatalApiError {
+  override readonly name: string = 'WrongUrlError';
+  constructor(answer: ApiError) {
+    super(answer, answer.message);
+  }
+}
+
+/** The error that stops the run for a fatal answer: a redirect names the wrong URL, 401/403 the refused shop. */
+export function fatalStop(answer: ApiError): FatalApiError {
+  return answer.redirect ? new WrongUrlError(answer) : new FatalApiError(answer);
 }
 
 /** Retries ran out on a transient failure: the run halts before the undelivered rows. Exit 4. */
@@ -84,7 +101,7 @@ export class LockedError extends Error {
   override readonly name = 'LockedError';
 }
 
+/** An answer's body (or a message in it) as one storable line of at most `max` characters (see storableText). */
 export function trimBody(body: string, max = 300): string {
-  const flat = body.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+  return storableText(body.replace(/\s+/g, ' ').trim(), max);
 }

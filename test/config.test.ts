@@ -55,6 +55,7 @@ describe('defaults', () => {
         retryMaxMs: 30_000,
         checkpointMs: 2_000,
         shutdownDeadlineMs: 25_000,
+        orderSyncPerMinute: 40,
       },
       source: {
         url: 'postgres://shop:s3cret@db.internal:5432/shop',

@@ -129,15 +129,16 @@ describe.skipIf(process.env.PCS_NO_BROWSER === '1')('report --html in headless C
     const dayRows = rows.filter((r) => r.day !== 'total');
     expect(dayRows).toHaveLength(8);
     for (const r of dayRows) {
-      const want = expected.find((e) => e.day === r.day) ?? { shop: 0, delivered: 0, warned: 0, invalid: 0, rejected: 0, pending: 0, missing: 0 };
-      expect(r.cells, r.day).toEqual({ shop: want.shop, delivered: want.delivered, warned: want.warned, invalid: want.invalid, rejected: want.rejected, pending: want.pending, missing: want.missing });
+      const want = expected.find((e) => e.day === r.day) ?? { shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, pending: 0, missing: 0 };
+      expect(r.cells, r.day).toEqual({ shop: want.shop, delivered: want.delivered, push: want.push, sync: want.sync, warned: want.warned, invalid: want.invalid, rejected: want.rejected, pending: want.pending, missing: want.missing });
       expect(r.bad, r.day).toBe(want.missing > 0);
     }
-    expect(dayRows.filter((r) => r.bad).map((r) => [r.day, r.mark])).toEqual([['2024-03-02', '✗ 10 missing']]);
+    expect(dayRows.filter((r) => r.bad).map((r) => [r.day, r.mark])).toEqual([['2024-03-02', '✗ 5 missing']]);
     const total = rows.find((r) => r.day === 'total');
     expect(total?.cells.shop).toBe(expected.reduce((n, e) => n + e.shop, 0));
     expect(total?.cells.delivered).toBe(expected.reduce((n, e) => n + e.delivered, 0));
     expect(total?.cells.warned).toBe(1);
+    expect(total?.cells.sync).toBe(5);
 
     const carts = await page.$$eval('#mirrors tr[data-job="carts"] td[data-col]', (tds) => {
       const cells: Record<string, number> = {};
@@ -146,6 +147,6 @@ describe.skipIf(process.env.PCS_NO_BROWSER === '1')('report --html in headless C
     });
     const want = await expectedMirror(db, 'carts', CARTS_QUERY);
     expect(carts).toEqual({ shop: want.shop, ledger: want.ledger, both: want.both, shopOnly: want.shop - want.both, ledgerOnly: want.ledger - want.both });
-    expect(await page.locator('.summary').innerText()).toBe('1 day(s) do not add up: 10 orders are neither delivered nor failed.');
+    expect(await page.locator('.summary').innerText()).toBe('1 day(s) do not add up: 5 orders are neither delivered nor failed.');
   });
 });

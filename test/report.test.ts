@@ -31,13 +31,13 @@ describe('report', () => {
     expect(data.days.map((d) => d.day)).toEqual(['2024-02-28', '2024-02-29', '2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04', '2024-03-05', '2024-03-06']);
     const expected = await expectedDays(db, ORDERS_QUERY, '2024-02-28', '2024-03-07');
     for (const day of data.days) {
-      const want = expected.find((e) => e.day === day.day) ?? { day: day.day, shop: 0, delivered: 0, warned: 0, invalid: 0, rejected: 0, pending: 0, missing: 0 };
+      const want = expected.find((e) => e.day === day.day) ?? { day: day.day, shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, pending: 0, missing: 0 };
       expect(day).toEqual(want);
     }
     // The story the fixture tells, in numbers (so the SQL above is not the only judge).
     const byDay = Object.fromEntries(data.days.map((d) => [d.day, d]));
-    expect(byDay['2024-03-01']).toMatchObject({ shop: 10, delivered: 8, warned: 1, invalid: 1, rejected: 1, pending: 0, missing: 0 });
-    expect(byDay['2024-03-02']).toMatchObject({ shop: 10, delivered: 0, missing: 10 });
+    expect(byDay['2024-03-01']).toMatchObject({ shop: 10, delivered: 8, push: 8, sync: 0, warned: 1, invalid: 1, rejected: 1, pending: 0, missing: 0 });
+    expect(byDay['2024-03-02']).toMatchObject({ shop: 10, delivered: 5, push: 0, sync: 5, missing: 5 });
     expect(byDay['2024-03-04']).toMatchObject({ shop: 10, delivered: 5, pending: 5, missing: 0 });
     expect(byDay['2024-03-05']).toMatchObject({ shop: 10, pending: 10 });
     expect(data.watermark?.key).toBe('35');
@@ -56,11 +56,11 @@ describe('report', () => {
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe('Orders by day of updated_at (UTC), 2024-03-01 to 2024-03-06 (exclusive); incremental watermark 2024-03-04T04:00:00.000000Z');
-    expect(lines[1]).toMatch(/^ {2}day +shop +delivered +warned +invalid +rejected +pending +missing$/);
-    expect(lines.find((l) => l.startsWith('  2024-03-01'))).toMatch(/^ {2}2024-03-01 +10 +8 +1 +1 +1 +0 +0 +✓$/);
-    expect(lines.find((l) => l.startsWith('  2024-03-02'))).toMatch(/^ {2}2024-03-02 +10 +0 +0 +0 +0 +0 +10 +✗ 10 missing$/);
-    expect(lines.find((l) => l.startsWith('  total'))).toMatch(/^ {2}total +50 +23 +1 +1 +1 +15 +10$/);
-    expect(result.stdout).toContain('1 day(s) do not add up: 10 orders are neither delivered nor failed, behind the watermark.');
+    expect(lines[1]).toMatch(/^ {2}day +shop +delivered +purchase +order-sync +warned +invalid +rejected +pending +missing$/);
+    expect(lines.find((l) => l.startsWith('  2024-03-01'))).toMatch(/^ {2}2024-03-01 +10 +8 +8 +0 +1 +1 +1 +0 +0 +✓$/);
+    expect(lines.find((l) => l.startsWith('  2024-03-02'))).toMatch(/^ {2}2024-03-02 +10 +5 +0 +5 +0 +0 +0 +0 +5 +✗ 5 missing$/);
+    expect(lines.find((l) => l.startsWith('  total'))).toMatch(/^ {2}total +50 +28 +23 +5 +1 +1 +1 +15 +5$/);
+    expect(result.stdout).toContain('1 day(s) do not add up: 5 orders are neither delivered nor failed, behind the watermark.');
     expect(lines.find((l) => l.startsWith('  carts'))).toMatch(/^ {2}carts +20 +20 +19 +1 +1 +✗/);
   });
 

@@ -24,6 +24,8 @@ export interface CliArgs {
   html: string | undefined;
   /** Job commands: write node_exporter's textfile here when the run ends. */
   metricsFile: string | undefined;
+  via: 'push' | 'sync' | undefined;
+  oldOrdersAsNew: boolean;
   help: boolean;
   version: boolean;
 }
@@ -52,6 +54,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
         shop: { type: 'string' },
         html: { type: 'string' },
         'metrics-file': { type: 'string' },
+        via: { type: 'string' },
+        'old-orders-as-new': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -79,6 +83,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
     shop: values.shop,
     html: values.html,
     metricsFile: values['metrics-file'],
+    via: values.via === undefined ? undefined : road(values.via),
+    oldOrdersAsNew: values['old-orders-as-new'] ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -103,4 +109,9 @@ function instant(name: string, raw: string): Date {
   const ms = parseInstant(raw);
   if (ms === undefined) throw new ConfigError(`${name}: ${INSTANT_RULE} (got "${raw}")`);
   return new Date(ms);
+}
+
+function road(raw: string): 'push' | 'sync' {
+  if (raw !== 'push' && raw !== 'sync') throw new ConfigError(`--via: must be push (live purchases, dated when they arrive) or sync (the order-sync API, real dates) (got "${raw}")`);
+  return raw;
 }

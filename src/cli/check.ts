@@ -8,6 +8,7 @@
 import type { Writable } from 'node:stream';
 import { redactUrl, secretsOf, type Config } from '../config/index.js';
 import { toError } from '../errors.js';
+import { CUSTOMER_IDENTIFIERS } from '../payloads/index.js';
 import { scrub } from '../log.js';
 import { openSource, type Source } from '../source/db.js';
 import { CARTS_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
@@ -139,6 +140,7 @@ async function checkModels(config: Config, source: Source, add: Add): Promise<vo
   if (orders) {
     const columns = await checkColumns(source, ORDERS_MODEL, orders.query, [], add);
     if (columns && columns.has('order_id') && columns.has('updated_at')) await checkOrdersKeyset(source, orders.query, orders.pageSize, add);
+    if (columns) checkOrderSyncRoad(config, columns, add);
     const lines = orderLinesStatement(orders.itemsQuery, []);
     await checkColumns(source, ITEMS_MODEL, lines.text, lines.values, add);
   }
@@ -148,6 +150,19 @@ async function checkModels(config: Config, source: Source, add: Add): Promise<vo
     if (columns && columns.has('did')) await checkSnapshotOrder(source, spec.subject, job.query, job.pageSize, add);
   }
   if (events) await checkColumns(source, EVENTS_MODEL, events.query, [], add);
+}
+
+/** Whether the order-sync road (history with real dates, status changes, returns) is open, and what the model gives it. */
+function checkOrderSyncRoad(config: Config, columns: ReadonlySet<string>, add: Add): void {
+  const subject = 'personaclick.shopSecret';
+  if (config.personaclick.shopSecret === undefined) {
+    add('ok', subject, 'not set: backfill orders needs --via push (purchases dated when they arrive), and status changes of delivered orders are not told');
+    return;
+  }
+  const identifiers = CUSTOMER_IDENTIFIERS.filter((c) => columns.has(c));
+  if (!columns.has('status')) add('warn', subject, 'set, but the orders model has no status column: the order-sync API takes no order without one, and cancellations and returns are never told');
+  else if (identifiers.length === 0) add('warn', subject, `set, but the orders model gives no customer identifier (${CUSTOMER_IDENTIFIERS.join(', ')}): the order-sync API takes no order without one`);
+  else add('ok', subject, `set: history goes through the order-sync API with real dates, and status changes and returns are told (customers by ${identifiers.join(', ')})`);
 }
 
 /** Judge the model's columns (read with LIMIT 0). Returns them, or undefined when the model does not run. */

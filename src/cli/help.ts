@@ -26,6 +26,9 @@ Options
   --full             reconcile: re-send every cart or wishlist, not only the changed ones
   --from D, --to D   backfill: the updated_at range, ISO dates or datetimes (UTC when no offset); --to is exclusive
                      report: the days, YYYY-MM-DD (UTC); --to is exclusive
+  --via push|sync    backfill: the order-sync API with real dates (sync, the default; needs personaclick.shopSecret),
+                     or live purchase events dated when they arrive (push)
+  --old-orders-as-new  backfill --via push: also send orders placed more than two days ago (they count as bought today)
   --job J            replay: only this job's failures (orders, carts, wishlists, events)
   --class C          replay: only invalid, rejected or warning failures (warning: sent without a bad optional field)
   --since D          replay: only failures that happened at or after D

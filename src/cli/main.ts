@@ -117,6 +117,8 @@ function checkCommandOptions(command: JobCommand, args: CliArgs): void {
     ['job', args.job !== undefined],
     ['class', args.failureClass !== undefined],
     ['since', args.since !== undefined],
+    ['via', args.via !== undefined],
+    ['old-orders-as-new', args.oldOrdersAsNew],
   ];
   for (const [option, set] of given) {
     if (!set || command.options.includes(option)) continue;

@@ -1,5 +1,6 @@
 /** `status`: where every job stands, for a person (a table) or a machine (--json). */
 import { countOpenFailures, listOpenFailures } from '../state/failures.js';
+import { ledgerCounts } from '../state/ledger.js';
 import { lastRuns } from '../state/runs.js';
 import { listWatermarks } from '../state/watermarks.js';
 import { pendingMigrations } from '../state/migrate.js';
@@ -12,6 +13,8 @@ export interface StatusReport {
   watermarks: { name: string; ts: string; key: string | null; updatedAt: string }[];
   runs: { id: string; job: string; mode: string; shard: string | null; status: string; startedAt: string; finishedAt: string | null; read: number; sent: number; skipped: number; invalid: number; rejected: number; retries: number; warnings: number; error: string | null; notice: string | null }[];
   /** By job and class; class `warning`: delivered without optional fields whose values were bad (replay resends them once fixed). */
+  /** What PersonaClick holds by the ledger: by job, and for orders by road (`push`: live purchases; `sync`: the order-sync API). */
+  delivered: { job: string; road: string | null; count: number }[];
   openFailures: { job: string; class: string; count: number }[];
   recentFailures: { job: string; key: string; class: string; reason: string; status: number | null }[];
   /** The state the webhook was last told of, per job (only with notify.webhook set). */
@@ -20,8 +23,15 @@ export interface StatusReport {
 
 export async function statusReport(db: StateDb): Promise<StatusReport> {
   const pending = await pendingMigrations(db);
-  if (pending.length > 0) return { schema: db.schema, pendingMigrations: pending, watermarks: [], runs: [], openFailures: [], recentFailures: [], notified: [] };
-  const [watermarks, runs, open, recent, notified] = await Promise.all([listWatermarks(db), lastRuns(db, 10), countOpenFailures(db), listOpenFailures(db, { limit: 5 }), listNotifiedStates(db)]);
+  if (pending.length > 0) return { schema: db.schema, pendingMigrations: pending, watermarks: [], runs: [], delivered: [], openFailures: [], recentFailures: [], notified: [] };
+  const [watermarks, runs, delivered, open, recent, notified] = await Promise.all([
+    listWatermarks(db),
+    lastRuns(db, 10),
+    ledgerCounts(db),
+    countOpenFailures(db),
+    listOpenFailures(db, { limit: 5 }),
+    listNotifiedStates(db),
+  ]);
   const notices = await runNotices(db, runs.map((r) => r.id));
   return {
     schema: db.schema,
@@ -45,6 +55,7 @@ export async function statusReport(db: StateDb): Promise<StatusReport> {
       error: r.error,
       notice: notices.get(r.id) ?? null,
     })),
+    delivered,
     openFailures: open,
     recentFailures: recent.map((f) => ({ job: f.job, key: f.key, class: f.class, reason: f.reason, status: f.status })),
     notified: notified.map((n) => ({ key: n.key, state: n.state, since: n.since.toISOString(), detail: n.detail })),
@@ -68,6 +79,9 @@ export function formatStatus(report: StatusReport): string {
     );
     if (r.notice) out.push(`      volume alert: ${r.notice}`);
   }
+  out.push('', 'Delivered (the ledger)');
+  if (report.delivered.length === 0) out.push('  nothing yet');
+  for (const d of report.delivered) out.push(`  ${d.job.padEnd(12)} ${d.road === null ? ''.padEnd(10) : (d.road === 'sync' ? 'order-sync' : 'purchase').padEnd(10)} ${d.count}`);
   out.push('', 'Open failures');
   if (report.openFailures.length === 0) out.push('  none');
   for (const f of report.openFailures) out.push(`  ${f.job.padEnd(12)} ${f.class.padEnd(10)} ${f.count}${f.class === 'warning' ? '   (sent without a bad optional field; fix the row, then: replay --class warning)' : ''}`);

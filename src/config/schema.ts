@@ -22,12 +22,13 @@ export const DEFAULTS = {
     retryMaxMs: 30_000,
     checkpointMs: 2_000,
     shutdownDeadlineMs: 25_000,
+    orderSyncPerMinute: 40,
   },
   source: { statementTimeoutMs: 60_000, poolSize: 2, applicationName: 'personaclick-sync' },
   state: { schema: 'personaclick_sync' },
   schedule: { timezone: 'UTC' },
   notify: { lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 },
-  orders: { pageSize: 1_000, settleSeconds: 5, startFrom: 'now' },
+  orders: { pageSize: 1_000, settleSeconds: 5, startFrom: 'now', batchSize: 1_000 },
   carts: { pageSize: 5_000 },
   wishlists: { pageSize: 5_000 },
   events: { pageSize: 1_000 },
@@ -73,6 +74,12 @@ function int(min: number, max?: number) {
     coerceNumber,
     z.number({ error: rule }).refine((n) => Number.isInteger(n) && n >= min && (max === undefined || n <= max), { error: rule }),
   );
+}
+
+/** A number above 0 and at most `max`. */
+function positiveNumber(max: number) {
+  const rule = `must be a number above 0 and at most ${max}`;
+  return z.preprocess(coerceNumber, z.number({ error: rule }).refine((n) => Number.isFinite(n) && n > 0 && n <= max, { error: rule }));
 }
 
 function nonNegativeNumber() {
@@ -192,6 +199,7 @@ const deliveryShape = {
   retryMaxMs: int(1, 600_000).default(DEFAULTS.delivery.retryMaxMs),
   checkpointMs: int(100, 60_000).default(DEFAULTS.delivery.checkpointMs),
   shutdownDeadlineMs: int(1_000, 600_000).default(DEFAULTS.delivery.shutdownDeadlineMs),
+  orderSyncPerMinute: positiveNumber(60_000).default(DEFAULTS.delivery.orderSyncPerMinute),
 };
 
 const sourceShape = {
@@ -256,6 +264,12 @@ const ordersShape = {
     .string({ error: "must be 'now' or an ISO date or datetime (2024-01-31, 2024-01-31T00:00:00Z)" })
     .refine(isStartFrom, { error: "must be 'now' or an ISO date or datetime (2024-01-31, 2024-01-31T00:00:00Z)" })
     .default(DEFAULTS.orders.startFrom),
+  batchSize: int(1, 5_000).default(DEFAULTS.orders.batchSize),
+  skipStatuses: z
+    .array(z.preprocess(numberToString, z.string({ error: 'must be a list of status names (strings)' }).min(1, { error: 'must be a list of status names (strings)' })), {
+      error: 'must be a list of status names (strings), e.g. [draft, cancelled_unpaid]',
+    })
+    .default([]),
 };
 
 const snapshotShape = (def: number) => ({ query: sql(), schedule: cron, pageSize: pageSize(def) });

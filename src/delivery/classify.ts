@@ -1,7 +1,85 @@
-/** Which answers are worth retrying, which are the data's fault and which stop the run: decided here, as data. */
+/**
+ * What an answer means: the endpoint's documented success, the data's fault, worth retrying, or a reason to stop the
+ * run. Decided here, as data: the success rules per path and the status rules.
+ */
 import type { FailureClass } from '../errors.js';
 
 export type AnswerClass = Exclude<FailureClass, 'invalid'>;
+
+/** An answer as far as it was read. */
+export interface Answer {
+  status: number;
+  /** The body as text: at most the client's cap. */
+  text: string;
+  /** The body went on past the cap: the rest was never read, so the body proves nothing. */
+  truncated: boolean;
+}
+
+// ───────────────────────────── success, per path ─────────────────────────────
+
+/** `empty`: no body (or only whitespace); `json-success`: a JSON object whose `status` is "success". */
+export type SuccessBody = 'empty' | 'json-success';
+
+export interface SuccessRule {
+  /** The request path; ending in "/", every path under it. */
+  readonly path: string;
+  /** The answers that mean success: this status (any 2xx when absent) with a body of this form. */
+  readonly accepts: readonly { readonly status?: number; readonly body: SuccessBody }[];
+}
+
+/**
+ * What each endpoint documents as success (spec/api-notes.md, "Responses and errors" and the order-sync API's
+ * answers). Any other 2xx (a proxy's HTML page, `null`, an empty body on /push, a body cut short) proves nothing.
+ */
+export const SUCCESS_RULES: readonly SuccessRule[] = [
+  { path: '/push', accepts: [{ body: 'json-success' }] },
+  { path: '/push/custom', accepts: [{ status: 204, body: 'empty' }, { body: 'json-success' }] },
+  { path: '/track/', accepts: [{ status: 200, body: 'empty' }, { body: 'json-success' }] },
+  { path: '/sync/orders', accepts: [{ body: 'json-success' }] },
+];
+
+/** A path no rule names: only the JSON success proves anything. */
+const ANY_PATH: SuccessRule = { path: '', accepts: [{ body: 'json-success' }] };
+
+/** A 2xx that is not the endpoint's documented success: it proves nothing was taken, so it is tried again. */
+export const UNDOCUMENTED_SUCCESS_CLASS: AnswerClass = 'transient';
+
+export function successRuleFor(path: string): SuccessRule {
+  return SUCCESS_RULES.find((r) => r.path === path) ?? SUCCESS_RULES.find((r) => r.path.endsWith('/') && path.startsWith(r.path)) ?? ANY_PATH;
+}
+
+/** The body parsed as JSON; undefined when it is empty, cut short, or not JSON. */
+export function answerJson(answer: Answer): unknown {
+  if (answer.truncated || answer.text.trim() === '') return undefined;
+  try {
+    return JSON.parse(answer.text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `status` field of a JSON object body, as text; undefined when there is none. */
+export function apiStatusOf(json: unknown): string | undefined {
+  if (json === null || typeof json !== 'object' || Array.isArray(json) || !('status' in json)) return undefined;
+  const status = (json).status;
+  return typeof status === 'string' ? status : String(status);
+}
+
+function bodyIs(form: SuccessBody, answer: Answer, json: unknown): boolean {
+  if (form === 'empty') return !answer.truncated && answer.text.trim() === '';
+  return apiStatusOf(json) === 'success';
+}
+
+export function isDocumentedSuccess(path: string, answer: Answer, json: unknown = answerJson(answer)): boolean {
+  return successRuleFor(path).accepts.some((a) => (a.status === undefined || a.status === answer.status) && bodyIs(a.body, answer, json));
+}
+
+// ───────────────────────────── everything else, by status ─────────────────────────────
+
+/** Redirects: the configured URL is wrong (http for https, a moved host). Never followed. */
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+export const isRedirect = (status: number): boolean => REDIRECT_STATUSES.has(status);
 
 interface StatusRule {
   readonly test: (status: number) => boolean;
@@ -9,12 +87,13 @@ interface StatusRule {
   readonly why: string;
 }
 
-/** First match wins. Anything not listed that is not a success is `rejected`: never retry what will fail again. */
+/** For answers outside 2xx. First match wins; anything not listed is `rejected`: never retry what will fail again. */
 export const STATUS_RULES: readonly StatusRule[] = [
+  { test: isRedirect, class: 'fatal', why: 'a redirect: personaclick.url is wrong, and nothing sent there will arrive' },
   { test: (s) => s === 401 || s === 403, class: 'fatal', why: 'the shop is refused: nothing else will succeed' },
   { test: (s) => s === 408 || s === 425 || s === 429, class: 'transient', why: 'the server asks us to slow down or try again' },
   { test: (s) => s >= 500, class: 'transient', why: 'a server error: try later' },
-  { test: (s) => s >= 300, class: 'rejected', why: 'the request itself is wrong: fix the data, do not retry' },
+  { test: (s) => s < 400, class: 'transient', why: 'an answer the API never gives (another 3xx, a 1xx): it proves nothing, try again' },
 ];
 
 export function classifyStatus(status: number): AnswerClass {
@@ -22,7 +101,18 @@ export function classifyStatus(status: number): AnswerClass {
   return 'rejected';
 }
 
-/** Network-level failures (no HTTP answer at all) are always transient. */
+/**
+ * The class of an answer, or 'success'. A 2xx whose JSON `status` is present and not "success" is rejected (the API
+ * refused the record in a success's clothes); any other 2xx is a success only in the form its path documents.
+ */
+export function classifyAnswer(path: string, answer: Answer, json: unknown = answerJson(answer)): AnswerClass | 'success' {
+  if (answer.status < 200 || answer.status >= 300) return classifyStatus(answer.status);
+  const apiStatus = apiStatusOf(json);
+  if (apiStatus !== undefined && apiStatus !== 'success') return 'rejected';
+  return isDocumentedSuccess(path, answer, json) ? 'success' : UNDOCUMENTED_SUCCESS_CLASS;
+}
+
+/** Network-level failures (no HTTP answer at all, or none within the timeout) are always transient. */
 export const NETWORK_ERROR_CLASS: AnswerClass = 'transient';
 
 /** Parse a Retry-After header (seconds or an HTTP date) into milliseconds; undefined when absent or unreadable. */

@@ -5,11 +5,12 @@
  */
 import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
-import { ApiError, ApiUnavailableError, FatalApiError, toError } from '../errors.js';
+import { ApiError, ApiUnavailableError, fatalStop, toError } from '../errors.js';
 import type { ApiRequest } from '../payloads/index.js';
 import type { Logger } from '../log.js';
 import type { PersonaClickClient } from './client.js';
 import { RateGate } from './rate-gate.js';
+import { sleep, timerMs } from './timers.js';
 
 export interface DeliveryOptions {
   concurrency: number;
@@ -45,7 +46,8 @@ const MAX_WAITING = 16;
 export class DeliveryQueue {
   private readonly queue: PQueue;
   private readonly gate: RateGate;
-  private readonly abort = new AbortController();
+  /** One per request waiting to retry (see retrySignal); halt() aborts them all. */
+  private readonly retryWaits = new Set<AbortController>();
   private stopError: Error | undefined;
   readonly stats: DeliveryStats = { sent: 0, attempts: 0, retries: 0, waitedMs: 0, byStatus: {} };
 
@@ -70,13 +72,14 @@ export class DeliveryQueue {
 
   /**
    * Wait until there is room (backpressure), then enqueue. `onOutcome` runs once the request is delivered or
-   * rejected for good. Returns false (and enqueues nothing) when the queue has stopped.
+   * rejected for good. Returns false (and enqueues nothing) when the queue has stopped. `wait: false` enqueues at
+   * once: for requests made from an outcome (the halves of a rejected batch), which must not wait on themselves.
    */
-  async submit(req: ApiRequest, onOutcome: (outcome: Outcome) => void): Promise<boolean> {
+  async submit(req: ApiRequest, onOutcome: (outcome: Outcome) => void, wait = true): Promise<boolean> {
     // Backpressure: a short waiting line is enough to keep every slot busy, and the shorter it is, the sooner the
     // reader yields to the answers coming in (building 64 orders in one go delayed them by ~2.5 ms each time).
     const waiting = Math.min(this.options.concurrency, MAX_WAITING);
-    if (this.queue.size >= waiting) await this.queue.onSizeLessThan(waiting);
+    if (wait && this.queue.size >= waiting) await this.queue.onSizeLessThan(waiting);
     if (this.stopError) return false;
     void this.queue
       .add(async () => {
@@ -101,7 +104,21 @@ export class DeliveryQueue {
     }
     this.queue.clear();
     this.gate.clear(reason);
-    this.abort.abort(reason);
+    for (const wait of this.retryWaits) wait.abort(reason);
+    this.retryWaits.clear();
+  }
+
+  /**
+   * The abort signal of one request's retries (its waits and p-retry's), which halt() aborts. Each request has its
+   * own, with a listener or two on it at a time: one signal shared by the queue gathered a listener per request
+   * waiting to retry, and past ten Node warned of a leak (MaxListenersExceededWarning).
+   */
+  private retrySignal(tries: Tries): AbortSignal {
+    const stop = new AbortController();
+    tries.stop = stop;
+    if (this.stopError) stop.abort(this.stopError);
+    else this.retryWaits.add(stop);
+    return stop.signal;
   }
 
   /**
@@ -111,23 +128,25 @@ export class DeliveryQueue {
    */
   private async deliver(req: ApiRequest): Promise<Outcome | undefined> {
     const { retries, retryMinMs, retryMaxMs } = this.options;
-    const tries: Tries = { attempts: 0, failedAt: undefined };
+    const tries: Tries = { attempts: 0, failedAt: undefined, stop: undefined };
     try {
       try {
         await this.attempt(req, tries);
       } catch (caught) {
         const error = toError(caught);
+        const signal = this.retrySignal(tries);
         if (!(await this.afterFailure(error, retries, tries))) throw error;
         // p-retry would wait this long before its second attempt; it then continues the series from there.
-        await sleep(Math.min(retryMaxMs, Math.round((Math.random() + 1) * retryMinMs)), this.abort.signal);
+        await sleep(Math.min(retryMaxMs, Math.round((Math.random() + 1) * retryMinMs)), signal);
         if (this.stopError) throw new AbortError(this.stopError);
         await pRetry(() => this.attempt(req, tries), {
           retries: retries - 1,
-          minTimeout: retryMinMs * 2,
-          maxTimeout: retryMaxMs,
+          // Delays past setTimeout's limit would fire at once: p-retry's stay under it.
+          minTimeout: timerMs(retryMinMs * 2),
+          maxTimeout: timerMs(retryMaxMs),
           factor: 2,
           randomize: true,
-          signal: this.abort.signal,
+          signal,
           shouldRetry: ({ error: e }) => e instanceof ApiError && e.retryable,
           onFailedAttempt: async ({ error: e, retriesLeft }) => {
             await this.afterFailure(e, retriesLeft, tries);
@@ -142,13 +161,15 @@ export class DeliveryQueue {
       if (error instanceof ApiError) {
         if (error.failureClass === 'rejected') return { kind: 'rejected', status: error.status, reason: error.message, attempts: tries.attempts };
         if (error.failureClass === 'fatal') {
-          this.halt(new FatalApiError(error));
+          this.halt(fatalStop(error));
           return undefined;
         }
       }
       this.log.warn({ err: error, attempts: tries.attempts }, 'giving up on a request after its retries');
       this.halt(new ApiUnavailableError(error));
       return undefined;
+    } finally {
+      if (tries.stop) this.retryWaits.delete(tries.stop);
     }
   }
 
@@ -181,7 +202,7 @@ export class DeliveryQueue {
       const maxRetryAfterMs = this.options.maxRetryAfterMs ?? Math.max(this.options.retryMaxMs, 60_000);
       if (error.retryAfterMs > maxRetryAfterMs) throw error; // would block the run for too long: halt now
       // Wait at least as long as the server asked; the backoff comes on top of it.
-      await sleep(error.retryAfterMs, this.abort.signal);
+      await sleep(error.retryAfterMs, tries.stop?.signal);
     }
     return true;
   }
@@ -196,17 +217,6 @@ interface Tries {
   attempts: number;
   /** When the last failed attempt ended (for the time spent waiting). */
   failedAt: number | undefined;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  /** Aborts this request's waits between retries (set at its first failure). */
+  stop: AbortController | undefined;
 }

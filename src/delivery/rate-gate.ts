@@ -9,6 +9,8 @@
  * lets the server see more than N in a second; the first alone drifts above N when timers fire together.
  * Together the server sees at most N per second and, under load, close to N.
  */
+import { timerMs } from './timers.js';
+
 const WINDOW_MARGIN_MS = 25;
 
 interface Waiter {
@@ -73,7 +75,7 @@ export class RateGate {
         this.timer = setTimeout(() => {
           this.timer = undefined;
           this.pump();
-        }, Math.ceil(earliest - now));
+        }, timerMs(Math.ceil(earliest - now)));
         return;
       }
       const waiter = this.waiters.shift();

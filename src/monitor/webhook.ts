@@ -5,7 +5,7 @@
  */
 import { request } from 'undici';
 import { classifyStatus } from '../delivery/classify.js';
-import { sleep } from '../delivery/queue.js';
+import { sleep } from '../delivery/timers.js';
 import { toError, trimBody } from '../errors.js';
 
 export interface WebhookOptions {

@@ -1,5 +1,5 @@
 /** The payloads stage: model rows → PersonaClick requests, and the schemas that check them. */
-export type { ApiPath, ApiRequest, BuildContext, BuildResult, BuildWarning, JsonValue, Row } from './types.js';
+export type { ApiPath, ApiRequest, BuildContext, BuildResult, BuildWarning, JsonObject, JsonValue, Row } from './types.js';
 export { buildPurchase } from './purchase.js';
 export {
   buildClearCart,
@@ -19,3 +19,14 @@ export { buildEventRequest } from './event.js';
 export { validateRequest } from './validate.js';
 export { deriveSeance } from './seance.js';
 export { listContentHash } from './hash.js';
+export {
+  buildStatusUpdate,
+  buildSyncOrder,
+  CUSTOMER_IDENTIFIERS,
+  orderStateOf,
+  syncEnvelopeBytes,
+  syncOrdersRequest,
+  type BuiltSyncOrder,
+  type SyncContext,
+  type SyncOrderResult,
+} from './sync-order.js';

@@ -54,6 +54,13 @@ export const ON_BAD_VALUE: Readonly<Record<string, OnBadValue>> = {
   custom: optional('"optionally" in the reference (the whole column is left out)'),
   'custom.*': optional('each order property is optional (only that key is left out)'),
   items: needed('a purchase needs at least one line'),
+  // the order-sync API
+  channel: optional('the order-sync API gets "web" when the model gives no channel', 'left out, "web" sent instead'),
+  external_id: optional('one customer identifier is enough'),
+  loyalty_id: optional('one customer identifier is enough'),
+  telegram_id: optional('one customer identifier is enough'),
+  comment: optional('an optional note of the order'),
+  'items[].status': optional('optional line status: the line counts as bought without it'),
   'items[].id': needed('required: the product bought'),
   'items[].amount': needed('required: how many were bought'),
   'items[].price': needed(

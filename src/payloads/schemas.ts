@@ -163,3 +163,54 @@ export const trackSchema = strict(
   { shop_id: req<string>(textRule), code: req<string>(textRule), type: req<string>(textRule), stream: req<string>(streamRule) },
   'a /track request',
 );
+
+// ───────────────────────────── the order-sync API (api-notes.md, "Order-sync API") ─────────────────────────────
+
+const LINE_STATUS = ['created', 'invoiced', 'shipped', 'delivered', 'cancelled', 'refunded'];
+const lineStatusRule: Rule = (v) => (typeof v === 'string' && LINE_STATUS.includes(v) ? undefined : `must be one of ${LINE_STATUS.join(', ')}`);
+/** Unix seconds, not milliseconds: a millisecond value would be a date tens of thousands of years ahead. */
+const unixSecondsRule: Rule = (v) => (Number.isSafeInteger(v) && (v as number) > 0 && (v as number) < 1e11 ? undefined : 'must be Unix time in seconds');
+const commentRule: Rule = (v) => (typeof v === 'string' && v.trim() !== '' && v.length <= 500 ? undefined : 'must be a non-empty string of at most 500 characters');
+
+const syncLine = strict(
+  {
+    id: itemId,
+    price: req<number>(moneyRule),
+    quantity: req<number>(amountRule),
+    line_id: opt<string | number>(jsonLongIdRule),
+    status: opt<string>(lineStatusRule),
+  },
+  'an order-sync line',
+);
+
+/** One order of a `/sync/orders` batch, as the connector builds it (a new order: every field the API needs for one). */
+export const syncOrderSchema = strict(
+  {
+    id: req<string | number>(jsonLongIdRule),
+    status: req<string>(textRule),
+    date: req<number>(unixSecondsRule),
+    channel: req<string>(textRule),
+    email: text,
+    phone: text,
+    external_id: text,
+    loyalty_id: text,
+    telegram_id: text,
+    value: strict({ total: req<number>(moneyRule) }, 'value'),
+    items: atLeastOne(syncLine, 'an order needs at least one line'),
+    payment_structure: strict({ cash: money, bonuses: money, delivery: money, discount: money }, 'payment_structure').optional(),
+    promocode: text,
+    delivery_type: text,
+    delivery_address: text,
+    payment_type: text,
+    custom: customSchema.optional(),
+    comment: opt<string>(commentRule),
+  },
+  'an order-sync order',
+).superRefine((order, ctx) => {
+  if (!['email', 'phone', 'external_id', 'loyalty_id', 'telegram_id'].some((k) => k in order)) {
+    ctx.addIssue({ code: 'custom', message: 'needs at least one of email, phone, external_id, loyalty_id, telegram_id' });
+  }
+  const ids = order.items.map((l) => String(l.id));
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice !== undefined) ctx.addIssue({ code: 'custom', path: ['items'], message: `lists product ${twice} on two lines` });
+});

@@ -1,7 +1,7 @@
 /** The public types of the payloads stage: what a builder takes and what it gives back. */
 
 /** The PersonaClick endpoints a request can go to. */
-export type ApiPath = '/push' | '/push/custom' | '/track/received' | '/track/clicked' | '/track/closed';
+export type ApiPath = '/push' | '/push/custom' | '/track/received' | '/track/clicked' | '/track/closed' | '/sync/orders';
 
 /** A value that survives `JSON.stringify` unchanged. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };

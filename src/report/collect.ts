@@ -6,7 +6,7 @@
  * Carts and wishlists: the snapshot (device by device, in byte order, as the reconcile reads it) is merge-joined
  * with the ledger's keys. Memory stays flat whatever the shop's size.
  *
- * The seam for `report --verify N` (reading orders back from the order-sync API, once that road exists): the page
+ * The seam for `report --verify N` (reading orders back from the order-sync API): the page
  * loop below sees every order with its day and fate; a sample of N delivered keys per day would be handed to the
  * road's read-back, and DayRow would gain `verified` and `mismatched` counts.
  */
@@ -63,7 +63,7 @@ async function tallyOrders(source: Source, state: StateDb, query: string, range:
     for (const order of page) {
       const b = booked.get(order.key);
       const { fate, warned } = fateOf(order, b?.delivered === true, b?.failure, watermark);
-      tally.add(order.ts.slice(0, 10), fate, warned);
+      tally.add(order.ts.slice(0, 10), fate, warned, b?.road);
     }
   };
   // One source query at a time (the shop's database is read gently), the next page read while the books are

@@ -4,7 +4,7 @@
  * above the same table as the terminal's, and carts and wishlists below it.
  */
 import { addsUp, failed, mirrorAddsUp, totalOf, type DayRow, type ReportData } from './model.js';
-import { DAY_COLUMNS } from './table.js';
+import { COLUMN_LABELS, DAY_COLUMNS } from './table.js';
 
 export const COLORS = { delivered: '#2e7d32', failed: '#c62828', missing: '#ef6c00', pending: '#9e9e9e' } as const;
 
@@ -95,7 +95,7 @@ export function reportHtml(data: ReportData): string {
 <div class="legend">${legend}</div>
 ${chartSvg(data.days)}
 <table id="days">
-<thead><tr><th>day</th>${DAY_COLUMNS.map((c) => `<th>${c}</th>`).join('')}<th></th></tr></thead>
+<thead><tr><th>day</th>${DAY_COLUMNS.map((c) => `<th>${COLUMN_LABELS[c]}</th>`).join('')}<th></th></tr></thead>
 <tbody>
 ${dayRows}
 </tbody>

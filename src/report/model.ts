@@ -14,8 +14,12 @@ export interface DayRow {
   day: string;
   /** Orders of the shop's model whose updated_at falls on the day. */
   shop: number;
-  /** In the delivered ledger (the purchase road; the order-sync road will add its own count). */
+  /** In the delivered ledger, by either road. */
   delivered: number;
+  /** Delivered as a live purchase event (the tracking API). */
+  push: number;
+  /** Delivered through the order-sync API (history with real dates). */
+  sync: number;
   /** Delivered with a warning (an optional field left out). A part of `delivered`. */
   warned: number;
   invalid: number;
@@ -69,7 +73,7 @@ export function after(order: { key: string; ts: string }, mark: Cursor): boolean
 }
 
 export function emptyDay(day: string): DayRow {
-  return { day, shop: 0, delivered: 0, warned: 0, invalid: 0, rejected: 0, pending: 0, missing: 0 };
+  return { day, shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, pending: 0, missing: 0 };
 }
 
 /** A day adds up when every order of it is accounted for: delivered, failed with a reason, or still ahead of the sync. */
@@ -101,7 +105,7 @@ export class DayTally {
     for (const day of daysOf(from, to)) this.rows.set(day, emptyDay(day));
   }
 
-  add(day: string, fate: OrderFate, warned: boolean): void {
+  add(day: string, fate: OrderFate, warned: boolean, road?: 'push' | 'sync'): void {
     let row = this.rows.get(day);
     if (row === undefined) {
       row = emptyDay(day);
@@ -109,6 +113,7 @@ export class DayTally {
     }
     row.shop += 1;
     row[fate] += 1;
+    if (fate === 'delivered') row[road ?? 'push'] += 1;
     if (warned) row.warned += 1;
   }
 
@@ -122,6 +127,8 @@ export function totalOf(rows: readonly DayRow[]): DayRow {
   for (const r of rows) {
     total.shop += r.shop;
     total.delivered += r.delivered;
+    total.push += r.push;
+    total.sync += r.sync;
     total.warned += r.warned;
     total.invalid += r.invalid;
     total.rejected += r.rejected;

@@ -3,14 +3,27 @@ import { addsUp, failed, mirrorAddsUp, totalOf, type DayRow, type ReportData } f
 
 const n = (x: number): string => x.toLocaleString('en-US');
 
-export const DAY_COLUMNS = ['shop', 'delivered', 'warned', 'invalid', 'rejected', 'pending', 'missing'] as const;
+export const DAY_COLUMNS = ['shop', 'delivered', 'push', 'sync', 'warned', 'invalid', 'rejected', 'pending', 'missing'] as const;
+
+/** Column headers: `push` and `sync` are the roads a delivered order took. */
+export const COLUMN_LABELS: Record<(typeof DAY_COLUMNS)[number], string> = {
+  shop: 'shop',
+  delivered: 'delivered',
+  push: 'purchase',
+  sync: 'order-sync',
+  warned: 'warned',
+  invalid: 'invalid',
+  rejected: 'rejected',
+  pending: 'pending',
+  missing: 'missing',
+};
 
 export function formatReport(data: ReportData): string {
   const out: string[] = [];
   if (data.orders) {
     const mark = data.watermark ? `incremental watermark ${data.watermark.ts}` : 'the incremental sync has not run yet';
     out.push(`Orders by day of updated_at (UTC), ${data.from} to ${data.to} (exclusive); ${mark}`);
-    const rows: string[][] = [['day', ...DAY_COLUMNS, '']];
+    const rows: string[][] = [['day', ...DAY_COLUMNS.map((c) => COLUMN_LABELS[c]), '']];
     for (const r of data.days) rows.push(dayCells(r, addsUp(r) ? (r.shop === 0 ? '' : '✓') : `✗ ${n(r.missing)} missing`));
     const total = totalOf(data.days);
     rows.push(dayCells(total, ''));

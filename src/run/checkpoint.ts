@@ -9,6 +9,7 @@ import type { StateDb } from '../state/db.js';
 import type { FailureRecord } from '../state/failures.js';
 import type { LedgerEntry } from '../state/ledger.js';
 import type { Cursor } from '../state/watermarks.js';
+import { storableText } from '../storable-text.js';
 
 export interface CheckpointOptions {
   /** Ledger and failures namespace (e.g. "orders"). */
@@ -39,18 +40,18 @@ export class Checkpointer {
     private readonly log: Logger,
   ) {}
 
-  /** Delivered: in the ledger (mirrors: with the content hash, stream and segment it went out with). */
-  markDelivered(key: string, hash?: string | null, envelope?: { stream: string | null; segment: string | null }): void {
-    this.failures.delete(key);
-    this.warnings.delete(key);
-    this.forgotten.delete(key);
-    this.delivered.set(key, { key, hash: hash ?? null, stream: envelope?.stream ?? null, segment: envelope?.segment ?? null });
+  /** Delivered: in the ledger (mirrors: with the content hash, stream and segment; orders: with the road and state). */
+  markDelivered(entry: LedgerEntry): void {
+    this.failures.delete(entry.key);
+    this.warnings.delete(entry.key);
+    this.forgotten.delete(entry.key);
+    this.delivered.set(entry.key, entry);
   }
 
   markFailed(failure: FailureRecord): void {
     this.delivered.delete(failure.key);
     this.warnings.delete(failure.key);
-    this.failures.set(failure.key, failure);
+    this.failures.set(failure.key, { ...failure, reason: storableText(failure.reason) });
   }
 
   /**
@@ -129,7 +130,12 @@ export class Checkpointer {
     const { job, runId, watermark, upperBound } = this.options;
     const update: BooksUpdate = { job, runId, delivered, failures, warnings, forgotten, watermark: cursor && watermark ? { name: watermark, cursor, upperBound } : undefined };
     if (isEmptyUpdate(update)) return;
-    await writeBooks(db, update, (err, attempt, delayMs) => this.log.warn({ err, attempt, delayMs }, 'state database unreachable; checkpoint retried'));
+    await writeBooks(
+      db,
+      update,
+      (err, attempt, delayMs) => this.log.warn({ err, attempt, delayMs }, 'state database unreachable; checkpoint retried'),
+      (err, failures) => this.log.warn({ err, failures }, 'the state database refused a failure reason; checkpoint written again with the reasons in ASCII'),
+    );
     if (cursor) this.lastCursor = cursor;
     this.checkpoints += 1;
     this.log.debug({ delivered: delivered.length, failures: failures.length, cursor }, 'checkpoint');

@@ -1,13 +1,12 @@
 /**
- * The frame every job runs in: the runs row, the delivery queue (or the dry-run writer), in-order tracking,
+ * The frame every job runs in: the runs row, the deliveries (a queue per road, or the dry-run writer), in-order tracking,
  * checkpoints, progress lines, shutdown, and the summary. A job only reads its source and hands requests in.
  */
-import { once } from 'node:events';
 import { ApiUnavailableError, FatalApiError, toError } from '../errors.js';
 import { scrub, type Logger } from '../log.js';
 import { secretsOf } from '../config/index.js';
-import { warningsText, type ApiRequest, type BuildResult, type BuildWarning } from '../payloads/index.js';
-import { DeliveryQueue } from '../delivery/queue.js';
+import { warningsText, type ApiRequest, type BuildResult, type JsonValue } from '../payloads/index.js';
+import { Deliveries, type BatchEntry, type DispatchOptions, type RowHandle } from './deliveries.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
 import type { Cursor } from '../state/watermarks.js';
 import { Checkpointer } from './checkpoint.js';
@@ -36,32 +35,9 @@ export interface RunSpec {
   total?: number | undefined;
 }
 
-export type RunMode = 'sync' | 'backfill' | 'reconcile' | 'events' | 'replay';
+export type RunMode = 'sync' | 'backfill' | 'reconcile' | 'events' | 'replay' | 'buyers';
 
-export interface RowHandle {
-  seq: number;
-  key: string;
-}
-
-export interface DispatchOptions {
-  /** Mirrors: the content hash the ledger keeps for the device. */
-  hash?: string | null;
-  /** Mirrors: the stream and segment the request went out with, kept in the ledger for its clearing request. */
-  envelope?: { stream: string | null; segment: string | null } | undefined;
-  /** A clearing request: on delivery the ledger forgets the key. */
-  forgetOnDelivery?: boolean;
-  /**
-   * The builder's warnings (optional fields left out for bad values). On delivery the key is in the ledger as
-   * delivered all the same, and its open failure becomes a `warning` naming each field and value instead of being
-   * resolved.
-   */
-  warnings?: readonly BuildWarning[] | undefined;
-  /**
-   * Replay of a warning: the warnings (as `warningsText` writes them) the key was delivered with. A request built
-   * with exactly these again is not sent: nothing was fixed, and PersonaClick has that request already.
-   */
-  deliveredWithWarnings?: string | undefined;
-}
+export type { BatchEntry, DispatchOptions, RowHandle };
 
 export interface JobRun {
   readonly runId: string;
@@ -73,14 +49,16 @@ export interface JobRun {
   invalid(row: RowHandle, reason: string): void;
   /** Send (or in a dry run, print) the request; resolves once it is queued. */
   dispatch(row: RowHandle, req: ApiRequest, opts?: DispatchOptions): Promise<void>;
+  /**
+   * One request for several rows on the order-sync API (`request` makes it from the rows' items); a batch rejected
+   * for its data is split down to the guilty rows. Resolves once it is queued.
+   */
+  dispatchBatch(entries: readonly BatchEntry[], request: (items: JsonValue[]) => ApiRequest): Promise<void>;
   /** A built row: invalid when the build failed, else dispatched with the build's warnings. */
   submit(row: RowHandle, built: BuildResult, opts?: DispatchOptions): Promise<void>;
   /** True once the run must stop reading: a signal, a fatal or halting answer, or a failed checkpoint. */
   shouldStop(): boolean;
 }
-
-/** Characters of dry-run output gathered before one write. */
-const DRY_RUN_CHUNK = 64 * 1024;
 
 export async function executeRun(services: Services, opts: RunOptions, spec: RunSpec, body: (run: JobRun) => Promise<void>): Promise<RunSummary> {
   const { config } = services;
@@ -105,22 +83,14 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       log.error({ err: toError(caught) }, 'monitoring could not start; the run goes on without it');
     }
   }
-  const queue = client ? new DeliveryQueue(watch ? observedSender(client, watch) : client, config.delivery, log) : undefined;
-  if (queue) retries = () => queue.stats.retries;
+  const deliveries = new Deliveries({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets: secretsOf(config) });
+  retries = () => deliveries.stats.retries;
   log.info({ mode: spec.mode, dryRun: opts.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
 
   const prefix = () => tracker.prefixCursor;
   checkpoint.start(prefix);
   const progress = new Progress({ log, counts, total: spec.total, label: `${spec.job} ${spec.mode}`, tty: opts.dryRun ? undefined : opts.progressTty, inFlight: () => tracker.open });
   progress.start();
-
-  // A dry run's NDJSON goes out in chunks: one write per line cost more than building the line.
-  let dryOut = '';
-  const writeDryRun = async () => {
-    const chunk = dryOut;
-    dryOut = '';
-    if (chunk !== '' && !opts.out.write(chunk)) await once(opts.out, 'drain');
-  };
 
   const run: JobRun = {
     runId,
@@ -140,38 +110,8 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       log.debug({ key: row.key, reason }, 'invalid row');
       tracker.finish(row.seq);
     },
-    async dispatch(row, req, dispatchOptions = {}) {
-      if (!queue) {
-        dryOut += `${JSON.stringify({ path: req.path, body: req.body })}\n`;
-        if (dryOut.length >= DRY_RUN_CHUNK) await writeDryRun();
-        counts.sent += 1;
-        if (dispatchOptions.warnings !== undefined && dispatchOptions.warnings.length > 0) {
-          counts.warnings += 1;
-          log.debug({ key: row.key, reason: warningsText(dispatchOptions.warnings) }, 'would be sent with warnings');
-        }
-        tracker.finish(row.seq);
-        return;
-      }
-      const warned = dispatchOptions.warnings !== undefined && dispatchOptions.warnings.length > 0 ? dispatchOptions.warnings : undefined;
-      await queue.submit(req, (outcome) => {
-        if (outcome.kind === 'delivered') {
-          counts.sent += 1;
-          if (dispatchOptions.forgetOnDelivery) checkpoint.markForgotten(row.key);
-          else checkpoint.markDelivered(row.key, dispatchOptions.hash, dispatchOptions.envelope);
-          if (warned) {
-            counts.warnings += 1;
-            const reason = warningsText(warned);
-            checkpoint.markWarning(row.key, reason);
-            log.debug({ key: row.key, reason }, 'delivered with warnings');
-          }
-        } else {
-          counts.rejected += 1;
-          checkpoint.markFailed({ key: row.key, class: 'rejected', reason: outcome.reason, status: outcome.status });
-          log.warn({ key: row.key, status: outcome.status, reason: outcome.reason }, 'request rejected');
-        }
-        tracker.finish(row.seq);
-      });
-    },
+    dispatch: (row, req, dispatchOptions) => deliveries.dispatch(row, req, dispatchOptions),
+    dispatchBatch: (entries, request) => deliveries.dispatchBatch(entries, request),
     async submit(row, built, dispatchOptions = {}) {
       if (!built.ok) return run.invalid(row, built.reason);
       const known = dispatchOptions.deliveredWithWarnings;
@@ -179,7 +119,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       await run.dispatch(row, built.request, { ...dispatchOptions, warnings: built.warnings });
     },
     shouldStop() {
-      return opts.signal?.aborted === true || opts.lockLost?.aborted === true || queue?.stopped !== undefined || checkpoint.error !== undefined;
+      return opts.signal?.aborted === true || opts.lockLost?.aborted === true || deliveries.stopped !== undefined || checkpoint.error !== undefined;
     },
   };
 
@@ -188,8 +128,8 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   let deadline: NodeJS.Timeout | undefined;
   const onStop = () => {
     deadline ??= setTimeout(() => {
-      log.warn({ deadlineMs: config.delivery.shutdownDeadlineMs, inFlight: queue?.inFlight ?? 0 }, 'shutdown deadline passed: dropping the requests still in flight (they stay unsent)');
-      queue?.halt(new Error('shutdown deadline passed'));
+      log.warn({ deadlineMs: config.delivery.shutdownDeadlineMs, inFlight: deliveries.inFlight }, 'shutdown deadline passed: dropping the requests still in flight (they stay unsent)');
+      deliveries.halt(new Error('shutdown deadline passed'));
       void client?.destroy().catch((caught: unknown) => log.debug({ err: toError(caught) }, 'closing the API connections'));
     }, config.delivery.shutdownDeadlineMs);
   };
@@ -204,12 +144,11 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     await body(run);
   } catch (caught) {
     error = toError(caught);
-    queue?.halt(error);
+    deliveries.halt(error);
   }
 
-  await queue?.drain();
   try {
-    await writeDryRun();
+    await deliveries.drain();
   } catch (caught) {
     error ??= toError(caught);
   }
@@ -228,7 +167,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     error ??= new Error(`lost the job lock (state database connection dropped${cause}); stopped so that no second runner overlaps this one; the next run resumes from the last checkpoint`);
   }
 
-  const stopped = queue?.stopped;
+  const stopped = deliveries.stopped;
   let status: RunStatus = 'done';
   if (stopped instanceof FatalApiError) {
     status = 'fatal';
@@ -238,7 +177,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     error = stopped;
   } else if (error) status = 'failed';
   else if (opts.signal?.aborted) status = 'interrupted';
-  counts.retries = queue?.stats.retries ?? 0;
+  counts.retries = deliveries.stats.retries;
 
   const summary = summarize({
     job: spec.job,
@@ -246,7 +185,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     status,
     dryRun: opts.dryRun,
     durationMs: Date.now() - started,
-    waitedMs: queue?.stats.waitedMs ?? 0,
+    waitedMs: deliveries.stats.waitedMs,
     ...counts,
     error,
   });

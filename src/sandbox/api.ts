@@ -180,7 +180,7 @@ function rejectRuleFor(faults: Faults, body: JsonObject): RejectRule | undefined
 
 /** Why the request is refused, in the order the API checks: credentials, shop, secret, size, rules, reject rules. */
 function refusal(ctx: ApiContext, route: Route, path: string, body: unknown): Refusal | undefined {
-  const verdict = judge(path, body, ctx.state.syncOrders);
+  const verdict = judge(path, body, ctx.state.knownOrders);
   const invalid = verdict && { status: verdict.status, message: verdict.reason, counts: 'invalid' as const };
   // judge() refuses whatever is not a JSON object; only 401 comes before the shop and its secret.
   if (!isObject(body) || verdict?.status === 401) return invalid;

@@ -52,6 +52,11 @@ const noFaults = (): SandboxStats['faults'] => ({ error5xx: 0, rate429: 0, reset
 export class SandboxState {
   readonly accepted: AcceptedRequest[] = [];
   readonly purchases = new Map<string, number>();
+  /**
+   * The orders PersonaClick has, whichever way they came: a live purchase's `order_id` and an order-sync order's `id`
+   * are one order (api-notes.md), so a status update of a purchased order needs only `{id, status}`.
+   */
+  readonly knownOrders = { has: (id: string): boolean => this.syncOrders.has(id) || this.purchases.has(id) };
   readonly carts = new Map<string, Map<string, number>>();
   readonly wishlists = new Map<string, Set<string>>();
   /** Accepted requests by kind: `/push <event>`, `/push/custom <event>`, `/track/<what>`. */

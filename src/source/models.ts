@@ -27,9 +27,11 @@ export const ORDERS_MODEL: ModelSpec = {
   required: {
     order_id: 'the order id, key of the delivered ledger and of the keyset cursor',
     updated_at: 'when the order last changed or became sendable, set by the database; pages are read in (updated_at, order_id) order',
-    did: 'the device id the purchase is sent for',
   },
-  optional: ['ordered_at', ...ENVELOPE, ...ORDER_FIELDS],
+  recommended: {
+    did: 'the device id a live purchase is sent for: without it new orders cannot go out as purchases (history through the order-sync API needs none)',
+  },
+  optional: ['ordered_at', ...ENVELOPE, ...ORDER_FIELDS, 'status', 'channel', 'external_id', 'loyalty_id', 'telegram_id', 'comment'],
 };
 
 export const ITEMS_MODEL: ModelSpec = {
@@ -41,7 +43,7 @@ export const ITEMS_MODEL: ModelSpec = {
     amount: 'how many of the product were bought',
   },
   recommended: { price: 'the unit price of the line: without it purchases go out without item prices' },
-  optional: ['line_id', 'fashion_size'],
+  optional: ['line_id', 'fashion_size', 'status'], // status: a refunded or cancelled line is how a return is told
 };
 
 export const CARTS_MODEL: ModelSpec = {

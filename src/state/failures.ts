@@ -15,6 +15,8 @@ export interface FailureRecord {
   class: FailureRowClass;
   reason: string;
   status?: number | undefined;
+  /** Orders: the road it failed on (`sync` for the order-sync API); replay sends it again the same way. */
+  road?: string | undefined;
 }
 
 export async function recordFailures(db: StateDb, trx: Knex.Transaction, job: string, failures: readonly FailureRecord[], runId: string): Promise<void> {
@@ -22,12 +24,12 @@ export async function recordFailures(db: StateDb, trx: Knex.Transaction, job: st
   for (let i = 0; i < failures.length; i += 2000) {
     const chunk = failures.slice(i, i + 2000);
     await trx.raw(
-      `INSERT INTO ??.failures (job, key, class, reason, status, run_id)
-       SELECT ?, k, c, r, s, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::int[]) AS u(k, c, r, s)
+      `INSERT INTO ??.failures (job, key, class, reason, status, road, run_id)
+       SELECT ?, k, c, r, s, rd, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::text[]) AS u(k, c, r, s, rd)
        ON CONFLICT (job, key) WHERE resolved_at IS NULL DO UPDATE
-         SET class = EXCLUDED.class, reason = EXCLUDED.reason, status = EXCLUDED.status, run_id = EXCLUDED.run_id,
+         SET class = EXCLUDED.class, reason = EXCLUDED.reason, status = EXCLUDED.status, road = EXCLUDED.road, run_id = EXCLUDED.run_id,
              occurrences = failures.occurrences + 1, last_failed_at = now()`,
-      [db.schema, job, runId, pgArray(chunk.map((f) => f.key)), pgArray(chunk.map((f) => f.class)), pgArray(chunk.map((f) => f.reason)), pgArray(chunk.map((f) => f.status ?? null))],
+      [db.schema, job, runId, pgArray(chunk.map((f) => f.key)), pgArray(chunk.map((f) => f.class)), pgArray(chunk.map((f) => f.reason)), pgArray(chunk.map((f) => f.status ?? null)), pgArray(chunk.map((f) => f.road ?? null))],
     );
   }
 }
@@ -91,12 +93,12 @@ export interface FailureFilter {
 }
 
 /** Open failures in id order, a page at a time (replay). */
-export async function openFailurePage(db: StateDb, filter: FailureFilter, afterId: number, limit: number): Promise<{ id: number; job: string; key: string; class: string; reason: string }[]> {
+export async function openFailurePage(db: StateDb, filter: FailureFilter, afterId: number, limit: number): Promise<{ id: number; job: string; key: string; class: string; reason: string; road: string | null }[]> {
   let q = db.table('failures').whereNull('resolved_at').where('id', '>', afterId);
   if (filter.job) q = q.where('job', filter.job);
   if (filter.class) q = q.where('class', filter.class);
   if (filter.since) q = q.where('last_failed_at', '>=', filter.since);
-  const rows = await q.orderBy('id').limit(limit).select<{ id: string; job: string; key: string; class: string; reason: string }[]>('id', 'job', 'key', 'class', 'reason');
+  const rows = await q.orderBy('id').limit(limit).select<{ id: string; job: string; key: string; class: string; reason: string; road: string | null }[]>('id', 'job', 'key', 'class', 'reason', 'road');
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 

@@ -9,6 +9,38 @@ export interface LedgerEntry {
   /** Mirrors: the stream and segment of the device's last full request (its clearing request goes out on them). */
   stream?: string | null;
   segment?: string | null;
+  /** Orders: the road the order first went out by (`push` or `sync`); it never changes afterwards. */
+  road?: Road | null;
+  /** Orders: the model's updated_at (cursor text) of the state PersonaClick was last told; `hash` is that state's digest. */
+  stateTs?: string | null;
+}
+
+/** The two roads an order can take: a live purchase event, or the order-sync API. */
+export type Road = 'push' | 'sync';
+
+/** What the ledger knows of a delivered order: its road, and the state last told. */
+export interface LedgerState {
+  road: Road | null;
+  hash: string | null;
+  /** Cursor text of the model's updated_at of that state; for rows from before it was kept, when it was delivered. */
+  stateTs: string;
+}
+
+/** The ledger's rows for these keys, by key: one query per page. */
+export async function ledgerStates(db: StateDb, job: string, keys: readonly string[]): Promise<Map<string, LedgerState>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db.knex.raw<{ rows: { key: string; road: Road | null; hash: string | null; state_ts: string | null; delivered: string }[] }>(
+    `SELECT key, road, hash, state_ts, to_char(delivered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS delivered
+       FROM ??.ledger WHERE job = ? AND key = ANY(?::text[])`,
+    [db.schema, job, pgArray(keys)],
+  );
+  return new Map(rows.rows.map((r) => [r.key, { road: r.road, hash: r.hash, stateTs: r.state_ts ?? r.delivered }]));
+}
+
+/** What the ledger holds, by job and road (orders: `push` or `sync`; the others have none), for `status`. */
+export async function ledgerCounts(db: StateDb): Promise<{ job: string; road: string | null; count: number }[]> {
+  const rows = await db.knex.raw<{ rows: { job: string; road: string | null; n: string }[] }>(`SELECT job, road, count(*) AS n FROM ??.ledger GROUP BY job, road ORDER BY job, road`, [db.schema]);
+  return rows.rows.map((r) => ({ job: r.job, road: r.road, count: Number(r.n) }));
 }
 
 /** Which of these keys are already delivered for the job. One query per page. */
@@ -27,10 +59,11 @@ export async function recordDelivered(db: StateDb, trx: Knex.Transaction, job: s
   for (let i = 0; i < entries.length; i += 5000) {
     const chunk = entries.slice(i, i + 5000);
     await trx.raw(
-      `INSERT INTO ??.ledger (job, key, hash, stream, segment, run_id)
-       SELECT ?, k, h, st, sg, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS u(k, h, st, sg)
+      `INSERT INTO ??.ledger (job, key, hash, stream, segment, road, state_ts, run_id)
+       SELECT ?, k, h, st, sg, rd, ts, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS u(k, h, st, sg, rd, ts)
        ON CONFLICT (job, key) DO UPDATE
-         SET hash = EXCLUDED.hash, stream = EXCLUDED.stream, segment = EXCLUDED.segment, run_id = EXCLUDED.run_id, delivered_at = now()`,
+         SET hash = EXCLUDED.hash, stream = EXCLUDED.stream, segment = EXCLUDED.segment, road = coalesce(ledger.road, EXCLUDED.road),
+             state_ts = EXCLUDED.state_ts, run_id = EXCLUDED.run_id, delivered_at = now()`,
       [
         db.schema,
         job,
@@ -39,6 +72,8 @@ export async function recordDelivered(db: StateDb, trx: Knex.Transaction, job: s
         pgArray(chunk.map((e) => e.hash ?? null)),
         pgArray(chunk.map((e) => e.stream ?? null)),
         pgArray(chunk.map((e) => e.segment ?? null)),
+        pgArray(chunk.map((e) => e.road ?? null)),
+        pgArray(chunk.map((e) => e.stateTs ?? null)),
       ],
     );
   }

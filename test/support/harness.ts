@@ -1,13 +1,14 @@
 /** Wiring for tests: a config pointing at a test database and a sandbox, and one-call runs of the orders sync. */
-import { PassThrough, type Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { parseConfig, type Config } from '../../src/config/index.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
+import { secretsOf } from '../../src/config/index.js';
 import { openServices, type Services } from '../../src/run/services.js';
 import type { RunSummary } from '../../src/run/summary.js';
 import { syncOrders } from '../../jobs/orders.js';
 import { reconcile, type MirrorKind } from '../../jobs/mirror.js';
 import { migrateEvents } from '../../jobs/events.js';
-import { JOBS } from '../../jobs/index.js';
+import { findCommand, JOBS, type CommandArgs } from '../../jobs/index.js';
 import { replayFailures } from '../../jobs/replay.js';
 import type { FailureFilter } from '../../src/state/failures.js';
 import { ITEMS_QUERY, ORDERS_QUERY } from './shop.js';
@@ -85,6 +86,36 @@ export async function runReplay(config: Config, filter: FailureFilter = {}): Pro
   const services = openServices(config, { dryRun: false });
   try {
     return await replayFailures(services, JOBS, filter, { dryRun: false, out: new PassThrough(), log: silentLogger() });
+  } finally {
+    await services.close();
+  }
+}
+
+export interface CommandResult {
+  summaries: RunSummary[];
+  stdout: string;
+  /** The run's log lines (JSON), for what an operator would read. */
+  log: Record<string, unknown>[];
+}
+
+/**
+ * A job command of the job table run in-process, as the command line runs it (`verb target`, its options checked by
+ * the command's own `prepare`), on services opened from the config.
+ */
+export async function runCommand(config: Config, words: [string, string?], args: CommandArgs = {}, opts: RunOptions = {}): Promise<CommandResult> {
+  const command = findCommand(words[0], words[1]);
+  if (!command) throw new Error(`no job command ${words.join(' ')}`);
+  const launchable = command.prepare(args);
+  const dryRun = opts.dryRun ?? false;
+  const services = openServices(config, { dryRun });
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const lines: string[] = [];
+  const log = createLogger({ level: 'debug', pretty: false, secrets: secretsOf(config), destination: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')), done()) }) });
+  try {
+    const summaries = await launchable.run(services, { dryRun, limit: opts.limit, out, log, signal: opts.signal });
+    return { summaries, stdout: Buffer.concat(chunks).toString('utf8'), log: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
   } finally {
     await services.close();
   }

@@ -35,11 +35,19 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** `icu: true` gives the database a language collation (en-US), under which text sorts unlike byte order. */
-export async function createDatabase(prefix = 'pcs_test', opts: { icu?: boolean; template?: string } = {}): Promise<TestDatabase> {
+/**
+ * `icu: true` gives the database a language collation (en-US), under which text sorts unlike byte order;
+ * `latin1: true` makes it a LATIN1 database (C locale), which cannot hold most of Unicode.
+ */
+export async function createDatabase(prefix = 'pcs_test', opts: { icu?: boolean; latin1?: boolean; template?: string } = {}): Promise<TestDatabase> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  const template = opts.template === undefined ? '' : ` TEMPLATE ${opts.template}`;
-  await adminQuery(opts.icu ? `CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'` : `CREATE DATABASE ${name}${template}`);
+  await adminQuery(
+    opts.icu
+      ? `CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`
+      : opts.latin1
+        ? `CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'LATIN1' LOCALE 'C'`
+        : `CREATE DATABASE ${name}${opts.template === undefined ? '' : ` TEMPLATE ${opts.template}`}`,
+  );
   const url = urlFor(name);
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   return {
@@ -54,6 +62,9 @@ export async function createDatabase(prefix = 'pcs_test', opts: { icu?: boolean;
       return client;
     },
     async drop() {
+      // pool.end() resolves before its clients have closed their sessions, so DROP … WITH (FORCE) below may end one
+      // of them first (57P01); that client's error then comes through the pool, and is expected here.
+      pool.on('error', () => undefined);
       await pool.end();
       await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
@@ -99,8 +110,8 @@ async function migratedTemplate(): Promise<string> {
 }
 
 /** A new database with the connector's state schema already migrated (the shop's tables are the test's to add). */
-export async function createMigratedDatabase(prefix = 'pcs_test', opts: { icu?: boolean } = {}): Promise<TestDatabase> {
-  if (opts.icu) {
+export async function createMigratedDatabase(prefix = 'pcs_test', opts: { icu?: boolean; latin1?: boolean } = {}): Promise<TestDatabase> {
+  if (opts.icu || opts.latin1) {
     const db = await createDatabase(prefix, opts);
     const state = openStateDb(db.url, STATE_SCHEMA);
     try {

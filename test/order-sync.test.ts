@@ -1,0 +1,267 @@
+/**
+ * The second road for orders: history through the order-sync API with real dates, the order lifecycle (cancellations,
+ * returns), one ledger for both roads, and the buyer's cart. A real Postgres shop and the sandbox over real HTTP; the
+ * sandbox judges batches by rules of its own, written from the docs.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/errors.js';
+import type { Config } from '../src/config/index.js';
+import { useFrame } from './support/frame.js';
+import { runCommand, SHOP_ID, testConfig, type ConfigOverrides } from './support/harness.js';
+import { createHistoryShop, historyOrder, HISTORY_CARTS_QUERY, HISTORY_ITEMS_QUERY, HISTORY_ORDERS_QUERY, insertHistory } from './support/history-shop.js';
+import { maxInWindow } from './faults/support/figures.js';
+
+const SECRET = 'shop-secret-7f3a91c2';
+const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 6000, syncOrdersMaxOrders: 5000 }, prefix: 'pcs_history', shop: false });
+
+function config(o: ConfigOverrides & { secret?: string | null } = {}): Config {
+  const { secret, ...rest } = o;
+  return testConfig(env.db.url, env.sandbox.url, {
+    ...rest,
+    personaclick: { ...(secret === null ? {} : { shopSecret: secret ?? SECRET }), ...rest.personaclick },
+    delivery: { orderSyncPerMinute: 6000, ...rest.delivery },
+    orders: { query: HISTORY_ORDERS_QUERY, itemsQuery: HISTORY_ITEMS_QUERY, batchSize: 100, ...rest.orders },
+  });
+}
+
+const backfill = (cfg: Config, extra: { via?: 'push' | 'sync'; oldOrdersAsNew?: boolean } = {}, opts: { dryRun?: boolean } = {}) =>
+  runCommand(cfg, ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01', ...extra }, opts);
+const sync = (cfg: Config, opts: { dryRun?: boolean } = {}) => runCommand(cfg, ['sync', 'orders'], {}, opts);
+
+async function shop(): Promise<void> {
+  await createHistoryShop(env.db);
+}
+
+describe('history through the order-sync API', () => {
+  it('holds every order with its real date, status, customer and lines, guests without a device included', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 450);
+    const { summaries } = await backfill(config());
+    expect(summaries.map((s) => [s.status, s.read, s.sent, s.invalid])).toEqual([['done', 450, 450, 0]]);
+    const held = env.sandbox.syncOrders;
+    expect(held.size).toBe(450);
+    for (const id of ['H1', 'H3', 'H222', 'H450']) {
+      const want = await historyOrder(env.db, id);
+      const got = held.get(id);
+      expect(got?.date).toBe(want.placed); // seconds, as placed (not the day it was sent)
+      expect(got?.status).toBe('completed');
+      expect(got?.lines.map((l) => ({ id: l.id, qty: l.quantity, status: l.status ?? null }))).toEqual(want.lines);
+    }
+    // H3 is a phone order with no device: named by phone, sent all the same.
+    expect(held.get('H3')?.identifiers).toEqual({ phone: '+15550000003' });
+    expect(held.get('H1')?.identifiers).toEqual({ email: 'c1@example.com' });
+    expect(held.get('H4')?.details.payment_structure).toEqual({ cash: expect.any(Number) as unknown, bonuses: 5, delivery: 4.99 });
+    expect(env.sandbox.purchases.size).toBe(0); // no live purchase for history
+    // 450 orders in batches of 100: 5 requests.
+    expect(env.sandbox.syncArrivals()).toHaveLength(5);
+    // Run again: the ledger has them all.
+    const again = await backfill(config());
+    expect(again.summaries[0]).toMatchObject({ status: 'done', sent: 0 });
+    expect(env.sandbox.syncArrivals()).toHaveLength(5);
+  });
+
+  it('keeps to the configured pace: never more requests in a minute than allowed', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 60);
+    // 120 a minute: one request every half second; 12 batches of 5 orders.
+    const { summaries } = await backfill(config({ delivery: { orderSyncPerMinute: 120 }, orders: { batchSize: 5 } }));
+    expect(summaries[0]).toMatchObject({ status: 'done', sent: 60 });
+    const arrivals = env.sandbox.syncArrivals();
+    expect(arrivals).toHaveLength(12);
+    const gaps = arrivals.slice(1).map((t, i) => t - (arrivals[i] ?? t));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(480); // 500 ms apart, less a little for timers
+    expect(maxInWindow(arrivals, 1000)).toBeLessThanOrEqual(2);
+    expect(env.sandbox.stats().byStatus['429'] ?? 0).toBe(0);
+  });
+
+  it('splits a batch the API refuses as too large (413) until each part fits', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 120);
+    // A sandbox of its own whose body limit is 15 KB: 120 orders do not fit in one request.
+    const small = await startSmallSandbox();
+    try {
+      const { summaries } = await runCommand(
+        testConfig(env.db.url, small.url, { personaclick: { shopSecret: SECRET }, delivery: { orderSyncPerMinute: 6000 }, orders: { query: HISTORY_ORDERS_QUERY, itemsQuery: HISTORY_ITEMS_QUERY, batchSize: 120 } }),
+        ['backfill', 'orders'],
+        { from: '2000-01-01', to: '2100-01-01' },
+      );
+      expect(summaries[0]).toMatchObject({ status: 'done', sent: 120, rejected: 0 });
+      expect(small.syncOrders.size).toBe(120);
+      expect(small.stats().byStatus['413'] ?? 0).toBeGreaterThan(0);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('bisects a rejected batch down to the guilty order: one bad order never holds back the others', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 64);
+    env.sandbox.setFaults({ reject: [{ field: 'id', equals: 'H37', status: 400, message: 'Unknown product category' }] });
+    const { summaries } = await backfill(config({ orders: { batchSize: 64 } }));
+    expect(summaries[0]).toMatchObject({ status: 'done', sent: 63, rejected: 1 });
+    expect(env.sandbox.syncOrders.has('H37')).toBe(false);
+    expect(env.sandbox.syncOrders.size).toBe(63);
+    // 64 → 32 → 16 → 8 → 4 → 2 → 1: the guilty half is split each time, 2 requests per level after the first.
+    expect(env.sandbox.syncArrivals()).toHaveLength(1 + 2 * 6);
+    const failures = await env.db.query<{ key: string; class: string; road: string; status: number }>(
+      `SELECT key, class, road, status FROM personaclick_sync.failures WHERE resolved_at IS NULL`,
+    );
+    expect(failures).toEqual([{ key: 'H37', class: 'rejected', road: 'sync', status: 400 }]);
+    // Fixed at PersonaClick's end: replay sends it again by the same road.
+    env.sandbox.setFaults({});
+    const replay = await runCommand(config(), ['replay']);
+    expect(replay.summaries.map((s) => [s.job, s.sent])).toEqual([['orders', 1]]);
+    expect(env.sandbox.syncOrders.get('H37')?.status).toBe('completed');
+    expect(env.sandbox.purchases.size).toBe(0);
+  });
+
+  it('keeps an order without any customer identifier as invalid, with the reason', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 6);
+    await env.db.query(`UPDATE hist.orders SET email = NULL, phone = NULL WHERE id = 'H2'`);
+    const { summaries } = await backfill(config());
+    expect(summaries[0]).toMatchObject({ sent: 5, invalid: 1 });
+    const [row] = await env.db.query<{ key: string; reason: string }>(`SELECT key, reason FROM personaclick_sync.failures`);
+    expect(row).toEqual({ key: 'H2', reason: 'customer: the order-sync API needs at least one of email, phone, external_id, loyalty_id, telegram_id (the model gave none)' });
+  });
+
+  it('without a shop secret stops with one line saying where the secret comes from; --via push takes live purchases', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 9, { ageDays: 1 });
+    await expect(backfill(config({ secret: null }))).rejects.toBeInstanceOf(ConfigError);
+    await expect(backfill(config({ secret: null }))).rejects.toThrow(/^backfill orders: history goes through the order-sync API, which needs the shop secret: set personaclick\.shopSecret .*or pass --via push/);
+    const push = await backfill(config({ secret: null }), { via: 'push' });
+    // Only the six with a device can be purchases; the three phone orders have none.
+    expect(push.summaries[0]).toMatchObject({ status: 'done', sent: 6, invalid: 3 });
+    expect(env.sandbox.purchases.size).toBe(6);
+    expect(push.log.filter((l) => l.level === 'warn' && String(l.msg).startsWith('backfill --via push'))).toHaveLength(1);
+  });
+
+  it('--via push refuses orders placed more than two days ago unless --old-orders-as-new', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 6, { ageDays: 30 });
+    const refused = await backfill(config({ secret: null }), { via: 'push' });
+    expect(refused.summaries[0]).toMatchObject({ sent: 0, invalid: 6 });
+    const [reason] = await env.db.query<{ reason: string }>(`SELECT reason FROM personaclick_sync.failures WHERE key = 'H1'`);
+    expect(reason?.reason).toMatch(/^ordered_at: .* is more than two days ago: through \/push it would count as bought today; .*--old-orders-as-new$/);
+    const forced = await runCommand(config({ secret: null }), ['backfill', 'orders'], { from: '2000-01-02', to: '2100-01-01', via: 'push', oldOrdersAsNew: true });
+    expect(forced.summaries[0]).toMatchObject({ sent: 4 }); // the four with a device
+  });
+
+  it('a dry run prints the batch bodies with the secret masked', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 7);
+    const { stdout, log } = await backfill(config({ orders: { batchSize: 3 } }), {}, { dryRun: true });
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { path: string; body: { shop_id: string; shop_secret: string; orders: { id: string }[] } });
+    expect(lines.map((l) => [l.path, l.body.shop_id, l.body.shop_secret, l.body.orders.map((o) => o.id)])).toEqual([
+      ['/sync/orders', SHOP_ID, '***', ['H1', 'H2', 'H3']],
+      ['/sync/orders', SHOP_ID, '***', ['H4', 'H5', 'H6']],
+      ['/sync/orders', SHOP_ID, '***', ['H7']],
+    ]);
+    expect(env.sandbox.stats().received).toBe(0);
+    expect(JSON.stringify(log)).not.toContain(SECRET);
+  });
+});
+
+describe('the order lifecycle', () => {
+  it('sends a cancellation and a partial return once each, unchanged orders never, and never an older state after a newer', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 30, { ageDays: 0, status: 'paid' });
+    const first = await sync(config());
+    expect(first.summaries[0]).toMatchObject({ status: 'done', sent: 20, invalid: 10 }); // phone orders have no device
+    expect(env.sandbox.purchases.size).toBe(20);
+    expect(env.sandbox.syncArrivals()).toHaveLength(0); // a new order never goes through the order-sync API
+
+    // H1 is cancelled; H2 has one line returned.
+    await env.db.query(`UPDATE hist.orders SET status = 'cancelled', updated_at = now() - interval '10 seconds' WHERE id = 'H1'`);
+    await env.db.query(`UPDATE hist.order_lines SET status = 'refunded' WHERE order_id = 'H2' AND product_id = (SELECT min(product_id) FROM hist.order_lines WHERE order_id = 'H2')`);
+    await env.db.query(`UPDATE hist.orders SET status = 'partially_returned', updated_at = now() - interval '10 seconds' WHERE id = 'H2'`);
+    // H4 is touched but unchanged: it costs nothing.
+    await env.db.query(`UPDATE hist.orders SET updated_at = now() - interval '10 seconds' WHERE id = 'H4'`);
+    const second = await sync(config());
+    expect(second.summaries[0]).toMatchObject({ status: 'done', read: 3, sent: 2, skipped: 1 });
+    expect(env.sandbox.syncOrders.get('H1')).toMatchObject({ status: 'cancelled', received: 1 });
+    const h2 = env.sandbox.syncOrders.get('H2');
+    expect(h2?.status).toBe('partially_returned');
+    const want = await historyOrder(env.db, 'H2');
+    expect(h2?.lines.map((l) => ({ id: l.id, qty: l.quantity, status: l.status ?? null }))).toEqual(want.lines);
+    expect(h2?.liveLines.length).toBe(want.lines.length - 1);
+    expect(env.sandbox.purchases.get('H1')).toBe(1); // the purchase is never sent again
+    const arrivals = env.sandbox.syncArrivals().length;
+
+    // Nothing changed: nothing goes out.
+    expect((await sync(config())).summaries[0]).toMatchObject({ sent: 0 });
+    // A backfill that reads H1 at an older state (a late commit put it back to paid with an older updated_at) sends nothing.
+    await env.db.query(`UPDATE hist.orders SET status = 'paid', updated_at = now() - interval '1 day' WHERE id = 'H1'`);
+    const late = await backfill(config());
+    expect(late.summaries[0]?.sent).toBe(10); // only the ten phone orders, new to PersonaClick, as history
+    expect(env.sandbox.syncOrders.get('H1')?.status).toBe('cancelled');
+    expect(env.sandbox.syncArrivals().length).toBe(arrivals + 1);
+  });
+
+  it('skips statuses that never make an order, and sends the order once it becomes one', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 4, { ageDays: 0, status: 'draft' });
+    const cfg = config({ orders: { skipStatuses: ['draft'] } });
+    expect((await sync(cfg)).summaries[0]).toMatchObject({ read: 4, sent: 0, skipped: 4 });
+    await env.db.query(`UPDATE hist.orders SET status = 'paid', updated_at = now() - interval '10 seconds' WHERE id = 'H1'`);
+    expect((await sync(cfg)).summaries[0]).toMatchObject({ read: 1, sent: 1 });
+    expect([...env.sandbox.purchases.keys()]).toEqual(['H1']);
+  });
+
+  it('without a shop secret, status changes are skipped with one line saying how many', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 3, { ageDays: 0, status: 'paid' });
+    await sync(config({ secret: null }));
+    await env.db.query(`UPDATE hist.orders SET status = 'cancelled', updated_at = now() - interval '10 seconds' WHERE id IN ('H1', 'H2')`);
+    const run = await sync(config({ secret: null }));
+    expect(run.summaries[0]).toMatchObject({ sent: 0, skipped: 2 });
+    const lines = run.log.filter((l) => l.level === 'warn' && String(l.msg).includes('status change(s) of delivered orders not sent'));
+    expect(lines.map((l) => [l.msg, l.statusChanges])).toEqual([['2 status change(s) of delivered orders not sent: they go through the order-sync API, which needs personaclick.shopSecret', 2]]);
+  });
+});
+
+describe('one ledger for both roads', () => {
+  it('never sends an order by one road that went out by the other', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 12, { ageDays: 0, status: 'paid' });
+    // History first: the live sync then has nothing new to send.
+    await backfill(config());
+    expect(env.sandbox.syncOrders.size).toBe(12);
+    const live = await sync(config({ orders: { startFrom: '2000-01-01' } }));
+    expect(live.summaries[0]).toMatchObject({ read: 12, sent: 0 });
+    expect(env.sandbox.purchases.size).toBe(0);
+    // New orders go live; a backfill over them afterwards sends none of them again.
+    await insertHistory(env.db, 13, 6, { ageDays: 0, status: 'paid' });
+    await env.db.query(`UPDATE hist.orders SET updated_at = now() - interval '10 seconds' + (substr(id, 2)::int * interval '1 millisecond') WHERE substr(id, 2)::int >= 13`);
+    await sync(config());
+    expect([...env.sandbox.purchases.keys()].sort()).toEqual(['H13', 'H14', 'H16', 'H17']); // H15 and H18 are phone orders: no device
+    await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01' });
+    // H15 had no live road (no device) and goes out as history; H18 is past where the incremental sync stands, so it is its to send.
+    expect([...env.sandbox.syncOrders.keys()].filter((id) => Number(id.slice(1)) >= 13)).toEqual(['H15']);
+    for (const id of env.sandbox.purchases.keys()) expect(env.sandbox.syncOrders.has(id)).toBe(false);
+  });
+});
+
+describe("the buyer's cart", () => {
+  it('is reconciled in the run that sends the purchase: the full cart, or cleared when empty', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 5, { ageDays: 0, status: 'paid' });
+    // dev1 still has something in the cart; dev2 bought everything (the storefront shows an empty cart).
+    await env.db.query(`INSERT INTO hist.cart_lines VALUES ('dev1', 'P77', 2)`);
+    const cfg = config({ jobs: { carts: { query: HISTORY_CARTS_QUERY } } });
+    const { summaries } = await sync(cfg);
+    expect(summaries.map((s) => [s.job, s.status, s.sent])).toEqual([
+      ['orders', 'done', 4],
+      ['carts', 'done', 4],
+    ]);
+    expect(env.sandbox.carts.get('dev1')).toEqual(new Map([['P77', 2]]));
+    const clears = env.sandbox.accepted.filter((r) => r.body.event === 'cart' && r.body.full_cart === true && r.body.items === undefined).map((r) => r.body.did);
+    expect(clears.sort()).toEqual(['dev2', 'dev4', 'dev5']);
+  });
+});
+
+async function startSmallSandbox() {
+  const { startSandbox } = await import('../src/sandbox/index.js');
+  return startSandbox({ shopSecret: SECRET, syncOrdersPerMinute: 6000, syncOrdersMaxBytes: 15_000 });
+}
