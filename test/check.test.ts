@@ -82,9 +82,21 @@ describe('check', () => {
     expect(of(findings, 'jobs.orders.query', 'ok').map((f) => f.message)).toEqual([
       expect.stringContaining('runs and has its columns: order_id, updated_at, did'),
       expect.stringMatching(/from index orders_updated_at_id_idx on shop\.orders, without a sort/),
+      expect.stringMatching(/^a page of 500 orders after a cursor deep in the table \(90% of its updated_at span\) took [\d.]+ ms \(planner cost [\d,]+\); ~20,000 orders \(the planner's estimate\) make 40 pages: ~[\d.]+ m?s for the whole table$/),
     ]);
-    expect(of(findings, 'jobs.orders.itemsQuery', 'ok')[0]?.message).toBe('runs and has its columns: order_id, id, amount, price');
-    expect(of(findings, 'jobs.wishlists.query', 'ok')).toHaveLength(2);
+    expect(of(findings, 'jobs.orders.itemsQuery', 'ok').map((f) => f.message)).toEqual([
+      'runs and has its columns: order_id, id, amount, price',
+      expect.stringMatching(/^the lines of a page of 500 real order ids \([\d,]+ lines\) took [\d.]+ ms/),
+    ]);
+    const [reading] = of(findings, 'jobs.orders', 'ok');
+    expect(reading?.message).toMatch(/^reading the whole table: 40 pages × [\d.]+ ms \(orders [\d.]+ ms \+ lines [\d.]+ ms\) = /);
+    expect(reading?.cost).toMatchObject({ pageSize: 500, rows: 20_000, pages: 40 });
+    expect(reading?.cost?.totalMs).toBeCloseTo((reading?.cost?.pageMs ?? 0) * 40, 0);
+    expect(of(findings, 'jobs.wishlists.query', 'ok').map((f) => f.message)).toEqual([
+      expect.stringContaining('runs and has its columns'),
+      'pages are read in did::text COLLATE "C" order without a full sort',
+      expect.stringMatching(/^a page of 5,000 lines after a real did took [\d.]+ ms \(planner cost [\d,]+\); ~20,000 lines \(the planner.s estimate\) make 4 pages/),
+    ]);
 
     const out = new PassThrough();
     let text = '';
@@ -163,7 +175,7 @@ describe('check', () => {
     expect(state[0]?.level).toBe('error');
     expect(state[0]?.message).toMatch(/^cannot query the state database postgres@127\.0\.0\.1:1\/nowhere: .*ECONNREFUSED/);
     // Everything else is still checked.
-    expect(of(findings, 'jobs.orders.query', 'ok')).toHaveLength(2);
+    expect(of(findings, 'jobs.orders.query', 'ok')).toHaveLength(3);
   });
 
   it('an unreachable source database is an error finding; the models are not run', async () => {

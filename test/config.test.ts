@@ -94,6 +94,8 @@ delivery:
       pageSize: 1_000,
       settleSeconds: 5,
       startFrom: 'now',
+      batchSize: 1_000,
+      skipStatuses: [],
     });
     expect(config.jobs.wishlists?.pageSize).toBe(5_000);
     expect(config.jobs.events?.pageSize).toBe(1_000);

@@ -1,9 +1,10 @@
 /**
  * `check`: before a first run, try everything a run needs without sending anything, and report it: the source database
  * answers (through the same read-only path as the jobs) and can see open transactions, the state schema is migrated,
- * every configured SQL model runs and has its columns, and indexes serve the page statements the jobs run (the very
- * statements, built by src/source/, EXPLAINed). A failed check is a finding, never a crash; no finding ever holds a
- * password. The probes live in src/source/ and src/state/; this module only judges and prints.
+ * every configured SQL model runs and has its columns, and what a run of each model will cost: one page of the very
+ * statements the jobs run (built by src/source/), measured at a realistic place and EXPLAINed, with the index or
+ * rewrite that ends a table read in full on every page (check-cost.ts). A failed check is a finding, never a crash;
+ * no finding ever holds a password. The probes live in src/source/ and src/state/; this module only judges and prints.
  */
 import type { Writable } from 'node:stream';
 import { redactUrl, secretsOf, type Config } from '../config/index.js';
@@ -11,20 +12,24 @@ import { toError } from '../errors.js';
 import { CUSTOMER_IDENTIFIERS } from '../payloads/index.js';
 import { scrub } from '../log.js';
 import { openSource, type Source } from '../source/db.js';
+import type { Fix } from '../source/advice.js';
 import { CARTS_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
-import { orderLinesStatement, ordersPageStatement, sampleOrderKeyStatement } from '../source/orders.js';
-import { findNode, orderingOf, scanText, sortTarget, type PlanNode } from '../source/plan.js';
-import { explain, modelColumns, sessionInfo, statsVisibility, type SessionInfo } from '../source/probes.js';
-import { snapshotPageStatement } from '../source/snapshot.js';
+import { orderLinesStatement } from '../source/orders.js';
+import { modelColumns, sessionInfo, statsVisibility, type SessionInfo } from '../source/probes.js';
 import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
 import { stateServer } from '../state/probes.js';
+import { checkEventsCost, checkOrdersCost, checkSnapshotCost, type CostContext, type CostFigures } from './check-cost.js';
 
 export interface CheckFinding {
   level: 'ok' | 'warn' | 'error';
   /** What was checked: 'source', 'source.pg_stat_activity', 'state', 'jobs.orders.query', 'jobs.orders.itemsQuery', … */
   subject: string;
   message: string;
+  /** Cost findings: one page measured and the whole model estimated from it. */
+  cost?: CostFigures;
+  /** A warning's remedy as data: statements to run on the shop's database, a condition of the model to rewrite. */
+  fix?: Fix;
 }
 
 export interface CheckOptions {
@@ -33,11 +38,9 @@ export interface CheckOptions {
 }
 
 type Level = CheckFinding['level'];
-type Add = (level: Level, subject: string, message: string) => void;
+type Add = (level: Level, subject: string, message: string, extra?: Pick<CheckFinding, 'cost' | 'fix'>) => void;
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
-/** Below this many estimated rows the planner may sort even where an index exists: the index warning says so. */
-const SMALL_TABLE_ROWS = 10_000;
 
 // ───────────────────────────── entry points ─────────────────────────────
 
@@ -47,7 +50,17 @@ export async function runChecks(config: Config, options: CheckOptions = {}): Pro
   const secrets = secretsOf(config);
   const collector = () => {
     const list: CheckFinding[] = [];
-    const add: Add = (level, subject, message) => list.push({ level, subject, message: oneLine(scrub(message, secrets)) });
+    const clean = (text: string) => oneLine(scrub(text, secrets));
+    const add: Add = (level, subject, message, extra = {}) => {
+      const { fix, cost } = extra;
+      list.push({
+        level,
+        subject,
+        message: clean(message),
+        ...(cost ? { cost } : {}),
+        ...(fix ? { fix: { sql: fix.sql.map(clean), ...(fix.rewrite ? { rewrite: { condition: clean(fix.rewrite.condition), replacement: clean(fix.rewrite.replacement) } } : {}) } } : {}),
+      });
+    };
     return { list, add };
   };
   const source = collector();
@@ -57,7 +70,7 @@ export async function runChecks(config: Config, options: CheckOptions = {}): Pro
     checkSource(config, source.add, models.add, timeoutMs).catch((caught: unknown) => source.add('error', 'source', `check failed: ${errorText(caught)}`)),
     checkState(config, state.add, timeoutMs).catch((caught: unknown) => state.add('error', 'state', `check failed: ${errorText(caught)}`)),
   ]);
-  return [...source.list, ...state.list, ...models.list];
+  return [...source.list, ...state.list, ...bySubject(models.list)];
 }
 
 /** One line per finding: the level padded to a column, the subject, the message. */
@@ -102,7 +115,7 @@ async function checkSource(config: Config, add: Add, addModel: Add, timeoutMs: n
     const server = `${where} (PostgreSQL ${session.version}${session.recovery ? ', a standby' : ''})`;
     add('ok', 'source', `connected to ${server}; every statement runs in a read-only transaction`);
     if (config.jobs.orders) await checkOpenTransactions(source, session.recovery, add);
-    await checkModels(config, source, addModel);
+    await checkModels(config, source, session.role, addModel);
   } finally {
     await withTimeout(source.close(), 5_000, 'close').catch(() => undefined);
   }
@@ -135,21 +148,36 @@ async function checkOpenTransactions(source: Source, standby: boolean, add: Add)
 
 // ───────────────────────────── models ─────────────────────────────
 
-async function checkModels(config: Config, source: Source, add: Add): Promise<void> {
+async function checkModels(config: Config, source: Source, role: string, add: Add): Promise<void> {
   const { orders, carts, wishlists, events } = config.jobs;
+  const cost: CostContext = { source, add, role, statementTimeoutMs: config.source.statementTimeoutMs, errorText };
   if (orders) {
     const columns = await checkColumns(source, ORDERS_MODEL, orders.query, [], add);
-    if (columns && columns.has('order_id') && columns.has('updated_at')) await checkOrdersKeyset(source, orders.query, orders.pageSize, add);
     if (columns) checkOrderSyncRoad(config, columns, add);
     const lines = orderLinesStatement(orders.itemsQuery, []);
-    await checkColumns(source, ITEMS_MODEL, lines.text, lines.values, add);
+    const itemColumns = await checkColumns(source, ITEMS_MODEL, lines.text, lines.values, add);
+    if (columns && columns.has('order_id') && columns.has('updated_at')) await checkOrdersCost(cost, orders, itemColumns?.has('order_id') === true);
   }
   for (const [spec, job] of [[CARTS_MODEL, carts], [WISHLISTS_MODEL, wishlists]] as const) {
     if (!job) continue;
     const columns = await checkColumns(source, spec, job.query, [], add);
-    if (columns && columns.has('did')) await checkSnapshotOrder(source, spec.subject, job.query, job.pageSize, add);
+    if (columns && columns.has('did')) await checkSnapshotCost(cost, spec.subject, job.query, job.pageSize);
   }
-  if (events) await checkColumns(source, EVENTS_MODEL, events.query, [], add);
+  if (events) {
+    const columns = await checkColumns(source, EVENTS_MODEL, events.query, [], add);
+    if (columns && columns.has('event_key')) await checkEventsCost(cost, events.query, events.pageSize);
+  }
+}
+
+/** The findings grouped by subject, subjects in the order they first appear (each group in its own order). */
+function bySubject(findings: CheckFinding[]): CheckFinding[] {
+  const groups = new Map<string, CheckFinding[]>();
+  for (const finding of findings) {
+    const group = groups.get(finding.subject);
+    if (group) group.push(finding);
+    else groups.set(finding.subject, [finding]);
+  }
+  return [...groups.values()].flat();
 }
 
 /** Whether the order-sync road (history with real dates, status changes, returns) is open, and what the model gives it. */
@@ -201,72 +229,6 @@ async function checkColumns(source: Source, spec: ModelSpec, query: string, valu
   if (problems === 0) add('ok', spec.subject, `runs and has its columns: ${[...columns].join(', ')}`);
   return columns;
 }
-
-/** EXPLAIN the orders page statement the sync runs (a cursor a day back, a bound of now, a page of pageSize). */
-async function checkOrdersKeyset(source: Source, query: string, pageSize: number, add: Add): Promise<void> {
-  const subject = ORDERS_MODEL.subject;
-  const after = new Date(Date.now() - 24 * 3_600_000).toISOString();
-  const before = new Date().toISOString();
-  let plan: PlanNode;
-  try {
-    // A real order id of the right type for the cursor key (a cursor past the first page compares (updated_at, order_id)).
-    const sample = await source.query<{ key: string }>(sampleOrderKeyStatement(query));
-    plan = await explain(source, ordersPageStatement(query, { after: { ts: after, key: sample[0]?.key ?? null }, before, limit: pageSize, shard: undefined }));
-  } catch (caught) {
-    add('error', subject, `the page query the sync runs on this model fails: ${errorText(caught)}`);
-    return;
-  }
-  const order = orderingOf(plan);
-  if (order.kind === 'ordered') {
-    const index = findNode(order.node, (n) => n.indexName !== undefined);
-    add('ok', subject, `pages are read in (updated_at, order_id) order${index ? ` from index ${index.indexName ?? ''}${index.relation ? ` on ${index.relation}` : ''}` : ''}, without a sort`);
-    return;
-  }
-  const target = sortTarget(order.node);
-  if (order.kind === 'incremental') {
-    add('ok', subject, `an index serves updated_at and each group of equal updated_at is sorted by order_id (incremental sort)${target.table ? ` on ${target.table}` : ''}`);
-    return;
-  }
-  const table = target.table ?? '<table>';
-  const columns = target.columns ?? '(updated_at, id)';
-  add(
-    'warn',
-    subject,
-    `no index serves ORDER BY updated_at, order_id: create one, e.g. CREATE INDEX ON ${table} ${columns}` +
-      `; the plan sorts ${scanText(order.node)} for every page` +
-      smallNote(order.node),
-  );
-}
-
-/** EXPLAIN the snapshot page statement the reconcile runs past its first page; a sort is only a hint. */
-async function checkSnapshotOrder(source: Source, subject: string, query: string, pageSize: number, add: Add): Promise<void> {
-  let plan: PlanNode;
-  try {
-    plan = await explain(source, snapshotPageStatement(query, { after: '', limit: pageSize, shard: undefined, didColumn: '__pcs_did' }));
-  } catch (caught) {
-    add('error', subject, `the page query the sync runs on this model fails: ${errorText(caught)}`);
-    return;
-  }
-  const order = orderingOf(plan);
-  if (order.kind !== 'sort') {
-    add('ok', subject, 'pages are read in did::text COLLATE "C" order without a full sort');
-    return;
-  }
-  const target = sortTarget(order.node);
-  add(
-    'warn',
-    subject,
-    `hint: no index serves ORDER BY did::text COLLATE "C": each snapshot page sorts ${scanText(order.node)}` +
-      `; an index may help, e.g. CREATE INDEX ON ${target.table ?? '<table>'} ${target.columns ?? '(device_id COLLATE "C")'}` +
-      smallNote(order.node),
-  );
-}
-
-function smallNote(sort: PlanNode): string {
-  const rows = sort.children[0]?.rows ?? sort.rows;
-  return rows < SMALL_TABLE_ROWS ? ` (the planner expects only ~${Math.round(rows)} rows and may sort that few even where an index exists; check again when the table has grown)` : '';
-}
-
 
 // ───────────────────────────── state ─────────────────────────────
 

@@ -3,7 +3,8 @@
  * in-memory shop database (PGlite) with about 200 orders, the connector's own tables in the same instance, and the
  * PersonaClick sandbox in-process on a random port. It syncs the orders, prints what happened, syncs again to show
  * that nothing goes out twice; then the shop gains carts and wishlists and three nights of reconciliation mirror
- * them (everything, nothing, exactly what changed). It exits 0 when everything went as expected.
+ * them (everything, nothing, exactly what changed); older orders go through the order-sync API with their real dates,
+ * and a cancellation and a partial return reach PersonaClick. It exits 0 when everything went as expected.
  */
 import type { Writable } from 'node:stream';
 import { ORDERS_LEDGER, syncOrders } from '../../jobs/orders.js';
@@ -14,12 +15,13 @@ import { toError } from '../errors.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import type { Services } from '../run/services.js';
 import type { RunSummary } from '../run/summary.js';
-import { startSandbox, type AcceptedRequest, type Sandbox } from '../sandbox/index.js';
+import { SANDBOX_SHOP_SECRET, startSandbox, type AcceptedRequest, type Sandbox } from '../sandbox/index.js';
 import { fromKnex } from '../state/db.js';
 import { listOpenFailures, type OpenFailure } from '../state/failures.js';
 import { migrate } from '../state/migrate.js';
 import { CARTS_QUERY, WISHLISTS_QUERY } from './carts.js';
 import { openEmbeddedDb, type EmbeddedDb } from './embedded.js';
+import { historyChecks, printHistory, runHistoryDemo } from './history-demo.js';
 import { mirrorChecks, printMirror, runMirrorDemo } from './mirror.js';
 import { indent, pad, type Check, type Print } from './report.js';
 import { buildShop, DEVICE_NOT_FOUND, ITEMS_QUERY, ORDERS_QUERY, shipOrders, UNKNOWN_DEVICE, type ShopFacts } from './shop.js';
@@ -112,11 +114,15 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (second.error) print(`  error: ${second.error.message}`);
     print();
 
+    // History with its real dates, and the order lifecycle: the order-sync API.
+    const history = await runHistoryDemo({ services, sandbox, pglite: db.pglite, out: opts.out, log, shop });
+    printHistory(print, history);
+
     // The nightly mirror: the shop gains carts and wishlists, and three nights of reconciliation follow.
     const mirror = await runMirrorDemo({ services, sandbox, pglite: db.pglite, out: opts.out, log, seed: opts.seed });
     printMirror(print, mirror);
 
-    const checks = [...demoChecks({ shop, first, second, invalid, rejected, purchases, sandbox, acceptedAfterFirst }), ...mirrorChecks(mirror)];
+    const checks = [...demoChecks({ shop, first, second, invalid, rejected, purchases, sandbox, acceptedAfterFirst }), ...historyChecks(history), ...mirrorChecks(mirror)];
     print('Checks');
     for (const check of checks) print(`  ${check.ok ? 'ok    ' : 'FAILED'}  ${check.text}`);
     const failed = checks.filter((c) => !c.ok).length;
@@ -140,8 +146,9 @@ export function demoConfig(apiUrl: string, now: Date = new Date()): Config {
   const monthAgo = new Date(now.getTime() - 30 * 24 * 3_600_000).toISOString().slice(0, 10);
   return parseConfig(
     {
-      personaclick: { url: apiUrl, shopId: DEMO_SHOP_ID, stream: 'web', timeoutMs: 5_000 },
-      delivery: { concurrency: 4, retries: 2, retryMinMs: 50, retryMaxMs: 500, checkpointMs: 500 },
+      // The sandbox's shop secret: in a real config it comes from the environment, e.g. ${PERSONACLICK_SHOP_SECRET}.
+      personaclick: { url: apiUrl, shopId: DEMO_SHOP_ID, shopSecret: SANDBOX_SHOP_SECRET, stream: 'web', timeoutMs: 5_000 },
+      delivery: { concurrency: 4, retries: 2, retryMinMs: 50, retryMaxMs: 500, checkpointMs: 500, orderSyncPerMinute: 600 },
       // Never connected to: the demo opens its own source and state on the embedded database.
       source: { url: 'postgres://embedded/demo-shop' },
       state: { schema: STATE_SCHEMA },

@@ -21,14 +21,18 @@ export const SHOP_SCHEMA = `
     utm_source text,
     utm_code text,
     clicked_at timestamptz,
-    note text
+    note text,
+    status text NOT NULL DEFAULT 'paid',
+    email text,
+    phone text
   );
   CREATE INDEX orders_updated ON shop.orders (updated_at, id);
   CREATE TABLE shop.order_lines (
     order_id bigint NOT NULL,
     product_id text NOT NULL,
     qty int NOT NULL,
-    unit_price numeric(12,2)
+    unit_price numeric(12,2),
+    status text
   );
   CREATE INDEX order_lines_order ON shop.order_lines (order_id);`;
 
@@ -37,11 +41,11 @@ export const ORDERS_QUERY = `SELECT o.id AS order_id, o.updated_at, o.device_id 
        o.total AS order_price, o.discount AS order_discount, o.promo AS promocode,
        o.payment AS payment_type, o.delivery AS delivery_type,
        o.utm_source AS source_from, o.utm_code AS source_code, o.clicked_at AS source_at,
-       json_build_object('note', o.note) AS custom
+       json_build_object('note', o.note) AS custom, o.status, o.email, o.phone
   FROM shop.orders o`;
 
 /** The items model (`jobs.orders.itemsQuery`): the lines of a page of orders, bound as :order_ids. */
-export const ITEMS_QUERY = `SELECT l.order_id, l.product_id AS id, l.qty AS amount, l.unit_price AS price
+export const ITEMS_QUERY = `SELECT l.order_id, l.product_id AS id, l.qty AS amount, l.unit_price AS price, l.status
   FROM shop.order_lines l
  WHERE l.order_id = ANY(:order_ids)`;
 
@@ -93,6 +97,7 @@ interface OrderRecord {
   utm_code: string | null;
   clicked_at: string | null;
   note: string | null;
+  status: string;
 }
 
 interface LineRecord {
@@ -184,6 +189,7 @@ export async function buildShop(db: PGlite, opts: ShopOptions = {}): Promise<Sho
       utm_code: click?.code ?? null,
       clicked_at: click ? microText(click.at, 0) : null,
       note: random() < 0.3 ? pick(['gift wrap, please', 'leave at the door', 'call before delivery'] as const) : null,
+      status: 'paid',
     });
   }
   // Two orders changed in the same microsecond: the keyset pages on (updated_at, order_id) break the tie by id.

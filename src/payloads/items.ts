@@ -116,51 +116,59 @@ function sortSmallById<T extends { id: string }>(items: T[]): T[] {
   return items;
 }
 
-/** Full-cart lines `{id, quantity}`: lines with the same id merged (quantities added), sorted by id. */
-export function cartItems(lines: readonly unknown[]): Check<CartItem[]> {
-  // Small carts look their ids up in the list itself; a Map pays only for big ones.
-  const merged = lines.length > 16 ? new Map<string, CartItem>() : undefined;
-  const items: CartItem[] = [];
+const isFailure = (value: object): value is Failure => (value as { ok?: unknown }).ok === false;
+
+/**
+ * List lines → items with unique ids, sorted by id: `take` reads a line into an item (or the failure), and a line
+ * whose id came before goes into that item through `merge` (a failure stops), or is dropped without one. Small lists
+ * look their ids up in the list itself; a Map pays only for big ones.
+ */
+function uniqueById<T extends { id: string }>(
+  lines: readonly unknown[],
+  take: (line: Record<string, unknown>, index: number, id: string) => T | Failure,
+  merge?: (seen: T, item: T, index: number) => Failure | undefined,
+): Check<T[]> {
+  const byId = lines.length > 16 ? new Map<string, T>() : undefined;
+  const items: T[] = [];
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index];
     if (!isRecord(line)) return lineObject(line, index) as Failure; // the same reason as ever
     const id = itemId(line.id, index);
     if (typeof id !== 'string' && !id.ok) return id;
     const idText = typeof id === 'string' ? id : id.value;
-    const quantity = quantityOf(line.quantity, index);
-    if (typeof quantity !== 'number' && !quantity.ok) return quantity;
-    const amount = typeof quantity === 'number' ? quantity : quantity.value;
-    let seen: CartItem | undefined;
-    if (merged !== undefined) seen = merged.get(idText);
-    else for (let k = 0; k < items.length && seen === undefined; k++) if ((items[k] as CartItem).id === idText) seen = items[k];
+    const item = take(line, index, idText);
+    if (isFailure(item)) return item;
+    let seen: T | undefined;
+    if (byId !== undefined) seen = byId.get(idText);
+    else for (let k = 0; k < items.length && seen === undefined; k++) if ((items[k] as T).id === idText) seen = items[k];
     if (seen === undefined) {
-      const item = { id: idText, quantity: amount };
       items.push(item);
-      merged?.set(idText, item);
+      byId?.set(idText, item);
       continue;
     }
-    seen.quantity += amount;
-    if (seen.quantity > MAX_AMOUNT) return fail(`items[${index}].quantity`, MERGED_CART, seen.quantity);
+    const problem = merge?.(seen, item, index);
+    if (problem !== undefined) return problem;
   }
   return { ok: true, value: sortSmallById(items) };
 }
 
+/** Full-cart lines `{id, quantity}`: lines with the same id merged (quantities added), sorted by id. */
+export function cartItems(lines: readonly unknown[]): Check<CartItem[]> {
+  return uniqueById<CartItem>(
+    lines,
+    (line, index, id) => {
+      const quantity = quantityOf(line.quantity, index);
+      if (typeof quantity !== 'number' && !quantity.ok) return quantity;
+      return { id, quantity: typeof quantity === 'number' ? quantity : quantity.value };
+    },
+    (seen, item, index) => {
+      seen.quantity += item.quantity;
+      return seen.quantity > MAX_AMOUNT ? fail(`items[${index}].quantity`, MERGED_CART, seen.quantity) : undefined;
+    },
+  );
+}
+
 /** Full-wishlist lines `{id}`: duplicate ids merged, sorted by id. */
 export function wishItems(lines: readonly unknown[]): Check<WishItem[]> {
-  const ids = lines.length > 16 ? new Set<string>() : undefined;
-  const items: WishItem[] = [];
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index];
-    if (!isRecord(line)) return lineObject(line, index) as Failure; // the same reason as ever
-    const id = itemId(line.id, index);
-    if (typeof id !== 'string' && !id.ok) return id;
-    const idText = typeof id === 'string' ? id : id.value;
-    let seen = false;
-    if (ids !== undefined) seen = ids.has(idText);
-    else for (let k = 0; k < items.length && !seen; k++) seen = (items[k] as WishItem).id === idText;
-    if (seen) continue;
-    items.push({ id: idText });
-    ids?.add(idText);
-  }
-  return { ok: true, value: sortSmallById(items) };
+  return uniqueById<WishItem>(lines, (_line, _index, id) => ({ id }));
 }

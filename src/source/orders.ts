@@ -201,7 +201,14 @@ export async function ordersByKeys(source: Source, query: string, keys: readonly
   return toOrderRows(await source.query<KeyedRow>(ordersByKeysStatement(query, keys)));
 }
 
-/** One order id of the model, as text (`check` needs a real key to EXPLAIN a page past the first). */
-export function sampleOrderKeyStatement(query: string): Statement {
-  return { text: `SELECT q.order_id::text AS key FROM ${fromModel(query)} WHERE q.order_id IS NOT NULL LIMIT 1`, values: [] };
+/**
+ * The updated_at `fraction` of the way from the model's oldest to its newest, as cursor text (null for an empty
+ * model): where `check` puts a cursor deep in the table. With an index on updated_at both ends are read from it.
+ */
+export function updatedAtPointStatement(query: string, fraction: number): Statement {
+  return {
+    text: `SELECT to_char((s.lo + (s.hi - s.lo) * $1::float8) AT TIME ZONE 'UTC', ${TS_FORMAT}) AS ts
+  FROM (SELECT min(q.updated_at)::timestamptz AS lo, max(q.updated_at)::timestamptz AS hi FROM ${fromModel(query)}) AS s`,
+    values: [fraction],
+  };
 }

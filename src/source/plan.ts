@@ -1,4 +1,5 @@
 /** Reading a plan from EXPLAIN (FORMAT JSON): what orders the rows, which node scans what, and index columns that would serve a sort. */
+import { columnRefs, indexColumn, quoteIdent } from './expr-text.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -12,7 +13,14 @@ export interface PlanNode {
   alias?: string | undefined;
   indexName?: string | undefined;
   rows: number;
+  /** The planner's estimated total cost (arbitrary units: a sequential page read is 1). */
+  totalCost: number;
+  /** The conditions EXPLAIN VERBOSE writes on the node (Filter, Join Filter, Hash Cond, Merge Cond, Index Cond, Recheck Cond). */
+  conditions: Partial<Record<Condition, string>>;
 }
+
+export type Condition = 'Filter' | 'Join Filter' | 'Hash Cond' | 'Merge Cond' | 'Index Cond' | 'Recheck Cond';
+const CONDITIONS: readonly Condition[] = ['Filter', 'Join Filter', 'Hash Cond', 'Merge Cond', 'Index Cond', 'Recheck Cond'];
 
 export function toPlanNode(value: unknown): PlanNode | undefined {
   if (!isRecord(value)) return undefined;
@@ -22,14 +30,21 @@ export function toPlanNode(value: unknown): PlanNode | undefined {
   const children = Array.isArray(value.Plans) ? (value.Plans as unknown[]).map(toPlanNode).filter((n): n is PlanNode => n !== undefined) : [];
   const sortKey = Array.isArray(value['Sort Key']) ? (value['Sort Key'] as unknown[]).filter((k): k is string => typeof k === 'string') : [];
   const rows = typeof value['Plan Rows'] === 'number' ? value['Plan Rows'] : 0;
+  const conditions: Partial<Record<Condition, string>> = {};
+  for (const key of CONDITIONS) {
+    const condition = text(key);
+    if (condition !== undefined) conditions[key] = condition;
+  }
   return {
     type: text('Node Type') ?? '?',
     children,
     sortKey,
-    relation: relationName === undefined ? undefined : schema === undefined ? relationName : `${schema}.${relationName}`,
+    relation: relationName === undefined ? undefined : schema === undefined ? quoteIdent(relationName) : `${quoteIdent(schema)}.${quoteIdent(relationName)}`,
     alias: text('Alias'),
     indexName: text('Index Name'),
     rows,
+    totalCost: typeof value['Total Cost'] === 'number' ? value['Total Cost'] : 0,
+    conditions,
   };
 }
 
@@ -57,53 +72,36 @@ export function findNode(node: PlanNode, test: (n: PlanNode) => boolean): PlanNo
   return undefined;
 }
 
-interface SortKeyPart {
-  alias: string;
-  column: string;
-  cast?: string | undefined;
-  collation?: string | undefined;
-}
-
-const IDENT = String.raw`(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")`;
-/** `o.updated_at`, `((o.id)::text)`, `c.device_id COLLATE "C"`, `((c.device_id)::text) COLLATE "C"` as EXPLAIN VERBOSE writes sort keys. */
-const SORT_KEY = new RegExp(String.raw`^\(*(${IDENT})\.(${IDENT})\)*(?:::([\w ]+?)\)*)?(?:\s+COLLATE\s+(${IDENT}))?$`);
-
-function parseSortKey(key: string): SortKeyPart | undefined {
-  const m = SORT_KEY.exec(key.trim());
-  if (!m || m[1] === undefined || m[2] === undefined) return undefined;
-  return { alias: m[1], column: m[2], cast: m[3]?.trim(), collation: m[4] };
-}
-
-/** The table the sort keys come from and index columns that would serve them, where the keys are plain columns of one table. */
-export function sortTarget(sort: PlanNode): { table?: string | undefined; columns?: string | undefined } {
-  const parts = sort.sortKey.map(parseSortKey);
-  const first = parts[0];
-  const scans = (alias?: string) => {
-    const found: PlanNode[] = [];
-    const walk = (n: PlanNode) => {
-      if (n.relation !== undefined && (alias === undefined || n.alias === alias)) found.push(n);
-      n.children.forEach(walk);
-    };
-    walk(sort);
-    return found;
+/** Every node of the plan, each with the nodes above it (nearest first). */
+export function walk(plan: PlanNode, visit: (node: PlanNode, ancestors: readonly PlanNode[]) => void): void {
+  const go = (node: PlanNode, ancestors: PlanNode[]) => {
+    visit(node, ancestors);
+    for (const child of node.children) go(child, [node, ...ancestors]);
   };
-  const byAlias = first ? scans(first.alias)[0] : undefined;
-  const all = scans();
-  const table = byAlias?.relation ?? (all.length === 1 ? all[0]?.relation : undefined);
-  if (!first || !byAlias || parts.some((p) => p === undefined || p.alias !== first.alias)) return { table };
-  const columns = parts
-    .filter((p): p is SortKeyPart => p !== undefined)
-    .map((p) => {
-      const base = p.cast === undefined ? p.column : `(${p.column}::${p.cast})`;
-      return p.collation === undefined ? base : `${base} COLLATE ${p.collation}`;
-    });
-  return { table, columns: `(${columns.join(', ')})` };
+  go(plan, []);
 }
 
-/** "a sequential scan of shop.orders (~20000 rows)", "a hash join (~80000 rows)". */
-export function scanText(sort: PlanNode): string {
-  const input = sort.children[0];
-  if (!input) return 'its input';
-  const kind = input.type === 'Seq Scan' ? 'a sequential scan' : `a ${input.type.toLowerCase()}`;
-  return `${kind}${input.relation ? ` of ${input.relation}` : ''} (~${Math.round(input.rows)} rows)`;
+/** The scans of tables under a node (any scan that names a relation), with their aliases. */
+export function relationScans(node: PlanNode): PlanNode[] {
+  const found: PlanNode[] = [];
+  walk(node, (n) => {
+    if (n.relation !== undefined) found.push(n);
+  });
+  return found;
+}
+
+/**
+ * The table a sort's keys come from and index columns that would serve it, where every key is a column or an
+ * expression of that one table: `(updated_at, id)`, `(updated_at, ('N'::text || number::text))`,
+ * `(device_id COLLATE "C")`. Keys of several tables, or of a subquery's output, give only the table (when one is
+ * scanned) and no columns: no index can serve them.
+ */
+export function sortTarget(sort: PlanNode): { table?: string | undefined; columns?: string | undefined } {
+  const scans = relationScans(sort);
+  const aliases = new Set(sort.sortKey.flatMap((key) => columnRefs(key).map((r) => r.alias)));
+  const [alias] = aliases;
+  const byAlias = alias === undefined ? undefined : scans.find((n) => n.alias === alias);
+  const table = byAlias?.relation ?? (scans.length === 1 ? scans[0]?.relation : undefined);
+  if (aliases.size !== 1 || alias === undefined || !byAlias || sort.sortKey.length === 0) return { table };
+  return { table, columns: `(${sort.sortKey.map((key) => indexColumn(key, alias)).join(', ')})` };
 }

@@ -22,6 +22,8 @@ export interface Sizes {
   reconcileCarts: number;
   /** shards (shards.ts). */
   shardOrders: number;
+  /** storefront (storefront.ts). */
+  storefrontOrders: number;
 }
 
 export interface Bench {

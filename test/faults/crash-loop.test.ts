@@ -16,7 +16,7 @@ import { CARTS_QUERY, createCartTables, databaseCarts, insertCarts } from '../su
 import { SHOP_ID } from '../support/harness.js';
 import { crashLoop, type CrashLoopResult } from './support/crash.js';
 import { faultsSeed, LONG, scenarioRandom } from './support/seed.js';
-import { EMPTY_CART, spyOnCarts, spyOnPurchases, type AcceptLog } from './support/spy.js';
+import { EMPTY_CART, spyOnCarts, spyOnPurchases, spyOnSyncOrders, type AcceptLog } from './support/spy.js';
 import { orderIndex, watchWatermark } from './support/watermark.js';
 import { maxInWindow } from './support/figures.js';
 
@@ -36,10 +36,16 @@ beforeAll(() => {
   console.log(JSON.stringify({ suite: 'faults/crash-loop', seed: SEED, long: LONG, replay: `FAULTS_SEED=${SEED}${LONG ? ' FAULTS_LONG=1' : ''}` }));
 });
 
+/** The order-sync road: its secret, batch size, and the orders model with what it needs (a status, a customer). */
+const SHOP_SECRET = 'crash-loop-secret';
+const BATCH = 200;
+const HISTORY_MODEL = `SELECT q.*, 'completed' AS status, 'c' || q.order_id || '@example.com' AS email FROM (${ORDERS_QUERY}) q`;
+
 /** What one scenario runs against: a sandbox, its accept logs, a database, and the scenario's own PRNG. */
 interface Scenario {
   sandbox: Sandbox;
   purchases: AcceptLog;
+  syncOrders: AcceptLog;
   carts: AcceptLog;
   db: TestDatabase;
   /** Kill moments, then the sandbox's latency seed: replayable with FAULTS_SEED. */
@@ -48,20 +54,20 @@ interface Scenario {
 
 /** The scenarios run side by side (each has everything of its own), so that the file fits in its time on 2 cores. */
 async function scenario(name: string, body: (s: Scenario) => Promise<void>): Promise<void> {
-  const sandbox = await startSandbox({ recordBodies: false });
+  const sandbox = await startSandbox({ recordBodies: false, shopSecret: SHOP_SECRET, syncOrdersPerMinute: 60_000 });
   const db = await createMigratedDatabase('pcs_crash');
   try {
-    await body({ sandbox, purchases: spyOnPurchases(sandbox), carts: spyOnCarts(sandbox), db, random: scenarioRandom(SEED, name) });
+    await body({ sandbox, purchases: spyOnPurchases(sandbox), syncOrders: spyOnSyncOrders(sandbox), carts: spyOnCarts(sandbox), db, random: scenarioRandom(SEED, name) });
   } finally {
     await sandbox.close();
     await db.drop();
   }
 }
 
-function config(sandbox: Sandbox, database: TestDatabase, jobs: Record<string, unknown>): string {
+function config(sandbox: Sandbox, database: TestDatabase, jobs: Record<string, unknown>, orderSync = false): string {
   return writeConfig({
-    personaclick: { url: sandbox.url, shopId: SHOP_ID, timeoutMs: 5000 },
-    delivery: { concurrency: CONCURRENCY, retries: 4, retryMinMs: 20, retryMaxMs: 200, checkpointMs: CHECKPOINT_MS, shutdownDeadlineMs: 5000 },
+    personaclick: { url: sandbox.url, shopId: SHOP_ID, timeoutMs: 5000, ...(orderSync ? { shopSecret: SHOP_SECRET } : {}) },
+    delivery: { concurrency: CONCURRENCY, retries: 4, retryMinMs: 20, retryMaxMs: 200, checkpointMs: CHECKPOINT_MS, shutdownDeadlineMs: 5000, orderSyncPerMinute: 60_000 },
     source: { url: database.url },
     jobs,
   });
@@ -90,12 +96,17 @@ class Exposure {
   }
 }
 
-function figures(sandbox: Sandbox, test: string, loop: CrashLoopResult, items: number, log: AcceptLog, exposure: Exposure, extra: Record<string, unknown>, since: number) {
+/**
+ * `perRequest`: items a request carries (1, or the batch size of the order-sync road, which sends one batch at a time):
+ * what is in flight at a kill is at most 2 × concurrency requests (one for a batch road), plus what one checkpoint
+ * interval delivers.
+ */
+function figures(sandbox: Sandbox, test: string, loop: CrashLoopResult, items: number, log: AcceptLog, exposure: Exposure, extra: Record<string, unknown>, since: number, perRequest = 1) {
   const peak = maxInWindow(
     sandbox.arrivals().filter((t) => t >= since),
     CHECKPOINT_MS,
   );
-  const boundPerKill = 2 * CONCURRENCY + peak;
+  const boundPerKill = perRequest === 1 ? 2 * CONCURRENCY + peak : perRequest * (1 + peak);
   const out = {
     suite: 'faults/crash-loop',
     test,
@@ -121,10 +132,12 @@ function figures(sandbox: Sandbox, test: string, loop: CrashLoopResult, items: n
 }
 
 describe.concurrent('crash loop (SIGKILL at random moments, restarted until a run exits 0)', () => {
-  for (const mode of ['sync', 'backfill'] as const) {
-    const name = mode === 'sync' ? 'sync orders' : 'backfill orders --from --to';
+  for (const mode of ['sync', 'backfill', 'history'] as const) {
+    const name = mode === 'sync' ? 'sync orders' : mode === 'backfill' ? 'backfill orders --from --to --via push' : 'backfill orders --from --to (order-sync API, batches)';
     it(`${name}: ${ORDERS} orders, ${KILLS} kill points: the watermark never passes an undelivered order, all arrive, repeats within the bound`, ({ expect }) =>
-      scenario(name, async ({ sandbox, purchases, db: database, random }) => {
+      scenario(name, async ({ sandbox, purchases: live, syncOrders, db: database, random }) => {
+        // The history road sends batches to the order-sync API: what "accepted" means there is the order book.
+        const purchases = mode === 'history' ? syncOrders : live;
         const from = '2024-01-01';
         const to = '2025-01-01';
         await createShop(database);
@@ -140,13 +153,20 @@ describe.concurrent('crash loop (SIGKILL at random moments, restarted until a ru
         sandbox.setFaults({
           latencyMs: LATENCY,
           seed: latencySeed(random),
-          reject: REJECTED.map((id) => ({ field: 'order_id', equals: String(id), status: 422 as const, message: 'Unknown device' })),
+          reject: REJECTED.map((id) => ({ field: mode === 'history' ? 'id' : 'order_id', equals: String(id), status: 422 as const, message: 'Unknown device' })),
         });
-        const path = config(sandbox, database, { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 1000, settleSeconds: 0, startFrom: '2000-01-01' } });
-        const index = await orderIndex(database, mode === 'backfill' ? { from, to } : undefined);
+        const orders =
+          mode === 'history'
+            ? { query: HISTORY_MODEL, itemsQuery: ITEMS_QUERY, pageSize: 1000, settleSeconds: 0, startFrom: '2000-01-01', batchSize: BATCH }
+            : { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 1000, settleSeconds: 0, startFrom: '2000-01-01' };
+        const path = config(sandbox, database, { orders }, mode === 'history');
+        const index = await orderIndex(database, mode === 'sync' ? undefined : { from, to });
         expect(index).toHaveLength(ORDERS);
-        const args = mode === 'sync' ? ['sync', 'orders', '--config', path] : ['backfill', 'orders', '--from', from, '--to', to, '--config', path];
-        const watermark = mode === 'sync' ? 'orders' : `orders:backfill:${from}..${to}`;
+        const args =
+          mode === 'sync'
+            ? ['sync', 'orders', '--config', path]
+            : ['backfill', 'orders', '--from', from, '--to', to, ...(mode === 'backfill' ? ['--via', 'push'] : []), '--config', path];
+        const watermark = mode === 'sync' ? 'orders' : `orders:${mode === 'backfill' ? 'backfill' : 'history'}:${from}..${to}`;
 
         // After each kill, with nothing running: every ledger row was accepted; and what is accepted but unbooked.
         const ledgerNotAccepted: string[] = [];
@@ -168,7 +188,7 @@ describe.concurrent('crash loop (SIGKILL at random moments, restarted until a ru
         } finally {
           await watch.stop();
         }
-        const f = figures(sandbox, name, loop, ORDERS, purchases, exposure, { watermarkSamples: watch.samples, watermarkMoves: watch.moves, violations: watch.violations.length }, since);
+        const f = figures(sandbox, name, loop, ORDERS, purchases, exposure, { watermarkSamples: watch.samples, watermarkMoves: watch.moves, violations: watch.violations.length }, since, mode === 'history' ? BATCH : 1);
 
         expect(loop.final.code, loop.final.stderr.slice(-3000)).toBe(0);
         expect(loop.kills).toBeGreaterThanOrEqual(KILLS);

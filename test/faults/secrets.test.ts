@@ -32,7 +32,7 @@ const runs: { what: string; code: number | null }[] = [];
 beforeAll(async () => {
   db = await createDatabase('pcs_secrets');
   await createShop(db);
-  sandbox = await startSandbox({ recordAttempts: true });
+  sandbox = await startSandbox({ recordAttempts: true, shopSecret: SHOP_SECRET });
 });
 afterAll(async () => {
   await sandbox.close();
@@ -47,9 +47,12 @@ function config(o: { sourceDb?: string; delivery?: Record<string, unknown> } = {
     delivery: { concurrency: 4, retries: 1, retryMinMs: 10, retryMaxMs: 20, checkpointMs: 200, ...o.delivery },
     source: { url: `postgres://postgres:\${DB_PASSWORD}@${PG_HOST}:${PG_PORT}/${o.sourceDb ?? db.name}` },
     state: { url: `postgres://postgres:\${DB_PASSWORD}@${PG_HOST}:${PG_PORT}/${db.name}` },
-    jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 50, settleSeconds: 0, startFrom: '2000-01-01' } },
+    // A status and a customer, so that the order-sync road (whose requests carry the shop secret) runs too.
+    jobs: { orders: { query: SYNC_READY_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 50, settleSeconds: 0, startFrom: '2000-01-01' } },
   });
 }
+
+const SYNC_READY_QUERY = `SELECT q.*, 'completed' AS status, 'c' || q.order_id || '@example.com' AS email FROM (${ORDERS_QUERY}) q`;
 
 async function cli(what: string, args: string[], path = config()): Promise<CliResult> {
   const result = await runCli([...args, '--config', path], { env: env() });
@@ -85,6 +88,17 @@ describe('secrets', () => {
 
     expect((await cli('dry run', ['sync', 'orders', '--dry-run', '--limit', '20'])).code).toBe(0);
     expect((await cli('sync with a bad row', ['sync', 'orders', '--limit', '40'])).code).toBe(0);
+
+    // History through the order-sync API: a dry run prints the batches (the secret masked), the real one sends them,
+    // and the API refuses one order with a message that echoes the secret back.
+    await db.query(`UPDATE shop.orders SET updated_at = '2023-06-01'::timestamptz + id * interval '1 minute' WHERE id > 100`);
+    const dryBackfill = await cli('backfill dry run', ['backfill', 'orders', '--from', '2023-01-01', '--to', '2024-01-01', '--dry-run']);
+    expect(dryBackfill.code).toBe(0);
+    expect(dryBackfill.stdout).toContain('"shop_secret":"***"');
+    sandbox.setFaults({ reject: [{ field: 'id', equals: '105', status: 400, message: `order 105 refused for shop secret ${SHOP_SECRET}` }] });
+    expect((await cli('backfill', ['backfill', 'orders', '--from', '2023-01-01', '--to', '2024-01-01'])).code).toBe(0);
+    expect(sandbox.syncOrders.size).toBe(19);
+    sandbox.setFaults({});
 
     sandbox.setFaults({ forbidden: true });
     await insertOrders(db, 1001, 10);
@@ -126,6 +140,7 @@ describe('secrets', () => {
     const json = await cli('status --json', ['status', '--json']);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ openFailures: [{ job: 'orders', class: 'invalid' }, { job: 'orders', class: 'rejected' }] });
+    expect(status.stdout).toContain('order 105 refused for shop secret ***'); // the API's message, the secret masked
 
     // What the connector keeps in its own tables.
     const tables = await db.query<{ text: string }>(
@@ -139,7 +154,12 @@ describe('secrets', () => {
     const attempts = sandbox.attempts();
     const authorizations = attempts.map((a) => a.headers.authorization).filter((v): v is string => v !== undefined);
     for (const a of attempts) seen.push({ what: `request headers to ${a.path}`, text: JSON.stringify(a.headers) });
-    for (const a of sandbox.accepted) seen.push({ what: `request body to ${a.path}`, text: JSON.stringify(a.body) });
+    // The order-sync API's requests carry the shop secret, in their `shop_secret` field and nowhere else.
+    for (const a of sandbox.accepted) {
+      const { shop_secret: secret, ...rest } = a.body;
+      if (a.path === '/sync/orders') expect(secret).toBe(SHOP_SECRET);
+      seen.push({ what: `request body to ${a.path}`, text: JSON.stringify(rest) });
+    }
 
     const found = seen.flatMap(({ what, text }) => [...leaks(text), ...authorizations.filter((v) => text.includes(v))].map((secret) => ({ what, secret })));
     report('secrets', {

@@ -58,16 +58,25 @@ export class AcceptLog {
   }
 }
 
-/** Every accepted purchase, by order_id (the sandbox sets `purchases` once per accepted purchase). */
-export function spyOnPurchases(sandbox: Sandbox): AcceptLog {
+/** Every write to one of the sandbox's live maps, by key. */
+function spyOnMap<V>(map: Map<string, V>): AcceptLog {
   const log = new AcceptLog();
-  const map = sandbox.purchases;
   const set = map.set.bind(map);
-  map.set = (key: string, value: number) => {
+  map.set = (key: string, value: V) => {
     log.note(key);
     return set(key, value);
   };
   return log;
+}
+
+/** Every accepted purchase, by order_id (the sandbox sets `purchases` once per accepted purchase). */
+export function spyOnPurchases(sandbox: Sandbox): AcceptLog {
+  return spyOnMap(sandbox.purchases);
+}
+
+/** Every order the order-sync API took, by id (the sandbox's order book is set once per order of an accepted batch). */
+export function spyOnSyncOrders(sandbox: Sandbox): AcceptLog {
+  return spyOnMap(sandbox.syncOrders);
 }
 
 /**
