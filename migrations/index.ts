@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import * as m001 from './001_initial.js';
 import * as m002 from './002_ledger_envelope.js';
 import * as m003 from './003_order_roads.js';
+import * as m004 from './004_monitoring.js';
 
 export interface Migration {
   name: string;
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '001_initial', ...m001 },
   { name: '002_ledger_envelope', ...m002 },
   { name: '003_order_roads', ...m003 },
+  { name: '004_monitoring', ...m004 },
 ];

@@ -66,6 +66,8 @@ describe('defaults', () => {
       },
       state: { url: 'postgres://shop:s3cret@db.internal:5432/shop', schema: 'personaclick_sync' },
       schedule: { timezone: 'UTC' },
+      metrics: {},
+      notify: { lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 },
       jobs: {
         carts: { query: 'SELECT device_id AS did, product_id AS id, qty AS quantity FROM cart_lines', pageSize: 5_000 },
       },
@@ -430,6 +432,40 @@ describe('files', () => {
     const tuned = loadConfig({ path: EXAMPLE, env: { ...env, PERSONACLICK_SYNC_CONCURRENCY: '32', PERSONACLICK_SYNC_STATE_URL: 'postgres://state/books' } });
     expect(tuned.delivery.concurrency).toBe(32);
     expect(tuned.state.url).toBe('postgres://state/books');
+    // Monitoring: schedule serves metrics on 9464 unless told otherwise; no push and no webhook unless set.
+    expect(config.metrics).toEqual({ port: 9464 });
+    expect(config.notify).toEqual({ lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 });
+    const hooked = loadConfig({ path: EXAMPLE, env: { ...env, PERSONACLICK_SYNC_WEBHOOK: 'https://hooks.slack.com/services/T0/B0/XyZ123secret', PERSONACLICK_SYNC_PUSHGATEWAY: 'http://pg:9091' } });
+    expect(hooked.notify.webhook).toBe('https://hooks.slack.com/services/T0/B0/XyZ123secret');
+    expect(hooked.metrics.pushgateway).toBe('http://pg:9091');
+    expect(secretsOf(hooked)).toEqual(expect.arrayContaining(['https://hooks.slack.com/services/T0/B0/XyZ123secret', '/services/T0/B0/XyZ123secret']));
+  });
+});
+
+describe('metrics and notify', () => {
+  it('checks every key with a one-line rule', () => {
+    const text = `${MINIMAL}
+metrics:
+  pushgateway: ftp://gateway
+  port: 70000
+  prot: 1
+notify:
+  webhook: not a url
+  lowVolumeRatio: 2
+  rejectedShareJump: -0.1
+  openFailures: 1.5
+`;
+    expect(problemsOf(text)).toEqual(
+      expect.arrayContaining([
+        'metrics.pushgateway: must be an http(s) URL (got "ftp://gateway")',
+        'metrics.port: must be an integer from 0 to 65535 (got 70000)',
+        'notify.webhook: must be an http(s) URL (got "not a url")',
+        'notify.lowVolumeRatio: must be a number from 0 to 1 (got 2)',
+        'notify.rejectedShareJump: must be a number from 0 to 1 (got -0.1)',
+        'notify.openFailures: must be an integer of at least 0 (got 1.5)',
+      ]),
+    );
+    expect(problemsOf(text)).toContain('metrics.prot: unknown key');
   });
 });
 

@@ -20,6 +20,10 @@ export interface CliArgs {
   shard: string | undefined;
   shards: string | undefined;
   shop: string | undefined;
+  /** report: write the HTML page here. */
+  html: string | undefined;
+  /** Job commands: write node_exporter's textfile here when the run ends. */
+  metricsFile: string | undefined;
   via: 'push' | 'sync' | undefined;
   oldOrdersAsNew: boolean;
   help: boolean;
@@ -48,6 +52,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
         shard: { type: 'string' },
         shards: { type: 'string' },
         shop: { type: 'string' },
+        html: { type: 'string' },
+        'metrics-file': { type: 'string' },
         via: { type: 'string' },
         'old-orders-as-new': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -75,6 +81,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
     shard: values.shard,
     shards: values.shards,
     shop: values.shop,
+    html: values.html,
+    metricsFile: values['metrics-file'],
     via: values.via === undefined ? undefined : road(values.via),
     oldOrdersAsNew: values['old-orders-as-new'] ?? false,
     help: values.help ?? false,

@@ -10,7 +10,9 @@ Usage: personaclick-sync <command> [options]
 Commands
   migrate                          create or update the connector's own tables (safe to repeat, and to run twice at once)
 ${jobCommands}
-  status [--json]                  watermarks, last runs with their counts, open failures by class
+  status [--json]                  watermarks, last runs with their counts and volume alerts, open failures by class
+  report [--from D --to D]         per day: the shop's orders against delivered, invalid, rejected, not sent;
+         [--html FILE] [--json]    carts and wishlists: the shop's devices against the ledger's (default: 30 days)
   check                            validate the config, connect to both databases, test every model, estimate its cost, advise indexes
   schedule                         run the jobs of the config on their cron expressions (long-running)
   sandbox [--port N] [--shop ID]   serve a local stand-in of the PersonaClick API (for trials and tests)
@@ -23,6 +25,7 @@ Options
   --limit N          stop after reading N rows
   --full             reconcile: re-send every cart or wishlist, not only the changed ones
   --from D, --to D   backfill: the updated_at range, ISO dates or datetimes (UTC when no offset); --to is exclusive
+                     report: the days, YYYY-MM-DD (UTC); --to is exclusive
   --via push|sync    backfill: the order-sync API with real dates (sync, the default; needs personaclick.shopSecret),
                      or live purchase events dated when they arrive (push)
   --old-orders-as-new  backfill --via push: also send orders placed more than two days ago (they count as bought today)
@@ -31,7 +34,9 @@ Options
   --since D          replay: only failures that happened at or after D
   --shard i/N        run shard i (0-based) of N: rows split by a hash of their key, own watermark and lock
   --shards N         the same, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)
-  --json             machine-readable output (status, check)
+  --json             machine-readable output (status, check, report)
+  --metrics-file F   job commands: write the run's metrics to F (node_exporter textfile, *.prom) when it ends
+  --html FILE        report: also write a self-contained HTML page with a chart of the days
   -h, --help         show this help
   -v, --version      print the version
 
@@ -60,5 +65,7 @@ Examples
   personaclick-sync backfill orders --from 2021-01-01 --to 2024-01-01 --shard 0/4
   personaclick-sync replay --class invalid --since 2024-06-01
   personaclick-sync status --json
+  personaclick-sync sync orders --metrics-file /var/lib/node_exporter/textfile/personaclick_orders.prom
+  personaclick-sync report --from 2024-06-01 --to 2024-07-01 --html report.html
   personaclick-sync schedule                          (one long-running process instead of crontab lines)
 `;

@@ -5,7 +5,11 @@ import { loadConfig, redactUrl, secretsOf, type Config } from '../config/index.j
 import { ConfigError, ExitCode, toError } from '../errors.js';
 import { createLogger, scrub, type Logger } from '../log.js';
 import { commandsTaking, findCommand, scheduledJobs, type CommandOption, type JobCommand } from '../../jobs/index.js';
-import { launchJob, type Launchable } from '../run/launch.js';
+import { launchJob, lockName, type Launchable } from '../run/launch.js';
+import { MetricsExport } from '../metrics/export.js';
+import { SyncMetrics } from '../metrics/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { createMonitor } from '../monitor/observer.js';
 import { runSchedule } from '../run/scheduler.js';
 import { parseShard, type Shard } from '../shard.js';
 import { openStateDb } from '../state/db.js';
@@ -17,6 +21,7 @@ import { checkCommand } from './check.js';
 import { exitCodeForError, exitCodeForRun } from './exit.js';
 import { HELP } from './help.js';
 import { formatStatus, statusReport } from './status.js';
+import { reportCommand } from './report.js';
 
 export interface CliIo {
   stdout: Writable;
@@ -38,6 +43,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       io.stdout.write(HELP);
       return ExitCode.ok;
     }
+    if (args.html !== undefined && args.command !== 'report') throw new ConfigError('--html: only report takes it');
     switch (args.command) {
       case 'sandbox':
         return await sandboxCommand(args, io);
@@ -48,13 +54,16 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       case 'migrate':
       case 'status':
       case 'check':
-      case 'schedule': {
+      case 'schedule':
+      case 'report': {
+        if (args.metricsFile !== undefined) throw new ConfigError(`--metrics-file: only the job commands take it (sync, backfill, reconcile, events, replay)`);
         const config = loadConfig({ path: args.config, env: io.env });
         secrets = secretsOf(config);
         const log = createLogger({ secrets, destination: io.stderr });
         if (args.command === 'migrate') return await migrateCommand(config, log, io);
         if (args.command === 'status') return await statusCommand(config, args, io);
         if (args.command === 'check') return await checkCommand(config, io, args.json);
+        if (args.command === 'report') return await reportCommand(config, args, io);
         return await scheduleCommand(config, log, io);
       }
       default: {
@@ -151,27 +160,52 @@ function onShutdownSignals(config: Config, log: Logger): { stop: AbortSignal; re
 
 async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<number> {
   const signals = onShutdownSignals(config, log);
+  // /metrics and /healthz on metrics.port, for as long as the scheduler runs.
+  const metrics = config.metrics.port === undefined ? undefined : new SyncMetrics();
+  const lastRuns: Record<string, { status: string; at: string; error?: string }> = {};
+  let server: MetricsServer | undefined;
   try {
-    const code = await runSchedule(config, scheduledJobs(config), { log, out: io.stdout, signal: signals.stop });
+    if (metrics && config.metrics.port !== undefined) {
+      server = await startMetricsServer({ port: config.metrics.port, metrics, log, health: () => ({ ok: !signals.stop.aborted, jobs: lastRuns }) });
+      log.info({ url: server.url, port: server.port }, 'serving /metrics and /healthz');
+    }
+    const code = await runSchedule(config, scheduledJobs(config), {
+      log,
+      out: io.stdout,
+      signal: signals.stop,
+      observer: createMonitor({ config, metrics }),
+      onRunEnd: (job, end) => (lastRuns[job] = { status: end.status, at: end.at.toISOString(), ...(end.error ? { error: end.error } : {}) }),
+    });
     const sig = signals.received();
     return sig === undefined ? code : sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
   } finally {
+    await server?.close();
     signals.dispose();
   }
 }
 
-async function jobCommand(config: Config, launchable: Launchable, args: Pick<CliArgs, 'dryRun' | 'limit'> & { shard: Shard | undefined }, log: Logger, io: CliIo): Promise<number> {
+async function jobCommand(
+  config: Config,
+  launchable: Launchable,
+  args: Pick<CliArgs, 'dryRun' | 'limit' | 'metricsFile'> & { shard: Shard | undefined },
+  log: Logger,
+  io: CliIo,
+): Promise<number> {
   const { shard } = args;
+  // Metrics of a run from cron: the textfile and the Pushgateway, written once the runs are over (not for dry runs).
+  const exporter = args.dryRun ? undefined : await MetricsExport.open({ file: args.metricsFile, pushgateway: config.metrics.pushgateway, instance: lockName(launchable, { shard }) });
   const signals = onShutdownSignals(config, log);
   try {
     const tty = io.stderr === process.stderr && process.stderr.isTTY ? process.stderr : undefined;
-    const summaries = await launchJob(config, launchable, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty });
+    const observer = createMonitor({ config, metrics: exporter?.metrics });
+    const summaries = await launchJob(config, launchable, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty, observer });
     let code: number = ExitCode.ok;
     for (const summary of summaries) {
       if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);
       const runCode = exitCodeForRun(summary, signals.received());
       if (code === ExitCode.ok) code = runCode;
     }
+    for (const problem of (await exporter?.flush(log, summaries.length > 0)) ?? []) io.stderr.write(`personaclick-sync: ${scrub(problem, secretsOf(config))}\n`);
     return code;
   } finally {
     signals.dispose();

@@ -5,23 +5,34 @@ import { lastRuns } from '../state/runs.js';
 import { listWatermarks } from '../state/watermarks.js';
 import { pendingMigrations } from '../state/migrate.js';
 import type { StateDb } from '../state/db.js';
+import { listNotifiedStates, runNotices } from '../state/monitor.js';
 
 export interface StatusReport {
   schema: string;
   pendingMigrations: string[];
   watermarks: { name: string; ts: string; key: string | null; updatedAt: string }[];
-  runs: { id: string; job: string; mode: string; shard: string | null; status: string; startedAt: string; finishedAt: string | null; read: number; sent: number; skipped: number; invalid: number; rejected: number; retries: number; warnings: number; error: string | null }[];
+  runs: { id: string; job: string; mode: string; shard: string | null; status: string; startedAt: string; finishedAt: string | null; read: number; sent: number; skipped: number; invalid: number; rejected: number; retries: number; warnings: number; error: string | null; notice: string | null }[];
   /** By job and class; class `warning`: delivered without optional fields whose values were bad (replay resends them once fixed). */
   /** What PersonaClick holds by the ledger: by job, and for orders by road (`push`: live purchases; `sync`: the order-sync API). */
   delivered: { job: string; road: string | null; count: number }[];
   openFailures: { job: string; class: string; count: number }[];
   recentFailures: { job: string; key: string; class: string; reason: string; status: number | null }[];
+  /** The state the webhook was last told of, per job (only with notify.webhook set). */
+  notified: { key: string; state: string; since: string; detail: string | null }[];
 }
 
 export async function statusReport(db: StateDb): Promise<StatusReport> {
   const pending = await pendingMigrations(db);
-  if (pending.length > 0) return { schema: db.schema, pendingMigrations: pending, watermarks: [], runs: [], delivered: [], openFailures: [], recentFailures: [] };
-  const [watermarks, runs, delivered, open, recent] = await Promise.all([listWatermarks(db), lastRuns(db, 10), ledgerCounts(db), countOpenFailures(db), listOpenFailures(db, { limit: 5 })]);
+  if (pending.length > 0) return { schema: db.schema, pendingMigrations: pending, watermarks: [], runs: [], delivered: [], openFailures: [], recentFailures: [], notified: [] };
+  const [watermarks, runs, delivered, open, recent, notified] = await Promise.all([
+    listWatermarks(db),
+    lastRuns(db, 10),
+    ledgerCounts(db),
+    countOpenFailures(db),
+    listOpenFailures(db, { limit: 5 }),
+    listNotifiedStates(db),
+  ]);
+  const notices = await runNotices(db, runs.map((r) => r.id));
   return {
     schema: db.schema,
     pendingMigrations: [],
@@ -42,10 +53,12 @@ export async function statusReport(db: StateDb): Promise<StatusReport> {
       retries: r.retries,
       warnings: r.warnings,
       error: r.error,
+      notice: notices.get(r.id) ?? null,
     })),
     delivered,
     openFailures: open,
     recentFailures: recent.map((f) => ({ job: f.job, key: f.key, class: f.class, reason: f.reason, status: f.status })),
+    notified: notified.map((n) => ({ key: n.key, state: n.state, since: n.since.toISOString(), detail: n.detail })),
   };
 }
 
@@ -64,6 +77,7 @@ export function formatStatus(report: StatusReport): string {
     out.push(
       `  ${r.startedAt}  ${(r.job + (r.shard ? `#${r.shard}` : '')).padEnd(14)} ${r.mode.padEnd(9)} ${r.status.padEnd(11)} read ${r.read}, sent ${r.sent}${r.warnings > 0 ? ` (${r.warnings} with warnings)` : ''}, skipped ${r.skipped}, invalid ${r.invalid}, rejected ${r.rejected}, retries ${r.retries}${r.error ? `  (${r.error})` : ''}`,
     );
+    if (r.notice) out.push(`      volume alert: ${r.notice}`);
   }
   out.push('', 'Delivered (the ledger)');
   if (report.delivered.length === 0) out.push('  nothing yet');
@@ -74,6 +88,10 @@ export function formatStatus(report: StatusReport): string {
   if (report.recentFailures.length > 0) {
     out.push('', 'Most recent');
     for (const f of report.recentFailures) out.push(`  ${f.job} ${f.key} [${f.class}${f.status ? ` ${f.status}` : ''}] ${f.reason}`);
+  }
+  if (report.notified.length > 0) {
+    out.push('', 'Webhook: the state last told');
+    for (const n of report.notified) out.push(`  ${n.key.padEnd(24)} ${n.state.padEnd(9)} since ${n.since}${n.detail ? `  (${n.detail})` : ''}`);
   }
   return out.join('\n');
 }

@@ -23,6 +23,8 @@ export {
   type SourceConfig,
   type StateConfig,
   type ScheduleConfig,
+  type MetricsConfig,
+  type NotifyConfig,
   type JobConfigBase,
   type OrdersJobConfig,
   type SnapshotJobConfig,

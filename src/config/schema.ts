@@ -28,6 +28,7 @@ export const DEFAULTS = {
   source: { statementTimeoutMs: 60_000, poolSize: 2, applicationName: 'personaclick-sync' },
   state: { schema: 'personaclick_sync' },
   schedule: { timezone: 'UTC' },
+  notify: { lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 },
   orders: { pageSize: 1_000, settleSeconds: 5, startFrom: 'now', batchSize: 1_000 },
   carts: { pageSize: 5_000 },
   wishlists: { pageSize: 5_000 },
@@ -95,6 +96,11 @@ function intOrAuto(min: number, max: number, note: string) {
 function nonNegativeNumber() {
   const rule = 'must be a number of at least 0';
   return z.preprocess(coerceNumber, z.number({ error: rule }).refine((n) => Number.isFinite(n) && n >= 0, { error: rule }));
+}
+
+function fraction() {
+  const rule = 'must be a number from 0 to 1';
+  return z.preprocess(coerceNumber, z.number({ error: rule }).refine((n) => Number.isFinite(n) && n >= 0 && n <= 1, { error: rule }));
 }
 
 function isHttpUrl(value: string): boolean {
@@ -236,6 +242,28 @@ const scheduleShape = {
     .default(DEFAULTS.schedule.timezone),
 };
 
+const optionalHttpUrl = z
+  .preprocess(emptyAsUnset, z.string({ error: 'must be an http(s) URL' }).refine(isHttpUrl, { error: 'must be an http(s) URL' }).optional())
+  .optional();
+
+const metricsShape = {
+  /** A Pushgateway: each run from the command line pushes its metrics there when it ends. Not set: no push. */
+  pushgateway: optionalHttpUrl,
+  /** Port on which `schedule` serves /metrics and /healthz (0: any free port, logged). Not set: not served. */
+  port: z.preprocess(emptyAsUnset, int(0, 65_535).optional()).optional(),
+};
+
+const notifyShape = {
+  /** Slack-compatible incoming webhook: one message per change of a job's state. Not set: no messages. */
+  webhook: optionalHttpUrl,
+  /** Volume alert when a run reads less than this share of what the same weekday's runs usually read. */
+  lowVolumeRatio: fraction().default(DEFAULTS.notify.lowVolumeRatio),
+  /** Volume alert when the share of rejected requests is this much above the usual share. */
+  rejectedShareJump: fraction().default(DEFAULTS.notify.rejectedShareJump),
+  /** A job with at least this many open failures crosses the failure threshold; 0 = no such threshold. */
+  openFailures: int(0).default(DEFAULTS.notify.openFailures),
+};
+
 const pageSize = (def: number) => int(1, 50_000).default(def);
 
 const ordersShape = {
@@ -286,6 +314,8 @@ const rootShape = {
   source: z.strictObject(sourceShape),
   state: z.strictObject(stateShape).prefault({}),
   schedule: z.strictObject(scheduleShape).prefault({}),
+  metrics: z.strictObject(metricsShape).prefault({}),
+  notify: z.strictObject(notifyShape).prefault({}),
   jobs: z.strictObject(jobsShape).refine((j) => Object.values(j).some((job) => job !== undefined), {
     error: `must define at least one job: ${Object.keys(jobsShape).join(', ')}`,
   }),
@@ -302,6 +332,8 @@ export type DeliveryConfig = Config['delivery'];
 export type SourceConfig = Config['source'];
 export type StateConfig = Config['state'];
 export type ScheduleConfig = Config['schedule'];
+export type MetricsConfig = Config['metrics'];
+export type NotifyConfig = Config['notify'];
 export type JobsConfig = Config['jobs'];
 export type JobName = keyof JobsConfig;
 export type OrdersJobConfig = NonNullable<JobsConfig['orders']>;
@@ -319,6 +351,8 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   source: Object.keys(sourceShape),
   state: Object.keys(stateShape),
   schedule: Object.keys(scheduleShape),
+  metrics: Object.keys(metricsShape),
+  notify: Object.keys(notifyShape),
   jobs: Object.keys(jobsShape),
   'jobs.orders': Object.keys(ordersShape),
   'jobs.carts': Object.keys(snapshotShape(0)),

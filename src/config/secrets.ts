@@ -57,6 +57,19 @@ function urlPasswords(url: string): string[] {
   return found;
 }
 
+/** A webhook URL is a secret as a whole (its path is the token: /services/T…/B…/…): the URL, and its path and query. */
+function webhookSecrets(url: string): string[] {
+  const found = [url, ...urlPasswords(url)];
+  try {
+    const parsed = new URL(url);
+    const tail = `${parsed.pathname}${parsed.search}`;
+    if (tail.length >= 8) found.push(tail);
+  } catch {
+    // validated as a URL before it gets here
+  }
+  return found;
+}
+
 function spellings(secret: string): string[] {
   const out = [secret];
   try {
@@ -70,13 +83,16 @@ function spellings(secret: string): string[] {
 
 /**
  * Strings that must never be printed: the passwords inside source.url and state.url (as written,
- * percent-decoded and JSON-escaped) and the shop secret when one is set. Longest first, so that a
+ * percent-decoded and JSON-escaped), the shop secret when one is set, the Pushgateway URL's password and the
+ * webhook URL (whole, and its path). Longest first, so that a
  * scrubber replacing them in order masks a secret before any shorter secret inside it.
  */
 export function secretsOf(config: Config): string[] {
   const raw: string[] = [...urlPasswords(config.source.url), ...urlPasswords(config.state.url)];
   const shopSecret = config.personaclick.shopSecret;
   if (shopSecret !== undefined && shopSecret !== '') raw.push(shopSecret);
+  if (config.metrics.pushgateway !== undefined) raw.push(...urlPasswords(config.metrics.pushgateway));
+  if (config.notify.webhook !== undefined) raw.push(...webhookSecrets(config.notify.webhook));
   const all = new Set<string>();
   for (const secret of raw) for (const s of spellings(secret)) if (s !== '') all.add(s);
   return [...all].sort((a, b) => b.length - a.length);

@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config/index.js';
-import { DeliveryQueue, type DeliveryOptions, type Outcome } from '../delivery/queue.js';
+import { DeliveryQueue, type DeliveryOptions, type Outcome, type Sender } from '../delivery/queue.js';
 import type { PersonaClickClient } from '../delivery/client.js';
 import { scrub, type Logger } from '../log.js';
 import { warningsText, type ApiRequest, type BuildWarning, type JsonValue } from '../payloads/index.js';
@@ -79,7 +79,8 @@ export function roadOptions(config: Config, road: Road, shard: Shard | undefined
 
 export interface DeliveriesContext {
   config: Config;
-  client: PersonaClickClient | undefined;
+  /** The API client (or a sender wrapping it, such as the run observer's); undefined in a dry run. */
+  client: Sender | PersonaClickClient | undefined;
   shard: Shard | undefined;
   counts: RunCounts;
   checkpoint: Checkpointer;

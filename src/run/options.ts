@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from '../log.js';
 import type { Shard } from '../shard.js';
+import type { RunObserver } from './observer.js';
 
 export interface RunOptions {
   /** Build every request and print it as NDJSON on `out`; send nothing, write no state. */
@@ -19,4 +20,6 @@ export interface RunOptions {
   lockLost?: AbortSignal | undefined;
   /** A terminal to draw live progress on; undefined for JSON progress lines only. */
   progressTty?: NodeJS.WriteStream | undefined;
+  /** Told of every real run: metrics, volume alerts, the webhook (src/monitor); absent: nobody watches. */
+  observer?: RunObserver | undefined;
 }

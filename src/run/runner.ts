@@ -16,6 +16,8 @@ import { PrefixTracker } from './tracker.js';
 import { Progress } from './progress.js';
 import type { RunOptions } from './options.js';
 import { shardLabel } from '../shard.js';
+import { observedSender } from './observed-sender.js';
+import type { RunWatch } from './observer.js';
 
 /** What a job tells the runner about this run; the rest comes from the run's options. */
 export interface RunSpec {
@@ -69,9 +71,20 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   const state = opts.dryRun ? undefined : services.state;
   const checkpoint = new Checkpointer(state, { job: spec.ledgerJob, watermark: spec.watermark, upperBound: spec.upperBound, runId, intervalMs: config.delivery.checkpointMs }, log);
   const client = services.client;
-  const deliveries = new Deliveries({ config, client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets: secretsOf(config) });
+  let retries = () => 0;
 
   if (state) await startRun(state, { id: runId, job: spec.job, mode: spec.mode, shard });
+  // Metrics, volume alerts, the webhook: real runs only. A watcher that cannot start is logged, and the run goes on.
+  let watch: RunWatch | undefined;
+  if (!opts.dryRun && opts.observer) {
+    try {
+      watch = await opts.observer.runStarted({ job: spec.job, mode: spec.mode, shard, runId, startedAt: started, counts, retries: () => retries(), watermark: spec.watermark, services, log });
+    } catch (caught) {
+      log.error({ err: toError(caught) }, 'monitoring could not start; the run goes on without it');
+    }
+  }
+  const deliveries = new Deliveries({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets: secretsOf(config) });
+  retries = () => deliveries.stats.retries;
   log.info({ mode: spec.mode, dryRun: opts.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
 
   const prefix = () => tracker.prefixCursor;
@@ -189,5 +202,6 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, warnings: counts.warnings, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: opts.dryRun, ...(concurrencyLimit ? { concurrencyLimit } : {}) };
   if (status === 'done' || status === 'interrupted') log.info(line, 'run finished');
   else log.error({ ...line, err: error }, 'run stopped');
+  await watch?.finished(summary).catch((caught: unknown) => log.error({ err: toError(caught) }, 'monitoring failed at the end of the run; its outcome stands'));
   return summary;
 }

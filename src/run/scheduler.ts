@@ -18,6 +18,7 @@ import type { Config } from '../config/index.js';
 import { ConfigError, ExitCode, LockedError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { launchJob, type Launchable } from './launch.js';
+import type { RunObserver } from './observer.js';
 
 export interface SchedulerOptions {
   log: Logger;
@@ -25,6 +26,10 @@ export interface SchedulerOptions {
   out: Writable;
   /** Stop: no new runs, the running ones shut down within their deadline, then `runSchedule` resolves. */
   signal: AbortSignal;
+  /** Told of every run: metrics, volume alerts, the webhook (src/monitor). */
+  observer?: RunObserver | undefined;
+  /** Told when each job's run ends (for /healthz). */
+  onRunEnd?: ((job: string, outcome: { status: string; at: Date; error?: string }) => void) | undefined;
 }
 
 export interface ScheduledJob {
@@ -75,8 +80,9 @@ export async function runSchedule(config: Config, jobs: readonly ScheduledJob[],
     const due = ctx.date.toISOString();
     try {
       jobLog.info({ due, expression: job.expression, lock: job.launchable.lock }, 'scheduled run starting');
-      const summaries = await launchJob(config, job.launchable, { dryRun: false, out: opts.out, log, signal });
+      const summaries = await launchJob(config, job.launchable, { dryRun: false, out: opts.out, log, signal, observer: opts.observer });
       for (const s of summaries) {
+        opts.onRunEnd?.(job.name, { status: s.status, at: new Date(), ...(s.error ? { error: s.error.message } : {}) });
         jobLog.info(
           {
             due,
@@ -98,7 +104,10 @@ export async function runSchedule(config: Config, jobs: readonly ScheduledJob[],
     } catch (caught) {
       const err = toError(caught);
       if (err instanceof LockedError) jobLog.info({ due, reason: err.message }, 'scheduled run skipped');
-      else jobLog.error({ due, err }, 'scheduled run failed; the schedule goes on');
+      else {
+        jobLog.error({ due, err }, 'scheduled run failed; the schedule goes on');
+        opts.onRunEnd?.(job.name, { status: 'failed', at: new Date(), error: err.message });
+      }
     }
     logNext(task, jobLog);
   };

@@ -5,8 +5,9 @@
  * Environment: BENCH_SCALE (default 1; 0.1 for a quick run) scales every size; BENCH_ONLY=ceiling,placement,latency,
  * extract,memory,diff,rate,storefront,adaptive picks scenarios (these nine are the default); BENCH_PROFILE=<dir> writes
  * a CPU profile of every connector run there. Opt-in, as they would take the full run past 15 minutes (about 4 more at
- * scale 1): reconcile200k (issue 3's figure), shards (issue 4's) and history (issue 10's: a million orders through the
- * order-sync API at a raised pace, about 2 more minutes); BENCH_ONLY=all runs all twelve. Every run rewrites
+ * scale 1): reconcile200k (issue 3's figure), shards (issue 4's), history (issue 10's: a million orders through the
+ * order-sync API at a raised pace, about 2 more minutes) and report (issue 14's: `report` over the big orders);
+ * BENCH_ONLY=all runs all thirteen. Every run rewrites
  * results.json and results.md with just the scenarios it ran.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { ceiling, diff, extract, latencyBound, memory, rateLimit, type Bench, ty
 import { shards } from './shards.js';
 import { history } from './history.js';
 import { storefront } from './storefront.js';
+import { reportMillion } from './monitor.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
 if (!(scale > 0)) throw new Error(`BENCH_SCALE must be a positive number (got ${process.env.BENCH_SCALE})`);
@@ -41,7 +43,7 @@ const sizes: Sizes = {
   adaptiveLatencyOrders: scaled(20_000, 4000),
 };
 const DEFAULT = ['ceiling', 'placement', 'latency', 'extract', 'memory', 'diff', 'rate', 'storefront', 'adaptive'] as const;
-const SCENARIOS = [...DEFAULT, 'reconcile200k', 'shards', 'history'] as const;
+const SCENARIOS = [...DEFAULT, 'reconcile200k', 'shards', 'history', 'report'] as const;
 const picked = process.env.BENCH_ONLY?.trim() === 'all' ? SCENARIOS.join(',') : (process.env.BENCH_ONLY ?? DEFAULT.join(','));
 const only = new Set(picked.split(',').map((s) => s.trim()));
 const unknown = [...only].filter((name) => !(SCENARIOS as readonly string[]).includes(name));
@@ -52,7 +54,7 @@ const started = Date.now();
 const startLoad = loadavg().map((l) => Number(l.toFixed(2)));
 const log = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 const work = mkdtempSync(join(tmpdir(), 'pcs-bench-'));
-const orders = Math.max(wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0, wants('latency') ? sizes.latencyOrders : 0, wants('extract') || wants('memory') || wants('history') ? sizes.bigOrders : 0, wants('rate') ? sizes.rateOrders : 0, wants('shards') ? sizes.shardOrders : 0, wants('adaptive') ? Math.max(sizes.adaptiveOrders, sizes.adaptiveLatencyOrders) : 0);
+const orders = Math.max(wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0, wants('latency') ? sizes.latencyOrders : 0, wants('extract') || wants('memory') || wants('history') || wants('report') ? sizes.bigOrders : 0, wants('rate') ? sizes.rateOrders : 0, wants('shards') ? sizes.shardOrders : 0, wants('adaptive') ? Math.max(sizes.adaptiveOrders, sizes.adaptiveLatencyOrders) : 0);
 
 log(`scale ${scale}: ${JSON.stringify(sizes)}`);
 const db = await createScratch();
@@ -94,6 +96,7 @@ try {
     if (wants('shards')) figures.push(...(await step('shards: backfill as 1 process, then as 4', () => shards(bench))));
     if (wants('history')) figures.push(...(await step(`history (${sizes.bigOrders.toLocaleString('en-US')} orders through the order-sync API)`, () => history(bench))));
     if (wants('storefront')) figures.push(...(await step(`storefront (own database, ${sizes.storefrontOrders.toLocaleString('en-US')} orders): check, sync, check's advice, check, sync`, () => storefront(bench))));
+    if (wants('report')) figures.push(...(await step('report over the big orders', () => reportMillion(bench))));
   } finally {
     await sandbox.close();
   }

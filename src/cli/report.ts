@@ -1,0 +1,55 @@
+/** `report [--from D --to D] [--html FILE] [--json]`: per day, the shop's orders against the books; carts and wishlists. */
+import { writeFile } from 'node:fs/promises';
+import type { Config } from '../config/index.js';
+import { ConfigError, ExitCode, toError } from '../errors.js';
+import { collectReport, type ReportRange } from '../report/collect.js';
+import { reportHtml } from '../report/html.js';
+import { formatReport } from '../report/table.js';
+import { openSource } from '../source/db.js';
+import { openStateDb } from '../state/db.js';
+import { pendingMigrations } from '../state/migrate.js';
+import type { CliArgs } from './args.js';
+import type { CliIo } from './main.js';
+
+/** Days the report covers when --from is not given. */
+export const DEFAULT_DAYS = 30;
+const MAX_DAYS = 3660;
+const DAY = 86_400_000;
+
+export function reportRange(from: string | undefined, to: string | undefined, now: Date = new Date()): ReportRange {
+  const day = (flag: string, raw: string): number => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(raw);
+    const t = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
+    if (!m || Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== raw) throw new ConfigError(`${flag}: must be a date, YYYY-MM-DD (got "${raw}")`);
+    return t;
+  };
+  const end = to === undefined ? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) + DAY : day('--to', to);
+  const start = from === undefined ? end - DEFAULT_DAYS * DAY : day('--from', from);
+  if (start >= end) throw new ConfigError(`--from must be before --to (got ${from ?? iso(start)} .. ${to ?? iso(end)}; --to is exclusive)`);
+  if ((end - start) / DAY > MAX_DAYS) throw new ConfigError(`--from .. --to: at most ${MAX_DAYS} days at once`);
+  return { from: iso(start), to: iso(end) };
+}
+
+const iso = (t: number): string => new Date(t).toISOString().slice(0, 10);
+
+export async function reportCommand(config: Config, args: CliArgs, io: CliIo): Promise<number> {
+  const range = reportRange(args.from, args.to);
+  const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
+  const source = openSource({ url: config.source.url, poolSize: config.source.poolSize, statementTimeoutMs: config.source.statementTimeoutMs, applicationName: config.source.applicationName });
+  try {
+    const pending = await pendingMigrations(state);
+    if (pending.length > 0) throw new ConfigError(`the state schema "${config.state.schema}" needs migrations (${pending.join(', ')}): run personaclick-sync migrate`);
+    const data = await collectReport(config, source, state, range);
+    if (args.html !== undefined) {
+      try {
+        await writeFile(args.html, reportHtml(data), 'utf8');
+      } catch (caught) {
+        throw new ConfigError(`--html: cannot write ${args.html} (${toError(caught).message})`);
+      }
+    }
+    io.stdout.write(args.json ? `${JSON.stringify(data, null, 2)}\n` : `${formatReport(data)}\n${args.html !== undefined ? `\nWrote ${args.html}\n` : ''}`);
+    return ExitCode.ok;
+  } finally {
+    await Promise.allSettled([state.close(), source.close()]);
+  }
+}

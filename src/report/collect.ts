@@ -1,0 +1,138 @@
+/**
+ * Gather `report`'s numbers from both databases (which may be two servers: nothing here joins across them).
+ *
+ * Orders: the model's orders of the range are read in the sync's keyset order, a page at a time (key and
+ * updated_at only), the next page read while the ledger and the open failures are looked up for this one.
+ * Carts and wishlists: the snapshot (device by device, in byte order, as the reconcile reads it) is merge-joined
+ * with the ledger's keys. Memory stays flat whatever the shop's size.
+ *
+ * The seam for `report --verify N` (reading orders back from the order-sync API): the page
+ * loop below sees every order with its day and fate; a sample of N delivered keys per day would be handed to the
+ * road's read-back, and DayRow would gain `verified` and `mismatched` counts.
+ */
+import type { Config } from '../config/index.js';
+import type { Source } from '../source/db.js';
+import { orderStampsPage, type OrderStamp } from '../source/report.js';
+import { compareC, snapshotPages } from '../source/snapshot.js';
+import type { StateDb } from '../state/db.js';
+import { ledgerPages } from '../state/ledger.js';
+import { bookedKeys } from '../state/report.js';
+import { listWatermarks, type Cursor } from '../state/watermarks.js';
+import { DayTally, fateOf, type MirrorRow, type ReportData } from './model.js';
+
+/** The ledger and failures namespace, and the watermark, of the orders job (jobs/orders.ts). */
+const ORDERS = 'orders';
+const PAGE = 10_000;
+const LOOKUPS = 2;
+
+export interface ReportRange {
+  /** YYYY-MM-DD, inclusive. */
+  from: string;
+  /** YYYY-MM-DD, exclusive. */
+  to: string;
+}
+
+export async function collectReport(config: Config, source: Source, state: StateDb, range: ReportRange, now: Date = new Date()): Promise<ReportData> {
+  const orders = config.jobs.orders;
+  const watermark = orders ? await incrementalWatermark(state) : undefined;
+  const days = orders ? await tallyOrders(source, state, orders.query, range, watermark) : [];
+  const mirrors: MirrorRow[] = [];
+  for (const job of ['carts', 'wishlists'] as const) {
+    const cfg = config.jobs[job];
+    if (cfg) mirrors.push(await compareMirror(source, state, job, cfg.query, cfg.pageSize));
+  }
+  return { from: range.from, to: range.to, generatedAt: now.toISOString(), orders: orders !== undefined, watermark, days, mirrors };
+}
+
+/** The lowest of the incremental sync's watermarks ("orders", "orders#i/N"), or undefined before its first run. */
+async function incrementalWatermark(state: StateDb): Promise<Cursor | undefined> {
+  const marks = (await listWatermarks(state)).filter((w) => w.name === ORDERS || w.name.startsWith(`${ORDERS}#`));
+  let lowest: Cursor | undefined;
+  for (const m of marks) if (lowest === undefined || m.cursor.ts < lowest.ts) lowest = m.cursor;
+  return lowest;
+}
+
+async function tallyOrders(source: Source, state: StateDb, query: string, range: ReportRange, watermark: Cursor | undefined) {
+  const tally = new DayTally(range.from, range.to);
+  const from = `${range.from}T00:00:00Z`;
+  const before = `${range.to}T00:00:00Z`;
+  const read = (afterStamp: OrderStamp | null) =>
+    orderStampsPage(source, query, { from, before, after: afterStamp === null ? null : { ts: afterStamp.ts, key: afterStamp.key }, limit: PAGE });
+  const count = async (page: OrderStamp[]): Promise<void> => {
+    const booked = await bookedKeys(state, ORDERS, page.map((o) => o.key));
+    for (const order of page) {
+      const b = booked.get(order.key);
+      const { fate, warned } = fateOf(order, b?.delivered === true, b?.failure, watermark);
+      tally.add(order.ts.slice(0, 10), fate, warned, b?.road);
+    }
+  };
+  // One source query at a time (the shop's database is read gently), the next page read while the books are
+  // looked up for the pages before it, at most LOOKUPS pages of lookups at once (the state pool's connections).
+  const counting: Promise<void>[] = [];
+  let next: Promise<OrderStamp[]> | undefined = read(null);
+  try {
+    while (next !== undefined) {
+      const page: OrderStamp[] = await next;
+      const last = page[page.length - 1];
+      next = last !== undefined && page.length === PAGE ? read(last) : undefined;
+      next?.catch(() => undefined); // awaited on the next turn; should a lookup fail first, it must not go unhandled
+      if (last === undefined) break;
+      const counted = count(page);
+      counted.catch(() => undefined); // awaited below, in order
+      counting.push(counted);
+      if (counting.length >= LOOKUPS) await counting.shift();
+    }
+    for (const counted of counting) await counted;
+  } finally {
+    await Promise.allSettled([...counting, next]);
+  }
+  return tally.result();
+}
+
+async function compareMirror(source: Source, state: StateDb, job: 'carts' | 'wishlists', query: string, pageSize: number): Promise<MirrorRow> {
+  const row: MirrorRow = { job, shop: 0, ledger: 0, both: 0, shopOnly: 0, ledgerOnly: 0 };
+  const shop = snapshotPages(source, query, pageSize, undefined)[Symbol.asyncIterator]();
+  // No run writes under this id: every ledger row is read.
+  const ledger = ledgerPages(state, job, '', 10_000)[Symbol.asyncIterator]();
+  let dids: string[] = [];
+  let keys: string[] = [];
+  let d = 0;
+  let k = 0;
+  let shopDone = false;
+  let ledgerDone = false;
+  try {
+    for (;;) {
+      if (d === dids.length && !shopDone) {
+        const page = await shop.next();
+        if (page.done) shopDone = true;
+        else [dids, d] = [page.value.map((device) => device.did), 0];
+      }
+      if (k === keys.length && !ledgerDone) {
+        const page = await ledger.next();
+        if (page.done) ledgerDone = true;
+        else [keys, k] = [page.value.map((entry) => entry.key), 0];
+      }
+      const did = dids[d];
+      const key = keys[k];
+      if (did === undefined && key === undefined) break;
+      const order = did === undefined ? 1 : key === undefined ? -1 : compareC(did, key);
+      if (order === 0) {
+        row.both += 1;
+        d += 1;
+        k += 1;
+      } else if (order < 0) {
+        row.shopOnly += 1;
+        d += 1;
+      } else {
+        row.ledgerOnly += 1;
+        k += 1;
+      }
+    }
+  } finally {
+    await shop.return(undefined);
+    await ledger.return(undefined);
+  }
+  row.shop = row.both + row.shopOnly;
+  row.ledger = row.both + row.ledgerOnly;
+  return row;
+}
