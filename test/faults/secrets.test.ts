@@ -32,7 +32,7 @@ const runs: { what: string; code: number | null }[] = [];
 beforeAll(async () => {
   db = await createDatabase('pcs_secrets');
   await createShop(db);
-  sandbox = await startSandbox({ recordAttempts: true, shopSecret: SHOP_SECRET });
+  sandbox = await startSandbox({ recordAttempts: true, shopSecret: SHOP_SECRET, syncOrdersPerMinute: 6000 });
 });
 afterAll(async () => {
   await sandbox.close();
@@ -44,7 +44,7 @@ const env = () => ({ API_URL: sandbox.url, DB_PASSWORD: encodeURIComponent(PASSW
 function config(o: { sourceDb?: string; delivery?: Record<string, unknown> } = {}): string {
   return writeConfig({
     personaclick: { url: '${API_URL}', shopId: SHOP_ID, shopSecret: '${SHOP_SECRET}', timeoutMs: 1000 },
-    delivery: { concurrency: 4, retries: 1, retryMinMs: 10, retryMaxMs: 20, checkpointMs: 200, ...o.delivery },
+    delivery: { concurrency: 4, retries: 1, retryMinMs: 10, retryMaxMs: 20, checkpointMs: 200, orderSyncPerMinute: 6000, ...o.delivery },
     source: { url: `postgres://postgres:\${DB_PASSWORD}@${PG_HOST}:${PG_PORT}/${o.sourceDb ?? db.name}` },
     state: { url: `postgres://postgres:\${DB_PASSWORD}@${PG_HOST}:${PG_PORT}/${db.name}` },
     // A status and a customer, so that the order-sync road (whose requests carry the shop secret) runs too.
