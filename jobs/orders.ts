@@ -229,7 +229,7 @@ const sync: Launchable = { job: 'orders', lock: 'orders', run: syncWithBuyers };
 export const ordersJob: JobDefinition = {
   name: 'orders',
   commands: [
-    { verb: 'sync', target: 'orders', options: [], usage: 'sync orders', summary: 'send orders changed since the last run as purchase events', prepare: () => sync },
+    { verb: 'sync', target: 'orders', options: [], usage: 'sync orders', summary: 'send new orders as purchase events (and their buyers\' carts), status changes through the order-sync API', prepare: () => sync },
     {
       verb: 'backfill',
       target: 'orders',

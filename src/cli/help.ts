@@ -1,7 +1,8 @@
 /** `personaclick-sync --help`: commands (the job commands from the job table), options, environment, exit codes and examples. */
 import { COMMANDS } from '../../jobs/index.js';
 
-const jobCommands = COMMANDS.map((c) => `  ${c.usage.padEnd(33)}${c.summary}`).join('\n');
+/** A usage too long for its column puts the summary on the next line, in the column. */
+const jobCommands = COMMANDS.map((c) => (c.usage.length < 32 ? `  ${c.usage.padEnd(33)}${c.summary}` : `  ${c.usage}\n  ${''.padEnd(33)}${c.summary}`)).join('\n');
 
 export const HELP = `personaclick-sync: keep PersonaClick in step with your shop's Postgres.
 
