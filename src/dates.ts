@@ -28,6 +28,11 @@ function zoneOffsetMs(zone: string | undefined): number {
   return sign * (hours * 60 + minutes) * 60_000;
 }
 
+/** Midnight UTC (epoch ms) of text that is exactly a calendar date, `YYYY-MM-DD`; undefined for anything else. */
+export function parseDay(text: string): number | undefined {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) ? parseInstant(text) : undefined;
+}
+
 /** Milliseconds since the epoch of a timestamp column (a Date, or text); undefined when unreadable. */
 export function toEpochMs(value: unknown): number | undefined {
   if (value instanceof Date) {

@@ -8,6 +8,7 @@ import { formatReport } from '../report/table.js';
 import { openSource } from '../source/db.js';
 import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
+import { parseDay } from '../dates.js';
 import type { CliArgs } from './args.js';
 import type { CliIo } from './main.js';
 
@@ -18,9 +19,8 @@ const DAY = 86_400_000;
 
 export function reportRange(from: string | undefined, to: string | undefined, now: Date = new Date()): ReportRange {
   const day = (flag: string, raw: string): number => {
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(raw);
-    const t = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
-    if (!m || Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== raw) throw new ConfigError(`${flag}: must be a date, YYYY-MM-DD (got "${raw}")`);
+    const t = parseDay(raw);
+    if (t === undefined) throw new ConfigError(`${flag}: must be a date, YYYY-MM-DD (got "${raw}")`);
     return t;
   };
   const end = to === undefined ? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) + DAY : day('--to', to);

@@ -4,6 +4,8 @@
  * value is fine.
  */
 
+import { parseDay } from '../dates.js';
+
 export type Rule = (value: unknown) => string | undefined;
 
 export const MAX_ID_LENGTH = 255;
@@ -45,11 +47,7 @@ const isIdInteger = (value: unknown): value is number => Number.isSafeInteger(va
 
 /** True for a real calendar date written `YYYY-MM-DD`. */
 export function isCalendarDate(text: string): boolean {
-  const m = DATE_PATTERN.exec(text);
-  if (!m) return false;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return parseDay(text) !== undefined;
 }
 
 const check = (ok: boolean, text: string): string | undefined => (ok ? undefined : text);
