@@ -6,7 +6,7 @@
 #  2. The build stage: its COPY sources, taken from that context, build in a clean copy.
 #  3. The runtime stage: a production install (npm ci --omit=dev) holds no devDependency (the demo's embedded Postgres
 #     is one), config/ holds only the example; from it `--help` starts, `demo` exits 2 with one line, and the shipped
-#     example config runs migrate, check, reconcile carts, sync orders and status against a scratch database and the
+#     example config runs migrate, check, reconcile carts, sync orders, backfill orders and status against a scratch database and the
 #     sandbox of the same install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,12 +113,18 @@ set -e
 shop_id="0d42fd8b713d0752776ca589cc0056"
 psql -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $db"
 psql -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
-CREATE TABLE orders (id bigint PRIMARY KEY, customer_device_id text, created_at timestamptz NOT NULL DEFAULT now(),
-                     updated_at timestamptz NOT NULL DEFAULT now(), total numeric(12,2));
+-- The schema the example config's header describes.
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_device_id text, email text, phone text, status text NOT NULL DEFAULT 'paid',
+                     created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+                     total numeric(12,2));
 CREATE INDEX ON orders (updated_at, id);
-CREATE TABLE order_lines (order_id bigint NOT NULL, product_id text NOT NULL, qty int NOT NULL, unit_price numeric(12,2));
+CREATE TABLE order_lines (order_id bigint NOT NULL, product_id text NOT NULL, qty int NOT NULL, unit_price numeric(12,2),
+                          status text);
+CREATE INDEX ON order_lines (order_id);
 CREATE TABLE cart_lines (device_id text NOT NULL, product_id text NOT NULL, qty int NOT NULL);
 CREATE TABLE wishlist_items (device_id text NOT NULL, product_id text NOT NULL);
+INSERT INTO orders (id, customer_device_id, email, total) VALUES (1001, 'dev1', 'a@example.com', 30.00);
+INSERT INTO order_lines VALUES (1001, 'P1', 2, 10.00, NULL), (1001, 'P2', 1, 10.00, NULL);
 INSERT INTO cart_lines VALUES ('dev1', 'P1', 2), ('dev1', 'P2', 1), ('dev2', 'P1', 1), ('dev3', 'P9', 4);
 SQL
 node "$entry" sandbox --port 0 --shop "$shop_id" > "$work/sandbox.out" 2>&1 &
@@ -127,13 +133,15 @@ for _ in $(seq 1 100); do grep -q 'listening on' "$work/sandbox.out" && break; s
 sandbox_url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/sandbox.out")
 [ -n "$sandbox_url" ] || fail "the sandbox did not start in the production install: $(cat "$work/sandbox.out")"
 export PERSONACLICK_URL="$sandbox_url" PERSONACLICK_SHOP_ID="$shop_id" SHOP_DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db"
-for command in "migrate" "check" "reconcile carts" "sync orders" "status"; do
+for command in "migrate" "check" "reconcile carts" "sync orders" "backfill orders --via push --from $(date -u -d yesterday +%F) --to $(date -u -d tomorrow +%F)" "status"; do
   # shellcheck disable=SC2086 # the command's words
   node "$entry" $command --config config/personaclick-sync.example.yaml > "$work/out.txt" 2>&1 ||
-    fail "$command with the example config failed in the production install: $(tail -n 5 "$work/out.txt")"
+    fail "$command with the example config failed in the production install: $(grep -Ev "^ok " "$work/out.txt" | tail -n 12)"
 done
 carts=$(node -e 'fetch(process.argv[1] + "/__sandbox/carts").then((r) => r.json()).then((c) => console.log(Object.keys(c).length))' "$sandbox_url")
 [ "$carts" = "3" ] || fail "reconcile carts in the production install left $carts carts in the sandbox, not 3"
+purchases=$(node -e 'fetch(process.argv[1] + "/__sandbox/purchases").then((r) => r.json()).then((p) => console.log(JSON.stringify(p)))' "$sandbox_url")
+[ "$purchases" = '{"1001":1}' ] || fail "sync orders in the production install should have sent order 1001 once (by the backfill; the first sync starts from now), the sandbox holds $purchases"
 
 echo "container check: context without local files, build stage ok, production install without devDependencies;" \
-  "entrypoint $entry runs migrate, check, reconcile carts, sync orders and status; demo exits 2 with one line"
+  "entrypoint $entry runs migrate, check, reconcile carts, sync orders, backfill orders --via push (the one order delivered) and status; demo exits 2 with one line"
