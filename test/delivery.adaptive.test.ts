@@ -5,31 +5,14 @@
  * Throughput figures come from the benchmark (test/bench, scenario "adaptive"); this asserts behaviour, with margins
  * wide enough for a busy 2-core machine.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type FaultConfig, type Sandbox } from '../src/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
+import type { FaultConfig } from '../src/sandbox/index.js';
+import { useFrame } from './support/frame.js';
 import { runCli, startCli } from './support/cli.js';
-import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
-import { createShop, insertOrders } from './support/shop.js';
+import { insertOrders } from './support/shop.js';
 import { cliConfig, logLines, plainLines } from './faults/support/config.js';
 
-let db: TestDatabase;
-let sandbox: Sandbox;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ recordBodies: false });
-});
-afterAll(async () => {
-  await sandbox.close();
-});
-beforeEach(async () => {
-  db = await createMigratedDatabase();
-  await createShop(db);
-  sandbox.reset();
-});
-afterEach(async () => {
-  sandbox.setFaults({});
-  await db.drop();
-});
+const env = useFrame({ sandbox: { recordBodies: false } });
 
 interface LimitLine {
   limit: number;
@@ -57,8 +40,8 @@ interface AutoRun {
 
 /** `sync orders` with concurrency auto, as users run it (the built CLI, its own process), at debug level. */
 async function autoSync(faults: FaultConfig, delivery: Record<string, unknown> = {}): Promise<AutoRun> {
-  sandbox.setFaults(faults);
-  const config = cliConfig({ database: db.name, apiUrl: sandbox.url, delivery: { concurrency: 'auto', retries: 6, retryMinMs: 200, retryMaxMs: 2000, ...delivery }, orders: { pageSize: 1000 } });
+  env.sandbox.setFaults(faults);
+  const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: { concurrency: 'auto', retries: 6, retryMinMs: 200, retryMaxMs: 2000, ...delivery }, orders: { pageSize: 1000 } });
   const result = await runCli(['sync', 'orders', '--config', config], { env: { LOG_LEVEL: 'debug' } });
   expect(plainLines(result.stderr)).toEqual([]); // no warning of Node's (listeners, …), nothing but log lines
   const lines = logLines(result.stderr);
@@ -68,7 +51,7 @@ async function autoSync(faults: FaultConfig, delivery: Record<string, unknown> =
 }
 
 function refused(): { received: number; refused: number; share: number } {
-  const stats = sandbox.stats();
+  const stats = env.sandbox.stats();
   const count = stats.byStatus['429'] ?? 0;
   return { received: stats.received, refused: count, share: stats.received > 0 ? count / stats.received : 0 };
 }
@@ -97,11 +80,11 @@ describe('concurrency auto on the capacity model', () => {
   it('climbs past the server capacity K and settles near it when more in flight only queues (K = 32 at 20 ms)', async () => {
     const k = 32;
     const orders = 4000;
-    await insertOrders(db, 1, orders);
+    await insertOrders(env.db, 1, orders);
     const run = await autoSync({ capacity: { slots: k, serviceMs: 20 } });
     expect(run.code).toBe(0);
     expect(run.run?.sent).toBe(orders);
-    expect(sandbox.purchases.size).toBe(orders);
+    expect(env.sandbox.purchases.size).toBe(orders);
     expect(refused().refused).toBe(0);
     const limit = run.run?.concurrencyLimit;
     expect(limit?.high).toBeGreaterThanOrEqual(k);
@@ -118,11 +101,11 @@ describe('concurrency auto on the capacity model', () => {
     // Each time the window fills, the requests already on the wire are refused (a few dozen on a busy machine):
     // enough orders that 1% is a real bound, not luck.
     const orders = 12_000;
-    await insertOrders(db, 1, orders);
+    await insertOrders(env.db, 1, orders);
     const run = await autoSync({ capacity: { slots: 64, serviceMs: 20, ratePerSecond: rate } });
     expect(run.code).toBe(0);
     expect(run.run?.sent).toBe(orders);
-    expect(sandbox.purchases.size).toBe(orders);
+    expect(env.sandbox.purchases.size).toBe(orders);
     const { share } = refused();
     expect(share).toBeGreaterThan(0); // it did find the limit
     expect(share).toBeLessThan(0.01);
@@ -137,19 +120,19 @@ describe('concurrency auto on the capacity model', () => {
 
   it('an API that goes down mid-run: the hold keeps requests back, the limit falls, and the run halts (exit 4) as with a fixed concurrency', async () => {
     const orders = 3000;
-    await insertOrders(db, 1, orders);
-    sandbox.setFaults({ latencyMs: 20 });
-    const config = cliConfig({ database: db.name, apiUrl: sandbox.url, delivery: { concurrency: 'auto', retries: 3, retryMinMs: 50, retryMaxMs: 400 }, orders: { pageSize: 1000 } });
+    await insertOrders(env.db, 1, orders);
+    env.sandbox.setFaults({ latencyMs: 20 });
+    const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: { concurrency: 'auto', retries: 3, retryMinMs: 50, retryMaxMs: 400 }, orders: { pageSize: 1000 } });
     const run = startCli(['sync', 'orders', '--config', config], { env: { LOG_LEVEL: 'debug' } });
     const deadline = Date.now() + 30_000;
-    while (sandbox.stats().accepted < 500 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(sandbox.stats().accepted).toBeGreaterThanOrEqual(500);
-    const before = sandbox.stats().received;
+    while (env.sandbox.stats().accepted < 500 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(env.sandbox.stats().accepted).toBeGreaterThanOrEqual(500);
+    const before = env.sandbox.stats().received;
     const downAt = Date.now();
-    sandbox.setFaults({ down: true, latencyMs: 20 });
+    env.sandbox.setFaults({ down: true, latencyMs: 20 });
     const halted = await run.done;
     const haltMs = Date.now() - downAt;
-    const whileDown = sandbox.stats().received - before;
+    const whileDown = env.sandbox.stats().received - before;
     expect(halted.code, halted.stderr.slice(-2000)).toBe(4);
     expect(plainLines(halted.stderr)).toEqual([expect.stringMatching(/^personaclick-sync: PersonaClick stayed unavailable after every retry: HTTP 503/)]);
     // The request that has tried most probes first: 4 attempts, backoffs of at most 400 ms, probes at most 500 ms
@@ -166,12 +149,12 @@ describe('concurrency auto on the capacity model', () => {
 
   it('random server errors (10% 503, 2% resets) are not overload: the limit does not collapse, every order goes once', async () => {
     const orders = 3000;
-    await insertOrders(db, 1, orders);
+    await insertOrders(env.db, 1, orders);
     const run = await autoSync({ latencyMs: 20, error5xxRate: 0.1, resetRate: 0.02, seed: 7 }, { retries: 10, retryMinMs: 20, retryMaxMs: 200 });
     expect(run.code).toBe(0);
     expect(run.run?.sent).toBe(orders);
-    expect(sandbox.purchases.size).toBe(orders);
-    expect([...sandbox.purchases.values()].every((n) => n === 1)).toBe(true);
+    expect(env.sandbox.purchases.size).toBe(orders);
+    expect([...env.sandbox.purchases.values()].every((n) => n === 1)).toBe(true);
     // Not collapsed to 1 (as a cut on every failure did: it took a minute, not seconds).
     expect(run.run?.concurrencyLimit?.low).toBeGreaterThanOrEqual(4);
     expect(run.run?.concurrencyLimit?.settled).toBeGreaterThanOrEqual(8);

@@ -9,50 +9,34 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
 import { SyncMetrics } from '../src/metrics/metrics.js';
 import { writeTextfile } from '../src/metrics/textfile.js';
 import { base64url, groupPath } from '../src/metrics/pushgateway.js';
+import { useFrame } from './support/frame.js';
 import { runCli, startCli, writeConfig } from './support/cli.js';
-import { createMigratedDatabase, PG_HOST, PG_PORT, type TestDatabase } from './support/pg.js';
-import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY } from './support/shop.js';
+import { PG_HOST, PG_PORT } from './support/pg.js';
+import { insertOrders, ITEMS_QUERY, ORDERS_QUERY } from './support/shop.js';
 import { SHOP_ID } from './support/harness.js';
 import { parseMetrics, sampleValue, samples } from './support/prom.js';
 
-let db: TestDatabase;
-let sandbox: Sandbox;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ recordBodies: false });
-});
-afterAll(async () => {
-  await sandbox.close();
-  await db?.drop();
-});
-beforeEach(async () => {
-  if (db) await db.drop();
-  db = await createMigratedDatabase('pcs_metrics');
-  await createShop(db);
-  sandbox.reset();
-  sandbox.setFaults({});
-});
+const env = useFrame({ sandbox: { recordBodies: false }, prefix: 'pcs_metrics' });
 
 const P = 'personaclick_sync_';
 const ORDERS = { job_name: 'orders', mode: 'sync', shard: '' };
 
 function config(extra: { metrics?: Record<string, unknown>; orders?: Record<string, unknown>; delivery?: Record<string, unknown> } = {}): string {
   return writeConfig({
-    personaclick: { url: sandbox.url, shopId: SHOP_ID, timeoutMs: 2000 },
+    personaclick: { url: env.sandbox.url, shopId: SHOP_ID, timeoutMs: 2000 },
     delivery: { concurrency: 4, retries: 2, retryMinMs: 10, retryMaxMs: 20, checkpointMs: 200, ...extra.delivery },
-    source: { url: `postgres://postgres@${PG_HOST}:${PG_PORT}/${db.name}` },
+    source: { url: `postgres://postgres@${PG_HOST}:${PG_PORT}/${env.db.name}` },
     ...(extra.metrics ? { metrics: extra.metrics } : {}),
     jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 100, settleSeconds: 0, startFrom: '2000-01-01', ...extra.orders } },
   });
 }
 
 /** Orders first..first+count-1, one a minute from 2024-01-01 00:00 UTC (order i at minute i). */
-const minuteApart = (first: number, count: number) => insertOrders(db, first, count, `'2024-01-01 00:00:00+00'::timestamptz + i * interval '1 minute'`);
+const minuteApart = (first: number, count: number) => insertOrders(env.db, first, count, `'2024-01-01 00:00:00+00'::timestamptz + i * interval '1 minute'`);
 
 interface RunTotalsRow {
   read: string;
@@ -64,7 +48,7 @@ interface RunTotalsRow {
 
 const runsTable = async (): Promise<RunTotalsRow> =>
   (
-    await db.query<RunTotalsRow>(
+    await env.db.query<RunTotalsRow>(
       `SELECT sum(read)::text AS read, sum(sent)::text AS sent, sum(invalid)::text AS invalid, sum(rejected)::text AS rejected, count(*)::text AS runs FROM personaclick_sync.runs`,
     )
   )[0] as RunTotalsRow;
@@ -72,9 +56,9 @@ const runsTable = async (): Promise<RunTotalsRow> =>
 describe('--metrics-file (node_exporter textfile)', () => {
   it('writes every metric when a run ends; the counters carry on from the runs table in the next process', async () => {
     await minuteApart(1, 40);
-    await db.query(`DELETE FROM shop.order_lines WHERE order_id = 3`); // invalid: an order without lines
-    await db.query(`UPDATE shop.orders SET discount = -1 WHERE id = 6`); // sent without order_discount: a warning
-    sandbox.setFaults({ reject: [{ field: 'order_id', equals: '9', status: 422, message: 'Unknown device' }] });
+    await env.db.query(`DELETE FROM shop.order_lines WHERE order_id = 3`); // invalid: an order without lines
+    await env.db.query(`UPDATE shop.orders SET discount = -1 WHERE id = 6`); // sent without order_discount: a warning
+    env.sandbox.setFaults({ reject: [{ field: 'order_id', equals: '9', status: 422, message: 'Unknown device' }] });
     const dir = mkdtempSync(join(tmpdir(), 'pcs-textfile-'));
     const file = join(dir, 'personaclick_orders.prom');
     const path = config();
@@ -110,7 +94,7 @@ describe('--metrics-file (node_exporter textfile)', () => {
     expect(m.get(`${P}watermark_lag_seconds`)?.type).toBe('gauge');
 
     // A new process, a new run: the counters go on from the runs table, the gauges are this run's.
-    sandbox.setFaults({});
+    env.sandbox.setFaults({});
     await minuteApart(41, 10);
     const second = await runCli(['sync', 'orders', '--metrics-file', file, '--config', path]);
     expect(second.code, second.stderr).toBe(0);
@@ -124,7 +108,7 @@ describe('--metrics-file (node_exporter textfile)', () => {
     expect(sampleValue(m, `${P}request_duration_seconds_count`, ORDERS)).toBe(30); // latency: this process's requests
     expect(sampleValue(m, `${P}runs_total`, { ...ORDERS, status: 'done' })).toBe(2);
     expect(sampleValue(m, `${P}watermark_lag_seconds`, ORDERS)).toBe(0);
-    expect(sandbox.purchases.size).toBe(48);
+    expect(env.sandbox.purchases.size).toBe(48);
     // Nothing but the target is left in the directory (the temporary file was renamed over it).
     expect(readdirSync(dir)).toEqual(['personaclick_orders.prom']);
   });
@@ -138,7 +122,7 @@ describe('--metrics-file (node_exporter textfile)', () => {
     const success = sampleValue(parseMetrics(readFileSync(file, 'utf8')), `${P}last_success_timestamp_seconds`, ORDERS);
 
     await minuteApart(11, 5);
-    sandbox.setFaults({ down: true });
+    env.sandbox.setFaults({ down: true });
     const halted = await runCli(['sync', 'orders', '--metrics-file', file, '--config', path]);
     expect(halted.code).toBe(4);
     const m = parseMetrics(readFileSync(file, 'utf8'));
@@ -160,7 +144,7 @@ describe('--metrics-file (node_exporter textfile)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pcs-textfile-'));
     const wrongName = await runCli(['sync', 'orders', '--metrics-file', join(dir, 'x.txt'), '--config', path]);
     expect(wrongName.code).toBe(2);
-    expect(sandbox.stats().received).toBe(0);
+    expect(env.sandbox.stats().received).toBe(0);
     const dry = await runCli(['sync', 'orders', '--dry-run', '--metrics-file', join(dir, 'x.prom'), '--config', path]);
     expect(dry.code).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
@@ -214,7 +198,7 @@ describe('metrics.pushgateway', () => {
       const m = parseMetrics(push?.body ?? '');
       const shard = { job_name: 'orders', mode: 'sync', shard: '1/2' };
       const sent = sampleValue(m, `${P}rows_sent_total`, shard);
-      expect(sent).toBe(sandbox.purchases.size);
+      expect(sent).toBe(env.sandbox.purchases.size);
       expect(sent).toBeGreaterThan(5);
       expect(sent).toBeLessThan(30);
 
@@ -233,14 +217,14 @@ describe('metrics.pushgateway', () => {
 describe('schedule: /metrics and /healthz', () => {
   it('serves the live counts of a run in progress, the totals after it, and its health; 404 elsewhere', async () => {
     await minuteApart(1, 120);
-    sandbox.setFaults({ latencyMs: 25 });
+    env.sandbox.setFaults({ latencyMs: 25 });
     const path = config({ metrics: { port: 0 }, orders: { schedule: '*/2 * * * * *' }, delivery: { concurrency: 1 } });
     const running = startCli(['schedule', '--config', path]);
     try {
       const line = await running.waitFor(/"msg":"serving \/metrics and \/healthz"/);
       const url = (JSON.parse(line) as { url: string }).url;
       // Mid-run: the counters so far, one request on the wire.
-      await waitUntil(() => sandbox.stats().accepted >= 20);
+      await waitUntil(() => env.sandbox.stats().accepted >= 20);
       let m = parseMetrics(await get(`${url}/metrics`, 200));
       const midway = sampleValue(m, `${P}rows_sent_total`, ORDERS);
       expect(midway).toBeGreaterThanOrEqual(15);

@@ -11,6 +11,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunCounts, RunStatus } from '../state/runs.js';
+import type { RunTotals } from '../state/monitor.js';
 
 export const METRIC_PREFIX = 'personaclick_sync_';
 
@@ -25,21 +26,9 @@ export interface GroupLabels {
 export type RowCounts = Readonly<RunCounts>;
 
 /** What the runs table says a group has done before this process looked. */
-export interface GroupTotals {
-  rows: Record<RowName, number>;
-  retries: number;
-  /** API answers by status class ("2xx", "4xx", "network", …). */
-  answers: Record<string, number>;
-  /** Finished runs by status. */
-  runs: Partial<Record<RunStatus, number>>;
-  /** End of the last run that finished done, in seconds since the epoch. */
-  lastSuccess: number | undefined;
-  /** End of the last run of any status. */
-  lastRun: number | undefined;
-  lastDurationSeconds: number | undefined;
-}
+export type GroupTotals = RunTotals;
 
-export const ROW_NAMES = ['read', 'sent', 'skipped', 'invalid', 'rejected', 'warned'] as const;
+export const ROW_NAMES = ['read', 'sent', 'skipped', 'invalid', 'rejected', 'warned'] as const satisfies readonly (keyof RunTotals['rows'])[];
 export type RowName = (typeof ROW_NAMES)[number];
 
 export const VOLUME_REASONS = ['nothing_read', 'low_volume', 'rejected_share'] as const;

@@ -84,16 +84,7 @@ export function createMonitor(opts: MonitorOptions): RunObserver {
 
   async function seed(m: SyncMetrics, labels: GroupLabels, run: ObservedRun): Promise<void> {
     try {
-      const t = await runTotals(run.services.state, { job: run.job, mode: run.mode, shard: run.shard }, run.runId);
-      m.seed(labels, {
-        rows: { read: t.read, sent: t.sent, skipped: t.skipped, invalid: t.invalid, rejected: t.rejected, warned: t.warnings },
-        retries: t.retries,
-        answers: t.answers,
-        runs: t.runs,
-        lastSuccess: t.lastSuccess,
-        lastRun: t.lastRun,
-        lastDurationSeconds: t.lastDurationSeconds,
-      });
+      m.seed(labels, await runTotals(run.services.state, { job: run.job, mode: run.mode, shard: run.shard }, run.runId));
     } catch (caught) {
       run.log.warn({ err: toError(caught) }, 'metrics: could not read the totals of earlier runs; the counters start from this run (run `personaclick-sync migrate`?)');
     }

@@ -13,18 +13,17 @@ export interface RunGroup {
   shard: string | undefined;
 }
 
+/** What the runs table says a group of runs has done: the metrics start their counters from it. */
 export interface RunTotals {
-  read: number;
-  sent: number;
-  skipped: number;
-  invalid: number;
-  rejected: number;
-  warnings: number;
+  rows: { read: number; sent: number; skipped: number; invalid: number; rejected: number; warned: number };
   retries: number;
+  /** API answers by status class ("2xx", "4xx", "network", …). */
   answers: Record<string, number>;
+  /** Finished runs by status. */
   runs: Partial<Record<RunStatus, number>>;
-  /** Seconds since the epoch. */
+  /** End of the last run that finished done, in seconds since the epoch. */
   lastSuccess: number | undefined;
+  /** End of the last run of any status. */
   lastRun: number | undefined;
   lastDurationSeconds: number | undefined;
 }
@@ -52,12 +51,7 @@ export async function runTotals(db: StateDb, group: RunGroup, exceptRunId: strin
   );
   const s = sums.rows[0] ?? {};
   return {
-    read: num(s.read),
-    sent: num(s.sent),
-    skipped: num(s.skipped),
-    invalid: num(s.invalid),
-    rejected: num(s.rejected),
-    warnings: num(s.warnings),
+    rows: { read: num(s.read), sent: num(s.sent), skipped: num(s.skipped), invalid: num(s.invalid), rejected: num(s.rejected), warned: num(s.warnings) },
     retries: num(s.retries),
     answers: Object.fromEntries(answers.rows.map((r) => [r.class, Number(r.n)])),
     runs: Object.fromEntries(byStatus.rows.map((r) => [r.status, Number(r.n)])),
