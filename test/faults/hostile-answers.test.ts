@@ -264,6 +264,22 @@ describe('answers too slow or too big to read', () => {
 });
 
 describe('an API message the state database cannot store', () => {
+  /** Sync orders 1–5 with order 3 refused: the one failure row is stored, the books move past it, and the next run sends nothing. */
+  async function syncWithOrder3Refused() {
+    const config = ordersConfig();
+    const m = await measure(['sync', 'orders'], config);
+    expect(m.result.code, m.result.stderr).toBe(0);
+    const [failure, ...others] = await failureRows(db);
+    expect(others).toEqual([]);
+    expect(failure).toMatchObject({ key: '3', class: 'rejected', status: 400 });
+    expect(await ledgerKeys(db)).toEqual(new Set(['1', '2', '4', '5']));
+    expect(await watermarkKey(db)).toBe('5');
+    const again = await measure(['sync', 'orders'], config);
+    expect(again.result.code, again.result.stderr).toBe(0);
+    expect(again.requests).toBe(0);
+    return { m, failure, again };
+  }
+
   it('a NUL byte and a lone surrogate in the message of a 400: the failure row is stored, the checkpoint moves, the next run sends nothing again', async () => {
     await ordersDatabase(5);
     hostile.on('/push', (req) =>
@@ -271,22 +287,11 @@ describe('an API message the state database cannot store', () => {
         ? { kind: 'fixed', status: 400, body: '{"status":"error","message":"Unknown product \\u0000P7\\u0000 in line 2 \\ud800\\u001b[31m"}', headers: { 'content-type': 'application/json' } }
         : (jsonSuccess),
     );
-    const config = ordersConfig();
-    const m = await measure(['sync', 'orders'], config);
-    expect(m.result.code, m.result.stderr).toBe(0);
-    const [failure, ...others] = await failureRows(db);
-    expect(others).toEqual([]);
-    expect(failure).toMatchObject({ key: '3', class: 'rejected', status: 400 });
+    const { m, failure, again } = await syncWithOrder3Refused();
     expect(failure?.reason).toContain('Unknown product');
     expect(failure?.reason).toContain('in line 2');
     // No control character (NUL among them) and no lone surrogate is left.
     expect(failure?.reason).not.toMatch(/[\p{Cc}\p{Cs}]/u);
-    expect(await ledgerKeys(db)).toEqual(new Set(['1', '2', '4', '5']));
-    expect(await watermarkKey(db)).toBe('5');
-
-    const again = await measure(['sync', 'orders'], config);
-    expect(again.result.code, again.result.stderr).toBe(0);
-    expect(again.requests).toBe(0);
     figures('NUL in a 400 message', '400 {"status":"error","message":"…\\u0000…\\ud800…"} for one order of 5', m, { nextRunRequests: again.requests, storedReason: failure?.reason });
   });
 
@@ -297,21 +302,10 @@ describe('an API message the state database cannot store', () => {
     hostile.on('/push', (req) =>
       req.key === '3' ? { kind: 'fixed', status: 400, body: '{"status":"error","message":"Товар не найден"}', headers: { 'content-type': 'application/json; charset=utf-8' } } : (jsonSuccess),
     );
-    const config = ordersConfig();
-    const m = await measure(['sync', 'orders'], config);
-    expect(m.result.code, m.result.stderr).toBe(0);
-    const [failure, ...others] = await failureRows(db);
-    expect(others).toEqual([]);
-    expect(failure).toMatchObject({ key: '3', class: 'rejected', status: 400 });
+    const { m, failure, again } = await syncWithOrder3Refused();
     // The message survives, escaped to ASCII, with a note why.
     expect(failure?.reason).toMatch(/^[\x20-\x7e]+$/);
     expect(failure?.reason).toContain('\\u0422\\u043e\\u0432\\u0430\\u0440');
-    expect(await ledgerKeys(db)).toEqual(new Set(['1', '2', '4', '5']));
-    expect(await watermarkKey(db)).toBe('5');
-
-    const again = await measure(['sync', 'orders'], config);
-    expect(again.result.code, again.result.stderr).toBe(0);
-    expect(again.requests).toBe(0);
     figures('message a LATIN1 state database cannot hold', '400 with a Cyrillic message, state database in LATIN1', m, { nextRunRequests: again.requests, storedReason: failure?.reason });
   });
 });
