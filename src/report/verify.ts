@@ -88,7 +88,10 @@ export interface VerifyResult {
   missing: number;
   /** PersonaClick holds it, not as the connector would send it now. */
   different: number;
-  /** Different, but the shop changed the order after it was last told: the next sync sends the change. */
+  /**
+   * Different, but the model's state is not the one last told: changed since (the next sync sends the change), or
+   * older than it (a late commit; never sent): not counted against PersonaClick.
+   */
   changed: number;
   /** Not read back: the order left the model or would not be sent now, or the customer's read failed. */
   unchecked: number;
@@ -114,8 +117,11 @@ interface Expected {
   /** Only when the connector sends one (a purchase without order_price leaves the total to PersonaClick). */
   total: number | undefined;
   items: Map<string, number>;
-  /** The model's state differs from the one last told, and is newer: the next sync tells it. */
-  untold: boolean;
+  /**
+   * The model's state (status and line statuses) is not the one last told: `untold` when newer (the next sync tells
+   * it), `older` when its updated_at is not after the told state's (a late commit, a restored row: never sent).
+   */
+  drift: 'untold' | 'older' | undefined;
 }
 
 /** Whether the read-back confirms what the books say: nothing missing or different, no read refused (else exit 5). */
@@ -207,8 +213,13 @@ export async function verifyOrders(config: Config, source: Source, state: StateD
         if (differences.length === 0) {
           result.equal += 1;
           result.checked += 1;
-        } else if (want.untold) note(want.order, 'changed', want.customer.by, `${differences.join('; ')} (changed in the shop since it was last told: the next sync sends it)`);
-        else note(want.order, 'different', want.customer.by, differences.join('; '));
+        } else if (want.drift === 'untold') {
+          note(want.order, 'changed', want.customer.by, `${differences.join('; ')} (changed in the shop since it was last told: the next sync sends it)`);
+        } else if (want.drift === 'older') {
+          note(want.order, 'changed', want.customer.by, `${differences.join('; ')} (the shop's row is older than the state last told, so the connector does not send it)`);
+        } else {
+          note(want.order, 'different', want.customer.by, differences.join('; '));
+        }
       }
     }
   };
@@ -234,7 +245,8 @@ const statusText = (value: unknown): string | undefined =>
 /** What the connector would send of this order now, or why it would not send it. */
 function expectation(order: DeliveredOrder, row: OrderRow, lines: readonly Row[], told: LedgerState | undefined, ctx: { shopId: string; defaultStream: string }): Expected | string {
   const state = orderStateOf(row.row, lines);
-  const untold = state !== undefined && told !== undefined && told.hash !== null && state !== told.hash && row.cursor.ts > told.stateTs;
+  const drifted = state !== undefined && told !== undefined && told.hash !== null && state !== told.hash;
+  const drift = !drifted ? undefined : row.cursor.ts > told.stateTs ? 'untold' : 'older';
   const placed = toEpochMs(row.row.ordered_at) ?? toEpochMs(row.row.updated_at);
   const dateFrom = placed === undefined ? undefined : new Date(placed - 86_400_000).toISOString().slice(0, 10);
   const items = liveItems(lines);
@@ -244,7 +256,7 @@ function expectation(order: DeliveredOrder, row: OrderRow, lines: readonly Row[]
     const by = CUSTOMER_IDENTIFIERS.find((name) => typeof built.order[name] === 'string');
     if (by === undefined) return 'no customer identifier';
     const value = built.order.value as { total: number };
-    return { order, customer: { by, value: built.order[by] as string }, dateFrom, status: built.order.status as string, total: value.total, items: items ?? new Map<string, number>(), untold };
+    return { order, customer: { by, value: built.order[by] as string }, dateFrom, status: built.order.status as string, total: value.total, items: items ?? new Map<string, number>(), drift };
   }
   const built = buildPurchase(row.row, lines, ctx);
   if (!built.ok) return `would not be sent now: ${built.reason}`;
@@ -252,7 +264,7 @@ function expectation(order: DeliveredOrder, row: OrderRow, lines: readonly Row[]
   const purchased = new Map<string, number>();
   for (const item of body.items as { id: string; amount: number }[]) purchased.set(item.id, (purchased.get(item.id) ?? 0) + item.amount);
   const total = typeof body.order_price === 'number' ? body.order_price : undefined;
-  return { order, customer: { by: 'did', value: body.did as string }, dateFrom, status: statusText(row.row.status), total, items: items ?? purchased, untold };
+  return { order, customer: { by: 'did', value: body.did as string }, dateFrom, status: statusText(row.row.status), total, items: items ?? purchased, drift };
 }
 
 /** The lines still in the order (not cancelled or refunded), product → quantity, as the order-sync builder reads them; undefined when it would not. */
