@@ -21,6 +21,8 @@ export const ExitCode = {
   usage: 2,
   fatalApi: 3,
   apiUnavailable: 4,
+  /** report --verify: PersonaClick is missing orders read back, or holds them different. */
+  mismatch: 5,
   locked: 75,
   sigint: 130,
   sigterm: 143,

@@ -10,6 +10,8 @@ import { useFrame } from './support/frame.js';
 import { runCommand, SHOP_ID, testConfig, type ConfigOverrides } from './support/harness.js';
 import { createHistoryShop, historyOrder, HISTORY_CARTS_QUERY, HISTORY_ITEMS_QUERY, HISTORY_ORDERS_QUERY, insertHistory } from './support/history-shop.js';
 import { maxInWindow } from './faults/support/figures.js';
+import type { VerifyResult } from '../src/report/verify.js';
+import { runCli, writeConfig } from './support/cli.js';
 
 const SECRET = 'shop-secret-7f3a91c2';
 const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 6000, syncOrdersMaxOrders: 5000 }, prefix: 'pcs_history', shop: false });
@@ -197,6 +199,51 @@ describe('the order lifecycle', () => {
     expect(late.summaries[0]?.sent).toBe(10); // only the ten phone orders, new to PersonaClick, as history
     expect(env.sandbox.syncOrders.get('H1')?.status).toBe('cancelled');
     expect(env.sandbox.syncArrivals().length).toBe(arrivals + 1);
+  });
+
+  it('report --verify reads both roads back after a cancellation and a return: equal; an update PersonaClick lost is different (exit 5)', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 12, { ageDays: 0, status: 'paid' });
+    await sync(config()); // the eight with a device, as live purchases
+    await backfill(config()); // three phone orders as history (H12 is past the incremental sync's watermark: its to send)
+    await env.db.query(`UPDATE hist.orders SET status = 'cancelled', updated_at = now() - interval '10 seconds' WHERE id = 'H1'`);
+    await env.db.query(`UPDATE hist.order_lines SET status = 'refunded' WHERE order_id = 'H2' AND product_id = (SELECT min(product_id) FROM hist.order_lines WHERE order_id = 'H2')`);
+    await env.db.query(`UPDATE hist.orders SET status = 'partially_returned', updated_at = now() - interval '10 seconds' WHERE id = 'H2'`);
+    expect((await sync(config())).summaries[0]).toMatchObject({ sent: 2 }); // two updates through the order-sync API
+    const cli = writeConfig({
+      personaclick: { url: env.sandbox.url, shopId: SHOP_ID, shopSecret: SECRET, timeoutMs: 2000 },
+      delivery: { retries: 1, retryMinMs: 5, retryMaxMs: 10, orderSyncPerMinute: 6000 },
+      source: { url: env.db.url },
+      jobs: { orders: { query: HISTORY_ORDERS_QUERY, itemsQuery: HISTORY_ITEMS_QUERY, settleSeconds: 0, startFrom: '2000-01-01' } },
+    });
+    const day = (offset: number): string => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const verify = async (): Promise<{ code: number | null; result: VerifyResult; out: string }> => {
+      const run = await runCli(['report', '--from', day(-1), '--to', day(1), '--verify', '50', '--json', '--config', cli]);
+      expect(run.stdout + run.stderr).not.toContain(SECRET);
+      return { code: run.code, result: (JSON.parse(run.stdout || '{}') as { verify: VerifyResult }).verify, out: run.stderr };
+    };
+    const all = await verify();
+    expect(all.code, all.out).toBe(0);
+    // H1's status and H2's live lines are compared as the updates left them: the refunded line is out of the order.
+    expect(all.result).toMatchObject({ delivered: 11, checked: 11, equal: 11, missing: 0, different: 0, changed: 0, unchecked: 0, requests: 11 });
+
+    // PersonaClick lost H2's return (its lines as first purchased, no status), and dropped the phone order H3.
+    const h2 = await historyOrder(env.db, 'H2');
+    expect(env.sandbox.alterOrder('H2', { status: 'paid', items: h2.lines.map((l) => ({ id: l.id, quantity: l.qty })) })).toBe(true);
+    expect(env.sandbox.alterOrder('H3', { drop: true })).toBe(true);
+    // H1 back to paid by a late commit (older than the cancellation told): not sent, and not PersonaClick's fault.
+    await env.db.query(`UPDATE hist.orders SET status = 'paid', updated_at = now() - interval '1 day' WHERE id = 'H1'`);
+    const off = await verify();
+    expect(off.code).toBe(5);
+    expect(off.result).toMatchObject({ delivered: 11, checked: 11, equal: 8, missing: 1, different: 1, changed: 1 });
+    expect(off.result.lines.map((l) => [l.id, l.road, l.outcome, l.by])).toEqual([
+      ['H3', 'sync', 'missing', 'phone'],
+      ['H2', 'push', 'different', 'did'],
+      ['H1', 'push', 'changed', 'did'],
+    ]);
+    const reason = (id: string): string => off.result.lines.find((l) => l.id === id)?.reason ?? '';
+    expect(reason('H2')).toMatch(/^status partially_returned \(PersonaClick: paid\); items P\d+ none \(PersonaClick: ×\d\)$/);
+    expect(reason('H1')).toBe("status paid (PersonaClick: cancelled) (the shop's row is older than the state last told, so the connector does not send it)");
   });
 
   it('skips statuses that never make an order, and sends the order once it becomes one', async () => {

@@ -1,11 +1,17 @@
 /** `report` over real books: made by real runs, checked against SQL that joins the shop's tables with the state's. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import type { ReportData } from '../src/report/model.js';
 import { after, DayTally, fateOf } from '../src/report/model.js';
 import { niceScale } from '../src/report/html.js';
 import { reportRange } from '../src/cli/report.js';
-import { runCli } from './support/cli.js';
+import type { VerifyResult } from '../src/report/verify.js';
+import { EvenSample } from '../src/report/verify.js';
+import { runCli, writeConfig } from './support/cli.js';
 import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
 import { CARTS_QUERY, expectedDays, expectedMirror, ORDERS_QUERY, reportShop, WISHLISTS_QUERY } from './support/report.js';
 
@@ -68,6 +74,141 @@ describe('report', () => {
     expect((await runCli(['report', '--from', '2024-03-05', '--to', '2024-03-01', '--config', config])).code).toBe(2);
     expect((await runCli(['report', '--from', '2024-02-30', '--config', config])).stderr).toMatch(/--from: must be a date, YYYY-MM-DD \(got "2024-02-30"\)/);
     expect((await runCli(['sync', 'orders', '--html', 'x.html', '--config', config])).code).toBe(2);
+  });
+});
+
+describe('report --verify: what PersonaClick really holds', () => {
+  const SECRET = 'sandbox-shop-secret';
+  const range = ['--from', '2024-03-01', '--to', '2024-03-06'];
+  const noSecretIn = (text: string): void => {
+    for (const spelling of [SECRET, encodeURIComponent(SECRET)]) expect(text).not.toContain(spelling);
+  };
+  /** The fixture's config with some keys replaced. */
+  const variant = (edit: (cfg: { personaclick: Record<string, unknown> }) => void): string => {
+    const cfg = parse(readFileSync(config, 'utf8')) as { personaclick: Record<string, unknown> };
+    edit(cfg);
+    return writeConfig(cfg);
+  };
+
+  it('after the runs, every delivered order of both roads is held as the connector would send it: exit 0', async () => {
+    const before = sandbox.events.get('/orders/by_user') ?? 0;
+    const result = await runCli(['report', ...range, '--verify', '100', '--json', '--config', config]);
+    expect(result.code, result.stderr).toBe(0);
+    const verify = (JSON.parse(result.stdout) as { verify: VerifyResult }).verify;
+    // 28 delivered in the range (23 live purchases, 5 through the order-sync API): all read back, one GET per customer.
+    expect(verify).toMatchObject({ requested: 100, delivered: 28, checked: 28, equal: 28, missing: 0, different: 0, changed: 0, unchecked: 0, requests: 28, lines: [] });
+    expect((sandbox.events.get('/orders/by_user') ?? 0) - before).toBe(28);
+    noSecretIn(result.stdout + result.stderr);
+
+    const text = await runCli(['report', ...range, '--verify', '5', '--config', config]);
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n');
+    expect(lines).toContain('Read back from PersonaClick (GET /orders/by_user, 5 request(s)): 5 of 28 delivered orders, evenly spaced (--verify 5)');
+    expect(lines).toContain('  checked 5  equal 5  missing 0  different 0  changed since told 0  not checked 0');
+    expect(text.stdout).toContain('PersonaClick holds every order read back as the connector would send it now.');
+  });
+
+  it('an order PersonaClick lost is missing, one it holds otherwise is different, a change not yet told is set apart: exit 5', async () => {
+    // The sandbox loses live purchase 3 and order-sync order 12 has another status and lines; purchase 22 another total.
+    expect(sandbox.alterOrder('3', { drop: true })).toBe(true);
+    expect(sandbox.alterOrder('12', { status: 'cancelled', items: [{ id: 'P1', quantity: 9 }] })).toBe(true);
+    expect(sandbox.alterOrder('22', { total: 1.5 })).toBe(true);
+    // Order 14 (order-sync) changed in the shop after it was told: a line's quantity, and a newer updated_at of its day.
+    await db.query(`UPDATE shop.order_lines SET qty = qty + 1 WHERE order_id = 14`);
+    await db.query(`UPDATE shop.orders SET updated_at = '2024-03-02 04:30:00+00' WHERE id = 14`);
+    const result = await runCli(['report', ...range, '--verify', '100', '--json', '--config', config]);
+    expect(result.code, result.stderr).toBe(5);
+    const verify = (JSON.parse(result.stdout) as { verify: VerifyResult }).verify;
+    expect(verify).toMatchObject({ checked: 28, equal: 24, missing: 1, different: 2, changed: 1, unchecked: 0 });
+    const [t22] = await db.query<{ total: string }>(`SELECT total::text FROM shop.orders WHERE id = 22`);
+    expect(verify.lines.map((l) => [l.id, l.road, l.outcome, l.by])).toEqual([
+      ['3', 'push', 'missing', 'did'],
+      ['12', 'sync', 'different', 'email'],
+      ['22', 'push', 'different', 'did'],
+      ['14', 'sync', 'changed', 'email'],
+    ]);
+    const reason = (id: string): string => verify.lines.find((l) => l.id === id)?.reason ?? '';
+    expect(reason('3')).toBe('PersonaClick holds no order 3 for this did');
+    expect(reason('12')).toMatch(/^status paid \(PersonaClick: cancelled\); items P\d+ ×\d \(PersonaClick: none\), /);
+    expect(reason('12')).toContain('P1 none (PersonaClick: ×9)');
+    expect(reason('22')).toBe(`total ${Number(t22?.total).toFixed(2).replace(/\.00$/, '')} (PersonaClick: 1.50)`);
+    // Each line of 14 is one more than told.
+    expect(reason('14')).toMatch(/^items (P\d+ ×(\d) \(PersonaClick: ×\d\)(, )?)+ \(changed in the shop since it was last told: the next sync sends it\)$/);
+    noSecretIn(result.stdout + result.stderr);
+
+    const text = await runCli(['report', ...range, '--verify', '100', '--config', config]);
+    expect(text.code).toBe(5);
+    const lines = text.stdout.split('\n');
+    expect(lines).toContain('  checked 28  equal 24  missing 1  different 2  changed since told 1  not checked 0');
+    expect(lines.find((l) => l.startsWith('  3 '))).toBe('  3   purchase    missing (by did): PersonaClick holds no order 3 for this did');
+    expect(lines.find((l) => l.startsWith('  12 '))).toMatch(/^ {2}12 {2}order-sync {2}different \(by email\): status paid \(PersonaClick: cancelled\); items /);
+    expect(text.stdout).toContain('PersonaClick is missing 1 and holds 2 different');
+    noSecretIn(text.stdout + text.stderr);
+  });
+
+  it('without a shop secret: exit 2 and one line saying where the secret comes from; a bad N or another command: exit 2', async () => {
+    const noSecret = variant((cfg) => delete cfg.personaclick.shopSecret);
+    const result = await runCli(['report', '--verify', '10', '--config', noSecret]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      'personaclick-sync: report --verify: reading orders back (GET /orders/by_user) needs the shop secret: set personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET})',
+    ]);
+    expect((await runCli(['report', '--verify', '0', '--config', config])).stderr).toBe('personaclick-sync: --verify: must be a whole number of at least 1 (got "0")\n');
+    expect((await runCli(['report', '--verify', 'ten', '--config', config])).code).toBe(2);
+    expect((await runCli(['sync', 'orders', '--verify', '3', '--config', config])).stderr).toBe('personaclick-sync: --verify: only report takes it\n');
+  });
+
+  it('the secret stays out of every line, whatever the answer echoes; a redirect is never followed (exit 3); a refused read leaves its orders unchecked', async () => {
+    const secret = 'se/cr et+7&x=ü';
+    const seen: string[] = [];
+    let mode: 'echo' | 'redirect' = 'echo';
+    const hostile: Server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      if (mode === 'redirect') {
+        res.writeHead(302, { location: `https://elsewhere.example${req.url ?? ''}` }).end();
+        return;
+      }
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', payload: { message: `bad query ${req.url ?? ''} (${decodeURIComponent(req.url ?? '')})` } }));
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+      const cfg = variant((c) => Object.assign(c.personaclick, { url, shopSecret: secret }));
+      const echo = await runCli(['report', ...range, '--verify', '3', '--config', cfg]);
+      expect(echo.code, echo.stderr).toBe(5); // nothing confirmed
+      expect(seen).toHaveLength(3);
+      expect(seen[0]).toContain(`shop_secret=${new URLSearchParams({ s: secret }).toString().slice(2)}`); // the server did get it
+      expect(echo.stdout).toContain('not checked 3 (3 for a refused read)');
+      expect(echo.stdout).toContain('3 order(s) could not be read back: PersonaClick refused the read (see the lines above).');
+      expect(echo.stdout).toMatch(/unchecked \(by (did|email)\): the read failed: GET \/orders\/by_user: HTTP 400: bad query .*shop_secret=\*\*\*/);
+      for (const spelling of [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]) {
+        expect(echo.stdout + echo.stderr).not.toContain(spelling);
+      }
+      mode = 'redirect';
+      seen.length = 0;
+      const moved = await runCli(['report', ...range, '--verify', '3', '--config', cfg]);
+      expect(moved.code).toBe(3);
+      expect(moved.stderr).toMatch(/^personaclick-sync: WrongUrlError: PersonaClick answered GET \/orders\/by_user with HTTP 302 to https:\/\/elsewhere\.example\/orders\/by_user: personaclick\.url is wrong; set it to https:\/\/elsewhere\.example\n$/);
+      expect(seen.length).toBeLessThanOrEqual(3); // not followed: elsewhere.example was never asked
+      for (const spelling of [secret, encodeURIComponent(secret)]) expect(moved.stdout + moved.stderr).not.toContain(spelling);
+    } finally {
+      hostile.closeAllConnections();
+      await new Promise((resolve) => hostile.close(resolve));
+    }
+  });
+
+  it('the sample is evenly spaced over the stream, in one pass, whatever its length', () => {
+    const pick = (n: number, total: number): number[] => {
+      const sample = new EvenSample<number>(n);
+      for (let i = 0; i < total; i++) sample.offer(i);
+      return sample.result();
+    };
+    expect(pick(5, 3)).toEqual([0, 1, 2]);
+    expect(pick(4, 8)).toEqual([0, 2, 4, 6]);
+    expect(pick(3, 1000)).toEqual([0, 512, 768]); // kept: every 256th; from each third of them, the middle one
+    const gaps = pick(10, 12_345).map((v, i, a) => (i === 0 ? 0 : v - (a[i - 1] ?? 0))).slice(1);
+    expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThanOrEqual(1024); // one stride at most
   });
 });
 

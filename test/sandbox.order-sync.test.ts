@@ -421,4 +421,51 @@ describe('GET /orders/by_user', () => {
     expect((await post(sb, '/orders/by_user', { shop_id: SHOP })).status).toBe(405);
     expect(sb.events.get('/orders/by_user')).toBeUndefined();
   });
+
+  it('finds live purchases by did and by the identifiers they carried, with the order-sync updates told of them since', async () => {
+    const sb = await shop();
+    const purchase = (orderId: string, did: string, extra: Order = {}): Promise<Reply> =>
+      post(sb, '/push', {
+        event: 'purchase', shop_id: SHOP, did, seance: 'abc1234567', sid: 'abc1234567', stream: 'web', order_id: orderId,
+        items: [{ id: 'P1', amount: 2, price: 10 }, { id: 'P7', amount: 1 }], ...extra,
+      });
+    expect((await purchase('L1', 'dev-1', { order_price: 25.5, email: 'ann@example.com' })).status).toBe(200);
+    expect((await purchase('L2', 'dev-1')).status).toBe(200);
+    expect((await purchase('L3', 'dev-2')).status).toBe(200);
+    expect((await purchase('L1', 'dev-1', { order_price: 99 })).status).toBe(200); // the same order_id: no second order, nothing changed
+    const orders = async (query: Record<string, string>): Promise<Record<string, unknown>[]> =>
+      ((await byUser(sb, { shop_id: SHOP, shop_secret: SECRET, ...query })).json() as { data: { orders: Record<string, unknown>[] } }).data.orders;
+    const byDid = await orders({ did: 'dev-1' });
+    expect(byDid.map((o) => o.id)).toEqual(['L1', 'L2']);
+    expect(byDid[0]).toMatchObject({
+      value: 25.5,
+      order_status: null, // a purchase tells no status
+      items: [
+        { amount: '2', price: '10', item: { id: 'P1' } },
+        { amount: '1', price: '0', item: { id: 'P7' } },
+      ],
+    });
+    expect(byDid[1]).toMatchObject({ value: 20 }); // no order_price: the lines' sum
+    // The email it carried finds it too, beside the sync's orders of that customer.
+    expect((await orders({ email: 'ann@example.com' })).map((o) => o.id)).toEqual(['N1', 'N3', 'L1']);
+    // A status update (and a return) through the order-sync API is the same order.
+    expect((await sync(sb, [{ id: 'L1', status: 'delivered', items: [{ id: 'P1', price: 10, quantity: 2, status: 'refunded' }, { id: 'P7', price: 5, quantity: 1 }] }])).status).toBe(200);
+    const [l1] = await orders({ did: 'dev-1' });
+    expect(l1).toMatchObject({ id: 'L1', value: 25.5, order_status: 'delivered', items: [{ amount: '1', item: { id: 'P7' } }] });
+    expect(sb.syncOrders.get('L1')?.identifiers).toEqual({}); // what came through the sync is kept as before
+  });
+
+  it('the control hook loses or changes a held order of either road', async () => {
+    const sb = await shop();
+    await post(sb, '/push', { event: 'purchase', shop_id: SHOP, did: 'dev-9', seance: 'abc1234567', sid: 'abc1234567', stream: 'web', order_id: 'L9', items: [{ id: 'P1', amount: 1, price: 3 }] });
+    const control = (body: unknown): Promise<Reply> => post(sb, '/__sandbox/alter-order', body);
+    expect((await control({ id: 'N2', drop: true })).status).toBe(200);
+    expect((await control({ id: 'L9', status: 'cancelled', total: 1, items: [{ id: 'P2', quantity: 5 }] })).status).toBe(200);
+    expect((await control({ id: 'nope', drop: true })).status).toBe(404);
+    expect((await control({ drop: true })).status).toBe(400);
+    const read = (query: Record<string, string>) => byUser(sb, { shop_id: SHOP, shop_secret: SECRET, ...query });
+    expect(((await read({ external_id: 'C-2' })).json() as { data: { orders: unknown[] } }).data.orders).toEqual([]);
+    const [l9] = ((await read({ did: 'dev-9' })).json() as { data: { orders: Record<string, unknown>[] } }).data.orders;
+    expect(l9).toMatchObject({ id: 'L9', order_status: 'cancelled', value: 1, items: [{ amount: '5', item: { id: 'P2' } }] });
+  });
 });

@@ -22,6 +22,8 @@ export interface CliArgs {
   shop: string | undefined;
   /** report: write the HTML page here. */
   html: string | undefined;
+  /** report: read this many delivered orders back from PersonaClick. */
+  verify: number | undefined;
   /** Job commands: write node_exporter's textfile here when the run ends. */
   metricsFile: string | undefined;
   via: 'push' | 'sync' | undefined;
@@ -53,6 +55,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
         shards: { type: 'string' },
         shop: { type: 'string' },
         html: { type: 'string' },
+        verify: { type: 'string' },
         'metrics-file': { type: 'string' },
         via: { type: 'string' },
         'old-orders-as-new': { type: 'boolean', default: false },
@@ -82,6 +85,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
     shards: values.shards,
     shop: values.shop,
     html: values.html,
+    verify: values.verify === undefined ? undefined : verifyCount(values.verify),
     metricsFile: values['metrics-file'],
     via: values.via === undefined ? undefined : road(values.via),
     oldOrdersAsNew: values['old-orders-as-new'] ?? false,
@@ -93,6 +97,15 @@ export function parseCli(argv: readonly string[]): CliArgs {
 function positiveInt(name: string, raw: string): number {
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(`${name}: must be a whole number of at least 1 (got "${raw}")`);
   return Number(raw);
+}
+
+/** At most this many orders are read back at once. */
+export const MAX_VERIFY = 10_000;
+
+function verifyCount(raw: string): number {
+  const count = positiveInt('--verify', raw);
+  if (count > MAX_VERIFY) throw new ConfigError(`--verify: at most ${MAX_VERIFY} orders at once (got ${raw})`);
+  return count;
 }
 
 function portNumber(raw: string): number {

@@ -13,7 +13,8 @@ Commands
 ${jobCommands}
   status [--json]                  watermarks, last runs with their counts and volume alerts, open failures by class
   report [--from D --to D]         per day: the shop's orders against delivered, invalid, rejected, not sent;
-         [--html FILE] [--json]    carts and wishlists: the shop's devices against the ledger's (default: 30 days)
+         [--html FILE] [--json]    carts and wishlists: the shop's devices against the ledger's (default: 30 days);
+         [--verify N]              with --verify, N delivered orders read back from PersonaClick (exit 5 on a difference)
   check                            validate the config, connect to both databases, test every model, estimate its cost, advise indexes
   schedule                         run the jobs of the config on their cron expressions (long-running)
   sandbox [--port N] [--shop ID]   serve a local stand-in of the PersonaClick API (for trials and tests)
@@ -38,6 +39,11 @@ Options
   --json             machine-readable output (status, check, report)
   --metrics-file F   job commands: write the run's metrics to F (node_exporter textfile, *.prom) when it ends
   --html FILE        report: also write a self-contained HTML page with a chart of the days
+  --verify N         report: read up to N delivered orders of the range (both roads; at most 10000) back from
+                     PersonaClick (GET /orders/by_user, one request per customer; needs personaclick.shopSecret) and
+                     compare status, total and products with quantities against what the connector would send now.
+                     The sample: the range's delivered orders in the sync's order (updated_at, order_id), evenly
+                     spaced, so the same orders each time while the books stay the same
   -h, --help         show this help
   -v, --version      print the version
 
@@ -54,6 +60,7 @@ Exit codes
   2    bad configuration or usage
   3    PersonaClick refused the shop (HTTP 401/403): nothing would succeed
   4    PersonaClick stayed unavailable after every retry; the next run resumes where this one stopped
+  5    report --verify: an order read back is missing or different at PersonaClick, or its read was refused
   75   skipped: another runner holds this job's lock
   130  interrupted by SIGINT; 143 interrupted by SIGTERM
 
@@ -68,5 +75,6 @@ Examples
   personaclick-sync status --json
   personaclick-sync sync orders --metrics-file /var/lib/node_exporter/textfile/personaclick_orders.prom
   personaclick-sync report --from 2024-06-01 --to 2024-07-01 --html report.html
+  personaclick-sync report --from 2024-06-01 --to 2024-07-01 --verify 200
   personaclick-sync schedule                          (one long-running process instead of crontab lines)
 `;

@@ -44,6 +44,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       return ExitCode.ok;
     }
     if (args.html !== undefined && args.command !== 'report') throw new ConfigError('--html: only report takes it');
+    if (args.verify !== undefined && args.command !== 'report') throw new ConfigError('--verify: only report takes it');
     switch (args.command) {
       case 'sandbox':
         return await sandboxCommand(args, io);

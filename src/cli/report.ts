@@ -1,10 +1,15 @@
-/** `report [--from D --to D] [--html FILE] [--json]`: per day, the shop's orders against the books; carts and wishlists. */
+/**
+ * `report [--from D --to D] [--html FILE] [--json] [--verify N]`: per day, the shop's orders against the books; carts
+ * and wishlists; with --verify, N delivered orders read back from PersonaClick (exit 5 when any is missing or different).
+ */
 import { writeFile } from 'node:fs/promises';
-import type { Config } from '../config/index.js';
+import { secretsOf, type Config } from '../config/index.js';
 import { ConfigError, ExitCode, toError } from '../errors.js';
 import { collectReport, type ReportRange } from '../report/collect.js';
 import { reportHtml } from '../report/html.js';
 import { formatReport } from '../report/table.js';
+import { EvenSample, formatVerify, verified as confirmed, verifyOrders, type DeliveredOrder, type VerifyResult } from '../report/verify.js';
+import { scrub } from '../log.js';
 import { openSource } from '../source/db.js';
 import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
@@ -32,14 +37,26 @@ export function reportRange(from: string | undefined, to: string | undefined, no
 
 const iso = (t: number): string => new Date(t).toISOString().slice(0, 10);
 
+/** Where the shop secret comes from, for the line that refuses --verify without one. */
+const NO_SECRET =
+  'report --verify: reading orders back (GET /orders/by_user) needs the shop secret: set personaclick.shopSecret ' +
+  '(the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET})';
+
 export async function reportCommand(config: Config, args: CliArgs, io: CliIo): Promise<number> {
   const range = reportRange(args.from, args.to);
+  if (args.verify !== undefined) {
+    if (config.jobs.orders === undefined) throw new ConfigError('report --verify: the configuration has no orders job, so no order was delivered to read back');
+    if (config.personaclick.shopSecret === undefined) throw new ConfigError(NO_SECRET);
+  }
+  const sample = args.verify === undefined ? undefined : new EvenSample<DeliveredOrder>(args.verify);
   const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   const source = openSource({ url: config.source.url, poolSize: config.source.poolSize, statementTimeoutMs: config.source.statementTimeoutMs, applicationName: config.source.applicationName });
   try {
     const pending = await pendingMigrations(state);
     if (pending.length > 0) throw new ConfigError(`the state schema "${config.state.schema}" needs migrations (${pending.join(', ')}): run personaclick-sync migrate`);
-    const data = await collectReport(config, source, state, range);
+    const data = await collectReport(config, source, state, range, new Date(), sample);
+    let verified: VerifyResult | undefined;
+    if (sample !== undefined) verified = await verifyOrders(config, source, state, sample.result(), sample.offered, sample.n);
     if (args.html !== undefined) {
       try {
         await writeFile(args.html, reportHtml(data), 'utf8');
@@ -47,8 +64,12 @@ export async function reportCommand(config: Config, args: CliArgs, io: CliIo): P
         throw new ConfigError(`--html: cannot write ${args.html} (${toError(caught).message})`);
       }
     }
-    io.stdout.write(args.json ? `${JSON.stringify(data, null, 2)}\n` : `${formatReport(data)}\n${args.html !== undefined ? `\nWrote ${args.html}\n` : ''}`);
-    return ExitCode.ok;
+    const text = args.json
+      ? `${JSON.stringify(verified === undefined ? data : { ...data, verify: verified }, null, 2)}\n`
+      : `${formatReport(data)}\n${verified === undefined ? '' : `\n${formatVerify(verified)}\n`}${args.html !== undefined ? `\nWrote ${args.html}\n` : ''}`;
+    // What was read back comes from PersonaClick's answers, scrubbed there; once more here, the shop secret in any spelling.
+    io.stdout.write(verified === undefined ? text : scrub(text, secretsOf(config)));
+    return verified !== undefined && !confirmed(verified) ? ExitCode.mismatch : ExitCode.ok;
   } finally {
     await Promise.allSettled([state.close(), source.close()]);
   }

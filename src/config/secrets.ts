@@ -77,13 +77,15 @@ function spellings(secret: string): string[] {
   } catch {
     // not percent-encoded
   }
+  // As a query string carries it (report --verify sends the shop secret in one): percent- and form-encoded.
+  out.push(encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2));
   for (const s of [...out]) out.push(JSON.stringify(s).slice(1, -1));
   return out;
 }
 
 /**
  * Strings that must never be printed: the passwords inside source.url and state.url (as written,
- * percent-decoded and JSON-escaped), the shop secret when one is set, the Pushgateway URL's password and the
+ * percent-decoded, percent-encoded and JSON-escaped), the shop secret when one is set, the Pushgateway URL's password and the
  * webhook URL (whole, and its path). Longest first, so that a
  * scrubber replacing them in order masks a secret before any shorter secret inside it.
  */

@@ -6,9 +6,8 @@
  * Carts and wishlists: the snapshot (device by device, in byte order, as the reconcile reads it) is merge-joined
  * with the ledger's keys. Memory stays flat whatever the shop's size.
  *
- * The seam for `report --verify N` (reading orders back from the order-sync API): the page
- * loop below sees every order with its day and fate; a sample of N delivered keys per day would be handed to the
- * road's read-back, and DayRow would gain `verified` and `mismatched` counts.
+ * `report --verify N` (reading orders back, verify.ts): the page loop below sees every order with its fate, and
+ * offers the delivered ones, in keyset order, to the sample the read-back takes.
  */
 import type { Config } from '../config/index.js';
 import type { Source } from '../source/db.js';
@@ -19,6 +18,7 @@ import { ledgerPages } from '../state/ledger.js';
 import { bookedKeys } from '../state/report.js';
 import { listWatermarks, type Cursor } from '../state/watermarks.js';
 import { DayTally, fateOf, type MirrorRow, type ReportData } from './model.js';
+import type { DeliveredOrder, EvenSample } from './verify.js';
 
 /** The ledger and failures namespace, and the watermark, of the orders job (jobs/orders.ts). */
 const ORDERS = 'orders';
@@ -32,10 +32,11 @@ export interface ReportRange {
   to: string;
 }
 
-export async function collectReport(config: Config, source: Source, state: StateDb, range: ReportRange, now: Date = new Date()): Promise<ReportData> {
+/** `sample`: offered every delivered order of the range, in keyset order (report --verify). */
+export async function collectReport(config: Config, source: Source, state: StateDb, range: ReportRange, now: Date = new Date(), sample?: EvenSample<DeliveredOrder>): Promise<ReportData> {
   const orders = config.jobs.orders;
   const watermark = orders ? await incrementalWatermark(state) : undefined;
-  const days = orders ? await tallyOrders(source, state, orders.query, range, watermark) : [];
+  const days = orders ? await tallyOrders(source, state, orders.query, range, watermark, sample) : [];
   const mirrors: MirrorRow[] = [];
   for (const job of ['carts', 'wishlists'] as const) {
     const cfg = config.jobs[job];
@@ -52,23 +53,30 @@ async function incrementalWatermark(state: StateDb): Promise<Cursor | undefined>
   return lowest;
 }
 
-async function tallyOrders(source: Source, state: StateDb, query: string, range: ReportRange, watermark: Cursor | undefined) {
+async function tallyOrders(source: Source, state: StateDb, query: string, range: ReportRange, watermark: Cursor | undefined, sample: EvenSample<DeliveredOrder> | undefined) {
   const tally = new DayTally(range.from, range.to);
   const from = `${range.from}T00:00:00Z`;
   const before = `${range.to}T00:00:00Z`;
   const read = (afterStamp: OrderStamp | null) =>
     orderStampsPage(source, query, { from, before, after: afterStamp === null ? null : { ts: afterStamp.ts, key: afterStamp.key }, limit: PAGE });
-  const count = async (page: OrderStamp[]): Promise<void> => {
+  /** Counts a page; its delivered orders, for the sample (offered as the pages are awaited, in order). */
+  const count = async (page: OrderStamp[]): Promise<DeliveredOrder[]> => {
     const booked = await bookedKeys(state, ORDERS, page.map((o) => o.key));
+    const delivered: DeliveredOrder[] = [];
     for (const order of page) {
       const b = booked.get(order.key);
       const { fate, warned } = fateOf(order, b?.delivered === true, b?.failure, watermark);
       tally.add(order.ts.slice(0, 10), fate, warned, b?.road);
+      if (sample !== undefined && fate === 'delivered') delivered.push({ key: order.key, road: b?.road ?? 'push', ts: order.ts });
     }
+    return delivered;
+  };
+  const offer = (delivered: DeliveredOrder[]): void => {
+    if (sample !== undefined) for (const order of delivered) sample.offer(order);
   };
   // One source query at a time (the shop's database is read gently), the next page read while the books are
   // looked up for the pages before it, at most LOOKUPS pages of lookups at once (the state pool's connections).
-  const counting: Promise<void>[] = [];
+  const counting: Promise<DeliveredOrder[]>[] = [];
   let next: Promise<OrderStamp[]> | undefined = read(null);
   try {
     while (next !== undefined) {
@@ -80,9 +88,9 @@ async function tallyOrders(source: Source, state: StateDb, query: string, range:
       const counted = count(page);
       counted.catch(() => undefined); // awaited below, in order
       counting.push(counted);
-      if (counting.length >= LOOKUPS) await counting.shift();
+      if (counting.length >= LOOKUPS) offer((await counting.shift()) ?? []);
     }
-    for (const counted of counting) await counted;
+    for (const counted of counting) offer(await counted);
   } finally {
     await Promise.allSettled([...counting, next]);
   }

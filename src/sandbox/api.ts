@@ -106,7 +106,7 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
       secret: true,
       accept: (state, req) => {
         state.acceptRead(req.path);
-        const orders = ordersByUser(state.syncOrders, req.query).map(byUserView);
+        const orders = ordersByUser(state.heldOrders(), req.query).map(byUserView);
         return { status: 200, body: JSON.stringify({ status: 'success', data: { orders } }) };
       },
     },

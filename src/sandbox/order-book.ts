@@ -31,6 +31,8 @@ interface SyncLine extends LineFields {
 
 export interface StoredOrder {
   id: string;
+  /** The device of a live purchase (`/push`); orders from the sync carry none. */
+  did?: string;
   /** The latest status. */
   status: string;
   /** Unix seconds. */
@@ -85,6 +87,7 @@ export function storeOrder(book: Map<string, StoredOrder>, order: SyncOrder, at:
   if (before?.status !== order.status) history.push({ status: order.status, at });
   book.set(id, {
     id,
+    ...(before?.did === undefined ? {} : { did: before.did }),
     status: order.status,
     date: order.date ?? before?.date ?? 0,
     channel: order.channel ?? before?.channel ?? '',
@@ -101,18 +104,72 @@ export function storeOrder(book: Map<string, StoredOrder>, order: SyncOrder, at:
 /** The query of `GET /orders/by_user`, already judged. */
 export type ByUserQuery = Partial<Record<CustomerIdentifier | 'did' | 'date_from', string>>;
 
+/** A live purchase as the tracking API takes it (`/push`, event `purchase`), the rules having let it through. */
+export interface PushPurchase {
+  did: string;
+  order_id: string | number;
+  order_price?: number;
+  items?: { id: string | number; amount?: number; price?: number; line_id?: string | number }[];
+  [field: string]: unknown;
+}
+
+/** The identifiers a purchase may carry besides its did, to link the device to a person (api-notes.md). */
+const PURCHASE_IDENTIFIERS = ['email', 'phone', 'external_id', 'loyalty_id'] as const;
+
 /**
- * The orders of the customer named by any of the query's identifiers (orders from the sync carry
- * no did, so a did alone finds none), from `date_from` on, oldest first.
+ * Store a live purchase received at `at` as an order: dated when it arrived (the tracking API has no date field), no
+ * status until the order-sync API tells one, its total `order_price` (else the lines' sum). A purchase whose
+ * order_id is held already creates no second order (api-notes.md), so it changes nothing.
  */
-export function ordersByUser(book: ReadonlyMap<string, StoredOrder>, query: ByUserQuery): StoredOrder[] {
-  const from = query.date_from === undefined ? 0 : Date.parse(`${query.date_from}T00:00:00Z`) / 1000;
-  const found: StoredOrder[] = [];
-  for (const order of book.values()) {
-    if (order.date < from) continue;
-    if (CUSTOMER_IDENTIFIERS.some((name) => query[name] !== undefined && order.identifiers[name] === query[name])) found.push(order);
+export function storePurchase(book: Map<string, StoredOrder>, purchase: PushPurchase, at: number): void {
+  const id = String(purchase.order_id);
+  if (book.has(id)) return;
+  const lines: StoredLine[] = (purchase.items ?? []).map((item) => ({
+    id: String(item.id),
+    quantity: typeof item.amount === 'number' ? item.amount : 1,
+    price: typeof item.price === 'number' ? item.price : 0,
+    ...(item.line_id === undefined ? {} : { line_id: String(item.line_id) }),
+  }));
+  const identifiers: StoredOrder['identifiers'] = {};
+  for (const name of PURCHASE_IDENTIFIERS) {
+    const value = purchase[name];
+    if (typeof value === 'string' || typeof value === 'number') identifiers[name] = String(value);
   }
-  return found.sort((a, b) => a.date - b.date || a.id.localeCompare(b.id));
+  const sum = Math.round(lines.reduce((a, l) => a + l.price * l.quantity, 0) * 100) / 100;
+  const details: Record<string, unknown> = {};
+  for (const field of ['promocode', 'payment_type', 'delivery_type', 'delivery_address', 'custom'] as const) if (purchase[field] !== undefined) details[field] = purchase[field];
+  book.set(id, {
+    id,
+    did: purchase.did,
+    status: '',
+    date: Math.floor(at / 1000),
+    channel: '',
+    identifiers,
+    total: typeof purchase.order_price === 'number' ? purchase.order_price : sum,
+    lines,
+    liveLines: lines,
+    details,
+    history: [],
+    received: 1,
+  });
+}
+
+/**
+ * The orders of the customer named by any of the query's identifiers or its did (orders from the sync carry no did,
+ * so a did finds only live purchases), from `date_from` on, oldest first. Each book is searched; an id in an earlier
+ * book hides the same id in a later one.
+ */
+export function ordersByUser(books: readonly ReadonlyMap<string, StoredOrder>[], query: ByUserQuery): StoredOrder[] {
+  const from = query.date_from === undefined ? 0 : Date.parse(`${query.date_from}T00:00:00Z`) / 1000;
+  const found = new Map<string, StoredOrder>();
+  for (const book of books) {
+    for (const order of book.values()) {
+      if (found.has(order.id) || order.date < from) continue;
+      const byDid = query.did !== undefined && order.did === query.did;
+      if (byDid || CUSTOMER_IDENTIFIERS.some((name) => query[name] !== undefined && order.identifiers[name] === query[name])) found.set(order.id, order);
+    }
+  }
+  return [...found.values()].sort((a, b) => a.date - b.date || a.id.localeCompare(b.id));
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -129,8 +186,8 @@ export function byUserView(order: StoredOrder): Record<string, unknown> {
     bonuses_value: orNull(payment.bonuses),
     delivery_value: orNull(payment.delivery),
     promocode: orNull(order.details.promocode),
-    channel: order.channel,
-    order_status: order.status,
+    channel: order.channel === '' ? null : order.channel,
+    order_status: order.status === '' ? null : order.status,
     payment_type: orNull(order.details.payment_type),
     delivery_type: orNull(order.details.delivery_type),
     delivery_address: orNull(order.details.delivery_address),

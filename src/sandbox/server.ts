@@ -129,6 +129,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     wishlists: state.wishlists,
     events: state.events,
     syncOrders: state.syncOrders,
+    pushOrders: state.pushOrders,
+    alterOrder: (id, change) => state.alterOrder(id, change),
     syncArrivals: () => [...state.syncArrivals],
     stats: () => state.stats(),
     arrivals: () => state.arrivals.toArray(),

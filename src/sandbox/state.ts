@@ -1,10 +1,10 @@
 /**
  * What the sandbox received and accepted: arrival times and counts, accepted bodies (optional),
- * purchases by order_id, a mirror of each device's cart and wishlist, and the order-sync API's
- * orders, its arrivals and its pace.
+ * purchases by order_id (and as orders, for `GET /orders/by_user`), a mirror of each device's cart
+ * and wishlist, and the order-sync API's orders, its arrivals and its pace.
  * Collections are cleared in place on reset, so references handed out stay live.
  */
-import { storeOrder, type StoredOrder, type SyncOrder } from './order-book.js';
+import { storeOrder, storePurchase, type PushPurchase, type StoredOrder, type SyncOrder } from './order-book.js';
 import { Pace } from './pace.js';
 import type { AcceptedRequest, AttemptRecord, SandboxStats } from './types.js';
 
@@ -47,6 +47,14 @@ export class Arrivals {
   }
 }
 
+/** How `alterOrder` changes a held order: drop it, or replace its status, total or lines. */
+export interface OrderChange {
+  drop?: boolean;
+  status?: string;
+  total?: number;
+  items?: { id: string; quantity: number; price?: number }[];
+}
+
 const noFaults = (): SandboxStats['faults'] => ({ error5xx: 0, rate429: 0, reset: 0, hang: 0, failNext: 0, down: 0, forbidden: 0 });
 
 export class SandboxState {
@@ -67,6 +75,11 @@ export class SandboxState {
   /** Order-sync API: the orders it holds by id, and when each `/sync/orders` request arrived (ms). */
   readonly syncOrders = new Map<string, StoredOrder>();
   readonly syncArrivals: number[] = [];
+  /**
+   * Live purchases as orders by order_id (with their did), and the order-sync updates of those orders applied to
+   * them: with `syncOrders`, what `GET /orders/by_user` reads.
+   */
+  readonly pushOrders = new Map<string, StoredOrder>();
   readonly syncPace: Pace;
   private received = 0;
   private acceptedCount = 0;
@@ -121,13 +134,45 @@ export class SandboxState {
     if (this.recordBodies) this.accepted.push({ path, body, at });
     const event = typeof body.event === 'string' ? body.event : '';
     this.count(path.startsWith('/track/') ? path : `${path} ${event}`);
-    if (path === '/push') this.applyPush(event, body);
+    if (path === '/push') this.applyPush(event, body, at);
   }
 
   /** An accepted order-sync batch (its body, holding the shop secret, is not kept). */
   acceptSync(orders: readonly SyncOrder[], at: number): void {
-    for (const order of orders) storeOrder(this.syncOrders, order, at);
+    for (const order of orders) {
+      storeOrder(this.syncOrders, order, at);
+      if (this.pushOrders.has(String(order.id))) storeOrder(this.pushOrders, order, at);
+    }
     this.count(SYNC_ORDERS_PATH);
+  }
+
+  /** The orders `GET /orders/by_user` searches: live purchases (with what the sync told of them since), then the sync's. */
+  heldOrders(): readonly ReadonlyMap<string, StoredOrder>[] {
+    return [this.pushOrders, this.syncOrders];
+  }
+
+  /**
+   * Lose or change an order PersonaClick holds, whichever road it came by (as when the account's later checks drop
+   * or alter it): false when it holds no such order.
+   */
+  alterOrder(id: string, change: OrderChange): boolean {
+    let found = false;
+    for (const book of [this.pushOrders, this.syncOrders]) {
+      const order = book.get(id);
+      if (order === undefined) continue;
+      found = true;
+      if (change.drop === true) {
+        book.delete(id);
+        continue;
+      }
+      if (change.status !== undefined) order.status = change.status;
+      if (change.total !== undefined) order.total = change.total;
+      if (change.items !== undefined) {
+        order.lines = change.items.map((item) => ({ id: item.id, quantity: item.quantity, price: item.price ?? 0 }));
+        order.liveLines = order.lines;
+      }
+    }
+    return found;
   }
 
   /** An answered read (`GET /orders/by_user`). */
@@ -161,6 +206,7 @@ export class SandboxState {
     this.events.clear();
     this.arrivals.clear();
     this.syncOrders.clear();
+    this.pushOrders.clear();
     this.syncArrivals.length = 0;
     this.syncPace.clear();
     this.received = 0;
@@ -172,7 +218,7 @@ export class SandboxState {
   }
 
   /** Mirror what the API keeps per device: purchases by order, cart and wishlist contents. */
-  private applyPush(event: string, body: Record<string, unknown>): void {
+  private applyPush(event: string, body: Record<string, unknown>, at: number): void {
     const did = String(body.did);
     const items = Array.isArray(body.items) ? body.items.filter(isItem) : undefined;
     switch (event) {
@@ -181,6 +227,7 @@ export class SandboxState {
         if (typeof orderId === 'string' || typeof orderId === 'number') {
           const key = String(orderId);
           this.purchases.set(key, (this.purchases.get(key) ?? 0) + 1);
+          storePurchase(this.pushOrders, body as PushPurchase, at); // the rules have checked its fields
         }
         return;
       }

@@ -1,6 +1,7 @@
 /** The sandbox's public shapes. */
 import type { FaultConfig } from './faults.js';
 import type { StoredOrder } from './order-book.js';
+import type { OrderChange } from './state.js';
 
 /** The shop secret the order-sync API expects when `shopSecret` is not given (the `sandbox` command uses it). */
 export const SANDBOX_SHOP_SECRET = 'sandbox-shop-secret';
@@ -90,6 +91,10 @@ export interface Sandbox {
   events: Map<string, number>;
   /** Order-sync API: order id → what it holds of the order (status, lines, history, times received). */
   syncOrders: Map<string, StoredOrder>;
+  /** Live purchases as orders by order_id, with their did (what `GET /orders/by_user` finds by did). */
+  pushOrders: Map<string, StoredOrder>;
+  /** Lose (`drop`) or change an order held by either road; false when none is held under that id. */
+  alterOrder(id: string, change: OrderChange): boolean;
   /** Arrival timestamps (ms) of every `POST /sync/orders` request, faulted and refused ones included. */
   syncArrivals(): number[];
   stats(): SandboxStats;

@@ -97,7 +97,7 @@ export async function reportShop(db: TestDatabase, sandbox: Sandbox): Promise<st
   await insertCarts(db, 1, 20);
   const path = writeConfig({
     personaclick: { url: sandbox.url, shopId: SHOP_ID, shopSecret: 'sandbox-shop-secret', timeoutMs: 2000 },
-    delivery: { concurrency: 4, retries: 1, retryMinMs: 5, retryMaxMs: 10 },
+    delivery: { concurrency: 4, retries: 1, retryMinMs: 5, retryMaxMs: 10, orderSyncPerMinute: 6000 },
     source: { url: `postgres://postgres@${PG_HOST}:${PG_PORT}/${db.name}` },
     jobs: {
       orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 100, settleSeconds: 0, startFrom: '2024-03-03' },
