@@ -259,7 +259,7 @@ describe('report --verify: what PersonaClick really holds', () => {
     // 3 went out through the order-sync API, with its real date: not a second live purchase.
     expect(sandbox.purchases.get('3')).toBe(purchasesOf3);
     const held3 = sandbox.syncOrders.get('3');
-    const [placed3] = await db.query<{ placed: string }>(`SELECT extract(epoch FROM created_at)::bigint::text AS placed FROM shop.orders WHERE id = 3`);
+    const [placed3] = await db.query<{ placed: string }>(`SELECT floor(extract(epoch FROM created_at))::bigint::text AS placed FROM shop.orders WHERE id = 3`);
     expect(held3?.date).toBe(Number(placed3?.placed));
     const [road3] = await db.query<{ road: string }>(`SELECT road FROM personaclick_sync.ledger WHERE job = 'orders' AND key = '3'`);
     expect(road3?.road).toBe('sync'); // PersonaClick's copy is now the order-sync one: the read-back looks for it there
