@@ -35,6 +35,11 @@ export interface TellerOptions {
 export interface Resend {
   road: Road;
   deliveredWithWarnings?: string | undefined;
+  /**
+   * `report --verify` found PersonaClick's copy missing or different (an `unconfirmed` failure): the whole order goes
+   * out again on `road` even though the ledger has it, and on delivery the ledger's road becomes `road`.
+   */
+  unconfirmed?: boolean | undefined;
 }
 
 /** The model's status of an order as text (a number status reads as its digits); undefined when it gives none. */
@@ -66,7 +71,7 @@ export class OrderTeller {
   /** Decide and act for one order of the model (its lines, and what the ledger knows of it). */
   async tell(order: OrderRow, lines: readonly Row[], told: LedgerState | undefined, resend?: Resend): Promise<void> {
     const row = this.run.track(order.key, order.cursor);
-    if (resend !== undefined) return this.sendNew(row, order, lines, resend.road, resend.deliveredWithWarnings);
+    if (resend !== undefined) return this.sendNew(row, order, lines, resend.road, resend.deliveredWithWarnings, resend.unconfirmed === true);
     if (told !== undefined) return this.update(row, order, lines, told);
     const status = statusText(order.row);
     if (status !== undefined && this.skipStatuses.has(status)) return this.run.skip(row);
@@ -97,13 +102,13 @@ export class OrderTeller {
     await this.batches.add(row, built.order, { hash: built.state, stateTs: order.cursor.ts, warnings: built.warnings });
   }
 
-  private async sendNew(row: RowHandle, order: OrderRow, lines: readonly Row[], road: Road, deliveredWithWarnings: string | undefined): Promise<void> {
+  private async sendNew(row: RowHandle, order: OrderRow, lines: readonly Row[], road: Road, deliveredWithWarnings: string | undefined, replaceRoad = false): Promise<void> {
     const stateTs = order.cursor.ts;
     if (road === 'sync') {
       if (this.batches === undefined) return this.run.invalid(row, 'personaclick.shopSecret: the order-sync API needs the shop secret');
       const built = buildSyncOrder(order.row, lines);
       if (!built.ok) return this.run.invalid(row, built.reason);
-      await this.batches.add(row, built.order, { hash: built.state === '' ? null : built.state, stateTs, warnings: built.warnings, deliveredWithWarnings });
+      await this.batches.add(row, built.order, { hash: built.state === '' ? null : built.state, stateTs, warnings: built.warnings, deliveredWithWarnings, ...(replaceRoad ? { replaceRoad } : {}) });
       return;
     }
     const placed = toEpochMs(order.row.ordered_at) ?? toEpochMs(order.row.updated_at);

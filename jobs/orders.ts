@@ -190,6 +190,9 @@ async function boundOf(services: Services, log: Logger): Promise<string> {
  * Replay: orders fresh from the model with their lines, each sent again by the road it failed on (a purchase, or the
  * order-sync API); one delivered since it failed needs nothing, unless it was delivered with warnings (then it is
  * sent again whole, once fixed) or what failed was a status update (then the update, when the state still differs).
+ * An `unconfirmed` order (report --verify found PersonaClick's copy missing or different) goes out whole through the
+ * order-sync API, with its real date, whichever road first delivered it: the API updates an order by its id, so
+ * this is safe to repeat, where a second live purchase is not.
  */
 const replay: Replayer = {
   async resend(services, run, failed) {
@@ -206,7 +209,8 @@ const replay: Replayer = {
       const failure = byKey.get(order.key);
       const known = told.get(order.key);
       const road: Road = failure?.road === 'sync' ? 'sync' : 'push';
-      if (failure?.class === 'warning') await teller.tell(order, lines.get(order.key) ?? [], known, { road: known?.road ?? road, deliveredWithWarnings: failure.reason });
+      if (failure?.class === 'unconfirmed') await teller.tell(order, lines.get(order.key) ?? [], known, { road: 'sync', unconfirmed: true });
+      else if (failure?.class === 'warning') await teller.tell(order, lines.get(order.key) ?? [], known, { road: known?.road ?? road, deliveredWithWarnings: failure.reason });
       else if (known === undefined) await teller.tell(order, lines.get(order.key) ?? [], undefined, { road });
       else if (road === 'sync') await teller.tell(order, lines.get(order.key) ?? [], known);
       else gone.add(order.key); // delivered since it failed

@@ -42,6 +42,13 @@ export class ConfigError extends Error {
 /** The class a failed request falls into; decided by `classifyStatus` in delivery/classify.ts. */
 export type FailureClass = 'invalid' | 'rejected' | 'transient' | 'fatal';
 
+/**
+ * The failure classes `replay --class` takes: the kept failures (`invalid`, `rejected`), a delivery that left fields
+ * out (`warning`), and a delivered order `report --verify` found missing or different at PersonaClick (`unconfirmed`).
+ */
+export const REPLAY_CLASSES = ['invalid', 'rejected', 'warning', 'unconfirmed'] as const;
+export type ReplayClass = (typeof REPLAY_CLASSES)[number];
+
 /** One API answer that was not a success (or a network failure on the way to one). */
 export class ApiError extends Error {
   override readonly name = 'ApiError';

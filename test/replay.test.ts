@@ -10,6 +10,8 @@ import { useFrame } from './support/frame.js';
 import { CARTS_QUERY, WISHLISTS_QUERY, createCartTables, insertCarts } from './support/carts.js';
 import { runCommand, testConfig } from './support/harness.js';
 import { insertOrders } from './support/shop.js';
+import { ORDERS_QUERY as PAID_ORDERS_QUERY } from './support/report.js';
+import { SANDBOX_SHOP_SECRET } from '../src/sandbox/index.js';
 
 const env = useFrame({ prefix: 'pcs_replay' });
 
@@ -42,6 +44,32 @@ describe('replay', () => {
     expect(await open('orders')).toEqual([]);
     expect(env.sandbox.purchases.get('4')).toBe(1);
     expect(env.sandbox.purchases.get('9')).toBe(1);
+  });
+
+  it('orders: plain replay sends an unconfirmed order whole through the order-sync API (not a second purchase); one the builder refuses now stays unconfirmed', async () => {
+    await insertOrders(env.db, 1, 10);
+    const paid = (secret: boolean): Config =>
+      testConfig(env.db.url, env.sandbox.url, { personaclick: secret ? { shopSecret: SANDBOX_SHOP_SECRET } : {}, orders: { query: PAID_ORDERS_QUERY } });
+    await runCommand(paid(true), ['sync', 'orders']);
+    expect(env.sandbox.purchases.get('4')).toBe(1);
+    // As report --verify files them: 4 lost at PersonaClick, 6 held otherwise; 6's lines are then broken in the shop.
+    await env.db.query(
+      `INSERT INTO personaclick_sync.failures (job, key, class, reason, road) VALUES ('orders', '4', 'unconfirmed', 'report --verify: missing', 'sync'), ('orders', '6', 'unconfirmed', 'report --verify: different', 'sync')`,
+    );
+    await env.db.query(`UPDATE shop.order_lines SET unit_price = -1 WHERE order_id = 6`);
+    await expect(runCommand(paid(false), ['replay'])).rejects.toThrow(/^replay: unconfirmed orders go out again through the order-sync API, which needs the shop secret/);
+    expect(env.sandbox.syncOrders.size).toBe(0);
+
+    const { summaries } = await runCommand(paid(true), ['replay']);
+    expect(summaries.map((s) => [s.job, s.status, s.sent, s.invalid])).toEqual([['orders', 'done', 1, 1]]);
+    expect(env.sandbox.purchases.get('4')).toBe(1); // no second live purchase
+    expect(env.sandbox.syncOrders.get('4')).toMatchObject({ status: 'paid', identifiers: { email: 'buyer4@example.com' } });
+    expect(await open('orders')).toEqual(['6:unconfirmed']);
+    const [six] = await env.db.query<{ reason: string; road: string }>(`SELECT reason, road FROM personaclick_sync.failures WHERE key = '6' AND resolved_at IS NULL`);
+    expect(six?.road).toBe('sync');
+    expect(six?.reason).toMatch(/price/);
+    const [ledger] = await env.db.query<{ road: string }>(`SELECT road FROM personaclick_sync.ledger WHERE job = 'orders' AND key = '4'`);
+    expect(ledger?.road).toBe('sync');
   });
 
   it("carts: sends the device's cart as the nightly run builds it (the same hash), and a clear for one gone since", async () => {

@@ -119,7 +119,7 @@ describe('report --verify: what PersonaClick really holds', () => {
     const result = await runCli(['report', ...range, '--verify', '100', '--json', '--config', config]);
     expect(result.code, result.stderr).toBe(5);
     const verify = (JSON.parse(result.stdout) as { verify: VerifyResult }).verify;
-    expect(verify).toMatchObject({ checked: 28, equal: 24, missing: 1, different: 2, changed: 1, unchecked: 0 });
+    expect(verify).toMatchObject({ checked: 28, equal: 24, missing: 1, different: 2, changed: 1, unchecked: 0, filed: 3, resolved: 0 });
     const [t22] = await db.query<{ total: string }>(`SELECT total::text FROM shop.orders WHERE id = 22`);
     expect(verify.lines.map((l) => [l.id, l.road, l.outcome, l.by])).toEqual([
       ['3', 'push', 'missing', 'did'],
@@ -196,6 +196,86 @@ describe('report --verify: what PersonaClick really holds', () => {
       hostile.closeAllConnections();
       await new Promise((resolve) => hostile.close(resolve));
     }
+  });
+
+  it('the missing and different are filed as unconfirmed failures; replay --class unconfirmed sends them whole through the order-sync API, then the read-back is clean', async () => {
+    // Left by the test above: 3 (a live purchase) missing, 12 (order-sync) and 22 (a live purchase) different; 14 changed since told.
+    const unconfirmed = async () =>
+      db.query<{ key: string; road: string | null; reason: string; occurrences: number }>(
+        `SELECT key, road, reason, occurrences FROM personaclick_sync.failures WHERE job = 'orders' AND class = 'unconfirmed' AND resolved_at IS NULL ORDER BY key::int`,
+      );
+    expect((await unconfirmed()).map((r) => [r.key, r.road])).toEqual([
+      ['3', 'sync'],
+      ['12', 'sync'],
+      ['22', 'sync'],
+    ]);
+    expect((await unconfirmed()).find((r) => r.key === '3')?.reason).toBe('report --verify: PersonaClick holds no order 3 for this did');
+    expect((await unconfirmed()).find((r) => r.key === '12')?.reason).toMatch(/^report --verify: status paid \(PersonaClick: cancelled\); items /);
+
+    // PersonaClick holds 22 right again: the next read-back resolves its row; 3 and 12 stay filed (one occurrence a read-back: the third).
+    const [t22] = await db.query<{ total: string }>(`SELECT total::text FROM shop.orders WHERE id = 22`);
+    expect(sandbox.alterOrder('22', { total: Number(t22?.total) })).toBe(true);
+    const again = await runCli(['report', ...range, '--verify', '100', '--json', '--config', config]);
+    expect(again.code, again.stderr).toBe(5);
+    expect((JSON.parse(again.stdout) as { verify: VerifyResult }).verify).toMatchObject({ equal: 25, missing: 1, different: 1, changed: 1, filed: 2, resolved: 1 });
+    expect((await unconfirmed()).map((r) => [r.key, r.occurrences])).toEqual([
+      ['3', 3],
+      ['12', 3],
+    ]);
+    const text = await runCli(['report', ...range, '--verify', '100', '--config', config]);
+    expect(text.code).toBe(5);
+    expect(text.stdout).toContain('2 filed as unconfirmed failure(s); personaclick-sync replay --class unconfirmed sends them again, whole, through the order-sync API');
+
+    // status counts them, by class.
+    const status = await runCli(['status', '--json', '--config', config]);
+    expect(status.code, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { openFailures: { job: string; class: string; count: number }[] }).openFailures).toContainEqual({ job: 'orders', class: 'unconfirmed', count: 2 });
+    const statusText = await runCli(['status', '--config', config]);
+    expect(statusText.stdout.split('\n')).toContain(
+      '  orders       unconfirmed 2   (report --verify found them missing or different at PersonaClick; replay --class unconfirmed sends them again)',
+    );
+
+    // Without the shop secret: one line, exit 2, nothing sent.
+    const noSecret = variant((cfg) => delete cfg.personaclick.shopSecret);
+    const syncsBefore = sandbox.events.get('/sync/orders') ?? 0;
+    for (const args of [['replay', '--class', 'unconfirmed'], ['replay']]) {
+      const refused = await runCli([...args, '--config', noSecret]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr.trimEnd().split('\n')).toEqual([
+        'personaclick-sync: replay: unconfirmed orders go out again through the order-sync API, which needs the shop secret: set personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET}), or replay the other classes alone (--class invalid, rejected or warning)',
+      ]);
+    }
+    expect(sandbox.events.get('/sync/orders') ?? 0).toBe(syncsBefore);
+    expect((await runCli(['replay', '--class', 'unknown', '--config', config])).stderr).toBe('personaclick-sync: --class: must be invalid, rejected, warning or unconfirmed (got "unknown")\n');
+
+    // A refused resend stays unconfirmed, with the new reason; the other is delivered and resolved.
+    const purchasesOf3 = sandbox.purchases.get('3');
+    sandbox.setFaults({ reject: [{ field: 'id', equals: '12', status: 422, message: 'Order 12 refused' }] });
+    const refused = await runCli(['replay', '--class', 'unconfirmed', '--config', config]);
+    sandbox.setFaults({});
+    expect(refused.code, refused.stderr).toBe(0);
+    expect((await unconfirmed()).map((r) => [r.key, r.road])).toEqual([['12', 'sync']]);
+    expect((await unconfirmed())[0]?.reason).toContain('Order 12 refused');
+    // 3 went out through the order-sync API, with its real date: not a second live purchase.
+    expect(sandbox.purchases.get('3')).toBe(purchasesOf3);
+    const held3 = sandbox.syncOrders.get('3');
+    const [placed3] = await db.query<{ placed: string }>(`SELECT floor(extract(epoch FROM created_at))::bigint::text AS placed FROM shop.orders WHERE id = 3`);
+    expect(held3?.date).toBe(Number(placed3?.placed));
+    const [road3] = await db.query<{ road: string }>(`SELECT road FROM personaclick_sync.ledger WHERE job = 'orders' AND key = '3'`);
+    expect(road3?.road).toBe('sync'); // PersonaClick's copy is now the order-sync one: the read-back looks for it there
+
+    const replayed = await runCli(['replay', '--class', 'unconfirmed', '--config', config]);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(await unconfirmed()).toEqual([]);
+    expect(sandbox.syncOrders.get('12')?.status).toBe('paid');
+
+    // Read back again: all held as the connector would send them (14 is still a change the next sync tells).
+    const clean = await runCli(['report', ...range, '--verify', '100', '--json', '--config', config]);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect((JSON.parse(clean.stdout) as { verify: VerifyResult }).verify).toMatchObject({ checked: 28, equal: 27, missing: 0, different: 0, changed: 1, filed: 0, resolved: 0 });
+    // Other failures (order 5 rejected, 2 invalid, 7 warning) were left alone by --class unconfirmed.
+    const others = await db.query<{ key: string; class: string }>(`SELECT key, class FROM personaclick_sync.failures WHERE job = 'orders' AND resolved_at IS NULL ORDER BY key::int`);
+    expect(others.map((r) => `${r.key}:${r.class}`)).toEqual(['2:invalid', '5:rejected', '7:warning']);
   });
 
   it('the sample is evenly spaced over the stream, in one pass, whatever its length', () => {

@@ -1,7 +1,7 @@
 /** Command-line parsing: one place that turns argv into a command and checked options. */
 import { parseArgs } from 'node:util';
 import { INSTANT_RULE, parseInstant } from '../dates.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, REPLAY_CLASSES, type ReplayClass } from '../errors.js';
 
 export interface CliArgs {
   command: string;
@@ -15,7 +15,7 @@ export interface CliArgs {
   from: string | undefined;
   to: string | undefined;
   job: string | undefined;
-  failureClass: 'invalid' | 'rejected' | 'warning' | undefined;
+  failureClass: ReplayClass | undefined;
   since: Date | undefined;
   shard: string | undefined;
   shards: string | undefined;
@@ -113,9 +113,10 @@ function portNumber(raw: string): number {
   return Number(raw);
 }
 
-function failureClass(raw: string): 'invalid' | 'rejected' | 'warning' {
-  if (raw !== 'invalid' && raw !== 'rejected' && raw !== 'warning') throw new ConfigError(`--class: must be invalid, rejected or warning (got "${raw}")`);
-  return raw;
+function failureClass(raw: string): ReplayClass {
+  const known = REPLAY_CLASSES.find((c) => c === raw);
+  if (known === undefined) throw new ConfigError(`--class: must be invalid, rejected, warning or unconfirmed (got "${raw}")`);
+  return known;
 }
 
 function instant(name: string, raw: string): Date {

@@ -32,7 +32,9 @@ Options
                      or live purchase events dated when they arrive (push)
   --old-orders-as-new  backfill --via push: also send orders placed more than two days ago (they count as bought today)
   --job J            replay: only this job's failures (orders, carts, wishlists, events)
-  --class C          replay: only invalid, rejected or warning failures (warning: sent without a bad optional field)
+  --class C          replay: only invalid, rejected, warning or unconfirmed failures (warning: sent without a bad
+                     optional field; unconfirmed: a delivered order report --verify found missing or different at
+                     PersonaClick, sent again whole through the order-sync API; needs personaclick.shopSecret)
   --since D          replay: only failures that happened at or after D
   --shard i/N        run shard i (0-based) of N: rows split by a hash of their key, own watermark and lock
   --shards N         the same, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)
@@ -43,7 +45,8 @@ Options
                      PersonaClick (GET /orders/by_user, one request per customer; needs personaclick.shopSecret) and
                      compare status, total and products with quantities against what the connector would send now.
                      The sample: the range's delivered orders in the sync's order (updated_at, order_id), evenly
-                     spaced, so the same orders each time while the books stay the same
+                     spaced, so the same orders each time while the books stay the same. Each missing or
+                     different order is filed as an unconfirmed failure (replay --class unconfirmed repairs it)
   -h, --help         show this help
   -v, --version      print the version
 
@@ -76,5 +79,6 @@ Examples
   personaclick-sync sync orders --metrics-file /var/lib/node_exporter/textfile/personaclick_orders.prom
   personaclick-sync report --from 2024-06-01 --to 2024-07-01 --html report.html
   personaclick-sync report --from 2024-06-01 --to 2024-07-01 --verify 200
+  personaclick-sync replay --class unconfirmed        (send again what report --verify found missing or different)
   personaclick-sync schedule                          (one long-running process instead of crontab lines)
 `;

@@ -8,7 +8,7 @@ import { ConfigError, ExitCode, toError } from '../errors.js';
 import { collectReport, type ReportRange } from '../report/collect.js';
 import { reportHtml } from '../report/html.js';
 import { formatReport } from '../report/table.js';
-import { EvenSample, formatVerify, verified as confirmed, verifyOrders, type DeliveredOrder, type VerifyResult } from '../report/verify.js';
+import { EvenSample, fileVerify, formatVerify, verified as confirmed, verifyOrders, type DeliveredOrder, type VerifyResult } from '../report/verify.js';
 import { scrub } from '../log.js';
 import { openSource } from '../source/db.js';
 import { openStateDb } from '../state/db.js';
@@ -56,7 +56,12 @@ export async function reportCommand(config: Config, args: CliArgs, io: CliIo): P
     if (pending.length > 0) throw new ConfigError(`the state schema "${config.state.schema}" needs migrations (${pending.join(', ')}): run personaclick-sync migrate`);
     const data = await collectReport(config, source, state, range, new Date(), sample);
     let verified: VerifyResult | undefined;
-    if (sample !== undefined) verified = await verifyOrders(config, source, state, sample.result(), sample.offered, sample.n);
+    if (sample !== undefined) {
+      const equal: string[] = [];
+      verified = await verifyOrders(config, source, state, sample.result(), sample.offered, sample.n, (id) => equal.push(id));
+      // The missing and different become unconfirmed failures (replay --class unconfirmed repairs them); the exit code stays the read-back's.
+      await fileVerify(state, verified, equal);
+    }
     if (args.html !== undefined) {
       try {
         await writeFile(args.html, reportHtml(data), 'utf8');

@@ -12,7 +12,10 @@ export interface StatusReport {
   pendingMigrations: string[];
   watermarks: { name: string; ts: string; key: string | null; updatedAt: string }[];
   runs: { id: string; job: string; mode: string; shard: string | null; status: string; startedAt: string; finishedAt: string | null; read: number; sent: number; skipped: number; invalid: number; rejected: number; retries: number; warnings: number; error: string | null; notice: string | null }[];
-  /** By job and class; class `warning`: delivered without optional fields whose values were bad (replay resends them once fixed). */
+  /**
+   * By job and class; class `warning`: delivered without optional fields whose values were bad (replay resends them
+   * once fixed); class `unconfirmed`: delivered orders report --verify found missing or different at PersonaClick.
+   */
   /** What PersonaClick holds by the ledger: by job, and for orders by road (`push`: live purchases; `sync`: the order-sync API). */
   delivered: { job: string; road: string | null; count: number }[];
   openFailures: { job: string; class: string; count: number }[];
@@ -62,6 +65,12 @@ export async function statusReport(db: StateDb): Promise<StatusReport> {
   };
 }
 
+/** What the open failures of a class ask of the operator, after their count. */
+const CLASS_NOTE: Partial<Record<string, string>> = {
+  warning: '   (sent without a bad optional field; fix the row, then: replay --class warning)',
+  unconfirmed: '   (report --verify found them missing or different at PersonaClick; replay --class unconfirmed sends them again)',
+};
+
 export function formatStatus(report: StatusReport): string {
   const out: string[] = [];
   if (report.pendingMigrations.length > 0) {
@@ -84,7 +93,7 @@ export function formatStatus(report: StatusReport): string {
   for (const d of report.delivered) out.push(`  ${d.job.padEnd(12)} ${d.road === null ? ''.padEnd(10) : (d.road === 'sync' ? 'order-sync' : 'purchase').padEnd(10)} ${d.count}`);
   out.push('', 'Open failures');
   if (report.openFailures.length === 0) out.push('  none');
-  for (const f of report.openFailures) out.push(`  ${f.job.padEnd(12)} ${f.class.padEnd(10)} ${f.count}${f.class === 'warning' ? '   (sent without a bad optional field; fix the row, then: replay --class warning)' : ''}`);
+  for (const f of report.openFailures) out.push(`  ${f.job.padEnd(12)} ${f.class.padEnd(11)} ${f.count}${CLASS_NOTE[f.class] ?? ''}`);
   if (report.recentFailures.length > 0) {
     out.push('', 'Most recent');
     for (const f of report.recentFailures) out.push(`  ${f.job} ${f.key} [${f.class}${f.status ? ` ${f.status}` : ''}] ${f.reason}`);

@@ -19,6 +19,7 @@ import { syncLines } from '../payloads/sync-order.js';
 import type { Source } from '../source/db.js';
 import { linesFor, ordersByKeys, type OrderRow } from '../source/orders.js';
 import type { StateDb } from '../state/db.js';
+import { fileVerifyOutcome } from '../state/failures.js';
 import { ledgerStates, type LedgerState } from '../state/ledger.js';
 
 /** A delivered order of the range, as the report's page loop sees it. */
@@ -100,6 +101,12 @@ export interface VerifyResult {
   /** GET /orders/by_user requests made (one per customer). */
   requests: number;
   lines: VerifyLine[];
+  /**
+   * The missing and different orders filed as open `unconfirmed` failures (replay --class unconfirmed sends them again
+   * through the order-sync API), and open `unconfirmed` failures resolved because their order was read back equal.
+   */
+  filed: number;
+  resolved: number;
 }
 
 /** Reads at once, at most (each is also paced by the configured rate). */
@@ -129,12 +136,23 @@ export function verified(result: VerifyResult): boolean {
   return result.missing + result.different + result.unread === 0;
 }
 
-/** Read the sample back and compare. Throws FatalApiError (exit 3) and ApiUnavailableError (exit 4) from the reads. */
-export async function verifyOrders(config: Config, source: Source, state: StateDb, sample: readonly DeliveredOrder[], delivered: number, requested: number): Promise<VerifyResult> {
+/**
+ * Read the sample back and compare. Throws FatalApiError (exit 3) and ApiUnavailableError (exit 4) from the reads.
+ * `onEqual` hears the id of each order read back equal (fileVerify resolves its open `unconfirmed` failure).
+ */
+export async function verifyOrders(
+  config: Config,
+  source: Source,
+  state: StateDb,
+  sample: readonly DeliveredOrder[],
+  delivered: number,
+  requested: number,
+  onEqual?: (id: string) => void,
+): Promise<VerifyResult> {
   const job = config.jobs.orders;
   const secret = config.personaclick.shopSecret;
   if (job === undefined || secret === undefined) throw new Error('verifyOrders: needs the orders job and the shop secret');
-  const result: VerifyResult = { requested, delivered, checked: 0, equal: 0, missing: 0, different: 0, changed: 0, unchecked: 0, unread: 0, requests: 0, lines: [] };
+  const result: VerifyResult = { requested, delivered, checked: 0, equal: 0, missing: 0, different: 0, changed: 0, unchecked: 0, unread: 0, requests: 0, lines: [], filed: 0, resolved: 0 };
   const note = (order: DeliveredOrder, outcome: VerifyLine['outcome'], by: Customer['by'] | undefined, reason: string): void => {
     result[outcome] += 1;
     if (outcome !== 'unchecked') result.checked += 1;
@@ -213,6 +231,7 @@ export async function verifyOrders(config: Config, source: Source, state: StateD
         if (differences.length === 0) {
           result.equal += 1;
           result.checked += 1;
+          onEqual?.(want.order.key);
         } else if (want.drift === 'untold') {
           note(want.order, 'changed', want.customer.by, `${differences.join('; ')} (changed in the shop since it was last told: the next sync sends it)`);
         } else if (want.drift === 'older') {
@@ -305,6 +324,19 @@ function compare(want: Expected, got: HeldOrder): string[] {
   return out;
 }
 
+/**
+ * Keep what the read-back found in the failures: each order missing or different becomes (or stays) an open
+ * `unconfirmed` failure of the orders job, road `sync`, with what differs as its reason; an order read back equal
+ * resolves its open `unconfirmed` failure. Changed-since-told and unchecked orders are not filed: the next sync tells
+ * the one, nothing confirmed or denied the other. Sets `filed` and `resolved`.
+ */
+export async function fileVerify(state: StateDb, result: VerifyResult, equal: readonly string[]): Promise<void> {
+  const unconfirmed = result.lines.filter((l) => l.outcome === 'missing' || l.outcome === 'different').map((l) => ({ key: l.id, reason: `report --verify: ${l.reason}` }));
+  const { filed, resolved } = await fileVerifyOutcome(state, 'orders', unconfirmed, equal);
+  result.filed = filed;
+  result.resolved = resolved;
+}
+
 const ROAD: Record<DeliveredOrder['road'], string> = { push: 'purchase', sync: 'order-sync' };
 
 /** The read-back in a terminal: the counts, then one line per order that is not equal. */
@@ -321,9 +353,10 @@ export function formatVerify(result: VerifyResult): string {
   out.push('');
   if (result.missing + result.different > 0) {
     out.push(
-      `PersonaClick is missing ${n(result.missing)} and holds ${n(result.different)} different from what the connector would send: the order-sync API checks batches after queueing them and reports refused orders by email to the account. The ledger counts them delivered, so no run sends them again by itself (README, "report --verify").`,
+      `PersonaClick is missing ${n(result.missing)} and holds ${n(result.different)} different from what the connector would send: the order-sync API checks batches after queueing them and reports refused orders by email to the account. The ledger counts them delivered, so no run sends them again by itself: ${n(result.filed)} filed as unconfirmed failure(s); personaclick-sync replay --class unconfirmed sends them again, whole, through the order-sync API (README, "report --verify").`,
     );
   }
+  if (result.resolved > 0) out.push(`${n(result.resolved)} unconfirmed failure(s) resolved: their orders were read back as the connector would send them.`);
   if (result.unread > 0) out.push(`${n(result.unread)} order(s) could not be read back: PersonaClick refused the read (see the lines above).`);
   if (result.missing + result.different + result.unread === 0) {
     out.push(result.checked === 0 ? 'Nothing was read back: no delivered order of the range could be checked.' : 'PersonaClick holds every order read back as the connector would send it now.');

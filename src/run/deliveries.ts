@@ -45,6 +45,11 @@ export interface DispatchOptions {
    * with exactly these again is not sent: nothing was fixed, and PersonaClick has that request already.
    */
   deliveredWithWarnings?: string | undefined;
+  /**
+   * Orders: the request replaces PersonaClick's copy whole (replay of an `unconfirmed` order): on delivery the
+   * ledger's road becomes this request's road.
+   */
+  replaceRoad?: boolean | undefined;
   /** Told when the request is delivered (after it is booked). */
   onDelivered?: (() => void) | undefined;
 }
@@ -212,6 +217,7 @@ export class Deliveries {
           segment: options.envelope?.segment ?? null,
           road: road ?? null,
           stateTs: options.stateTs ?? null,
+          ...(options.replaceRoad === true ? { replaceRoad: true } : {}),
         });
       }
     }

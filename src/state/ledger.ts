@@ -9,8 +9,16 @@ export interface LedgerEntry {
   /** Mirrors: the stream and segment of the device's last full request (its clearing request goes out on them). */
   stream?: string | null;
   segment?: string | null;
-  /** Orders: the road the order first went out by (`push` or `sync`); it never changes afterwards. */
+  /**
+   * Orders: the road the order first went out by (`push` or `sync`); it never changes afterwards, except by
+   * `replaceRoad`.
+   */
   road?: Road | null;
+  /**
+   * Orders: this delivery replaces PersonaClick's copy whole (replay of an `unconfirmed` order through the order-sync
+   * API): the ledger's road becomes this one, so `report --verify` reads it back the way PersonaClick now holds it.
+   */
+  replaceRoad?: boolean;
   /** Orders: the model's updated_at (cursor text) of the state PersonaClick was last told; `hash` is that state's digest. */
   stateTs?: string | null;
 }
@@ -76,6 +84,11 @@ export async function recordDelivered(db: StateDb, trx: Knex.Transaction, job: s
         pgArray(chunk.map((e) => e.stateTs ?? null)),
       ],
     );
+  }
+  // Copies replaced whole: the road becomes the one they went out by now.
+  for (const road of ['push', 'sync'] as const) {
+    const keys = entries.filter((e) => e.replaceRoad === true && e.road === road).map((e) => e.key);
+    if (keys.length > 0) await trx.raw(`UPDATE ??.ledger SET road = ? WHERE job = ? AND key = ANY(?::text[])`, [db.schema, road, job, pgArray(keys)]);
   }
 }
 
