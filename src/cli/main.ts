@@ -6,22 +6,15 @@ import { ConfigError, ExitCode, toError } from '../errors.js';
 import { createLogger, scrub, type Logger } from '../log.js';
 import { commandsTaking, findCommand, scheduledJobs, type CommandOption, type JobCommand } from '../../jobs/index.js';
 import { launchJob, lockName, type Launchable } from '../run/launch.js';
-import { MetricsExport } from '../metrics/export.js';
-import { SyncMetrics } from '../metrics/metrics.js';
-import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import type { MetricsServer } from '../metrics/server.js';
 import { createMonitor } from '../monitor/observer.js';
-import { runSchedule } from '../run/scheduler.js';
 import { parseShard, type Shard } from '../shard.js';
-import { openStateDb } from '../state/db.js';
-import { migrate } from '../state/migrate.js';
-import { startSandbox } from '../sandbox/index.js';
-import { loadDemo } from '../demo/load.js';
 import { parseCli, type CliArgs } from './args.js';
-import { checkCommand } from './check.js';
 import { exitCodeForError, exitCodeForRun } from './exit.js';
 import { HELP } from './help.js';
-import { formatStatus, statusReport } from './status.js';
-import { reportCommand } from './report.js';
+
+// Each command loads what only it needs when it runs (the sandbox, the demo's embedded Postgres, check, status,
+// report, the scheduler and its /metrics server, prom-client): `sync orders` from cron starts without them.
 
 export interface CliIo {
   stdout: Writable;
@@ -49,7 +42,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       case 'sandbox':
         return await sandboxCommand(args, io);
       case 'demo': {
-        const runDemo = await loadDemo();
+        const runDemo = await (await import('../demo/load.js')).loadDemo();
         return await runDemo({ out: io.stdout });
       }
       case 'migrate':
@@ -63,8 +56,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         const log = createLogger({ secrets, destination: io.stderr });
         if (args.command === 'migrate') return await migrateCommand(config, log, io);
         if (args.command === 'status') return await statusCommand(config, args, io);
-        if (args.command === 'check') return await checkCommand(config, io, args.json);
-        if (args.command === 'report') return await reportCommand(config, args, io);
+        if (args.command === 'check') return await (await import('./check.js')).checkCommand(config, io, args.json);
+        if (args.command === 'report') return await (await import('./report.js')).reportCommand(config, args, io);
         return await scheduleCommand(config, log, io);
       }
       default: {
@@ -88,6 +81,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
 }
 
 async function migrateCommand(config: Config, log: Logger, io: CliIo): Promise<number> {
+  const [{ openStateDb }, { migrate }] = await Promise.all([import('../state/db.js'), import('../state/migrate.js')]);
   const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   try {
     const { applied } = await migrate(db);
@@ -100,6 +94,7 @@ async function migrateCommand(config: Config, log: Logger, io: CliIo): Promise<n
 }
 
 async function statusCommand(config: Config, args: CliArgs, io: CliIo): Promise<number> {
+  const [{ openStateDb }, { formatStatus, statusReport }] = await Promise.all([import('../state/db.js'), import('./status.js')]);
   const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   try {
     const report = await statusReport(db);
@@ -162,11 +157,13 @@ function onShutdownSignals(config: Config, log: Logger): { stop: AbortSignal; re
 async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<number> {
   const signals = onShutdownSignals(config, log);
   // /metrics and /healthz on metrics.port, for as long as the scheduler runs.
-  const metrics = config.metrics.port === undefined ? undefined : new SyncMetrics();
+  const metrics = config.metrics.port === undefined ? undefined : new (await import('../metrics/metrics.js')).SyncMetrics();
+  const { runSchedule } = await import('../run/scheduler.js');
   const lastRuns: Record<string, { status: string; at: string; error?: string }> = {};
   let server: MetricsServer | undefined;
   try {
     if (metrics && config.metrics.port !== undefined) {
+      const { startMetricsServer } = await import('../metrics/server.js');
       server = await startMetricsServer({ port: config.metrics.port, metrics, log, health: () => ({ ok: !signals.stop.aborted, jobs: lastRuns }) });
       log.info({ url: server.url, port: server.port }, 'serving /metrics and /healthz');
     }
@@ -194,7 +191,10 @@ async function jobCommand(
 ): Promise<number> {
   const { shard } = args;
   // Metrics of a run from cron: the textfile and the Pushgateway, written once the runs are over (not for dry runs).
-  const exporter = args.dryRun ? undefined : await MetricsExport.open({ file: args.metricsFile, pushgateway: config.metrics.pushgateway, instance: lockName(launchable, { shard }) });
+  // (prom-client is loaded only when there is somewhere to export to.)
+  const exporting = !args.dryRun && (args.metricsFile !== undefined || config.metrics.pushgateway !== undefined);
+  const targets = { file: args.metricsFile, pushgateway: config.metrics.pushgateway, instance: lockName(launchable, { shard }) };
+  const exporter = exporting ? await (await import('../metrics/export.js')).MetricsExport.open(targets) : undefined;
   const signals = onShutdownSignals(config, log);
   try {
     const tty = io.stderr === process.stderr && process.stderr.isTTY ? process.stderr : undefined;
@@ -214,6 +214,7 @@ async function jobCommand(
 }
 
 async function sandboxCommand(args: CliArgs, io: CliIo): Promise<number> {
+  const { startSandbox } = await import('../sandbox/index.js');
   const sandbox = await startSandbox({ port: args.port ?? 8080, ...(args.shop ? { shopIds: [args.shop] } : {}) });
   io.stdout.write(`PersonaClick sandbox listening on ${sandbox.url} (control: ${sandbox.url}/__sandbox/stats). Ctrl-C to stop.\n`);
   await new Promise<void>((resolve) => {

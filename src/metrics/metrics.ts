@@ -10,20 +10,13 @@
  * Values are read when the registry is collected: a scrape mid-run sees the run's counts so far.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RunCounts, RunStatus } from '../state/runs.js';
+import type { RunStatus } from '../state/runs.js';
 import type { RunTotals } from '../state/monitor.js';
+import { answerClass, VOLUME_REASONS, type GroupLabels, type LiveRun, type RowCounts, type VolumeReason } from './labels.js';
+
+export { answerClass, groupLabels, VOLUME_REASONS, type GroupLabels, type LiveRun, type RowCounts, type VolumeReason } from './labels.js';
 
 export const METRIC_PREFIX = 'personaclick_sync_';
-
-export interface GroupLabels {
-  job_name: string;
-  mode: string;
-  /** "i/N", or "" for an unsharded run. */
-  shard: string;
-}
-
-/** The row counts a run keeps. */
-export type RowCounts = Readonly<RunCounts>;
 
 /** What the runs table says a group has done before this process looked. */
 export type GroupTotals = RunTotals;
@@ -31,16 +24,7 @@ export type GroupTotals = RunTotals;
 export const ROW_NAMES = ['read', 'sent', 'skipped', 'invalid', 'rejected', 'warned'] as const satisfies readonly (keyof RunTotals['rows'])[];
 export type RowName = (typeof ROW_NAMES)[number];
 
-export const VOLUME_REASONS = ['nothing_read', 'low_volume', 'rejected_share'] as const;
-export type VolumeReason = (typeof VOLUME_REASONS)[number];
-
 export const ANSWER_CLASSES = ['2xx', '3xx', '4xx', '5xx', 'network'] as const;
-
-/** A run in progress: its counts are read live at each collection. */
-export interface LiveRun {
-  counts: RowCounts;
-  retries: () => number;
-}
 
 interface Group {
   labels: GroupLabels;
@@ -62,12 +46,6 @@ export function emptyTotals(): GroupTotals {
     lastRun: undefined,
     lastDurationSeconds: undefined,
   };
-}
-
-/** "2xx" for 204, "network" when no answer came. */
-export function answerClass(status: number | 'network'): string {
-  if (status === 'network') return 'network';
-  return `${Math.floor(status / 100)}xx`;
 }
 
 export function rowCount(counts: RowCounts, name: RowName): number {
@@ -332,8 +310,4 @@ const ROW_HELP: Record<RowName, string> = {
 
 function keyOf(labels: GroupLabels): string {
   return `${labels.job_name}\u0000${labels.mode}\u0000${labels.shard}`;
-}
-
-export function groupLabels(run: { job: string; mode: string; shard: string | undefined }): GroupLabels {
-  return { job_name: run.job, mode: run.mode, shard: run.shard ?? '' };
 }

@@ -6,7 +6,8 @@
  */
 import type { Config } from '../config/index.js';
 import { toError } from '../errors.js';
-import { answerClass, groupLabels, type GroupLabels, type LiveRun, type SyncMetrics } from '../metrics/metrics.js';
+import { answerClass, groupLabels, type GroupLabels, type LiveRun } from '../metrics/labels.js';
+import type { SyncMetrics } from '../metrics/metrics.js';
 import type { ObservedRun, RunObserver, RunWatch } from '../run/observer.js';
 import type { RunSummary } from '../run/summary.js';
 import { newestOrderTs } from '../source/report.js';
@@ -15,7 +16,6 @@ import { readNotifiedState, recordRunNotes, runTotals, sameWeekdayRuns, writeNot
 import { readWatermark } from '../state/watermarks.js';
 import { isNotifyState, messageFor, stateAfter, type RunOutcome } from './notify.js';
 import { assessVolume, type VolumeVerdict } from './volume.js';
-import { postWebhook } from './webhook.js';
 
 /** Weeks of history a volume alert looks back on, and how near the time of day a run must have started. */
 export const HISTORY_WEEKS = 4;
@@ -37,7 +37,7 @@ export function notifyKey(run: { job: string; mode: string; shard: string | unde
 export function createMonitor(opts: MonitorOptions): RunObserver {
   const { config, metrics } = opts;
   const webhook = config.notify.webhook;
-  const notify = opts.notify ?? (webhook === undefined ? undefined : (text: string) => postWebhook({ url: webhook, timeoutMs: 5_000 }, text));
+  const notify = opts.notify ?? (webhook === undefined ? undefined : async (text: string) => (await import('./webhook.js')).postWebhook({ url: webhook, timeoutMs: 5_000 }, text));
 
   return {
     async runStarted(run: ObservedRun): Promise<RunWatch> {

@@ -4,7 +4,7 @@
  * The history is the job's finished runs (same mode and shard) of the last weeks, on the same weekday, started
  * within an hour of this run's time of day; the state module reads it (src/state/monitor.ts).
  */
-import type { VolumeReason } from '../metrics/metrics.js';
+import type { VolumeReason } from '../metrics/labels.js';
 
 export interface VolumeCounts {
   read: number;

@@ -1,8 +1,8 @@
 /** Line rows → the `items` of a purchase, full cart or full wishlist: checked, merged, sorted by id. */
-import { count, money, optionalId, optionalText, requiredId } from './fields.js';
+import { count, money, optionalId, optionalText, requiredId, toNumber } from './fields.js';
 import { keep } from './policy.js';
-import { fail } from './reason.js';
-import { AMOUNT, MAX_AMOUNT, amountRule, isRecord, itemIdRule, longIdRule } from './rules.js';
+import { fail, isAbsent } from './reason.js';
+import { AMOUNT, MAX_AMOUNT, amountRule, isRecord, itemIdRule, longIdRule, moneyRule } from './rules.js';
 import type { BuildWarning, Check, Failure } from './types.js';
 
 export type PurchaseItem = {
@@ -33,27 +33,51 @@ export function lineObject(line: unknown, index: number): Check<Record<string, u
 
 const lineIdColumn = (value: unknown, field: string) => optionalId(value, field, longIdRule);
 
-/** One purchase line; its optional fields (price, line_id, fashion_size) as policy.ts says for a bad value. */
+/** A price as `money(value, field)` gives it, without its result object or field name for a good one; undefined otherwise. */
+function plainMoney(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value + 0 : typeof value === 'string' ? toNumber(value) : undefined;
+  return n !== undefined && moneyRule(n) === undefined ? n : undefined;
+}
+
+/**
+ * One purchase line; its optional fields (price, line_id, fashion_size) as policy.ts says for a bad value. Values
+ * that pass (nearly all) are taken without a result object or a field name; anything else goes through the same
+ * coercer and policy as ever, for the same value or reason.
+ */
 function purchaseItem(line: unknown, index: number, warnings: BuildWarning[]): Check<PurchaseItem> {
-  const at = `items[${index}]`;
   const row = lineObject(line, index);
   if (!row.ok) return row;
-  const id = requiredId(row.value.id, `${at}.id`, itemIdRule);
-  if (!id.ok) return id;
-  const amount = count(row.value.amount, `${at}.amount`);
-  if (!amount.ok) return amount;
-  const price = keep(warnings, `${at}.price`, row.value.price, money);
-  if (!price.ok) return price;
-  const lineId = keep(warnings, `${at}.line_id`, row.value.line_id, lineIdColumn);
-  if (!lineId.ok) return lineId;
-  const size = keep(warnings, `${at}.fashion_size`, row.value.fashion_size, optionalText);
-  if (!size.ok) return size;
-  const item: PurchaseItem = { id: id.value, amount: amount.value };
-  if (price.value !== undefined) item.price = price.value;
-  if (lineId.value !== undefined) item.line_id = lineId.value;
-  if (size.value !== undefined) item.fashion_size = size.value;
+  const { id: rawId, amount: rawAmount, price: rawPrice, line_id: rawLineId, fashion_size: rawSize } = row.value;
+  const id = itemId(rawId, index);
+  if (typeof id !== 'string' && !id.ok) return id;
+  const amount = typeof rawAmount === 'number' && amountRule(rawAmount) === undefined ? rawAmount + 0 : count(rawAmount, `items[${index}].amount`);
+  if (typeof amount !== 'number' && !amount.ok) return amount;
+  const item: PurchaseItem = { id: typeof id === 'string' ? id : id.value, amount: typeof amount === 'number' ? amount : amount.value };
+  if (!isAbsent(rawPrice)) {
+    let price = plainMoney(rawPrice);
+    if (price === undefined) {
+      const kept = keep(warnings, `items[${index}].price`, rawPrice, money);
+      if (!kept.ok) return kept;
+      price = kept.value;
+    }
+    if (price !== undefined) item.price = price;
+  }
+  if (!isAbsent(rawLineId)) {
+    const lineId = keep(warnings, `items[${index}].line_id`, rawLineId, lineIdColumn);
+    if (!lineId.ok) return lineId;
+    if (lineId.value !== undefined) item.line_id = lineId.value;
+  }
+  if (!isAbsent(rawSize)) {
+    const size = keep(warnings, `items[${index}].fashion_size`, rawSize, optionalText);
+    if (!size.ok) return size;
+    if (size.value !== undefined) item.fashion_size = size.value;
+  }
   return { ok: true, value: item };
 }
+
+/** Two items that are one: what `purchaseKey` compares (the same id, fashion_size, line_id and price). */
+const sameItem = (a: PurchaseItem, b: PurchaseItem): boolean =>
+  a.id === b.id && (a.fashion_size ?? '\u0001') === (b.fashion_size ?? '\u0001') && (a.line_id ?? '\u0001') === (b.line_id ?? '\u0001') && a.price === b.price;
 
 /** The fields that make two lines one item. A separator no id holds keeps the parts apart. */
 const purchaseKey = (item: PurchaseItem): string => `${item.id}\u0000${item.fashion_size ?? '\u0001'}\u0000${item.line_id ?? '\u0001'}\u0000${item.price ?? '\u0001'}`;
@@ -61,31 +85,40 @@ const purchaseKey = (item: PurchaseItem): string => `${item.id}\u0000${item.fash
 /** Order among items of one id (rare, so it may cost more): their other fields as JSON. */
 const tieKey = (item: PurchaseItem): string => JSON.stringify([item.fashion_size ?? null, item.line_id ?? null, item.price ?? null]);
 
+/** By id, then (same id) by their other fields. */
+const comparePurchase = (a: PurchaseItem, b: PurchaseItem): number => compareText(a.id, b.id) || (a.id === b.id ? compareText(tieKey(a), tieKey(b)) : 0);
+
 const MERGED_PURCHASE = `${AMOUNT} once lines with the same id, fashion_size, line_id and price are added up`;
 const MERGED_CART = `${AMOUNT} once lines with the same id are added up`;
 
-/** Purchase lines: at least one; lines with the same id, fashion_size, line_id and price merged (amounts added). */
+/**
+ * Purchase lines: at least one; lines with the same id, fashion_size, line_id and price merged (amounts added),
+ * sorted by id. An order's few lines look for their twin in the list itself; a Map pays only for long orders.
+ */
 export function purchaseItems(lines: readonly unknown[], warnings: BuildWarning[] = []): Check<PurchaseItem[]> {
   if (lines.length === 0) return { ok: false, reason: 'items: an order needs at least one line' };
   if (lines.length === 1) {
     const only = purchaseItem(lines[0], 0, warnings);
     return only.ok ? { ok: true, value: [only.value] } : only;
   }
-  const merged = new Map<string, PurchaseItem>();
+  const byKey = lines.length > 16 ? new Map<string, PurchaseItem>() : undefined;
+  const items: PurchaseItem[] = [];
   for (let index = 0; index < lines.length; index++) {
     const item = purchaseItem(lines[index], index, warnings);
     if (!item.ok) return item;
-    const key = purchaseKey(item.value);
-    const seen = merged.get(key);
+    let seen: PurchaseItem | undefined;
+    const key = byKey === undefined ? undefined : purchaseKey(item.value);
+    if (key !== undefined) seen = byKey?.get(key);
+    else for (let k = 0; k < items.length && seen === undefined; k++) if (sameItem(items[k] as PurchaseItem, item.value)) seen = items[k];
     if (seen === undefined) {
-      merged.set(key, item.value);
+      items.push(item.value);
+      if (key !== undefined) byKey?.set(key, item.value);
       continue;
     }
     seen.amount += item.value.amount;
     if (seen.amount > MAX_AMOUNT) return fail(`items[${index}].amount`, MERGED_PURCHASE, seen.amount);
   }
-  const sorted = [...merged.values()].sort((a, b) => compareText(a.id, b.id) || compareText(tieKey(a), tieKey(b)));
-  return { ok: true, value: sorted };
+  return { ok: true, value: items.sort(comparePurchase) };
 }
 
 /**
