@@ -123,7 +123,9 @@ CREATE TABLE order_lines (order_id bigint NOT NULL, product_id text NOT NULL, qt
 CREATE INDEX ON order_lines (order_id);
 CREATE TABLE cart_lines (device_id text NOT NULL, product_id text NOT NULL, qty int NOT NULL);
 CREATE TABLE wishlist_items (device_id text NOT NULL, product_id text NOT NULL);
-INSERT INTO orders (id, customer_device_id, email, total) VALUES (1001, 'dev1', 'a@example.com', 30.00);
+-- A minute old: past the sync's settle lag (5 s), however fast the commands before the backfill run.
+INSERT INTO orders (id, customer_device_id, email, total, created_at, updated_at)
+  VALUES (1001, 'dev1', 'a@example.com', 30.00, now() - interval '1 minute', now() - interval '1 minute');
 INSERT INTO order_lines VALUES (1001, 'P1', 2, 10.00, NULL), (1001, 'P2', 1, 10.00, NULL);
 INSERT INTO cart_lines VALUES ('dev1', 'P1', 2), ('dev1', 'P2', 1), ('dev2', 'P1', 1), ('dev3', 'P9', 4);
 SQL
@@ -141,7 +143,7 @@ done
 carts=$(node -e 'fetch(process.argv[1] + "/__sandbox/carts").then((r) => r.json()).then((c) => console.log(Object.keys(c).length))' "$sandbox_url")
 [ "$carts" = "3" ] || fail "reconcile carts in the production install left $carts carts in the sandbox, not 3"
 purchases=$(node -e 'fetch(process.argv[1] + "/__sandbox/purchases").then((r) => r.json()).then((p) => console.log(JSON.stringify(p)))' "$sandbox_url")
-[ "$purchases" = '{"1001":1}' ] || fail "sync orders in the production install should have sent order 1001 once (by the backfill; the first sync starts from now), the sandbox holds $purchases"
+[ "$purchases" = '{"1001":1}' ] || fail "backfill orders in the production install should have sent order 1001 once (the first sync starts from now), the sandbox holds $purchases"
 
 echo "container check: context without local files, build stage ok, production install without devDependencies;" \
   "entrypoint $entry runs migrate, check, reconcile carts, sync orders, backfill orders --via push (the one order delivered) and status; demo exits 2 with one line"
