@@ -13,10 +13,12 @@ export interface Booked {
 export async function bookedKeys(db: StateDb, job: string, keys: readonly string[]): Promise<Map<string, Booked>> {
   if (keys.length === 0) return new Map();
   const result = await db.knex.raw<{ rows: { key: string; delivered: boolean; road: string | null; class: string | null }[] }>(
+    // One index probe per key, whatever the planner thinks: as plain joins, a page of 10 000 keys against a ledger of
+    // a million rows was planned as a hash join over the whole ledger (370 ms a page against 85 ms; 1M orders 19.7 s).
     `SELECT u.k AS key, l.key IS NOT NULL AS delivered, l.road, f.class
        FROM unnest(?::text[]) AS u(k)
-       LEFT JOIN ??.ledger l ON l.job = ? AND l.key = u.k
-       LEFT JOIN ??.failures f ON f.job = ? AND f.key = u.k AND f.resolved_at IS NULL
+       LEFT JOIN LATERAL (SELECT key, road FROM ??.ledger WHERE job = ? AND key = u.k LIMIT 1) l ON true
+       LEFT JOIN LATERAL (SELECT key, class FROM ??.failures WHERE job = ? AND key = u.k AND resolved_at IS NULL LIMIT 1) f ON true
       WHERE l.key IS NOT NULL OR f.key IS NOT NULL`,
     [pgArray(keys), db.schema, job, db.schema, job],
   );
