@@ -214,9 +214,9 @@ async function jobCommand(
 }
 
 async function sandboxCommand(args: CliArgs, io: CliIo): Promise<number> {
-  const { startSandbox } = await import('../sandbox/index.js');
+  const { startSandbox, SANDBOX_SHOP_SECRET } = await import('../sandbox/index.js');
   const sandbox = await startSandbox({ port: args.port ?? 8080, ...(args.shop ? { shopIds: [args.shop] } : {}) });
-  io.stdout.write(`PersonaClick sandbox listening on ${sandbox.url} (control: ${sandbox.url}/__sandbox/stats). Ctrl-C to stop.\n`);
+  io.stdout.write(`PersonaClick sandbox listening on ${sandbox.url} (control: ${sandbox.url}/__sandbox/stats; the order-sync API's shop secret: ${SANDBOX_SHOP_SECRET}). Ctrl-C to stop.\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
