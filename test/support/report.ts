@@ -2,6 +2,7 @@
  * What `report` should say, worked out in SQL straight from the tables (the shop's model, the ledger, the failures,
  * the watermarks): a join the connector never makes, since its two databases may be two servers.
  */
+import type { DayRow } from '../../src/report/model.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { createCartTables, insertCarts, CARTS_QUERY, WISHLISTS_QUERY } from './carts.js';
 import { runCli, writeConfig } from './cli.js';
@@ -9,18 +10,8 @@ import { SHOP_ID } from './harness.js';
 import { PG_HOST, PG_PORT, type TestDatabase } from './pg.js';
 import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY as SHOP_ORDERS_QUERY } from './shop.js';
 
-export interface ExpectedDay {
-  day: string;
-  shop: number;
-  delivered: number;
-  push: number;
-  sync: number;
-  warned: number;
-  invalid: number;
-  rejected: number;
-  pending: number;
-  missing: number;
-}
+/** A day as `report --json` gives it (the shape only: the numbers here come from SQL of their own). */
+export type ExpectedDay = DayRow;
 
 export async function expectedDays(db: TestDatabase, ordersQuery: string, from: string, to: string): Promise<ExpectedDay[]> {
   const rows = await db.query<Record<keyof ExpectedDay, string>>(
