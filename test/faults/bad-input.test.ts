@@ -281,14 +281,10 @@ describe('hostile and broken orders in one sync', () => {
   });
 });
 
-// Found by this suite, now fixed (src/source/orders.ts ordersPage/rangeFilter + src/run/checkpoint.ts): a row whose order_id is NULL (a
-// LEFT JOIN in the model, a broken row) gets the key null. Its invalid failure is written with key NULL, which the
-// failures table refuses (NOT NULL), so the whole checkpoint transaction fails: the run ends "failed" with a
-// multi-line SQL error, the watermark never moves, the ledger of everything delivered in that checkpoint is lost, and
-// every later run re-reads and re-sends those orders (the job is stuck, repeating itself). The null-key cursor also
-// makes the next page re-read the row (read 21 of 20). The fix: keep NULL order_ids out of the keyset
-// (`AND q.order_id IS NOT NULL` in rangeFilter / countOrders, with a warning and a count), or record them under a
-// synthetic key (e.g. `null@<updated_at>`) and never let a null key reach the tracker or the failures table.
+// Found by this suite, now fixed: a row whose order_id is NULL (a LEFT JOIN in the model, a broken row) used to reach
+// the books with the key null; the failures table refused it (NOT NULL), the whole checkpoint failed, and every later
+// run re-sent the same orders. Now the keyset pages leave NULL order_ids out (`q.order_id IS NOT NULL`), and a query of
+// its own each run (src/source/orders.ts, unplaceableOrdersStatement) files them as invalid under a key made of their updated_at.
 describe('orders the keyset cannot place: a NULL order_id, a NULL updated_at', () => {
   const shop = useNullKeyShop('order_id', 20);
 
@@ -315,11 +311,9 @@ describe('orders the keyset cannot place: a NULL order_id, a NULL updated_at', (
   });
 });
 
-// Found by this suite, now fixed (src/source/orders.ts rangeFilter): `q.updated_at >= $1 AND q.updated_at < $2` never matches a NULL
-// updated_at, so such an order is neither sent nor kept as a failure: it vanishes without a trace, against "bad rows
-// are caught before sending and kept with a reason". The fix: have each run (or `check`) count the model's
-// rows with a NULL updated_at and record them as invalid ("updated_at: is required …"), or at least log a warning
-// with their count and a few ids.
+// Found by this suite, now fixed: `q.updated_at >= $1 AND q.updated_at < $2` never matches a NULL updated_at, so such an
+// order was neither sent nor kept as a failure. Now the same query of its own each run files it as invalid, the
+// reason naming updated_at.
 describe('an order whose updated_at is NULL', () => {
   const shop = useNullKeyShop('updated_at', 10);
 
