@@ -95,7 +95,12 @@ export function secretsOf(config: Config): string[] {
   if (shopSecret !== undefined && shopSecret !== '') raw.push(shopSecret);
   if (config.metrics.pushgateway !== undefined) raw.push(...urlPasswords(config.metrics.pushgateway));
   if (config.notify.webhook !== undefined) raw.push(...webhookSecrets(config.notify.webhook));
+  return spellingsOf(raw);
+}
+
+/** Every spelling of these secrets (see spellings()), each once, longest first: what a scrubber must mask. */
+export function spellingsOf(secrets: readonly string[]): string[] {
   const all = new Set<string>();
-  for (const secret of raw) for (const s of spellings(secret)) if (s !== '') all.add(s);
+  for (const secret of secrets) for (const s of spellings(secret)) if (s !== '') all.add(s);
   return [...all].sort((a, b) => b.length - a.length);
 }

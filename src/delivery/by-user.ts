@@ -9,6 +9,7 @@
  */
 import { Pool } from 'undici';
 import { ApiError, ApiUnavailableError, fatalStop, toError, trimBody } from '../errors.js';
+import { spellingsOf } from '../config/secrets.js';
 import { scrub } from '../log.js';
 import { storableText } from '../storable-text.js';
 import { answerJson, apiStatusOf, classifyStatus, isRedirect, parseRetryAfter, type Answer } from './classify.js';
@@ -83,10 +84,7 @@ export class ByUserReader {
     this.timeoutMs = timerMs(options.timeoutMs);
     this.cap = options.capBytes ?? BY_USER_CAP_BYTES;
     this.gate = new RateGate(options.perSecond);
-    const secret = options.shopSecret;
-    this.secrets = [...new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2), JSON.stringify(secret).slice(1, -1)])]
-      .filter((s) => s.length >= 3)
-      .sort((a, b) => b.length - a.length);
+    this.secrets = spellingsOf([options.shopSecret]);
     this.pool = new Pool(this.origin, {
       connections: options.connections,
       keepAliveTimeout: 30_000,
