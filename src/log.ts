@@ -23,6 +23,8 @@ export interface LoggerSetup {
   /** Where JSON lines go; default stderr so that stdout stays free for --dry-run NDJSON and --json output. */
   destination?: NodeJS.WritableStream;
   pretty?: boolean;
+  /** Where `LOG_LEVEL` and `LOG_PRETTY` are read (the command's environment); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Replace every secret inside a string. */
@@ -35,7 +37,8 @@ export function scrub(text: string, secrets: readonly string[]): string {
 }
 
 export function createLogger(setup: LoggerSetup = {}): Logger {
-  const level = setup.level ?? process.env.LOG_LEVEL ?? 'info';
+  const env = setup.env ?? process.env;
+  const level = setup.level ?? env.LOG_LEVEL ?? 'info';
   const secrets = (setup.secrets ?? []).filter((s) => s.length >= 3);
   const options: LoggerOptions = {
     level,
@@ -51,7 +54,7 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
         : {},
   };
   const destination = setup.destination ?? process.stderr;
-  const pretty = setup.pretty ?? (process.env.LOG_PRETTY === '1' || (process.env.LOG_PRETTY !== '0' && isTerminal(destination)));
+  const pretty = setup.pretty ?? (env.LOG_PRETTY === '1' || (env.LOG_PRETTY !== '0' && isTerminal(destination)));
   if (pretty) {
     return pino(options, pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' } }));
   }

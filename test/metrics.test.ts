@@ -1,6 +1,6 @@
 /**
  * Metrics as an operator collects them: the textfile a cron run writes, the Pushgateway push, `schedule`'s
- * /metrics and /healthz. Real child processes, a real Postgres, the sandbox over HTTP; every output is parsed as
+ * /metrics and /healthz. The command line in-process (its `schedule` server: `test/cli/metrics-server.test.ts`), a real Postgres, the sandbox over HTTP; every output is parsed as
  * Prometheus text format and compared with the runs table and the sandbox.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -14,7 +14,8 @@ import { SyncMetrics } from '../src/metrics/metrics.js';
 import { writeTextfile } from '../src/metrics/textfile.js';
 import { base64url, groupPath } from '../src/metrics/pushgateway.js';
 import { useFrame } from './support/frame.js';
-import { runCli, startCli, writeConfig } from './support/cli.js';
+import { writeConfig } from './support/cli.js';
+import { runMain } from './support/main.js';
 import { PG_HOST, PG_PORT } from './support/pg.js';
 import { insertOrders, ITEMS_QUERY, ORDERS_QUERY } from './support/shop.js';
 import { SHOP_ID } from './support/harness.js';
@@ -63,7 +64,7 @@ describe('--metrics-file (node_exporter textfile)', () => {
     const file = join(dir, 'personaclick_orders.prom');
     const path = config();
 
-    const first = await runCli(['sync', 'orders', '--limit', '20', '--metrics-file', file, '--config', path]);
+    const first = await runMain(['sync', 'orders', '--limit', '20', '--metrics-file', file, '--config', path]);
     expect(first.code, first.stderr).toBe(0);
     const before = Date.now() / 1000;
     let m = parseMetrics(readFileSync(file, 'utf8'));
@@ -96,7 +97,7 @@ describe('--metrics-file (node_exporter textfile)', () => {
     // A new process, a new run: the counters go on from the runs table, the gauges are this run's.
     env.sandbox.setFaults({});
     await minuteApart(41, 10);
-    const second = await runCli(['sync', 'orders', '--metrics-file', file, '--config', path]);
+    const second = await runMain(['sync', 'orders', '--metrics-file', file, '--config', path]);
     expect(second.code, second.stderr).toBe(0);
     m = parseMetrics(readFileSync(file, 'utf8'));
     const books = await runsTable();
@@ -118,12 +119,12 @@ describe('--metrics-file (node_exporter textfile)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pcs-textfile-'));
     const file = join(dir, 'orders.prom');
     const path = config();
-    expect((await runCli(['sync', 'orders', '--metrics-file', file, '--config', path])).code).toBe(0);
+    expect((await runMain(['sync', 'orders', '--metrics-file', file, '--config', path])).code).toBe(0);
     const success = sampleValue(parseMetrics(readFileSync(file, 'utf8')), `${P}last_success_timestamp_seconds`, ORDERS);
 
     await minuteApart(11, 5);
     env.sandbox.setFaults({ down: true });
-    const halted = await runCli(['sync', 'orders', '--metrics-file', file, '--config', path]);
+    const halted = await runMain(['sync', 'orders', '--metrics-file', file, '--config', path]);
     expect(halted.code).toBe(4);
     const m = parseMetrics(readFileSync(file, 'utf8'));
     expect(sampleValue(m, `${P}runs_total`, { ...ORDERS, status: 'done' })).toBe(1);
@@ -138,17 +139,17 @@ describe('--metrics-file (node_exporter textfile)', () => {
   it('refuses a directory it cannot write into before running anything (exit 2), and a dry run writes nothing', async () => {
     await minuteApart(1, 5);
     const path = config();
-    const missing = await runCli(['sync', 'orders', '--metrics-file', '/nonexistent-dir/x.prom', '--config', path]);
+    const missing = await runMain(['sync', 'orders', '--metrics-file', '/nonexistent-dir/x.prom', '--config', path]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--metrics-file: cannot write into \/nonexistent-dir/);
     const dir = mkdtempSync(join(tmpdir(), 'pcs-textfile-'));
-    const wrongName = await runCli(['sync', 'orders', '--metrics-file', join(dir, 'x.txt'), '--config', path]);
+    const wrongName = await runMain(['sync', 'orders', '--metrics-file', join(dir, 'x.txt'), '--config', path]);
     expect(wrongName.code).toBe(2);
     expect(env.sandbox.stats().received).toBe(0);
-    const dry = await runCli(['sync', 'orders', '--dry-run', '--metrics-file', join(dir, 'x.prom'), '--config', path]);
+    const dry = await runMain(['sync', 'orders', '--dry-run', '--metrics-file', join(dir, 'x.prom'), '--config', path]);
     expect(dry.code).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
-    expect((await runCli(['status', '--metrics-file', join(dir, 'x.prom'), '--config', path])).code).toBe(2);
+    expect((await runMain(['status', '--metrics-file', join(dir, 'x.prom'), '--config', path])).code).toBe(2);
   });
 });
 
@@ -187,7 +188,7 @@ describe('metrics.pushgateway', () => {
     try {
       await minuteApart(1, 30);
       const path = config({ metrics: { pushgateway: `${gateway.url}/` } });
-      const run = await runCli(['sync', 'orders', '--shard', '1/2', '--config', path]);
+      const run = await runMain(['sync', 'orders', '--shard', '1/2', '--config', path]);
       expect(run.code, run.stderr).toBe(0);
       expect(pushes).toHaveLength(1);
       const push = pushes[0];
@@ -203,7 +204,7 @@ describe('metrics.pushgateway', () => {
       expect(sent).toBeLessThan(30);
 
       answer = 500;
-      const failed = await runCli(['sync', 'orders', '--config', path]);
+      const failed = await runMain(['sync', 'orders', '--config', path]);
       expect(failed.code).toBe(0);
       expect(failed.stderr).toMatch(/personaclick-sync: metrics: could not push to the Pushgateway: .*HTTP 500/);
       expect(pushes[1]?.url).toBe(groupPath('orders'));
@@ -211,44 +212,6 @@ describe('metrics.pushgateway', () => {
     } finally {
       await gateway.close();
     }
-  });
-});
-
-describe('schedule: /metrics and /healthz', () => {
-  it('serves the live counts of a run in progress, the totals after it, and its health; 404 elsewhere', async () => {
-    await minuteApart(1, 120);
-    env.sandbox.setFaults({ latencyMs: 25 });
-    const path = config({ metrics: { port: 0 }, orders: { schedule: '*/2 * * * * *' }, delivery: { concurrency: 1 } });
-    const running = startCli(['schedule', '--config', path]);
-    try {
-      const line = await running.waitFor(/"msg":"serving \/metrics and \/healthz"/);
-      const url = (JSON.parse(line) as { url: string }).url;
-      // Mid-run: the counters so far, one request on the wire.
-      await waitUntil(() => env.sandbox.stats().accepted >= 20);
-      let m = parseMetrics(await get(`${url}/metrics`, 200));
-      const midway = sampleValue(m, `${P}rows_sent_total`, ORDERS);
-      expect(midway).toBeGreaterThanOrEqual(15);
-      expect(midway).toBeLessThan(120);
-      expect(sampleValue(m, `${P}requests_in_flight`, ORDERS)).toBeLessThanOrEqual(1);
-      expect(sampleValue(m, `${P}rows_read_total`, ORDERS)).toBeGreaterThanOrEqual(midway);
-
-      await running.waitFor(/"msg":"scheduled run finished"/, 30_000);
-      m = parseMetrics(await get(`${url}/metrics`, 200));
-      expect(sampleValue(m, `${P}rows_sent_total`, ORDERS)).toBe(120);
-      expect(sampleValue(m, `${P}runs_total`, { ...ORDERS, status: 'done' })).toBeGreaterThanOrEqual(1);
-      expect(sampleValue(m, `${P}request_duration_seconds_count`, ORDERS)).toBeGreaterThanOrEqual(120);
-      const mean = sampleValue(m, `${P}request_duration_seconds_sum`, ORDERS) / sampleValue(m, `${P}request_duration_seconds_count`, ORDERS);
-      expect(mean).toBeGreaterThanOrEqual(0.02); // the sandbox's 25 ms
-      expect(sampleValue(m, `${P}watermark_lag_seconds`, ORDERS)).toBe(0);
-      const health = JSON.parse(await get(`${url}/healthz`, 200)) as { ok: boolean; jobs: Record<string, { status: string }> };
-      expect(health.ok).toBe(true);
-      expect(health.jobs.orders?.status).toBe('done');
-      await get(`${url}/nothing`, 404);
-    } finally {
-      running.child.kill('SIGTERM');
-    }
-    const result = await running.done;
-    expect(result.code).toBe(143);
   });
 });
 
@@ -266,21 +229,6 @@ async function listen(answer: (req: IncomingMessage, body: string) => number): P
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
-async function get(url: string, status: number): Promise<string> {
-  const res = await fetch(url);
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  return text;
-}
-
-async function waitUntil(test: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('SyncMetrics', () => {

@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { assessVolume, median } from '../src/monitor/volume.js';
 import { messageFor, stateAfter, type RunOutcome } from '../src/monitor/notify.js';
-import { runCli, writeConfig } from './support/cli.js';
+import { writeConfig } from './support/cli.js';
+import { runMain } from './support/main.js';
 import { createMigratedDatabase, PG_HOST, PG_PORT, type TestDatabase } from './support/pg.js';
 import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY } from './support/shop.js';
 import { SHOP_ID } from './support/harness.js';
@@ -44,7 +45,7 @@ async function newOrders(count: number): Promise<void> {
 }
 
 async function sync(path: string): Promise<{ code: number | null; stderr: string }> {
-  const r = await runCli(['sync', 'orders', '--config', path]);
+  const r = await runMain(['sync', 'orders', '--config', path]);
   return { code: r.code, stderr: r.stderr };
 }
 
@@ -133,7 +134,7 @@ describe('notify.webhook', () => {
     expect(receiver.bodies().every((b) => Object.keys(b).join() === 'text')).toBe(true);
 
     // The books: the last state told, and the volume notice in `status`.
-    const status = JSON.parse((await runCli(['status', '--json', '--config', path])).stdout) as {
+    const status = JSON.parse((await runMain(['status', '--json', '--config', path])).stdout) as {
       notified: { key: string; state: string }[];
       runs: { read: number; notice: string | null }[];
     };
@@ -144,7 +145,7 @@ describe('notify.webhook', () => {
       '100% of the requests were rejected (40 of 40); usually 0%',
       "read 5 rows, under 20% of the usual; the same weekday's runs at this hour usually read 100 (median of 3)",
     ]);
-    const text = (await runCli(['status', '--config', path])).stdout;
+    const text = (await runMain(['status', '--config', path])).stdout;
     expect(text).toContain("volume alert: read 5 rows, under 20% of the usual; the same weekday's runs at this hour usually read 100 (median of 3)");
     expect(text).toMatch(/Webhook: the state last told\n {2}orders sync +ok/);
   });
@@ -176,7 +177,7 @@ describe('notify.webhook', () => {
     expect(receiver.accepted()).toHaveLength(1);
     expect(receiver.accepted()[0]).toMatch(/:warning: failure threshold crossed: 3 open failures \(threshold 3\); see `personaclick-sync status`/);
     await db.query(`INSERT INTO shop.order_lines VALUES (2, 'P2', 1, 9.99), (4, 'P4', 1, 9.99)`);
-    expect((await runCli(['replay', '--config', path])).code).toBe(0);
+    expect((await runMain(['replay', '--config', path])).code).toBe(0);
     await newOrders(1);
     expect((await sync(path)).code).toBe(0);
     expect(receiver.accepted()).toHaveLength(2);

@@ -11,7 +11,8 @@ import { runCommand, SHOP_ID, testConfig, type ConfigOverrides } from './support
 import { createHistoryShop, historyOrder, HISTORY_CARTS_QUERY, HISTORY_ITEMS_QUERY, HISTORY_ORDERS_QUERY, insertHistory } from './support/history-shop.js';
 import { maxInWindow } from './faults/support/figures.js';
 import type { VerifyResult } from '../src/report/verify.js';
-import { runCli, writeConfig } from './support/cli.js';
+import { writeConfig } from './support/cli.js';
+import { runMain } from './support/main.js';
 
 const SECRET = 'shop-secret-7f3a91c2';
 const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 6000, syncOrdersMaxOrders: 5000 }, prefix: 'pcs_history', shop: false });
@@ -218,7 +219,7 @@ describe('the order lifecycle', () => {
     });
     const day = (offset: number): string => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
     const verify = async (): Promise<{ code: number | null; result: VerifyResult; out: string }> => {
-      const run = await runCli(['report', '--from', day(-1), '--to', day(1), '--verify', '50', '--json', '--config', cli]);
+      const run = await runMain(['report', '--from', day(-1), '--to', day(1), '--verify', '50', '--json', '--config', cli]);
       expect(run.stdout + run.stderr).not.toContain(SECRET);
       return { code: run.code, result: (JSON.parse(run.stdout || '{}') as { verify: VerifyResult }).verify, out: run.stderr };
     };

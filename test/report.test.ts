@@ -11,7 +11,8 @@ import { niceScale } from '../src/report/html.js';
 import { reportRange } from '../src/cli/report.js';
 import type { VerifyResult } from '../src/report/verify.js';
 import { EvenSample } from '../src/report/verify.js';
-import { runCli, writeConfig } from './support/cli.js';
+import { writeConfig } from './support/cli.js';
+import { runMain } from './support/main.js';
 import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
 import { CARTS_QUERY, expectedDays, expectedMirror, ORDERS_QUERY, reportShop, WISHLISTS_QUERY } from './support/report.js';
 
@@ -31,7 +32,7 @@ afterAll(async () => {
 
 describe('report', () => {
   it('--json: each day of the range equals what the tables say, and carts and wishlists equal the shop against the ledger', async () => {
-    const result = await runCli(['report', '--from', '2024-02-28', '--to', '2024-03-07', '--json', '--config', config]);
+    const result = await runMain(['report', '--from', '2024-02-28', '--to', '2024-03-07', '--json', '--config', config]);
     expect(result.code, result.stderr).toBe(0);
     const data = JSON.parse(result.stdout) as ReportData;
     expect(data.days.map((d) => d.day)).toEqual(['2024-02-28', '2024-02-29', '2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04', '2024-03-05', '2024-03-06']);
@@ -58,7 +59,7 @@ describe('report', () => {
   });
 
   it('in the terminal: one line a day, the day that does not add up marked, then carts and wishlists', async () => {
-    const result = await runCli(['report', '--from', '2024-03-01', '--to', '2024-03-06', '--config', config]);
+    const result = await runMain(['report', '--from', '2024-03-01', '--to', '2024-03-06', '--config', config]);
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe('Orders by day of updated_at (UTC), 2024-03-01 to 2024-03-06 (exclusive); incremental watermark 2024-03-04T04:00:00.000000Z');
@@ -71,9 +72,9 @@ describe('report', () => {
   });
 
   it('refuses a bad range, and --html on another command, with exit 2', async () => {
-    expect((await runCli(['report', '--from', '2024-03-05', '--to', '2024-03-01', '--config', config])).code).toBe(2);
-    expect((await runCli(['report', '--from', '2024-02-30', '--config', config])).stderr).toMatch(/--from: must be a date, YYYY-MM-DD \(got "2024-02-30"\)/);
-    expect((await runCli(['sync', 'orders', '--html', 'x.html', '--config', config])).code).toBe(2);
+    expect((await runMain(['report', '--from', '2024-03-05', '--to', '2024-03-01', '--config', config])).code).toBe(2);
+    expect((await runMain(['report', '--from', '2024-02-30', '--config', config])).stderr).toMatch(/--from: must be a date, YYYY-MM-DD \(got "2024-02-30"\)/);
+    expect((await runMain(['sync', 'orders', '--html', 'x.html', '--config', config])).code).toBe(2);
   });
 });
 
@@ -92,7 +93,7 @@ describe('report --verify: what PersonaClick really holds', () => {
 
   it('after the runs, every delivered order of both roads is held as the connector would send it: exit 0', async () => {
     const before = sandbox.events.get('/orders/by_user') ?? 0;
-    const result = await runCli(['report', ...range, '--verify', '100', '--json', '--config', config]);
+    const result = await runMain(['report', ...range, '--verify', '100', '--json', '--config', config]);
     expect(result.code, result.stderr).toBe(0);
     const verify = (JSON.parse(result.stdout) as { verify: VerifyResult }).verify;
     // 28 delivered in the range (23 live purchases, 5 through the order-sync API): all read back, one GET per customer.
@@ -100,7 +101,7 @@ describe('report --verify: what PersonaClick really holds', () => {
     expect((sandbox.events.get('/orders/by_user') ?? 0) - before).toBe(28);
     noSecretIn(result.stdout + result.stderr);
 
-    const text = await runCli(['report', ...range, '--verify', '5', '--config', config]);
+    const text = await runMain(['report', ...range, '--verify', '5', '--config', config]);
     expect(text.code, text.stderr).toBe(0);
     const lines = text.stdout.split('\n');
     expect(lines).toContain('Read back from PersonaClick (GET /orders/by_user, 5 request(s)): 5 of 28 delivered orders, evenly spaced (--verify 5)');
@@ -116,7 +117,7 @@ describe('report --verify: what PersonaClick really holds', () => {
     // Order 14 (order-sync) changed in the shop after it was told: a line's quantity, and a newer updated_at of its day.
     await db.query(`UPDATE shop.order_lines SET qty = qty + 1 WHERE order_id = 14`);
     await db.query(`UPDATE shop.orders SET updated_at = '2024-03-02 04:30:00+00' WHERE id = 14`);
-    const result = await runCli(['report', ...range, '--verify', '100', '--json', '--config', config]);
+    const result = await runMain(['report', ...range, '--verify', '100', '--json', '--config', config]);
     expect(result.code, result.stderr).toBe(5);
     const verify = (JSON.parse(result.stdout) as { verify: VerifyResult }).verify;
     expect(verify).toMatchObject({ checked: 28, equal: 24, missing: 1, different: 2, changed: 1, unchecked: 0, filed: 3, resolved: 0 });
@@ -136,7 +137,7 @@ describe('report --verify: what PersonaClick really holds', () => {
     expect(reason('14')).toMatch(/^items (P\d+ ×(\d) \(PersonaClick: ×\d\)(, )?)+ \(changed in the shop since it was last told: the next sync sends it\)$/);
     noSecretIn(result.stdout + result.stderr);
 
-    const text = await runCli(['report', ...range, '--verify', '100', '--config', config]);
+    const text = await runMain(['report', ...range, '--verify', '100', '--config', config]);
     expect(text.code).toBe(5);
     const lines = text.stdout.split('\n');
     expect(lines).toContain('  checked 28  equal 24  missing 1  different 2  changed since told 1  not checked 0');
@@ -148,15 +149,15 @@ describe('report --verify: what PersonaClick really holds', () => {
 
   it('without a shop secret: exit 2 and one line saying where the secret comes from; a bad N or another command: exit 2', async () => {
     const noSecret = variant((cfg) => delete cfg.personaclick.shopSecret);
-    const result = await runCli(['report', '--verify', '10', '--config', noSecret]);
+    const result = await runMain(['report', '--verify', '10', '--config', noSecret]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.trimEnd().split('\n')).toEqual([
       'personaclick-sync: report --verify: reading orders back (GET /orders/by_user) needs the shop secret: set personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET})',
     ]);
-    expect((await runCli(['report', '--verify', '0', '--config', config])).stderr).toBe('personaclick-sync: --verify: must be a whole number of at least 1 (got "0")\n');
-    expect((await runCli(['report', '--verify', 'ten', '--config', config])).code).toBe(2);
-    expect((await runCli(['sync', 'orders', '--verify', '3', '--config', config])).stderr).toBe('personaclick-sync: --verify: only report takes it\n');
+    expect((await runMain(['report', '--verify', '0', '--config', config])).stderr).toBe('personaclick-sync: --verify: must be a whole number of at least 1 (got "0")\n');
+    expect((await runMain(['report', '--verify', 'ten', '--config', config])).code).toBe(2);
+    expect((await runMain(['sync', 'orders', '--verify', '3', '--config', config])).stderr).toBe('personaclick-sync: --verify: only report takes it\n');
   });
 
   it('the secret stays out of every line, whatever the answer echoes; a redirect is never followed (exit 3); a refused read leaves its orders unchecked', async () => {
@@ -175,7 +176,7 @@ describe('report --verify: what PersonaClick really holds', () => {
     try {
       const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
       const cfg = variant((c) => Object.assign(c.personaclick, { url, shopSecret: secret }));
-      const echo = await runCli(['report', ...range, '--verify', '3', '--config', cfg]);
+      const echo = await runMain(['report', ...range, '--verify', '3', '--config', cfg]);
       expect(echo.code, echo.stderr).toBe(5); // nothing confirmed
       expect(seen).toHaveLength(3);
       expect(seen[0]).toContain(`shop_secret=${new URLSearchParams({ s: secret }).toString().slice(2)}`); // the server did get it
@@ -187,7 +188,7 @@ describe('report --verify: what PersonaClick really holds', () => {
       }
       mode = 'redirect';
       seen.length = 0;
-      const moved = await runCli(['report', ...range, '--verify', '3', '--config', cfg]);
+      const moved = await runMain(['report', ...range, '--verify', '3', '--config', cfg]);
       expect(moved.code).toBe(3);
       expect(moved.stderr).toMatch(/^personaclick-sync: WrongUrlError: PersonaClick answered GET \/orders\/by_user with HTTP 302 to https:\/\/elsewhere\.example\/orders\/by_user: personaclick\.url is wrong; set it to https:\/\/elsewhere\.example\n$/);
       expect(seen.length).toBeLessThanOrEqual(3); // not followed: elsewhere.example was never asked
@@ -215,22 +216,22 @@ describe('report --verify: what PersonaClick really holds', () => {
     // PersonaClick holds 22 right again: the next read-back resolves its row; 3 and 12 stay filed (one occurrence a read-back: the third).
     const [t22] = await db.query<{ total: string }>(`SELECT total::text FROM shop.orders WHERE id = 22`);
     expect(sandbox.alterOrder('22', { total: Number(t22?.total) })).toBe(true);
-    const again = await runCli(['report', ...range, '--verify', '100', '--json', '--config', config]);
+    const again = await runMain(['report', ...range, '--verify', '100', '--json', '--config', config]);
     expect(again.code, again.stderr).toBe(5);
     expect((JSON.parse(again.stdout) as { verify: VerifyResult }).verify).toMatchObject({ equal: 25, missing: 1, different: 1, changed: 1, filed: 2, resolved: 1 });
     expect((await unconfirmed()).map((r) => [r.key, r.occurrences])).toEqual([
       ['3', 3],
       ['12', 3],
     ]);
-    const text = await runCli(['report', ...range, '--verify', '100', '--config', config]);
+    const text = await runMain(['report', ...range, '--verify', '100', '--config', config]);
     expect(text.code).toBe(5);
     expect(text.stdout).toContain('2 filed as unconfirmed failure(s); personaclick-sync replay --class unconfirmed sends them again, whole, through the order-sync API');
 
     // status counts them, by class.
-    const status = await runCli(['status', '--json', '--config', config]);
+    const status = await runMain(['status', '--json', '--config', config]);
     expect(status.code, status.stderr).toBe(0);
     expect((JSON.parse(status.stdout) as { openFailures: { job: string; class: string; count: number }[] }).openFailures).toContainEqual({ job: 'orders', class: 'unconfirmed', count: 2 });
-    const statusText = await runCli(['status', '--config', config]);
+    const statusText = await runMain(['status', '--config', config]);
     expect(statusText.stdout.split('\n')).toContain(
       '  orders       unconfirmed 2   (report --verify found them missing or different at PersonaClick; replay --class unconfirmed sends them again)',
     );
@@ -239,19 +240,19 @@ describe('report --verify: what PersonaClick really holds', () => {
     const noSecret = variant((cfg) => delete cfg.personaclick.shopSecret);
     const syncsBefore = sandbox.events.get('/sync/orders') ?? 0;
     for (const args of [['replay', '--class', 'unconfirmed'], ['replay']]) {
-      const refused = await runCli([...args, '--config', noSecret]);
+      const refused = await runMain([...args, '--config', noSecret]);
       expect(refused.code).toBe(2);
       expect(refused.stderr.trimEnd().split('\n')).toEqual([
         'personaclick-sync: replay: unconfirmed orders go out again through the order-sync API, which needs the shop secret: set personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET}), or replay the other classes alone (--class invalid, rejected or warning)',
       ]);
     }
     expect(sandbox.events.get('/sync/orders') ?? 0).toBe(syncsBefore);
-    expect((await runCli(['replay', '--class', 'unknown', '--config', config])).stderr).toBe('personaclick-sync: --class: must be invalid, rejected, warning or unconfirmed (got "unknown")\n');
+    expect((await runMain(['replay', '--class', 'unknown', '--config', config])).stderr).toBe('personaclick-sync: --class: must be invalid, rejected, warning or unconfirmed (got "unknown")\n');
 
     // A refused resend stays unconfirmed, with the new reason; the other is delivered and resolved.
     const purchasesOf3 = sandbox.purchases.get('3');
     sandbox.setFaults({ reject: [{ field: 'id', equals: '12', status: 422, message: 'Order 12 refused' }] });
-    const refused = await runCli(['replay', '--class', 'unconfirmed', '--config', config]);
+    const refused = await runMain(['replay', '--class', 'unconfirmed', '--config', config]);
     sandbox.setFaults({});
     expect(refused.code, refused.stderr).toBe(0);
     expect((await unconfirmed()).map((r) => [r.key, r.road])).toEqual([['12', 'sync']]);
@@ -264,13 +265,13 @@ describe('report --verify: what PersonaClick really holds', () => {
     const [road3] = await db.query<{ road: string }>(`SELECT road FROM personaclick_sync.ledger WHERE job = 'orders' AND key = '3'`);
     expect(road3?.road).toBe('sync'); // PersonaClick's copy is now the order-sync one: the read-back looks for it there
 
-    const replayed = await runCli(['replay', '--class', 'unconfirmed', '--config', config]);
+    const replayed = await runMain(['replay', '--class', 'unconfirmed', '--config', config]);
     expect(replayed.code, replayed.stderr).toBe(0);
     expect(await unconfirmed()).toEqual([]);
     expect(sandbox.syncOrders.get('12')?.status).toBe('paid');
 
     // Read back again: all held as the connector would send them (14 is still a change the next sync tells).
-    const clean = await runCli(['report', ...range, '--verify', '100', '--json', '--config', config]);
+    const clean = await runMain(['report', ...range, '--verify', '100', '--json', '--config', config]);
     expect(clean.code, clean.stderr).toBe(0);
     expect((JSON.parse(clean.stdout) as { verify: VerifyResult }).verify).toMatchObject({ checked: 28, equal: 27, missing: 0, different: 0, changed: 1, filed: 0, resolved: 0 });
     // Other failures (order 5 rejected, 2 invalid, 7 warning) were left alone by --class unconfirmed.

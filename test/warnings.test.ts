@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
-import { runCli, writeConfig } from './support/cli.js';
+import { writeConfig } from './support/cli.js';
+import { runMain } from './support/main.js';
 import { createMigratedDatabase, PG_HOST, PG_PORT, type TestDatabase } from './support/pg.js';
 import { createShop, insertOrders, ITEMS_QUERY } from './support/shop.js';
 import { SHOP_ID } from './support/harness.js';
@@ -58,7 +59,7 @@ interface Status {
 }
 
 async function status(path: string): Promise<Status> {
-  const result = await runCli(['status', '--json', '--config', path]);
+  const result = await runMain(['status', '--json', '--config', path]);
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as Status;
 }
@@ -72,7 +73,7 @@ describe('an order with a bad optional value', () => {
     await db.query(`UPDATE shop.orders SET cash = total; UPDATE shop.orders SET cash = -5 WHERE id IN (4, 7)`);
     const path = config();
 
-    const sync = await runCli(['sync', 'orders', '--config', path]);
+    const sync = await runMain(['sync', 'orders', '--config', path]);
     expect(sync.code, sync.stderr).toBe(0);
     const finished = JSON.parse(sync.stderr.split('\n').find((l) => l.includes('"run finished"')) ?? '{}') as Record<string, unknown>;
     expect(finished).toMatchObject({ status: 'done', sent: 10, invalid: 0, warnings: 2 });
@@ -100,21 +101,21 @@ describe('an order with a bad optional value', () => {
     const first = await status(path);
     expect(first.openFailures).toEqual([{ job: 'orders', class: 'warning', count: 2 }]);
     expect(first.runs[0]).toMatchObject({ mode: 'sync', sent: 10, warnings: 2 });
-    const text = await runCli(['status', '--config', path]);
+    const text = await runMain(['status', '--config', path]);
     expect(text.stdout).toMatch(/orders\s+warning\s+2/);
 
     // The normal sync never sends them again: they are delivered.
-    expect((await runCli(['sync', 'orders', '--config', path])).code).toBe(0);
+    expect((await runMain(['sync', 'orders', '--config', path])).code).toBe(0);
     expect(sandbox.stats().accepted).toBe(10);
 
     // Replay before anything is fixed sends nothing (PersonaClick has that request) and leaves both open.
-    expect((await runCli(['replay', '--class', 'warning', '--config', path])).code).toBe(0);
+    expect((await runMain(['replay', '--class', 'warning', '--config', path])).code).toBe(0);
     expect(sandbox.stats().accepted).toBe(10);
     expect((await status(path)).openFailures).toEqual([{ job: 'orders', class: 'warning', count: 2 }]);
 
     // Fix order 4; replay --class warning resends the whole purchase with order_cash, and resolves its warning.
     await db.query(`UPDATE shop.orders SET cash = 12.5 WHERE id = 4`);
-    const replay = await runCli(['replay', '--class', 'warning', '--config', path]);
+    const replay = await runMain(['replay', '--class', 'warning', '--config', path]);
     expect(replay.code, replay.stderr).toBe(0);
     expect(bodiesOf('4')).toHaveLength(2);
     expect(bodiesOf('4')[1]).toMatchObject({ order_id: '4', order_cash: 12.5 });
@@ -123,14 +124,14 @@ describe('an order with a bad optional value', () => {
 
     // Fix order 7; a plain replay takes warnings too.
     await db.query(`UPDATE shop.orders SET cash = 3 WHERE id = 7`);
-    expect((await runCli(['replay', '--config', path])).code).toBe(0);
+    expect((await runMain(['replay', '--config', path])).code).toBe(0);
     expect(bodiesOf('7')).toHaveLength(2);
     expect(bodiesOf('7')[1]).toMatchObject({ order_id: '7', order_cash: 3 });
     expect((await status(path)).openFailures).toEqual([]);
     expect((await failures()).every((f) => f.resolved)).toBe(true);
 
     // Still delivered: the next sync sends nothing.
-    expect((await runCli(['sync', 'orders', '--config', path])).code).toBe(0);
+    expect((await runMain(['sync', 'orders', '--config', path])).code).toBe(0);
     expect(sandbox.stats().accepted).toBe(12);
   });
 
@@ -138,7 +139,7 @@ describe('an order with a bad optional value', () => {
     await insertOrders(db, 1, 3);
     await db.query(`UPDATE shop.orders SET cash = -1 WHERE id = 2; UPDATE shop.order_lines SET qty = 0 WHERE order_id = 2`);
     const path = config();
-    expect((await runCli(['sync', 'orders', '--config', path])).code).toBe(0);
+    expect((await runMain(['sync', 'orders', '--config', path])).code).toBe(0);
     expect(sandbox.purchases.has('2')).toBe(false);
     expect(sandbox.purchases.size).toBe(2);
     const kept = await failures();

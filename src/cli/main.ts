@@ -53,7 +53,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         if (args.metricsFile !== undefined) throw new ConfigError(`--metrics-file: only the job commands take it (sync, backfill, reconcile, events, replay)`);
         const config = loadConfig({ path: args.config, env: io.env });
         secrets = secretsOf(config);
-        const log = createLogger({ secrets, destination: io.stderr });
+        const log = createLogger({ secrets, destination: io.stderr, env: io.env });
         if (args.command === 'migrate') return await migrateCommand(config, log, io);
         if (args.command === 'status') return await statusCommand(config, args, io);
         if (args.command === 'check') return await (await import('./check.js')).checkCommand(config, io, args.json);
@@ -67,7 +67,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         const shard = parseShard(args.shard, args.shards, io.env);
         const config = loadConfig({ path: args.config, env: io.env });
         secrets = secretsOf(config);
-        const log = createLogger({ secrets, destination: io.stderr });
+        const log = createLogger({ secrets, destination: io.stderr, env: io.env });
         return await jobCommand(config, launchable, { ...args, shard }, log, io);
       }
     }

@@ -22,7 +22,15 @@ export interface RunningCli {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
 }
 
+/** The fast tier runs nothing but in-process code: a test that spawns the built CLI belongs in test/cli/ (or faults/). */
+function refuseInFastTier(): void {
+  if (process.env.PCS_TIER === 'fast') {
+    throw new Error('this test spawns the built CLI: move it to test/cli/ (a tier that builds dist/ first), or run the command in-process with runMain (test/support/main.ts)');
+  }
+}
+
 export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv | undefined; timeoutMs?: number } = {}): RunningCli {
+  refuseInFastTier();
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', LOG_PRETTY: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,6 +72,7 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv | undef
 }
 
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  refuseInFastTier();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { PATH: process.env.PATH, LOG_LEVEL: 'info', LOG_PRETTY: '0', ...opts.env },

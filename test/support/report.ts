@@ -5,7 +5,8 @@
 import type { DayRow } from '../../src/report/model.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { createCartTables, insertCarts, CARTS_QUERY, WISHLISTS_QUERY } from './carts.js';
-import { runCli, writeConfig } from './cli.js';
+import { writeConfig } from './cli.js';
+import { runMain } from './main.js';
 import { SHOP_ID } from './harness.js';
 import { PG_HOST, PG_PORT, type TestDatabase } from './pg.js';
 import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY as SHOP_ORDERS_QUERY } from './shop.js';
@@ -97,7 +98,7 @@ export async function reportShop(db: TestDatabase, sandbox: Sandbox): Promise<st
     },
   });
   const must = async (args: string[]) => {
-    const r = await runCli([...args, '--config', path]);
+    const r = await runMain([...args, '--config', path]);
     if (r.code !== 0) throw new Error(`${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
   };
   await must(['migrate']);

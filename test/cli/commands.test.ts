@@ -1,10 +1,10 @@
 /** The command line as an operator uses it: real child processes, a real Postgres, the sandbox over HTTP. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
-import { runCli, startCli, writeConfig } from './support/cli.js';
-import { createDatabase, PG_HOST, PG_PORT, type TestDatabase } from './support/pg.js';
-import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY } from './support/shop.js';
-import { SHOP_ID } from './support/harness.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { runCli, startCli, writeConfig } from '../support/cli.js';
+import { createDatabase, PG_HOST, PG_PORT, type TestDatabase } from '../support/pg.js';
+import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY } from '../support/shop.js';
+import { SHOP_ID } from '../support/harness.js';
 
 let db: TestDatabase;
 let sandbox: Sandbox;

@@ -1,11 +1,11 @@
 /** Operations as an operator runs them: backfill, replay, locks, shards and signals, in real child processes. */
 import { describe, expect, it } from 'vitest';
-import { runCli, startCli, writeConfig } from './support/cli.js';
-import { PG_HOST, PG_PORT } from './support/pg.js';
-import { insertOrders, ITEMS_QUERY, ORDERS_QUERY } from './support/shop.js';
-import { SHOP_ID } from './support/harness.js';
-import { useFrame } from './support/frame.js';
-import { waitUntil } from './support/wait.js';
+import { runCli, startCli, writeConfig } from '../support/cli.js';
+import { PG_HOST, PG_PORT } from '../support/pg.js';
+import { insertOrders, ITEMS_QUERY, ORDERS_QUERY } from '../support/shop.js';
+import { SHOP_ID } from '../support/harness.js';
+import { useFrame } from '../support/frame.js';
+import { waitUntil } from '../support/wait.js';
 
 const env = useFrame({ sandbox: { recordBodies: false }, prefix: 'pcs_ops' });
 
