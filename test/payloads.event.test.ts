@@ -110,7 +110,8 @@ describe('buildEventRequest: /push events', () => {
   it('purchase: the same rules as buildPurchase', () => {
     expect(reason(buildEventRequest(row({ event: 'purchase', order_id: 'N1' }), ctx))).toBe('items: an order needs at least one line');
     expect(reason(buildEventRequest(row({ event: 'purchase', items: [{ id: 'a', amount: 1 }] }), ctx))).toMatch(/^order_id: is required/);
-    expect(reason(buildEventRequest(row({ event: 'purchase', order_id: 'N1', items: [{ id: 'a', amount: 0 }] }), ctx))).toMatch(/^items\[0\]\.amount: /);
+    expect(reason(buildEventRequest(row({ event: 'purchase', order_id: 'N1', items: [{ id: 'a', amount: 'x' }] }), ctx))).toMatch(/^items\[0\]\.amount: /);
+    expect(reason(buildEventRequest(row({ event: 'purchase', order_id: 'N1', items: [{ id: 'a', amount: 0 }] }), ctx))).toMatch(/^items: no line is bought/);
     const cash = warned(buildEventRequest(row({ event: 'purchase', order_id: 'N1', order_cash: 'NaN', custom: { did: 'x', gift: 1 }, items: [{ id: 'a', amount: 1 }] }), ctx));
     expect(cash.body).not.toHaveProperty('order_cash');
     expect(cash.body.custom).toEqual({ gift: 1 });

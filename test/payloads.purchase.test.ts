@@ -94,12 +94,20 @@ describe('buildPurchase: a complete order', () => {
   });
 
   it('ignores unknown columns and never sends ordered_at / updated_at', () => {
-    const b = body(purchase({ ordered_at: ORDERED, shard: 3, note: { a: 1 }, external_id: 'E1' }, [line({ sku_name: 'x' })]));
+    const b = body(purchase({ ordered_at: ORDERED, shard: 3, note: { a: 1 } }, [line({ sku_name: 'x' })]));
     expect(Object.keys(b)).not.toContain('ordered_at');
     expect(Object.keys(b)).not.toContain('updated_at');
     expect(Object.keys(b)).not.toContain('shard');
-    expect(Object.keys(b)).not.toContain('external_id');
+    expect(Object.keys(b)).not.toContain('note');
     expect(b.items).toEqual([{ id: '100500', amount: 1 }]);
+  });
+
+  it('carries the customer identifiers, channel and recommended_source the model gives (documented purchase fields)', () => {
+    const b = body(purchase({ external_id: 'E1', loyalty_id: 'L-77', telegram_id: 12345, channel: 'app', recommended_source: { source: 'dynamic', code: 'REC1' } }));
+    expect(b).toMatchObject({ external_id: 'E1', loyalty_id: 'L-77', telegram_id: '12345', channel: 'app', recommended_source: { source: 'dynamic', code: 'REC1' } });
+    const bad = purchase({ recommended_source: { source: '' } });
+    expect(bad.ok && bad.request.body).not.toHaveProperty('recommended_source');
+    expect(bad.ok && bad.warnings.map((w) => [w.field, w.reason])).toEqual([['recommended_source', 'recommended_source.source: must be non-empty text or a number (got ""); left out']]);
   });
 });
 
@@ -313,8 +321,43 @@ describe('buildPurchase: items', () => {
   it.each([
     [0, '0'],
     [-1, '-1'],
-    [2.5, '2.5'],
-    ['2.5', '"2.5"'],
+    ['-2', '-2'],
+  ])('leaves a line of %j units out with a warning naming it, and sends the rest', (amount, shown) => {
+    const built = purchase({}, [line({ id: 'a' }), line({ id: 'b' }), line({ id: 'c', amount })]);
+    expect(built.ok && built.request.body.items).toEqual([
+      { id: 'a', amount: 1 },
+      { id: 'b', amount: 1 },
+    ]);
+    expect(built.ok && built.warnings).toEqual([
+      { field: 'items[2].amount', value: shown, reason: `items[2].amount: ${shown} is not a quantity bought (a line of no units); the line is left out of the order` },
+    ]);
+  });
+
+  it('refuses an order whose every line is of no units', () => {
+    expect(reason(purchase({}, [line({ amount: 0 })]))).toBe('items: no line is bought (every line is cancelled, refunded or of no units)');
+  });
+
+  it.each([
+    [2.5, '10.00', 25],
+    ['0.75', 4.99, 3.74],
+    [1500.5, '0.01', 15.01],
+  ])('sends a weighed line (amount %j at %j) as quantity 1 at its final price, as the docs say', (amount, price, total) => {
+    expect(body(purchase({}, [line({ id: 'cheese', amount, price })])).items).toEqual([{ id: 'cheese', amount: 1, price: total }]);
+  });
+
+  it('refuses a weighed line without a price (its final price cannot be told)', () => {
+    expect(reason(purchase({}, [line({ amount: 0.75 })]))).toMatch(/^items\[0\]\.price: is required and must be the unit price of a weighed line/);
+  });
+
+  it('leaves cancelled and refunded lines out of the purchase', () => {
+    const lines = [line({ id: 'a' }), line({ id: 'b', status: 'refunded' }), line({ id: 'c', status: 'cancelled' }), line({ id: 'd', status: 'shipped' })];
+    expect(body(purchase({}, lines)).items).toEqual([
+      { id: 'a', amount: 1 },
+      { id: 'd', amount: 1 },
+    ]);
+  });
+
+  it.each([
     [1001, '1001'],
     ['NaN', '"NaN"'],
     [Number.NaN, 'NaN'],

@@ -18,6 +18,7 @@ export { ON_BAD_VALUE, onBadValue, warningsText, type OnBadValue } from './polic
 export { buildEventRequest } from './event.js';
 export { validateRequest } from './validate.js';
 export { deriveSeance } from './seance.js';
+export { isClosedLine } from './line-quantity.js';
 export { listContentHash } from './hash.js';
 export {
   buildStatusUpdate,

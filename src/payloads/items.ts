@@ -4,6 +4,7 @@ import { keep } from './policy.js';
 import { fail, isAbsent } from './reason.js';
 import { AMOUNT, MAX_AMOUNT, amountRule, isRecord, itemIdRule, longIdRule, moneyRule } from './rules.js';
 import type { BuildWarning, Check, Failure } from './types.js';
+import { isClosedLine, lineQuantity, toCents } from './line-quantity.js';
 
 export type PurchaseItem = {
   id: string;
@@ -40,19 +41,28 @@ function plainMoney(value: unknown): number | undefined {
 }
 
 /**
- * One purchase line; its optional fields (price, line_id, fashion_size) as policy.ts says for a bad value. Values
- * that pass (nearly all) are taken without a result object or a field name; anything else goes through the same
- * coercer and policy as ever, for the same value or reason.
+ * One purchase line; its optional fields (price, line_id, fashion_size) as policy.ts says for a bad value; undefined
+ * for a line of no units (left out, with a warning). A weighed line goes as 1 at its final price. Values that pass
+ * (nearly all) are taken without a result object or a field name; anything else goes through the same coercer and
+ * policy as ever, for the same value or reason.
  */
-function purchaseItem(line: unknown, index: number, warnings: BuildWarning[]): Check<PurchaseItem> {
+function purchaseItem(line: unknown, index: number, warnings: BuildWarning[]): Check<PurchaseItem | undefined> {
   const row = lineObject(line, index);
   if (!row.ok) return row;
   const { id: rawId, amount: rawAmount, price: rawPrice, line_id: rawLineId, fashion_size: rawSize } = row.value;
   const id = itemId(rawId, index);
   if (typeof id !== 'string' && !id.ok) return id;
-  const amount = typeof rawAmount === 'number' && amountRule(rawAmount) === undefined ? rawAmount + 0 : count(rawAmount, `items[${index}].amount`);
-  if (typeof amount !== 'number' && !amount.ok) return amount;
-  const item: PurchaseItem = { id: typeof id === 'string' ? id : id.value, amount: typeof amount === 'number' ? amount : amount.value };
+  let amount: number;
+  let weighed: number | undefined;
+  if (typeof rawAmount === 'number' && amountRule(rawAmount) === undefined) amount = rawAmount + 0;
+  else {
+    const quantity = lineQuantity(rawAmount, `items[${index}].amount`, warnings);
+    if (!quantity.ok) return quantity;
+    if (quantity.value === undefined) return { ok: true, value: undefined };
+    amount = quantity.value.amount;
+    weighed = quantity.value.weighed;
+  }
+  const item: PurchaseItem = { id: typeof id === 'string' ? id : id.value, amount };
   if (!isAbsent(rawPrice)) {
     let price = plainMoney(rawPrice);
     if (price === undefined) {
@@ -60,8 +70,9 @@ function purchaseItem(line: unknown, index: number, warnings: BuildWarning[]): C
       if (!kept.ok) return kept;
       price = kept.value;
     }
-    if (price !== undefined) item.price = price;
+    if (price !== undefined) item.price = weighed === undefined ? price : toCents(price * weighed);
   }
+  if (weighed !== undefined && item.price === undefined) return fail(`items[${index}].price`, WEIGHED, rawPrice, true);
   if (!isAbsent(rawLineId)) {
     const lineId = keep(warnings, `items[${index}].line_id`, rawLineId, lineIdColumn);
     if (!lineId.ok) return lineId;
@@ -74,6 +85,9 @@ function purchaseItem(line: unknown, index: number, warnings: BuildWarning[]): C
   }
   return { ok: true, value: item };
 }
+
+/** Why a weighed line needs a price. */
+export const WEIGHED = 'must be the unit price of a weighed line (a fractional amount): it goes as quantity 1 at the unit price times the weight';
 
 /** Two items that are one: what `purchaseKey` compares (the same id, fashion_size, line_id and price). */
 const sameItem = (a: PurchaseItem, b: PurchaseItem): boolean =>
@@ -92,20 +106,24 @@ const MERGED_PURCHASE = `${AMOUNT} once lines with the same id, fashion_size, li
 const MERGED_CART = `${AMOUNT} once lines with the same id are added up`;
 
 /**
- * Purchase lines: at least one; lines with the same id, fashion_size, line_id and price merged (amounts added),
- * sorted by id. An order's few lines look for their twin in the list itself; a Map pays only for long orders.
+ * Purchase lines: at least one bought; lines cancelled or refunded, and lines of no units, are not part of what was
+ * bought and are left out; lines with the same id, fashion_size, line_id and price merged (amounts added), sorted by
+ * id. An order's few lines look for their twin in the list itself; a Map pays only for long orders.
  */
 export function purchaseItems(lines: readonly unknown[], warnings: BuildWarning[] = []): Check<PurchaseItem[]> {
-  if (lines.length === 0) return { ok: false, reason: 'items: an order needs at least one line' };
-  if (lines.length === 1) {
+  if (lines.length === 0) return { ok: false, reason: NO_LINES };
+  if (lines.length === 1 && !isClosedLine(lines[0])) {
     const only = purchaseItem(lines[0], 0, warnings);
-    return only.ok ? { ok: true, value: [only.value] } : only;
+    if (!only.ok) return only;
+    return only.value === undefined ? { ok: false, reason: NO_LINES_BOUGHT } : { ok: true, value: [only.value] };
   }
   const byKey = lines.length > 16 ? new Map<string, PurchaseItem>() : undefined;
   const items: PurchaseItem[] = [];
   for (let index = 0; index < lines.length; index++) {
+    if (isClosedLine(lines[index])) continue;
     const item = purchaseItem(lines[index], index, warnings);
     if (!item.ok) return item;
+    if (item.value === undefined) continue;
     let seen: PurchaseItem | undefined;
     const key = byKey === undefined ? undefined : purchaseKey(item.value);
     if (key !== undefined) seen = byKey?.get(key);
@@ -118,8 +136,12 @@ export function purchaseItems(lines: readonly unknown[], warnings: BuildWarning[
     seen.amount += item.value.amount;
     if (seen.amount > MAX_AMOUNT) return fail(`items[${index}].amount`, MERGED_PURCHASE, seen.amount);
   }
+  if (items.length === 0) return { ok: false, reason: NO_LINES_BOUGHT };
   return { ok: true, value: items.sort(comparePurchase) };
 }
+
+const NO_LINES = 'items: an order needs at least one line';
+const NO_LINES_BOUGHT = 'items: no line is bought (every line is cancelled, refunded or of no units)';
 
 /**
  * An item id as `requiredId(value, field, itemIdRule)` gives it, without its result object for the usual case (a

@@ -1,16 +1,35 @@
 /** Orders model row + its lines → a `purchase` request. */
 import { customProperties } from './custom.js';
 import { buildEnvelope, pushBody } from './envelope.js';
-import { money, optionalBoolean, optionalText, requiredId } from './fields.js';
+import { money, optionalBoolean, optionalText, parseJsonColumn, requiredId } from './fields.js';
 import { purchaseItems } from './items.js';
 import { keep } from './policy.js';
 import { finish } from './request.js';
 import { longIdRule, sessionIdRule } from './rules.js';
 import { toEpochMs } from '../dates.js';
-import type { BuildContext, BuildResult, BuildWarning, Check, JsonValue, Row } from './types.js';
+import { fail } from './reason.js';
+import { isRecord } from './rules.js';
+import type { BuildContext, BuildResult, BuildWarning, Check, JsonObject, JsonValue, Row } from './types.js';
 
 const MONEY_COLUMNS = ['order_price', 'order_cash', 'order_bonuses', 'order_delivery', 'order_discount'] as const;
-const TEXT_COLUMNS = ['promocode', 'delivery_address', 'delivery_type', 'payment_type', 'email', 'phone'] as const;
+/** Text fields of a purchase: the order's, and the customer identifiers and channel the SDKs send with it (api-notes.md). */
+const TEXT_COLUMNS = ['promocode', 'delivery_address', 'delivery_type', 'payment_type', 'email', 'phone', 'external_id', 'loyalty_id', 'telegram_id', 'channel'] as const;
+
+/** `recommended_source`: a non-empty object of text or number values, as PersonaClick's SDKs send it. */
+function recommendedSource(value: unknown, field: string): Check<JsonObject | undefined> {
+  const parsed = parseJsonColumn(value, field, 'must be a JSON object of text or number values');
+  if (!parsed.ok) return parsed;
+  const object = parsed.value;
+  if (object === undefined || object === null) return { ok: true, value: undefined };
+  if (!isRecord(object) || Object.keys(object).length === 0) return fail(field, 'must be a non-empty JSON object', value);
+  const out: JsonObject = {};
+  for (const [key, v] of Object.entries(object)) {
+    if (typeof v === 'string' && v.trim() !== '') out[key] = v;
+    else if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
+    else return fail(`${field}.${key}`, 'must be non-empty text or a number', v);
+  }
+  return { ok: true, value: out };
+}
 
 export interface OrderFields {
   orderId: string;
@@ -36,6 +55,9 @@ export function orderFields(row: Row, lines: readonly unknown[], warnings: Build
     if (!value.ok) return value;
     fields[column] = value.value;
   }
+  const source = keep(warnings, 'recommended_source', row.recommended_source, recommendedSource);
+  if (!source.ok) return source;
+  fields.recommended_source = source.value;
   const taxFree = keep(warnings, 'tax_free', row.tax_free, optionalBoolean);
   if (!taxFree.ok) return taxFree;
   fields.tax_free = taxFree.value;

@@ -124,6 +124,9 @@ export const purchaseSchema = pushRequest('purchase', {
   phone: text,
   external_id: text,
   loyalty_id: text,
+  telegram_id: text,
+  channel: text,
+  recommended_source: z.record(z.string(), z.union([z.string().min(1), z.number()])).optional(),
   items: atLeastOne(purchaseItem, 'an order needs at least one line'),
   custom: customSchema.optional(),
 });
@@ -204,6 +207,7 @@ export const syncOrderSchema = strict(
     payment_type: text,
     custom: customSchema.optional(),
     comment: opt<string>(commentRule),
+    offline: opt<boolean>(booleanRule),
   },
   'an order-sync order',
 ).superRefine((order, ctx) => {

@@ -8,9 +8,10 @@
 import { hash } from 'node:crypto';
 import { toEpochMs } from '../dates.js';
 import { customProperties } from './custom.js';
-import { count, money, optionalId, optionalText, requiredId } from './fields.js';
+import { money, optionalBoolean, optionalId, optionalText, requiredId } from './fields.js';
+import { isClosedLine, lineQuantity, toCents } from './line-quantity.js';
 import { keep, tolerate } from './policy.js';
-import { fail, failPlain, isAbsent } from './reason.js';
+import { fail, isAbsent } from './reason.js';
 import { itemIdRule, longIdRule } from './rules.js';
 import { syncOrderSchema } from './schemas.js';
 import { issueReason } from './validate.js';
@@ -78,17 +79,19 @@ function lineStatus(value: unknown, field: string): Check<string | undefined> {
     : fail(field, `must be one of ${LINE_STATUSES.join(', ')}`, value);
 }
 
-/** One line: id, unit price (required by the API), quantity; line_id and status when given. */
-function syncLine(line: Row, index: number, warnings: BuildWarning[]): Check<SyncLine> {
+/** One line as the model gives it: id, quantity (a weighed line as 1 at its final price), price, line_id and status. */
+function syncLine(line: Row, index: number, warnings: BuildWarning[]): Check<SyncLine | undefined> {
   const at = `items[${index}]`;
   const id = requiredId(line.id, `${at}.id`, itemIdRule);
   if (!id.ok) return id;
-  const quantity = count(line.amount, `${at}.amount`);
+  const quantity = lineQuantity(line.amount, `${at}.amount`, warnings);
   if (!quantity.ok) return quantity;
+  if (quantity.value === undefined) return { ok: true, value: undefined };
   const price = money(line.price, `${at}.price`);
   if (!price.ok) return price;
   if (price.value === undefined) return fail(`${at}.price`, 'must be a non-negative finite number (the order-sync API needs the unit price)', line.price, true);
-  const out: SyncLine = { id: id.value, price: price.value, quantity: quantity.value };
+  const weighed = quantity.value.weighed;
+  const out: SyncLine = { id: id.value, price: weighed === undefined ? price.value : toCents(price.value * weighed), quantity: quantity.value.amount };
   const lineId = keep(warnings, `${at}.line_id`, line.line_id, (v, f) => optionalId(v, f, longIdRule));
   if (!lineId.ok) return lineId;
   if (lineId.value !== undefined) out.line_id = lineId.value;
@@ -98,29 +101,104 @@ function syncLine(line: Row, index: number, warnings: BuildWarning[]): Check<Syn
   return { ok: true, value: out };
 }
 
+/** Lines of one product, added up: quantities summed, the unit price their average (the money kept). */
+function addUp(lines: readonly SyncLine[]): SyncLine | undefined {
+  const first = lines[0];
+  if (first === undefined) return undefined;
+  const quantity = lines.reduce((n, l) => n + l.quantity, 0);
+  const paid = lines.reduce((n, l) => n + l.price * l.quantity, 0);
+  const out: SyncLine = { id: first.id, price: toCents(paid / quantity), quantity };
+  const lineIds = new Set(lines.map((l) => l.line_id));
+  if (lineIds.size === 1 && first.line_id !== undefined) out.line_id = first.line_id;
+  const statuses = new Set(lines.map((l) => l.status));
+  if (statuses.size === 1 && first.status !== undefined) out.status = first.status;
+  return out;
+}
+
 /**
- * The lines, one per product (the API takes no product on two lines): lines of one product and one status are
- * added up (the unit price becomes their average, so the money is kept); one product with two statuses is refused.
+ * The lines, one per product (the API takes no product on two lines). A product's lines still bought (not cancelled
+ * or refunded) make its line: the kept quantity, at their average unit price, with their status when they agree. A
+ * product whose every line was cancelled or refunded is one line of that status (`refunded` when any was), which
+ * takes it out of the order: so 1 of 2 units returned is the product ×1, and a return of all of it is the product
+ * refunded. Lines of no units are left out with a warning; an order with no line left is refused.
  */
 export function syncLines(lines: readonly Row[], warnings: BuildWarning[]): Check<SyncLine[]> {
   if (lines.length === 0) return { ok: false, reason: 'items: an order needs at least one line' };
-  const byId = new Map<string, SyncLine>();
+  const byId = new Map<string, SyncLine[]>();
   for (let i = 0; i < lines.length; i++) {
     const line = syncLine(lines[i] ?? {}, i, warnings);
     if (!line.ok) return line;
-    const seen = byId.get(line.value.id);
-    if (seen === undefined) {
-      byId.set(line.value.id, line.value);
-      continue;
-    }
-    if (seen.status !== line.value.status) {
-      return failPlain(`items[${i}]`, `product ${line.value.id} is on two lines with different statuses (${seen.status ?? 'none'}, ${line.value.status ?? 'none'}): the order-sync API takes one line per product`);
-    }
-    const quantity = seen.quantity + line.value.quantity;
-    seen.price = Math.round(((seen.price * seen.quantity + line.value.price * line.value.quantity) / quantity) * 100) / 100;
-    seen.quantity = quantity;
+    if (line.value === undefined) continue;
+    const same = byId.get(line.value.id);
+    if (same === undefined) byId.set(line.value.id, [line.value]);
+    else same.push(line.value);
   }
-  return { ok: true, value: [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+  const out: SyncLine[] = [];
+  for (const same of byId.values()) {
+    const kept = same.filter((l) => !isClosedLine(l));
+    const line = kept.length > 0 ? addUp(kept) : addUp(same);
+    if (line === undefined) continue;
+    if (kept.length === 0) line.status = same.some((l) => l.status === 'refunded') ? 'refunded' : 'cancelled';
+    out.push(line);
+  }
+  if (out.length === 0) return { ok: false, reason: 'items: no line left (every line is of no units)' };
+  return { ok: true, value: out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+}
+
+/** What the lines still bought come to (cancelled and refunded lines are out of it), in cents. */
+function linesTotal(lines: readonly SyncLine[]): number {
+  return toCents(lines.reduce((a, l) => (isClosedLine(l) ? a : a + l.price * l.quantity), 0));
+}
+
+const PAYMENT_PARTS = [
+  ['order_cash', 'cash'],
+  ['order_bonuses', 'bonuses'],
+  ['order_delivery', 'delivery'],
+  ['order_discount', 'discount'],
+] as const;
+
+/**
+ * `payment_structure` from the money columns, under the documented identity total = cash + bonuses + delivery −
+ * discount (REES46 docs, orders/sync.md): when the model gives no cash, cash is what the rest leaves of the total;
+ * parts that do not add up to the total are left out with a warning (PersonaClick would hold a wrong split).
+ */
+function paymentStructure(row: Row, total: number, warnings: BuildWarning[]): Check<JsonObject | undefined> {
+  const parts: Partial<Record<'cash' | 'bonuses' | 'delivery' | 'discount', number>> = {};
+  for (const [column, key] of PAYMENT_PARTS) {
+    const value = keep(warnings, column, row[column], money);
+    if (!value.ok) return value;
+    if (value.value !== undefined) parts[key] = value.value;
+  }
+  if (Object.keys(parts).length === 0) return { ok: true, value: undefined };
+  const rest = (parts.bonuses ?? 0) + (parts.delivery ?? 0) - (parts.discount ?? 0);
+  if (parts.cash === undefined) {
+    const cash = toCents(total - rest);
+    if (cash < 0) return { ok: true, value: leaveOut(warnings, row, total, rest) };
+    parts.cash = cash;
+  } else if (Math.abs(parts.cash + rest - total) > 0.005) return { ok: true, value: leaveOut(warnings, row, total, parts.cash + rest) };
+  const out: JsonObject = {};
+  for (const [, key] of PAYMENT_PARTS) if (parts[key] !== undefined) out[key] = parts[key];
+  return { ok: true, value: out };
+}
+
+function leaveOut(warnings: BuildWarning[], row: Row, total: number, sum: number): undefined {
+  const given = PAYMENT_PARTS.filter(([c]) => !isAbsent(row[c])).map(([c]) => c).join(', ');
+  warnings.push({
+    field: 'payment_structure',
+    value: given,
+    reason: `payment_structure: cash + bonuses + delivery − discount must equal the total (${total}), the parts given (${given}) come to ${toCents(sum)}; left out`,
+  });
+  return undefined;
+}
+
+/** The order's value and its payment structure: the model's total (order_price), else what its lines still bought come to. */
+function orderValue(row: Row, items: readonly SyncLine[], warnings: BuildWarning[]): Check<{ value: JsonObject; payment?: JsonObject }> {
+  const total = keep(warnings, 'order_price', row.order_price, money);
+  if (!total.ok) return total;
+  const value = total.value ?? linesTotal(items);
+  const payment = paymentStructure(row, value, warnings);
+  if (!payment.ok) return payment;
+  return { ok: true, value: { value: { total: value }, ...(payment.value === undefined ? {} : { payment: payment.value }) } };
 }
 
 function requiredStatus(row: Row): Check<string> {
@@ -159,19 +237,14 @@ export function buildSyncOrder(row: Row, lines: readonly Row[]): SyncOrderResult
   }
   if (named === 0) return { ok: false, reason: `customer: the order-sync API needs at least one of ${CUSTOMER_IDENTIFIERS.join(', ')} (the model gave none)` };
 
-  const total = keep(warnings, 'order_price', row.order_price, money);
-  if (!total.ok) return total;
-  const sum = items.value.reduce((a, l) => a + l.price * l.quantity, 0);
-  order.value = { total: total.value ?? Math.round(sum * 100) / 100 };
+  const worth = orderValue(row, items.value, warnings);
+  if (!worth.ok) return worth;
+  order.value = worth.value.value;
   order.items = items.value.map((l) => ({ ...l }));
-
-  const payment: JsonObject = {};
-  for (const [column, key] of [['order_cash', 'cash'], ['order_bonuses', 'bonuses'], ['order_delivery', 'delivery'], ['order_discount', 'discount']] as const) {
-    const value = keep(warnings, column, row[column], money);
-    if (!value.ok) return value;
-    if (value.value !== undefined) payment[key] = value.value;
-  }
-  if (Object.keys(payment).length > 0) order.payment_structure = payment;
+  if (worth.value.payment !== undefined) order.payment_structure = worth.value.payment;
+  const offline = keep(warnings, 'offline', row.offline, optionalBoolean);
+  if (!offline.ok) return offline;
+  if (offline.value === true) order.offline = true;
   for (const column of ['promocode', 'delivery_type', 'delivery_address', 'payment_type'] as const) {
     const value = keep(warnings, column, row[column], optionalText);
     if (!value.ok) return value;
@@ -208,9 +281,15 @@ export function buildStatusUpdate(row: Row, lines: readonly Row[], toldState: st
   const state = orderStateOf(row, lines) ?? '';
   const order: JsonObject = { id: id.value, status: status.value };
   if (linesChanged(toldState, state)) {
+    // The lines changed (a return, a cancelled line): the items, and the value they now come to with its payment
+    // structure, since PersonaClick keeps the value of a field not sent.
     const items = syncLines(lines, warnings);
     if (!items.ok) return items;
+    const worth = orderValue(row, items.value, warnings);
+    if (!worth.ok) return worth;
+    order.value = worth.value.value;
     order.items = items.value.map((l) => ({ ...l }));
+    if (worth.value.payment !== undefined) order.payment_structure = worth.value.payment;
   }
   return { ok: true, order, state, warnings };
 }

@@ -44,7 +44,9 @@ export async function insertHistory(db: TestDatabase, first: number, count: numb
             CASE WHEN i % 3 = 0 THEN NULL ELSE 'c' || i || '@example.com' END, CASE WHEN i % 3 = 0 THEN '+1555' || lpad(i::text, 7, '0') END,
             $3, CASE WHEN i % 3 = 0 THEN 'offline' ELSE 'web' END,
             date_trunc('second', now()) - make_interval(days => $4) - i * interval '1 minute', now() - interval '1 hour' + i * interval '1 millisecond',
-            (SELECT sum(qty * unit_price) FROM hist.order_lines WHERE order_id = 'H' || i), (SELECT sum(qty * unit_price) FROM hist.order_lines WHERE order_id = 'H' || i) - 5,
+            -- total = cash + bonuses + delivery − discount, as the shop's books (and the order-sync API) have it
+            (SELECT sum(qty * unit_price) FROM hist.order_lines WHERE order_id = 'H' || i) + CASE WHEN i % 4 = 0 THEN 4.99 ELSE 0 END - CASE WHEN i % 5 = 0 THEN 2 ELSE 0 END,
+            (SELECT sum(qty * unit_price) FROM hist.order_lines WHERE order_id = 'H' || i) - 5,
             5, CASE WHEN i % 4 = 0 THEN 4.99 END, CASE WHEN i % 5 = 0 THEN 2 END, CASE WHEN i % 7 = 0 THEN 'SPRING' END, 'card',
             CASE WHEN i % 11 = 0 THEN 'leave at the door' END
        FROM generate_series($1::int, $2::int) i`,

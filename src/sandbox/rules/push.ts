@@ -3,11 +3,17 @@
  * A `cart` with `full_cart` is the full cart, a `wish` with `full_wish` the full wishlist; either
  * flag on another event is a field that event does not have.
  */
-import { may, must, rule, shaped, shown, type Check, type JsonObject, type Shape } from './check.js';
+import { isObject, may, must, rule, shaped, shown, type Check, type JsonObject, type Shape } from './check.js';
 import { ENVELOPE } from './envelope.js';
 import { cartLine, fullCartLine, oneItem, productOnly, purchaseLine, someItems } from './items.js';
 import { customProperties } from './properties.js';
 import { anyId, boolean, literallyTrue, money, text } from './values.js';
+
+/** `recommended_source`: the SDKs send a non-empty object of the recommendation that led to the purchase. */
+const recommendedSource: Check = (value, path) =>
+  isObject(value) && Object.keys(value).length > 0 && Object.values(value).every((v) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v)))
+    ? undefined
+    : `${path}: must be a non-empty object of text or number values (got ${shown(value)})`;
 
 const recommended: Shape = { recommended_by: may(text), recommended_code: may(text) };
 const categoryId = rule((v) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v)), 'must be a number or a non-empty string');
@@ -25,11 +31,14 @@ const purchase: Shape = {
   payment_type: may(text),
   /** A boolean in the reference; the notes advise sending it only when true, but false is no error. */
   tax_free: may(boolean),
-  /** Purchases may name the person too (api-notes.md). */
+  /** Purchases may name the person too, and say their channel and recommendation (api-notes.md; PersonaClick's SDKs). */
   email: may(text),
   phone: may(text),
   external_id: may(text),
   loyalty_id: may(text),
+  telegram_id: may(text),
+  channel: may(text),
+  recommended_source: may(recommendedSource),
   items: must(someItems(purchaseLine, ' (the order lines)')),
   custom: may(customProperties),
 };
