@@ -19,7 +19,7 @@ import { countOrders, linesFor, ordersByKeys, ordersPage, sourceNow, unplaceable
 import { deliveredKeys, ledgerStates, type Road } from '../src/state/ledger.js';
 import { listWatermarks, readWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
 import { reconcileBuyers } from './mirror.js';
-import { OLD_ORDER_MS, OrderTeller, type TellerOptions } from './order-teller.js';
+import { OrderTeller, type TellerOptions } from './order-teller.js';
 import type { JobDefinition, Replayer } from './types.js';
 
 export const ORDERS_LEDGER = 'orders';
@@ -65,12 +65,12 @@ export async function syncOrders(services: Services, opts: RunOptions, onPurchas
     start = await readState(opts.dryRun, () => readWatermark(services.state, ORDERS_WATERMARK));
   }
   start ??= { ts: job.startFrom === 'now' ? await sourceNow(services.source) : resolveStartFrom(job.startFrom).toISOString(), key: null };
-  return runOrders(services, opts, { mode: 'sync', watermark, start, bound, saveStart: firstRun, teller: { newOrders: 'push', onPurchase } });
+  return runOrders(services, opts, { mode: 'sync', watermark, start, bound, saveStart: firstRun, teller: { newOrders: 'live', onPurchase } });
 }
 
 /** Backfill: the orders of [from, to) by updated_at, resumable, never past the incremental watermark. */
 export async function backfillOrders(services: Services, range: BackfillRange, opts: RunOptions): Promise<RunSummary> {
-  requireJob(services.config, 'orders');
+  const job = requireJob(services.config, 'orders');
   const { from, to } = backfillInstants(range);
   const road = backfillRoad(services, range);
   if (road === 'push') {
@@ -87,7 +87,7 @@ export async function backfillOrders(services: Services, range: BackfillRange, o
   const marks = incremental.filter((w) => w.name === ORDERS_WATERMARK || w.name.startsWith(`${ORDERS_WATERMARK}#`)).map((w) => w.cursor.ts);
   const bound = [to.toISOString(), settled, ...marks].reduce((a, b) => (b < a ? b : a));
   const start = (await readState(opts.dryRun, () => readWatermark(services.state, watermark))) ?? { ts: from.toISOString(), key: null };
-  const teller: TellerOptions = { newOrders: road, pushNotBefore: road === 'push' && range.oldOrdersAsNew !== true ? Date.now() - OLD_ORDER_MS : undefined };
+  const teller: TellerOptions = { newOrders: road, pushNotBefore: road === 'push' && range.oldOrdersAsNew !== true ? Date.now() - job.newPurchaseHours * 3_600_000 : undefined };
   return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, saveStart: false, countTotal: true, teller });
 }
 
@@ -202,7 +202,7 @@ const replay: Replayer = {
     const told = await ledgerStates(services.state, ORDERS_LEDGER, keys);
     const found = await ordersByKeys(services.source, job.query, keys);
     const lines = await linesFor(services.source, job.itemsQuery, found.map((o) => o.key));
-    const teller = new OrderTeller(services, run, { newOrders: 'push' });
+    const teller = new OrderTeller(services, run, { newOrders: 'live' });
     const gone = new Set(keys.filter((k) => !found.some((o) => o.key === k)));
     for (const order of found) {
       if (run.shouldStop()) break;
@@ -211,7 +211,10 @@ const replay: Replayer = {
       const road: Road = failure?.road === 'sync' ? 'sync' : 'push';
       if (failure?.class === 'unconfirmed') await teller.tell(order, lines.get(order.key) ?? [], known, { road: 'sync', unconfirmed: true });
       else if (failure?.class === 'warning') await teller.tell(order, lines.get(order.key) ?? [], known, { road: known?.road ?? road, deliveredWithWarnings: failure.reason });
-      else if (known === undefined) await teller.tell(order, lines.get(order.key) ?? [], undefined, { road });
+      // Not delivered yet: by the road it would take now (a purchase that is no longer new goes with its real date).
+      // A history order (a backfill's) stays on the order-sync API.
+      else if (known === undefined) await teller.tell(order, lines.get(order.key) ?? [], undefined, { road: failure?.class === 'held' || road === 'push' ? 'live' : 'sync' });
+      // A status update of a delivered order: sent while the state still differs; an invalid one stays open.
       else if (road === 'sync') await teller.tell(order, lines.get(order.key) ?? [], known);
       else gone.add(order.key); // delivered since it failed
     }

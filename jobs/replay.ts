@@ -41,7 +41,7 @@ export async function replayFailures(services: Services, jobs: readonly JobDefin
 const NO_SECRET =
   'replay: unconfirmed orders go out again through the order-sync API, which needs the shop secret: set personaclick.shopSecret ' +
   '(the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET}), ' +
-  'or replay the other classes alone (--class invalid, rejected or warning)';
+  'or replay the other classes alone (--class invalid, rejected, warning or held)';
 
 /**
  * `unconfirmed` orders are sent again through the order-sync API only: without the shop secret, a replay that would

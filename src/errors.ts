@@ -44,9 +44,10 @@ export type FailureClass = 'invalid' | 'rejected' | 'transient' | 'fatal';
 
 /**
  * The failure classes `replay --class` takes: the kept failures (`invalid`, `rejected`), a delivery that left fields
- * out (`warning`), and a delivered order `report --verify` found missing or different at PersonaClick (`unconfirmed`).
+ * out (`warning`), a delivered order `report --verify` found missing or different at PersonaClick (`unconfirmed`), and
+ * an order kept back until the shop secret is set (`held`).
  */
-export const REPLAY_CLASSES = ['invalid', 'rejected', 'warning', 'unconfirmed'] as const;
+export const REPLAY_CLASSES = ['invalid', 'rejected', 'warning', 'unconfirmed', 'held'] as const;
 export type ReplayClass = (typeof REPLAY_CLASSES)[number];
 
 /** One API answer that was not a success (or a network failure on the way to one). */

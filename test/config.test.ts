@@ -97,6 +97,9 @@ delivery:
       startFrom: 'now',
       batchSize: 1_000,
       skipStatuses: [],
+      newPurchaseHours: 48,
+      historyAfterDays: 60,
+      closedStatuses: ['cancelled', 'canceled', 'refunded', 'returned'],
     });
     expect(config.jobs.wishlists?.pageSize).toBe(5_000);
     expect(config.jobs.events?.pageSize).toBe(1_000);

@@ -140,13 +140,13 @@ describe('history through the order-sync API', () => {
     expect(push.log.filter((l) => l.level === 'warn' && String(l.msg).startsWith('backfill --via push'))).toHaveLength(1);
   });
 
-  it('--via push refuses orders placed more than two days ago unless --old-orders-as-new', async () => {
+  it('--via push refuses orders placed more than newPurchaseHours (48) ago unless --old-orders-as-new', async () => {
     await shop();
     await insertHistory(env.db, 1, 6, { ageDays: 30 });
     const refused = await backfill(config({ secret: null }), { via: 'push' });
     expect(refused.summaries[0]).toMatchObject({ sent: 0, invalid: 6 });
     const [reason] = await env.db.query<{ reason: string }>(`SELECT reason FROM personaclick_sync.failures WHERE key = 'H1'`);
-    expect(reason?.reason).toMatch(/^ordered_at: .* is more than two days ago: through \/push it would count as bought today; .*--old-orders-as-new$/);
+    expect(reason?.reason).toMatch(/^ordered_at: .* is more than 48 hours ago \(jobs\.orders\.newPurchaseHours\): through \/push it would count as bought today; .*--old-orders-as-new$/);
     const forced = await runCommand(config({ secret: null }), ['backfill', 'orders'], { from: '2000-01-02', to: '2100-01-01', via: 'push', oldOrdersAsNew: true });
     expect(forced.summaries[0]).toMatchObject({ sent: 4 }); // the four with a device
   });
@@ -171,9 +171,12 @@ describe('the order lifecycle', () => {
     await shop();
     await insertHistory(env.db, 1, 30, { ageDays: 0, status: 'paid' });
     const first = await sync(config());
-    expect(first.summaries[0]).toMatchObject({ status: 'done', sent: 20, invalid: 10 }); // phone orders have no device
-    expect(env.sandbox.purchases.size).toBe(20);
-    expect(env.sandbox.syncArrivals()).toHaveLength(0); // a new order never goes through the order-sync API
+    expect(first.summaries[0]).toMatchObject({ status: 'done', sent: 30, invalid: 0 });
+    expect(env.sandbox.purchases.size).toBe(20); // the new orders with a device, live
+    // The ten phone orders have no device: they go through the order-sync API, dated and named by phone.
+    expect([...env.sandbox.syncOrders.keys()].sort()).toEqual(['H12', 'H15', 'H18', 'H21', 'H24', 'H27', 'H3', 'H30', 'H6', 'H9']);
+    expect(env.sandbox.syncOrders.get('H3')?.identifiers).toEqual({ phone: '+15550000003' });
+    for (const id of env.sandbox.purchases.keys()) expect(env.sandbox.syncOrders.has(id)).toBe(false);
 
     // H1 is cancelled; H2 has one line returned.
     await env.db.query(`UPDATE hist.orders SET status = 'cancelled', updated_at = now() - interval '10 seconds' WHERE id = 'H1'`);
@@ -197,16 +200,16 @@ describe('the order lifecycle', () => {
     // A backfill that reads H1 at an older state (a late commit put it back to paid with an older updated_at) sends nothing.
     await env.db.query(`UPDATE hist.orders SET status = 'paid', updated_at = now() - interval '1 day' WHERE id = 'H1'`);
     const late = await backfill(config());
-    expect(late.summaries[0]?.sent).toBe(10); // only the ten phone orders, new to PersonaClick, as history
+    expect(late.summaries[0]?.sent).toBe(0); // PersonaClick has every order, and H1's state read now is older than the one told
     expect(env.sandbox.syncOrders.get('H1')?.status).toBe('cancelled');
-    expect(env.sandbox.syncArrivals().length).toBe(arrivals + 1);
+    expect(env.sandbox.syncArrivals().length).toBe(arrivals);
   });
 
   it('report --verify reads both roads back after a cancellation and a return: equal; an update PersonaClick lost is different (exit 5)', async () => {
     await shop();
     await insertHistory(env.db, 1, 12, { ageDays: 0, status: 'paid' });
-    await sync(config()); // the eight with a device, as live purchases
-    await backfill(config()); // three phone orders as history (H12 is past the incremental sync's watermark: its to send)
+    await sync(config()); // the eight with a device as live purchases, the four phone orders through the order-sync API
+    await backfill(config()); // nothing left for history
     await env.db.query(`UPDATE hist.orders SET status = 'cancelled', updated_at = now() - interval '10 seconds' WHERE id = 'H1'`);
     await env.db.query(`UPDATE hist.order_lines SET status = 'refunded' WHERE order_id = 'H2' AND product_id = (SELECT min(product_id) FROM hist.order_lines WHERE order_id = 'H2')`);
     await env.db.query(`UPDATE hist.orders SET status = 'partially_returned', updated_at = now() - interval '10 seconds' WHERE id = 'H2'`);
@@ -226,7 +229,7 @@ describe('the order lifecycle', () => {
     const all = await verify();
     expect(all.code, all.out).toBe(0);
     // H1's status and H2's live lines are compared as the updates left them: the refunded line is out of the order.
-    expect(all.result).toMatchObject({ delivered: 11, checked: 11, equal: 11, missing: 0, different: 0, changed: 0, unchecked: 0, requests: 11 });
+    expect(all.result).toMatchObject({ delivered: 12, checked: 12, equal: 12, missing: 0, different: 0, changed: 0, unchecked: 0, requests: 12 });
 
     // PersonaClick lost H2's return (its lines as first purchased, no status), and dropped the phone order H3.
     const h2 = await historyOrder(env.db, 'H2');
@@ -236,7 +239,7 @@ describe('the order lifecycle', () => {
     await env.db.query(`UPDATE hist.orders SET status = 'paid', updated_at = now() - interval '1 day' WHERE id = 'H1'`);
     const off = await verify();
     expect(off.code).toBe(5);
-    expect(off.result).toMatchObject({ delivered: 11, checked: 11, equal: 8, missing: 1, different: 1, changed: 1 });
+    expect(off.result).toMatchObject({ delivered: 12, checked: 12, equal: 9, missing: 1, different: 1, changed: 1 });
     expect(off.result.lines.map((l) => [l.id, l.road, l.outcome, l.by])).toEqual([
       ['H3', 'sync', 'missing', 'phone'],
       ['H2', 'push', 'different', 'did'],
@@ -265,7 +268,9 @@ describe('the order lifecycle', () => {
     const run = await sync(config({ secret: null }));
     expect(run.summaries[0]).toMatchObject({ sent: 0, skipped: 2 });
     const lines = run.log.filter((l) => l.level === 'warn' && String(l.msg).includes('status change(s) of delivered orders not sent'));
-    expect(lines.map((l) => [l.msg, l.statusChanges])).toEqual([['2 status change(s) of delivered orders not sent: they go through the order-sync API, which needs personaclick.shopSecret', 2]]);
+    expect(lines.map((l) => [l.msg, l.statusChanges])).toEqual([
+      ['2 status change(s) of delivered orders not sent: they go through the order-sync API, which needs personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET})', 2],
+    ]);
   });
 });
 
@@ -283,10 +288,13 @@ describe('one ledger for both roads', () => {
     await insertHistory(env.db, 13, 6, { ageDays: 0, status: 'paid' });
     await env.db.query(`UPDATE hist.orders SET updated_at = now() - interval '10 seconds' + (substr(id, 2)::int * interval '1 millisecond') WHERE substr(id, 2)::int >= 13`);
     await sync(config());
-    expect([...env.sandbox.purchases.keys()].sort()).toEqual(['H13', 'H14', 'H16', 'H17']); // H15 and H18 are phone orders: no device
-    await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01' });
-    // H15 had no live road (no device) and goes out as history; H18 is past where the incremental sync stands, so it is its to send.
-    expect([...env.sandbox.syncOrders.keys()].filter((id) => Number(id.slice(1)) >= 13)).toEqual(['H15']);
+    expect([...env.sandbox.purchases.keys()].sort()).toEqual(['H13', 'H14', 'H16', 'H17']);
+    // H15 and H18 are phone orders: no device, so the live sync sends them through the order-sync API.
+    expect([...env.sandbox.syncOrders.keys()].filter((id) => Number(id.slice(1)) >= 13)).toEqual(['H15', 'H18']);
+    const arrivals = env.sandbox.syncArrivals().length;
+    const again = await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01' });
+    expect(again.summaries[0]).toMatchObject({ sent: 0 });
+    expect(env.sandbox.syncArrivals()).toHaveLength(arrivals);
     for (const id of env.sandbox.purchases.keys()) expect(env.sandbox.syncOrders.has(id)).toBe(false);
   });
 });
@@ -300,7 +308,7 @@ describe("the buyer's cart", () => {
     const cfg = config({ jobs: { carts: { query: HISTORY_CARTS_QUERY } } });
     const { summaries } = await sync(cfg);
     expect(summaries.map((s) => [s.job, s.status, s.sent])).toEqual([
-      ['orders', 'done', 4],
+      ['orders', 'done', 5], // four live purchases, and the phone order H3 through the order-sync API
       ['carts', 'done', 4],
     ]);
     expect(env.sandbox.carts.get('dev1')).toEqual(new Map([['P77', 2]]));

@@ -243,11 +243,11 @@ describe('report --verify: what PersonaClick really holds', () => {
       const refused = await runMain([...args, '--config', noSecret]);
       expect(refused.code).toBe(2);
       expect(refused.stderr.trimEnd().split('\n')).toEqual([
-        'personaclick-sync: replay: unconfirmed orders go out again through the order-sync API, which needs the shop secret: set personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET}), or replay the other classes alone (--class invalid, rejected or warning)',
+        'personaclick-sync: replay: unconfirmed orders go out again through the order-sync API, which needs the shop secret: set personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET}), or replay the other classes alone (--class invalid, rejected, warning or held)',
       ]);
     }
     expect(sandbox.events.get('/sync/orders') ?? 0).toBe(syncsBefore);
-    expect((await runMain(['replay', '--class', 'unknown', '--config', config])).stderr).toBe('personaclick-sync: --class: must be invalid, rejected, warning or unconfirmed (got "unknown")\n');
+    expect((await runMain(['replay', '--class', 'unknown', '--config', config])).stderr).toBe('personaclick-sync: --class: must be invalid, rejected, warning, unconfirmed or held (got "unknown")\n');
 
     // A refused resend stays unconfirmed, with the new reason; the other is delivered and resolved.
     const purchasesOf3 = sandbox.purchases.get('3');

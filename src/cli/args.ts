@@ -115,7 +115,7 @@ function portNumber(raw: string): number {
 
 function failureClass(raw: string): ReplayClass {
   const known = REPLAY_CLASSES.find((c) => c === raw);
-  if (known === undefined) throw new ConfigError(`--class: must be invalid, rejected, warning or unconfirmed (got "${raw}")`);
+  if (known === undefined) throw new ConfigError(`--class: must be ${REPLAY_CLASSES.slice(0, -1).join(', ')} or ${REPLAY_CLASSES.at(-1) ?? ''} (got "${raw}")`);
   return known;
 }
 

@@ -30,11 +30,13 @@ Options
                      report: the days, YYYY-MM-DD (UTC); --to is exclusive
   --via push|sync    backfill: the order-sync API with real dates (sync, the default; needs personaclick.shopSecret),
                      or live purchase events dated when they arrive (push)
-  --old-orders-as-new  backfill --via push: also send orders placed more than two days ago (they count as bought today)
+  --old-orders-as-new  backfill --via push: also send orders placed before jobs.orders.newPurchaseHours (default 48)
+                     (they count as bought today)
   --job J            replay: only this job's failures (orders, carts, wishlists, events)
-  --class C          replay: only invalid, rejected, warning or unconfirmed failures (warning: sent without a bad
+  --class C          replay: only invalid, rejected, warning, unconfirmed or held failures (warning: sent without a bad
                      optional field; unconfirmed: a delivered order report --verify found missing or different at
-                     PersonaClick, sent again whole through the order-sync API; needs personaclick.shopSecret)
+                     PersonaClick, sent again whole through the order-sync API; held: an order only the order-sync API
+                     can carry, kept back while personaclick.shopSecret was not set)
   --since D          replay: only failures that happened at or after D
   --shard i/N        run shard i (0-based) of N: rows split by a hash of their key, own watermark and lock
   --shards N         the same, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)
@@ -80,5 +82,6 @@ Examples
   personaclick-sync report --from 2024-06-01 --to 2024-07-01 --html report.html
   personaclick-sync report --from 2024-06-01 --to 2024-07-01 --verify 200
   personaclick-sync replay --class unconfirmed        (send again what report --verify found missing or different)
+  personaclick-sync replay --class held               (once personaclick.shopSecret is set: the orders held for it)
   personaclick-sync schedule                          (one long-running process instead of crontab lines)
 `;

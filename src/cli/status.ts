@@ -69,6 +69,7 @@ export async function statusReport(db: StateDb): Promise<StatusReport> {
 const CLASS_NOTE: Partial<Record<string, string>> = {
   warning: '   (sent without a bad optional field; fix the row, then: replay --class warning)',
   unconfirmed: '   (report --verify found them missing or different at PersonaClick; replay --class unconfirmed sends them again)',
+  held: '   (only the order-sync API can carry them: set personaclick.shopSecret, then replay --class held)',
 };
 
 export function formatStatus(report: StatusReport): string {

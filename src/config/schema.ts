@@ -29,7 +29,15 @@ export const DEFAULTS = {
   state: { schema: 'personaclick_sync' },
   schedule: { timezone: 'UTC' },
   notify: { lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 },
-  orders: { pageSize: 1_000, settleSeconds: 5, startFrom: 'now', batchSize: 1_000 },
+  orders: {
+    pageSize: 1_000,
+    settleSeconds: 5,
+    startFrom: 'now',
+    batchSize: 1_000,
+    newPurchaseHours: 48,
+    historyAfterDays: 60,
+    closedStatuses: ['cancelled', 'canceled', 'refunded', 'returned'],
+  },
   carts: { pageSize: 5_000 },
   wishlists: { pageSize: 5_000 },
   events: { pageSize: 1_000 },
@@ -266,6 +274,12 @@ const notifyShape = {
 
 const pageSize = (def: number) => int(1, 50_000).default(def);
 
+/** A list of the shop's own status names. */
+const statusList = (example: string) =>
+  z.array(z.preprocess(numberToString, z.string({ error: 'must be a list of status names (strings)' }).min(1, { error: 'must be a list of status names (strings)' })), {
+    error: `must be a list of status names (strings), ${example}`,
+  });
+
 const ordersShape = {
   query: sql(),
   itemsQuery: sql({ test: usesOrderIds, rule: 'must use the named parameter :order_ids (the page of order ids), outside string literals and comments' }),
@@ -277,11 +291,17 @@ const ordersShape = {
     .refine(isStartFrom, { error: "must be 'now' or an ISO date or datetime (2024-01-31, 2024-01-31T00:00:00Z)" })
     .default(DEFAULTS.orders.startFrom),
   batchSize: int(1, 5_000).default(DEFAULTS.orders.batchSize),
-  skipStatuses: z
-    .array(z.preprocess(numberToString, z.string({ error: 'must be a list of status names (strings)' }).min(1, { error: 'must be a list of status names (strings)' })), {
-      error: 'must be a list of status names (strings), e.g. [draft, cancelled_unpaid]',
-    })
-    .default([]),
+  skipStatuses: statusList('e.g. [draft, cancelled_unpaid]').default([]),
+  /**
+   * An order placed within this many hours is a new purchase: sent live (`/push`) when it has a did and a status that
+   * makes an order. Older ones found for the first time go through the order-sync API with their real date, and
+   * `backfill --via push` refuses them without --old-orders-as-new.
+   */
+  newPurchaseHours: int(1, 8_760).default(DEFAULTS.orders.newPurchaseHours),
+  /** Orders placed more than this many days ago are history: the live sync tells neither them nor their status changes. */
+  historyAfterDays: int(1, 36_500).default(DEFAULTS.orders.historyAfterDays),
+  /** Statuses that mean the order was cancelled or refunded as a whole: never a live purchase. */
+  closedStatuses: statusList('e.g. [cancelled, refunded]').default([...DEFAULTS.orders.closedStatuses]),
 };
 
 const snapshotShape = (def: number) => ({ query: sql(), schedule: cron, pageSize: pageSize(def) });

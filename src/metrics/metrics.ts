@@ -272,8 +272,8 @@ export class SyncMetrics {
       next.set(job, byClass);
     };
     for (const [job, byClass] of this.openFailures) for (const cls of byClass.keys()) put(job, cls, 0);
-    // `unconfirmed` (report --verify) is for orders only.
-    for (const job of jobs) for (const cls of job === 'orders' ? ['invalid', 'rejected', 'warning', 'unconfirmed'] : ['invalid', 'rejected', 'warning']) put(job, cls, 0);
+    // `unconfirmed` (report --verify) and `held` (waiting for the shop secret) are for orders only.
+    for (const job of jobs) for (const cls of job === 'orders' ? ['invalid', 'rejected', 'warning', 'unconfirmed', 'held'] : ['invalid', 'rejected', 'warning']) put(job, cls, 0);
     for (const c of counts) put(c.job, c.class, c.count);
     this.openFailures = next;
   }

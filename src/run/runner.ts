@@ -6,7 +6,7 @@ import { ApiUnavailableError, FatalApiError, toError } from '../errors.js';
 import { scrub, type Logger } from '../log.js';
 import { secretsOf } from '../config/index.js';
 import { warningsText, type ApiRequest, type BuildResult, type JsonValue } from '../payloads/index.js';
-import { Deliveries, type BatchEntry, type DispatchOptions, type RowHandle } from './deliveries.js';
+import { Deliveries, type BatchEntry, type DispatchOptions, type Road, type RowHandle } from './deliveries.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
 import type { Cursor } from '../state/watermarks.js';
 import { Checkpointer } from './checkpoint.js';
@@ -46,7 +46,13 @@ export interface JobRun {
   /** Register the next row in read order. */
   track(key: string, cursor: Cursor | undefined): RowHandle;
   skip(row: RowHandle): void;
-  invalid(row: RowHandle, reason: string): void;
+  /** The row cannot make a request; `road` (orders) is the road the request was for, so replay takes it again. */
+  invalid(row: RowHandle, reason: string, road?: Road): void;
+  /**
+   * The row can go only by a road that is closed for want of configuration (an order only the order-sync API can carry,
+   * without `personaclick.shopSecret`): kept as a `held` failure with the reason, counted as skipped, nothing told.
+   */
+  hold(row: RowHandle, reason: string): void;
   /** Send (or in a dry run, print) the request; resolves once it is queued. */
   dispatch(row: RowHandle, req: ApiRequest, opts?: DispatchOptions): Promise<void>;
   /**
@@ -104,10 +110,16 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       counts.skipped += 1;
       tracker.finish(row.seq);
     },
-    invalid(row, reason) {
+    invalid(row, reason, road) {
       counts.invalid += 1;
-      checkpoint.markFailed({ key: row.key, class: 'invalid', reason });
+      checkpoint.markFailed({ key: row.key, class: 'invalid', reason, ...(road === undefined ? {} : { road }) });
       log.debug({ key: row.key, reason }, 'invalid row');
+      tracker.finish(row.seq);
+    },
+    hold(row, reason) {
+      counts.skipped += 1;
+      checkpoint.markFailed({ key: row.key, class: 'held', reason, road: 'sync' });
+      log.debug({ key: row.key, reason }, 'held row');
       tracker.finish(row.seq);
     },
     dispatch: (row, req, dispatchOptions) => deliveries.dispatch(row, req, dispatchOptions),

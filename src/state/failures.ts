@@ -12,9 +12,10 @@ import { failuresInAscii } from './unstorable-failures.js';
 
 /**
  * The classes a failure row can have: what the API or the builder said, `warning` for a delivery that left fields out,
- * and `unconfirmed` for a delivered order that `report --verify` found missing or different at PersonaClick.
+ * `unconfirmed` for a delivered order that `report --verify` found missing or different at PersonaClick, and `held`
+ * for an order only the order-sync API can carry while `personaclick.shopSecret` is not set.
  */
-export type FailureRowClass = Exclude<FailureClass, 'fatal'> | 'warning' | 'unconfirmed';
+export type FailureRowClass = Exclude<FailureClass, 'fatal'> | 'warning' | 'unconfirmed' | 'held';
 
 
 export interface FailureRecord {
