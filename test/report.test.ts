@@ -38,7 +38,7 @@ describe('report', () => {
     expect(data.days.map((d) => d.day)).toEqual(['2024-02-28', '2024-02-29', '2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04', '2024-03-05', '2024-03-06']);
     const expected = await expectedDays(db, ORDERS_QUERY, '2024-02-28', '2024-03-07');
     for (const day of data.days) {
-      const want = expected.find((e) => e.day === day.day) ?? { day: day.day, shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, pending: 0, missing: 0 };
+      const want = expected.find((e) => e.day === day.day) ?? { day: day.day, shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, held: 0, pending: 0, missing: 0 };
       expect(day).toEqual(want);
     }
     // The story the fixture tells, in numbers (so the SQL above is not the only judge).
@@ -63,10 +63,10 @@ describe('report', () => {
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe('Orders by day of updated_at (UTC), 2024-03-01 to 2024-03-06 (exclusive); incremental watermark 2024-03-04T04:00:00.000000Z');
-    expect(lines[1]).toMatch(/^ {2}day +shop +delivered +purchase +order-sync +warned +invalid +rejected +pending +missing$/);
-    expect(lines.find((l) => l.startsWith('  2024-03-01'))).toMatch(/^ {2}2024-03-01 +10 +8 +8 +0 +1 +1 +1 +0 +0 +✓$/);
-    expect(lines.find((l) => l.startsWith('  2024-03-02'))).toMatch(/^ {2}2024-03-02 +10 +5 +0 +5 +0 +0 +0 +0 +5 +✗ 5 missing$/);
-    expect(lines.find((l) => l.startsWith('  total'))).toMatch(/^ {2}total +50 +28 +23 +5 +1 +1 +1 +15 +5$/);
+    expect(lines[1]).toMatch(/^ {2}day +shop +delivered +purchase +order-sync +warned +invalid +rejected +held +pending +missing$/);
+    expect(lines.find((l) => l.startsWith('  2024-03-01'))).toMatch(/^ {2}2024-03-01 +10 +8 +8 +0 +1 +1 +1 +0 +0 +0 +✓$/);
+    expect(lines.find((l) => l.startsWith('  2024-03-02'))).toMatch(/^ {2}2024-03-02 +10 +5 +0 +5 +0 +0 +0 +0 +0 +5 +✗ 5 missing$/);
+    expect(lines.find((l) => l.startsWith('  total'))).toMatch(/^ {2}total +50 +28 +23 +5 +1 +1 +1 +0 +15 +5$/);
     expect(result.stdout).toContain('1 day(s) do not add up: 5 orders are neither delivered nor failed, behind the watermark.');
     expect(lines.find((l) => l.startsWith('  carts'))).toMatch(/^ {2}carts +20 +20 +19 +1 +1 +✗/);
   });
@@ -303,6 +303,8 @@ describe('report model', () => {
     const mark = { ts: '2024-03-04T04:00:00.000000Z', key: '35' };
     expect(fateOf({ key: '1', ts: '2024-03-01T00:00:00.000000Z' }, true, 'warning', mark)).toEqual({ fate: 'delivered', warned: true });
     expect(fateOf({ key: '2', ts: '2024-03-01T00:00:00.000000Z' }, false, 'invalid', mark).fate).toBe('invalid');
+    // Held for the shop secret: accounted for with its reason, not missing.
+    expect(fateOf({ key: '4', ts: '2024-03-01T00:00:00.000000Z' }, false, 'held', mark).fate).toBe('held');
     expect(fateOf({ key: '3', ts: '2024-03-01T00:00:00.000000Z' }, false, undefined, mark).fate).toBe('missing');
     expect(fateOf({ key: '36', ts: '2024-03-04T05:00:00.000000Z' }, false, undefined, mark).fate).toBe('pending');
     expect(fateOf({ key: '36', ts: '2024-03-04T05:00:00.000000Z' }, false, undefined, undefined).fate).toBe('missing');

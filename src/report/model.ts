@@ -1,13 +1,13 @@
 /**
  * `report`'s numbers as a pure model: each order of the shop's model (by the UTC day of its updated_at, the days
- * `backfill --from/--to` takes) is delivered, invalid, rejected, or not sent; not sent is *pending* when the
+ * `backfill --from/--to` takes) is delivered, invalid, rejected, held (for the shop secret), or not sent; not sent is *pending* when the
  * incremental sync has not got there yet (after its watermark) and *missing* when it has passed it (or never ran):
  * a day with missing orders does not add up. Carts and wishlists compare the devices in the shop's snapshot with
  * those the ledger says PersonaClick holds.
  */
 import type { Cursor } from '../state/watermarks.js';
 
-export type OrderFate = 'delivered' | 'invalid' | 'rejected' | 'pending' | 'missing';
+export type OrderFate = 'delivered' | 'invalid' | 'rejected' | 'held' | 'pending' | 'missing';
 
 export interface DayRow {
   /** YYYY-MM-DD (UTC). */
@@ -24,6 +24,8 @@ export interface DayRow {
   warned: number;
   invalid: number;
   rejected: number;
+  /** Kept back, with the reason, until personaclick.shopSecret is set (only the order-sync API can carry them). */
+  held: number;
   /** Not sent, after the incremental watermark: the next sync sends them. */
   pending: number;
   /** Not sent, not failed, behind the watermark (or no sync ever ran): PersonaClick does not have them. */
@@ -59,7 +61,7 @@ export interface ReportData {
 /** What became of one order, from the books: the ledger first, then an open failure, then the watermark. */
 export function fateOf(order: { key: string; ts: string }, delivered: boolean, failureClass: string | undefined, watermark: Cursor | undefined): { fate: OrderFate; warned: boolean } {
   if (delivered) return { fate: 'delivered', warned: failureClass === 'warning' };
-  if (failureClass === 'invalid' || failureClass === 'rejected') return { fate: failureClass, warned: false };
+  if (failureClass === 'invalid' || failureClass === 'rejected' || failureClass === 'held') return { fate: failureClass, warned: false };
   return { fate: watermark !== undefined && after(order, watermark) ? 'pending' : 'missing', warned: false };
 }
 
@@ -73,7 +75,7 @@ export function after(order: { key: string; ts: string }, mark: Cursor): boolean
 }
 
 export function emptyDay(day: string): DayRow {
-  return { day, shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, pending: 0, missing: 0 };
+  return { day, shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, held: 0, pending: 0, missing: 0 };
 }
 
 /** A day adds up when every order of it is accounted for: delivered, failed with a reason, or still ahead of the sync. */
@@ -81,9 +83,9 @@ export function addsUp(row: DayRow): boolean {
   return row.missing === 0;
 }
 
-/** Failed: invalid or rejected. */
+/** Kept with a reason: invalid, rejected, or held for the shop secret. */
 export function failed(row: DayRow): number {
-  return row.invalid + row.rejected;
+  return row.invalid + row.rejected + row.held;
 }
 
 export function mirrorAddsUp(row: MirrorRow): boolean {
@@ -132,6 +134,7 @@ export function totalOf(rows: readonly DayRow[]): DayRow {
     total.warned += r.warned;
     total.invalid += r.invalid;
     total.rejected += r.rejected;
+    total.held += r.held;
     total.pending += r.pending;
     total.missing += r.missing;
   }

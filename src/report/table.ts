@@ -3,7 +3,7 @@ import { addsUp, failed, mirrorAddsUp, totalOf, type DayRow, type ReportData } f
 
 const n = (x: number): string => x.toLocaleString('en-US');
 
-export const DAY_COLUMNS = ['shop', 'delivered', 'push', 'sync', 'warned', 'invalid', 'rejected', 'pending', 'missing'] as const;
+export const DAY_COLUMNS = ['shop', 'delivered', 'push', 'sync', 'warned', 'invalid', 'rejected', 'held', 'pending', 'missing'] as const;
 
 /** Column headers: `push` and `sync` are the roads a delivered order took. */
 export const COLUMN_LABELS: Record<(typeof DAY_COLUMNS)[number], string> = {
@@ -14,6 +14,7 @@ export const COLUMN_LABELS: Record<(typeof DAY_COLUMNS)[number], string> = {
   warned: 'warned',
   invalid: 'invalid',
   rejected: 'rejected',
+  held: 'held',
   pending: 'pending',
   missing: 'missing',
 };

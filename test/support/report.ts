@@ -30,6 +30,7 @@ export async function expectedDays(db: TestDatabase, ordersQuery: string, from: 
             count(*) FILTER (WHERE delivered AND class = 'warning') AS warned,
             count(*) FILTER (WHERE NOT delivered AND class = 'invalid') AS invalid,
             count(*) FILTER (WHERE NOT delivered AND class = 'rejected') AS rejected,
+            count(*) FILTER (WHERE NOT delivered AND class = 'held') AS held,
             count(*) FILTER (WHERE NOT delivered AND class IS NULL AND mark IS NOT NULL AND updated_at > mark) AS pending,
             count(*) FILTER (WHERE NOT delivered AND class IS NULL AND (mark IS NULL OR updated_at <= mark)) AS missing
        FROM x GROUP BY 1 ORDER BY 1`,
@@ -44,6 +45,7 @@ export async function expectedDays(db: TestDatabase, ordersQuery: string, from: 
     warned: Number(r.warned),
     invalid: Number(r.invalid),
     rejected: Number(r.rejected),
+    held: Number(r.held),
     pending: Number(r.pending),
     missing: Number(r.missing),
   }));
