@@ -137,7 +137,7 @@ describe('check', () => {
     expect(orders.filter((f) => f.level === 'error')).toEqual([]);
     expect(orders.find((f) => f.message.startsWith('has no did column'))).toMatchObject({
       level: 'warn',
-      message: 'has no did column (recommended): the device id a live purchase is sent for: without it new orders cannot go out as purchases (history through the order-sync API needs none)',
+      message: 'has no did column (recommended): the device id a live purchase is sent for: without it every order goes through the order-sync API (which needs personaclick.shopSecret)',
     });
     expect(orders.find((f) => f.level === 'warn' && f.message.startsWith('unknown columns'))?.message).toContain('promo_code, pay');
     const index = orders.find((f) => f.message.includes('no index serves'));

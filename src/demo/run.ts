@@ -172,7 +172,7 @@ function demoLogger(): Logger {
 }
 
 function printShop(print: Print, shop: ShopFacts): void {
-  print(`The shop: ${shop.orders} orders with ${shop.lines} lines over the last 6 days, some made to go wrong on purpose:`);
+  print(`The shop: ${shop.orders} orders with ${shop.lines} lines placed over the last 40 hours (new purchases,\n  within jobs.orders.newPurchaseHours), some made to go wrong on purpose:`);
   for (const bad of shop.invalid) print(`  - order ${bad.orderId}: ${bad.why} (invalid: the connector refuses to send it)`);
   print(`  - order ${shop.rejected.orderId}: device ${shop.rejected.did}, which the API does not know (rejected: 404)`);
   print(`  - ${shop.freshClicks.length} orders with a campaign click at most 48 h before the order (sent with \`source\`),`);

@@ -145,9 +145,9 @@ export async function buildShop(db: PGlite, opts: ShopOptions = {}): Promise<Sho
     expectedSent: 0,
   };
 
-  // Orders placed over the last 6 days, each last changed up to 40 minutes later; the newest change is a few
-  // minutes old, far past the settle lag.
-  const span = 6 * DAY;
+  // Orders placed over the last 40 hours (new purchases: within jobs.orders.newPurchaseHours, 48), each last changed
+  // up to 40 minutes later; the newest change is a few minutes old, far past the settle lag.
+  const span = 40 * HOUR;
   const tieAt = at(0.62);
   for (let i = 0; i < count; i++) {
     const id = FIRST_ID + i;

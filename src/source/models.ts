@@ -29,9 +29,11 @@ export const ORDERS_MODEL: ModelSpec = {
     updated_at: 'when the order last changed or became sendable, set by the database; pages are read in (updated_at, order_id) order',
   },
   recommended: {
-    did: 'the device id a live purchase is sent for: without it new orders cannot go out as purchases (history through the order-sync API needs none)',
+    did: 'the device id a live purchase is sent for: without it every order goes through the order-sync API (which needs personaclick.shopSecret)',
+    ordered_at: 'when the order was placed: without it its age is judged by updated_at, so an old order that changes looks like a new purchase',
+    status: "the shop's status: without it a cancelled order cannot be told from a bought one, and no status change reaches PersonaClick",
   },
-  optional: ['ordered_at', ...ENVELOPE, ...ORDER_FIELDS, 'status', 'channel', 'external_id', 'loyalty_id', 'telegram_id', 'comment'],
+  optional: [...ENVELOPE, ...ORDER_FIELDS, 'channel', 'external_id', 'loyalty_id', 'telegram_id', 'comment', 'offline', 'recommended_source'],
 };
 
 export const ITEMS_MODEL: ModelSpec = {

@@ -1,7 +1,7 @@
 /** A sample shop schema and orders for the tests, made with SQL so thousands of rows take milliseconds. */
 import type { TestDatabase } from './pg.js';
 
-export const ORDERS_QUERY = `SELECT o.id AS order_id, o.updated_at, o.device_id AS did, o.created_at AS ordered_at,
+export const ORDERS_QUERY = `SELECT o.id AS order_id, o.updated_at, o.device_id AS did, o.created_at AS ordered_at, 'paid' AS status,
        o.total AS order_price, o.discount AS order_discount, o.promo AS promocode, o.payment AS payment_type
   FROM shop.orders o`;
 

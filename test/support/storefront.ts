@@ -6,7 +6,7 @@
  */
 import type { TestDatabase } from './pg.js';
 
-export const STOREFRONT_ORDERS_QUERY = `SELECT 'N' || o.number AS order_id, o.updated_at, o.device_id AS did, o.placed_at AS ordered_at,
+export const STOREFRONT_ORDERS_QUERY = `SELECT 'N' || o.number AS order_id, o.updated_at, o.device_id AS did, o.placed_at AS ordered_at, o.status,
        o.email, o.total AS order_price, o.discount AS order_discount, o.shipping AS order_delivery,
        o.metadata->>'promo' AS promocode, o.metadata->>'payment' AS payment_type
   FROM store.orders o
