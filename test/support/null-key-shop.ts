@@ -21,7 +21,8 @@ export function useNullKeyShop(nullKey: NullKey, orders: number): { readonly db:
   beforeAll(async () => {
     db = await createMigratedDatabase(`pcs_null_${nullKey}`);
     const id = nullKey === 'order_id' ? `CASE WHEN i = 5 THEN NULL ELSE 'o' || i END` : `'o' || i`;
-    const at = `'2024-05-01'::timestamptz + i * interval '1 second'`;
+    // Placed an hour ago (new purchases, not history the live sync leaves alone), a second apart.
+    const at = `date_trunc('second', now()) - interval '1 hour' + i * interval '1 second'`;
     const updatedAt = nullKey === 'updated_at' ? `CASE WHEN i = 5 THEN NULL ELSE ${at} END` : at;
     await db.query(
       `CREATE SCHEMA shop;
