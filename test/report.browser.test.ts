@@ -129,8 +129,8 @@ describe.skipIf(process.env.PCS_NO_BROWSER === '1')('report --html in headless C
     const dayRows = rows.filter((r) => r.day !== 'total');
     expect(dayRows).toHaveLength(8);
     for (const r of dayRows) {
-      const want = expected.find((e) => e.day === r.day) ?? { shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, pending: 0, missing: 0 };
-      expect(r.cells, r.day).toEqual({ shop: want.shop, delivered: want.delivered, push: want.push, sync: want.sync, warned: want.warned, invalid: want.invalid, rejected: want.rejected, pending: want.pending, missing: want.missing });
+      const want = expected.find((e) => e.day === r.day) ?? { shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, held: 0, pending: 0, missing: 0 };
+      expect(r.cells, r.day).toEqual({ shop: want.shop, delivered: want.delivered, push: want.push, sync: want.sync, warned: want.warned, invalid: want.invalid, rejected: want.rejected, held: want.held, pending: want.pending, missing: want.missing });
       expect(r.bad, r.day).toBe(want.missing > 0);
     }
     expect(dayRows.filter((r) => r.bad).map((r) => [r.day, r.mark])).toEqual([['2024-03-02', '✗ 5 missing']]);
