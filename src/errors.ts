@@ -14,7 +14,7 @@ export function toError(value: unknown): Error {
   return new Error(`non-error thrown: ${text}`, { cause: value });
 }
 
-/** The process exit codes of DESIGN.md, in one place. */
+/** The process exit codes of docs/operations.md, in one place. */
 export const ExitCode = {
   ok: 0,
   failed: 1,

@@ -1,5 +1,7 @@
 /** `npm run demo` as a newcomer sees it: no database server, a readable report, exit 0, and the numbers it promises. */
 import { PassThrough } from 'node:stream';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../src/config/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCarts, differingDevices, shopCarts, shopWishlists, type CartOptions } from '../src/demo/carts.js';
 import { DEMO_SHOP_ID, demoConfig, runDemo } from '../src/demo/run.js';
@@ -43,6 +45,22 @@ describe('demo', () => {
   let demo: { code: number; report: string };
   beforeAll(async () => {
     demo = await captureDemo();
+  });
+
+  it('prints the config and models it ran with, ready to copy: with the environment a real config names, it is the same config', () => {
+    const { report } = demo;
+    const heading = 'The config it runs with';
+    expect(report).toContain(heading);
+    const start = report.indexOf('\n', report.indexOf(heading)) + 1;
+    const block = report.slice(start, report.indexOf('\n\n', start)).replace(/^ {2}/gm, '');
+    const env = { PERSONACLICK_SHOP_ID: DEMO_SHOP_ID, PERSONACLICK_SHOP_SECRET: 's3cret', SHOP_DATABASE_URL: 'postgres://ro@db/shop' };
+    const printed = parseConfig(parseYaml(block), env, '<printed>');
+    const ran = demoConfig('http://127.0.0.1:1');
+    expect(printed.jobs).toEqual(ran.jobs);
+    expect(printed.delivery).toEqual(ran.delivery);
+    expect(printed.personaclick.url).toBe('https://api.personaclick.com');
+    expect(printed.source.url).toBe(env.SHOP_DATABASE_URL);
+    expect(block).not.toContain(String(ran.personaclick.shopSecret)); // the sandbox's secret is not printed as if it were one to copy
   });
 
   it('syncs the sample shop to the sandbox, explains the failures, and sends nothing twice', () => {

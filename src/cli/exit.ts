@@ -1,4 +1,4 @@
-/** From what happened to the process exit code of DESIGN.md. */
+/** From what happened to the process exit code of docs/operations.md. */
 import { ApiUnavailableError, ConfigError, ExitCode, FatalApiError, LockedError } from '../errors.js';
 import type { RunSummary } from '../run/summary.js';
 

@@ -1,4 +1,4 @@
-/** Configuration: YAML file + environment, validated once (see DESIGN.md, Configuration). */
+/** Configuration: YAML file + environment, validated once (docs/configuration.md). */
 export {
   loadConfig,
   parseConfig,

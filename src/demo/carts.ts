@@ -1,6 +1,6 @@
 /**
  * The sample shop's carts and wishlists: three tables as a shop might keep them, filled for 40 devices from a seeded
- * PRNG (same seed, same carts), the operator's SQL models that map them to the contract columns of DESIGN.md, the
+ * PRNG (same seed, same carts), the operator's SQL models that map them to the contract columns of docs/models.md, the
  * day's changes the demo makes between two nights, and the shop's contents read back to compare with the sandbox.
  */
 import type { PGlite } from '@electric-sql/pglite';

@@ -7,6 +7,7 @@
  * and a cancellation and a partial return reach PersonaClick. It exits 0 when everything went as expected.
  */
 import type { Writable } from 'node:stream';
+import { stringify as stringifyYaml } from 'yaml';
 import { ORDERS_LEDGER, syncOrders } from '../../jobs/orders.js';
 import { formatStatus, statusReport } from '../cli/status.js';
 import { parseConfig, type Config } from '../config/index.js';
@@ -64,6 +65,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     print(`PersonaClick sandbox at ${sandbox.url}. No database server, nothing leaves this machine.`);
     print();
     printShop(print, shop);
+    print('The config it runs with (the models are the contract of docs/models.md; copy it and adapt the SQL to your tables):');
+    print(indent(demoConfigYaml(sandbox.url).trimEnd()));
+    print();
 
     const migrated = await migrate(state, { lock: false });
     print(`State schema "${state.schema}" (watermarks, delivered ledger, failures, runs), in the same database:`);
@@ -143,26 +147,41 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 }
 
 /** The configuration a file would give; only the source and state connections are handed in by hand. */
-export function demoConfig(apiUrl: string, now: Date = new Date()): Config {
+/** The demo's config as a file would hold it (before validation): what `demoConfig` parses and the demo prints. */
+export function demoConfigInput(apiUrl: string, now: Date = new Date()): Record<string, unknown> {
   const monthAgo = new Date(now.getTime() - 30 * 24 * 3_600_000).toISOString().slice(0, 10);
-  return parseConfig(
-    {
-      // The sandbox's shop secret: in a real config it comes from the environment, e.g. ${PERSONACLICK_SHOP_SECRET}.
-      personaclick: { url: apiUrl, shopId: DEMO_SHOP_ID, shopSecret: SANDBOX_SHOP_SECRET, stream: 'web', timeoutMs: 5_000 },
-      delivery: { concurrency: 4, retries: 2, retryMinMs: 50, retryMaxMs: 500, checkpointMs: 500, orderSyncPerMinute: 600 },
-      // Never connected to: the demo opens its own source and state on the embedded database.
-      source: { url: 'postgres://embedded/demo-shop' },
-      state: { schema: STATE_SCHEMA },
-      jobs: {
-        orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 50, settleSeconds: 1, startFrom: monthAgo },
-        // Small pages, so the snapshot is read in several of them (a page never splits a device's lines).
-        carts: { query: CARTS_QUERY, pageSize: 25 },
-        wishlists: { query: WISHLISTS_QUERY, pageSize: 25 },
-      },
+  return {
+    // The sandbox's shop secret: in a real config it comes from the environment, e.g. ${PERSONACLICK_SHOP_SECRET}.
+    personaclick: { url: apiUrl, shopId: DEMO_SHOP_ID, shopSecret: SANDBOX_SHOP_SECRET, stream: 'web', timeoutMs: 5_000 },
+    delivery: { concurrency: 4, retries: 2, retryMinMs: 50, retryMaxMs: 500, checkpointMs: 500, orderSyncPerMinute: 600 },
+    // Never connected to: the demo opens its own source and state on the embedded database.
+    source: { url: 'postgres://embedded/demo-shop' },
+    state: { schema: STATE_SCHEMA },
+    jobs: {
+      orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 50, settleSeconds: 1, startFrom: monthAgo },
+      // Small pages, so the snapshot is read in several of them (a page never splits a device's lines).
+      carts: { query: CARTS_QUERY, pageSize: 25 },
+      wishlists: { query: WISHLISTS_QUERY, pageSize: 25 },
     },
-    {},
-    '<demo>',
-  );
+  };
+}
+
+export function demoConfig(apiUrl: string, now: Date = new Date()): Config {
+  return parseConfig(demoConfigInput(apiUrl, now), {}, '<demo>');
+}
+
+/**
+ * The demo's config as YAML to copy: its models and settings as they ran, with the sandbox's address, the embedded
+ * database and the sandbox's secret replaced by the environment variables a real config names instead.
+ */
+export function demoConfigYaml(apiUrl: string, now: Date = new Date()): string {
+  const input = demoConfigInput(apiUrl, now) as { personaclick: Record<string, unknown>; source: Record<string, unknown> };
+  const copyable = {
+    ...input,
+    personaclick: { ...input.personaclick, url: '${PERSONACLICK_URL:-https://api.personaclick.com}', shopId: '${PERSONACLICK_SHOP_ID}', shopSecret: '${PERSONACLICK_SHOP_SECRET}' },
+    source: { ...input.source, url: '${SHOP_DATABASE_URL}' },
+  };
+  return stringifyYaml(copyable, { lineWidth: 0 });
 }
 
 function demoLogger(): Logger {

@@ -1,7 +1,7 @@
 /**
  * The demo's sample shop: two tables as a shop might have them, about 200 orders with 1–4 lines each made from a
  * seeded PRNG (same seed, same shop; times are relative to `now`), and the operator's SQL models that map them to
- * the contract columns of DESIGN.md. A few orders are made the way real data goes wrong, on purpose.
+ * the contract columns of docs/models.md. A few orders are made the way real data goes wrong, on purpose.
  */
 import type { PGlite } from '@electric-sql/pglite';
 import { mulberry32 } from '../sandbox/faults.js';

@@ -353,7 +353,7 @@ export function formatVerify(result: VerifyResult): string {
   out.push('');
   if (result.missing + result.different > 0) {
     out.push(
-      `PersonaClick is missing ${n(result.missing)} and holds ${n(result.different)} different from what the connector would send: the order-sync API checks batches after queueing them and reports refused orders by email to the account. The ledger counts them delivered, so no run sends them again by itself: ${n(result.filed)} filed as unconfirmed failure(s); personaclick-sync replay --class unconfirmed sends them again, whole, through the order-sync API (README, "report --verify").`,
+      `PersonaClick is missing ${n(result.missing)} and holds ${n(result.different)} different from what the connector would send: the order-sync API checks batches after queueing them and reports refused orders by email to the account. The ledger counts them delivered, so no run sends them again by itself: ${n(result.filed)} filed as unconfirmed failure(s); personaclick-sync replay --class unconfirmed sends them again, whole, through the order-sync API (docs/monitoring.md, "report --verify").`,
     );
   }
   if (result.resolved > 0) out.push(`${n(result.resolved)} unconfirmed failure(s) resolved: their orders were read back as the connector would send them.`);

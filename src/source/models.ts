@@ -1,5 +1,5 @@
 /**
- * The operator's SQL models as a contract (DESIGN.md, "The operator's SQL models"): for each, the columns it must
+ * The operator's SQL models as a contract (docs/models.md): for each, the columns it must
  * give, should give, and may give. `check` judges a model's columns by these.
  */
 export interface ModelSpec {

@@ -1,6 +1,6 @@
 /**
  * The shop's side of monitoring: the orders of a range as (key, updated_at) only, in the sync's keyset order (so
- * the index the README asks for serves it), and the newest updated_at of the model (the watermark's lag). Built as
+ * the index docs/models.md asks for serves it), and the newest updated_at of the model (the watermark's lag). Built as
  * `{text, values}` like every source statement; the operator's SQL is wrapped, never edited.
  */
 import type { Cursor } from '../state/watermarks.js';
