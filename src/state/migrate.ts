@@ -41,7 +41,10 @@ export async function migrate(db: StateDb, opts: { lock?: boolean } = {}): Promi
 
 async function runMigrations(db: StateDb): Promise<MigrateResult> {
   const { knex, schema } = db;
-  await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+  // A schema made beforehand (by an administrator, owned by the state role) needs no CREATE on the database: only
+  // create it when it is missing, since CREATE SCHEMA IF NOT EXISTS asks for that privilege even when it exists.
+  const found = await knex.raw<{ rows: unknown[] }>('SELECT 1 FROM pg_namespace WHERE nspname = ?', [schema]);
+  if (found.rows.length === 0) await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
   const [, applied] = (await knex.migrate.latest({
     schemaName: schema,
     tableName: 'knex_migrations',

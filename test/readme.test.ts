@@ -1,0 +1,98 @@
+/**
+ * The README's first setup, followed to the letter on a shop kept the way Spree/Solidus keep it: its SQL block makes
+ * the roles, its YAML block is the config, its commands are run as written (in-process), and the orders reach the
+ * sandbox by the road the README promises. A README whose setup no longer works fails here.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SHOP_ID } from './support/harness.js';
+import { runMain } from './support/main.js';
+import { adminQuery, createDatabase, urlFor, type TestDatabase } from './support/pg.js';
+import { useSandbox } from './support/frame.js';
+import { createSpreeShop, insertSpreeOrder } from './support/spree-shop.js';
+
+const SECRET = 'readme-secret-7f3a';
+const api = useSandbox({ shopSecret: SECRET, syncOrdersPerMinute: 6000 });
+const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+/** The body of the README's first fenced block of `lang` after `heading`. */
+function block(lang: string, heading: string): string {
+  const from = README.indexOf(heading);
+  expect(from, `README has "${heading}"`).toBeGreaterThan(-1);
+  const start = README.indexOf('```' + lang + '\n', from);
+  expect(start, `a ${lang} block after "${heading}"`).toBeGreaterThan(-1);
+  const body = start + lang.length + 4;
+  return README.slice(body, README.indexOf('```', body));
+}
+
+/** The `npx personaclick-sync …` lines of a shell block, as argument lists (comments dropped). */
+function commands(sh: string): string[][] {
+  return sh
+    .split('\n')
+    .map((line) => line.replace(/#.*$/, '').trim())
+    .filter((line) => line.startsWith('npx personaclick-sync '))
+    .map((line) => line.replace(/\|.*$/, '').trim().split(/\s+/).slice(2));
+}
+
+let db: TestDatabase | undefined;
+const roles: string[] = [];
+afterAll(async () => {
+  await db?.drop();
+  for (const role of roles) await adminQuery(`DROP ROLE IF EXISTS ${role}`);
+});
+
+describe("the README's first setup", () => {
+  it('roles, config and commands as written: check, migrate, a dry run, the first sync, then a new purchase goes live and a phone order by the order-sync API', async () => {
+    db = await createDatabase('pcs_readme');
+    await createSpreeShop(db);
+    const suffix = randomBytes(3).toString('hex');
+    const ro = `personaclick_ro_${suffix}`;
+    const owner = `personaclick_state_${suffix}`;
+    roles.push(ro, owner);
+    const sql = block('sql', '**2. A read-only role**')
+      .replaceAll('personaclick_ro', ro)
+      .replaceAll('personaclick_state', owner)
+      .replaceAll('personaclick_sync_' + suffix, 'personaclick_sync') // the schema keeps its name
+      .replace(/DATABASE shop\b/g, `DATABASE ${db.name}`)
+      .replaceAll("'…'", "'pw'");
+    for (const statement of sql.split(';').map((s) => s.trim()).filter((s) => s !== '')) await db.query(statement);
+
+    const dir = mkdtempSync(join(tmpdir(), 'pcs-readme-'));
+    const configFile = join(dir, 'shop.yaml');
+    writeFileSync(configFile, block('yaml', '**3. The config.**'));
+    const env = {
+      PERSONACLICK_URL: api.sandbox.url,
+      PERSONACLICK_SHOP_ID: SHOP_ID,
+      PERSONACLICK_SHOP_SECRET: SECRET,
+      SHOP_DATABASE_URL: urlFor(db.name).replace('://postgres@', `://${ro}@`),
+      STATE_DATABASE_URL: urlFor(db.name).replace('://postgres@', `://${owner}@`),
+      LOG_LEVEL: 'warn',
+    };
+    expect(env.SHOP_DATABASE_URL).toContain(ro);
+    const run = (args: string[]) => runMain(args.map((a) => (a === 'shop.yaml' ? configFile : a)), { env });
+
+    // Step 4 as written: check, migrate, a dry run.
+    const step4 = commands(block('sh', '**4. Check, then migrate.**'));
+    expect(step4.map((c) => c.slice(0, 2).join(' '))).toEqual(['check --config', 'migrate --config', 'sync orders']);
+    for (const args of step4) {
+      const result = await run(args);
+      expect(result.code, `${args.join(' ')}\n${result.stderr}`).toBe(0);
+    }
+    // Step 5: the first sync (startFrom: now) sends nothing and sets the watermark.
+    const first = await run(['sync', 'orders', '--config', configFile]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(api.sandbox.stats().accepted).toBe(0);
+
+    // Then the shop takes a web order (with the tracker's did) and a phone order (none).
+    await insertSpreeOrder(db, { number: 'R500', completedHoursAgo: 0, did: 'dev-r500', email: 'r500@example.com', userId: 500, lines: [{ variant: 1, quantity: 2, price: 20 }] });
+    await insertSpreeOrder(db, { number: 'R501', completedHoursAgo: 0, email: 'r501@example.com', phone: '+15550501', userId: 501, createdBy: 1, lines: [{ variant: 2, quantity: 1, price: 12 }] });
+    await new Promise((resolve) => setTimeout(resolve, 5_500)); // past the default settleSeconds (5)
+    const second = await run(['sync', 'orders', '--config', configFile]);
+    expect(second.code, second.stderr).toBe(0);
+    expect([...api.sandbox.purchases.keys()]).toEqual(['R500']);
+    expect([...api.sandbox.syncOrders.keys()]).toEqual(['R501']);
+  });
+});
