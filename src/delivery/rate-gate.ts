@@ -8,6 +8,10 @@
  * The second rule alone is a sliding window, which lets N requests go in one burst and, with the network's jitter,
  * lets the server see more than N in a second; the first alone drifts above N when timers fire together.
  * Together the server sees at most N per second and, under load, close to N.
+ *
+ * Why not p-queue's own `interval` / `intervalCap` with `strict: true`: that is the second rule alone (a sliding
+ * window, bursts of N included), and it gates the queue's tasks, where this gates every attempt, each retry of
+ * p-retry inside a task included.
  */
 import { timerMs } from './timers.js';
 

@@ -5,7 +5,7 @@
  * a day with missing orders does not add up. Carts and wishlists compare the devices in the shop's snapshot with
  * those the ledger says PersonaClick holds.
  */
-import type { Cursor } from '../state/watermarks.js';
+import type { Cursor } from '../cursor.js';
 
 export type OrderFate = 'delivered' | 'invalid' | 'rejected' | 'held' | 'pending' | 'missing';
 

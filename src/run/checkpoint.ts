@@ -8,7 +8,7 @@ import { isEmptyUpdate, writeBooks, type BooksUpdate } from '../state/books.js';
 import type { StateDb } from '../state/db.js';
 import type { FailureRecord } from '../state/failures.js';
 import type { LedgerEntry } from '../state/ledger.js';
-import type { Cursor } from '../state/watermarks.js';
+import type { Cursor } from '../cursor.js';
 import { storableText } from '../storable-text.js';
 
 export interface CheckpointOptions {

@@ -14,7 +14,7 @@ import { warningsText, type ApiRequest, type BuildWarning, type JsonValue } from
 import { shardCount, type Shard } from '../shard.js';
 import type { Road } from '../state/ledger.js';
 import type { RunCounts } from '../state/runs.js';
-import type { Cursor } from '../state/watermarks.js';
+import type { Cursor } from '../cursor.js';
 import type { Checkpointer } from './checkpoint.js';
 import type { PrefixTracker } from './tracker.js';
 

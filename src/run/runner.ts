@@ -8,7 +8,7 @@ import { secretsOf } from '../config/index.js';
 import { warningsText, type ApiRequest, type BuildResult, type JsonValue } from '../payloads/index.js';
 import { Deliveries, type BatchEntry, type DispatchOptions, type Road, type RowHandle } from './deliveries.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
-import type { Cursor } from '../state/watermarks.js';
+import type { Cursor } from '../cursor.js';
 import { Checkpointer } from './checkpoint.js';
 import type { Services } from './services.js';
 import { summarize, type RunSummary } from './summary.js';

@@ -5,7 +5,7 @@
  */
 import type { Row } from '../payloads/index.js';
 import { shardPredicate, type Shard } from '../shard.js';
-import type { Cursor } from '../state/watermarks.js';
+import type { Cursor } from '../cursor.js';
 import type { Source } from './db.js';
 import { bindOrderIds } from './sql-text.js';
 import { Binder, fromModel, type Statement } from './statement.js';

@@ -11,7 +11,7 @@
  * statement_timeout, so a model that cannot write cannot write here either, and a page too slow for the run is too
  * slow here.
  */
-import type { Cursor } from '../state/watermarks.js';
+import type { Cursor } from '../cursor.js';
 import type { Source } from './db.js';
 import { eventsPageStatement } from './events.js';
 import { orderLinesStatement, ordersPageStatement, sourceNow, updatedAtPointStatement } from './orders.js';

@@ -3,7 +3,7 @@
  * the index docs/models.md asks for serves it), and the newest updated_at of the model (the watermark's lag). Built as
  * `{text, values}` like every source statement; the operator's SQL is wrapped, never edited.
  */
-import type { Cursor } from '../state/watermarks.js';
+import type { Cursor } from '../cursor.js';
 import type { Source } from './db.js';
 import { Binder, fromModel, type Statement } from './statement.js';
 

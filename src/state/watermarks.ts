@@ -1,12 +1,9 @@
 /** Watermarks: where each job stream (incremental, a backfill range, a shard) has got to. */
 import type { Knex } from 'knex';
+import type { Cursor } from '../cursor.js';
 import type { StateDb } from './db.js';
 
-/** A keyset position. `ts` is UTC text at microsecond precision; `key` null means "from ts, inclusive". */
-export interface Cursor {
-  ts: string;
-  key: string | null;
-}
+export type { Cursor } from '../cursor.js';
 
 export interface WatermarkRow {
   name: string;
