@@ -6,7 +6,7 @@
  * estimates, and the same lines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runChecks, type CheckFinding } from '../src/cli/check.js';
+import { runChecks, type CheckFinding } from '../src/check/command.js';
 import type { Config } from '../src/config/index.js';
 import { openSource } from '../src/source/db.js';
 import { linesFor, ordersPage } from '../src/source/orders.js';

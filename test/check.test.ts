@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkCommand, formatFindings, runChecks, type CheckFinding } from '../src/cli/check.js';
+import { checkCommand, formatFindings, runChecks, type CheckFinding } from '../src/check/command.js';
 import type { Config } from '../src/config/index.js';
 import { createCartTables, insertCarts, CARTS_QUERY, WISHLISTS_QUERY } from './support/carts.js';
 import { testConfig } from './support/harness.js';

@@ -7,7 +7,7 @@ import { createLogger, scrub, type Logger } from '../log.js';
 import { commandsTaking, findCommand, scheduledJobs, type CommandOption, type JobCommand } from '../../jobs/index.js';
 import { launchJob, lockName, type Launchable } from '../run/launch.js';
 import type { MetricsServer } from '../metrics/server.js';
-import { createMonitor } from '../monitor/observer.js';
+import { createMonitor } from '../monitor/monitor.js';
 import { parseShard, type Shard } from '../shard.js';
 import { parseCli, type CliArgs } from './args.js';
 import { exitCodeForError, exitCodeForRun } from './exit.js';
@@ -56,7 +56,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         const log = createLogger({ secrets, destination: io.stderr, env: io.env });
         if (args.command === 'migrate') return await migrateCommand(config, log, io);
         if (args.command === 'status') return await statusCommand(config, args, io);
-        if (args.command === 'check') return await (await import('./check.js')).checkCommand(config, io, args.json);
+        if (args.command === 'check') return await (await import('../check/command.js')).checkCommand(config, io, args.json);
         if (args.command === 'report') return await (await import('./report.js')).reportCommand(config, args, io);
         return await scheduleCommand(config, log, io);
       }

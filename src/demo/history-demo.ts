@@ -11,7 +11,7 @@ import type { Services } from '../run/services.js';
 import type { RunSummary } from '../run/summary.js';
 import type { Sandbox, StoredOrder } from '../sandbox/index.js';
 import { buildHistory, cancelAndReturn, type HistoryFacts, type Lifecycle } from './history.js';
-import { pad, type Check, type Print } from './report.js';
+import { pad, type Check, type Print } from './print.js';
 import type { ShopFacts } from './shop.js';
 
 export interface HistoryDemoContext {

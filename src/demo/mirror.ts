@@ -12,7 +12,7 @@ import type { Services } from '../run/services.js';
 import type { RunSummary } from '../run/summary.js';
 import type { AcceptedRequest, Sandbox } from '../sandbox/index.js';
 import { buildCarts, changeCarts, differingDevices, shopCarts, shopWishlists, type CartFacts } from './carts.js';
-import { compactJson, indent, pad, wrap, type Check, type Print } from './report.js';
+import { compactJson, indent, pad, wrap, type Check, type Print } from './print.js';
 
 export interface MirrorDemoContext {
   services: Services;

@@ -25,7 +25,7 @@ import { CARTS_QUERY, WISHLISTS_QUERY } from './carts.js';
 import { openEmbeddedDb, type EmbeddedDb } from './embedded.js';
 import { historyChecks, printHistory, runHistoryDemo } from './history-demo.js';
 import { mirrorChecks, printMirror, runMirrorDemo } from './mirror.js';
-import { indent, pad, type Check, type Print } from './report.js';
+import { indent, pad, type Check, type Print } from './print.js';
 import { buildShop, DEVICE_NOT_FOUND, ITEMS_QUERY, ORDERS_QUERY, shipOrders, UNKNOWN_DEVICE, type ShopFacts } from './shop.js';
 
 export const DEMO_SHOP_ID = 'demo0shop0a1b2c3d4e5f6a7b8c9d0e1';

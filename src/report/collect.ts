@@ -11,11 +11,11 @@
  */
 import type { Config } from '../config/index.js';
 import type { Source } from '../source/db.js';
-import { orderStampsPage, type OrderStamp } from '../source/report.js';
+import { orderStampsPage, type OrderStamp } from '../source/order-keys.js';
 import { compareC, snapshotPages } from '../source/snapshot.js';
 import type { StateDb } from '../state/db.js';
 import { ledgerPages } from '../state/ledger.js';
-import { bookedKeys } from '../state/report.js';
+import { bookedKeys } from '../state/booked.js';
 import { listWatermarks, type Cursor } from '../state/watermarks.js';
 import { DayTally, fateOf, type MirrorRow, type ReportData } from './model.js';
 import type { DeliveredOrder, EvenSample } from './verify.js';

@@ -12,7 +12,7 @@
 import type { Config } from '../config/index.js';
 import { toEpochMs } from '../dates.js';
 import { ApiError, toError } from '../errors.js';
-import { ByUserReader, BY_USER_CAP_BYTES, type Customer, type HeldOrder } from '../delivery/by-user.js';
+import { ByUserReader, BY_USER_CAP_BYTES, type Customer, type HeldOrder } from './read-back.js';
 import { buildPurchase, buildSyncOrder, CUSTOMER_IDENTIFIERS, orderStateOf, type Row } from '../payloads/index.js';
 import { purchaseItems } from '../payloads/items.js';
 import { syncLines } from '../payloads/sync-order.js';

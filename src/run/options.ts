@@ -2,7 +2,7 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from '../log.js';
 import type { Shard } from '../shard.js';
-import type { RunObserver } from './observer.js';
+import type { RunObserver } from './run-observer.js';
 
 export interface RunOptions {
   /** Build every request and print it as NDJSON on `out`; send nothing, write no state. */

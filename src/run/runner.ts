@@ -1,12 +1,12 @@
 /**
- * The frame every job runs in: the runs row, the deliveries (a queue per road, or the dry-run writer), in-order tracking,
+ * The frame every job runs in: the runs row, the dispatch (a queue per road, or the dry-run writer), in-order tracking,
  * checkpoints, progress lines, shutdown, and the summary. A job only reads its source and hands requests in.
  */
 import { ApiUnavailableError, FatalApiError, toError } from '../errors.js';
 import { scrub, type Logger } from '../log.js';
 import { secretsOf } from '../config/index.js';
 import { warningsText, type ApiRequest, type BuildResult, type JsonValue } from '../payloads/index.js';
-import { Deliveries, type BatchEntry, type DispatchOptions, type Road, type RowHandle } from './deliveries.js';
+import { Dispatch, type BatchEntry, type DispatchOptions, type Road, type RowHandle } from './dispatch.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
 import type { Cursor } from '../cursor.js';
 import { Checkpointer } from './checkpoint.js';
@@ -16,8 +16,7 @@ import { PrefixTracker } from './tracker.js';
 import { Progress } from './progress.js';
 import type { RunOptions } from './options.js';
 import { shardLabel } from '../shard.js';
-import { observedSender } from './observed-sender.js';
-import type { RunWatch } from './observer.js';
+import { observedSender, type RunWatch } from './run-observer.js';
 
 /** What a job tells the runner about this run; the rest comes from the run's options. */
 export interface RunSpec {
@@ -89,8 +88,8 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       log.error({ err: toError(caught) }, 'monitoring could not start; the run goes on without it');
     }
   }
-  const deliveries = new Deliveries({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets: secretsOf(config) });
-  retries = () => deliveries.stats.retries;
+  const dispatch = new Dispatch({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets: secretsOf(config) });
+  retries = () => dispatch.stats.retries;
   log.info({ mode: spec.mode, dryRun: opts.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
 
   const prefix = () => tracker.prefixCursor;
@@ -122,8 +121,8 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       log.debug({ key: row.key, reason }, 'held row');
       tracker.finish(row.seq);
     },
-    dispatch: (row, req, dispatchOptions) => deliveries.dispatch(row, req, dispatchOptions),
-    dispatchBatch: (entries, request) => deliveries.dispatchBatch(entries, request),
+    dispatch: (row, req, dispatchOptions) => dispatch.dispatch(row, req, dispatchOptions),
+    dispatchBatch: (entries, request) => dispatch.dispatchBatch(entries, request),
     async submit(row, built, dispatchOptions = {}) {
       if (!built.ok) return run.invalid(row, built.reason);
       const known = dispatchOptions.deliveredWithWarnings;
@@ -131,7 +130,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       await run.dispatch(row, built.request, { ...dispatchOptions, warnings: built.warnings });
     },
     shouldStop() {
-      return opts.signal?.aborted === true || opts.lockLost?.aborted === true || deliveries.stopped !== undefined || checkpoint.error !== undefined;
+      return opts.signal?.aborted === true || opts.lockLost?.aborted === true || dispatch.stopped !== undefined || checkpoint.error !== undefined;
     },
   };
 
@@ -140,8 +139,8 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   let deadline: NodeJS.Timeout | undefined;
   const onStop = () => {
     deadline ??= setTimeout(() => {
-      log.warn({ deadlineMs: config.delivery.shutdownDeadlineMs, inFlight: deliveries.inFlight }, 'shutdown deadline passed: dropping the requests still in flight (they stay unsent)');
-      deliveries.halt(new Error('shutdown deadline passed'));
+      log.warn({ deadlineMs: config.delivery.shutdownDeadlineMs, inFlight: dispatch.inFlight }, 'shutdown deadline passed: dropping the requests still in flight (they stay unsent)');
+      dispatch.halt(new Error('shutdown deadline passed'));
       void client?.destroy().catch((caught: unknown) => log.debug({ err: toError(caught) }, 'closing the API connections'));
     }, config.delivery.shutdownDeadlineMs);
   };
@@ -156,11 +155,11 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     await body(run);
   } catch (caught) {
     error = toError(caught);
-    deliveries.halt(error);
+    dispatch.halt(error);
   }
 
   try {
-    await deliveries.drain();
+    await dispatch.drain();
   } catch (caught) {
     error ??= toError(caught);
   }
@@ -179,7 +178,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     error ??= new Error(`lost the job lock (state database connection dropped${cause}); stopped so that no second runner overlaps this one; the next run resumes from the last checkpoint`);
   }
 
-  const stopped = deliveries.stopped;
+  const stopped = dispatch.stopped;
   let status: RunStatus = 'done';
   if (stopped instanceof FatalApiError) {
     status = 'fatal';
@@ -189,8 +188,8 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     error = stopped;
   } else if (error) status = 'failed';
   else if (opts.signal?.aborted) status = 'interrupted';
-  counts.retries = deliveries.stats.retries;
-  const range = deliveries.concurrencyRange;
+  counts.retries = dispatch.stats.retries;
+  const range = dispatch.concurrencyRange;
   const concurrencyLimit = range ? { low: range.low, high: range.high, settled: range.current } : undefined;
 
   const summary = summarize({
@@ -199,7 +198,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     status,
     dryRun: opts.dryRun,
     durationMs: Date.now() - started,
-    waitedMs: deliveries.stats.waitedMs,
+    waitedMs: dispatch.stats.waitedMs,
     concurrencyLimit,
     ...counts,
     error,

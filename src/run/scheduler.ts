@@ -18,7 +18,7 @@ import type { Config } from '../config/index.js';
 import { ConfigError, ExitCode, LockedError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { launchJob, type Launchable } from './launch.js';
-import type { RunObserver } from './observer.js';
+import type { RunObserver } from './run-observer.js';
 
 export interface SchedulerOptions {
   log: Logger;

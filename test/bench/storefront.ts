@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CheckFinding } from '../../src/cli/check.js';
+import type { CheckFinding } from '../../src/check/command.js';
 import { writeConfig } from '../support/cli.js';
 import { createStorefront, rewriteItemsQuery, STOREFRONT_ITEMS_QUERY, STOREFRONT_ORDERS_QUERY } from '../support/storefront.js';
 import { mustRun, SHOP_ID, type CliRun } from './cli.js';

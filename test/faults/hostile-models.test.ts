@@ -6,7 +6,7 @@
  */
 import knexFactory from 'knex';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runChecks } from '../../src/cli/check.js';
+import { runChecks } from '../../src/check/command.js';
 import { ConfigError } from '../../src/errors.js';
 import { NODE_POSTGRES, sourceOverKnex } from '../../src/source/db.js';
 import { linesFor } from '../../src/source/orders.js';

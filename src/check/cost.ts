@@ -1,13 +1,13 @@
 /**
  * `check`'s cost findings: what a run of each model will cost the shop's database, and what would make it cheaper.
  * The pages are measured by src/source/page-probes.ts (the very statements the jobs run, at a realistic place) and
- * their plans judged by src/source/advice.ts; this module only turns that into findings.
+ * their plans judged by src/check/advice.ts; this module only turns that into findings.
  *
  * Per model: a finding with the measured time of one page, the planner's cost of it, the pages a run over the whole
  * model reads (the planner's row estimate ÷ the page size) and the total; a warning for each table the plan reads in
  * full on every page, naming the index or the rewrite that ends it; for orders, a summary of the sync's reading.
  */
-import { perPageScans, sortIndex, SMALL_TABLE_ROWS, type Fix, type ScanAdvice } from '../source/advice.js';
+import { perPageScans, sortIndex, SMALL_TABLE_ROWS, type Fix, type ScanAdvice } from './advice.js';
 import type { Source } from '../source/db.js';
 import { ordersPageStatement, sourceNow } from '../source/orders.js';
 import { DEEP_CURSOR_FRACTION, probeEventsPage, probeItems, probeOrdersPage, probeSnapshotPage, type MeasuredPage } from '../source/page-probes.js';

@@ -3,7 +3,7 @@
  * answers (through the same read-only path as the jobs) and can see open transactions, the state schema is migrated,
  * every configured SQL model runs and has its columns, and what a run of each model will cost: one page of the very
  * statements the jobs run (built by src/source/), measured at a realistic place and EXPLAINed, with the index or
- * rewrite that ends a table read in full on every page (check-cost.ts). A failed check is a finding, never a crash;
+ * rewrite that ends a table read in full on every page (cost.ts). A failed check is a finding, never a crash;
  * no finding ever holds a password. The probes live in src/source/ and src/state/; this module only judges and prints.
  */
 import type { Writable } from 'node:stream';
@@ -12,14 +12,14 @@ import { toError } from '../errors.js';
 import { CUSTOMER_IDENTIFIERS } from '../payloads/index.js';
 import { scrub } from '../log.js';
 import { openSource, type Source } from '../source/db.js';
-import type { Fix } from '../source/advice.js';
+import type { Fix } from './advice.js';
 import { CARTS_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
 import { orderLinesStatement } from '../source/orders.js';
 import { modelColumns, sessionInfo, statsVisibility, type SessionInfo } from '../source/probes.js';
 import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
-import { stateServer } from '../state/probes.js';
-import { checkEventsCost, checkOrdersCost, checkSnapshotCost, type CostContext, type CostFigures } from './check-cost.js';
+import { stateServer } from '../state/server.js';
+import { checkEventsCost, checkOrdersCost, checkSnapshotCost, type CostContext, type CostFigures } from './cost.js';
 
 export interface CheckFinding {
   level: 'ok' | 'warn' | 'error';

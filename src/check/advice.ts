@@ -4,9 +4,9 @@
  * plan's own Filter / Hash Cond / Join Filter text and the catalog's facts about the table. Where nothing specific
  * can be derived, the advice says so.
  */
-import { anyComparisons, columnRefs, equalities, indexColumn, keyInverse, plainColumn, quoteIdent, stripParens } from './expr-text.js';
-import { relationScans, sortTarget, walk, type PlanNode } from './plan.js';
-import type { TableFacts } from './probes.js';
+import { anyComparisons, columnRefs, equalities, indexColumn, keyInverse, plainColumn, quoteIdent, stripParens } from '../source/expr-text.js';
+import { relationScans, sortTarget, walk, type PlanNode } from '../source/plan.js';
+import type { TableFacts } from '../source/probes.js';
 
 /** Below this many rows a table read in full costs little: no advice. */
 export const SMALL_TABLE_ROWS = 10_000;

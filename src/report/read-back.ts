@@ -12,10 +12,10 @@ import { ApiError, ApiUnavailableError, fatalStop, toError, trimBody } from '../
 import { spellingsOf } from '../config/secrets.js';
 import { scrub } from '../log.js';
 import { storableText } from '../storable-text.js';
-import { answerJson, apiStatusOf, classifyStatus, isRedirect, parseRetryAfter, type Answer } from './classify.js';
-import { readMessage } from './client.js';
-import { RateGate } from './rate-gate.js';
-import { timerMs } from './timers.js';
+import { answerJson, apiStatusOf, classifyStatus, isRedirect, parseRetryAfter, type Answer } from '../delivery/classify.js';
+import { readMessage } from '../delivery/client.js';
+import { RateGate } from '../delivery/rate-gate.js';
+import { timerMs } from '../delivery/timers.js';
 
 export const BY_USER_PATH = '/orders/by_user';
 

@@ -82,7 +82,7 @@ export function roadOptions(config: Config, road: Road, shard: Shard | undefined
   return { ...delivery, concurrency: 1, maxRequestsPerSecond: 1000 / gapMs };
 }
 
-export interface DeliveriesContext {
+export interface DispatchContext {
   config: Config;
   /** The API client (or a sender wrapping it, such as the run observer's); undefined in a dry run. */
   client: Sender | PersonaClickClient | undefined;
@@ -97,11 +97,11 @@ export interface DeliveriesContext {
   secrets: readonly string[];
 }
 
-export class Deliveries {
+export class Dispatch {
   private readonly queues = new Map<Road, DeliveryQueue>();
   private dryOut = '';
 
-  constructor(private readonly ctx: DeliveriesContext) {}
+  constructor(private readonly ctx: DispatchContext) {}
 
   /** A dry run: nothing is sent, every request is printed. */
   get dryRun(): boolean {
