@@ -7,38 +7,21 @@
  * that they cannot be specific.
  */
 
+import { lexSql } from './sql-lexer.js';
+
 /** An identifier as Postgres deparses it: plain, or double-quoted with "" for a quote. */
 const IDENT = String.raw`(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")`;
 
-/** The text cut into code and single-quoted literals (E'…' included); quoted identifiers stay in the code. */
+/** The text cut into code and literals (E'…' included) by the one SQL lexer; quoted identifiers stay in the code. */
 function segments(text: string): { code: boolean; text: string }[] {
   const out: { code: boolean; text: string }[] = [];
-  let from = 0;
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const c = text[i];
-    if (c === '"') {
-      i += 1;
-      while (i < n && !(text[i] === '"' && text[i + 1] !== '"')) i += text[i] === '"' ? 2 : 1;
-      i += 1;
-    } else if (c === "'") {
-      const escapes = i > 0 && /[eE]/.test(text[i - 1] ?? '') && !/[\w$]/.test(text[i - 2] ?? '');
-      const start = escapes ? i - 1 : i;
-      if (start > from) out.push({ code: true, text: text.slice(from, start) });
-      i += 1;
-      while (i < n) {
-        if (escapes && text[i] === '\\') i += 2;
-        else if (text[i] === "'" && text[i + 1] === "'") i += 2;
-        else if (text[i] === "'") break;
-        else i += 1;
-      }
-      i += 1;
-      out.push({ code: false, text: text.slice(start, i) });
-      from = i;
-    } else i += 1;
+  for (const segment of lexSql(text, { comments: false, dollarQuotes: false })) {
+    const code = segment.kind !== 'string';
+    const piece = text.slice(segment.start, segment.end);
+    const last = out[out.length - 1];
+    if (last && last.code && code) last.text += piece;
+    else out.push({ code, text: piece });
   }
-  if (from < n) out.push({ code: true, text: text.slice(from) });
   return out;
 }
 

@@ -1,58 +1,23 @@
 /**
  * Reading the operator's SQL as text, just enough to find the named parameter `:order_ids` where it is a parameter:
- * outside string literals ('…', E'…', $tag$…$tag$), quoted identifiers ("…") and comments (-- …, nested /* … *\/), and
+ * in code as the one SQL lexer (sql-lexer.ts) cuts it, outside string literals, quoted identifiers and comments, and
  * not the tail of a `::cast`.
  */
 
+import { lexSql } from './sql-lexer.js';
+
 const NAMED = ':order_ids';
 
-/** Offsets of each `:order_ids` that is a parameter. */
+/** Offsets of each `:order_ids` that is a parameter: in code, not the tail of a `::cast` nor part of a longer name. */
 function parameterOffsets(sql: string): number[] {
   const found: number[] = [];
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const c = sql[i];
-    const next = sql[i + 1];
-    if (c === '-' && next === '-') {
-      const end = sql.indexOf('\n', i + 2);
-      i = end < 0 ? n : end + 1;
-    } else if (c === '/' && next === '*') {
-      let depth = 1;
-      i += 2;
-      while (i < n && depth > 0) {
-        if (sql[i] === '/' && sql[i + 1] === '*') [depth, i] = [depth + 1, i + 2];
-        else if (sql[i] === '*' && sql[i + 1] === '/') [depth, i] = [depth - 1, i + 2];
-        else i += 1;
-      }
-    } else if (c === "'") {
-      // E'…' strings take backslash escapes; in standard strings a quote is doubled.
-      const escapes = i > 0 && /[eE]/.test(sql[i - 1] ?? '') && !/[\w$]/.test(sql[i - 2] ?? '');
-      i += 1;
-      while (i < n) {
-        if (escapes && sql[i] === '\\') i += 2;
-        else if (sql[i] === "'" && sql[i + 1] === "'") i += 2;
-        else if (sql[i] === "'") break;
-        else i += 1;
-      }
-      i += 1;
-    } else if (c === '"') {
-      const end = sql.indexOf('"', i + 1);
-      i = end < 0 ? n : end + 1;
-      while (i < n && sql[i] === '"') {
-        const more = sql.indexOf('"', i + 1); // a doubled "" inside the identifier
-        i = more < 0 ? n : more + 1;
-      }
-    } else if (c === '$' && !/[\w$]/.test(sql[i - 1] ?? '')) {
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 66));
-      if (tag) {
-        const end = sql.indexOf(tag[0], i + tag[0].length);
-        i = end < 0 ? n : end + tag[0].length;
-      } else i += 1;
-    } else if (c === ':' && sql.startsWith(NAMED, i) && sql[i - 1] !== ':' && !/[\w$]/.test(sql[i + NAMED.length] ?? '')) {
-      found.push(i);
-      i += NAMED.length;
-    } else i += 1;
+  for (const segment of lexSql(sql)) {
+    if (segment.kind !== 'code') continue;
+    let at = sql.indexOf(NAMED, segment.start);
+    while (at >= 0 && at + NAMED.length <= segment.end) {
+      if (sql[at - 1] !== ':' && !/[\w$]/.test(sql[at + NAMED.length] ?? '')) found.push(at);
+      at = sql.indexOf(NAMED, at + NAMED.length);
+    }
   }
   return found;
 }
