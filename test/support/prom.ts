@@ -3,7 +3,9 @@
  * (prometheus.io, "Exposition formats", text format details), for tests: it throws on anything the format does not
  * allow, and checks what a scraper relies on beyond the grammar: one HELP and one TYPE per family, before its
  * samples; a family's samples together; no series twice; a histogram's buckets rising to +Inf, which equals its
- * count.
+ * count. It reads what other processes wrote (the textfile, a Pushgateway push, `schedule`'s /metrics) and judges its
+ * format, which prom-client's own JSON cannot: tests of values in this process read the registry's
+ * `getMetricsAsJSON()` instead.
  */
 
 export interface Sample {
