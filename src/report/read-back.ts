@@ -1,19 +1,19 @@
 /**
  * `GET {api}/orders/by_user` (api-notes.md, "Order-sync API"): a customer's orders as PersonaClick holds them, read
- * back by `report --verify`. Its own small client, beside the sending one (client.ts), with the same guards: one
- * deadline on the whole request (`personaclick.timeoutMs`), a cap on what is read of the answer, redirects never
- * followed (exit 3, naming where it points), 401/403 stop the read (exit 3), 408/425/429/5xx and network failures
+ * back by `report --verify`. Read through the same guarded pool as the sends (src/delivery/http.ts): one deadline on
+ * the whole request (`personaclick.timeoutMs`), a cap on what is read of the answer, redirects never followed (exit 3,
+ * naming where it points), 401/403 stop the read (exit 3), 408/425/429/5xx and network failures
  * retried with backoff and Retry-After, then exit 4. The shop secret travels in the query string (the endpoint takes
  * it nowhere else), so no message built here ever holds the URL, and every text taken from an answer is scrubbed of
  * the secret in each spelling (as is, percent-encoded, form-encoded).
  */
-import { Pool } from 'undici';
 import { ApiError, ApiUnavailableError, fatalStop, toError, trimBody } from '../errors.js';
 import { spellingsOf } from '../config/secrets.js';
 import { scrub } from '../log.js';
 import { storableText } from '../storable-text.js';
-import { answerJson, apiStatusOf, classifyStatus, isRedirect, parseRetryAfter, type Answer } from '../delivery/classify.js';
+import { answerJson, apiStatusOf, classifyStatus, isRedirect, parseRetryAfter } from '../delivery/classify.js';
 import { readMessage } from '../delivery/client.js';
+import { GuardedPool, RequestTimeout, type ReadAnswer } from '../delivery/http.js';
 import { RateGate } from '../delivery/rate-gate.js';
 import { timerMs } from '../delivery/timers.js';
 
@@ -64,12 +64,8 @@ export interface ByUserOptions {
   capBytes?: number;
 }
 
-class ReadTimeout extends Error {
-  override readonly name = 'ReadTimeout';
-}
-
 export class ByUserReader {
-  private readonly pool: Pool;
+  private readonly http: GuardedPool;
   private readonly origin: string;
   private readonly basePath: string;
   private readonly timeoutMs: number;
@@ -85,13 +81,7 @@ export class ByUserReader {
     this.cap = options.capBytes ?? BY_USER_CAP_BYTES;
     this.gate = new RateGate(options.perSecond);
     this.secrets = spellingsOf([options.shopSecret]);
-    this.pool = new Pool(this.origin, {
-      connections: options.connections,
-      keepAliveTimeout: 30_000,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-      connectTimeout: Math.min(this.timeoutMs, 10_000),
-    });
+    this.http = new GuardedPool(this.origin, { timeoutMs: this.timeoutMs, connections: options.connections });
   }
 
   /**
@@ -124,7 +114,7 @@ export class ByUserReader {
 
   async close(): Promise<void> {
     this.gate.clear();
-    await this.pool.close();
+    await this.http.close();
   }
 
   private clean(text: string): string {
@@ -132,37 +122,20 @@ export class ByUserReader {
   }
 
   /** GET and read at most `cap` bytes of the answer, all within the deadline; ApiError (transient) on no answer. */
-  private async exchange(path: string): Promise<Answer & { headers: Record<string, string | string[] | undefined> }> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new ReadTimeout()), this.timeoutMs);
+  private async exchange(path: string): Promise<ReadAnswer> {
     try {
-      const res = await this.pool.request({ path, method: 'GET', headers: { accept: 'application/json' }, signal: controller.signal });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let truncated = false;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        if (size + chunk.length > this.cap) {
-          chunks.push(chunk.subarray(0, this.cap - size));
-          truncated = true;
-          break; // leaving the loop destroys the body: its connection is closed, never reused half-read
-        }
-        chunks.push(chunk);
-        size += chunk.length;
-      }
-      return { status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), truncated };
+      return await this.http.exchange({ method: 'GET', path, headers: { accept: 'application/json' }, capBytes: this.cap });
     } catch (caught) {
       const error = toError(caught);
-      if (controller.signal.aborted) {
+      if (error instanceof RequestTimeout) {
         throw new ApiError(`GET ${BY_USER_PATH} timed out after ${this.timeoutMs} ms (personaclick.timeoutMs bounds the whole request)`, undefined, 'transient', '');
       }
       const code = (error as { code?: unknown }).code;
       throw new ApiError(`GET ${BY_USER_PATH}: network error: ${typeof code === 'string' ? code : error.name}: ${this.clean(storableText(error.message, 200))}`, undefined, 'transient', '');
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  private judge(answer: Answer & { headers: Record<string, string | string[] | undefined> }): HeldOrder[] {
+  private judge(answer: ReadAnswer): HeldOrder[] {
     const { status } = answer;
     const body = this.clean(trimBody(answer.text));
     const what = `GET ${BY_USER_PATH}: HTTP ${status}`;
