@@ -59,6 +59,11 @@ Environment
   JOB_COMPLETION_INDEX       the shard index, with --shards N
   any \${VAR} the configuration file names (database URLs, the shop id)
 
+Settings (in the configuration file; see config/personaclick-sync.example.yaml and docs/)
+  source.timezone            IANA zone of the models' timestamp without time zone columns (e.g. UTC for a Rails shop,
+                             Europe/Berlin); default: the shop database's TimeZone setting, else UTC; never the host's
+                             zone. check names the naive columns and the zone applied (docs/configuration-dates.md)
+
 Exit codes
   0    done
   1    failed (an unexpected error; see the log)

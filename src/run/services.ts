@@ -22,6 +22,7 @@ export function openServices(config: Config, opts: { dryRun: boolean; log?: Logg
     poolSize: config.source.poolSize,
     statementTimeoutMs: config.source.statementTimeoutMs,
     applicationName: config.source.applicationName,
+    timezone: config.source.timezone,
     onRetry: log ? (err, attempt, delayMs) => log.warn({ err, attempt, delayMs }, 'shop database connection lost; query retried') : undefined,
   });
   const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
