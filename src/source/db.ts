@@ -78,10 +78,10 @@ function zonedTypes(zone: string): pg.CustomTypesConfig {
     return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : text;
   };
   return {
-    getTypeParser: ((oid: number, format?: string) => {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown => {
       if (format !== 'binary' && oid === TIMESTAMP_OID) return naive;
       if (format !== 'binary' && oid === DATE_OID) return day;
-      return pg.types.getTypeParser(oid, format as 'text');
+      return pg.types.getTypeParser(oid, format) as unknown;
     }) as pg.CustomTypesConfig['getTypeParser'],
   };
 }
