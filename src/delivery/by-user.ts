@@ -180,7 +180,7 @@ export class ByUserReader {
     }
     const orders = ordersOf(json);
     if (apiStatus !== 'success' || orders === undefined) {
-      throw new ApiError(`${what} is not the documented answer {"status":"success","data":{"orders":[…]}}: ${body === '' ? 'an empty body' : body}`, status, 'transient', body);
+      throw new ApiError(`${what} is not the documented answer {"status":"success","payload" (or "data"):{"orders":[…]}}: ${body === '' ? 'an empty body' : body}`, status, 'transient', body);
     }
     return orders;
   }
@@ -210,11 +210,17 @@ function numberOf(value: unknown): number | undefined {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The orders of a `{"status":"success","data":{"orders":[…]}}` answer; undefined when it is not that shape. */
+/**
+ * The orders of a `{"status":"success","payload":{"orders":[…]}}` answer, or of `"data"` where there is no such
+ * `payload`: REES46's docs announce that `data` becomes `payload` and ask clients to prefer `payload`
+ * (client-orders/history.md). Undefined when it is neither shape.
+ */
 export function ordersOf(json: unknown): HeldOrder[] | undefined {
-  if (!isRecord(json) || !isRecord(json.data) || !Array.isArray(json.data.orders)) return undefined;
+  if (!isRecord(json)) return undefined;
+  const holder = [json.payload, json.data].find((v): v is Record<string, unknown> => isRecord(v) && Array.isArray(v.orders));
+  if (holder === undefined) return undefined;
   const out: HeldOrder[] = [];
-  for (const order of json.data.orders) {
+  for (const order of holder.orders as unknown[]) {
     if (!isRecord(order)) continue;
     const id = textOf(order.id);
     if (id === undefined) continue;
