@@ -12,7 +12,7 @@ import { ApiError, ApiUnavailableError, fatalStop, toError, trimBody } from '../
 import { spellingsOf } from '../config/secrets.js';
 import { scrub } from '../log.js';
 import { storableText } from '../storable-text.js';
-import { answerJson, apiStatusOf, classifyStatus, isRedirect, parseRetryAfter, type Answer } from './classify.js';
+import { answerJson, apiStatusOf, classifyRefusal, isRedirect, parseRetryAfter, type Answer } from './classify.js';
 import { readMessage } from './client.js';
 import { RateGate } from './rate-gate.js';
 import { timerMs } from './timers.js';
@@ -170,7 +170,7 @@ export class ByUserReader {
     if (status < 200 || status >= 300) {
       const json = answerJson(answer);
       const message = this.clean(readMessage(json) ?? (body || 'no message'));
-      throw new ApiError(`${what}: ${message}`, status, classifyStatus(status), body, parseRetryAfter(answer.headers['retry-after']));
+      throw new ApiError(`${what}: ${message}`, status, classifyRefusal(status, json), body, parseRetryAfter(answer.headers['retry-after']), { path: BY_USER_PATH });
     }
     if (answer.truncated) throw new ApiError(`${what}: the answer is longer than ${this.cap / 1024 / 1024} MiB, not read further`, status, 'rejected', '');
     const json = answerJson(answer);
