@@ -128,6 +128,25 @@ export class ApiUnavailableError extends Error {
   }
 }
 
+/**
+ * A database the connector could not reach (or lost for good after its retries): which one, by its setting. The
+ * message is one line for stderr; the cause, with its stack, goes to the log only. Keeps the driver's `code`, so that
+ * the connection retries still recognise it.
+ */
+export class DatabaseUnreachableError extends Error {
+  override readonly name = 'DatabaseUnreachableError';
+  readonly code: unknown;
+  constructor(
+    readonly setting: 'source.url' | 'state.url',
+    where: string,
+    cause: Error,
+  ) {
+    const which = setting === 'source.url' ? 'the shop database' : 'the state database';
+    super(`cannot reach ${which} (${setting}: ${where}): ${cause.message.split('\n')[0] ?? ''}`, { cause });
+    this.code = (cause as { code?: unknown }).code;
+  }
+}
+
 /** Another runner holds this job's lock. Exit 75. */
 export class LockedError extends Error {
   override readonly name = 'LockedError';

@@ -19,6 +19,7 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { isTimeZone, wallTimeInZone } from '../dates.js';
 import { withConnectionRetry } from '../db-retry.js';
+import { knexLog, nameUnreachable } from '../db-unreachable.js';
 import { ConfigError } from '../errors.js';
 import type { Statement } from './statement.js';
 
@@ -39,6 +40,8 @@ export interface SourceOptions {
   onRetry?: ((error: Error, attempt: number, delayMs: number) => void) | undefined;
   /** Quiet knex's own warnings (check prints JSON on stdout, where knex would write them). */
   quiet?: boolean;
+  /** Where knex's own warnings go instead (the log, at debug); unset and not quiet: nowhere either (never the console). */
+  knexWarnings?: ((message: string) => void) | undefined;
   /** `source.timezone`: the zone of the models' `timestamp without time zone` columns; unset: the database's own. */
   timezone?: string | undefined;
 }
@@ -116,8 +119,9 @@ export function openSource(options: SourceOptions): Source {
       options: '-c default_transaction_read_only=on',
     },
     pool: { min: 0, max: options.poolSize, idleTimeoutMillis: 10_000 },
-    ...(options.quiet ? { log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } } : {}),
+    log: options.quiet ? { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } : knexLog(options.knexWarnings),
   });
+  nameUnreachable(knex, 'source.url', options.url);
   return sourceOverKnex(knex, NODE_POSTGRES, options);
 }
 
