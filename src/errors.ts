@@ -55,6 +55,8 @@ export class ApiError extends Error {
   override readonly name = 'ApiError';
   /** The answer was a redirect: the configured URL is wrong (the message names where it points). */
   readonly redirect: boolean;
+  /** The request path it answered (`/push`, `/sync/orders`, …), when known. */
+  readonly path: string | undefined;
   constructor(
     message: string,
     readonly status: number | undefined,
@@ -63,21 +65,41 @@ export class ApiError extends Error {
     readonly body: string,
     /** Milliseconds the server asked us to wait (Retry-After), if it said. */
     readonly retryAfterMs?: number,
-    options?: { cause?: unknown; redirect?: boolean },
+    options?: { cause?: unknown; redirect?: boolean; path?: string },
   ) {
     super(message, options);
     this.redirect = options?.redirect ?? false;
+    this.path = options?.path;
   }
   get retryable(): boolean {
     return this.failureClass === 'transient';
   }
 }
 
-/** The run must stop: the API refused the shop (401/403). Exit 3. */
+/** Paths that carry the shop secret: a refusal there may be of the secret. */
+const SECRET_PATHS = /^\/(sync\/orders|orders\/|import\/)/;
+
+/**
+ * One line for a refused shop, naming the setting to look at, with the status said once: an unknown shop (404) names
+ * personaclick.shopId, a refused secret (401/403 on a path that carries it, its message about the secret)
+ * personaclick.shopSecret, any other 401/403 the shop id and the account.
+ */
+export function refusalLine(answer: ApiError): string {
+  const status = answer.status ?? '?';
+  const detail = answer.message.replace(/^(GET |POST )?(\/[\w/]+: )?HTTP \d+:\s*/, '');
+  const on = answer.path === undefined ? '' : ` on ${answer.path}`;
+  if (answer.status === 404) return `PersonaClick does not know the shop (HTTP 404${on}: ${detail}): check personaclick.shopId`;
+  if (answer.path !== undefined && SECRET_PATHS.test(answer.path) && /secret/i.test(detail)) {
+    return `PersonaClick refused the shop secret (HTTP ${status}${on}: ${detail}): check personaclick.shopSecret`;
+  }
+  return `PersonaClick refused the shop (HTTP ${status}): ${detail}; check personaclick.shopId${answer.path !== undefined && SECRET_PATHS.test(answer.path) ? ' and personaclick.shopSecret' : ''}, and that the shop is active in the account`;
+}
+
+/** The run must stop: the API refused the shop (401/403) or does not know it (404). Exit 3. */
 export class FatalApiError extends Error {
   override readonly name: string = 'FatalApiError';
   override readonly cause: ApiError;
-  constructor(answer: ApiError, message = `PersonaClick refused the shop (HTTP ${answer.status ?? '?'}): ${answer.message}`) {
+  constructor(answer: ApiError, message = refusalLine(answer)) {
     super(message, { cause: answer });
     this.cause = answer;
   }
@@ -103,6 +125,25 @@ export class ApiUnavailableError extends Error {
   constructor(last: Error) {
     super(`PersonaClick stayed unavailable after every retry: ${last.message}`, { cause: last });
     this.cause = last;
+  }
+}
+
+/**
+ * A database the connector could not reach (or lost for good after its retries): which one, by its setting. The
+ * message is one line for stderr; the cause, with its stack, goes to the log only. Keeps the driver's `code`, so that
+ * the connection retries still recognise it.
+ */
+export class DatabaseUnreachableError extends Error {
+  override readonly name = 'DatabaseUnreachableError';
+  readonly code: unknown;
+  constructor(
+    readonly setting: 'source.url' | 'state.url',
+    where: string,
+    cause: Error,
+  ) {
+    const which = setting === 'source.url' ? 'the shop database' : 'the state database';
+    super(`cannot reach ${which} (${setting}: ${where}): ${cause.message.split('\n')[0] ?? ''}`, { cause });
+    this.code = (cause as { code?: unknown }).code;
   }
 }
 

@@ -15,6 +15,9 @@ type Case = [status: number, body: string, expected: ReturnType<typeof classifyA
 /** Per path: documented successes, then 2xx that prove nothing, then refusals in a success's clothes. */
 const CASES: Record<string, Case[]> = {
   '/push': [
+    [404, '{"status":"error","message":"Shop not found"}', 'fatal'],
+    [404, '{"status":"error","message":"Device not found"}', 'rejected'],
+    [404, '{"status":"error","payload":{"message":"Unknown did for this shop"}}', 'rejected'],
     [200, SUCCESS, 'success'],
     [200, ' { "status" : "success" }\n', 'success'],
     [200, HTML, 'transient'],
@@ -50,6 +53,9 @@ const CASES: Record<string, Case[]> = {
     [204, '', 'transient'],
     [200, HTML, 'transient'],
     [200, '{"status":"error","payload":{"message":"Shop not found"}}', 'rejected'],
+    // The error matrix: an unknown shop is 404; nothing of the run would succeed.
+    [404, '{"status":"error","payload":{"message":"Shop not found"}}', 'fatal'],
+    [404, '{"status":"error","message":"Not found"}', 'rejected'],
   ],
   '/no/such/path': [
     [200, SUCCESS, 'success'],

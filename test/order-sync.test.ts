@@ -13,6 +13,7 @@ import { maxInWindow } from './faults/support/figures.js';
 import type { VerifyResult } from '../src/report/verify.js';
 import { writeConfig } from './support/cli.js';
 import { runMain } from './support/main.js';
+import { startSandbox } from '../src/sandbox/index.js';
 
 const SECRET = 'shop-secret-7f3a91c2';
 const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 6000, syncOrdersMaxOrders: 5000 }, prefix: 'pcs_history', shop: false });
@@ -116,6 +117,45 @@ describe('history through the order-sync API', () => {
     expect(replay.summaries.map((s) => [s.job, s.sent])).toEqual([['orders', 1]]);
     expect(env.sandbox.syncOrders.get('H37')?.status).toBe('completed');
     expect(env.sandbox.purchases.size).toBe(0);
+  });
+
+  it('a batch refused alike as a whole and in both halves (a refusal of the request) stops after the first split: exit 3, nothing filed', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 64);
+    // A wrong shop answered 422 for the whole request, whatever orders it holds.
+    env.sandbox.setFaults({ reject: [{ field: 'shop_secret', equals: SECRET, status: 422, message: 'Invalid shop', messageIn: 'payload' }] });
+    const { summaries } = await backfill(config({ orders: { batchSize: 64 } }));
+    expect(summaries[0]).toMatchObject({ status: 'fatal', sent: 0, rejected: 0 });
+    expect(summaries[0]?.error?.message).toBe(
+      'PersonaClick refused a batch of 64 orders and both its halves alike (HTTP 422 on /sync/orders: Invalid shop): a refusal of the request, not of its orders; ' +
+        'check personaclick.shopId and personaclick.shopSecret. Nothing of it was filed: the next run sends it again',
+    );
+    // The batch and its two halves; not 1 + 2 + 4 + … + 64 requests at 40 a minute.
+    expect(env.sandbox.syncArrivals()).toHaveLength(3);
+    expect(await env.db.query(`SELECT key FROM personaclick_sync.failures`)).toEqual([]);
+    // Fixed: the next run sends every order.
+    env.sandbox.setFaults({});
+    expect((await backfill(config({ orders: { batchSize: 64 } }))).summaries[0]).toMatchObject({ status: 'done', sent: 64, rejected: 0 });
+  });
+
+  it('an unknown shop (404, the error matrix) stops the run at once naming personaclick.shopId, instead of filing every order', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 30);
+    const other = await startSandbox({ shopIds: ['ffffffffffffffffffffffffffffff'], shopSecret: SECRET, syncOrdersPerMinute: 6000 });
+    try {
+      const cfg = config({ orders: { batchSize: 10 } });
+      const { summaries } = await backfill({ ...cfg, personaclick: { ...cfg.personaclick, url: other.url } });
+      expect(summaries[0]).toMatchObject({ status: 'fatal', sent: 0, rejected: 0 });
+      expect(summaries[0]?.error?.message).toBe('PersonaClick does not know the shop (HTTP 404 on /sync/orders: Shop not found): check personaclick.shopId');
+      expect(other.syncArrivals()).toHaveLength(1);
+      // The live road alike: a purchase to an unknown shop stops the run, nothing filed.
+      const push = await backfill({ ...cfg, personaclick: { ...cfg.personaclick, url: other.url } }, { via: 'push', oldOrdersAsNew: true });
+      expect(push.summaries[0]).toMatchObject({ status: 'fatal', sent: 0, rejected: 0 });
+      expect(push.summaries[0]?.error?.message).toBe('PersonaClick does not know the shop (HTTP 404 on /push: Shop not found): check personaclick.shopId');
+      expect(await env.db.query(`SELECT key FROM personaclick_sync.failures WHERE class = 'rejected'`)).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('keeps an order without any customer identifier as invalid, with the reason', async () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateRequest } from '../src/payloads/index.js';
 import { insertOrders } from './support/shop.js';
-import { runSync, testConfig, type ConfigOverrides } from './support/harness.js';
+import { runCommand, runSync, testConfig, type ConfigOverrides } from './support/harness.js';
 import { useFrame } from './support/frame.js';
 
 const env = useFrame();
@@ -145,6 +145,19 @@ describe('orders sync', () => {
       ['6', 'invalid'],
     ]);
     expect(failures[1]?.reason).toMatch(/price/);
+  });
+
+  it('--dry-run says which orders are invalid and why at the default log level (info), and files nothing', async () => {
+    await insertOrders(env.db, 1, 10);
+    await env.db.query(`DELETE FROM shop.order_lines WHERE order_id = 5; UPDATE shop.order_lines SET unit_price = -3 WHERE order_id = 6`);
+    const result = await runCommand(config(), ['sync', 'orders'], {}, { dryRun: true });
+    expect(result.summaries[0]).toMatchObject({ invalid: 2, sent: 8 });
+    const shown = result.log.filter((l) => ['info', 'warn', 'error'].includes(String(l.level)) && l.msg === 'invalid row: would not be sent').map((l) => [l.key, l.reason]);
+    expect(shown).toEqual([
+      ['5', expect.stringMatching(/items/) as unknown],
+      ['6', expect.stringMatching(/price/) as unknown],
+    ]);
+    expect(await env.db.query(`SELECT key FROM personaclick_sync.failures`)).toEqual([]);
   });
 
   it('waits out 429 with Retry-After and bursts of 503, and delivers everything', async () => {

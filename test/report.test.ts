@@ -11,6 +11,7 @@ import { niceScale } from '../src/report/html.js';
 import { reportRange } from '../src/cli/report.js';
 import type { VerifyResult } from '../src/report/verify.js';
 import { EvenSample } from '../src/report/verify.js';
+import { ordersOf } from '../src/report/read-back.js';
 import { writeConfig } from './support/cli.js';
 import { runMain } from './support/main.js';
 import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
@@ -107,6 +108,26 @@ describe('report --verify: what PersonaClick really holds', () => {
     expect(lines).toContain('Read back from PersonaClick (GET /orders/by_user, 5 request(s)): 5 of 28 delivered orders, evenly spaced (--verify 5)');
     expect(lines).toContain('  checked 5  equal 5  missing 0  different 0  changed since told 0  not checked 0');
     expect(text.stdout).toContain('PersonaClick holds every order read back as the connector would send it now.');
+  });
+
+  it('reads the orders under payload (as REES46 announces) or data, preferring payload: the same verdict either way', async () => {
+    for (const key of ['payload', 'alternate'] as const) {
+      sandbox.setByUserKey(key);
+      try {
+        const result = await runMain(['report', ...range, '--verify', '100', '--json', '--config', config]);
+        expect(result.code, `${key}: ${result.stderr}`).toBe(0);
+        expect((JSON.parse(result.stdout) as { verify: VerifyResult }).verify).toMatchObject({ delivered: 28, checked: 28, equal: 28, missing: 0, different: 0, unchecked: 0 });
+      } finally {
+        sandbox.setByUserKey('data');
+      }
+    }
+  });
+
+  it('an answer with both keys is read from payload', () => {
+    const order = (id: string) => ({ id, order_status: 'paid', value: '10.0', items: [{ amount: '1', item: { id: 'P1' } }] });
+    expect(ordersOf({ status: 'success', data: { orders: [order('old')] }, payload: { orders: [order('new')] } })?.map((o) => o.id)).toEqual(['new']);
+    expect(ordersOf({ status: 'success', data: { orders: [order('old')] } })?.map((o) => o.id)).toEqual(['old']);
+    expect(ordersOf({ status: 'success', payload: { message: 'x' } })).toBeUndefined();
   });
 
   it('an order PersonaClick lost is missing, one it holds otherwise is different, a change not yet told is set apart: exit 5', async () => {

@@ -83,7 +83,7 @@ describe('POST /sync/orders', () => {
     expect(sb.accepted).toHaveLength(0);
   });
 
-  it('answers 401 without the secret (or shop_id), 403 with a wrong secret or an unknown shop, and stores nothing', async () => {
+  it('answers 401 without the secret (or shop_id), 403 with a wrong secret, 404 for an unknown shop, and stores nothing', async () => {
     const sb = await syncSandbox();
     const orders = [newOrder('N1')];
     const missing = await sync(sb, orders, null);
@@ -94,7 +94,7 @@ describe('POST /sync/orders', () => {
     const wrong = await sync(sb, orders, 'guessed');
     expect(wrong.status).toBe(403);
     expect(wrong.json()).toEqual({ status: 'error', payload: { message: 'Wrong shop secret' } });
-    expect((await post(sb, '/sync/orders', { ...batch(orders), shop_id: 'ffffffffffffffffffffffffffffff' })).status).toBe(403);
+    expect((await post(sb, '/sync/orders', { ...batch(orders), shop_id: 'ffffffffffffffffffffffffffffff' })).status).toBe(404);
     expect(sb.syncOrders.size).toBe(0);
     expect(sb.stats()).toMatchObject({ invalid: 3, rejected: 2, accepted: 0 });
     expect((await sync(sb, orders)).status).toBe(200);

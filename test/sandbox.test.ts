@@ -116,11 +116,11 @@ describe('answers as the API does', () => {
     expect(sb.accepted.map((a) => a.path)).toEqual(['/track/received', '/track/clicked', '/track/closed']);
   });
 
-  it('answers 403 for a shop it does not know', async () => {
+  it('answers 404 "Shop not found" for a shop it does not know (the error matrix of events-errors.md)', async () => {
     const sb = await sandbox({ shopIds: [SHOP] });
     const unknown = await post(sb, '/push', { ...purchase('N1'), shop_id: 'ffffffffffffffffffffffffffffff' });
-    expect(unknown.status).toBe(403);
-    expect(unknown.json()).toMatchObject({ status: 'error' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json()).toMatchObject({ status: 'error', message: 'Shop not found' });
     expect((await post(sb, '/push', purchase('N1'))).status).toBe(200);
     expect(sb.stats()).toMatchObject({ rejected: 1, accepted: 1 });
   });

@@ -15,7 +15,7 @@ import { openSource, type Source } from '../source/db.js';
 import type { Fix } from './advice.js';
 import { CARTS_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
 import { orderLinesStatement } from '../source/orders.js';
-import { modelColumns, sessionInfo, statsVisibility, type SessionInfo } from '../source/probes.js';
+import { modelColumns, modelColumnTypes, sessionInfo, statsVisibility, type SessionInfo } from '../source/probes.js';
 import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
 import { stateServer } from '../state/server.js';
@@ -102,6 +102,7 @@ async function checkSource(config: Config, add: Add, addModel: Add, timeoutMs: n
     statementTimeoutMs: config.source.statementTimeoutMs,
     applicationName: `${config.source.applicationName}:check`,
     quiet: true,
+    timezone: config.source.timezone,
   });
   try {
     let session: SessionInfo;
@@ -154,19 +155,51 @@ async function checkModels(config: Config, source: Source, role: string, add: Ad
   if (orders) {
     const columns = await checkColumns(source, ORDERS_MODEL, orders.query, [], add);
     if (columns) checkOrderSyncRoad(config, columns, add);
+    if (columns) await checkNaiveTimes(source, ORDERS_MODEL, orders.query, [], columns, add);
     const lines = orderLinesStatement(orders.itemsQuery, []);
     const itemColumns = await checkColumns(source, ITEMS_MODEL, lines.text, lines.values, add);
+    if (itemColumns) await checkNaiveTimes(source, ITEMS_MODEL, lines.text, lines.values, itemColumns, add);
     if (columns && columns.has('order_id') && columns.has('updated_at')) await checkOrdersCost(cost, orders, itemColumns?.has('order_id') === true);
   }
   for (const [spec, job] of [[CARTS_MODEL, carts], [WISHLISTS_MODEL, wishlists]] as const) {
     if (!job) continue;
     const columns = await checkColumns(source, spec, job.query, [], add);
+    if (columns) await checkNaiveTimes(source, spec, job.query, [], columns, add);
     if (columns && columns.has('did')) await checkSnapshotCost(cost, spec.subject, job.query, job.pageSize);
   }
   if (events) {
     const columns = await checkColumns(source, EVENTS_MODEL, events.query, [], add);
+    if (columns) await checkNaiveTimes(source, EVENTS_MODEL, events.query, [], columns, add);
     if (columns && columns.has('event_key')) await checkEventsCost(cost, events.query, events.pageSize);
   }
+}
+
+/**
+ * Which of a model's columns are `timestamp without time zone`, and the zone they are read in: stated
+ * (`source.timezone`, ok) or taken from the shop database's TimeZone setting (a warning: the operator should say).
+ */
+async function checkNaiveTimes(source: Source, spec: ModelSpec, query: string, values: readonly unknown[], columns: ReadonlySet<string>, add: Add): Promise<void> {
+  let naive: string[];
+  try {
+    const types = await modelColumnTypes(source, query, columns, values);
+    naive = [...types].filter(([, type]) => type === 'timestamp without time zone').map(([name]) => name);
+  } catch (caught) {
+    add('warn', spec.subject, `cannot read the types of its columns: ${errorText(caught)}`);
+    return;
+  }
+  if (naive.length === 0) return;
+  const zone = await source.zone();
+  const list = `${naive.join(', ')} ${naive.length === 1 ? 'is' : 'are'} timestamp without time zone`;
+  if (zone.from === 'config') {
+    add('ok', spec.subject, `${list}: read as wall time in ${zone.name} (source.timezone)`);
+    return;
+  }
+  const whence = zone.from === 'database' ? `the shop database's TimeZone setting` : `UTC (the shop database's TimeZone ${JSON.stringify(zone.databaseSetting ?? '')} is not a zone name the connector knows)`;
+  add(
+    'warn',
+    spec.subject,
+    `${list}: read as wall time in ${zone.name}, ${whence}; set source.timezone to the zone the shop writes them in (UTC for a Rails shop's default), so that dates sent never depend on a setting`,
+  );
 }
 
 /** The findings grouped by subject, subjects in the order they first appear (each group in its own order). */

@@ -59,11 +59,17 @@ Environment
   JOB_COMPLETION_INDEX       the shard index, with --shards N
   any \${VAR} the configuration file names (database URLs, the shop id)
 
+Settings (in the configuration file; see config/personaclick-sync.example.yaml and docs/)
+  source.timezone            IANA zone of the models' timestamp without time zone columns (e.g. UTC for a Rails shop,
+                             Europe/Berlin); default: the shop database's TimeZone setting, else UTC; never the host's
+                             zone. check names the naive columns and the zone applied (docs/configuration-dates.md)
+
 Exit codes
   0    done
   1    failed (an unexpected error; see the log)
   2    bad configuration or usage
-  3    PersonaClick refused the shop (HTTP 401/403): nothing would succeed
+  3    PersonaClick refused the shop (HTTP 401/403), does not know it (404), or refused a whole order-sync batch
+       alike in both halves: nothing would succeed; the line names the setting to check
   4    PersonaClick stayed unavailable after every retry; the next run resumes where this one stopped
   5    report --verify: an order read back is missing or different at PersonaClick, or its read was refused
   75   skipped: another runner holds this job's lock

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { loadConfig, redactUrl, secretsOf, type Config } from '../config/index.js';
-import { ConfigError, ExitCode, toError } from '../errors.js';
+import { ConfigError, DatabaseUnreachableError, ExitCode, toError } from '../errors.js';
+import { whereOf } from '../db-unreachable.js';
 import { createLogger, scrub, type Logger } from '../log.js';
 import { commandsTaking, findCommand, scheduledJobs, type CommandOption, type JobCommand } from '../../jobs/index.js';
 import { launchJob, lockName, type Launchable } from '../run/launch.js';
@@ -74,17 +75,36 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
   } catch (caught) {
     const error = toError(caught);
     const code = exitCodeForError(error);
-    const text = code === ExitCode.usage ? error.message : `${error.name}: ${error.message}`;
+    const text = code === ExitCode.usage || error instanceof DatabaseUnreachableError ? error.message : `${error.name}: ${error.message}`;
     io.stderr.write(`personaclick-sync: ${scrub(text, secrets)}\n`);
     return code;
   }
+}
+
+/**
+ * A migration the state database refused for want of rights (a read-only role, a standby, a role without CREATE):
+ * one line naming state.url, the role it needs, and that the shop's read-only role belongs in source.url.
+ */
+function refusedMigration(caught: unknown, config: Config): Error {
+  const error = toError(caught);
+  const code = (error as { code?: unknown }).code;
+  if (code !== '42501' && code !== '25006') return error;
+  // knex puts the statement before the server's message: "CREATE SCHEMA … - permission denied for database x".
+  const first = error.message.split('\n')[0] ?? '';
+  const said = first.includes(' - ') ? first.slice(first.lastIndexOf(' - ') + 3) : first;
+  return new ConfigError(
+    `migrate: the state database refused to create the connector's tables (state.url: ${whereOf(config.state.url)}): ${said}; ` +
+      `state.url must name a role that may create schema ${config.state.schema} and write to it (a read-only role belongs in source.url only)`,
+  );
 }
 
 async function migrateCommand(config: Config, log: Logger, io: CliIo): Promise<number> {
   const [{ openStateDb }, { migrate }] = await Promise.all([import('../state/db.js'), import('../state/migrate.js')]);
   const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   try {
-    const { applied } = await migrate(db);
+    const { applied } = await migrate(db).catch((caught: unknown) => {
+      throw refusedMigration(caught, config);
+    });
     log.info({ schema: config.state.schema, applied, database: redactUrl(config.state.url) }, applied.length > 0 ? 'migrations applied' : 'state schema already up to date');
     io.stdout.write(applied.length > 0 ? `Applied ${applied.join(', ')} in schema ${config.state.schema}\n` : `Schema ${config.state.schema} is up to date\n`);
     return ExitCode.ok;

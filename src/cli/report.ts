@@ -50,7 +50,7 @@ export async function reportCommand(config: Config, args: CliArgs, io: CliIo): P
   }
   const sample = args.verify === undefined ? undefined : new EvenSample<DeliveredOrder>(args.verify);
   const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
-  const source = openSource({ url: config.source.url, poolSize: config.source.poolSize, statementTimeoutMs: config.source.statementTimeoutMs, applicationName: config.source.applicationName });
+  const source = openSource({ url: config.source.url, poolSize: config.source.poolSize, statementTimeoutMs: config.source.statementTimeoutMs, applicationName: config.source.applicationName, timezone: config.source.timezone });
   try {
     const pending = await pendingMigrations(state);
     if (pending.length > 0) throw new ConfigError(`the state schema "${config.state.schema}" needs migrations (${pending.join(', ')}): run personaclick-sync migrate`);

@@ -9,7 +9,9 @@
 import { validateDetailed } from 'node-cron';
 import { ConfigError } from '../errors.js';
 import { z } from 'zod';
-import { parseInstant } from '../dates.js';
+import { isTimeZone, parseInstant } from '../dates.js';
+
+export { isTimeZone };
 import { usesOrderIds } from '../source/sql-text.js';
 
 export const DEFAULTS = {
@@ -129,15 +131,6 @@ export function isPostgresUrl(value: string): boolean {
   }
 }
 
-export function isTimeZone(value: string): boolean {
-  if (value.trim() === '') return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: value });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const postgresUrl = z.string({ error: 'must be a postgres:// or postgresql:// URL' }).refine(isPostgresUrl, {
   error: 'must be a postgres:// or postgresql:// URL',
@@ -229,6 +222,9 @@ const sourceShape = {
   applicationName: z
     .preprocess(numberToString, z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' }))
     .default(DEFAULTS.source.applicationName),
+  timezone: z
+    .preprocess(emptyAsUnset, z.string({ error: 'must be an IANA time zone name such as Europe/Berlin' }).refine(isTimeZone, { error: 'must be an IANA time zone name such as Europe/Berlin' }).optional())
+    .optional(),
 };
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -101,12 +101,37 @@ export function classifyStatus(status: number): AnswerClass {
   return 'rejected';
 }
 
+/** The error text of a JSON error body: `message`, or `payload.message` (newer deployments). */
+function errorTextOf(json: unknown): string | undefined {
+  if (json === null || typeof json !== 'object') return undefined;
+  const top = (json as { message?: unknown }).message;
+  if (typeof top === 'string') return top;
+  const payload = (json as { payload?: unknown }).payload;
+  const inner = payload !== null && typeof payload === 'object' ? (payload as { message?: unknown }).message : undefined;
+  return typeof inner === 'string' ? inner : undefined;
+}
+
+/**
+ * A 404 that says the shop is unknown (the error matrix: unknown shop → 404, as an unknown device is): nothing of the
+ * run will succeed, so it stops (fatal), instead of filing every row. A 404 about a device stays a row's rejection.
+ */
+export function isUnknownShop(status: number, json: unknown): boolean {
+  if (status !== 404) return false;
+  const text = errorTextOf(json);
+  return text !== undefined && /\bshop\b/i.test(text) && !/\b(device|did)\b/i.test(text);
+}
+
+/** The class of an answer outside 2xx, its body considered: an unknown shop is fatal, the rest by status. */
+export function classifyRefusal(status: number, json: unknown): AnswerClass {
+  return isUnknownShop(status, json) ? 'fatal' : classifyStatus(status);
+}
+
 /**
  * The class of an answer, or 'success'. A 2xx whose JSON `status` is present and not "success" is rejected (the API
  * refused the record in a success's clothes); any other 2xx is a success only in the form its path documents.
  */
 export function classifyAnswer(path: string, answer: Answer, json: unknown = answerJson(answer)): AnswerClass | 'success' {
-  if (answer.status < 200 || answer.status >= 300) return classifyStatus(answer.status);
+  if (answer.status < 200 || answer.status >= 300) return classifyRefusal(answer.status, json);
   const apiStatus = apiStatusOf(json);
   if (apiStatus !== undefined && apiStatus !== 'success') return 'rejected';
   return isDocumentedSuccess(path, answer, json) ? 'success' : UNDOCUMENTED_SUCCESS_CLASS;

@@ -87,7 +87,7 @@ function judge(path: string, url: string, answer: ReadAnswer): SendResult {
     throw new ApiError(`HTTP ${status} on ${path} is not the documented success (${describeBody(answer)})`, status, verdict, body);
   }
   const message = readMessage(json) ?? (body || 'no message');
-  throw new ApiError(`HTTP ${status}: ${message}`, status, verdict, body, parseRetryAfter(answer.headers['retry-after']));
+  throw new ApiError(`HTTP ${status}: ${message}`, status, verdict, body, parseRetryAfter(answer.headers['retry-after']), { path });
 }
 
 function describeBody(answer: Answer): string {

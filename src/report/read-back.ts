@@ -11,7 +11,7 @@ import { ApiError, ApiUnavailableError, fatalStop, toError, trimBody } from '../
 import { spellingsOf } from '../config/secrets.js';
 import { scrub } from '../log.js';
 import { storableText } from '../storable-text.js';
-import { answerJson, apiStatusOf, classifyStatus, isRedirect, parseRetryAfter } from '../delivery/classify.js';
+import { answerJson, apiStatusOf, classifyRefusal, isRedirect, parseRetryAfter } from '../delivery/classify.js';
 import { readMessage } from '../delivery/client.js';
 import { GuardedPool, RequestTimeout, type ReadAnswer } from '../delivery/http.js';
 import { RateGate } from '../delivery/rate-gate.js';
@@ -143,7 +143,7 @@ export class ByUserReader {
     if (status < 200 || status >= 300) {
       const json = answerJson(answer);
       const message = this.clean(readMessage(json) ?? (body || 'no message'));
-      throw new ApiError(`${what}: ${message}`, status, classifyStatus(status), body, parseRetryAfter(answer.headers['retry-after']));
+      throw new ApiError(`${what}: ${message}`, status, classifyRefusal(status, json), body, parseRetryAfter(answer.headers['retry-after']), { path: BY_USER_PATH });
     }
     if (answer.truncated) throw new ApiError(`${what}: the answer is longer than ${this.cap / 1024 / 1024} MiB, not read further`, status, 'rejected', '');
     const json = answerJson(answer);
@@ -153,7 +153,7 @@ export class ByUserReader {
     }
     const orders = ordersOf(json);
     if (apiStatus !== 'success' || orders === undefined) {
-      throw new ApiError(`${what} is not the documented answer {"status":"success","data":{"orders":[…]}}: ${body === '' ? 'an empty body' : body}`, status, 'transient', body);
+      throw new ApiError(`${what} is not the documented answer {"status":"success","payload" (or "data"):{"orders":[…]}}: ${body === '' ? 'an empty body' : body}`, status, 'transient', body);
     }
     return orders;
   }
@@ -183,11 +183,17 @@ function numberOf(value: unknown): number | undefined {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The orders of a `{"status":"success","data":{"orders":[…]}}` answer; undefined when it is not that shape. */
+/**
+ * The orders of a `{"status":"success","payload":{"orders":[…]}}` answer, or of `"data"` where there is no such
+ * `payload`: REES46's docs announce that `data` becomes `payload` and ask clients to prefer `payload`
+ * (client-orders/history.md). Undefined when it is neither shape.
+ */
 export function ordersOf(json: unknown): HeldOrder[] | undefined {
-  if (!isRecord(json) || !isRecord(json.data) || !Array.isArray(json.data.orders)) return undefined;
+  if (!isRecord(json)) return undefined;
+  const holder = [json.payload, json.data].find((v): v is Record<string, unknown> => isRecord(v) && Array.isArray(v.orders));
+  if (holder === undefined) return undefined;
   const out: HeldOrder[] = [];
-  for (const order of json.data.orders) {
+  for (const order of holder.orders as unknown[]) {
     if (!isRecord(order)) continue;
     const id = textOf(order.id);
     if (id === undefined) continue;

@@ -7,6 +7,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config/index.js';
+import { ApiError, FatalApiError } from '../errors.js';
 import { DeliveryQueue, type DeliveryOptions, type Outcome, type Sender } from '../delivery/queue.js';
 import type { PersonaClickClient } from '../delivery/client.js';
 import { scrub, type Logger } from '../log.js';
@@ -63,6 +64,34 @@ export interface BatchEntry {
 
 /** A rejected batch of more than one order is split in two on these answers, down to the guilty orders. */
 const SPLIT_ON = new Set([400, 413, 422]);
+
+/** Answers that, given alike to a batch and both its halves, refuse the request itself (413 is a size, which halves do narrow). */
+const REFUSED_WHOLE_ON = new Set([400, 422]);
+
+/** A rejected batch sent again as two halves: what it was answered, and what its halves have been so far. */
+interface Split {
+  status: number;
+  reason: string;
+  orders: number;
+  /** Halves answered exactly as the whole was, held until the other half is answered. */
+  alike: (() => void)[];
+  settled: number;
+}
+
+/**
+ * Both halves of a batch refused exactly as the whole was: the request is refused, not its orders (a wrong secret or
+ * shop answered 400/422). Bisecting on would file every order at 40 requests a minute; the run stops instead (exit
+ * 3), nothing of it filed, and the next run sends it again once the setting is fixed.
+ */
+function batchWideRefusal(split: Split): FatalApiError {
+  const detail = split.reason.replace(/^HTTP \d+:\s*/, '');
+  const answer = new ApiError(split.reason, split.status, 'fatal', '', undefined, { path: '/sync/orders' });
+  return new FatalApiError(
+    answer,
+    `PersonaClick refused a batch of ${split.orders} orders and both its halves alike (HTTP ${split.status} on /sync/orders: ${detail}): ` +
+      'a refusal of the request, not of its orders; check personaclick.shopId and personaclick.shopSecret. Nothing of it was filed: the next run sends it again',
+  );
+}
 
 /** Characters of dry-run output gathered before one write. */
 const DRY_RUN_CHUNK = 64 * 1024;
@@ -179,18 +208,35 @@ export class Dispatch {
       for (const e of entries) this.delivered(e.row, e.options, undefined);
       return;
     }
-    const send = (group: readonly BatchEntry[], wait: boolean): Promise<boolean> =>
+    /** What to do with a group's outcome once it is known not to be a batch-wide refusal. */
+    const proceed = (group: readonly BatchEntry[], outcome: Outcome): void => {
+      if (outcome.kind === 'rejected' && group.length > 1 && outcome.status !== undefined && SPLIT_ON.has(outcome.status)) {
+        this.ctx.log.debug({ orders: group.length, status: outcome.status, reason: outcome.reason }, 'batch rejected: sending its halves apart');
+        const half = Math.ceil(group.length / 2);
+        const split: Split = { status: outcome.status, reason: outcome.reason, orders: group.length, alike: [], settled: 0 };
+        void send(group.slice(0, half), false, split);
+        void send(group.slice(half), false, split);
+        return;
+      }
+      this.settle(group, outcome, 'sync');
+    };
+    const send = (group: readonly BatchEntry[], wait: boolean, parent?: Split): Promise<boolean> =>
       queue.submit(
         request(group.map((e) => e.item)),
         (outcome) => {
-          if (outcome.kind === 'rejected' && group.length > 1 && outcome.status !== undefined && SPLIT_ON.has(outcome.status)) {
-            this.ctx.log.debug({ orders: group.length, status: outcome.status, reason: outcome.reason }, 'batch rejected: sending its halves apart');
-            const half = Math.ceil(group.length / 2);
-            void send(group.slice(0, half), false);
-            void send(group.slice(half), false);
+          if (!parent) return proceed(group, outcome);
+          // A half refused exactly as the whole was waits for its sibling: both alike is a refusal of the request
+          // itself (the shop, the secret), which no order of it can fix and no further split will narrow.
+          parent.settled += 1;
+          const alike = outcome.kind === 'rejected' && outcome.status === parent.status && outcome.reason === parent.reason && REFUSED_WHOLE_ON.has(parent.status);
+          if (alike) parent.alike.push(() => proceed(group, outcome));
+          else proceed(group, outcome);
+          if (parent.settled < 2) return;
+          if (parent.alike.length === 2) {
+            queue.halt(batchWideRefusal(parent));
             return;
           }
-          this.settle(group, outcome, 'sync');
+          for (const go of parent.alike.splice(0)) go();
         },
         wait,
       );

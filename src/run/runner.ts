@@ -112,7 +112,9 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     invalid(row, reason, road) {
       counts.invalid += 1;
       checkpoint.markFailed({ key: row.key, class: 'invalid', reason, ...(road === undefined ? {} : { road }) });
-      log.debug({ key: row.key, reason }, 'invalid row');
+      // A dry run is how an operator tries a model: what would not be sent, and why, is shown at the default level.
+      if (opts.dryRun) log.warn({ key: row.key, reason }, 'invalid row: would not be sent');
+      else log.debug({ key: row.key, reason }, 'invalid row');
       tracker.finish(row.seq);
     },
     hold(row, reason) {

@@ -1,7 +1,7 @@
 /**
  * How the sandbox answers an API request, as the real API does. The server routes it (404 / 405)
  * and decides its fault first; then, here: the order-sync pace (429 with Retry-After), the body
- * (413 too large, 400 bad JSON), a missing credential (401), an unknown shop or a wrong shop secret
+ * (413 too large, 400 bad JSON), a missing credential (401), an unknown shop (404), a wrong shop secret
  * (403), too many orders in a batch (413), the sandbox's own rules (400, src/sandbox/rules), the
  * reject rules of the fault config; then the path's own success answer.
  */
@@ -18,6 +18,8 @@ export type Outcome = AnswerOutcome | { kind: 'reset' } | { kind: 'hang' };
 
 export interface OrderSyncSettings {
   shopSecret: string;
+  /** Where `GET /orders/by_user` puts its orders (SandboxOptions.byUserKey). */
+  byUserKey: 'data' | 'payload' | 'alternate';
   perMinute: number;
   maxOrders: number;
   maxBytes: number;
@@ -27,6 +29,7 @@ export interface OrderSyncSettings {
 export function orderSyncSettings(opts: SandboxOptions): OrderSyncSettings {
   const settings = {
     shopSecret: opts.shopSecret ?? SANDBOX_SHOP_SECRET,
+    byUserKey: opts.byUserKey ?? 'data',
     perMinute: opts.syncOrdersPerMinute ?? 40,
     maxOrders: opts.syncOrdersMaxOrders ?? 5000,
     maxBytes: opts.syncOrdersMaxBytes ?? 32 * 1024 * 1024,
@@ -65,7 +68,7 @@ interface Route {
   /** Needs the shop secret. */
   secret: boolean;
   /** Record an accepted request and give the path's answer. */
-  accept: (state: SandboxState, req: ApiRequest, body: JsonObject) => Answer;
+  accept: (state: SandboxState, req: ApiRequest, body: JsonObject, settings: OrderSyncSettings) => Answer;
 }
 
 function tracking(success: Answer): Route {
@@ -104,10 +107,12 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
       method: 'GET',
       errorsIn: 'payload',
       secret: true,
-      accept: (state, req) => {
-        state.acceptRead(req.path);
+      accept: (state, req, _body, settings) => {
+        const reads = state.acceptRead(req.path);
         const orders = ordersByUser(state.heldOrders(), req.query).map(byUserView);
-        return { status: 200, body: JSON.stringify({ status: 'success', data: { orders } }) };
+        // REES46 (client-orders/history.md): "In future the key data will be changed to payload".
+        const key = settings.byUserKey === 'alternate' ? (reads % 2 === 1 ? 'data' : 'payload') : settings.byUserKey;
+        return { status: 200, body: JSON.stringify({ status: 'success', [key]: { orders } }) };
       },
     },
   ],
@@ -184,7 +189,8 @@ function refusal(ctx: ApiContext, route: Route, path: string, body: unknown): Re
   const invalid = verdict && { status: verdict.status, message: verdict.reason, counts: 'invalid' as const };
   // judge() refuses whatever is not a JSON object; only 401 comes before the shop and its secret.
   if (!isObject(body) || verdict?.status === 401) return invalid;
-  if (ctx.shopIds !== undefined && !ctx.shopIds.has(String(body.shop_id))) return { status: 403, message: 'Shop not found', counts: 'rejected' };
+  // The API's error matrix (events-errors.md): an unknown shop is 404.
+  if (ctx.shopIds !== undefined && !ctx.shopIds.has(String(body.shop_id))) return { status: 404, message: 'Shop not found', counts: 'rejected' };
   if (route.secret && body.shop_secret !== ctx.orderSync.shopSecret) return { status: 403, message: 'Wrong shop secret', counts: 'rejected' };
   if (Array.isArray(body.orders) && body.orders.length > ctx.orderSync.maxOrders) {
     return { status: 413, message: `orders: at most ${ctx.orderSync.maxOrders} orders a request (got ${body.orders.length})`, counts: 'invalid' };
@@ -217,5 +223,5 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): Outcome {
   const refused = refusal(ctx, route, req.path, parsed.value);
   if (refused !== undefined) return refuse(refused);
   // Accepted, so the body is a JSON object the rules have checked.
-  return { kind: 'answer', ...route.accept(state, req, parsed.value as JsonObject) };
+  return { kind: 'answer', ...route.accept(state, req, parsed.value as JsonObject, ctx.orderSync) };
 }

@@ -136,6 +136,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     arrivals: () => state.arrivals.toArray(),
     attempts: () => state.attemptsByArrival(),
     setFaults: (f) => faults.set(f),
+    setByUserKey: (key) => {
+      orderSync.byUserKey = key;
+    },
     reset: () => state.reset(),
     close: () => {
       closing ??= new Promise<void>((resolve, reject) => {

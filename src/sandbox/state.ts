@@ -176,8 +176,10 @@ export class SandboxState {
   }
 
   /** An answered read (`GET /orders/by_user`). */
-  acceptRead(path: string): void {
+  /** Counts an answered read; returns how many reads of that path were answered, this one included. */
+  acceptRead(path: string): number {
     this.count(path);
+    return this.events.get(path) ?? 0;
   }
 
   private count(kind: string): void {

@@ -11,7 +11,7 @@ export interface SandboxOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** Known shops: an unknown shop_id answers 403. Default: any non-empty shop_id is known. */
+  /** Known shops: an unknown shop_id answers 404 "Shop not found" (the API's error matrix). Default: any non-empty shop_id is known. */
   shopIds?: string[];
   faults?: FaultConfig;
   /** Keep every accepted body in memory (default true); false keeps only counts and the cart/wish mirror. */
@@ -26,6 +26,11 @@ export interface SandboxOptions {
   syncOrdersMaxOrders?: number;
   /** Order-sync API: bytes in one request body (default 32 MiB); more answers 413. */
   syncOrdersMaxBytes?: number;
+  /**
+   * `GET /orders/by_user`: the key its orders come under. `data` (default) as the API answers today; `payload` as
+   * REES46's docs announce it will; `alternate` switches on every answer (data first).
+   */
+  byUserKey?: 'data' | 'payload' | 'alternate';
 }
 
 /** One API request as the sandbox saw it (kept only with `recordAttempts`). */
@@ -102,6 +107,8 @@ export interface Sandbox {
   arrivals(): number[];
   /** Every API request received with its key and answer, in arrival order; empty unless `recordAttempts`. */
   attempts(): AttemptRecord[];
+  /** Where `GET /orders/by_user` answers its orders from now on (see SandboxOptions.byUserKey). */
+  setByUserKey(key: NonNullable<SandboxOptions['byUserKey']>): void;
   /** Replaces the fault config (throws on an invalid one). */
   setFaults(f: FaultConfig): void;
   /** Forgets everything recorded (not the faults). */

@@ -8,18 +8,26 @@
  * transaction), not `set_config('transaction_read_only', 'off', …)` (refused once the transaction has run a query),
  * not a second statement after a `;` (the extended protocol takes one), not `options` in the connection URL (the
  * transaction is opened read-only whatever the session's defaults). The transaction also carries the
- * statement_timeout and UTC (cursors compare as UTC text), and ends when the statement does: none is held across
- * HTTP work or between pages.
+ * statement_timeout and the source's zone, and ends when the statement does: none is held across HTTP work or between
+ * pages.
+ *
+ * The zone (`source.timezone`, else the shop database's own TimeZone setting, else UTC; never the host's) is how
+ * `timestamp without time zone` columns are read: their values come back as the instants they name in that zone, and
+ * Postgres compares them with the cursors (UTC instants, bound as timestamptz) in the same zone.
  */
 import knexFactory, { type Knex } from 'knex';
-import type pg from 'pg';
+import pg from 'pg';
+import { isTimeZone, wallTimeInZone } from '../dates.js';
 import { withConnectionRetry } from '../db-retry.js';
+import { knexLog, nameUnreachable } from '../db-unreachable.js';
 import { ConfigError } from '../errors.js';
 import type { Statement } from './statement.js';
 
 export interface Source {
   /** Run one statement in its own read-only transaction; the rows as node-postgres gives them. */
   query<R extends Record<string, unknown>>(statement: Statement): Promise<R[]>;
+  /** The zone naive timestamps are read in, and where it comes from (settled on the first statement). */
+  zone(): Promise<SourceZone>;
   close(): Promise<void>;
 }
 
@@ -32,23 +40,68 @@ export interface SourceOptions {
   onRetry?: ((error: Error, attempt: number, delayMs: number) => void) | undefined;
   /** Quiet knex's own warnings (check prints JSON on stdout, where knex would write them). */
   quiet?: boolean;
+  /** Where knex's own warnings go instead (the log, at debug); unset and not quiet: nowhere either (never the console). */
+  knexWarnings?: ((message: string) => void) | undefined;
+  /** `source.timezone`: the zone of the models' `timestamp without time zone` columns; unset: the database's own. */
+  timezone?: string | undefined;
+}
+
+export interface SourceZone {
+  /** An IANA zone name. */
+  name: string;
+  /** `source.timezone`; the shop database's TimeZone setting; UTC because that setting is not a zone name the connector can read. */
+  from: 'config' | 'database' | 'fallback';
+  /** The database's TimeZone setting, when it was asked. */
+  databaseSetting?: string;
 }
 
 /** How statements run on a connection of the driver knex lends (node-postgres, or PGlite in the demo). */
 export interface SourceDriver {
   /** Our own fixed setup text, several statements at once. */
   exec(connection: unknown, sql: string): Promise<void>;
-  /** One statement through the extended protocol. */
-  query<R>(connection: unknown, statement: Statement): Promise<R[]>;
+  /** One statement through the extended protocol; `zone`: where naive timestamps are read. */
+  query<R>(connection: unknown, statement: Statement, zone?: string): Promise<R[]>;
 }
+
+const TIMESTAMP_OID = 1114;
+const DATE_OID = 1082;
+
+/**
+ * node-postgres's parsers, but for the types it would read in the host's zone: a `timestamp without time zone` is the
+ * instant its wall time names in the source's zone, a `date` is that day (midnight UTC, the way dates are compared and
+ * written back as YYYY-MM-DD).
+ */
+function zonedTypes(zone: string): pg.CustomTypesConfig {
+  const naive = (text: string): Date | string => {
+    const ms = wallTimeInZone(text, zone);
+    return ms === undefined ? text : new Date(ms);
+  };
+  const day = (text: string): Date | string => {
+    const m = /^(\d{4,})-(\d{2})-(\d{2})$/.exec(text);
+    return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : text;
+  };
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown => {
+      if (format !== 'binary' && oid === TIMESTAMP_OID) return naive;
+      if (format !== 'binary' && oid === DATE_OID) return day;
+      return pg.types.getTypeParser(oid, format) as unknown;
+    }) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
+const typesByZone = new Map<string, pg.CustomTypesConfig>();
 
 /** node-postgres: `queryMode: 'extended'` sends even a statement without values as Parse/Bind/Execute. */
 export const NODE_POSTGRES: SourceDriver = {
   async exec(connection, sql) {
     await (connection as pg.Client).query(sql);
   },
-  async query<R>(connection: unknown, statement: Statement): Promise<R[]> {
+  async query<R>(connection: unknown, statement: Statement, zone?: string): Promise<R[]> {
     const config: pg.QueryConfig & { queryMode: 'extended' } = { text: statement.text, values: [...statement.values], queryMode: 'extended' };
+    if (zone !== undefined) {
+      let types = typesByZone.get(zone);
+      if (!types) typesByZone.set(zone, (types = zonedTypes(zone)));
+      config.types = types;
+    }
     const result = await (connection as pg.Client).query(config);
     return result.rows as R[];
   },
@@ -61,13 +114,20 @@ export function openSource(options: SourceOptions): Source {
     connection: {
       connectionString: options.url,
       application_name: options.applicationName,
-      // Defaults only: each statement's own transaction sets what matters, whatever the URL's `options` say.
-      options: '-c default_transaction_read_only=on -c TimeZone=UTC',
+      // Defaults only: each statement's own transaction sets what matters, whatever the URL's `options` say. The
+      // session keeps the database's TimeZone, so that the source can read it (the default of `source.timezone`).
+      options: '-c default_transaction_read_only=on',
     },
     pool: { min: 0, max: options.poolSize, idleTimeoutMillis: 10_000 },
-    ...(options.quiet ? { log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } } : {}),
+    log: options.quiet ? { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } : knexLog(options.knexWarnings),
   });
+  nameUnreachable(knex, 'source.url', options.url);
   return sourceOverKnex(knex, NODE_POSTGRES, options);
+}
+
+/** A zone as a SQL literal (names are checked as IANA names first; quotes doubled all the same). */
+function zoneLiteral(zone: string): string {
+  return `'${zone.replace(/'/g, "''")}'`;
 }
 
 /** The part of knex's client that lends connections. */
@@ -83,26 +143,40 @@ interface ConnectionPool {
 export function sourceOverKnex(
   knex: Knex,
   driver: SourceDriver,
-  options: Pick<SourceOptions, 'statementTimeoutMs' | 'onRetry'> & { shared?: boolean },
+  options: Pick<SourceOptions, 'statementTimeoutMs' | 'onRetry' | 'timezone'> & { shared?: boolean },
 ): Source {
   const pool = knex.client as ConnectionPool;
-  const begin = ['BEGIN TRANSACTION READ ONLY', "SET LOCAL TimeZone = 'UTC'"];
-  if (options.statementTimeoutMs > 0) begin.push(`SET LOCAL statement_timeout = ${Math.floor(options.statementTimeoutMs)}`);
-  const beginText = begin.join('; ');
+  const beginText = (zone: string): string => {
+    const begin = ['BEGIN TRANSACTION READ ONLY', `SET LOCAL TimeZone = ${zoneLiteral(zone)}`];
+    if (options.statementTimeoutMs > 0) begin.push(`SET LOCAL statement_timeout = ${Math.floor(options.statementTimeoutMs)}`);
+    return begin.join('; ');
+  };
   /** Connections already seen to open read-only transactions. */
   const verified = new WeakSet<object>();
+  let settled: SourceZone | undefined =
+    options.timezone === undefined ? undefined : { name: options.timezone, from: 'config' };
+
+  /** The database's own TimeZone, asked on a connection before any transaction of ours sets it. */
+  const settleZone = async (connection: unknown): Promise<SourceZone> => {
+    if (settled) return settled;
+    const rows = await driver.query<{ tz: string }>(connection, { text: "SELECT current_setting('TimeZone') AS tz", values: [] });
+    const setting = rows[0]?.tz ?? '';
+    settled = isTimeZone(setting) ? { name: setting, from: 'database', databaseSetting: setting } : { name: 'UTC', from: 'fallback', databaseSetting: setting };
+    return settled;
+  };
 
   const once = async <R>(statement: Statement): Promise<R[]> => {
     const connection = await pool.acquireConnection();
     let open = false;
     try {
-      await driver.exec(connection, beginText);
+      const zone = await settleZone(connection);
+      await driver.exec(connection, beginText(zone.name));
       open = true;
       if (typeof connection === 'object' && connection !== null && !verified.has(connection)) {
         await refuseWritable(driver, connection);
         verified.add(connection);
       }
-      const rows = await driver.query<R>(connection, statement);
+      const rows = await driver.query<R>(connection, statement, zone.name);
       open = false;
       await driver.exec(connection, 'ROLLBACK');
       return rows;
@@ -118,6 +192,11 @@ export function sourceOverKnex(
     query<R extends Record<string, unknown>>(statement: Statement): Promise<R[]> {
       // Every statement is a read in a transaction of its own, so repeating one after a lost connection is safe.
       return withConnectionRetry(() => once<R>(statement), { onRetry: options.onRetry });
+    },
+    async zone(): Promise<SourceZone> {
+      if (!settled) await this.query({ text: 'SELECT 1', values: [] });
+      if (!settled) throw new Error('the source zone was not settled');
+      return settled;
     },
     close: () => (options.shared ? Promise.resolve() : knex.destroy()),
   };

@@ -5,7 +5,7 @@
  */
 import type { Cursor } from '../cursor.js';
 import type { Source } from './db.js';
-import { Binder, fromModel, type Statement } from './statement.js';
+import { Binder, fromModel, instant, type Statement } from './statement.js';
 
 /** UTC text with microseconds, as cursors are written (src/source/orders.ts). */
 const TS_FORMAT = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
@@ -29,8 +29,8 @@ export interface StampsPage {
 /** The next page of the orders whose updated_at is in [from, before), in (updated_at, order_id) order. */
 export function orderStampsStatement(query: string, page: StampsPage): Statement {
   const b = new Binder();
-  const parts = [`q.updated_at >= ${b.bind(page.from)}`, `q.updated_at < ${b.bind(page.before)}`, 'q.order_id IS NOT NULL'];
-  if (page.after !== null) parts.push(`(q.updated_at, q.order_id) > (${b.bind(page.after.ts)}, ${b.bind(page.after.key)})`);
+  const parts = [`q.updated_at >= ${instant(b, page.from)}`, `q.updated_at < ${instant(b, page.before)}`, 'q.order_id IS NOT NULL'];
+  if (page.after !== null) parts.push(`(q.updated_at, q.order_id) > (${instant(b, page.after.ts)}, ${b.bind(page.after.key)})`);
   return b.statement(`SELECT q.order_id::text AS key, to_char(q.updated_at::timestamptz AT TIME ZONE 'UTC', ${TS_FORMAT}) AS ts
   FROM ${fromModel(query)}
  WHERE ${parts.join(' AND ')}

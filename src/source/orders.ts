@@ -8,7 +8,7 @@ import { shardPredicate, type Shard } from '../shard.js';
 import type { Cursor } from '../cursor.js';
 import type { Source } from './db.js';
 import { bindOrderIds } from './sql-text.js';
-import { Binder, fromModel, type Statement } from './statement.js';
+import { Binder, fromModel, instant, type Statement } from './statement.js';
 
 /** UTC text with microseconds: what cursors are made of (a JS Date would drop the microseconds). */
 const TS_FORMAT = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
@@ -88,9 +88,9 @@ export interface PageRequest {
  * no key for the books): `unplaceableOrdersStatement` reports it instead.
  */
 function rangeCondition(b: Binder, after: Cursor, before: string, shard: Shard | undefined): string {
-  const ts = b.bind(after.ts);
+  const ts = instant(b, after.ts);
   const parts = [after.key === null ? `q.updated_at >= ${ts}` : `(q.updated_at, q.order_id) > (${ts}, ${b.bind(after.key)})`];
-  parts.push(`q.updated_at < ${b.bind(before)}`, 'q.order_id IS NOT NULL');
+  parts.push(`q.updated_at < ${instant(b, before)}`, 'q.order_id IS NOT NULL');
   const inShard = shardPredicate('q.order_id::text', shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
   return parts.join(' AND ');
@@ -141,7 +141,7 @@ const UNPLACEABLE_LIMIT = 1000;
  */
 export function unplaceableOrdersStatement(query: string, after: Cursor, before: string, shard: Shard | undefined): Statement {
   const b = new Binder();
-  let nullKey = `q.order_id IS NULL AND q.updated_at >= ${b.bind(after.ts)} AND q.updated_at < ${b.bind(before)}`;
+  let nullKey = `q.order_id IS NULL AND q.updated_at >= ${instant(b, after.ts)} AND q.updated_at < ${instant(b, before)}`;
   let nullTs = 'q.updated_at IS NULL AND q.order_id IS NOT NULL';
   const inShard = shardPredicate('q.order_id::text', shard, b.bind);
   if (inShard !== undefined && shard) {

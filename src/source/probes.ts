@@ -58,6 +58,23 @@ export async function modelColumns(source: Source, query: string, values: readon
   return new Set(Object.keys(rows[0] ?? {}));
 }
 
+/**
+ * Each column's type as the model gives it (`timestamp without time zone`, `integer`, …), without reading a row: the
+ * same all-null row as `modelColumns`, asked pg_typeof of each column it named.
+ */
+export async function modelColumnTypes(source: Source, query: string, columns: Iterable<string>, values: readonly unknown[] = []): Promise<Map<string, string>> {
+  const names = [...columns];
+  if (names.length === 0) return new Map();
+  const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  const rows = await source.query<Record<string, string>>({
+    text: `SELECT ${names.map((n, i) => `pg_typeof(q.${quote(n)})::text AS "t${i}"`).join(', ')}
+  FROM (SELECT 1) AS "__pcs_one" LEFT JOIN (SELECT * FROM ${fromModel(query)} LIMIT 0) AS q ON true`,
+    values,
+  });
+  const row = rows[0] ?? {};
+  return new Map(names.map((n, i) => [n, row[`t${i}`] ?? 'unknown']));
+}
+
 /** The planner's plan for a statement, exactly as given (its values bound), without running it. */
 export async function explain(source: Source, statement: Statement): Promise<PlanNode> {
   const rows = await source.query<{ 'QUERY PLAN': unknown }>({ text: `EXPLAIN (VERBOSE, FORMAT JSON) ${statement.text}`, values: statement.values });

@@ -28,3 +28,11 @@ export function fromModel(query: string): string {
 ${query}
 ) AS q`;
 }
+
+/**
+ * Cursor text bound as an instant (timestamptz): an updated_at `timestamp without time zone` is then compared in the
+ * source's zone (the transaction's TimeZone), as its values are read, not as UTC wall time. Indexes still serve it.
+ */
+export function instant(b: Binder, ts: string): string {
+  return `${b.bind(ts)}::timestamptz`;
+}

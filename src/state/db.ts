@@ -1,5 +1,6 @@
 /** The connection to the connector's own schema (which may live in the shop's database or elsewhere). */
 import knexFactory, { type Knex } from 'knex';
+import { knexLog, nameUnreachable } from '../db-unreachable.js';
 
 export interface StateDb {
   knex: Knex;
@@ -18,6 +19,8 @@ export interface StateDbOptions {
   poolSize?: number;
   /** Quiet knex's own warnings: knex writes them to stdout, where they would break `check --json`. */
   quiet?: boolean;
+  /** Where knex's own warnings go instead (the log, at debug); unset: nowhere (never the console). */
+  knexWarnings?: ((message: string) => void) | undefined;
 }
 
 export function openStateDb(url: string, schema: string, options: StateDbOptions = {}): StateDb {
@@ -26,8 +29,9 @@ export function openStateDb(url: string, schema: string, options: StateDbOptions
     client: 'pg',
     connection: { connectionString: url, application_name: `${options.applicationName ?? 'personaclick-sync'}:state` },
     pool: { min: 0, max: options.poolSize ?? 3 },
-    ...(options.quiet ? { log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } } : {}),
+    log: options.quiet ? { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } : knexLog(options.knexWarnings),
   });
+  nameUnreachable(knex, 'state.url', url);
   return fromKnex(knex, schema);
 }
 

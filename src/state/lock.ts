@@ -4,7 +4,9 @@
  */
 import { hostname } from 'node:os';
 import pg from 'pg';
-import { LockedError, toError } from '../errors.js';
+import { DatabaseUnreachableError, LockedError, toError } from '../errors.js';
+import { isConnectionError } from '../db-retry.js';
+import { whereOf } from '../db-unreachable.js';
 
 const LOCK_CLASS = 4242; // first key of the two-key advisory lock: "personaclick-sync"
 
@@ -13,6 +15,14 @@ export interface JobLock {
   /** Aborted if the lock's connection is lost: exclusivity is no longer guaranteed, so the run should stop. */
   lost: AbortSignal;
   release(): Promise<void>;
+}
+
+/** A failure to connect for the lock, named as the state database's (state.url); anything else as it is. */
+function unreachableState(caught: unknown, url: string): unknown {
+  const error = toError(caught);
+  const code = (error as { code?: unknown }).code;
+  const refusedLogin = code === '28P01' || code === '28000' || code === '3D000';
+  return isConnectionError(error) || refusedLogin ? new DatabaseUnreachableError('state.url', whereOf(url), error) : caught;
 }
 
 export async function acquireJobLock(url: string, schema: string, name: string): Promise<JobLock> {
@@ -26,7 +36,9 @@ export async function acquireJobLock(url: string, schema: string, name: string):
   client.on('end', () => {
     if (!released) lost.abort(new Error(`the connection holding the lock "${name}" ended`));
   });
-  await client.connect();
+  await client.connect().catch((caught: unknown) => {
+    throw unreachableState(caught, url);
+  });
   try {
     const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, key]);
     if (got.rows[0]?.ok !== true) {
