@@ -108,7 +108,7 @@ describe('a Spree shop, from installation on', () => {
     expect(env.sandbox.purchases.get('R200')).toBe(1); // never a second purchase
 
     // The history backfill tells the year-old order, dated as placed.
-    const history = await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: new Date(Date.now() + 60_000).toISOString() });
+    const history = await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: new Date(Date.now() + 60_000).toISOString(), yes: true });
     expect(history.summaries[0]).toMatchObject({ status: 'done', sent: 1 });
     expect(env.sandbox.syncOrders.get('R101')).toMatchObject({ status: 'archived', date: await placedSeconds('R101') });
 

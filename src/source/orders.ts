@@ -123,6 +123,30 @@ export async function countOrders(source: Source, query: string, after: Cursor, 
   return Number(rows[0]?.n ?? 0);
 }
 
+export interface Audience {
+  orders: number;
+  /** Distinct customers among them, by the first identifier each order gives (e-mail lower-cased). */
+  customers: number;
+}
+
+/**
+ * How many orders lie in a range and how many distinct customers they are of: what a first backfill says before it
+ * asks for a yes. `identifiers` are the model's customer columns, in the order they name a customer (never config text:
+ * the caller passes known column names only).
+ */
+export function audienceStatement(query: string, range: { after: Cursor; before: string; shard: Shard | undefined }, identifiers: readonly string[]): Statement {
+  const b = new Binder();
+  const where = rangeCondition(b, range.after, range.before, range.shard);
+  const who = identifiers.map((c) => (c === 'email' ? `'e:' || lower(nullif(btrim(q.email::text), ''))` : `'${c}:' || nullif(btrim(q.${c}::text), '')`));
+  const customers = who.length === 0 ? '0' : `count(DISTINCT coalesce(${who.join(', ')}))`;
+  return b.statement(`SELECT count(*)::text AS orders, ${customers}::text AS customers FROM ${fromModel(query)} WHERE ${where}`);
+}
+
+export async function audience(source: Source, query: string, range: { after: Cursor; before: string; shard: Shard | undefined }, identifiers: readonly string[]): Promise<Audience> {
+  const rows = await source.query<{ orders: string; customers: string }>(audienceStatement(query, range, identifiers));
+  return { orders: Number(rows[0]?.orders ?? 0), customers: Number(rows[0]?.customers ?? 0) };
+}
+
 // ───────────────────────────── rows the pages cannot place ─────────────────────────────
 
 export interface UnplaceableOrder {
@@ -162,6 +186,39 @@ export async function unplaceableOrders(source: Source, query: string, after: Cu
       ? { key: `order_id=NULL@${r.ts ?? ''}`, reason: `order_id: is required (the orders model returned NULL for a row updated at ${r.ts ?? '?'}); it is never sent` }
       : { key: r.key, reason: 'updated_at: is required (the orders model returned NULL, so the order has no place in the keyset pages); it is never sent until it has one' },
   );
+}
+
+// ───────────────────────────── the model's shape ─────────────────────────────
+
+/** At most this many repeated keys are named (a model that multiplies rows usually multiplies many). */
+export const REPEATED_SAMPLE = 5;
+
+export interface RepeatedKey {
+  key: string;
+  /** How many rows the model gives for it. */
+  rows: number;
+}
+
+/**
+ * Order ids the model gives more than once among the orders of a range (or of the whole model when `range` is
+ * undefined, as `check` asks): a join to payments, shipments or addresses that multiplies an order's row. Read before a
+ * run sends anything, so that no order goes out twice and no keyset page skips a copy.
+ */
+export function repeatedOrdersStatement(query: string, range?: { after: Cursor; before: string; shard: Shard | undefined }): Statement {
+  const b = new Binder();
+  const where = range === undefined ? 'q.order_id IS NOT NULL' : rangeCondition(b, range.after, range.before, range.shard);
+  return b.statement(`SELECT q.order_id::text AS key, count(*)::int AS n
+  FROM ${fromModel(query)}
+ WHERE ${where}
+ GROUP BY q.order_id
+HAVING count(*) > 1
+ ORDER BY min(q.updated_at), q.order_id
+ LIMIT ${b.bind(REPEATED_SAMPLE)}`);
+}
+
+export async function repeatedOrders(source: Source, query: string, range?: { after: Cursor; before: string; shard: Shard | undefined }): Promise<RepeatedKey[]> {
+  const rows = await source.query<{ key: string; n: number }>(repeatedOrdersStatement(query, range));
+  return rows.map((r) => ({ key: r.key, rows: r.n }));
 }
 
 // ───────────────────────────── lines, and orders by key ─────────────────────────────

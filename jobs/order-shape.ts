@@ -1,0 +1,46 @@
+/**
+ * Before an orders run sends anything: the models have their required columns, and the orders model gives each order
+ * of the run's range once. A broken rule stops the run (ModelError, exit 2) with one line naming the model, and nothing
+ * is sent or filed: a join that multiplies rows would otherwise send a purchase twice or put one id twice in a
+ * `/sync/orders` batch, and a missing column would file every order invalid and let the watermark pass them.
+ */
+import type { OrdersJobConfig } from '../src/config/index.js';
+import { ModelError } from '../src/errors.js';
+import type { Shard } from '../src/shard.js';
+import type { Source } from '../src/source/db.js';
+import { ITEMS_MODEL, ORDERS_MODEL, type ModelSpec } from '../src/source/models.js';
+import { orderLinesStatement, repeatedOrders, type OrderRow } from '../src/source/orders.js';
+import { modelColumns } from '../src/source/probes.js';
+import { missingColumns, missingColumnText, repeatedKeysText } from '../src/source/shape.js';
+import type { Cursor } from '../src/state/watermarks.js';
+
+const STOPPED = 'the run stopped before sending anything of it (the watermark stays); fix the model, then run again';
+
+function modelError(spec: ModelSpec, text: string): ModelError {
+  return new ModelError(`model error: ${spec.subject} ${text}; ${STOPPED}`);
+}
+
+/** The columns of the orders and items models (read with LIMIT 0); returns the orders model's. */
+export async function requireOrderColumns(source: Source, job: Pick<OrdersJobConfig, 'query' | 'itemsQuery'>): Promise<Set<string>> {
+  const columns = await modelColumns(source, job.query);
+  const lines = orderLinesStatement(job.itemsQuery, []);
+  for (const [spec, have] of [[ORDERS_MODEL, columns], [ITEMS_MODEL, await modelColumns(source, lines.text, lines.values)]] as const) {
+    const missing = missingColumns(spec, have);
+    if (missing.length > 0) throw modelError(spec, missing.map((c) => missingColumnText(spec, c, have)).join('; '));
+  }
+  return columns;
+}
+
+/** The orders of the range, each once. */
+export async function requireOnceEach(source: Source, query: string, range: { after: Cursor; before: string; shard: Shard | undefined }): Promise<void> {
+  const repeated = await repeatedOrders(source, query, range);
+  if (repeated.length > 0) throw modelError(ORDERS_MODEL, repeatedKeysText(ORDERS_MODEL, 'order_id', repeated));
+}
+
+/** Rows read (a page, or replay's orders by key) that hold one order twice: the same error, before any of them is told. */
+export function requireDistinct(rows: readonly OrderRow[]): void {
+  const seen = new Map<string, number>();
+  for (const r of rows) seen.set(r.key, (seen.get(r.key) ?? 0) + 1);
+  const repeated = [...seen].filter(([, n]) => n > 1).slice(0, 5).map(([key, n]) => ({ key, rows: n }));
+  if (repeated.length > 0) throw modelError(ORDERS_MODEL, repeatedKeysText(ORDERS_MODEL, 'order_id', repeated));
+}
