@@ -126,8 +126,12 @@ describe('a Spree shop, from installation on', () => {
       statusUpdates: env.sandbox.syncOrders.get('R200')?.received ?? 0,
       sentTwice: [...env.sandbox.purchases.values()].filter((n) => n > 1).length,
       lost: completed.filter((id) => !live.includes(id) && !dated.includes(id)).length,
+      triggers: env.sandbox.triggers(),
     };
     console.log(JSON.stringify(figures));
     expect(figures).toMatchObject({ orders: 8, livePurchases: 3, orderSyncOrders: 5, statusUpdates: 1, sentTwice: 0, lost: 0 });
+    // What PersonaClick would have mailed: one after-purchase chain per live purchase; a status chain for each order-sync
+    // order (its first status) and for R200's partial return (a purchase's first status); never one for R101 in the live sync.
+    expect(figures.triggers).toMatchObject({ afterPurchase: 3, orderStatusChanged: 6 });
   });
 });
