@@ -6,13 +6,11 @@
  */
 import type { OrdersJobConfig } from '../src/config/index.js';
 import { ModelError } from '../src/errors.js';
-import type { Shard } from '../src/shard.js';
 import type { Source } from '../src/source/db.js';
 import { ITEMS_MODEL, ORDERS_MODEL, type ModelSpec } from '../src/source/models.js';
-import { orderLinesStatement, repeatedOrders, type OrderRow } from '../src/source/orders.js';
+import { orderLinesStatement, repeatedOrders, type OrderRow, type OrderSpan } from '../src/source/orders.js';
 import { modelColumns } from '../src/source/probes.js';
 import { missingColumns, missingColumnText, repeatedKeysText } from '../src/source/shape.js';
-import type { Cursor } from '../src/state/watermarks.js';
 
 const STOPPED = 'the run stopped before sending anything of it (the watermark stays); fix the model, then run again';
 
@@ -32,7 +30,7 @@ export async function requireOrderColumns(source: Source, job: Pick<OrdersJobCon
 }
 
 /** The orders of the range, each once. */
-export async function requireOnceEach(source: Source, query: string, range: { after: Cursor; before: string; shard: Shard | undefined }): Promise<void> {
+export async function requireOnceEach(source: Source, query: string, range: OrderSpan): Promise<void> {
   const repeated = await repeatedOrders(source, query, range);
   if (repeated.length > 0) throw modelError(ORDERS_MODEL, repeatedKeysText(ORDERS_MODEL, 'order_id', repeated));
 }

@@ -14,11 +14,12 @@ import type { RunOptions } from '../src/run/options.js';
 import { executeRun, type JobRun, type RunMode } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
-import { withShard, type Shard } from '../src/shard.js';
+import { withShard } from '../src/shard.js';
 import { CUSTOMER_IDENTIFIERS } from '../src/payloads/index.js';
-import { audience, countOrders, linesFor, ordersByKeys, ordersPage, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
+import { audience, countOrders, type OrderSpan, linesFor, ordersByKeys, ordersPage, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
 import { deliveredKeys, ledgerStates, type Road } from '../src/state/ledger.js';
-import { listWatermarks, readWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
+import { listWatermarks, readWatermark, startWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
+import { newRunId } from '../src/state/runs.js';
 import { reconcileBuyers } from './mirror.js';
 import { requireDistinct, requireOnceEach, requireOrderColumns } from './order-shape.js';
 import { OrderTeller, type TellerOptions } from './order-teller.js';
@@ -86,16 +87,27 @@ export async function backfillOrders(services: Services, range: BackfillRange, o
   // The push road keeps its old watermark names; the order-sync road has its own, so the two never share progress.
   const watermark = withShard(`orders:${road === 'push' ? 'backfill' : 'history'}:${range.from}..${range.to}`, opts.shard);
   const settled = await boundOf(services, opts.log);
-  // Stop where the incremental sync stands (the lowest of its watermarks): orders after it are its to send.
+  const bound = [to.toISOString(), settled].reduce((a, b) => (b < a ? b : a));
+  // Stop where the incremental sync stands: up to and including the last order each of its watermarks has passed (a
+  // (ts, key) ceiling, not ts alone: an order at exactly the watermark's ts that the live sync left alone as history
+  // is this backfill's). Orders after it are the sync's to send.
   const incremental = (await readState(opts.dryRun, () => listWatermarks(services.state))) ?? [];
-  const marks = incremental.filter((w) => w.name === ORDERS_WATERMARK || w.name.startsWith(`${ORDERS_WATERMARK}#`)).map((w) => w.cursor.ts);
-  const bound = [to.toISOString(), settled, ...marks].reduce((a, b) => (b < a ? b : a));
+  let through = incremental.filter((w) => w.name === ORDERS_WATERMARK || w.name.startsWith(`${ORDERS_WATERMARK}#`)).map((w) => w.cursor);
+  // No incremental sync yet, and it is to start from now: it starts where this backfill stops (written once it is
+  // confirmed), so that an order placed between this backfill and the first sync is told by one of them.
+  const syncStart: Cursor | undefined = through.length === 0 && job.startFrom === 'now' ? { ts: settled, key: null } : undefined;
+  if (syncStart) through = [syncStart];
   const resumed = await readState(opts.dryRun, () => readWatermark(services.state, watermark));
   const start = resumed ?? { ts: from.toISOString(), key: null };
   // A first backfill of a range (not a resumed one, not a dry run) says whom it will tell and needs an explicit yes.
-  if (resumed === undefined && !opts.dryRun) await confirmBackfill(services, range, road, { after: start, before: bound, shard: opts.shard }, opts);
+  if (resumed === undefined && !opts.dryRun) await confirmBackfill(services, range, road, { after: start, before: bound, shard: opts.shard, through }, opts);
+  if (syncStart && !opts.dryRun) {
+    const runId = newRunId();
+    through = [await startWatermark(services.state, ORDERS_WATERMARK, syncStart, { upperBound: settled, runId })];
+    opts.log.info({ watermark: ORDERS_WATERMARK, start: through[0] }, 'the incremental sync (startFrom: now) will start where this backfill stops');
+  }
   const teller: TellerOptions = { newOrders: road, pushNotBefore: road === 'push' && range.oldOrdersAsNew !== true ? Date.now() - job.newPurchaseHours * 3_600_000 : undefined };
-  return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, saveStart: false, countTotal: true, teller });
+  return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, through, saveStart: false, countTotal: true, teller });
 }
 
 /**
@@ -103,7 +115,7 @@ export async function backfillOrders(services: Services, range: BackfillRange, o
  * will tell and that each can start a trigger chain (mail); on with `--yes`, or a `yes` typed at a terminal, never by
  * default. ConfigError (exit 2) without one.
  */
-async function confirmBackfill(services: Services, range: BackfillRange, road: Road, span: { after: Cursor; before: string; shard: Shard | undefined }, opts: RunOptions): Promise<void> {
+async function confirmBackfill(services: Services, range: BackfillRange, road: Road, span: OrderSpan, opts: RunOptions): Promise<void> {
   const job = requireJob(services.config, 'orders');
   const columns = await requireOrderColumns(services.source, job);
   await requireOnceEach(services.source, job.query, span);
@@ -142,6 +154,8 @@ interface OrdersPass {
   watermark: string;
   start: Cursor;
   bound: string;
+  /** Keyset ceilings besides the bound (a backfill's: where the incremental sync stands). */
+  through?: readonly Cursor[] | undefined;
   /** Write the starting point before anything else (the first incremental run: `startFrom: now` must stick). */
   saveStart: boolean;
   countTotal?: boolean;
@@ -151,7 +165,7 @@ interface OrdersPass {
 async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass): Promise<RunSummary> {
   const job = requireJob(services.config, 'orders');
   const { source, state } = services;
-  const total = pass.countTotal ? await countOrders(source, job.query, pass.start, pass.bound, opts.shard) : undefined;
+  const total = pass.countTotal ? await countOrders(source, job.query, pass.start, pass.bound, opts.shard, pass.through) : undefined;
   return executeRun(
     services,
     opts,
@@ -166,14 +180,14 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
     async (run) => {
       // The models' shape first: a broken rule stops the run before anything is sent or the watermark written.
       await requireOrderColumns(source, job);
-      await requireOnceEach(source, job.query, { after: pass.start, before: pass.bound, shard: opts.shard });
+      await requireOnceEach(source, job.query, { after: pass.start, before: pass.bound, shard: opts.shard, through: pass.through });
       if (pass.saveStart && !opts.dryRun) await writeWatermark(state, state.knex, pass.watermark, pass.start, { upperBound: pass.bound, runId: run.runId });
       run.log.debug({ from: pass.start, before: pass.bound }, 'reading orders');
       await keepUnplaceable(services, run, job.query, pass, opts);
       // The next page (and its lines and ledger rows) is read while this one is built and sent: the shop's
       // database and this process work at the same time. Only one source query runs at a time.
       const fetchPage = async (after: Cursor, limit: number) => {
-        const page = await ordersPage(source, job.query, { after, before: pass.bound, limit, shard: opts.shard });
+        const page = await ordersPage(source, job.query, { after, before: pass.bound, limit, shard: opts.shard, through: pass.through });
         const keys = page.map((o) => o.key);
         const [lines, told] = await Promise.all([linesFor(source, job.itemsQuery, keys), readState(opts.dryRun, () => ledgerStates(state, ORDERS_LEDGER, keys))]);
         return { page, lines, told };
