@@ -21,7 +21,7 @@ import { deliveredKeys, ledgerStates, type Road } from '../src/state/ledger.js';
 import { listWatermarks, readWatermark, startWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
 import { newRunId } from '../src/state/runs.js';
 import { reconcileBuyers } from './mirror.js';
-import { requireDistinct, requireOnceEach, requireOrderColumns } from './order-shape.js';
+import { requireDistinct, requireOnceEach, requireOrderColumns } from './model-shape.js';
 import { OrderTeller, type TellerOptions } from './order-teller.js';
 import type { JobDefinition, Replayer } from './types.js';
 

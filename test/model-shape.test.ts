@@ -9,17 +9,17 @@ import { writeConfig } from './support/cli.js';
 import { useFrame } from './support/frame.js';
 import { SHOP_ID } from './support/harness.js';
 import { runMain } from './support/main.js';
-import { createSpreeShop, insertSpreeOrder, SPREE_ITEMS_QUERY, SPREE_ORDERS_JOINED_QUERY, SPREE_ORDERS_QUERY } from './support/spree-shop.js';
+import { createSpreeShop, insertSpreeOrder, SPREE_CARTS_QUERY, SPREE_ITEMS_QUERY, SPREE_ORDERS_JOINED_QUERY, SPREE_ORDERS_QUERY } from './support/spree-shop.js';
 
 const SECRET = 'shop-secret-91d0e3aa';
 const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 6000, syncOrdersMaxOrders: 5000 }, prefix: 'pcs_shape', shop: false });
 
-function configFile(orders: { query?: string; itemsQuery?: string }): string {
+function configFile(orders: { query?: string; itemsQuery?: string }, jobs: Record<string, unknown> = {}): string {
   return writeConfig({
     personaclick: { url: env.sandbox.url, shopId: SHOP_ID, shopSecret: SECRET, timeoutMs: 2000 },
     delivery: { retries: 1, retryMinMs: 5, retryMaxMs: 10, orderSyncPerMinute: 6000 },
     source: { url: env.db.url },
-    jobs: { orders: { query: orders.query ?? SPREE_ORDERS_QUERY, itemsQuery: orders.itemsQuery ?? SPREE_ITEMS_QUERY, settleSeconds: 0, startFrom: '2000-01-01', skipStatuses: ['cart'] } },
+    jobs: { orders: { query: orders.query ?? SPREE_ORDERS_QUERY, itemsQuery: orders.itemsQuery ?? SPREE_ITEMS_QUERY, settleSeconds: 0, startFrom: '2000-01-01', skipStatuses: ['cart'] }, ...jobs },
   });
 }
 
@@ -112,5 +112,22 @@ describe('required columns', () => {
     const failed = await env.db.query<{ key: string; class: string }>(`SELECT key, class FROM personaclick_sync.failures`);
     expect(failed).toEqual([{ key: 'R2', class: 'invalid' }]);
     expect((await books()).marks).toBe(1);
+  });
+});
+
+describe('required columns of the cart model', () => {
+  it('quantity left out: reconcile carts stops before sending (exit 2, one line), nothing filed', async () => {
+    await shop();
+    await insertSpreeOrder(env.db, { number: 'C1', completedHoursAgo: null, did: 'dev-c1', lines: [{ variant: 4, quantity: 2, price: 5 }] });
+    const broken = configFile({}, { carts: { query: SPREE_CARTS_QUERY.replace(', li.quantity', '') } });
+    const run = await runMain(['reconcile', 'carts', '--config', broken], quiet);
+    expect(run.code).toBe(2);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/^personaclick-sync: model error: jobs\.carts\.query missing required column quantity: /)]);
+    expect(env.sandbox.carts.size).toBe(0);
+    expect((await books()).failures).toBe(0);
+
+    const fixed = await runMain(['reconcile', 'carts', '--config', configFile({}, { carts: { query: SPREE_CARTS_QUERY } })], quiet);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(Object.fromEntries(env.sandbox.carts.get('dev-c1') ?? [])).toEqual({ 'SKU-004': 2 });
   });
 });

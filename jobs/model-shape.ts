@@ -1,5 +1,5 @@
 /**
- * Before an orders run sends anything: the models have their required columns, and the orders model gives each order
+ * Before a run sends anything: its models have their required columns, and the orders model gives each order
  * of the run's range once. A broken rule stops the run (ModelError, exit 2) with one line naming the model, and nothing
  * is sent or filed: a join that multiplies rows would otherwise send a purchase twice or put one id twice in a
  * `/sync/orders` batch, and a missing column would file every order invalid and let the watermark pass them.
@@ -18,14 +18,19 @@ function modelError(spec: ModelSpec, text: string): ModelError {
   return new ModelError(`model error: ${spec.subject} ${text}; ${STOPPED}`);
 }
 
-/** The columns of the orders and items models (read with LIMIT 0); returns the orders model's. */
+/** A model's columns (read with LIMIT 0, `values` bound as a run binds them), each required one there. */
+export async function requireColumns(source: Source, spec: ModelSpec, query: string, values: readonly unknown[] = []): Promise<Set<string>> {
+  const have = await modelColumns(source, query, values);
+  const missing = missingColumns(spec, have);
+  if (missing.length > 0) throw modelError(spec, missing.map((c) => missingColumnText(spec, c, have)).join('; '));
+  return have;
+}
+
+/** The columns of the orders and items models; returns the orders model's. */
 export async function requireOrderColumns(source: Source, job: Pick<OrdersJobConfig, 'query' | 'itemsQuery'>): Promise<Set<string>> {
-  const columns = await modelColumns(source, job.query);
+  const columns = await requireColumns(source, ORDERS_MODEL, job.query);
   const lines = orderLinesStatement(job.itemsQuery, []);
-  for (const [spec, have] of [[ORDERS_MODEL, columns], [ITEMS_MODEL, await modelColumns(source, lines.text, lines.values)]] as const) {
-    const missing = missingColumns(spec, have);
-    if (missing.length > 0) throw modelError(spec, missing.map((c) => missingColumnText(spec, c, have)).join('; '));
-  }
+  await requireColumns(source, ITEMS_MODEL, lines.text, lines.values);
   return columns;
 }
 
