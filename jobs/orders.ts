@@ -100,14 +100,15 @@ export async function backfillOrders(services: Services, range: BackfillRange, o
   const resumed = await readState(opts.dryRun, () => readWatermark(services.state, watermark));
   const start = resumed ?? { ts: from.toISOString(), key: null };
   // A first backfill of a range (not a resumed one, not a dry run) says whom it will tell and needs an explicit yes.
-  if (resumed === undefined && !opts.dryRun) await confirmBackfill(services, range, road, { after: start, before: bound, shard: opts.shard, through }, opts);
+  const asked = resumed === undefined && !opts.dryRun;
+  if (asked) await confirmBackfill(services, range, road, { after: start, before: bound, shard: opts.shard, through }, opts);
   if (syncStart && !opts.dryRun) {
     const runId = newRunId();
     through = [await startWatermark(services.state, ORDERS_WATERMARK, syncStart, { upperBound: settled, runId })];
     opts.log.info({ watermark: ORDERS_WATERMARK, start: through[0] }, 'the incremental sync (startFrom: now) will start where this backfill stops');
   }
   const teller: TellerOptions = { newOrders: road, pushNotBefore: road === 'push' && range.oldOrdersAsNew !== true ? Date.now() - job.newPurchaseHours * 3_600_000 : undefined };
-  return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, through, saveStart: false, countTotal: true, teller });
+  return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, through, saveStart: false, countTotal: true, shapeChecked: asked, teller });
 }
 
 /**
@@ -154,6 +155,8 @@ interface OrdersPass {
   watermark: string;
   start: Cursor;
   bound: string;
+  /** The models' shape was checked over this very range already (before a first backfill's yes): not read twice. */
+  shapeChecked?: boolean;
   /** Keyset ceilings besides the bound (a backfill's: where the incremental sync stands). */
   through?: readonly Cursor[] | undefined;
   /** Write the starting point before anything else (the first incremental run: `startFrom: now` must stick). */
@@ -179,8 +182,10 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
     },
     async (run) => {
       // The models' shape first: a broken rule stops the run before anything is sent or the watermark written.
-      await requireOrderColumns(source, job);
-      await requireOnceEach(source, job.query, { after: pass.start, before: pass.bound, shard: opts.shard, through: pass.through });
+      if (pass.shapeChecked !== true) {
+        await requireOrderColumns(source, job);
+        await requireOnceEach(source, job.query, { after: pass.start, before: pass.bound, shard: opts.shard, through: pass.through });
+      }
       if (pass.saveStart && !opts.dryRun) await writeWatermark(state, state.knex, pass.watermark, pass.start, { upperBound: pass.bound, runId: run.runId });
       run.log.debug({ from: pass.start, before: pass.bound }, 'reading orders');
       await keepUnplaceable(services, run, job.query, pass, opts);
