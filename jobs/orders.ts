@@ -226,7 +226,9 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
 /** Rows with a NULL order_id or updated_at: kept as invalid failures (named column), with one warning per run. */
 async function keepUnplaceable(services: Services, run: JobRun, query: string, pass: OrdersPass, opts: RunOptions): Promise<void> {
   if (opts.limit !== undefined) return; // a sample run (--limit) reads pages only
-  const found = await unplaceableOrders(services.source, query, pass.start, pass.bound, opts.shard);
+  // Rows without a key have no keyset position: a backfill reports those before the sync's earliest watermark only.
+  const before = [pass.bound, ...(pass.through ?? []).map((c) => c.ts)].reduce((a, b) => (b < a ? b : a));
+  const found = await unplaceableOrders(services.source, query, pass.start, before, opts.shard);
   if (found.length === 0) return;
   const delivered = await readState(opts.dryRun, () => deliveredKeys(services.state, ORDERS_LEDGER, found.map((u) => u.key)));
   const kept = found.filter((u) => !delivered?.has(u.key));
