@@ -28,6 +28,8 @@ import { ledgerEnvelopes, ledgerPages, type LedgerEntry } from '../src/state/led
 import { buildContext } from './context.js';
 import type { JobDefinition } from './types.js';
 import { warnedRows } from './warned.js';
+import { requireColumns } from './model-shape.js';
+import { CARTS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../src/source/models.js';
 
 export type MirrorKind = 'carts' | 'wishlists';
 
@@ -36,6 +38,8 @@ interface MirrorSpec {
   /** The clearing request, on the stream and segment of the device's last full request. */
   clear(did: string, ctx: BuildContext, last: ListEnvelope | undefined): BuildResult;
 }
+
+const MODELS: Record<MirrorKind, ModelSpec> = { carts: CARTS_MODEL, wishlists: WISHLISTS_MODEL };
 
 const SPECS: Record<MirrorKind, MirrorSpec> = {
   carts: { list: 'cart', clear: buildClearCart },
@@ -88,6 +92,8 @@ export async function reconcile(services: Services, kind: MirrorKind, full: bool
   const ctx = buildContext(services.config);
 
   return executeRun(services, opts, { job: kind, mode: 'reconcile', ledgerJob: kind }, async (run) => {
+    // A required column missing would make every device invalid: a model error, before anything is sent.
+    await requireColumns(services.source, MODELS[kind], job.query);
     // Both sides arrive a page at a time (each reading its next page meanwhile); the merge walks the pages in step
     // and awaits nothing for a device that is unchanged.
     const pages = snapshotPages(services.source, job.query, job.pageSize, opts.shard)[Symbol.asyncIterator]();
@@ -148,6 +154,7 @@ export async function reconcileBuyers(services: Services, dids: readonly string[
   const spec = SPECS.carts;
   const ctx = buildContext(services.config);
   return executeRun(services, { ...opts, limit: undefined }, { job: 'carts', mode: 'buyers', ledgerJob: 'carts' }, async (run) => {
+    await requireColumns(services.source, CARTS_MODEL, job.query);
     for (let i = 0; i < dids.length && !run.shouldStop(); i += DEVICES_PER_READ) {
       const chunk = dids.slice(i, i + DEVICES_PER_READ);
       const devices = await devicesByDid(services.source, job.query, chunk);

@@ -15,10 +15,13 @@ import { executeRun, type JobRun, type RunMode } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
 import { withShard } from '../src/shard.js';
-import { countOrders, linesFor, ordersByKeys, ordersPage, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
+import { CUSTOMER_IDENTIFIERS } from '../src/payloads/index.js';
+import { audience, countOrders, type OrderSpan, linesFor, ordersByKeys, ordersPage, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
 import { deliveredKeys, ledgerStates, type Road } from '../src/state/ledger.js';
-import { listWatermarks, readWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
+import { listWatermarks, readWatermark, startWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
+import { newRunId } from '../src/state/runs.js';
 import { reconcileBuyers } from './mirror.js';
+import { requireDistinct, requireOnceEach, requireOrderColumns } from './model-shape.js';
 import { OrderTeller, type TellerOptions } from './order-teller.js';
 import type { JobDefinition, Replayer } from './types.js';
 
@@ -34,6 +37,8 @@ export interface BackfillRange {
   via?: Road | undefined;
   /** `--via push`: send orders placed more than two days ago too (they count as bought today). */
   oldOrdersAsNew?: boolean | undefined;
+  /** `--yes`: the operator's yes to telling the range's customers (asked before a first backfill of a range sends anything). */
+  yes?: boolean | undefined;
 }
 
 /** Where the shop secret comes from, for the line that stops a backfill without one. */
@@ -82,13 +87,54 @@ export async function backfillOrders(services: Services, range: BackfillRange, o
   // The push road keeps its old watermark names; the order-sync road has its own, so the two never share progress.
   const watermark = withShard(`orders:${road === 'push' ? 'backfill' : 'history'}:${range.from}..${range.to}`, opts.shard);
   const settled = await boundOf(services, opts.log);
-  // Stop where the incremental sync stands (the lowest of its watermarks): orders after it are its to send.
+  const bound = [to.toISOString(), settled].reduce((a, b) => (b < a ? b : a));
+  // Stop where the incremental sync stands: up to and including the last order each of its watermarks has passed (a
+  // (ts, key) ceiling, not ts alone: an order at exactly the watermark's ts that the live sync left alone as history
+  // is this backfill's). Orders after it are the sync's to send.
   const incremental = (await readState(opts.dryRun, () => listWatermarks(services.state))) ?? [];
-  const marks = incremental.filter((w) => w.name === ORDERS_WATERMARK || w.name.startsWith(`${ORDERS_WATERMARK}#`)).map((w) => w.cursor.ts);
-  const bound = [to.toISOString(), settled, ...marks].reduce((a, b) => (b < a ? b : a));
-  const start = (await readState(opts.dryRun, () => readWatermark(services.state, watermark))) ?? { ts: from.toISOString(), key: null };
+  let through = incremental.filter((w) => w.name === ORDERS_WATERMARK || w.name.startsWith(`${ORDERS_WATERMARK}#`)).map((w) => w.cursor);
+  // No incremental sync yet, and it is to start from now: it starts where this backfill stops (written once it is
+  // confirmed), so that an order placed between this backfill and the first sync is told by one of them.
+  const syncStart: Cursor | undefined = through.length === 0 && job.startFrom === 'now' ? { ts: settled, key: null } : undefined;
+  if (syncStart) through = [syncStart];
+  const resumed = await readState(opts.dryRun, () => readWatermark(services.state, watermark));
+  const start = resumed ?? { ts: from.toISOString(), key: null };
+  // A first backfill of a range (not a resumed one, not a dry run) says whom it will tell and needs an explicit yes.
+  const asked = resumed === undefined && !opts.dryRun;
+  if (asked) await confirmBackfill(services, range, road, { after: start, before: bound, shard: opts.shard, through }, opts);
+  if (syncStart && !opts.dryRun) {
+    const runId = newRunId();
+    through = [await startWatermark(services.state, ORDERS_WATERMARK, syncStart, { upperBound: settled, runId })];
+    opts.log.info({ watermark: ORDERS_WATERMARK, start: through[0] }, 'the incremental sync (startFrom: now) will start where this backfill stops');
+  }
   const teller: TellerOptions = { newOrders: road, pushNotBefore: road === 'push' && range.oldOrdersAsNew !== true ? Date.now() - job.newPurchaseHours * 3_600_000 : undefined };
-  return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, saveStart: false, countTotal: true, teller });
+  return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, through, saveStart: false, countTotal: true, shapeChecked: asked, teller });
+}
+
+/**
+ * Before a first backfill of a range sends anything: the models' shape, then how many orders of how many customers it
+ * will tell and that each can start a trigger chain (mail); on with `--yes`, or a `yes` typed at a terminal, never by
+ * default. ConfigError (exit 2) without one.
+ */
+async function confirmBackfill(services: Services, range: BackfillRange, road: Road, span: OrderSpan, opts: RunOptions): Promise<void> {
+  const job = requireJob(services.config, 'orders');
+  const columns = await requireOrderColumns(services.source, job);
+  await requireOnceEach(services.source, job.query, span);
+  const identifiers = [...CUSTOMER_IDENTIFIERS, 'did'].filter((c) => columns.has(c));
+  const { orders, customers } = await audience(services.source, job.query, span, identifiers);
+  if (orders === 0) return;
+  const chain =
+    road === 'sync'
+      ? 'through the order-sync API, which starts PersonaClick\'s "order status changed" trigger chain for each order (it can mail the customer)'
+      : 'as live purchases, each starting PersonaClick\'s after-purchase trigger chain (it can mail the customer)';
+  const text = `backfill orders ${range.from}..${range.to}: ${orders} order(s) of ${customers} customer(s) will be told ${chain}; orders PersonaClick has already are not sent again`;
+  if (range.yes === true) {
+    opts.log.warn({ orders, customers, road }, `${text} (--yes given)`);
+    return;
+  }
+  const answer = await opts.confirm?.(`${text}.`);
+  if (answer === true) return;
+  throw new ConfigError(answer === false ? 'backfill orders: not confirmed (type yes to go on, or pass --yes); nothing was sent' : `${text}: pass --yes to go on (a dry run needs none); nothing was sent`);
 }
 
 /** The range's instants; ConfigError (exit 2) when they are not dates or not in order. */
@@ -109,6 +155,10 @@ interface OrdersPass {
   watermark: string;
   start: Cursor;
   bound: string;
+  /** The models' shape was checked over this very range already (before a first backfill's yes): not read twice. */
+  shapeChecked?: boolean;
+  /** Keyset ceilings besides the bound (a backfill's: where the incremental sync stands). */
+  through?: readonly Cursor[] | undefined;
   /** Write the starting point before anything else (the first incremental run: `startFrom: now` must stick). */
   saveStart: boolean;
   countTotal?: boolean;
@@ -118,7 +168,7 @@ interface OrdersPass {
 async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass): Promise<RunSummary> {
   const job = requireJob(services.config, 'orders');
   const { source, state } = services;
-  const total = pass.countTotal ? await countOrders(source, job.query, pass.start, pass.bound, opts.shard) : undefined;
+  const total = pass.countTotal ? await countOrders(source, job.query, pass.start, pass.bound, opts.shard, pass.through) : undefined;
   return executeRun(
     services,
     opts,
@@ -131,13 +181,18 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
       total: total === undefined ? undefined : Math.min(total, opts.limit ?? total),
     },
     async (run) => {
+      // The models' shape first: a broken rule stops the run before anything is sent or the watermark written.
+      if (pass.shapeChecked !== true) {
+        await requireOrderColumns(source, job);
+        await requireOnceEach(source, job.query, { after: pass.start, before: pass.bound, shard: opts.shard, through: pass.through });
+      }
       if (pass.saveStart && !opts.dryRun) await writeWatermark(state, state.knex, pass.watermark, pass.start, { upperBound: pass.bound, runId: run.runId });
       run.log.debug({ from: pass.start, before: pass.bound }, 'reading orders');
       await keepUnplaceable(services, run, job.query, pass, opts);
       // The next page (and its lines and ledger rows) is read while this one is built and sent: the shop's
       // database and this process work at the same time. Only one source query runs at a time.
       const fetchPage = async (after: Cursor, limit: number) => {
-        const page = await ordersPage(source, job.query, { after, before: pass.bound, limit, shard: opts.shard });
+        const page = await ordersPage(source, job.query, { after, before: pass.bound, limit, shard: opts.shard, through: pass.through });
         const keys = page.map((o) => o.key);
         const [lines, told] = await Promise.all([linesFor(source, job.itemsQuery, keys), readState(opts.dryRun, () => ledgerStates(state, ORDERS_LEDGER, keys))]);
         return { page, lines, told };
@@ -148,6 +203,7 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
       while (next && !run.shouldStop()) {
         const { page, lines, told } = await next;
         next = undefined;
+        requireDistinct(page); // the range was checked; rows changed since must not send an order twice either
         const last = page[page.length - 1];
         if (!last) break;
         remaining -= page.length;
@@ -170,7 +226,9 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
 /** Rows with a NULL order_id or updated_at: kept as invalid failures (named column), with one warning per run. */
 async function keepUnplaceable(services: Services, run: JobRun, query: string, pass: OrdersPass, opts: RunOptions): Promise<void> {
   if (opts.limit !== undefined) return; // a sample run (--limit) reads pages only
-  const found = await unplaceableOrders(services.source, query, pass.start, pass.bound, opts.shard);
+  // Rows without a key have no keyset position: a backfill reports those before the sync's earliest watermark only.
+  const before = [pass.bound, ...(pass.through ?? []).map((c) => c.ts)].reduce((a, b) => (b < a ? b : a));
+  const found = await unplaceableOrders(services.source, query, pass.start, before, opts.shard);
   if (found.length === 0) return;
   const delivered = await readState(opts.dryRun, () => deliveredKeys(services.state, ORDERS_LEDGER, found.map((u) => u.key)));
   const kept = found.filter((u) => !delivered?.has(u.key));
@@ -201,6 +259,7 @@ const replay: Replayer = {
     const byKey = new Map(failed.map((f) => [f.key, f]));
     const told = await ledgerStates(services.state, ORDERS_LEDGER, keys);
     const found = await ordersByKeys(services.source, job.query, keys);
+    requireDistinct(found);
     const lines = await linesFor(services.source, job.itemsQuery, found.map((o) => o.key));
     const teller = new OrderTeller(services, run, { newOrders: 'live' });
     const gone = new Set(keys.filter((k) => !found.some((o) => o.key === k)));
@@ -242,13 +301,13 @@ export const ordersJob: JobDefinition = {
     {
       verb: 'backfill',
       target: 'orders',
-      options: ['from', 'to', 'via', 'old-orders-as-new'],
-      usage: 'backfill orders --from D --to D [--via push]',
+      options: ['from', 'to', 'via', 'old-orders-as-new', 'yes'],
+      usage: 'backfill orders --from D --to D [--via push] [--yes]',
       summary: 'send the orders whose updated_at is in [from, to) with their real dates (order-sync API); resumable; one ledger',
       prepare(args) {
         if (args.from === undefined || args.to === undefined) throw new ConfigError('backfill orders: needs --from DATE and --to DATE (updated_at range, --to exclusive)');
         if (args.oldOrdersAsNew === true && args.via !== 'push') throw new ConfigError('--old-orders-as-new: only with --via push (the order-sync API sends real dates)');
-        const range: BackfillRange = { from: args.from, to: args.to, via: args.via, oldOrdersAsNew: args.oldOrdersAsNew };
+        const range: BackfillRange = { from: args.from, to: args.to, via: args.via, oldOrdersAsNew: args.oldOrdersAsNew, yes: args.yes };
         backfillInstants(range);
         return { job: 'orders', lock: 'orders:backfill', run: async (services, opts) => [await backfillOrders(services, range, opts)] };
       },

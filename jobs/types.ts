@@ -19,10 +19,12 @@ export interface CommandArgs {
   since?: Date | undefined;
   via?: 'push' | 'sync' | undefined;
   oldOrdersAsNew?: boolean | undefined;
+  /** backfill: the explicit yes to a first backfill of a range (it can mail customers). */
+  yes?: boolean | undefined;
 }
 
 /** The command-line options of job commands, beyond the common ones (--dry-run, --limit, --shard, --shards). */
-export type CommandOption = 'from' | 'to' | 'full' | 'job' | 'class' | 'since' | 'via' | 'old-orders-as-new';
+export type CommandOption = 'from' | 'to' | 'full' | 'job' | 'class' | 'since' | 'via' | 'old-orders-as-new' | 'yes';
 
 export interface JobCommand {
   /** The first word: `sync`, `backfill`, `reconcile`, `events`, `replay`. */

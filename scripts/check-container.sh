@@ -135,7 +135,7 @@ for _ in $(seq 1 100); do grep -q 'listening on' "$work/sandbox.out" && break; s
 sandbox_url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/sandbox.out")
 [ -n "$sandbox_url" ] || fail "the sandbox did not start in the production install: $(cat "$work/sandbox.out")"
 export PERSONACLICK_URL="$sandbox_url" PERSONACLICK_SHOP_ID="$shop_id" SHOP_DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db"
-for command in "migrate" "check" "reconcile carts" "sync orders" "backfill orders --via push --from $(date -u -d yesterday +%F) --to $(date -u -d tomorrow +%F)" "status"; do
+for command in "migrate" "check" "reconcile carts" "sync orders" "backfill orders --via push --yes --from $(date -u -d yesterday +%F) --to $(date -u -d tomorrow +%F)" "status"; do
   # shellcheck disable=SC2086 # the command's words
   node "$entry" $command --config config/personaclick-sync.example.yaml > "$work/out.txt" 2>&1 ||
     fail "$command with the example config failed in the production install: $(grep -Ev "^ok " "$work/out.txt" | tail -n 12)"

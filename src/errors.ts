@@ -31,12 +31,20 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Bad configuration or bad command-line usage: exit 2. `problems` holds one line per broken rule. */
 export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+  override readonly name: string = 'ConfigError';
   readonly problems: readonly string[];
   constructor(message: string, problems: readonly string[] = []) {
     super(problems.length > 0 ? `${message}\n${problems.map((p) => `  - ${p}`).join('\n')}` : message);
     this.problems = problems;
   }
+}
+
+/**
+ * A SQL model whose shape breaks its contract (a required column missing, a key it gives twice): exit 2, like bad
+ * config. A run stops on it before sending anything of what it read; it is never filed as data.
+ */
+export class ModelError extends ConfigError {
+  override readonly name = 'ModelError';
 }
 
 /** The class a failed request falls into; decided by `classifyStatus` in delivery/classify.ts. */

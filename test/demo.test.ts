@@ -95,6 +95,17 @@ describe('demo', () => {
     expect(report).toContain('Everything went as expected.');
   });
 
+  it('shows what the trigger chains of PersonaClick would have mailed: one after-purchase chain per live purchase, status chains for the order-sync orders', () => {
+    const { report } = demo;
+    const start = report.indexOf('Trigger chains the sandbox counted');
+    expect(start).toBeGreaterThan(-1);
+    const part = report.slice(start, report.indexOf('\n\n', start));
+    const first = report.slice(report.indexOf('First run'), report.indexOf('\n\n', report.indexOf('First run')));
+    expect(count(part, 'after purchase')).toBe(count(first, 'sandbox accepted'));
+    expect(count(part, 'status changed')).toBeGreaterThan(0);
+    expect(count(part, 'customers')).toBeGreaterThan(0);
+  });
+
   it('mirrors carts and wishlists: everything the first night, nothing the second, exactly the changes the third', () => {
     const { code, report } = demo;
     expect(code, report).toBe(0);

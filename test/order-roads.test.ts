@@ -120,7 +120,7 @@ describe('history is left to the backfill', () => {
     expect(mass.summaries[0]).toMatchObject({ read: 8, sent: 6, skipped: 2 });
     expect(env.sandbox.syncOrders.has('H90')).toBe(false);
     // The backfill asked for tells them, with their real date.
-    const history = await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01' });
+    const history = await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01', yes: true });
     expect(history.summaries[0]).toMatchObject({ sent: 2 });
     expect(env.sandbox.syncOrders.get('H90')?.status).toBe('archived');
   });

@@ -29,7 +29,7 @@ function config(o: ConfigOverrides & { secret?: string | null } = {}): Config {
 }
 
 const backfill = (cfg: Config, extra: { via?: 'push' | 'sync'; oldOrdersAsNew?: boolean } = {}, opts: { dryRun?: boolean } = {}) =>
-  runCommand(cfg, ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01', ...extra }, opts);
+  runCommand(cfg, ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01', yes: true, ...extra }, opts);
 const sync = (cfg: Config, opts: { dryRun?: boolean } = {}) => runCommand(cfg, ['sync', 'orders'], {}, opts);
 
 async function shop(): Promise<void> {
@@ -87,7 +87,7 @@ describe('history through the order-sync API', () => {
       const { summaries } = await runCommand(
         testConfig(env.db.url, small.url, { personaclick: { shopSecret: SECRET }, delivery: { orderSyncPerMinute: 6000 }, orders: { query: HISTORY_ORDERS_QUERY, itemsQuery: HISTORY_ITEMS_QUERY, batchSize: 120 } }),
         ['backfill', 'orders'],
-        { from: '2000-01-01', to: '2100-01-01' },
+        { from: '2000-01-01', to: '2100-01-01', yes: true },
       );
       expect(summaries[0]).toMatchObject({ status: 'done', sent: 120, rejected: 0 });
       expect(small.syncOrders.size).toBe(120);
@@ -187,7 +187,7 @@ describe('history through the order-sync API', () => {
     expect(refused.summaries[0]).toMatchObject({ sent: 0, invalid: 6 });
     const [reason] = await env.db.query<{ reason: string }>(`SELECT reason FROM personaclick_sync.failures WHERE key = 'H1'`);
     expect(reason?.reason).toMatch(/^ordered_at: .* is more than 48 hours ago \(jobs\.orders\.newPurchaseHours\): through \/push it would count as bought today; .*--old-orders-as-new$/);
-    const forced = await runCommand(config({ secret: null }), ['backfill', 'orders'], { from: '2000-01-02', to: '2100-01-01', via: 'push', oldOrdersAsNew: true });
+    const forced = await runCommand(config({ secret: null }), ['backfill', 'orders'], { from: '2000-01-02', to: '2100-01-01', via: 'push', oldOrdersAsNew: true, yes: true });
     expect(forced.summaries[0]).toMatchObject({ sent: 4 }); // the four with a device
   });
 
@@ -332,7 +332,7 @@ describe('one ledger for both roads', () => {
     // H15 and H18 are phone orders: no device, so the live sync sends them through the order-sync API.
     expect([...env.sandbox.syncOrders.keys()].filter((id) => Number(id.slice(1)) >= 13)).toEqual(['H15', 'H18']);
     const arrivals = env.sandbox.syncArrivals().length;
-    const again = await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01' });
+    const again = await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01', yes: true });
     expect(again.summaries[0]).toMatchObject({ sent: 0 });
     expect(env.sandbox.syncArrivals()).toHaveLength(arrivals);
     for (const id of env.sandbox.purchases.keys()) expect(env.sandbox.syncOrders.has(id)).toBe(false);

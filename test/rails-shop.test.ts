@@ -108,7 +108,7 @@ describe('a Spree shop, from installation on', () => {
     expect(env.sandbox.purchases.get('R200')).toBe(1); // never a second purchase
 
     // The history backfill tells the year-old order, dated as placed.
-    const history = await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: new Date(Date.now() + 60_000).toISOString() });
+    const history = await runCommand(config(), ['backfill', 'orders'], { from: '2000-01-01', to: new Date(Date.now() + 60_000).toISOString(), yes: true });
     expect(history.summaries[0]).toMatchObject({ status: 'done', sent: 1 });
     expect(env.sandbox.syncOrders.get('R101')).toMatchObject({ status: 'archived', date: await placedSeconds('R101') });
 
@@ -126,8 +126,12 @@ describe('a Spree shop, from installation on', () => {
       statusUpdates: env.sandbox.syncOrders.get('R200')?.received ?? 0,
       sentTwice: [...env.sandbox.purchases.values()].filter((n) => n > 1).length,
       lost: completed.filter((id) => !live.includes(id) && !dated.includes(id)).length,
+      triggers: env.sandbox.triggers(),
     };
     console.log(JSON.stringify(figures));
     expect(figures).toMatchObject({ orders: 8, livePurchases: 3, orderSyncOrders: 5, statusUpdates: 1, sentTwice: 0, lost: 0 });
+    // What PersonaClick would have mailed: one after-purchase chain per live purchase; a status chain for each order-sync
+    // order (its first status) and for R200's partial return (a purchase's first status); never one for R101 in the live sync.
+    expect(figures.triggers).toMatchObject({ afterPurchase: 3, orderStatusChanged: 6 });
   });
 });

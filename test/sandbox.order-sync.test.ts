@@ -469,3 +469,28 @@ describe('GET /orders/by_user', () => {
     expect(l9).toMatchObject({ id: 'L9', order_status: 'cancelled', value: 1, items: [{ amount: '5', item: { id: 'P2' } }] });
   });
 });
+
+describe('trigger chains (what PersonaClick would have mailed)', () => {
+  it('counts an after-purchase chain per live purchase and an "order status changed" chain per order whose status changes: GET /__sandbox/triggers', async () => {
+    const sb = await syncSandbox();
+    const purchase = (orderId: string, did: string): Promise<Reply> =>
+      post(sb, '/push', { event: 'purchase', shop_id: SHOP, did, seance: 'abc1234567', sid: 'abc1234567', stream: 'web', order_id: orderId, items: [{ id: 'P1', amount: 1, price: 10 }] });
+    expect((await purchase('L1', 'dev-1')).status).toBe(200);
+    expect((await purchase('L2', 'dev-2')).status).toBe(200);
+    // History: two new orders of one customer, each starts the status chain with its first status.
+    expect((await sync(sb, [newOrder('N1'), newOrder('N2', { status: 'delivered' })])).status).toBe(200);
+    // The same status again starts nothing; a change does; a live purchase's first status does.
+    expect((await sync(sb, [{ id: 'N1', status: 'placed' }])).status).toBe(200);
+    expect((await sync(sb, [{ id: 'N1', status: 'cancelled' }, { id: 'L1', status: 'delivered' }])).status).toBe(200);
+    // A batch refused whole starts nothing.
+    expect((await sync(sb, [{ id: 'N1', status: 'returned' }], 'wrong-secret')).status).toBe(403);
+
+    const expected = { afterPurchase: 2, orderStatusChanged: 4, byStatus: { placed: 1, delivered: 2, cancelled: 1 }, customers: 3 };
+    const reply = await call(sb, '/__sandbox/triggers', { method: 'GET' });
+    expect(reply.status).toBe(200);
+    expect(reply.json()).toEqual(expected);
+    expect(sb.triggers()).toEqual(expected);
+    sb.reset();
+    expect(sb.triggers()).toEqual({ afterPurchase: 0, orderStatusChanged: 0, byStatus: {}, customers: 0 });
+  });
+});

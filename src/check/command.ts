@@ -14,7 +14,8 @@ import { scrub } from '../log.js';
 import { openSource, type Source } from '../source/db.js';
 import type { Fix } from './advice.js';
 import { CARTS_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
-import { orderLinesStatement } from '../source/orders.js';
+import { orderLinesStatement, repeatedOrders } from '../source/orders.js';
+import { missingColumns, missingColumnText, repeatedKeysText } from '../source/shape.js';
 import { modelColumns, modelColumnTypes, sessionInfo, statsVisibility, type SessionInfo } from '../source/probes.js';
 import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
@@ -159,7 +160,10 @@ async function checkModels(config: Config, source: Source, role: string, add: Ad
     const lines = orderLinesStatement(orders.itemsQuery, []);
     const itemColumns = await checkColumns(source, ITEMS_MODEL, lines.text, lines.values, add);
     if (itemColumns) await checkNaiveTimes(source, ITEMS_MODEL, lines.text, lines.values, itemColumns, add);
-    if (columns && columns.has('order_id') && columns.has('updated_at')) await checkOrdersCost(cost, orders, itemColumns?.has('order_id') === true);
+    if (columns && columns.has('order_id') && columns.has('updated_at')) {
+      await checkRepeatedOrders(source, orders.query, add);
+      await checkOrdersCost(cost, orders, itemColumns?.has('order_id') === true);
+    }
   }
   for (const [spec, job] of [[CARTS_MODEL, carts], [WISHLISTS_MODEL, wishlists]] as const) {
     if (!job) continue;
@@ -202,6 +206,18 @@ async function checkNaiveTimes(source: Source, spec: ModelSpec, query: string, v
   );
 }
 
+/** One row per order: a join that multiplies rows is named with a few of its keys and the fix (the whole model is read once). */
+async function checkRepeatedOrders(source: Source, query: string, add: Add): Promise<void> {
+  const subject = ORDERS_MODEL.subject;
+  try {
+    const repeated = await repeatedOrders(source, query);
+    // Said only when broken: the model's ok line already stands for its shape.
+    if (repeated.length > 0) add('error', subject, `${repeatedKeysText(ORDERS_MODEL, 'order_id', repeated)}; a run stops on it before sending anything (exit 2)`);
+  } catch (caught) {
+    add('warn', subject, `could not check that each order_id comes once (${errorText(caught)}): a run checks its own range before it sends`);
+  }
+}
+
 /** The findings grouped by subject, subjects in the order they first appear (each group in its own order). */
 function bySubject(findings: CheckFinding[]): CheckFinding[] {
   const groups = new Map<string, CheckFinding[]>();
@@ -238,16 +254,9 @@ async function checkColumns(source: Source, spec: ModelSpec, query: string, valu
   const required = Object.keys(spec.required);
   const known = new Set([...required, ...Object.keys(spec.recommended ?? {}), ...spec.optional]);
   let problems = 0;
-  for (const column of required) {
-    if (columns.has(column)) continue;
+  for (const column of missingColumns(spec, columns)) {
     problems++;
-    const near = [...columns].find((c) => c.toLowerCase() === column);
-    add(
-      'error',
-      spec.subject,
-      `missing required column ${column}: ${spec.required[column] ?? ''} (rule: ${spec.shape} with ${required.join(', ')})` +
-        (near === undefined ? '' : `; the model has "${near}", which differs only in case: alias it AS ${column}`),
-    );
+    add('error', spec.subject, `${missingColumnText(spec, column, columns)}; a run stops on it before sending anything (exit 2)`);
   }
   for (const [column, why] of Object.entries(spec.recommended ?? {})) {
     if (columns.has(column)) continue;

@@ -28,6 +28,8 @@ export interface CliArgs {
   metricsFile: string | undefined;
   via: 'push' | 'sync' | undefined;
   oldOrdersAsNew: boolean;
+  /** backfill: the explicit yes to tell customers' history (the order-sync API starts status-change trigger chains). */
+  yes: boolean;
   help: boolean;
   version: boolean;
 }
@@ -59,6 +61,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
         'metrics-file': { type: 'string' },
         via: { type: 'string' },
         'old-orders-as-new': { type: 'boolean', default: false },
+        yes: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -89,6 +92,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
     metricsFile: values['metrics-file'],
     via: values.via === undefined ? undefined : road(values.via),
     oldOrdersAsNew: values['old-orders-as-new'] ?? false,
+    yes: values.yes ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
   };

@@ -32,6 +32,9 @@ Options
                      or live purchase events dated when they arrive (push)
   --old-orders-as-new  backfill --via push: also send orders placed before jobs.orders.newPurchaseHours (default 48)
                      (they count as bought today)
+  --yes              backfill: go on with a first backfill of a range without asking (it tells its customers' orders,
+                     and each can start a PersonaClick trigger chain that mails them); without it a terminal asks for
+                     a typed yes, and without a terminal the backfill stops (exit 2); a dry run needs none
   --job J            replay: only this job's failures (orders, carts, wishlists, events)
   --class C          replay: only invalid, rejected, warning, unconfirmed or held failures (warning: sent without a bad
                      optional field; unconfirmed: a delivered order report --verify found missing or different at
@@ -67,7 +70,8 @@ Settings (in the configuration file; see config/personaclick-sync.example.yaml a
 Exit codes
   0    done
   1    failed (an unexpected error; see the log)
-  2    bad configuration or usage
+  2    bad configuration or usage, a model error (a required column missing, an order given twice), or a first
+       backfill without a yes
   3    PersonaClick refused the shop (HTTP 401/403), does not know it (404), or refused a whole order-sync batch
        alike in both halves: nothing would succeed; the line names the setting to check
   4    PersonaClick stayed unavailable after every retry; the next run resumes where this one stopped
@@ -81,7 +85,7 @@ Examples
   personaclick-sync sync orders --dry-run --limit 5 | jq .
   */5 * * * *  personaclick-sync sync orders          (crontab: every five minutes)
   0 3 * * *    personaclick-sync reconcile carts       (crontab: nightly)
-  personaclick-sync backfill orders --from 2021-01-01 --to 2024-01-01 --shard 0/4
+  personaclick-sync backfill orders --from 2021-01-01 --to 2024-01-01 --yes --shard 0/4
   personaclick-sync replay --class invalid --since 2024-06-01
   personaclick-sync status --json
   personaclick-sync sync orders --metrics-file /var/lib/node_exporter/textfile/personaclick_orders.prom

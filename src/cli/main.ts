@@ -21,9 +21,27 @@ export interface CliIo {
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;
+  /** Where a question is answered (a first backfill's yes); asked only when it is a terminal. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-const defaultIo: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+const defaultIo: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin };
+
+/** Ask on the terminal: the text, then a typed `yes` (anything else is a no); undefined without a terminal to ask on. */
+function askOn(io: CliIo): (text: string) => Promise<boolean | undefined> {
+  return async (text) => {
+    const input = io.stdin;
+    if (input?.isTTY !== true) return undefined;
+    const { createInterface } = await import('node:readline/promises');
+    const prompt = createInterface({ input, output: io.stderr, terminal: true });
+    try {
+      const answer = await prompt.question(`${text}\nType yes to go on: `);
+      return answer.trim().toLowerCase() === 'yes';
+    } finally {
+      prompt.close();
+    }
+  };
+}
 
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   let secrets: string[] = [];
@@ -136,6 +154,7 @@ function checkCommandOptions(command: JobCommand, args: CliArgs): void {
     ['since', args.since !== undefined],
     ['via', args.via !== undefined],
     ['old-orders-as-new', args.oldOrdersAsNew],
+    ['yes', args.yes],
   ];
   for (const [option, set] of given) {
     if (!set || command.options.includes(option)) continue;
@@ -219,7 +238,7 @@ async function jobCommand(
   try {
     const tty = io.stderr === process.stderr && process.stderr.isTTY ? process.stderr : undefined;
     const observer = createMonitor({ config, metrics: exporter?.metrics });
-    const summaries = await launchJob(config, launchable, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty, observer });
+    const summaries = await launchJob(config, launchable, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty, observer, confirm: askOn(io) });
     let code: number = ExitCode.ok;
     for (const summary of summaries) {
       if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);

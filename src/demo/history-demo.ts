@@ -48,7 +48,7 @@ export async function runHistoryDemo(ctx: HistoryDemoContext): Promise<HistoryOu
   const { services, sandbox } = ctx;
   const now = Date.now();
   const facts = await buildHistory(ctx.pglite, new Date(now));
-  const range = { from: day(now - 800 * 86_400_000), to: day(now - 30 * 86_400_000) };
+  const range = { from: day(now - 800 * 86_400_000), to: day(now - 30 * 86_400_000), yes: true }; // the demo's customers are made up
   const purchasesBefore = sandbox.purchases.size;
   const arrivals = sandbox.syncArrivals().length;
   const opts = { dryRun: false, out: ctx.out, log: ctx.log };

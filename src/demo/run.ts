@@ -127,6 +127,15 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const mirror = await runMirrorDemo({ services, sandbox, pglite: db.pglite, out: opts.out, log, seed: opts.seed });
     printMirror(print, mirror);
 
+    // What PersonaClick's trigger chains would have mailed for all of the above (the sandbox counts, mails no one).
+    const triggers = sandbox.triggers();
+    print(`Trigger chains the sandbox counted (what PersonaClick would have mailed; nobody was mailed):`);
+    print(`  after purchase    ${pad(triggers.afterPurchase)}   one per live purchase`);
+    print(`  status changed    ${pad(triggers.orderStatusChanged)}   one per order told through the order-sync API with a status PersonaClick did not hold`);
+    print(`                           (why a first backfill asks for a yes: --yes, or yes typed at a terminal)`);
+    print(`  customers         ${pad(triggers.customers)}   reached by either chain`);
+    print();
+
     const checks = [...demoChecks({ shop, first, second, invalid, rejected, purchases, sandbox, acceptedAfterFirst }), ...historyChecks(history), ...mirrorChecks(mirror)];
     print('Checks');
     for (const check of checks) print(`  ${check.ok ? 'ok    ' : 'FAILED'}  ${check.text}`);

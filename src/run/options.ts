@@ -22,4 +22,9 @@ export interface RunOptions {
   progressTty?: NodeJS.WriteStream | undefined;
   /** Told of every real run: metrics, volume alerts, the webhook (src/monitor); absent: nobody watches. */
   observer?: RunObserver | undefined;
+  /**
+   * Ask the operator to go on (a first backfill, which can mail customers): shows `text` and resolves true on a typed
+   * `yes`; undefined where no one can be asked (no terminal): the caller then stops and says to pass --yes.
+   */
+  confirm?: ((text: string) => Promise<boolean | undefined>) | undefined;
 }

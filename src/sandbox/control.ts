@@ -96,6 +96,8 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   /** Order id → a live purchase as held (its did, and what the sync told of it since). */
   'push-orders': { GET: (ctx, _raw, res) => sendJson(res, 200, Object.fromEntries(ctx.state.pushOrders)) },
   'alter-order': { POST: alterOrder },
+  /** What PersonaClick's trigger chains would have mailed: after-purchase, and "order status changed" (src/sandbox/triggers.ts). */
+  triggers: { GET: (ctx, _raw, res) => sendJson(res, 200, ctx.state.triggers.counts()) },
   /** Arrival times (ms) of every POST /sync/orders. */
   'sync-arrivals': { GET: (ctx, _raw, res) => sendJson(res, 200, ctx.state.syncArrivals) },
 };

@@ -133,6 +133,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     alterOrder: (id, change) => state.alterOrder(id, change),
     syncArrivals: () => [...state.syncArrivals],
     stats: () => state.stats(),
+    triggers: () => state.triggers.counts(),
     arrivals: () => state.arrivals.toArray(),
     attempts: () => state.attemptsByArrival(),
     setFaults: (f) => faults.set(f),

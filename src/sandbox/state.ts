@@ -6,6 +6,8 @@
  */
 import { storeOrder, storePurchase, type PushPurchase, type StoredOrder, type SyncOrder } from './order-book.js';
 import { Pace } from './pace.js';
+import { CUSTOMER_IDENTIFIERS } from './rules/order-sync.js';
+import { TriggerChains } from './triggers.js';
 import type { AcceptedRequest, AttemptRecord, SandboxStats } from './types.js';
 
 export const SYNC_ORDERS_PATH = '/sync/orders';
@@ -81,6 +83,8 @@ export class SandboxState {
    */
   readonly pushOrders = new Map<string, StoredOrder>();
   readonly syncPace: Pace;
+  /** What PersonaClick's trigger chains would have mailed (counted, never sent). */
+  readonly triggers = new TriggerChains();
   private received = 0;
   private acceptedCount = 0;
   private rejected = 0;
@@ -140,6 +144,14 @@ export class SandboxState {
   /** An accepted order-sync batch (its body, holding the shop secret, is not kept). */
   acceptSync(orders: readonly SyncOrder[], at: number): void {
     for (const order of orders) {
+      const id = String(order.id);
+      const held = this.syncOrders.get(id) ?? this.pushOrders.get(id);
+      const identifiers: Partial<Record<string, string>> = { ...held?.identifiers };
+      for (const name of CUSTOMER_IDENTIFIERS) {
+        const value = order[name];
+        if (typeof value === 'string' || typeof value === 'number') identifiers[name] = String(value);
+      }
+      this.triggers.syncOrder(order.status, held?.status, { did: this.pushOrders.get(id)?.did, identifiers });
       storeOrder(this.syncOrders, order, at);
       if (this.pushOrders.has(String(order.id))) storeOrder(this.pushOrders, order, at);
     }
@@ -211,6 +223,7 @@ export class SandboxState {
     this.pushOrders.clear();
     this.syncArrivals.length = 0;
     this.syncPace.clear();
+    this.triggers.reset();
     this.received = 0;
     this.acceptedCount = 0;
     this.rejected = 0;
@@ -229,6 +242,7 @@ export class SandboxState {
         if (typeof orderId === 'string' || typeof orderId === 'number') {
           const key = String(orderId);
           this.purchases.set(key, (this.purchases.get(key) ?? 0) + 1);
+          this.triggers.purchase(did);
           storePurchase(this.pushOrders, body as PushPurchase, at); // the rules have checked its fields
         }
         return;

@@ -2,6 +2,7 @@
 import type { FaultConfig } from './faults.js';
 import type { StoredOrder } from './order-book.js';
 import type { OrderChange } from './state.js';
+import type { TriggerCounts } from './triggers.js';
 
 /** The shop secret the order-sync API expects when `shopSecret` is not given (the `sandbox` command uses it). */
 export const SANDBOX_SHOP_SECRET = 'sandbox-shop-secret';
@@ -103,6 +104,8 @@ export interface Sandbox {
   /** Arrival timestamps (ms) of every `POST /sync/orders` request, faulted and refused ones included. */
   syncArrivals(): number[];
   stats(): SandboxStats;
+  /** What PersonaClick's trigger chains would have mailed so far (also `GET /__sandbox/triggers`). */
+  triggers(): TriggerCounts;
   /** Arrival timestamps (ms) of every API request received. */
   arrivals(): number[];
   /** Every API request received with its key and answer, in arrival order; empty unless `recordAttempts`. */

@@ -81,16 +81,35 @@ export interface PageRequest {
   limit: number;
   /** The shard whose orders the page holds; undefined for all. */
   shard?: Shard | undefined;
+  /** Inclusive keyset ceilings as well (a backfill stops where the incremental sync has read: see `ceilingCondition`). */
+  through?: readonly Cursor[] | undefined;
+}
+
+/** A range of the model's orders: after a cursor, before a bound, at or before each ceiling, of a shard. */
+export interface OrderSpan {
+  after: Cursor;
+  before: string;
+  shard: Shard | undefined;
+  through?: readonly Cursor[] | undefined;
+}
+
+/**
+ * At or before a keyset position another reader has passed: up to and including `(ts, key)`, or before `ts` when the
+ * position has no key yet (a start point, read from `ts` inclusive). A backfill bounded so reads exactly what the
+ * incremental sync has not: no order at the sync's watermark timestamp is left to neither.
+ */
+function ceilingCondition(b: Binder, through: Cursor): string {
+  return through.key === null ? `q.updated_at < ${instant(b, through.ts)}` : `(q.updated_at, q.order_id) <= (${instant(b, through.ts)}, ${b.bind(through.key)})`;
 }
 
 /**
  * Orders after the cursor and before the bound (and of the shard). A NULL order_id has no place in the keyset (and
  * no key for the books): `unplaceableOrdersStatement` reports it instead.
  */
-function rangeCondition(b: Binder, after: Cursor, before: string, shard: Shard | undefined): string {
+function rangeCondition(b: Binder, after: Cursor, before: string, shard: Shard | undefined, through: readonly Cursor[] = []): string {
   const ts = instant(b, after.ts);
   const parts = [after.key === null ? `q.updated_at >= ${ts}` : `(q.updated_at, q.order_id) > (${ts}, ${b.bind(after.key)})`];
-  parts.push(`q.updated_at < ${instant(b, before)}`, 'q.order_id IS NOT NULL');
+  parts.push(`q.updated_at < ${instant(b, before)}`, ...through.map((c) => ceilingCondition(b, c)), 'q.order_id IS NOT NULL');
   const inShard = shardPredicate('q.order_id::text', shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
   return parts.join(' AND ');
@@ -99,7 +118,7 @@ function rangeCondition(b: Binder, after: Cursor, before: string, shard: Shard |
 /** The next page of orders after the cursor, in (updated_at, order_id) order. */
 export function ordersPageStatement(query: string, page: PageRequest): Statement {
   const b = new Binder();
-  const where = rangeCondition(b, page.after, page.before, page.shard);
+  const where = rangeCondition(b, page.after, page.before, page.shard, page.through);
   return b.statement(`SELECT q.*, ${KEY_COLUMNS}
   FROM ${fromModel(query)}
  WHERE ${where}
@@ -112,15 +131,39 @@ export async function ordersPage(source: Source, query: string, page: PageReques
 }
 
 /** How many orders lie between the cursor and the bound (for progress and ETA). */
-export function countOrdersStatement(query: string, after: Cursor, before: string, shard: Shard | undefined): Statement {
+export function countOrdersStatement(query: string, after: Cursor, before: string, shard: Shard | undefined, through?: readonly Cursor[]): Statement {
   const b = new Binder();
-  const where = rangeCondition(b, after, before, shard);
+  const where = rangeCondition(b, after, before, shard, through);
   return b.statement(`SELECT count(*)::text AS n FROM ${fromModel(query)} WHERE ${where}`);
 }
 
-export async function countOrders(source: Source, query: string, after: Cursor, before: string, shard: Shard | undefined): Promise<number> {
-  const rows = await source.query<{ n: string }>(countOrdersStatement(query, after, before, shard));
+export async function countOrders(source: Source, query: string, after: Cursor, before: string, shard: Shard | undefined, through?: readonly Cursor[]): Promise<number> {
+  const rows = await source.query<{ n: string }>(countOrdersStatement(query, after, before, shard, through));
   return Number(rows[0]?.n ?? 0);
+}
+
+export interface Audience {
+  orders: number;
+  /** Distinct customers among them, by the first identifier each order gives (e-mail lower-cased). */
+  customers: number;
+}
+
+/**
+ * How many orders lie in a range and how many distinct customers they are of: what a first backfill says before it
+ * asks for a yes. `identifiers` are the model's customer columns, in the order they name a customer (never config text:
+ * the caller passes known column names only).
+ */
+export function audienceStatement(query: string, range: OrderSpan, identifiers: readonly string[]): Statement {
+  const b = new Binder();
+  const where = rangeCondition(b, range.after, range.before, range.shard, range.through);
+  const who = identifiers.map((c) => (c === 'email' ? `'e:' || lower(nullif(btrim(q.email::text), ''))` : `'${c}:' || nullif(btrim(q.${c}::text), '')`));
+  const customers = who.length === 0 ? '0' : `count(DISTINCT coalesce(${who.join(', ')}))`;
+  return b.statement(`SELECT count(*)::text AS orders, ${customers}::text AS customers FROM ${fromModel(query)} WHERE ${where}`);
+}
+
+export async function audience(source: Source, query: string, range: OrderSpan, identifiers: readonly string[]): Promise<Audience> {
+  const rows = await source.query<{ orders: string; customers: string }>(audienceStatement(query, range, identifiers));
+  return { orders: Number(rows[0]?.orders ?? 0), customers: Number(rows[0]?.customers ?? 0) };
 }
 
 // ───────────────────────────── rows the pages cannot place ─────────────────────────────
@@ -162,6 +205,39 @@ export async function unplaceableOrders(source: Source, query: string, after: Cu
       ? { key: `order_id=NULL@${r.ts ?? ''}`, reason: `order_id: is required (the orders model returned NULL for a row updated at ${r.ts ?? '?'}); it is never sent` }
       : { key: r.key, reason: 'updated_at: is required (the orders model returned NULL, so the order has no place in the keyset pages); it is never sent until it has one' },
   );
+}
+
+// ───────────────────────────── the model's shape ─────────────────────────────
+
+/** At most this many repeated keys are named (a model that multiplies rows usually multiplies many). */
+export const REPEATED_SAMPLE = 5;
+
+export interface RepeatedKey {
+  key: string;
+  /** How many rows the model gives for it. */
+  rows: number;
+}
+
+/**
+ * Order ids the model gives more than once among the orders of a range (or of the whole model when `range` is
+ * undefined, as `check` asks): a join to payments, shipments or addresses that multiplies an order's row. Read before a
+ * run sends anything, so that no order goes out twice and no keyset page skips a copy.
+ */
+export function repeatedOrdersStatement(query: string, range?: OrderSpan): Statement {
+  const b = new Binder();
+  const where = range === undefined ? 'q.order_id IS NOT NULL' : rangeCondition(b, range.after, range.before, range.shard, range.through);
+  return b.statement(`SELECT q.order_id::text AS key, count(*)::int AS n
+  FROM ${fromModel(query)}
+ WHERE ${where}
+ GROUP BY q.order_id
+HAVING count(*) > 1
+ ORDER BY min(q.updated_at), q.order_id
+ LIMIT ${b.bind(REPEATED_SAMPLE)}`);
+}
+
+export async function repeatedOrders(source: Source, query: string, range?: OrderSpan): Promise<RepeatedKey[]> {
+  const rows = await source.query<{ key: string; n: number }>(repeatedOrdersStatement(query, range));
+  return rows.map((r) => ({ key: r.key, rows: r.n }));
 }
 
 // ───────────────────────────── lines, and orders by key ─────────────────────────────

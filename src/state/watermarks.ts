@@ -42,6 +42,17 @@ export async function writeWatermark(
     .merge();
 }
 
+/** Write a watermark only where none is yet (a starting point); the one in place afterwards, this or another's. */
+export async function startWatermark(db: StateDb, name: string, cursor: Cursor, meta: { upperBound?: string | undefined; runId: string }): Promise<Cursor> {
+  await db.knex
+    .withSchema(db.schema)
+    .table('watermarks')
+    .insert({ name, cursor_ts: cursor.ts, cursor_key: cursor.key, upper_bound: meta.upperBound ?? null, run_id: meta.runId, updated_at: db.knex.fn.now() })
+    .onConflict('name')
+    .ignore();
+  return (await readWatermark(db, name)) ?? cursor;
+}
+
 export async function listWatermarks(db: StateDb): Promise<WatermarkRow[]> {
   const rows = await db.table('watermarks').select<RawRow[]>('*').orderBy('name');
   return rows.map((r) => ({ name: r.name, cursor: { ts: r.cursor_ts, key: r.cursor_key }, upperBound: r.upper_bound, runId: r.run_id, updatedAt: r.updated_at }));

@@ -34,7 +34,7 @@ export async function history(b: Bench): Promise<Figure[]> {
       jobs: { orders: { query: HISTORY_MODEL, itemsQuery: ITEMS_QUERY, settleSeconds: 0, startFrom: '2000-01-01', batchSize: BATCH } },
     });
     await mustRun(['migrate', '--config', config]);
-    const run = await connector(b, 'history backfill (order-sync API)', ['backfill', 'orders', '--from', '2000-01-01', '--to', '2100-01-01', '--limit', String(n), '--config', config]);
+    const run = await connector(b, 'history backfill (order-sync API)', ['backfill', 'orders', '--from', '2000-01-01', '--to', '2100-01-01', '--limit', String(n), '--yes', '--config', config]);
     const arrivals = sandbox.syncArrivals().sort((x, y) => x - y);
     const held = sandbox.syncOrders.size;
     const once = [...sandbox.syncOrders.values()].filter((o) => o.received === 1).length;

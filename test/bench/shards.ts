@@ -72,7 +72,7 @@ async function backfill(b: Bench, n: number, count: number, concurrency: number)
   const config = await prepare(b, `shards_${count}`, { concurrency });
   await b.sandbox.reset();
   // The live road (purchases), as this figure has always measured it; the bench's orders were placed in 2024.
-  const args = (i: number) => ['backfill', 'orders', ...range(n), '--via', 'push', '--old-orders-as-new', ...(count > 1 ? ['--shard', `${i}/${count}`] : []), '--config', config];
+  const args = (i: number) => ['backfill', 'orders', ...range(n), '--via', 'push', '--old-orders-as-new', '--yes', ...(count > 1 ? ['--shard', `${i}/${count}`] : []), '--config', config];
   const started = performance.now();
   const runs = await Promise.all(Array.from({ length: count }, (_, i) => connector(b, count > 1 ? `backfill, shard ${i}/${count}` : 'backfill, 1 process', args(i))));
   const wallMs = performance.now() - started;

@@ -41,7 +41,7 @@ describe('backfill orders', () => {
   it('sends every order of the range once and none outside it, and its own watermark leaves the incremental one alone', async () => {
     await yearOfOrders();
     const path = config();
-    const result = await runCli(['backfill', 'orders', '--from', '2024-03-01', '--to', '2024-06-01', '--via', 'push', '--config', path]);
+    const result = await runCli(['backfill', 'orders', '--from', '2024-03-01', '--to', '2024-06-01', '--via', 'push', '--yes', '--config', path]);
     expect(result.code, result.stderr).toBe(0);
     expect(sent()).toEqual(await idsIn('2024-03-01', '2024-06-01'));
     expect(duplicates()).toBe(0);
@@ -50,7 +50,7 @@ describe('backfill orders', () => {
     const finished = result.stderr.split('\n').filter((l) => l.includes('"run finished"'));
     expect(JSON.parse(finished[0] ?? '{}')).toMatchObject({ job: 'orders', status: 'done', sent: 368 });
     // Running it again sends nothing and ends at once.
-    const again = await runCli(['backfill', 'orders', '--from', '2024-03-01', '--to', '2024-06-01', '--via', 'push', '--config', path]);
+    const again = await runCli(['backfill', 'orders', '--from', '2024-03-01', '--to', '2024-06-01', '--via', 'push', '--yes', '--config', path]);
     expect(again.code).toBe(0);
     expect(env.sandbox.stats().accepted).toBe(368);
   });
@@ -59,13 +59,13 @@ describe('backfill orders', () => {
     await yearOfOrders();
     env.sandbox.setFaults({ latencyMs: 5 });
     const path = config({ concurrency: 4 });
-    const first = startCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--config', path]);
+    const first = startCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--yes', '--config', path]);
     await waitUntil('400 orders accepted', () => env.sandbox.stats().accepted >= 400);
     first.child.kill('SIGKILL');
     const killed = await first.done;
     expect(killed.signal).toBe('SIGKILL');
     expect(env.sandbox.purchases.size).toBeLessThan(1200);
-    const rerun = await runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--config', path]);
+    const rerun = await runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--yes', '--config', path]);
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(sent()).toEqual(await idsIn('2024-01-01', '2025-01-01'));
     // At-least-once: only what was on the wire or not yet checkpointed when the process died can go twice
@@ -86,7 +86,7 @@ describe('backfill orders', () => {
     expect(start.code).toBe(0);
     env.sandbox.setFaults({ latencyMs: 3 });
     const [backfill, sync] = await Promise.all([
-      runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--config', path]),
+      runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--yes', '--config', path]),
       runCli(['sync', 'orders', '--config', path]),
     ]);
     expect(backfill.code, backfill.stderr).toBe(0);
@@ -99,7 +99,7 @@ describe('backfill orders', () => {
     await yearOfOrders();
     const path = config();
     const results = await Promise.all(
-      [0, 1, 2, 3].map((i) => runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--shard', `${i}/4`, '--config', path])),
+      [0, 1, 2, 3].map((i) => runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--yes', '--shard', `${i}/4`, '--config', path])),
     );
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     expect(env.sandbox.purchases.size).toBe(1200);
@@ -108,7 +108,7 @@ describe('backfill orders', () => {
     expect(perShard.reduce((n, s) => n + s.sent, 0)).toBe(1200);
     for (const s of perShard) expect(s.sent).toBeGreaterThan(150); // the hash spreads the work
     // The Kubernetes Indexed Job form: --shards N with JOB_COMPLETION_INDEX names the same shards.
-    const k8s = await runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--shards', '4', '--config', path], { env: { JOB_COMPLETION_INDEX: '2' } });
+    const k8s = await runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--yes', '--shards', '4', '--config', path], { env: { JOB_COMPLETION_INDEX: '2' } });
     expect(k8s.code).toBe(0);
     expect(k8s.stderr).toContain('"shard":"2/4"');
     expect(env.sandbox.stats().accepted).toBe(1200);

@@ -165,7 +165,7 @@ describe.concurrent('crash loop (SIGKILL at random moments, restarted until a ru
         const args =
           mode === 'sync'
             ? ['sync', 'orders', '--config', path]
-            : ['backfill', 'orders', '--from', from, '--to', to, ...(mode === 'backfill' ? ['--via', 'push'] : []), '--config', path];
+            : ['backfill', 'orders', '--from', from, '--to', to, ...(mode === 'backfill' ? ['--via', 'push'] : []), '--yes', '--config', path];
         const watermark = mode === 'sync' ? 'orders' : `orders:${mode === 'backfill' ? 'backfill' : 'history'}:${from}..${to}`;
 
         // After each kill, with nothing running: every ledger row was accepted; and what is accepted but unbooked.

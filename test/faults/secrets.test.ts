@@ -96,7 +96,7 @@ describe('secrets', () => {
     expect(dryBackfill.code).toBe(0);
     expect(dryBackfill.stdout).toContain('"shop_secret":"***"');
     sandbox.setFaults({ reject: [{ field: 'id', equals: '105', status: 400, message: `order 105 refused for shop secret ${SHOP_SECRET}` }] });
-    expect((await cli('backfill', ['backfill', 'orders', '--from', '2023-01-01', '--to', '2024-01-01'])).code).toBe(0);
+    expect((await cli('backfill', ['backfill', 'orders', '--from', '2023-01-01', '--to', '2024-01-01', '--yes'])).code).toBe(0);
     expect(sandbox.syncOrders.size).toBe(19);
     sandbox.setFaults({});
 

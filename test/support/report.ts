@@ -106,8 +106,8 @@ export async function reportShop(db: TestDatabase, sandbox: Sandbox): Promise<st
   await must(['migrate']);
   sandbox.setFaults({ reject: [{ field: 'order_id', equals: '5', status: 422, message: 'Unknown device' }] });
   await must(['sync', 'orders', '--limit', '15']);
-  await must(['backfill', 'orders', '--from', '2024-03-01', '--to', '2024-03-02', '--via', 'push']);
-  await must(['backfill', 'orders', '--from', '2024-03-02T00:00:00Z', '--to', '2024-03-02T05:00:00Z']);
+  await must(['backfill', 'orders', '--from', '2024-03-01', '--to', '2024-03-02', '--via', 'push', '--yes']);
+  await must(['backfill', 'orders', '--from', '2024-03-02T00:00:00Z', '--to', '2024-03-02T05:00:00Z', '--yes']);
   sandbox.setFaults({});
   await must(['reconcile', 'carts']);
   await db.query(`DELETE FROM shop.carts WHERE device_id = 'd3'`);

@@ -67,7 +67,7 @@ export const JOB_CASES: readonly JobCase[] = [
   },
   {
     name: 'backfill orders',
-    args: ['backfill', 'orders', '--from', FROM, '--to', TO, '--via', 'push'],
+    args: ['backfill', 'orders', '--from', FROM, '--to', TO, '--via', 'push', '--yes'],
     run: { job: 'orders', mode: 'backfill' },
     ledgerJob: 'orders',
     watermark: `orders:backfill:${FROM}..${TO}`,
