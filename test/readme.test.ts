@@ -45,9 +45,12 @@ afterAll(async () => {
 });
 
 describe("the README's first setup", () => {
-  it('roles, config and commands as written: check, migrate, a dry run, the first sync, then a new purchase goes live and a phone order by the order-sync API', async () => {
+  it('roles, config and commands as written: check, migrate, a dry run, the first sync; a new purchase goes live, a phone order and the backfilled history by the order-sync API', async () => {
     db = await createDatabase('pcs_readme');
     await createSpreeShop(db);
+    // History: an order of 200 days ago, last changed then (before 2026-12-01, the README's backfill bound).
+    await insertSpreeOrder(db, { number: 'R100', completedHoursAgo: 24 * 200, did: 'dev-r100', email: 'r100@example.com', userId: 100, lines: [{ variant: 3, quantity: 1, price: 9 }] });
+    await db.query(`UPDATE spree_orders SET updated_at = completed_at WHERE number = 'R100'`);
     const suffix = randomBytes(3).toString('hex');
     const ro = `personaclick_ro_${suffix}`;
     const owner = `personaclick_state_${suffix}`;
@@ -94,5 +97,16 @@ describe("the README's first setup", () => {
     expect(second.code, second.stderr).toBe(0);
     expect([...api.sandbox.purchases.keys()]).toEqual(['R500']);
     expect([...api.sandbox.syncOrders.keys()]).toEqual(['R501']);
+
+    // Step 6 as written: the dry run of the backfill, then the backfill with its yes; history goes with its real date.
+    const step6 = commands(block('sh', '**6. The backfill of history**'));
+    expect(step6.map((c) => c.slice(0, 2).join(' '))).toEqual(['backfill orders', 'backfill orders']);
+    const dry = await run(step6[0] ?? []);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout.trim().split('\n')).toHaveLength(1); // one order-sync request holding R100
+    const backfill = await run(step6[1] ?? []);
+    expect(backfill.code, backfill.stderr).toBe(0);
+    expect([...api.sandbox.syncOrders.keys()].sort()).toEqual(['R100', 'R501']);
+    expect([...api.sandbox.purchases.keys()]).toEqual(['R500']);
   });
 });
