@@ -42,6 +42,7 @@ const migration: Launchable = { job: 'events', lock: 'events', run: async (servi
 
 export const eventsJob: JobDefinition = {
   name: 'events',
+  delivers: { push: 'event' },
   commands: [{ verb: 'events', options: [], usage: 'events', summary: 'send every row of the events model once (one-off migrations; re-runs resume)', prepare: () => migration }],
   scheduled: migration,
   replay: {

@@ -174,6 +174,7 @@ function mirrorJob(kind: MirrorKind): JobDefinition {
   const nightly = launch(false);
   return {
     name: kind,
+    delivers: { push: kind === 'carts' ? 'full_cart' : 'full_wish' },
     commands: [
       {
         verb: 'reconcile',

@@ -296,6 +296,7 @@ const sync: Launchable = { job: 'orders', lock: 'orders', run: syncWithBuyers };
 
 export const ordersJob: JobDefinition = {
   name: 'orders',
+  delivers: { push: 'purchase', sync: 'order-sync' },
   commands: [
     { verb: 'sync', target: 'orders', options: [], usage: 'sync orders', summary: 'send new orders as purchase events (and their buyers\' carts), status changes through the order-sync API', prepare: () => sync },
     {

@@ -66,4 +66,6 @@ export interface JobDefinition {
   /** What `schedule` runs on `jobs.<name>.schedule`: the incremental or nightly form, never a backfill or --full. */
   scheduled: Launchable;
   replay: Replayer;
+  /** What its ledger rows stand for, by road (`status` shows it): `{ push: 'purchase', sync: 'order-sync' }`, `{ push: 'full_cart' }`. */
+  delivers: Partial<Record<'push' | 'sync', string>>;
 }

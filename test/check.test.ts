@@ -8,6 +8,7 @@ import { createCartTables, insertCarts, CARTS_QUERY, WISHLISTS_QUERY } from './s
 import { testConfig } from './support/harness.js';
 import { adminQuery, createDatabase, createMigratedDatabase, PG_HOST, PG_PORT, type TestDatabase } from './support/pg.js';
 import { createShop, insertOrders } from './support/shop.js';
+import { createSpreeShop, insertSpreeOrder, SPREE_ITEMS_QUERY, SPREE_ORDERS_QUERY } from './support/spree-shop.js';
 
 /** Trust auth ignores it, so it can sit in every URL and must still never be printed. */
 const PASSWORD = 'Pw-d0-not-print-9f3k';
@@ -197,5 +198,29 @@ describe('check', () => {
     expect(seen[0]?.message).toContain('falls back to the settle lag alone');
     expect(seen[0]?.message).toContain(`GRANT pg_read_all_stats TO ${role}`);
     expect(findings.filter((f) => f.level === 'error')).toEqual([]);
+  });
+});
+
+describe('check on a Rails-style shop (test/support/spree-shop.ts)', () => {
+  it('never advises an index that exists, and advises it once it is gone', async () => {
+    const db = await createDatabase('pcs_check_spree');
+    try {
+      await createSpreeShop(db);
+      for (let i = 0; i < 30; i++) {
+        await insertSpreeOrder(db, { number: `R${i}`, completedHoursAgo: i, did: `d${i}`, email: `e${i}@example.com`, lines: [{ variant: 1 + (i % 5), quantity: 1, price: 2 }] });
+      }
+      await db.query('ANALYZE');
+      const cfg = config(db.url, { orders: { query: SPREE_ORDERS_QUERY, itemsQuery: SPREE_ITEMS_QUERY } });
+      const advised = (findings: CheckFinding[]) => findings.flatMap((f) => f.fix?.sql ?? []).filter((sql) => /spree_orders \(updated_at, number\)/.test(sql));
+
+      const withIndex = await runChecks(cfg);
+      expect(advised(withIndex)).toEqual([]);
+      expect(of(withIndex, 'jobs.orders.query').map((f) => f.message)).toContainEqual(expect.stringMatching(/^index personaclick_orders_keyset on public\.spree_orders \(updated_at, number\) exists for ORDER BY updated_at, order_id/));
+
+      await db.query('DROP INDEX personaclick_orders_keyset');
+      expect(advised(await runChecks(cfg))).toEqual(['CREATE INDEX ON public.spree_orders (updated_at, number)']);
+    } finally {
+      await db.drop();
+    }
   });
 });

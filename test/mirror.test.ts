@@ -5,6 +5,9 @@ import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
 import { CARTS_QUERY, WISHLISTS_QUERY, createCartTables, databaseCarts, databaseWishlists, insertCarts } from './support/carts.js';
 import { runReconcile, runReplay, testConfig } from './support/harness.js';
 import { useSandbox } from './support/frame.js';
+import { SHOP_ID } from './support/harness.js';
+import { writeConfig } from './support/cli.js';
+import { runMain } from './support/main.js';
 
 let db: TestDatabase;
 
@@ -87,6 +90,20 @@ describe('reconcile carts and wishlists', () => {
     // The cleared devices were forgotten by the ledger: the next run sends nothing at all.
     const quiet = await runReconcile(config(night.pageSize), night.kind);
     expect(quiet.summary.sent).toBe(0);
+  });
+});
+
+describe('status after a night', () => {
+  it('lists carts and wishlists under their own requests (full_cart, full_wish), not as purchases', async () => {
+    await freshShop();
+    await insertCarts(db, 1, 5);
+    await runReconcile(config(), 'carts');
+    await runReconcile(config(), 'wishlists');
+    const path = writeConfig({ personaclick: { url: api.sandbox.url, shopId: SHOP_ID }, source: { url: db.url }, jobs: { carts: { query: CARTS_QUERY } } });
+    const status = await runMain(['status', '--config', path]);
+    const lines = status.stdout.split('\n');
+    const delivered = lines.slice(lines.indexOf('Delivered (the ledger)') + 1, lines.indexOf('Open failures') - 1);
+    expect(delivered).toEqual(['  carts        full_cart  5', '  wishlists    full_wish  5']);
   });
 });
 

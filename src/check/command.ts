@@ -8,7 +8,7 @@
  */
 import type { Writable } from 'node:stream';
 import { redactUrl, secretsOf, type Config } from '../config/index.js';
-import { toError } from '../errors.js';
+import { DatabaseUnreachableError, toError } from '../errors.js';
 import { CUSTOMER_IDENTIFIERS } from '../payloads/index.js';
 import { scrub } from '../log.js';
 import { openSource, type Source } from '../source/db.js';
@@ -322,7 +322,9 @@ function describeUrl(url: string): string {
 
 /** An error's message, with the database's hint when it gave one. */
 function errorText(caught: unknown): string {
-  const error = toError(caught);
+  const given = toError(caught);
+  // The finding names the database already: say only what went wrong.
+  const error = given instanceof DatabaseUnreachableError ? toError(given.cause) : given;
   const hint = (error as { hint?: unknown }).hint;
   const code = (error as { code?: unknown }).code;
   let text = error.message;

@@ -12,7 +12,7 @@ import type { Source } from '../source/db.js';
 import { ordersPageStatement, sourceNow } from '../source/orders.js';
 import { DEEP_CURSOR_FRACTION, probeEventsPage, probeItems, probeOrdersPage, probeSnapshotPage, type MeasuredPage } from '../source/page-probes.js';
 import { findNode, orderingOf, relationScans, walk, type PlanNode } from '../source/plan.js';
-import { explain, tableFacts, type TableFacts } from '../source/probes.js';
+import { explain, tableFacts, type IndexFacts, type TableFacts } from '../source/probes.js';
 
 /** The cost of a model's pages: one page measured, the whole model estimated from it. */
 export interface CostFigures {
@@ -67,7 +67,7 @@ export async function checkOrdersCost(ctx: CostContext, job: OrdersJob, itemsRun
   }
   const { page } = probe;
   const facts = await factsOf(ctx.source, [page.plan]);
-  const skip = judgeKeyset(ctx, page.plan, facts);
+  const skip = await judgeKeyset(ctx, page.plan, facts);
   reportScans(ctx, ORDERS, perPageScans(page.plan, { facts, role: ctx.role }, skip));
   const orders = figures(page, job.pageSize, probe.modelRows);
   ctx.add(
@@ -120,12 +120,12 @@ async function keysetWithoutRows(ctx: CostContext, job: OrdersJob): Promise<void
     ctx.add('error', ORDERS, `the page query the sync runs on this model fails: ${failure(ctx, caught)}`);
     return;
   }
-  judgeKeyset(ctx, plan, await factsOf(ctx.source, [plan]));
+  await judgeKeyset(ctx, plan, await factsOf(ctx.source, [plan]));
   ctx.add('ok', ORDERS, 'the model has no rows yet: the cost of its pages is not measured (run check again when it has)');
 }
 
 /** Whether an index serves ORDER BY updated_at, order_id; returns the scans the keyset warning accounts for. */
-function judgeKeyset(ctx: CostContext, plan: PlanNode, facts: ReadonlyMap<string, TableFacts>): Set<PlanNode> {
+async function judgeKeyset(ctx: CostContext, plan: PlanNode, facts: ReadonlyMap<string, TableFacts>): Promise<Set<PlanNode>> {
   const order = orderingOf(plan);
   if (order.kind === 'ordered') {
     const index = findNode(order.node, (n) => n.indexName !== undefined);
@@ -147,6 +147,11 @@ function judgeKeyset(ctx: CostContext, plan: PlanNode, facts: ReadonlyMap<string
         `${target.table ? ` (${target.table})` : ''}, so the plan sorts ${scan} for every page; give the model updated_at and order_id columns of one table` +
         smallNote(order.node, facts),
     );
+    return covered;
+  }
+  const existing = await existingIndex(ctx.source, target.table, target.columns);
+  if (existing !== undefined) {
+    ctx.add(...unusedIndex(ORDERS, 'updated_at, order_id', existing, target.table ?? '', scan, order.node, facts));
     return covered;
   }
   ctx.add('warn', ORDERS, `no index serves ORDER BY updated_at, order_id: create one, e.g. ${target.sql}; the plan sorts ${scan} for every page${smallNote(order.node, facts)}`, {
@@ -194,6 +199,12 @@ async function keyedCost(ctx: CostContext, subject: string, query: string, pageS
   } else {
     const target = sortIndex(order.node);
     skip = sortedScans(order.node, target.table);
+    const existing = await existingIndex(ctx.source, target.table, target.columns);
+    if (existing !== undefined) {
+      ctx.add(...unusedIndex(subject, model.order, existing, target.table ?? '', sortInput(order.node, facts), order.node, facts));
+      reportScans(ctx, subject, perPageScans(page.plan, { facts, role: ctx.role }, skip));
+      return;
+    }
     const help =
       target.table === undefined
         ? `no single index can serve it: the ${model.key} of a page comes from several tables or a computed subquery (${order.node.sortKey.join(', ')})`
@@ -217,6 +228,57 @@ async function keyedCost(ctx: CostContext, subject: string, query: string, pageS
 }
 
 // ───────────────────────────── helpers ─────────────────────────────
+
+/**
+ * A valid index of `table` whose leading key columns are `columns` (as advice writes them: `(updated_at, number)`),
+ * when one exists: then advising to create it again would be wrong.
+ */
+async function existingIndex(source: Source, table: string | undefined, columns: string | undefined): Promise<IndexFacts | undefined> {
+  if (table === undefined || columns === undefined) return undefined;
+  const wanted = splitColumns(columns);
+  if (wanted.length === 0) return undefined;
+  const facts = await tableFacts(source, table).catch(() => undefined);
+  return facts?.indexes.find((index) => index.predicate === null && wanted.every((c, i) => index.columns[i] !== undefined && sameColumn(index.columns[i] ?? '', c)));
+}
+
+/** `(updated_at, number)` → ['updated_at', 'number']; commas inside parentheses (expressions) are kept. */
+function splitColumns(text: string): string[] {
+  const inner = text.trim().replace(/^\(/, '').replace(/\)$/, '');
+  const out: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of inner) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      out.push(current.trim());
+      current = '';
+    } else current += ch;
+  }
+  if (current.trim() !== '') out.push(current.trim());
+  return out;
+}
+
+const sameColumn = (a: string, b: string): boolean => a.replace(/"/g, '').replace(/\s+/g, ' ').toLowerCase() === b.replace(/"/g, '').replace(/\s+/g, ' ').toLowerCase();
+
+/**
+ * The index that would serve the order exists, but this plan sorts anyway: never advise it again. On a small table the
+ * planner's choice is expected (ok); on a large one the model keeps the index from being used (a warning, no fix).
+ */
+function unusedIndex(
+  subject: string,
+  order: string,
+  index: IndexFacts,
+  table: string,
+  scan: string,
+  sort: PlanNode,
+  facts: ReadonlyMap<string, TableFacts>,
+): ['ok' | 'warn', string, string] {
+  const small = smallNote(sort, facts);
+  const has = `index ${index.name} on ${table} (${index.columns.join(', ')}) exists for ORDER BY ${order}`;
+  if (small !== '') return ['ok', subject, `${has}; this plan sorts ${scan} instead${small}`];
+  return ['warn', subject, `${has}, but the plan sorts ${scan} for every page instead of reading it: the model's joins or conditions keep the planner from it (check that the ORDER BY columns are the indexed table's own columns, and ANALYZE the table)`];
+}
 
 function reportScans(ctx: CostContext, subject: string, scans: readonly ScanAdvice[]): void {
   for (const scan of scans) {

@@ -1,4 +1,5 @@
 /** `status`: where every job stands, for a person (a table) or a machine (--json). */
+import { JOBS } from '../../jobs/index.js';
 import { countOpenFailures, listOpenFailures } from '../state/failures.js';
 import { ledgerCounts } from '../state/ledger.js';
 import { lastRuns } from '../state/runs.js';
@@ -91,7 +92,7 @@ export function formatStatus(report: StatusReport): string {
   }
   out.push('', 'Delivered (the ledger)');
   if (report.delivered.length === 0) out.push('  nothing yet');
-  for (const d of report.delivered) out.push(`  ${d.job.padEnd(12)} ${d.road === null ? ''.padEnd(10) : (d.road === 'sync' ? 'order-sync' : 'purchase').padEnd(10)} ${d.count}`);
+  for (const d of report.delivered) out.push(`  ${d.job.padEnd(12)} ${deliveredAs(d.job, d.road).padEnd(10)} ${d.count}`);
   out.push('', 'Open failures');
   if (report.openFailures.length === 0) out.push('  none');
   for (const f of report.openFailures) out.push(`  ${f.job.padEnd(12)} ${f.class.padEnd(11)} ${f.count}${CLASS_NOTE[f.class] ?? ''}`);
@@ -104,4 +105,10 @@ export function formatStatus(report: StatusReport): string {
     for (const n of report.notified) out.push(`  ${n.key.padEnd(24)} ${n.state.padEnd(9)} since ${n.since}${n.detail ? `  (${n.detail})` : ''}`);
   }
   return out.join('\n');
+}
+
+/** What the ledger's rows of a job stand for, as its job says (the job table): purchase, order-sync, full_cart, full_wish. */
+function deliveredAs(job: string, road: string | null): string {
+  const delivers = JOBS.find((j) => j.name === job)?.delivers;
+  return (road === 'push' || road === 'sync' ? delivers?.[road] : undefined) ?? '';
 }
