@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { loadConfig, redactUrl, secretsOf, type Config } from '../config/index.js';
 import { ConfigError, ExitCode, toError } from '../errors.js';
-import { createLogger, scrub, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
+import { outwardText } from '../outward.js';
 import { commandsTaking, findCommand, scheduledJobs, type CommandOption, type JobCommand } from '../../jobs/index.js';
 import { launchJob, lockName, type Launchable } from '../run/launch.js';
 import type { MetricsServer } from '../metrics/server.js';
@@ -75,7 +76,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     const error = toError(caught);
     const code = exitCodeForError(error);
     const text = code === ExitCode.usage ? error.message : `${error.name}: ${error.message}`;
-    io.stderr.write(`personaclick-sync: ${scrub(text, secrets)}\n`);
+    // A config error's lines stay lines (each rule on its own); each is outward text (outward.ts).
+    io.stderr.write(`personaclick-sync: ${text.split('\n').map((line) => outwardText(line, secrets)).join('\n')}\n`);
     return code;
   }
 }
@@ -97,7 +99,7 @@ async function statusCommand(config: Config, args: CliArgs, io: CliIo): Promise<
   const [{ openStateDb }, { formatStatus, statusReport }] = await Promise.all([import('../state/db.js'), import('./status.js')]);
   const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   try {
-    const report = await statusReport(db);
+    const report = await statusReport(db, secretsOf(config));
     io.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
     return ExitCode.ok;
   } finally {
@@ -159,7 +161,8 @@ async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<
   // /metrics and /healthz on metrics.port, for as long as the scheduler runs.
   const metrics = config.metrics.port === undefined ? undefined : new (await import('../metrics/metrics.js')).SyncMetrics();
   const { runSchedule } = await import('../run/scheduler.js');
-  const lastRuns: Record<string, { status: string; at: string; error?: string }> = {};
+  // /healthz says what each job last did, never an error's text (that is in the log and `status`).
+  const lastRuns: Record<string, { status: string; at: string; ok: boolean }> = {};
   let server: MetricsServer | undefined;
   try {
     if (metrics && config.metrics.port !== undefined) {
@@ -172,7 +175,7 @@ async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<
       out: io.stdout,
       signal: signals.stop,
       observer: createMonitor({ config, metrics }),
-      onRunEnd: (job, end) => (lastRuns[job] = { status: end.status, at: end.at.toISOString(), ...(end.error ? { error: end.error } : {}) }),
+      onRunEnd: (job, end) => (lastRuns[job] = { status: end.status, at: end.at.toISOString(), ok: end.status === 'done' || end.status === 'interrupted' }),
     });
     const sig = signals.received();
     return sig === undefined ? code : sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
@@ -202,11 +205,11 @@ async function jobCommand(
     const summaries = await launchJob(config, launchable, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty, observer });
     let code: number = ExitCode.ok;
     for (const summary of summaries) {
-      if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);
+      if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${outwardText(summary.error.message, secretsOf(config))}\n`);
       const runCode = exitCodeForRun(summary, signals.received());
       if (code === ExitCode.ok) code = runCode;
     }
-    for (const problem of (await exporter?.flush(log, summaries.length > 0)) ?? []) io.stderr.write(`personaclick-sync: ${scrub(problem, secretsOf(config))}\n`);
+    for (const problem of (await exporter?.flush(log, summaries.length > 0)) ?? []) io.stderr.write(`personaclick-sync: ${outwardText(problem, secretsOf(config))}\n`);
     return code;
   } finally {
     signals.dispose();
