@@ -462,7 +462,7 @@ notify:
       expect.arrayContaining([
         'metrics.pushgateway: must be an http(s) URL (got "ftp://gateway")',
         'metrics.port: must be an integer from 0 to 65535 (got 70000)',
-        'notify.webhook: must be an http(s) URL (got "not a url")',
+        'notify.webhook: must be an http(s) URL (got "***")', // the webhook URL is its token: never shown
         'notify.lowVolumeRatio: must be a number from 0 to 1 (got 2)',
         'notify.rejectedShareJump: must be a number from 0 to 1 (got -0.1)',
         'notify.openFailures: must be an integer of at least 0 (got 1.5)',
