@@ -66,7 +66,7 @@ describe('defaults', () => {
       },
       state: { url: 'postgres://shop:s3cret@db.internal:5432/shop', schema: 'personaclick_sync' },
       schedule: { timezone: 'UTC' },
-      metrics: {},
+      metrics: { host: '127.0.0.1' },
       notify: { lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 },
       jobs: {
         carts: { query: 'SELECT device_id AS did, product_id AS id, qty AS quantity FROM cart_lines', pageSize: 5_000 },

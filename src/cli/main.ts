@@ -167,8 +167,9 @@ async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<
   try {
     if (metrics && config.metrics.port !== undefined) {
       const { startMetricsServer } = await import('../metrics/server.js');
-      server = await startMetricsServer({ port: config.metrics.port, metrics, log, health: () => ({ ok: !signals.stop.aborted, jobs: lastRuns }) });
-      log.info({ url: server.url, port: server.port }, 'serving /metrics and /healthz');
+      server = await startMetricsServer({ port: config.metrics.port, host: config.metrics.host, metrics, log, health: () => ({ ok: !signals.stop.aborted, jobs: lastRuns }) });
+      // Where it really listens (the address bound, not a guess).
+      log.info({ url: server.url, host: server.host, port: server.port }, 'serving /metrics and /healthz');
     }
     const code = await runSchedule(config, scheduledJobs(config), {
       log,
