@@ -84,7 +84,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
 
 async function migrateCommand(config: Config, log: Logger, io: CliIo): Promise<number> {
   const [{ openStateDb }, { migrate }] = await Promise.all([import('../state/db.js'), import('../state/migrate.js')]);
-  const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
+  // Migrations may build an index over a large ledger: no statement deadline (connect and lock deadlines stand).
+  const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName, statementTimeoutMs: 0 });
   try {
     const { applied } = await migrate(db);
     log.info({ schema: config.state.schema, applied, database: redactUrl(config.state.url) }, applied.length > 0 ? 'migrations applied' : 'state schema already up to date');
@@ -135,14 +136,26 @@ export function prepareJobCommand(args: CliArgs): Launchable | undefined {
 }
 
 /** SIGTERM / SIGINT → abort `stop` (a second signal leaves at once); `received()` names the first signal. */
+/** Past the shutdown deadline, what a signalled process is given before it leaves whatever still holds it. */
+export const SHUTDOWN_GRACE_MS = 5_000;
+
 function onShutdownSignals(config: Config, log: Logger): { stop: AbortSignal; received: () => NodeJS.Signals | undefined; dispose: () => void } {
   const controller = new AbortController();
   let signal: NodeJS.Signals | undefined;
+  let backstop: NodeJS.Timeout | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (signal) process.exit(sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm); // second signal: leave now
+    const code = sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+    if (signal) process.exit(code); // second signal: leave now
     signal = sig;
     log.warn({ signal: sig, deadlineMs: config.delivery.shutdownDeadlineMs }, 'stopping: finishing in-flight requests');
     controller.abort();
+    // Whatever still holds the process (a statement behind a lock, a server that never answers), it ends within the
+    // shutdown deadline and SHUTDOWN_GRACE_MS: the next run resumes from the last checkpoint.
+    backstop = setTimeout(() => {
+      log.error({ signal: sig, deadlineMs: config.delivery.shutdownDeadlineMs, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: the shutdown deadline passed with work still open; leaving now (the next run resumes from the last checkpoint)');
+      process.exit(code);
+    }, config.delivery.shutdownDeadlineMs + SHUTDOWN_GRACE_MS);
+    backstop.unref();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -150,6 +163,7 @@ function onShutdownSignals(config: Config, log: Logger): { stop: AbortSignal; re
     stop: controller.signal,
     received: () => signal,
     dispose: () => {
+      clearTimeout(backstop);
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     },

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { LockedError, toError } from '../errors.js';
+import { STATE_DEADLINES } from './db.js';
 
 const LOCK_CLASS = 4242; // first key of the two-key advisory lock: "personaclick-sync"
 
@@ -17,7 +18,16 @@ export interface JobLock {
 
 export async function acquireJobLock(url: string, schema: string, name: string): Promise<JobLock> {
   const key = `${schema}:${name}`;
-  const client = new pg.Client({ connectionString: url, application_name: `personaclick-sync lock ${name} ${hostname()}:${process.pid}`.slice(0, 63) });
+  // The state database's deadlines (db.ts): a server that accepts and never answers cannot hold the run at its start.
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: `personaclick-sync lock ${name} ${hostname()}:${process.pid}`.slice(0, 63),
+    connectionTimeoutMillis: STATE_DEADLINES.connectMs,
+    statement_timeout: STATE_DEADLINES.statementMs,
+    query_timeout: STATE_DEADLINES.statementMs + STATE_DEADLINES.answerGraceMs,
+    lock_timeout: STATE_DEADLINES.lockMs,
+    keepAlive: true,
+  });
   const lost = new AbortController();
   let released = false;
   client.on('error', (error) => {
