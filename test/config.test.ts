@@ -63,6 +63,7 @@ describe('defaults', () => {
         statementTimeoutMs: 60_000,
         poolSize: 2,
         applicationName: 'personaclick-sync',
+        allowPrivilegedRole: false,
       },
       state: { url: 'postgres://shop:s3cret@db.internal:5432/shop', schema: 'personaclick_sync' },
       schedule: { timezone: 'UTC' },

@@ -230,6 +230,11 @@ const sourceShape = {
   applicationName: z
     .preprocess(numberToString, z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' }))
     .default(DEFAULTS.source.applicationName),
+  /**
+   * Runs refuse a source role that is a superuser or may write the shop's tables (docs/security.md gives the
+   * statements for a read-only role); true lets them run anyway, with a warning each time.
+   */
+  allowPrivilegedRole: z.preprocess(coerceBoolean, z.boolean({ error: 'must be true or false' })).default(false),
 };
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -100,6 +100,18 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
 export function writeConfig(config: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'pcs-config-'));
   const path = join(dir, 'personaclick-sync.yaml');
-  writeFileSync(path, typeof config === 'string' ? config : stringify(config));
+  writeFileSync(path, typeof config === 'string' ? config : stringify(asPrivileged(config)));
   return path;
+}
+
+/**
+ * The test databases are reached as `postgres`, a superuser, which runs refuse unless told otherwise (issue 20 §4,
+ * docs/security.md): a config that names a source and says nothing about it gets source.allowPrivilegedRole: true.
+ * Tests of the refusal set it (or connect as a read-only role).
+ */
+export function asPrivileged(config: unknown): unknown {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
+  const source = (config as { source?: unknown }).source;
+  if (typeof source !== 'object' || source === null || Array.isArray(source) || 'allowPrivilegedRole' in source) return config;
+  return { ...config, source: { ...source, allowPrivilegedRole: true } };
 }
