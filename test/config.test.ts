@@ -437,7 +437,7 @@ describe('files', () => {
     expect(tuned.delivery.concurrency).toBe(32);
     expect(tuned.state.url).toBe('postgres://state/books');
     // Monitoring: schedule serves metrics on 9464 unless told otherwise; no push and no webhook unless set.
-    expect(config.metrics).toEqual({ port: 9464 });
+    expect(config.metrics).toEqual({ port: 9464, host: '127.0.0.1' });
     expect(config.notify).toEqual({ lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 });
     const hooked = loadConfig({ path: EXAMPLE, env: { ...env, PERSONACLICK_SYNC_WEBHOOK: 'https://hooks.slack.com/services/T0/B0/XyZ123secret', PERSONACLICK_SYNC_PUSHGATEWAY: 'http://pg:9091' } });
     expect(hooked.notify.webhook).toBe('https://hooks.slack.com/services/T0/B0/XyZ123secret');
