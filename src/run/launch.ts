@@ -61,8 +61,8 @@ export async function launchJob(config: Config, launchable: Launchable, opts: La
   const lock: JobLock | undefined = opts.dryRun ? undefined : await acquireJobLock(config.state.url, config.state.schema, lockName(launchable, opts));
   const services = openServices(config, { dryRun: opts.dryRun, log: opts.log });
   try {
-    await requireReadOnlyRole(services, opts.log);
     if (!opts.dryRun) await requireMigrated(services);
+    await requireReadOnlyRole(services, opts.log);
     // A lost lock is not a shutdown: the run stops the same way but ends failed, with the reason (exit 1, not 143).
     return await launchable.run(services, { ...opts, lockLost: lock?.lost });
   } finally {
