@@ -13,10 +13,13 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 db="pcs_container_check_$$"
+# The shop is read as a read-only role (docs/security.md), as an operator's first setup makes it; random name, dropped after.
+ro_role="pcs_ro_check_$$_$RANDOM"
 sandbox_pid=""
 cleanup() {
   [ -z "$sandbox_pid" ] || kill "$sandbox_pid" 2>/dev/null || true
   psql -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  psql -q -d postgres -c "DROP ROLE IF EXISTS $ro_role" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -134,7 +137,15 @@ sandbox_pid=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$work/sandbox.out" && break; sleep 0.1; done
 sandbox_url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/sandbox.out")
 [ -n "$sandbox_url" ] || fail "the sandbox did not start in the production install: $(cat "$work/sandbox.out")"
-export PERSONACLICK_URL="$sandbox_url" PERSONACLICK_SHOP_ID="$shop_id" SHOP_DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db"
+# The read-only role of docs/security.md for the shop; the state schema in the shop's database, owned by $PGUSER.
+psql -q -v ON_ERROR_STOP=1 -d "$db" <<SQL
+CREATE ROLE $ro_role LOGIN;
+GRANT CONNECT ON DATABASE $db TO $ro_role;
+GRANT USAGE ON SCHEMA public TO $ro_role;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO $ro_role;
+SQL
+export PERSONACLICK_URL="$sandbox_url" PERSONACLICK_SHOP_ID="$shop_id" SHOP_DATABASE_URL="postgres://$ro_role@$PGHOST:$PGPORT/$db" \
+  PERSONACLICK_SYNC_STATE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db"
 for command in "migrate" "check" "reconcile carts" "sync orders" "backfill orders --via push --yes --from $(date -u -d yesterday +%F) --to $(date -u -d tomorrow +%F)" "status"; do
   # shellcheck disable=SC2086 # the command's words
   node "$entry" $command --config config/personaclick-sync.example.yaml > "$work/out.txt" 2>&1 ||

@@ -1,5 +1,6 @@
 /** pino JSON logs with secrets redacted; pino-pretty only when a person watches a terminal. */
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { maskAll, maskSecrets } from './outward.js';
 
 export type { Logger };
 
@@ -27,13 +28,9 @@ export interface LoggerSetup {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Replace every secret inside a string. */
+/** Replace every secret inside a string (for outward text, use outward.ts: it masks personal data too). */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 3) out = out.split(secret).join('***');
-  }
-  return out;
+  return maskSecrets(text, secrets);
 }
 
 export function createLogger(setup: LoggerSetup = {}): Logger {
@@ -46,12 +43,8 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     redact: { paths: REDACT_PATHS, censor: '***' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    hooks:
-      secrets.length > 0
-        ? {
-            streamWrite: (line: string) => scrub(line, secrets),
-          }
-        : {},
+    // Every line is a way out: the secrets and the customers' e-mails and phones an echoed answer carries are masked (outward.ts).
+    hooks: { streamWrite: (line: string) => maskAll(line, secrets) },
   };
   const destination = setup.destination ?? process.stderr;
   const pretty = setup.pretty ?? (env.LOG_PRETTY === '1' || (env.LOG_PRETTY !== '0' && isTerminal(destination)));

@@ -63,10 +63,11 @@ describe('defaults', () => {
         statementTimeoutMs: 60_000,
         poolSize: 2,
         applicationName: 'personaclick-sync',
+        allowPrivilegedRole: false,
       },
       state: { url: 'postgres://shop:s3cret@db.internal:5432/shop', schema: 'personaclick_sync' },
       schedule: { timezone: 'UTC' },
-      metrics: {},
+      metrics: { host: '127.0.0.1' },
       notify: { lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 },
       jobs: {
         carts: { query: 'SELECT device_id AS did, product_id AS id, qty AS quantity FROM cart_lines', pageSize: 5_000 },
@@ -436,7 +437,7 @@ describe('files', () => {
     expect(tuned.delivery.concurrency).toBe(32);
     expect(tuned.state.url).toBe('postgres://state/books');
     // Monitoring: schedule serves metrics on 9464 unless told otherwise; no push and no webhook unless set.
-    expect(config.metrics).toEqual({ port: 9464 });
+    expect(config.metrics).toEqual({ port: 9464, host: '127.0.0.1' });
     expect(config.notify).toEqual({ lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 });
     const hooked = loadConfig({ path: EXAMPLE, env: { ...env, PERSONACLICK_SYNC_WEBHOOK: 'https://hooks.slack.com/services/T0/B0/XyZ123secret', PERSONACLICK_SYNC_PUSHGATEWAY: 'http://pg:9091' } });
     expect(hooked.notify.webhook).toBe('https://hooks.slack.com/services/T0/B0/XyZ123secret');
@@ -462,7 +463,7 @@ notify:
       expect.arrayContaining([
         'metrics.pushgateway: must be an http(s) URL (got "ftp://gateway")',
         'metrics.port: must be an integer from 0 to 65535 (got 70000)',
-        'notify.webhook: must be an http(s) URL (got "not a url")',
+        'notify.webhook: must be an http(s) URL (got "***")', // the webhook URL is its token: never shown
         'notify.lowVolumeRatio: must be a number from 0 to 1 (got 2)',
         'notify.rejectedShareJump: must be a number from 0 to 1 (got -0.1)',
         'notify.openFailures: must be an integer of at least 0 (got 1.5)',

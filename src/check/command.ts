@@ -15,6 +15,7 @@ import { openSource, type Source } from '../source/db.js';
 import type { Fix } from './advice.js';
 import { CARTS_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
 import { orderLinesStatement, repeatedOrders } from '../source/orders.js';
+import { privilegeFindings, rolePrivileges } from '../source/privileges.js';
 import { missingColumns, missingColumnText, repeatedKeysText } from '../source/shape.js';
 import { modelColumns, modelColumnTypes, sessionInfo, statsVisibility, type SessionInfo } from '../source/probes.js';
 import { openStateDb } from '../state/db.js';
@@ -116,10 +117,38 @@ async function checkSource(config: Config, add: Add, addModel: Add, timeoutMs: n
     }
     const server = `${where} (PostgreSQL ${session.version}${session.recovery ? ', a standby' : ''})`;
     add('ok', 'source', `connected to ${server}; every statement runs in a read-only transaction`);
+    await checkRole(config, source, add);
     if (config.jobs.orders) await checkOpenTransactions(source, session.recovery, add);
     await checkModels(config, source, session.role, addModel);
   } finally {
     await withTimeout(source.close(), 5_000, 'close').catch(() => undefined);
+  }
+}
+
+/** What the source role may do beyond reading (issue 20 §4): each a warning, with what runs make of it. */
+async function checkRole(config: Config, source: Source, add: Add): Promise<void> {
+  let found: ReturnType<typeof privilegeFindings>;
+  let role: string;
+  try {
+    const privileges = await rolePrivileges(source, config.state.schema);
+    role = privileges.role;
+    found = privilegeFindings(privileges);
+  } catch (caught) {
+    add('warn', 'source.role', `could not read what the source role may do: ${errorText(caught)}`);
+    return;
+  }
+  if (found.length === 0) {
+    add('ok', 'source.role', `role "${role}" can only read: not a superuser, writes none of the shop's tables, no server files or programs, no replication, no dangerous extension`);
+    return;
+  }
+  const allowed = config.source.allowPrivilegedRole;
+  for (const f of found) {
+    const verdict = !f.refuse
+      ? ''
+      : allowed
+        ? ' (runs go on: source.allowPrivilegedRole is true)'
+        : '; runs refuse it: connect as a read-only role (docs/security.md), or set source.allowPrivilegedRole: true';
+    add('warn', 'source.role', `${f.problem}${verdict}`);
   }
 }
 

@@ -93,5 +93,6 @@ Examples
   personaclick-sync report --from 2024-06-01 --to 2024-07-01 --verify 200
   personaclick-sync replay --class unconfirmed        (send again what report --verify found missing or different)
   personaclick-sync replay --class held               (once personaclick.shopSecret is set: the orders held for it)
-  personaclick-sync schedule                          (one long-running process instead of crontab lines)
+  personaclick-sync schedule                          (one long-running process instead of crontab lines;
+                                                       /metrics and /healthz on metrics.host (default 127.0.0.1):metrics.port)
 `;

@@ -4,7 +4,8 @@ import type { Writable } from 'node:stream';
 import { loadConfig, redactUrl, secretsOf, type Config } from '../config/index.js';
 import { ConfigError, DatabaseUnreachableError, ExitCode, toError } from '../errors.js';
 import { whereOf } from '../db-unreachable.js';
-import { createLogger, scrub, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
+import { outwardText } from '../outward.js';
 import { commandsTaking, findCommand, scheduledJobs, type CommandOption, type JobCommand } from '../../jobs/index.js';
 import { launchJob, lockName, type Launchable } from '../run/launch.js';
 import type { MetricsServer } from '../metrics/server.js';
@@ -94,7 +95,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     const error = toError(caught);
     const code = exitCodeForError(error);
     const text = code === ExitCode.usage || error instanceof DatabaseUnreachableError ? error.message : `${error.name}: ${error.message}`;
-    io.stderr.write(`personaclick-sync: ${scrub(text, secrets)}\n`);
+    // A config error's lines stay lines (each rule on its own); each is outward text (outward.ts).
+    io.stderr.write(`personaclick-sync: ${text.split('\n').map((line) => outwardText(line, secrets)).join('\n')}\n`);
     return code;
   }
 }
@@ -118,7 +120,8 @@ function refusedMigration(caught: unknown, config: Config): Error {
 
 async function migrateCommand(config: Config, log: Logger, io: CliIo): Promise<number> {
   const [{ openStateDb }, { migrate }] = await Promise.all([import('../state/db.js'), import('../state/migrate.js')]);
-  const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
+  // Migrations may build an index over a large ledger: no statement deadline (connect and lock deadlines stand).
+  const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName, statementTimeoutMs: 0 });
   try {
     const { applied } = await migrate(db).catch((caught: unknown) => {
       throw refusedMigration(caught, config);
@@ -135,7 +138,7 @@ async function statusCommand(config: Config, args: CliArgs, io: CliIo): Promise<
   const [{ openStateDb }, { formatStatus, statusReport }] = await Promise.all([import('../state/db.js'), import('./status.js')]);
   const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   try {
-    const report = await statusReport(db);
+    const report = await statusReport(db, secretsOf(config));
     io.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
     return ExitCode.ok;
   } finally {
@@ -172,14 +175,26 @@ export function prepareJobCommand(args: CliArgs): Launchable | undefined {
 }
 
 /** SIGTERM / SIGINT → abort `stop` (a second signal leaves at once); `received()` names the first signal. */
+/** Past the shutdown deadline, what a signalled process is given before it leaves whatever still holds it. */
+export const SHUTDOWN_GRACE_MS = 5_000;
+
 function onShutdownSignals(config: Config, log: Logger): { stop: AbortSignal; received: () => NodeJS.Signals | undefined; dispose: () => void } {
   const controller = new AbortController();
   let signal: NodeJS.Signals | undefined;
+  let backstop: NodeJS.Timeout | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (signal) process.exit(sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm); // second signal: leave now
+    const code = sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+    if (signal) process.exit(code); // second signal: leave now
     signal = sig;
     log.warn({ signal: sig, deadlineMs: config.delivery.shutdownDeadlineMs }, 'stopping: finishing in-flight requests');
     controller.abort();
+    // Whatever still holds the process (a statement behind a lock, a server that never answers), it ends within the
+    // shutdown deadline and SHUTDOWN_GRACE_MS: the next run resumes from the last checkpoint.
+    backstop = setTimeout(() => {
+      log.error({ signal: sig, deadlineMs: config.delivery.shutdownDeadlineMs, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: the shutdown deadline passed with work still open; leaving now (the next run resumes from the last checkpoint)');
+      process.exit(code);
+    }, config.delivery.shutdownDeadlineMs + SHUTDOWN_GRACE_MS);
+    backstop.unref();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -187,6 +202,7 @@ function onShutdownSignals(config: Config, log: Logger): { stop: AbortSignal; re
     stop: controller.signal,
     received: () => signal,
     dispose: () => {
+      clearTimeout(backstop);
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     },
@@ -198,20 +214,22 @@ async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<
   // /metrics and /healthz on metrics.port, for as long as the scheduler runs.
   const metrics = config.metrics.port === undefined ? undefined : new (await import('../metrics/metrics.js')).SyncMetrics();
   const { runSchedule } = await import('../run/scheduler.js');
-  const lastRuns: Record<string, { status: string; at: string; error?: string }> = {};
+  // /healthz says what each job last did, never an error's text (that is in the log and `status`).
+  const lastRuns: Record<string, { status: string; at: string; ok: boolean }> = {};
   let server: MetricsServer | undefined;
   try {
     if (metrics && config.metrics.port !== undefined) {
       const { startMetricsServer } = await import('../metrics/server.js');
-      server = await startMetricsServer({ port: config.metrics.port, metrics, log, health: () => ({ ok: !signals.stop.aborted, jobs: lastRuns }) });
-      log.info({ url: server.url, port: server.port }, 'serving /metrics and /healthz');
+      server = await startMetricsServer({ port: config.metrics.port, host: config.metrics.host, metrics, log, health: () => ({ ok: !signals.stop.aborted, jobs: lastRuns }) });
+      // Where it really listens (the address bound, not a guess).
+      log.info({ url: server.url, host: server.host, port: server.port }, 'serving /metrics and /healthz');
     }
     const code = await runSchedule(config, scheduledJobs(config), {
       log,
       out: io.stdout,
       signal: signals.stop,
       observer: createMonitor({ config, metrics }),
-      onRunEnd: (job, end) => (lastRuns[job] = { status: end.status, at: end.at.toISOString(), ...(end.error ? { error: end.error } : {}) }),
+      onRunEnd: (job, end) => (lastRuns[job] = { status: end.status, at: end.at.toISOString(), ok: end.status === 'done' || end.status === 'interrupted' }),
     });
     const sig = signals.received();
     return sig === undefined ? code : sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
@@ -241,11 +259,11 @@ async function jobCommand(
     const summaries = await launchJob(config, launchable, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty, observer, confirm: askOn(io) });
     let code: number = ExitCode.ok;
     for (const summary of summaries) {
-      if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${scrub(summary.error.message, secretsOf(config))}\n`);
+      if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${outwardText(summary.error.message, secretsOf(config))}\n`);
       const runCode = exitCodeForRun(summary, signals.received());
       if (code === ExitCode.ok) code = runCode;
     }
-    for (const problem of (await exporter?.flush(log, summaries.length > 0)) ?? []) io.stderr.write(`personaclick-sync: ${scrub(problem, secretsOf(config))}\n`);
+    for (const problem of (await exporter?.flush(log, summaries.length > 0)) ?? []) io.stderr.write(`personaclick-sync: ${outwardText(problem, secretsOf(config))}\n`);
     return code;
   } finally {
     signals.dispose();

@@ -9,7 +9,7 @@ import { collectReport, type ReportRange } from '../report/collect.js';
 import { reportHtml } from '../report/html.js';
 import { formatReport } from '../report/table.js';
 import { EvenSample, fileVerify, formatVerify, verified as confirmed, verifyOrders, type DeliveredOrder, type VerifyResult } from '../report/verify.js';
-import { scrub } from '../log.js';
+import { maskAll, outwardText } from '../outward.js';
 import { openSource } from '../source/db.js';
 import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
@@ -72,8 +72,10 @@ export async function reportCommand(config: Config, args: CliArgs, io: CliIo): P
     const text = args.json
       ? `${JSON.stringify(verified === undefined ? data : { ...data, verify: verified }, null, 2)}\n`
       : `${formatReport(data)}\n${verified === undefined ? '' : `\n${formatVerify(verified)}\n`}${args.html !== undefined ? `\nWrote ${args.html}\n` : ''}`;
-    // What was read back comes from PersonaClick's answers, scrubbed there; once more here, the shop secret in any spelling.
-    io.stdout.write(verified === undefined ? text : scrub(text, secretsOf(config)));
+    // What was read back comes from PersonaClick's answers, scrubbed there; once more here (outward.ts): the secrets in
+    // any spelling and the customers' e-mails and phones; each line of the text form one printable, bounded line.
+    const secrets = secretsOf(config);
+    io.stdout.write(args.json ? maskAll(text, secrets) : text.split('\n').map((line) => outwardText(line, secrets, 10_000)).join('\n'));
     return verified !== undefined && !confirmed(verified) ? ExitCode.mismatch : ExitCode.ok;
   } finally {
     await Promise.allSettled([state.close(), source.close()]);

@@ -7,6 +7,7 @@ import { listWatermarks } from '../state/watermarks.js';
 import { pendingMigrations } from '../state/migrate.js';
 import type { StateDb } from '../state/db.js';
 import { listNotifiedStates, runNotices } from '../state/monitor.js';
+import { outwardText } from '../outward.js';
 
 export interface StatusReport {
   schema: string;
@@ -25,7 +26,13 @@ export interface StatusReport {
   notified: { key: string; state: string; since: string; detail: string | null }[];
 }
 
-export async function statusReport(db: StateDb): Promise<StatusReport> {
+/**
+ * Where every job stands. Every text kept from outside (a run's error and notice, a failure's reason, the webhook's
+ * detail) is shown as outward text (outward.ts): books written before it existed, or by hand, show no secret either.
+ */
+export async function statusReport(db: StateDb, secrets: readonly string[] = []): Promise<StatusReport> {
+  const shown = (text: string): string => outwardText(text, secrets, 500);
+  const maybe = (text: string | null): string | null => (text === null ? null : shown(text));
   const pending = await pendingMigrations(db);
   if (pending.length > 0) return { schema: db.schema, pendingMigrations: pending, watermarks: [], runs: [], delivered: [], openFailures: [], recentFailures: [], notified: [] };
   const [watermarks, runs, delivered, open, recent, notified] = await Promise.all([
@@ -56,13 +63,13 @@ export async function statusReport(db: StateDb): Promise<StatusReport> {
       rejected: r.rejected,
       retries: r.retries,
       warnings: r.warnings,
-      error: r.error,
-      notice: notices.get(r.id) ?? null,
+      error: maybe(r.error),
+      notice: maybe(notices.get(r.id) ?? null),
     })),
     delivered,
     openFailures: open,
-    recentFailures: recent.map((f) => ({ job: f.job, key: f.key, class: f.class, reason: f.reason, status: f.status })),
-    notified: notified.map((n) => ({ key: n.key, state: n.state, since: n.since.toISOString(), detail: n.detail })),
+    recentFailures: recent.map((f) => ({ job: f.job, key: f.key, class: f.class, reason: shown(f.reason), status: f.status })),
+    notified: notified.map((n) => ({ key: n.key, state: n.state, since: n.since.toISOString(), detail: maybe(n.detail) })),
   };
 }
 

@@ -162,7 +162,8 @@ const MAX_SHOWN = 60;
 function describeValue(value: unknown, path: KeyPath): string {
   if (typeof value === 'string') {
     const last = path.at(-1);
-    if (typeof last === 'string' && /secret|password/i.test(last)) return '"***"';
+    // A secret, a password, a token; a webhook URL whose path is its token: never shown, whatever is wrong with it.
+    if (typeof last === 'string' && /secret|password|token|webhook/i.test(last)) return '"***"';
     let text = redactUrl(value).replace(/\s+/g, ' ').trim();
     if (text.length > MAX_SHOWN) text = `${text.slice(0, 40)}…${text.slice(-(MAX_SHOWN - 41))}`;
     return JSON.stringify(text);

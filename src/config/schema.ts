@@ -30,6 +30,7 @@ export const DEFAULTS = {
   source: { statementTimeoutMs: 60_000, poolSize: 2, applicationName: 'personaclick-sync' },
   state: { schema: 'personaclick_sync' },
   schedule: { timezone: 'UTC' },
+  metrics: { host: '127.0.0.1' },
   notify: { lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 },
   orders: {
     pageSize: 1_000,
@@ -225,6 +226,11 @@ const sourceShape = {
   timezone: z
     .preprocess(emptyAsUnset, z.string({ error: 'must be an IANA time zone name such as Europe/Berlin' }).refine(isTimeZone, { error: 'must be an IANA time zone name such as Europe/Berlin' }).optional())
     .optional(),
+  /**
+   * Runs refuse a source role that is a superuser or may write the shop's tables (docs/security.md gives the
+   * statements for a read-only role); true lets them run anyway, with a warning each time.
+   */
+  allowPrivilegedRole: z.preprocess(coerceBoolean, z.boolean({ error: 'must be true or false' })).default(false),
 };
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -255,6 +261,14 @@ const metricsShape = {
   pushgateway: optionalHttpUrl,
   /** Port on which `schedule` serves /metrics and /healthz (0: any free port, logged). Not set: not served. */
   port: z.preprocess(emptyAsUnset, int(0, 65_535).optional()).optional(),
+  /**
+   * The address `schedule`'s /metrics and /healthz listen on: 127.0.0.1 by default (this machine only); 0.0.0.0 or
+   * :: for every interface (a Prometheus on another host), or one interface's address.
+   */
+  host: z
+    .string({ error: 'must be an IP address or a host name (127.0.0.1, 0.0.0.0, ::, localhost)' })
+    .regex(/^[A-Za-z0-9.:_-]{1,253}$/, { error: 'must be an IP address or a host name (127.0.0.1, 0.0.0.0, ::, localhost)' })
+    .default(DEFAULTS.metrics.host),
 };
 
 const notifyShape = {

@@ -5,9 +5,12 @@
  * never overwrite each other's, and none of its labels clash with the metrics' own (`job_name`, `mode`, `shard`).
  * Label values go base64url-encoded in the path (`instance@base64/…`), which a "/" in a shard needs.
  */
-import { request } from 'undici';
 import { redactUrl } from '../config/secrets.js';
 import { trimBody } from '../errors.js';
+import { callOutside } from '../outside-call.js';
+
+/** The whole push (connection, request, answer) ends within this, answered or not. */
+export const PUSH_TIMEOUT_MS = 10_000;
 
 export const PUSH_JOB = 'personaclick-sync';
 
@@ -26,11 +29,15 @@ export function groupPath(instance: string): string {
 export async function pushMetrics(target: PushTarget, text: string, contentType: string): Promise<void> {
   const base = target.url.replace(/\/+$/, '');
   const url = `${base}${groupPath(target.instance)}`;
-  const timeout = target.timeoutMs ?? 10_000;
-  const res = await request(url, { method: 'PUT', headers: { 'content-type': contentType }, body: text, headersTimeout: timeout, bodyTimeout: timeout });
-  const body = await res.body.text();
-  if (res.statusCode < 200 || res.statusCode >= 300) {
-    throw new Error(`the Pushgateway at ${redactUrl(base)} answered HTTP ${res.statusCode}: ${trimBody(body) || 'no message'}`);
+  const timeout = target.timeoutMs ?? PUSH_TIMEOUT_MS;
+  let res;
+  try {
+    res = await callOutside(url, { method: 'PUT', headers: { 'content-type': contentType }, body: text }, timeout);
+  } catch (caught) {
+    throw new Error(`the Pushgateway at ${redactUrl(base)}: ${(caught as Error).message}`, { cause: caught });
+  }
+  if (res.status < 200 || res.status >= 300) {
+    throw new Error(`the Pushgateway at ${redactUrl(base)} answered HTTP ${res.status}: ${trimBody(res.text) || 'no message'}`);
   }
 }
 

@@ -4,7 +4,9 @@
  * webhook of a change of the job's state. Each step after the run stands alone: one that fails is logged, and the
  * others still happen; none of them changes the run's outcome.
  */
-import type { Config } from '../config/index.js';
+import { secretsOf, type Config } from '../config/index.js';
+import { outwardText } from '../outward.js';
+import { chatSafe } from './chat-text.js';
 import { toError } from '../errors.js';
 import { answerClass, groupLabels, type GroupLabels, type LiveRun } from '../metrics/labels.js';
 import type { SyncMetrics } from '../metrics/metrics.js';
@@ -123,11 +125,13 @@ export function createMonitor(opts: MonitorOptions): RunObserver {
     const key = notifyKey(run);
     const stored = await readNotifiedState(run.services.state, key);
     const previous = stored && isNotifyState(stored.state) ? { state: stored.state, since: stored.since } : undefined;
-    const text = messageFor(key, previous, next, outcome);
-    if (text === undefined) return;
+    const message = messageFor(key, previous, next, outcome);
+    if (message === undefined) return;
+    // Both ways out (the chat and notify_state, shown by `status`) take outward text; the chat's markup neutralised.
+    const secrets = secretsOf(config);
     // Told first, kept after: a message that does not get through leaves the old state, so the next run tries again.
-    await send(text);
-    await writeNotifiedState(run.services.state, key, next.state, next.detail, run.runId);
+    await send(chatSafe(outwardText(message, secrets)));
+    await writeNotifiedState(run.services.state, key, next.state, outwardText(next.detail, secrets), run.runId);
     run.log.info({ state: next.state, was: previous?.state ?? 'ok' }, 'webhook told of the change of state');
   }
 }

@@ -3,10 +3,10 @@
  * and most chat tools take it, and so does any URL that reads JSON). A transient failure (network, timeout, 429,
  * 5xx, as src/delivery/classify.ts decides) is tried again a few times; any other answer is not.
  */
-import { request } from 'undici';
 import { classifyStatus } from '../delivery/classify.js';
 import { sleep } from '../delivery/timers.js';
 import { toError, trimBody } from '../errors.js';
+import { callOutside } from '../outside-call.js';
 
 export interface WebhookOptions {
   url: string;
@@ -29,16 +29,10 @@ export async function postWebhook(opts: WebhookOptions, text: string): Promise<v
   for (let attempt = 1; ; attempt++) {
     let failure: { retryable: boolean; message: string };
     try {
-      const res = await request(opts.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      });
-      const answer = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) return;
-      failure = { retryable: classifyStatus(res.statusCode) === 'transient', message: `HTTP ${res.statusCode}: ${trimBody(answer) || 'no message'}` };
+      // The whole post within `timeout`, its answer read up to a few KiB (outside-call.ts).
+      const res = await callOutside(opts.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, timeout);
+      if (res.status >= 200 && res.status < 300) return;
+      failure = { retryable: classifyStatus(res.status) === 'transient', message: `HTTP ${res.status}: ${trimBody(res.text) || 'no message'}` };
     } catch (caught) {
       const err = toError(caught);
       const code = (err as { code?: unknown }).code;

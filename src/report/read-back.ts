@@ -5,11 +5,11 @@
  * naming where it points), 401/403 stop the read (exit 3), 408/425/429/5xx and network failures
  * retried with backoff and Retry-After, then exit 4. The shop secret travels in the query string (the endpoint takes
  * it nowhere else), so no message built here ever holds the URL, and every text taken from an answer is scrubbed of
- * the secret in each spelling (as is, percent-encoded, form-encoded).
+ * the secret in each spelling (as is, percent-encoded, form-encoded) and of customers' e-mails and phones (outward.ts).
  */
 import { ApiError, ApiUnavailableError, fatalStop, toError, trimBody } from '../errors.js';
 import { spellingsOf } from '../config/secrets.js';
-import { scrub } from '../log.js';
+import { maskAll } from '../outward.js';
 import { storableText } from '../storable-text.js';
 import { answerJson, apiStatusOf, classifyRefusal, isRedirect, parseRetryAfter } from '../delivery/classify.js';
 import { readMessage } from '../delivery/client.js';
@@ -118,7 +118,7 @@ export class ByUserReader {
   }
 
   private clean(text: string): string {
-    return scrub(text, this.secrets);
+    return maskAll(text, this.secrets);
   }
 
   /** GET and read at most `cap` bytes of the answer, all within the deadline; ApiError (transient) on no answer. */

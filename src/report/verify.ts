@@ -9,6 +9,7 @@
  * spaced: every k-th of them, kept in one pass with memory for 2N keys (EvenSample). The same orders come up each time
  * while the books stay the same.
  */
+import { outwardText } from '../outward.js';
 import type { Config } from '../config/index.js';
 import { toEpochMs } from '../dates.js';
 import { ApiError, toError } from '../errors.js';
@@ -331,7 +332,7 @@ function compare(want: Expected, got: HeldOrder): string[] {
  * the one, nothing confirmed or denied the other. Sets `filed` and `resolved`.
  */
 export async function fileVerify(state: StateDb, result: VerifyResult, equal: readonly string[]): Promise<void> {
-  const unconfirmed = result.lines.filter((l) => l.outcome === 'missing' || l.outcome === 'different').map((l) => ({ key: l.id, reason: `report --verify: ${l.reason}` }));
+  const unconfirmed = result.lines.filter((l) => l.outcome === 'missing' || l.outcome === 'different').map((l) => ({ key: l.id, reason: outwardText(`report --verify: ${l.reason}`, []) }));
   const { filed, resolved } = await fileVerifyOutcome(state, 'orders', unconfirmed, equal);
   result.filed = filed;
   result.resolved = resolved;

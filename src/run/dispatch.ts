@@ -10,7 +10,8 @@ import type { Config } from '../config/index.js';
 import { ApiError, FatalApiError } from '../errors.js';
 import { DeliveryQueue, type DeliveryOptions, type Outcome, type Sender } from '../delivery/queue.js';
 import type { PersonaClickClient } from '../delivery/client.js';
-import { scrub, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
+import { outwardText } from '../outward.js';
 import { warningsText, type ApiRequest, type BuildWarning, type JsonValue } from '../payloads/index.js';
 import { shardCount, type Shard } from '../shard.js';
 import type { Road } from '../state/ledger.js';
@@ -122,7 +123,7 @@ export interface DispatchContext {
   log: Logger;
   /** Where a dry run's NDJSON goes. */
   out: Writable;
-  /** Secrets to scrub from reasons kept in the books. */
+  /** Secrets masked in reasons kept in the books (outward.ts). */
   secrets: readonly string[];
 }
 
@@ -281,7 +282,7 @@ export class Dispatch {
   private rejected(row: RowHandle, reason: string, status: number | undefined, road: Road): void {
     const { counts, checkpoint, tracker, log, secrets } = this.ctx;
     counts.rejected += 1;
-    const kept = scrub(reason, secrets);
+    const kept = outwardText(reason, secrets);
     checkpoint.markFailed({ key: row.key, class: 'rejected', reason: kept, status, road: road === 'sync' ? road : undefined });
     log.warn({ key: row.key, status, reason: kept, road }, 'request rejected');
     tracker.finish(row.seq);

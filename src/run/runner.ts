@@ -3,7 +3,8 @@
  * checkpoints, progress lines, shutdown, and the summary. A job only reads its source and hands requests in.
  */
 import { ApiUnavailableError, FatalApiError, toError } from '../errors.js';
-import { scrub, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
+import { makeOutward, outwardText } from '../outward.js';
 import { secretsOf } from '../config/index.js';
 import { warningsText, type ApiRequest, type BuildResult, type JsonValue } from '../payloads/index.js';
 import { Dispatch, type BatchEntry, type DispatchOptions, type Road, type RowHandle } from './dispatch.js';
@@ -76,6 +77,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   const state = opts.dryRun ? undefined : services.state;
   const checkpoint = new Checkpointer(state, { job: spec.ledgerJob, watermark: spec.watermark, upperBound: spec.upperBound, runId, intervalMs: config.delivery.checkpointMs }, log);
   const client = services.client;
+  const secrets = secretsOf(config);
   let retries = () => 0;
 
   if (state) await startRun(state, { id: runId, job: spec.job, mode: spec.mode, shard });
@@ -88,7 +90,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       log.error({ err: toError(caught) }, 'monitoring could not start; the run goes on without it');
     }
   }
-  const dispatch = new Dispatch({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets: secretsOf(config) });
+  const dispatch = new Dispatch({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets });
   retries = () => dispatch.stats.retries;
   log.info({ mode: spec.mode, dryRun: opts.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
 
@@ -109,16 +111,18 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       counts.skipped += 1;
       tracker.finish(row.seq);
     },
-    invalid(row, reason, road) {
+    invalid(row, why, road) {
       counts.invalid += 1;
+      const reason = outwardText(why, secrets);
       checkpoint.markFailed({ key: row.key, class: 'invalid', reason, ...(road === undefined ? {} : { road }) });
       // A dry run is how an operator tries a model: what would not be sent, and why, is shown at the default level.
       if (opts.dryRun) log.warn({ key: row.key, reason }, 'invalid row: would not be sent');
       else log.debug({ key: row.key, reason }, 'invalid row');
       tracker.finish(row.seq);
     },
-    hold(row, reason) {
+    hold(row, why) {
       counts.skipped += 1;
+      const reason = outwardText(why, secrets);
       checkpoint.markFailed({ key: row.key, class: 'held', reason, road: 'sync' });
       log.debug({ key: row.key, reason }, 'held row');
       tracker.finish(row.seq);
@@ -190,6 +194,8 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     error = stopped;
   } else if (error) status = 'failed';
   else if (opts.signal?.aborted) status = 'interrupted';
+  // Made for the world once, here: the books, the log, the CLI's line, the webhook, notify_state and /healthz all take this text.
+  if (error) makeOutward(error, secrets);
   counts.retries = dispatch.stats.retries;
   const range = dispatch.concurrencyRange;
   const concurrencyLimit = range ? { low: range.low, high: range.high, settled: range.current } : undefined;
@@ -207,7 +213,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   });
   if (state) {
     try {
-      await finishRun(state, runId, status, counts, error ? scrub(error.message, secretsOf(config)) : undefined);
+      await finishRun(state, runId, status, counts, error?.message);
     } catch (caught) {
       log.error({ err: toError(caught) }, 'could not record the end of the run');
     }

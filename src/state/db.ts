@@ -21,18 +21,49 @@ export interface StateDbOptions {
   quiet?: boolean;
   /** Where knex's own warnings go instead (the log, at debug); unset: nowhere (never the console). */
   knexWarnings?: ((message: string) => void) | undefined;
+  /** Each statement's deadline on the server (statement_timeout); 0: none (migrations building an index). Default STATE_DEADLINES.statementMs. */
+  statementTimeoutMs?: number;
 }
+
+/**
+ * Deadlines on the connector's own database, so that one that accepts the connection and never answers, or a lock
+ * another session holds, ends the run within a stated bound instead of holding it for ever: the connection within
+ * connectMs, a pooled connection lent within acquireMs, a lock waited for at most lockMs (lock_timeout), a statement
+ * at most statementMs on the server (statement_timeout) and statementMs + answerGraceMs at the client (query_timeout:
+ * a server that stops answering mid-statement).
+ */
+export const STATE_DEADLINES = {
+  connectMs: 10_000,
+  acquireMs: 15_000,
+  lockMs: 10_000,
+  statementMs: 60_000,
+  answerGraceMs: 5_000,
+} as const;
 
 export function openStateDb(url: string, schema: string, options: StateDbOptions = {}): StateDb {
   const quiet = () => undefined;
+  const statementMs = options.statementTimeoutMs ?? STATE_DEADLINES.statementMs;
   const knex = knexFactory({
     client: 'pg',
-    connection: { connectionString: url, application_name: `${options.applicationName ?? 'personaclick-sync'}:state` },
+    connection: withPgSettings({
+      connectionString: url,
+      application_name: `${options.applicationName ?? 'personaclick-sync'}:state`,
+      connectionTimeoutMillis: STATE_DEADLINES.connectMs,
+      lock_timeout: STATE_DEADLINES.lockMs,
+      ...(statementMs > 0 ? { statement_timeout: statementMs, query_timeout: statementMs + STATE_DEADLINES.answerGraceMs } : {}),
+      keepAlive: true,
+    }),
+    acquireConnectionTimeout: STATE_DEADLINES.acquireMs,
     pool: { min: 0, max: options.poolSize ?? 3 },
     log: options.quiet ? { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } : knexLog(options.knexWarnings),
   });
   nameUnreachable(knex, 'state.url', url);
   return fromKnex(knex, schema);
+}
+
+/** node-postgres takes `lock_timeout` (sent at startup, as `statement_timeout` is); knex's typings do not know it. */
+function withPgSettings(settings: Knex.PgConnectionConfig & { lock_timeout?: number }): Knex.PgConnectionConfig {
+  return settings;
 }
 
 /** Wrap an existing knex (the embedded demo hands in its own). */

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { DatabaseUnreachableError, LockedError, toError } from '../errors.js';
 import { isConnectionError } from '../db-retry.js';
 import { whereOf } from '../db-unreachable.js';
+import { STATE_DEADLINES } from './db.js';
 
 const LOCK_CLASS = 4242; // first key of the two-key advisory lock: "personaclick-sync"
 
@@ -27,7 +28,16 @@ function unreachableState(caught: unknown, url: string): unknown {
 
 export async function acquireJobLock(url: string, schema: string, name: string): Promise<JobLock> {
   const key = `${schema}:${name}`;
-  const client = new pg.Client({ connectionString: url, application_name: `personaclick-sync lock ${name} ${hostname()}:${process.pid}`.slice(0, 63) });
+  // The state database's deadlines (db.ts): a server that accepts and never answers cannot hold the run at its start.
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: `personaclick-sync lock ${name} ${hostname()}:${process.pid}`.slice(0, 63),
+    connectionTimeoutMillis: STATE_DEADLINES.connectMs,
+    statement_timeout: STATE_DEADLINES.statementMs,
+    query_timeout: STATE_DEADLINES.statementMs + STATE_DEADLINES.answerGraceMs,
+    lock_timeout: STATE_DEADLINES.lockMs,
+    keepAlive: true,
+  });
   const lost = new AbortController();
   let released = false;
   client.on('error', (error) => {

@@ -20,6 +20,8 @@ export interface RunningCli {
   done: Promise<CliResult>;
   /** Resolves when a line of stderr matches. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Everything written to stderr so far. */
+  stderrSoFar(): string;
 }
 
 /** The fast tier runs nothing but in-process code: a test that spawns the built CLI belongs in test/cli/ (or faults/). */
@@ -29,9 +31,11 @@ function refuseInFastTier(): void {
   }
 }
 
-export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv | undefined; timeoutMs?: number } = {}): RunningCli {
+export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv | undefined; timeoutMs?: number; fdLimit?: number } = {}): RunningCli {
   refuseInFastTier();
-  const child = spawn(process.execPath, [CLI, ...args], {
+  // With fdLimit: under `ulimit -n` (the shell execs node, so the pid and its signals stay the CLI's).
+  const [command, argv] = opts.fdLimit === undefined ? [process.execPath, [CLI, ...args]] : ['/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, CLI, ...args]];
+  const child = spawn(command, argv, {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', LOG_PRETTY: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -60,6 +64,7 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv | undef
   return {
     child,
     done,
+    stderrSoFar: () => stderr,
     waitFor(pattern, timeoutMs = 20_000) {
       const line = stderr.split('\n').find((l) => pattern.test(l));
       if (line !== undefined) return Promise.resolve(line);
@@ -95,6 +100,18 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
 export function writeConfig(config: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'pcs-config-'));
   const path = join(dir, 'personaclick-sync.yaml');
-  writeFileSync(path, typeof config === 'string' ? config : stringify(config));
+  writeFileSync(path, typeof config === 'string' ? config : stringify(asPrivileged(config)));
   return path;
+}
+
+/**
+ * The test databases are reached as `postgres`, a superuser, which runs refuse unless told otherwise (issue 20 §4,
+ * docs/security.md): a config that names a source and says nothing about it gets source.allowPrivilegedRole: true.
+ * Tests of the refusal set it (or connect as a read-only role).
+ */
+export function asPrivileged(config: unknown): unknown {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
+  const source = (config as { source?: unknown }).source;
+  if (typeof source !== 'object' || source === null || Array.isArray(source) || 'allowPrivilegedRole' in source) return config;
+  return { ...config, source: { ...source, allowPrivilegedRole: true } };
 }

@@ -29,7 +29,8 @@ export function testConfig(dbUrl: string, apiUrl: string, overrides: ConfigOverr
     {
       personaclick: { url: apiUrl, shopId: SHOP_ID, timeoutMs: 2000, ...overrides.personaclick },
       delivery: { concurrency: 8, retries: 3, retryMinMs: 10, retryMaxMs: 50, checkpointMs: 200, shutdownDeadlineMs: 5000, ...overrides.delivery },
-      source: { url: dbUrl },
+      // `postgres` is a superuser: runs refuse it unless told (issue 20 §4); the tests of the refusal build their own.
+      source: { url: dbUrl, allowPrivilegedRole: true },
       state: { ...overrides.state },
       jobs: {
         orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 500, settleSeconds: 0, startFrom: '2000-01-01', ...overrides.orders },
