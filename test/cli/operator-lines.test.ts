@@ -76,7 +76,7 @@ describe('one line naming the setting', () => {
   });
 
   it('a wrong shop secret: one line naming personaclick.shopSecret, the status said once, exit 3', async () => {
-    const r = await runCli(['backfill', 'orders', '--from', '2000-01-01', '--to', '2100-01-01', '--config', configFile({ secret: 'a-wrong-secret' })]);
+    const r = await runCli(['backfill', 'orders', '--from', '2000-01-01', '--to', '2100-01-01', '--yes', '--config', configFile({ secret: 'a-wrong-secret' })]);
     expect(r.code).toBe(3);
     const lines = plainLines(r.stderr);
     expect(lines).toEqual(['personaclick-sync: PersonaClick refused the shop secret (HTTP 403 on /sync/orders: Wrong shop secret): check personaclick.shopSecret']);
