@@ -6,7 +6,8 @@ import { ApiUnavailableError, FatalApiError, toError } from '../errors.js';
 import { scrub, type Logger } from '../log.js';
 import { secretsOf } from '../config/index.js';
 import { warningsText, type ApiRequest, type BuildResult, type JsonValue } from '../payloads/index.js';
-import { Deliveries, type BatchEntry, type DispatchOptions, type Road, type RowHandle } from './deliveries.js';
+import { claimImportSlot } from '../state/budget.js';
+import { Deliveries, importGapMs, type BatchEntry, type DispatchOptions, type Road, type RowHandle } from './deliveries.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
 import type { Cursor } from '../state/watermarks.js';
 import { Checkpointer } from './checkpoint.js';
@@ -89,7 +90,10 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       log.error({ err: toError(caught) }, 'monitoring could not start; the run goes on without it');
     }
   }
-  const deliveries = new Deliveries({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets: secretsOf(config) });
+  // One budget for the shop's secret-bearing imports, shared through the state database by every job, shard and process.
+  const gapMs = importGapMs(config);
+  const importBudget = state ? () => claimImportSlot(state, config.personaclick.shopId, gapMs) : undefined;
+  const deliveries = new Deliveries({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets: secretsOf(config), importBudget });
   retries = () => deliveries.stats.retries;
   log.info({ mode: spec.mode, dryRun: opts.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
 
