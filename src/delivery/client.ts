@@ -60,19 +60,19 @@ export class PersonaClickClient {
     const path = `${this.basePath}${req.path}`;
     let answer: ReadAnswer;
     try {
-      answer = await this.exchange(path, JSON.stringify(req.body));
+      answer = await this.exchange(path, JSON.stringify(req.body), req.method ?? 'POST');
     } catch (caught) {
       throw noAnswer(toError(caught));
     }
     return judge(req.path, `${this.origin}${path}`, answer);
   }
 
-  /** POST and read the answer (at most ANSWER_CAP_BYTES of it), all within timeoutMs. Throws on no answer. */
-  private exchange(path: string, payload: string): Promise<ReadAnswer> {
+  /** Send (POST unless the request says otherwise) and read the answer (at most ANSWER_CAP_BYTES of it), all within timeoutMs. Throws on no answer. */
+  private exchange(path: string, payload: string, method: string): Promise<ReadAnswer> {
     return new Promise<ReadAnswer>((resolve, reject) => {
       const handler = new AnswerHandler(ANSWER_CAP_BYTES, this.timeoutMs, resolve, reject);
       try {
-        this.pool.dispatch({ path, method: 'POST', headers: REQUEST_HEADERS, body: payload }, handler);
+        this.pool.dispatch({ path, method, headers: REQUEST_HEADERS, body: payload }, handler);
       } catch (caught) {
         handler.onResponseError(undefined, toError(caught));
       }

@@ -261,7 +261,7 @@ export class Deliveries {
   /** A dry run's line: the exact request, credentials masked. */
   private async print(req: ApiRequest): Promise<void> {
     const masked = SECRET_FIELDS.some((f) => f in req.body) ? { ...req.body, ...Object.fromEntries(SECRET_FIELDS.filter((f) => f in req.body).map((f) => [f, '***'])) } : req.body;
-    this.dryOut += `${JSON.stringify({ path: req.path, body: masked })}\n`;
+    this.dryOut += `${JSON.stringify({ path: req.path, ...(req.method === undefined || req.method === 'POST' ? {} : { method: req.method }), body: masked })}\n`;
     if (this.dryOut.length >= DRY_RUN_CHUNK) await this.writeDryRun();
   }
 

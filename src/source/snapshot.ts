@@ -30,7 +30,7 @@ interface Page {
  */
 export function snapshotPageStatement(
   query: string,
-  page: { after: string | null; limit: number; shard: Shard | undefined; didColumn: DidColumn; key?: KeyColumn | undefined },
+  page: { after: string | null; limit: number; shard: Shard | undefined; didColumn: DidColumn; key?: KeyColumn | undefined; changed?: ChangedWindow | undefined },
 ): Statement {
   const b = new Binder();
   const limit = b.bind(page.limit);
@@ -39,6 +39,10 @@ export function snapshotPageStatement(
   const columns = first ? `q.*, ${k}::text AS "__pcs_did", pg_typeof(${k})::text AS "__pcs_did_type"` : page.didColumn !== '__pcs_did' ? 'q.*' : `q.*, ${k}::text AS "__pcs_did"`;
   const parts = [`${k} IS NOT NULL`];
   if (page.after !== null) parts.push(`${k}::text COLLATE "C" > ${b.bind(page.after)}`);
+  if (page.changed !== undefined) {
+    if (page.changed.since !== null) parts.push(`q.updated_at::timestamptz >= ${b.bind(page.changed.since)}::timestamptz`);
+    parts.push(`q.updated_at::timestamptz < ${b.bind(page.changed.before)}::timestamptz`);
+  }
   const inShard = shardPredicate(`${k}::text`, page.shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
   return b.statement(`SELECT ${columns} FROM ${fromModel(query)} WHERE ${parts.join(' AND ')} ORDER BY ${k}::text COLLATE "C" LIMIT ${limit}`);
@@ -51,6 +55,12 @@ export function deviceLinesStatement(query: string, did: string, shard: Shard | 
   const inShard = shardPredicate(`q.${key}::text`, shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
   return b.statement(`SELECT q.*, q.${key}::text AS "__pcs_did" FROM ${fromModel(query)} WHERE ${parts.join(' AND ')}`);
+}
+
+/** Rows changed in a window of updated_at (`sync products`): from `since` (inclusive; null: from the start) to `before`. */
+export interface ChangedWindow {
+  since: string | null;
+  before: string;
 }
 
 /** The model column a snapshot is keyed on: `did` (carts, wishlists) or `id` (categories, products). */
@@ -78,11 +88,18 @@ export async function* snapshotDevices(source: Source, query: string, pageSize: 
  * later pages leave out the second copy (one string less to decode per line). Other types (integers, uuid, char(n),
  * …) keep the "__pcs_did" column.
  */
-export async function* snapshotPages(source: Source, query: string, pageSize: number, shard: Shard | undefined, keyColumn: KeyColumn = 'did'): AsyncGenerator<DeviceLines[]> {
+export async function* snapshotPages(
+  source: Source,
+  query: string,
+  pageSize: number,
+  shard: Shard | undefined,
+  keyColumn: KeyColumn = 'did',
+  changed?: ChangedWindow,
+): AsyncGenerator<DeviceLines[]> {
   let didColumn: DidColumn = '__pcs_did';
   const readPage = async (after: string | null): Promise<Page> => {
     const key = didColumn;
-    const rows = await source.query<SnapshotRow>(snapshotPageStatement(query, { after, limit: pageSize, shard, didColumn, key: keyColumn }));
+    const rows = await source.query<SnapshotRow>(snapshotPageStatement(query, { after, limit: pageSize, shard, didColumn, key: keyColumn, changed }));
     if (rows.length === 0) return { devices: [], after: undefined };
     if (after === null && TEXT_TYPES.has(String(rows[0]?.__pcs_did_type))) didColumn = keyColumn;
     const groups = group(rows, key);
