@@ -142,6 +142,18 @@ describe('the catalogue', () => {
     expect(env.sandbox.catalogue.products.get('P7')?.item.price).toBe(55);
   });
 
+  it('replay sends a product fixed since it was refused, and removes one gone since', async () => {
+    await createCatalogue(env.db, 4);
+    await env.db.query(`UPDATE cat.products SET price = -1 WHERE id IN ('P1', 'P2')`);
+    await reconcileProducts();
+    await env.db.query(`UPDATE cat.products SET price = 12 WHERE id = 'P1'; UPDATE cat.products SET deleted = true WHERE id = 'P2'`);
+    const { summaries } = await runCommand(config(), ['replay'], { job: 'products' });
+    expect(summaries.map((s) => [s.job, s.status, s.sent])).toEqual([['products', 'done', 2]]);
+    expect(env.sandbox.catalogue.products.get('P1')?.item.price).toBe(12);
+    const open = await env.db.query(`SELECT key FROM personaclick_sync.failures WHERE job = 'products' AND resolved_at IS NULL`);
+    expect(open).toEqual([]);
+  });
+
   it('a dry run prints the imports with their method, the secret masked, and sends nothing', async () => {
     await createCatalogue(env.db, 3);
     const { stdout } = await runCommand(config(), ['reconcile', 'products'], {}, { dryRun: true });
