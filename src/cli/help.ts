@@ -77,12 +77,6 @@ Examples
   0 3 * * *    personaclick-sync reconcile carts       (crontab: nightly)
   */15 * * * * personaclick-sync sync products        (the products changed since the last run; categories first)
   30 2 * * *   personaclick-sync reconcile products    (nightly: removed products out, availability mirrored)
-
-Catalogue settings (docs/catalogue.md)
-  jobs.categories    query (id, name, parent, url, alias), batchSize (<= 5000), replaceTree (the whole tree in one POST)
-  jobs.products      query (id, name, price, url, picture, available, categories, currency, … updated_at), batchSize
-                     (<= 5000), currency (when the model has none), zeroPrices (the shop enabled price 0), settleSeconds
-  Every catalogue import and the order-sync API share one budget per shop: delivery.orderSyncPerMinute (default 40)
   personaclick-sync backfill orders --from 2021-01-01 --to 2024-01-01 --shard 0/4
   personaclick-sync replay --class invalid --since 2024-06-01
   personaclick-sync status --json
@@ -92,4 +86,10 @@ Catalogue settings (docs/catalogue.md)
   personaclick-sync replay --class unconfirmed        (send again what report --verify found missing or different)
   personaclick-sync replay --class held               (once personaclick.shopSecret is set: the orders held for it)
   personaclick-sync schedule                          (one long-running process instead of crontab lines)
+
+Catalogue settings (docs/catalogue.md)
+  jobs.categories    query (id, name, parent, url, alias), batchSize (<= 5000), replaceTree (the whole tree in one POST)
+  jobs.products      query (id, name, price, url, picture, available, categories, currency, … updated_at), batchSize
+                     (<= 5000), currency (when the model has none), zeroPrices (the shop enabled price 0), settleSeconds
+  Every catalogue import and the order-sync API share one budget per shop: delivery.orderSyncPerMinute (default 40)
 `;
