@@ -9,6 +9,7 @@ import type { Config } from '../src/config/index.js';
 import { useFrame } from './support/frame.js';
 import { runCommand, testConfig } from './support/harness.js';
 import type { TestDatabase } from './support/pg.js';
+import { runChecks } from '../src/cli/check.js';
 
 const SECRET = 'shop-secret-c47a19e0';
 const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 60_000 }, prefix: 'pcs_catalogue', shop: false });
@@ -152,6 +153,27 @@ describe('the catalogue', () => {
     expect(env.sandbox.catalogue.products.get('P1')?.item.price).toBe(12);
     const open = await env.db.query(`SELECT key FROM personaclick_sync.failures WHERE job = 'products' AND resolved_at IS NULL`);
     expect(open).toEqual([]);
+  });
+
+  it('check judges the catalogue models and finds the product ids carts name that the products model lacks', async () => {
+    await createCatalogue(env.db, 5);
+    await env.db.query(`CREATE TABLE cat.cart_lines (device_id text, product_id text, qty int);
+      INSERT INTO cat.cart_lines VALUES ('d1', 'P1', 1), ('d1', 'GHOST', 2), ('d2', repeat('X', 300), 1)`);
+    const cfg = testConfig(env.db.url, env.sandbox.url, {
+      personaclick: { shopSecret: SECRET },
+      jobs: {
+        carts: { query: 'SELECT device_id AS did, product_id AS id, qty AS quantity FROM cat.cart_lines' },
+        categories: { query: CATEGORIES_QUERY },
+        products: { query: PRODUCTS_QUERY, currency: 'USD' },
+      },
+    });
+    const findings = await runChecks(cfg);
+    const about = (subject: string) => findings.filter((f) => f.subject === subject).map((f) => `${f.level}: ${f.message}`);
+    expect(about('jobs.products.query').some((m) => m.startsWith('ok: runs and has its columns') || m.includes('has no currency column'))).toBe(true);
+    expect(about('jobs.categories.query').some((m) => m.startsWith('ok: runs and has its columns'))).toBe(true);
+    const cross = about('jobs.products.crossCheck');
+    expect(cross.some((m) => m.startsWith('warn: the carts: 2 of 3 product ids are not in the products model (e.g. GHOST, XXX'))).toBe(true);
+    expect(cross.some((m) => m.startsWith('warn: the carts: 1 product ids are longer than 255 characters'))).toBe(true);
   });
 
   it('a dry run prints the imports with their method, the secret masked, and sends nothing', async () => {
