@@ -10,6 +10,10 @@ import { useFrame } from './support/frame.js';
 import { runCommand, testConfig } from './support/harness.js';
 import type { TestDatabase } from './support/pg.js';
 import { runChecks } from '../src/cli/check.js';
+import type { ReportData } from '../src/report/model.js';
+import { writeConfig } from './support/cli.js';
+import { runMain } from './support/main.js';
+import { SHOP_ID } from './support/harness.js';
 
 const SECRET = 'shop-secret-c47a19e0';
 const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 60_000 }, prefix: 'pcs_catalogue', shop: false });
@@ -174,6 +178,27 @@ describe('the catalogue', () => {
     const cross = about('jobs.products.crossCheck');
     expect(cross.some((m) => m.startsWith('warn: the carts: 2 of 3 product ids are not in the products model (e.g. GHOST, XXX'))).toBe(true);
     expect(cross.some((m) => m.startsWith('warn: the carts: 1 product ids are longer than 255 characters'))).toBe(true);
+  });
+
+  it('report shows the catalogue: in the shop against told, out of stock, to remove, failed', async () => {
+    await createCatalogue(env.db, 10);
+    await env.db.query(`UPDATE cat.products SET price = -1 WHERE id = 'P1'`);
+    await reconcileProducts();
+    await env.db.query(`UPDATE cat.products SET in_stock = false WHERE id = 'P2'; UPDATE cat.products SET deleted = true WHERE id = 'P3'`);
+    const file = writeConfig({
+      personaclick: { url: env.sandbox.url, shopId: SHOP_ID, shopSecret: SECRET },
+      source: { url: env.db.url },
+      jobs: { categories: { query: CATEGORIES_QUERY }, products: { query: PRODUCTS_QUERY, currency: 'USD' } },
+    });
+    const result = await runMain(['report', '--json', '--config', file]);
+    expect(result.code, result.stderr).toBe(0);
+    const data = JSON.parse(result.stdout) as ReportData;
+    expect(data.catalogue).toEqual([
+      { job: 'categories', shop: 4, told: 4, notTold: 0, toRemove: 0, outOfStock: 0, failed: 0 },
+      { job: 'products', shop: 9, told: 9, notTold: 1, toRemove: 1, outOfStock: 1, failed: 1 },
+    ]);
+    const text = await runMain(['report', '--config', file]);
+    expect(text.stdout).toContain('The catalogue now');
   });
 
   it('a dry run prints the imports with their method, the secret masked, and sends nothing', async () => {
