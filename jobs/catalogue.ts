@@ -9,7 +9,7 @@
  * Every request is a secret-bearing import on the shop's one budget (the `sync` road). Categories go first in any run
  * that sends products, so that a product never names a category PersonaClick does not have yet.
  */
-import { ConfigError } from '../src/errors.js';
+import { ConfigError, LockedError } from '../src/errors.js';
 import { requireJob, type Config } from '../src/config/index.js';
 import {
   buildCategoryItem,
@@ -32,6 +32,7 @@ import { devicesByDid, snapshotDevices, snapshotPages, type ChangedWindow, type 
 import { ledgerPages, ledgerStates, type LedgerEntry, type LedgerState } from '../src/state/ledger.js';
 import { readWatermark, writeWatermark } from '../src/state/watermarks.js';
 import { withShard } from '../src/shard.js';
+import { acquireJobLock, type JobLock } from '../src/state/lock.js';
 import { mergeJoin } from './merge.js';
 import { RequestBatches } from './order-batches.js';
 import type { JobDefinition } from './types.js';
@@ -201,13 +202,33 @@ async function syncProducts(services: Services, opts: RunOptions): Promise<RunSu
   return summary;
 }
 
-/** Categories before the products that use them: a run that sends products reconciles the categories first (when configured). */
+/**
+ * Categories before the products that use them: a run that sends products reconciles the categories first (when
+ * configured), under the categories' own lock; should another runner hold it (a `reconcile categories` right now),
+ * that runner tells them and this run goes on to the products.
+ */
 async function withCategoriesFirst(services: Services, opts: RunOptions, products: () => Promise<RunSummary>): Promise<RunSummary[]> {
   const out: RunSummary[] = [];
   if (services.config.jobs.categories !== undefined && opts.shard === undefined) {
-    const categories = await reconcile(services, 'categories', false, opts);
-    out.push(categories);
-    if (categories.status !== 'done') return out;
+    const { state } = services.config;
+    let lock: JobLock | undefined;
+    if (!opts.dryRun) {
+      try {
+        lock = await acquireJobLock(state.url, state.schema, 'categories');
+      } catch (caught) {
+        if (!(caught instanceof LockedError)) throw caught;
+        opts.log.info({ reason: caught.message }, 'categories are being reconciled by another runner; going on to the products');
+      }
+    }
+    if (lock !== undefined || opts.dryRun) {
+      try {
+        const categories = await reconcile(services, 'categories', false, opts);
+        out.push(categories);
+        if (categories.status !== 'done') return out;
+      } finally {
+        await lock?.release().catch((caught: unknown) => opts.log.warn({ err: caught }, 'could not release the categories lock cleanly; it ends with the connection'));
+      }
+    }
   }
   out.push(await products());
   return out;

@@ -10,6 +10,7 @@ import { useFrame } from './support/frame.js';
 import { runCommand, testConfig } from './support/harness.js';
 import type { TestDatabase } from './support/pg.js';
 import { runChecks } from '../src/cli/check.js';
+import { acquireJobLock } from '../src/state/lock.js';
 import type { ReportData } from '../src/report/model.js';
 import { writeConfig } from './support/cli.js';
 import { runMain } from './support/main.js';
@@ -199,6 +200,19 @@ describe('the catalogue', () => {
     ]);
     const text = await runMain(['report', '--config', file]);
     expect(text.stdout).toContain('The catalogue now');
+  });
+
+  it('categories go first under their own lock: while another runner holds it, the products go on alone', async () => {
+    await createCatalogue(env.db, 3);
+    const held = await acquireJobLock(env.db.url, 'personaclick_sync', 'categories');
+    try {
+      const { summaries } = await reconcileProducts();
+      expect(summaries.map((s) => [s.job, s.status])).toEqual([['products', 'done']]);
+    } finally {
+      await held.release();
+    }
+    const { summaries } = await reconcileProducts();
+    expect(summaries.map((s) => [s.job, s.sent])).toEqual([['categories', 4], ['products', 0]]);
   });
 
   it('a dry run prints the imports with their method, the secret masked, and sends nothing', async () => {
