@@ -215,6 +215,21 @@ describe('the catalogue', () => {
     expect(summaries.map((s) => [s.job, s.sent])).toEqual([['categories', 4], ['products', 0]]);
   });
 
+  it('the command line knows the jobs: --help lists them; without the shop secret a run stops with exit 2 saying so', async () => {
+    const help = await runMain(['--help']);
+    for (const words of ['reconcile categories [--full]', 'reconcile products [--full]', 'sync products', 'jobs.products', 'zeroPrices']) expect(help.stdout).toContain(words);
+    await createCatalogue(env.db, 2);
+    const file = writeConfig({
+      personaclick: { url: env.sandbox.url, shopId: SHOP_ID },
+      source: { url: env.db.url },
+      jobs: { products: { query: PRODUCTS_QUERY, currency: 'USD' } },
+    });
+    const result = await runMain(['reconcile', 'products', '--config', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/the catalogue imports need the shop secret: set personaclick\.shopSecret/);
+    expect(env.sandbox.catalogue.requests).toHaveLength(0);
+  });
+
   it('a dry run prints the imports with their method, the secret masked, and sends nothing', async () => {
     await createCatalogue(env.db, 3);
     const { stdout } = await runCommand(config(), ['reconcile', 'products'], {}, { dryRun: true });
