@@ -141,9 +141,9 @@ function categoriesOf(value: unknown, tree: ReadonlyMap<string, boolean> | undef
   return { ok: true, value: ids };
 }
 
-type Rule = (value: unknown, ctx: CatalogueContext) => Field;
+type Rule = (value: unknown, ctx: CatalogueContext, column: string) => Field;
 
-const optionalText: Rule = (v) => textOf('', v, false);
+const optionalText: Rule = (v, _ctx, column) => textOf(column, v, false);
 
 /**
  * The product columns, in the order they go out (products.md): each column's rule; the field takes the column's name.
@@ -191,11 +191,6 @@ const PRODUCT_COLUMNS: readonly (readonly [string, Rule])[] = [
 export const PRODUCT_COLUMN_NAMES: readonly string[] = PRODUCT_COLUMNS.map(([c]) => c);
 export const REQUIRED_PRODUCT_COLUMNS: readonly string[] = ['id', 'name', 'price', 'url', 'picture', 'available', 'categories'];
 
-function fix(field: Field, column: string): Field {
-  // optionalText is shared: name its column in the reason.
-  return field.ok || !field.reason.startsWith(':') ? field : { ok: false, reason: `${column}${field.reason}` };
-}
-
 function digest(item: JsonObject): string {
   return createHash('sha1').update(JSON.stringify(item)).digest('base64url');
 }
@@ -204,7 +199,7 @@ function digest(item: JsonObject): string {
 export function buildProductItem(row: Row, ctx: CatalogueContext): ItemResult {
   const item: JsonObject = {};
   for (const [column, rule] of PRODUCT_COLUMNS) {
-    const field = fix(rule(row[column], ctx), column);
+    const field = rule(row[column], ctx, column);
     if (!field.ok) return field;
     if (field.value !== undefined) item[column] = field.value;
   }
@@ -223,7 +218,7 @@ export function buildCategoryItem(row: Row): ItemResult {
     ['name', textOf('name', row.name, true)],
     ['parent', idText('parent', row.parent, false)],
     ['url', urlOf('url', row.url, false)],
-    ['alias', fix(optionalText(row.alias, undefined as unknown as CatalogueContext), 'alias')],
+    ['alias', textOf('alias', row.alias, false)],
   ];
   for (const [column, field] of fields) {
     if (!field.ok) return field;
