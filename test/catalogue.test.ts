@@ -200,6 +200,11 @@ describe('the catalogue', () => {
     ]);
     const text = await runMain(['report', '--config', file]);
     expect(text.stdout).toContain('The catalogue now');
+    // status knows the jobs through the books: their runs and open failures.
+    const status = await runMain(['status', '--config', file]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/products/);
+    expect(status.stdout).toMatch(/categories/);
   });
 
   it('categories go first under their own lock: while another runner holds it, the products go on alone', async () => {
