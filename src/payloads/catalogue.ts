@@ -7,7 +7,7 @@
  * failure): the API takes the batch and reports bad products only later, by e-mail, so the rules are checked here.
  * Absent or null optional columns are left out, never sent as null or "".
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { describeValue } from './reason.js';
 import type { ApiMethod, ApiRequest, JsonObject, JsonValue, Row } from './types.js';
 
@@ -187,19 +187,25 @@ const PRODUCT_COLUMNS: readonly (readonly [string, Rule])[] = [
   ['jewelry', (v) => jsonOf('jewelry', v, 'object')],
 ];
 
+/** Columns whose rule runs even when the row has no value: the required ones, and currency (the config's default). */
+const ALWAYS_CHECKED: ReadonlySet<string> = new Set(['id', 'name', 'price', 'currency', 'url', 'picture', 'available', 'categories']);
+
 /** The columns a products model may give (for `check`). */
 export const PRODUCT_COLUMN_NAMES: readonly string[] = PRODUCT_COLUMNS.map(([c]) => c);
 export const REQUIRED_PRODUCT_COLUMNS: readonly string[] = ['id', 'name', 'price', 'url', 'picture', 'available', 'categories'];
 
 function digest(item: JsonObject): string {
-  return createHash('sha1').update(JSON.stringify(item)).digest('base64url');
+  return hash('sha1', JSON.stringify(item), 'base64url');
 }
 
 /** One product row → its `PUT /import/products` item and the digest of its content (availability included). */
 export function buildProductItem(row: Row, ctx: CatalogueContext): ItemResult {
   const item: JsonObject = {};
   for (const [column, rule] of PRODUCT_COLUMNS) {
-    const field = rule(row[column], ctx, column);
+    const value = row[column];
+    // Most optional columns are absent or null: nothing to check, nothing sent.
+    if ((value === null || value === undefined) && !ALWAYS_CHECKED.has(column)) continue;
+    const field = rule(value, ctx, column);
     if (!field.ok) return field;
     if (field.value !== undefined) item[column] = field.value;
   }
