@@ -11,6 +11,7 @@ import { runCommand, testConfig } from './support/harness.js';
 import type { TestDatabase } from './support/pg.js';
 import { runChecks } from '../src/cli/check.js';
 import { acquireJobLock } from '../src/state/lock.js';
+import { scheduledJobs } from '../jobs/index.js';
 import type { ReportData } from '../src/report/model.js';
 import { writeConfig } from './support/cli.js';
 import { runMain } from './support/main.js';
@@ -233,6 +234,14 @@ describe('the catalogue', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/the catalogue imports need the shop secret: set personaclick\.shopSecret/);
     expect(env.sandbox.catalogue.requests).toHaveLength(0);
+  });
+
+  it('the scheduler knows the jobs through the table: categories reconciled, products synced incrementally', () => {
+    const cfg = config({ schedule: '*/15 * * * *' }, { schedule: '0 2 * * *' });
+    expect(scheduledJobs(cfg).map((j) => [j.name, j.expression, j.launchable.lock])).toEqual([
+      ['categories', '0 2 * * *', 'categories'],
+      ['products', '*/15 * * * *', 'products'],
+    ]);
   });
 
   it('a dry run prints the imports with their method, the secret masked, and sends nothing', async () => {
