@@ -244,6 +244,24 @@ describe('the catalogue', () => {
     ]);
   });
 
+  it('shards split the products by id: together they tell every product once, and neither removes the products of the other', async () => {
+    await createCatalogue(env.db, 40);
+    const file = writeConfig({
+      personaclick: { url: env.sandbox.url, shopId: SHOP_ID, shopSecret: SECRET },
+      delivery: { orderSyncPerMinute: 60_000 },
+      source: { url: env.db.url },
+      jobs: { categories: { query: CATEGORIES_QUERY }, products: { query: PRODUCTS_QUERY, currency: 'USD' } },
+    });
+    expect((await runMain(['reconcile', 'categories', '--config', file])).code).toBe(0);
+    for (const shard of ['0/2', '1/2', '0/2']) expect((await runMain(['reconcile', 'products', '--shard', shard, '--config', file])).code).toBe(0);
+    const { catalogue } = env.sandbox;
+    expect(catalogue.products.size).toBe(40);
+    expect(catalogue.inStock()).toHaveLength(40);
+    const sent = catalogue.requests.filter((r) => r.path === '/import/products');
+    expect(sent.reduce((n, r) => n + r.count, 0)).toBe(40);
+    expect(sent.every((r) => r.method === 'PUT')).toBe(true);
+  });
+
   it('a dry run prints the imports with their method, the secret masked, and sends nothing', async () => {
     await createCatalogue(env.db, 3);
     const { stdout } = await runCommand(config(), ['reconcile', 'products'], {}, { dryRun: true });
