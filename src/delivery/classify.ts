@@ -108,6 +108,11 @@ export const PATH_STATUS_RULES: readonly (StatusRule & { readonly path: string }
   { path: '/import/', test: (s) => s === 400, class: 'fatal', why: 'the catalogue imports answer 400 for a wrong shop_id or shop_secret' },
 ];
 
+/** Why a path's own status rule applies to this answer (for the operator's message); undefined when none does. */
+export function pathStatusWhy(path: string, status: number): string | undefined {
+  return PATH_STATUS_RULES.find((rule) => path.startsWith(rule.path) && rule.test(status))?.why;
+}
+
 export function classifyStatus(status: number, path?: string): AnswerClass {
   if (path !== undefined) for (const rule of PATH_STATUS_RULES) if (path.startsWith(rule.path) && rule.test(status)) return rule.class;
   for (const rule of STATUS_RULES) if (rule.test(status)) return rule.class;

@@ -6,7 +6,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { ApiError, toError, trimBody } from '../errors.js';
 import type { ApiRequest } from '../payloads/index.js';
 import { storableText } from '../storable-text.js';
-import { NETWORK_ERROR_CLASS, answerJson, apiStatusOf, classifyAnswer, isRedirect, parseRetryAfter, type Answer } from './classify.js';
+import { NETWORK_ERROR_CLASS, answerJson, pathStatusWhy, apiStatusOf, classifyAnswer, isRedirect, parseRetryAfter, type Answer } from './classify.js';
 import { timerMs } from './timers.js';
 
 /** At most this much of an answer is read; the rest never is (the connection is dropped instead). */
@@ -205,7 +205,8 @@ function judge(path: string, url: string, answer: ReadAnswer): SendResult {
     throw new ApiError(`HTTP ${status} on ${path} is not the documented success (${describeBody(answer)})`, status, verdict, body);
   }
   const message = readMessage(json) ?? (body || 'no message');
-  throw new ApiError(`HTTP ${status}: ${message}`, status, verdict, body, parseRetryAfter(answer.headers['retry-after']));
+  const why = pathStatusWhy(path, status);
+  throw new ApiError(`HTTP ${status}: ${message}${why === undefined ? '' : ` (${why})`}`, status, verdict, body, parseRetryAfter(answer.headers['retry-after']));
 }
 
 function describeBody(answer: Answer): string {
