@@ -262,6 +262,24 @@ describe('the catalogue', () => {
     expect(sent.every((r) => r.method === 'PUT')).toBe(true);
   });
 
+  it('replaceTree: the whole tree in one POST, which drops the categories gone from the shop', async () => {
+    await createCatalogue(env.db, 2);
+    const tree = config({}, { replaceTree: true });
+    await runCommand(tree, ['reconcile', 'categories']);
+    await env.db.query(`DELETE FROM cat.categories WHERE id = 'wear'; UPDATE cat.categories SET name = 'Kids' WHERE id = 'kids'`);
+    const { summaries } = await runCommand(tree, ['reconcile', 'categories']);
+    expect(summaries[0]).toMatchObject({ status: 'done', sent: 4 });
+    const { catalogue } = env.sandbox;
+    expect(catalogue.requests.map((r) => [r.method, r.path, r.count])).toEqual([
+      ['POST', '/import/categories', 4],
+      ['POST', '/import/categories', 3],
+    ]);
+    expect([...catalogue.categories.keys()].sort()).toEqual(['bikes', 'kids', 'root']);
+    expect(catalogue.categories.get('kids')?.name).toBe('Kids');
+    const books = await env.db.query<{ key: string }>(`SELECT key FROM personaclick_sync.ledger WHERE job = 'categories' ORDER BY key`);
+    expect(books.map((b) => b.key)).toEqual(['bikes', 'kids', 'root']);
+  });
+
   it('a dry run prints the imports with their method, the secret masked, and sends nothing', async () => {
     await createCatalogue(env.db, 3);
     const { stdout } = await runCommand(config(), ['reconcile', 'products'], {}, { dryRun: true });
