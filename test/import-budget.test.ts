@@ -66,6 +66,29 @@ describe('one import budget per shop', () => {
     expect(Math.min(...gaps(arrivals))).toBeGreaterThanOrEqual(GAP_MS - 20);
   });
 
+  it('a catalogue run and a history backfill at once share the budget: their requests together stay one gap apart', async () => {
+    await createHistoryShop(env.db);
+    await insertHistory(env.db, 1, 20, { ageDays: 400 });
+    await env.db.query(`CREATE SCHEMA cat;
+      CREATE TABLE cat.products AS SELECT 'P' || i AS id, 'Product ' || i AS name, 10 + i AS price, 'https://shop.example/p/' || i AS url,
+        'https://shop.example/i/' || i || '.jpg' AS picture, true AS available, ARRAY['c1'] AS categories, now() AS updated_at FROM generate_series(1, 20) i`);
+    const both = testConfig(env.db.url, env.sandbox.url, {
+      personaclick: { shopSecret: SECRET },
+      delivery: { orderSyncPerMinute: PER_MINUTE },
+      orders: { query: HISTORY_ORDERS_QUERY, itemsQuery: HISTORY_ITEMS_QUERY, batchSize: 5 },
+      jobs: { products: { query: 'SELECT * FROM cat.products', currency: 'USD', batchSize: 5 } },
+    });
+    const [history, catalogue] = await Promise.all([
+      runCommand(both, ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01' }),
+      runCommand(both, ['reconcile', 'products']),
+    ]);
+    expect(history.summaries[0]).toMatchObject({ status: 'done', sent: 20 });
+    expect(catalogue.summaries[0]).toMatchObject({ status: 'done', sent: 20 });
+    const arrivals = [...env.sandbox.syncArrivals(), ...env.sandbox.catalogue.requests.map((r) => r.at)];
+    expect(arrivals).toHaveLength(8);
+    expect(Math.min(...gaps(arrivals))).toBeGreaterThanOrEqual(GAP_MS - 20);
+  });
+
   it('claims from separate connections (as separate processes) are spaced one gap apart from the first', async () => {
     const dbs = [openStateDb(env.db.url, STATE_SCHEMA), openStateDb(env.db.url, STATE_SCHEMA)];
     try {
