@@ -19,6 +19,11 @@ const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 6000,
 /** 120 a minute: one request every 500 ms (plus the pace margin). */
 const PER_MINUTE = 120;
 const GAP_MS = 60_000 / PER_MINUTE;
+/**
+ * Starts are one gap (and 25 ms) apart; arrivals at the sandbox carry each request's own latency besides, which on a
+ * busy machine varies by tens of milliseconds. Without the shared budget two runs' requests arrive together (gaps near 0).
+ */
+const MIN_ARRIVAL_GAP_MS = GAP_MS * 0.6;
 
 function config(): Config {
   return testConfig(env.db.url, env.sandbox.url, {
@@ -48,7 +53,7 @@ describe('one import budget per shop', () => {
     expect(old.summaries[0]).toMatchObject({ status: 'done', sent: 20 });
     const arrivals = env.sandbox.syncArrivals();
     expect(arrivals).toHaveLength(8);
-    expect(Math.min(...gaps(arrivals))).toBeGreaterThanOrEqual(GAP_MS - 20);
+    expect(Math.min(...gaps(arrivals))).toBeGreaterThanOrEqual(MIN_ARRIVAL_GAP_MS);
     expect(maxInWindow(arrivals, 1000)).toBeLessThanOrEqual(2);
   });
 
@@ -63,7 +68,7 @@ describe('one import budget per shop', () => {
     expect(second.summaries[0]).toMatchObject({ status: 'done', sent: 5 });
     const arrivals = env.sandbox.syncArrivals();
     expect(arrivals).toHaveLength(2);
-    expect(Math.min(...gaps(arrivals))).toBeGreaterThanOrEqual(GAP_MS - 20);
+    expect(Math.min(...gaps(arrivals))).toBeGreaterThanOrEqual(MIN_ARRIVAL_GAP_MS);
   });
 
   it('a catalogue run and a history backfill at once share the budget: their requests together stay one gap apart', async () => {
@@ -86,7 +91,7 @@ describe('one import budget per shop', () => {
     expect(catalogue.summaries[0]).toMatchObject({ status: 'done', sent: 20 });
     const arrivals = [...env.sandbox.syncArrivals(), ...env.sandbox.catalogue.requests.map((r) => r.at)];
     expect(arrivals).toHaveLength(8);
-    expect(Math.min(...gaps(arrivals))).toBeGreaterThanOrEqual(GAP_MS - 20);
+    expect(Math.min(...gaps(arrivals))).toBeGreaterThanOrEqual(MIN_ARRIVAL_GAP_MS);
   });
 
   it('claims from separate connections (as separate processes) are spaced one gap apart from the first', async () => {

@@ -7,6 +7,8 @@ import { scrub, type Logger } from '../log.js';
 import { secretsOf } from '../config/index.js';
 import { warningsText, type ApiRequest, type BuildResult, type JsonValue } from '../payloads/index.js';
 import { claimImportSlot } from '../state/budget.js';
+import { analyzeLedger } from '../state/ledger.js';
+
 import { Deliveries, importGapMs, type BatchEntry, type DispatchOptions, type Road, type RowHandle } from './deliveries.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
 import type { Cursor } from '../state/watermarks.js';
@@ -19,6 +21,9 @@ import type { RunOptions } from './options.js';
 import { shardLabel } from '../shard.js';
 import { observedSender } from './observed-sender.js';
 import type { RunWatch } from './observer.js';
+
+/** Rows sent in a run after which the ledger's statistics are refreshed (see analyzeLedger). */
+const ANALYZE_AFTER_SENT = 10_000;
 
 /** What a job tells the runner about this run; the rest comes from the run's options. */
 export interface RunSpec {
@@ -178,6 +183,10 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     error ??= toError(caught);
   }
   error ??= checkpoint.error;
+  // A run that booked many rows leaves the ledger's statistics stale: refresh them, so the next run reads it by index.
+  if (state && counts.sent >= ANALYZE_AFTER_SENT) {
+    await analyzeLedger(state).catch((caught: unknown) => log.warn({ err: toError(caught) }, 'could not refresh the ledger statistics (ANALYZE); the next run may read it slowly'));
+  }
   if (opts.lockLost?.aborted && !opts.signal?.aborted) {
     const cause = opts.lockLost.reason instanceof Error ? `: ${opts.lockLost.reason.message}` : '';
     error ??= new Error(`lost the job lock (state database connection dropped${cause}); stopped so that no second runner overlaps this one; the next run resumes from the last checkpoint`);
