@@ -6,6 +6,7 @@
 import type { Config } from '../src/config/index.js';
 import { ConfigError } from '../src/errors.js';
 import type { ScheduledJob } from '../src/run/scheduler.js';
+import { categoriesJob, productsJob } from './catalogue.js';
 import { eventsJob } from './events.js';
 import { cartsJob, wishlistsJob } from './mirror.js';
 import { ordersJob } from './orders.js';
@@ -14,7 +15,7 @@ import type { CommandOption, JobCommand, JobDefinition } from './types.js';
 
 export type { CommandArgs, CommandOption, JobCommand, JobDefinition } from './types.js';
 
-export const JOBS: readonly JobDefinition[] = [ordersJob, cartsJob, wishlistsJob, eventsJob];
+export const JOBS: readonly JobDefinition[] = [ordersJob, cartsJob, wishlistsJob, eventsJob, categoriesJob, productsJob];
 
 /** Every job command of the command line, replay last. */
 export const COMMANDS: readonly JobCommand[] = [...JOBS.flatMap((job) => job.commands), replayCommand(JOBS)];

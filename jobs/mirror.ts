@@ -23,9 +23,10 @@ import type { RunOptions } from '../src/run/options.js';
 import { executeRun, type JobRun } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
-import { compareC, devicesByDid, snapshotPages, type DeviceLines } from '../src/source/snapshot.js';
+import { devicesByDid, snapshotPages, type DeviceLines } from '../src/source/snapshot.js';
 import { ledgerEnvelopes, ledgerPages, type LedgerEntry } from '../src/state/ledger.js';
 import { buildContext } from './context.js';
+import { mergeJoin } from './merge.js';
 import type { JobDefinition } from './types.js';
 import { warnedRows } from './warned.js';
 import { requireColumns } from './model-shape.js';
@@ -94,49 +95,20 @@ export async function reconcile(services: Services, kind: MirrorKind, full: bool
   return executeRun(services, opts, { job: kind, mode: 'reconcile', ledgerJob: kind }, async (run) => {
     // A required column missing would make every device invalid: a model error, before anything is sent.
     await requireColumns(services.source, MODELS[kind], job.query);
-    // Both sides arrive a page at a time (each reading its next page meanwhile); the merge walks the pages in step
-    // and awaits nothing for a device that is unchanged.
-    const pages = snapshotPages(services.source, job.query, job.pageSize, opts.shard)[Symbol.asyncIterator]();
-    const ledger = readStatePages(opts.dryRun, ledgerPages(services.state, kind, run.runId, 5000, opts.shard))[Symbol.asyncIterator]();
-    let devices: DeviceLines[] = [];
-    let entries: LedgerEntry[] = [];
-    let d = 0;
-    let e = 0;
-    let devicesDone = false;
-    let entriesDone = false;
-    let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
-    try {
-      for (;;) {
-        if (d === devices.length && !devicesDone) {
-          const page = await pages.next();
-          if (page.done) devicesDone = true;
-          else [devices, d] = [page.value, 0];
-        }
-        if (e === entries.length && !entriesDone) {
-          const page = await ledger.next();
-          if (page.done) entriesDone = true;
-          else [entries, e] = [page.value, 0];
-        }
-        const device = devices[d];
-        const known = entries[e];
-        if ((device === undefined && known === undefined) || remaining <= 0 || run.shouldStop()) break;
-        remaining -= 1;
-        const order = device === undefined ? 1 : known === undefined ? -1 : compareC(device.did, known.key);
-        let pending: Promise<void> | undefined;
-        if (device !== undefined && order <= 0) {
-          d += 1;
-          if (order === 0) e += 1;
-          pending = sendDevice(run, spec, device, { hash: order === 0 ? known?.hash : undefined, full }, ctx);
-        } else if (known !== undefined) {
-          e += 1;
-          pending = clearDevice(run, spec, known.key, { stream: known.stream ?? null, segment: known.segment ?? null }, ctx);
-        }
-        if (pending !== undefined) await pending;
-      }
-    } finally {
-      await pages.return(undefined);
-      await ledger.return(undefined);
-    }
+    // Both sides arrive a page at a time; the merge walks them in step and awaits nothing for an unchanged device.
+    await mergeJoin(
+      snapshotPages(services.source, job.query, job.pageSize, opts.shard),
+      (device: DeviceLines) => device.did,
+      readStatePages(opts.dryRun, ledgerPages(services.state, kind, run.runId, 5000, opts.shard)),
+      (entry: LedgerEntry) => entry.key,
+      (device, known) =>
+        device !== undefined
+          ? sendDevice(run, spec, device, { hash: known?.hash, full }, ctx)
+          : known !== undefined
+            ? clearDevice(run, spec, known.key, { stream: known.stream ?? null, segment: known.segment ?? null }, ctx)
+            : undefined,
+      { limit: opts.limit, stop: () => run.shouldStop() },
+    );
   });
 }
 

@@ -4,6 +4,7 @@ import * as m001 from './001_initial.js';
 import * as m002 from './002_ledger_envelope.js';
 import * as m003 from './003_order_roads.js';
 import * as m004 from './004_monitoring.js';
+import * as m005 from './005_import_budget.js';
 
 export interface Migration {
   name: string;
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '002_ledger_envelope', ...m002 },
   { name: '003_order_roads', ...m003 },
   { name: '004_monitoring', ...m004 },
+  { name: '005_import_budget', ...m005 },
 ];

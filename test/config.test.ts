@@ -312,7 +312,7 @@ logging: debug
 
   it('requires at least one job, and the required sections', () => {
     expect(problemsOf(MINIMAL.replace(/jobs:[\s\S]*$/, 'jobs: {}\n'))).toEqual([
-      'jobs: must define at least one job: orders, carts, wishlists, events (got an empty mapping)',
+      'jobs: must define at least one job: orders, carts, wishlists, events, categories, products (got an empty mapping)',
     ]);
     expect(problemsOf('delivery:\n  retries: 3\n')).toEqual(['personaclick: is required', 'source: is required', 'jobs: is required']);
     expect(problemsOf('')).toEqual(['the file is empty: it needs at least the sections personaclick, source and jobs']);

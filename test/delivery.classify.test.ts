@@ -109,3 +109,16 @@ describe('status rules', () => {
     }
   });
 });
+
+describe('the catalogue imports', () => {
+  it('204 with no body is their success; a 400 (wrong shop_id or shop_secret) is fatal, elsewhere it is the data', () => {
+    for (const path of ['/import/products', '/import/categories']) {
+      expect(classifyAnswer(path, answer(204, ''))).toBe('success');
+      expect(classifyAnswer(path, answer(200, '<html>proxy</html>'))).toBe('transient');
+      expect(classifyAnswer(path, answer(400, '{"status":"error"}'))).toBe('fatal');
+      expect(classifyAnswer(path, answer(413, ''))).toBe('rejected');
+      expect(classifyAnswer(path, answer(429, ''))).toBe('transient');
+    }
+    expect(classifyAnswer('/sync/orders', answer(400, '{"status":"error"}'))).toBe('rejected');
+  });
+});

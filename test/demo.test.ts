@@ -198,6 +198,16 @@ describe('demo', () => {
     expect(differingDevices(shop.carts, other)).toEqual([facts.duplicate.did, facts.day.added.did].sort());
   });
 
+  it('mirrors the catalogue: every product the first night, then the one sold out and the one deleted reach PersonaClick', () => {
+    expect(demo.code, demo.report).toBe(0);
+    const part = section(demo.report, 'The catalogue:');
+    expect(part).toMatch(/requests: PUT \/import\/products \(1\), DELETE \/import\/products \(1\)/);
+    expect(part).toContain('SKU-107: out of stock at PersonaClick; SKU-111: removed (out of stock)');
+    for (const check of ['the second night sent exactly the two products that changed', 'SKU-107 is out of stock at PersonaClick']) {
+      expect(demo.report).toMatch(new RegExp(`ok\\s+${check}`));
+    }
+  });
+
   it('gives node-postgres-shaped rows from the embedded database', async () => {
     const row = await withShop({ orders: 20 }, async (db) => {
       const rows = await db.source.query({

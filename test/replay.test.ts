@@ -28,7 +28,7 @@ const open = async (job: string) =>
 
 describe('replay', () => {
   it('covers every job of the table', () => {
-    expect(JOBS.map((j) => j.name)).toEqual(['orders', 'carts', 'wishlists', 'events']);
+    expect(JOBS.map((j) => j.name)).toEqual(['orders', 'carts', 'wishlists', 'events', 'categories', 'products']);
   });
 
   it('orders: sends a fixed invalid order and a rejected one, resolves both', async () => {

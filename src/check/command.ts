@@ -13,7 +13,9 @@ import { CUSTOMER_IDENTIFIERS } from '../payloads/index.js';
 import { scrub } from '../log.js';
 import { openSource, type Source } from '../source/db.js';
 import type { Fix } from './advice.js';
-import { CARTS_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
+import { CARTS_MODEL, CATEGORIES_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, PRODUCTS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
+import { crossCheck, modelReferences, orderLineReferences, CROSS_CHECK_ORDERS } from '../source/catalogue-probes.js';
+import type { Statement } from '../source/statement.js';
 import { orderLinesStatement, repeatedOrders } from '../source/orders.js';
 import { privilegeFindings, rolePrivileges } from '../source/privileges.js';
 import { missingColumns, missingColumnText, repeatedKeysText } from '../source/shape.js';
@@ -21,7 +23,7 @@ import { modelColumns, modelColumnTypes, sessionInfo, statsVisibility, type Sess
 import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
 import { stateServer } from '../state/server.js';
-import { checkEventsCost, checkOrdersCost, checkSnapshotCost, type CostContext, type CostFigures } from './cost.js';
+import { checkCatalogueCost, checkEventsCost, checkOrdersCost, checkSnapshotCost, type CostContext, type CostFigures } from './cost.js';
 
 export interface CheckFinding {
   level: 'ok' | 'warn' | 'error';
@@ -204,6 +206,42 @@ async function checkModels(config: Config, source: Source, role: string, add: Ad
     const columns = await checkColumns(source, EVENTS_MODEL, events.query, [], add);
     if (columns) await checkNaiveTimes(source, EVENTS_MODEL, events.query, [], columns, add);
     if (columns && columns.has('event_key')) await checkEventsCost(cost, events.query, events.pageSize);
+  }
+  await checkCatalogue(config, source, cost, add);
+}
+
+/** The catalogue models (columns, cost), and the cross-check of the product ids the other models name. */
+async function checkCatalogue(config: Config, source: Source, cost: CostContext, add: Add): Promise<void> {
+  const { categories, products, orders, carts, wishlists } = config.jobs;
+  for (const [spec, job] of [[CATEGORIES_MODEL, categories], [PRODUCTS_MODEL, products]] as const) {
+    if (!job) continue;
+    const columns = await checkColumns(source, spec, job.query, [], add);
+    if (columns && columns.has('id')) await checkCatalogueCost(cost, spec.subject, job.query, job.pageSize);
+  }
+  if ((categories || products) && (config.personaclick.shopSecret === undefined || config.personaclick.shopSecret === '')) {
+    add('error', 'personaclick.shopSecret', 'not set: the catalogue imports (jobs.categories, jobs.products) need the shop secret');
+  }
+  if (!products) return;
+  const subject = 'jobs.products.crossCheck';
+  const sides: [string, () => Promise<Statement>][] = [];
+  if (orders) sides.push([`the lines of the last ${CROSS_CHECK_ORDERS} orders`, () => orderLineReferences(source, orders.query, orders.itemsQuery)]);
+  if (carts) sides.push(['the carts', () => Promise.resolve(modelReferences(carts.query))]);
+  if (wishlists) sides.push(['the wishlists', () => Promise.resolve(modelReferences(wishlists.query))]);
+  for (const [what, references] of sides) {
+    try {
+      const found = await crossCheck(source, await references(), products.query);
+      if (found.missing === 0) add('ok', subject, `${what}: all ${found.referenced} product ids are in the products model`);
+      else {
+        add(
+          'warn',
+          subject,
+          `${what}: ${found.missing} of ${found.referenced} product ids are not in the products model (e.g. ${found.examples.join(', ')}): PersonaClick will know no such product (no recommendations, no feed price for a line sent without one)`,
+        );
+      }
+      if (found.tooLong > 0) add('warn', subject, `${what}: ${found.tooLong} product ids are longer than 255 characters: the catalogue and the events ignore them, so they never match`);
+    } catch (caught) {
+      add('warn', subject, `${what}: the cross-check did not run: ${errorText(caught)}`);
+    }
   }
 }
 

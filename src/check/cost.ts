@@ -165,6 +165,17 @@ export async function checkSnapshotCost(ctx: CostContext, subject: string, query
   await keyedCost(ctx, subject, query, pageSize, { key: 'did', order: 'did::text COLLATE "C"', fallback: '(device_id COLLATE "C")', noun: 'lines', probe: probeSnapshotPage });
 }
 
+/** A catalogue model (categories, products): its page after a real id, as the reconcile reads it. */
+export async function checkCatalogueCost(ctx: CostContext, subject: string, query: string, pageSize: number): Promise<void> {
+  await keyedCost(ctx, subject, query, pageSize, {
+    key: 'id',
+    order: 'id::text COLLATE "C"',
+    fallback: '(id COLLATE "C")',
+    noun: 'rows',
+    probe: (source, q, size) => probeSnapshotPage(source, q, size, 'id'),
+  });
+}
+
 /** The events model: its page after a real event_key. */
 export async function checkEventsCost(ctx: CostContext, query: string, pageSize: number): Promise<void> {
   await keyedCost(ctx, 'jobs.events.query', query, pageSize, { key: 'event_key', order: 'event_key::text COLLATE "C"', fallback: '(event_key COLLATE "C")', noun: 'rows', probe: probeEventsPage });

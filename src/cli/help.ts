@@ -25,7 +25,7 @@ Options
   --config FILE      configuration file (default: $PERSONACLICK_SYNC_CONFIG, else config/personaclick-sync.yaml)
   --dry-run          build every request and print it as NDJSON on stdout; send nothing, write no state
   --limit N          stop after reading N rows
-  --full             reconcile: re-send every cart or wishlist, not only the changed ones
+  --full             reconcile: re-send every cart, wishlist, category or product, not only the changed ones
   --from D, --to D   backfill: the updated_at range, ISO dates or datetimes (UTC when no offset); --to is exclusive
                      report: the days, YYYY-MM-DD (UTC); --to is exclusive
   --via push|sync    backfill: the order-sync API with real dates (sync, the default; needs personaclick.shopSecret),
@@ -35,7 +35,7 @@ Options
   --yes              backfill: go on with a first backfill of a range without asking (it tells its customers' orders,
                      and each can start a PersonaClick trigger chain that mails them); without it a terminal asks for
                      a typed yes, and without a terminal the backfill stops (exit 2); a dry run needs none
-  --job J            replay: only this job's failures (orders, carts, wishlists, events)
+  --job J            replay: only this job's failures (orders, carts, wishlists, events, categories, products)
   --class C          replay: only invalid, rejected, warning, unconfirmed or held failures (warning: sent without a bad
                      optional field; unconfirmed: a delivered order report --verify found missing or different at
                      PersonaClick, sent again whole through the order-sync API; held: an order only the order-sync API
@@ -72,8 +72,9 @@ Exit codes
   1    failed (an unexpected error; see the log)
   2    bad configuration or usage, a model error (a required column missing, an order given twice), or a first
        backfill without a yes
-  3    PersonaClick refused the shop (HTTP 401/403), does not know it (404), or refused a whole order-sync batch
-       alike in both halves: nothing would succeed; the line names the setting to check
+  3    PersonaClick refused the shop (HTTP 401/403; 400 from a catalogue import: a wrong shop secret), does not know it
+       (404), or refused a whole order-sync batch alike in both halves: nothing would succeed; the line names the
+       setting to check
   4    PersonaClick stayed unavailable after every retry; the next run resumes where this one stopped
   5    report --verify: an order read back is missing or different at PersonaClick, or its read was refused
   75   skipped: another runner holds this job's lock
@@ -85,6 +86,8 @@ Examples
   personaclick-sync sync orders --dry-run --limit 5 | jq .
   */5 * * * *  personaclick-sync sync orders          (crontab: every five minutes)
   0 3 * * *    personaclick-sync reconcile carts       (crontab: nightly)
+  */15 * * * * personaclick-sync sync products        (the products changed since the last run; categories first)
+  30 2 * * *   personaclick-sync reconcile products    (nightly: removed products out, availability mirrored)
   personaclick-sync backfill orders --from 2021-01-01 --to 2024-01-01 --yes --shard 0/4
   personaclick-sync replay --class invalid --since 2024-06-01
   personaclick-sync status --json
@@ -95,4 +98,10 @@ Examples
   personaclick-sync replay --class held               (once personaclick.shopSecret is set: the orders held for it)
   personaclick-sync schedule                          (one long-running process instead of crontab lines;
                                                        /metrics and /healthz on metrics.host (default 127.0.0.1):metrics.port)
+
+Catalogue settings (docs/catalogue.md)
+  jobs.categories    query (id, name, parent, url, alias), batchSize (<= 5000), replaceTree (the whole tree in one POST)
+  jobs.products      query (id, name, price, url, picture, available, categories, currency, … updated_at), batchSize
+                     (<= 5000), currency (when the model has none), zeroPrices (the shop enabled price 0), settleSeconds
+  Every catalogue import and the order-sync API share one budget per shop: delivery.orderSyncPerMinute (default 40)
 `;

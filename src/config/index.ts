@@ -29,6 +29,8 @@ export {
   type OrdersJobConfig,
   type SnapshotJobConfig,
   type EventsJobConfig,
+  type CategoriesJobConfig,
+  type ProductsJobConfig,
   type JobsConfig,
   type JobName,
 } from './schema.js';

@@ -44,6 +44,8 @@ export const DEFAULTS = {
   carts: { pageSize: 5_000 },
   wishlists: { pageSize: 5_000 },
   events: { pageSize: 1_000 },
+  categories: { pageSize: 5_000, batchSize: 5_000 },
+  products: { pageSize: 5_000, batchSize: 1_000, settleSeconds: 5 },
 } as const;
 
 // ───────────────────────────── field builders ─────────────────────────────
@@ -316,11 +318,37 @@ const ordersShape = {
 
 const snapshotShape = (def: number) => ({ query: sql(), schedule: cron, pageSize: pageSize(def) });
 
+const flag = (def: boolean) => z.preprocess(coerceBoolean, z.boolean({ error: 'must be true or false' })).default(def);
+
+/** The catalogue's categories model: rows of id, name, parent (null at the top), optional url, alias. */
+const categoriesShape = {
+  ...snapshotShape(DEFAULTS.categories.pageSize),
+  /** Categories a request (the docs recommend at most 5000 items a request). */
+  batchSize: int(1, 5_000).default(DEFAULTS.categories.batchSize),
+  /** Send the whole tree with the tree-replacing POST (every category not in it is removed) instead of add/update + delete. */
+  replaceTree: flag(false),
+};
+
+/** The catalogue's products model: one row per product with the documented fields and updated_at. */
+const productsShape = {
+  ...snapshotShape(DEFAULTS.products.pageSize),
+  /** Products a request (the docs recommend at most 5000). */
+  batchSize: int(1, 5_000).default(DEFAULTS.products.batchSize),
+  /** The shop has zero prices enabled (an administrator's setting on PersonaClick's side): price 0 is then allowed. */
+  zeroPrices: flag(false),
+  /** The currency of a product whose row has no currency column (e.g. RUB, USD). */
+  currency: z.preprocess(emptyAsUnset, z.string({ error: 'must be a currency code such as USD' }).min(1, { error: 'must be a currency code such as USD' }).optional()),
+  /** sync products: rows changed up to this many seconds ago are left for the next run (commits in flight). */
+  settleSeconds: int(0, 604_800).default(DEFAULTS.products.settleSeconds),
+};
+
 const jobsShape = {
   orders: z.strictObject(ordersShape).optional(),
   carts: z.strictObject(snapshotShape(DEFAULTS.carts.pageSize)).optional(),
   wishlists: z.strictObject(snapshotShape(DEFAULTS.wishlists.pageSize)).optional(),
   events: z.strictObject(snapshotShape(DEFAULTS.events.pageSize)).optional(),
+  categories: z.strictObject(categoriesShape).optional(),
+  products: z.strictObject(productsShape).optional(),
 };
 
 const rootShape = {
@@ -370,8 +398,10 @@ export type OrdersJobConfig = NonNullable<JobsConfig['orders']>;
 export type SnapshotJobConfig = NonNullable<JobsConfig['carts']>;
 export type EventsJobConfig = NonNullable<JobsConfig['events']>;
 export type JobConfigBase = SnapshotJobConfig;
+export type CategoriesJobConfig = NonNullable<JobsConfig['categories']>;
+export type ProductsJobConfig = NonNullable<JobsConfig['products']>;
 
-export const JOB_NAMES = ['orders', 'carts', 'wishlists', 'events'] as const satisfies readonly JobName[];
+export const JOB_NAMES = ['orders', 'carts', 'wishlists', 'events', 'categories', 'products'] as const satisfies readonly JobName[];
 
 /** The keys each mapping accepts, by dotted path ('' is the top level): for "did you mean" hints. */
 export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
@@ -388,6 +418,8 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'jobs.carts': Object.keys(snapshotShape(0)),
   'jobs.wishlists': Object.keys(snapshotShape(0)),
   'jobs.events': Object.keys(snapshotShape(0)),
+  'jobs.categories': Object.keys(categoriesShape),
+  'jobs.products': Object.keys(productsShape),
 };
 
 /** A job's section, or ConfigError (exit 2) naming it when the config has none. */

@@ -36,6 +36,9 @@ export const SUCCESS_RULES: readonly SuccessRule[] = [
   { path: '/push/custom', accepts: [{ status: 204, body: 'empty' }, { body: 'json-success' }] },
   { path: '/track/', accepts: [{ status: 200, body: 'empty' }, { body: 'json-success' }] },
   { path: '/sync/orders', accepts: [{ body: 'json-success' }] },
+  // The catalogue imports queue the work and answer 204 with no body (docs/catalogue.md); errors come later by e-mail.
+  { path: '/import/products', accepts: [{ status: 204, body: 'empty' }, { body: 'json-success' }] },
+  { path: '/import/categories', accepts: [{ status: 204, body: 'empty' }, { body: 'json-success' }] },
 ];
 
 /** A path no rule names: only the JSON success proves anything. */
@@ -96,7 +99,22 @@ export const STATUS_RULES: readonly StatusRule[] = [
   { test: (s) => s < 400, class: 'transient', why: 'an answer the API never gives (another 3xx, a 1xx): it proves nothing, try again' },
 ];
 
-export function classifyStatus(status: number): AnswerClass {
+/**
+ * Statuses that mean something else on some paths. The catalogue imports check only the credentials before queueing
+ * (the data is checked later and reported by e-mail), and answer 400 for a wrong shop_id or shop_secret: nothing
+ * else will succeed, and splitting the batch would only send it again piece by piece.
+ */
+export const PATH_STATUS_RULES: readonly (StatusRule & { readonly path: string })[] = [
+  { path: '/import/', test: (s) => s === 400, class: 'fatal', why: 'the catalogue imports answer 400 for a wrong shop_id or shop_secret' },
+];
+
+/** Why a path's own status rule applies to this answer (for the operator's message); undefined when none does. */
+export function pathStatusWhy(path: string, status: number): string | undefined {
+  return PATH_STATUS_RULES.find((rule) => path.startsWith(rule.path) && rule.test(status))?.why;
+}
+
+export function classifyStatus(status: number, path?: string): AnswerClass {
+  if (path !== undefined) for (const rule of PATH_STATUS_RULES) if (path.startsWith(rule.path) && rule.test(status)) return rule.class;
   for (const rule of STATUS_RULES) if (rule.test(status)) return rule.class;
   return 'rejected';
 }
@@ -122,8 +140,8 @@ export function isUnknownShop(status: number, json: unknown): boolean {
 }
 
 /** The class of an answer outside 2xx, its body considered: an unknown shop is fatal, the rest by status. */
-export function classifyRefusal(status: number, json: unknown): AnswerClass {
-  return isUnknownShop(status, json) ? 'fatal' : classifyStatus(status);
+export function classifyRefusal(status: number, json: unknown, path?: string): AnswerClass {
+  return isUnknownShop(status, json) ? 'fatal' : classifyStatus(status, path);
 }
 
 /**
@@ -131,7 +149,7 @@ export function classifyRefusal(status: number, json: unknown): AnswerClass {
  * refused the record in a success's clothes); any other 2xx is a success only in the form its path documents.
  */
 export function classifyAnswer(path: string, answer: Answer, json: unknown = answerJson(answer)): AnswerClass | 'success' {
-  if (answer.status < 200 || answer.status >= 300) return classifyRefusal(answer.status, json);
+  if (answer.status < 200 || answer.status >= 300) return classifyRefusal(answer.status, json, path);
   const apiStatus = apiStatusOf(json);
   if (apiStatus !== undefined && apiStatus !== 'success') return 'rejected';
   return isDocumentedSuccess(path, answer, json) ? 'success' : UNDOCUMENTED_SUCCESS_CLASS;

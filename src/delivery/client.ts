@@ -6,7 +6,7 @@
 import { ApiError, toError, trimBody } from '../errors.js';
 import type { ApiRequest } from '../payloads/index.js';
 import { storableText } from '../storable-text.js';
-import { NETWORK_ERROR_CLASS, answerJson, apiStatusOf, classifyAnswer, isRedirect, parseRetryAfter, type Answer } from './classify.js';
+import { NETWORK_ERROR_CLASS, answerJson, pathStatusWhy, apiStatusOf, classifyAnswer, isRedirect, parseRetryAfter, type Answer } from './classify.js';
 import { GuardedPool, RequestTimeout, type ReadAnswer } from './http.js';
 
 /** At most this much of an answer is read; the rest never is (the connection is dropped instead). */
@@ -42,7 +42,7 @@ export class PersonaClickClient {
     const path = `${this.basePath}${req.path}`;
     let answer: ReadAnswer;
     try {
-      answer = await this.http.exchange({ method: 'POST', path, headers: REQUEST_HEADERS, body: JSON.stringify(req.body), capBytes: ANSWER_CAP_BYTES });
+      answer = await this.http.exchange({ method: req.method ?? 'POST', path, headers: REQUEST_HEADERS, body: JSON.stringify(req.body), capBytes: ANSWER_CAP_BYTES });
     } catch (caught) {
       throw noAnswer(toError(caught));
     }
@@ -87,7 +87,8 @@ function judge(path: string, url: string, answer: ReadAnswer): SendResult {
     throw new ApiError(`HTTP ${status} on ${path} is not the documented success (${describeBody(answer)})`, status, verdict, body);
   }
   const message = readMessage(json) ?? (body || 'no message');
-  throw new ApiError(`HTTP ${status}: ${message}`, status, verdict, body, parseRetryAfter(answer.headers['retry-after']), { path });
+  const why = pathStatusWhy(path, status);
+  throw new ApiError(`HTTP ${status}: ${message}${why === undefined ? '' : ` (${why})`}`, status, verdict, body, parseRetryAfter(answer.headers['retry-after']), { path });
 }
 
 function describeBody(answer: Answer): string {

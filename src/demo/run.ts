@@ -22,6 +22,7 @@ import { fromKnex } from '../state/db.js';
 import { listOpenFailures, type OpenFailure } from '../state/failures.js';
 import { migrate } from '../state/migrate.js';
 import { CARTS_QUERY, WISHLISTS_QUERY } from './carts.js';
+import { CATEGORIES_QUERY, catalogueChecks, printCatalogue, PRODUCTS_QUERY, runCatalogueDemo } from './catalogue.js';
 import { openEmbeddedDb, type EmbeddedDb } from './embedded.js';
 import { historyChecks, printHistory, runHistoryDemo } from './history-demo.js';
 import { mirrorChecks, printMirror, runMirrorDemo } from './mirror.js';
@@ -136,7 +137,16 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     print(`  customers         ${pad(triggers.customers)}   reached by either chain`);
     print();
 
-    const checks = [...demoChecks({ shop, first, second, invalid, rejected, purchases, sandbox, acceptedAfterFirst }), ...historyChecks(history), ...mirrorChecks(mirror)];
+    // The catalogue: products and categories mirrored onto the catalogue imports; one sells out, one is deleted.
+    const catalogue = await runCatalogueDemo({ services, sandbox, pglite: db.pglite, out: opts.out, log });
+    printCatalogue(print, catalogue);
+
+    const checks = [
+      ...demoChecks({ shop, first, second, invalid, rejected, purchases, sandbox, acceptedAfterFirst }),
+      ...historyChecks(history),
+      ...mirrorChecks(mirror),
+      ...catalogueChecks(catalogue),
+    ];
     print('Checks');
     for (const check of checks) print(`  ${check.ok ? 'ok    ' : 'FAILED'}  ${check.text}`);
     const failed = checks.filter((c) => !c.ok).length;
@@ -171,6 +181,8 @@ export function demoConfigInput(apiUrl: string, now: Date = new Date()): Record<
       // Small pages, so the snapshot is read in several of them (a page never splits a device's lines).
       carts: { query: CARTS_QUERY, pageSize: 25 },
       wishlists: { query: WISHLISTS_QUERY, pageSize: 25 },
+      categories: { query: CATEGORIES_QUERY },
+      products: { query: PRODUCTS_QUERY, currency: 'USD', pageSize: 25, batchSize: 50 },
     },
   };
 }

@@ -1,5 +1,5 @@
 /** The payloads stage: model rows → PersonaClick requests, and the schemas that check them. */
-export type { ApiPath, ApiRequest, BuildContext, BuildResult, BuildWarning, JsonObject, JsonValue, Row } from './types.js';
+export type { ApiMethod, ApiPath, ApiRequest, BuildContext, BuildResult, BuildWarning, JsonObject, JsonValue, Row } from './types.js';
 export { buildPurchase } from './purchase.js';
 export {
   buildClearCart,
@@ -31,3 +31,18 @@ export {
   type SyncContext,
   type SyncOrderResult,
 } from './sync-order.js';
+export {
+  buildCategoryItem,
+  buildProductItem,
+  catalogueRequest,
+  CATEGORY_COLUMN_NAMES,
+  MAX_CATALOGUE_BATCH,
+  MAX_CATALOGUE_ID_CHARS,
+  MAX_PICTURE_CHARS,
+  PRODUCT_COLUMN_NAMES,
+  REQUIRED_CATEGORY_COLUMNS,
+  REQUIRED_PRODUCT_COLUMNS,
+  type CatalogueContext,
+  type CatalogueKind,
+  type ItemResult,
+} from './catalogue.js';

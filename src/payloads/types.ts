@@ -1,7 +1,10 @@
 /** The public types of the payloads stage: what a builder takes and what it gives back. */
 
 /** The PersonaClick endpoints a request can go to. */
-export type ApiPath = '/push' | '/push/custom' | '/track/received' | '/track/clicked' | '/track/closed' | '/sync/orders';
+export type ApiPath = '/push' | '/push/custom' | '/track/received' | '/track/clicked' | '/track/closed' | '/sync/orders' | '/import/products' | '/import/categories';
+
+/** The HTTP method of a request: POST unless it says otherwise (the catalogue imports use PUT and DELETE too). */
+export type ApiMethod = 'POST' | 'PUT' | 'DELETE' | 'PATCH';
 
 /** A value that survives `JSON.stringify` unchanged. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
@@ -9,9 +12,11 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: s
 /** A JSON object: the body of a request. */
 export type JsonObject = { [k: string]: JsonValue };
 
-/** One request, ready to POST. */
+/** One request, ready to send. */
 export interface ApiRequest {
   path: ApiPath;
+  /** POST when absent. */
+  method?: ApiMethod | undefined;
   body: { [k: string]: JsonValue };
 }
 

@@ -12,12 +12,13 @@
 import type { Config } from '../config/index.js';
 import type { Source } from '../source/db.js';
 import { orderStampsPage, type OrderStamp } from '../source/order-keys.js';
-import { compareC, snapshotPages } from '../source/snapshot.js';
+import { compareC, snapshotPages, type DeviceLines } from '../source/snapshot.js';
+import { countOpenFailures } from '../state/failures.js';
 import type { StateDb } from '../state/db.js';
 import { ledgerPages } from '../state/ledger.js';
 import { bookedKeys } from '../state/booked.js';
 import { listWatermarks, type Cursor } from '../state/watermarks.js';
-import { DayTally, fateOf, type MirrorRow, type ReportData } from './model.js';
+import { DayTally, fateOf, type CatalogueRow, type MirrorRow, type ReportData } from './model.js';
 import type { DeliveredOrder, EvenSample } from './verify.js';
 
 /** The ledger and failures namespace, and the watermark, of the orders job (jobs/orders.ts). */
@@ -42,7 +43,61 @@ export async function collectReport(config: Config, source: Source, state: State
     const cfg = config.jobs[job];
     if (cfg) mirrors.push(await compareMirror(source, state, job, cfg.query, cfg.pageSize));
   }
-  return { from: range.from, to: range.to, generatedAt: now.toISOString(), orders: orders !== undefined, watermark, days, mirrors };
+  const catalogue: CatalogueRow[] = [];
+  for (const job of ['categories', 'products'] as const) {
+    const cfg = config.jobs[job];
+    if (cfg) catalogue.push(await compareCatalogue(source, state, job, cfg.query, cfg.pageSize));
+  }
+  return { from: range.from, to: range.to, generatedAt: now.toISOString(), orders: orders !== undefined, watermark, days, mirrors, catalogue };
+}
+
+/** A catalogue model against its ledger: the same byte-order merge as the mirrors, keyed on id; products out of stock counted. */
+async function compareCatalogue(source: Source, state: StateDb, job: 'categories' | 'products', query: string, pageSize: number): Promise<CatalogueRow> {
+  const row: CatalogueRow = { job, shop: 0, told: 0, notTold: 0, toRemove: 0, outOfStock: 0, failed: 0 };
+  const shop = snapshotPages(source, query, pageSize, undefined, 'id')[Symbol.asyncIterator]();
+  const ledger = ledgerPages(state, job, '', 10_000)[Symbol.asyncIterator]();
+  let items: DeviceLines[] = [];
+  let keys: string[] = [];
+  let d = 0;
+  let k = 0;
+  let shopDone = false;
+  let ledgerDone = false;
+  try {
+    for (;;) {
+      if (d === items.length && !shopDone) {
+        const page = await shop.next();
+        if (page.done) shopDone = true;
+        else [items, d] = [page.value, 0];
+      }
+      if (k === keys.length && !ledgerDone) {
+        const page = await ledger.next();
+        if (page.done) ledgerDone = true;
+        else [keys, k] = [page.value.map((entry) => entry.key), 0];
+      }
+      const item = items[d];
+      const key = keys[k];
+      if (item === undefined && key === undefined) break;
+      const order = item === undefined ? 1 : key === undefined ? -1 : compareC(item.did, key);
+      if (item !== undefined && order <= 0) {
+        row.shop += 1;
+        if (item.lines[0]?.available === false) row.outOfStock += 1;
+        d += 1;
+        if (order === 0) {
+          row.told += 1;
+          k += 1;
+        } else row.notTold += 1;
+      } else {
+        row.told += 1;
+        row.toRemove += 1;
+        k += 1;
+      }
+    }
+  } finally {
+    await shop.return(undefined);
+    await ledger.return(undefined);
+  }
+  row.failed = (await countOpenFailures(state)).filter((f) => f.job === job && f.class !== 'warning').reduce((sum, f) => sum + f.count, 0);
+  return row;
 }
 
 /** The lowest of the incremental sync's watermarks ("orders", "orders#i/N"), or undefined before its first run. */

@@ -3,7 +3,7 @@
  * opens offline) with a chart of the days (delivered / failed / missing / pending, stacked, drawn as inline SVG)
  * above the same table as the terminal's, and carts and wishlists below it.
  */
-import { addsUp, failed, mirrorAddsUp, totalOf, type DayRow, type ReportData } from './model.js';
+import { addsUp, catalogueAddsUp, failed, mirrorAddsUp, totalOf, type DayRow, type ReportData } from './model.js';
 import { COLUMN_LABELS, DAY_COLUMNS } from './table.js';
 
 export const COLORS = { delivered: '#2e7d32', failed: '#c62828', missing: '#ef6c00', pending: '#9e9e9e' } as const;
@@ -121,6 +121,24 @@ ${data.mirrors
 </table>
 </section>`
       : '';
+  const catalogueSection =
+    data.catalogue.length > 0
+      ? `<section>
+<h2>Catalogue</h2>
+<p>Ids in the shop's catalogue models now, against what the ledger says PersonaClick was told.</p>
+<table id="catalogue">
+<thead><tr><th>job</th><th>shop</th><th>told</th><th>not told</th><th>to remove</th><th>out of stock</th><th>failed</th><th></th></tr></thead>
+<tbody>
+${data.catalogue
+  .map(
+    (c) =>
+      `<tr class="${catalogueAddsUp(c) ? 'ok' : 'bad'}" data-job="${c.job}"><th scope="row">${c.job}</th><td data-col="shop">${n(c.shop)}</td><td data-col="told">${n(c.told)}</td><td data-col="notTold">${n(c.notTold)}</td><td data-col="toRemove">${n(c.toRemove)}</td><td data-col="outOfStock">${n(c.outOfStock)}</td><td data-col="failed">${n(c.failed)}</td><td class="mark">${catalogueAddsUp(c) ? '✓' : '✗'}</td></tr>`,
+  )
+  .join('\n')}
+</tbody>
+</table>
+</section>`
+      : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -147,6 +165,7 @@ tfoot td, tfoot th { border-top: 2px solid #bdbdbd; font-weight: 600; }
 <p class="meta">Generated ${escapeHtml(data.generatedAt)}.</p>
 ${ordersSection}
 ${mirrorSection}
+${catalogueSection}
 </body>
 </html>
 `;

@@ -56,6 +56,29 @@ export interface ReportData {
   watermark: Cursor | undefined;
   days: DayRow[];
   mirrors: MirrorRow[];
+  /** The catalogue jobs configured (categories, products): the shop's model now against what PersonaClick was told. */
+  catalogue: CatalogueRow[];
+}
+
+/** One catalogue job in `report`: ids in the shop's model now, against the ledger (what PersonaClick was told). */
+export interface CatalogueRow {
+  job: 'categories' | 'products';
+  /** Ids in the shop's model. */
+  shop: number;
+  /** Ids PersonaClick was told (the ledger). */
+  told: number;
+  /** In the shop, not told: new since the last run, or invalid. */
+  notTold: number;
+  /** Told, gone from the shop: the next reconcile removes them (a removed product is marked out of stock). */
+  toRemove: number;
+  /** Products in the shop whose available is false (told as out of stock once told). */
+  outOfStock: number;
+  /** Open failures of the job (invalid, rejected). */
+  failed: number;
+}
+
+export function catalogueAddsUp(row: CatalogueRow): boolean {
+  return row.notTold === row.failed && row.toRemove === 0;
 }
 
 /** What became of one order, from the books: the ledger first, then an open failure, then the watermark. */

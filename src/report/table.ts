@@ -1,5 +1,5 @@
 /** `report` in a terminal: one line a day, the days that do not add up marked, then carts and wishlists. */
-import { addsUp, failed, mirrorAddsUp, totalOf, type DayRow, type ReportData } from './model.js';
+import { addsUp, catalogueAddsUp, failed, mirrorAddsUp, totalOf, type DayRow, type ReportData } from './model.js';
 
 const n = (x: number): string => x.toLocaleString('en-US');
 
@@ -46,7 +46,16 @@ export function formatReport(data: ReportData): string {
     }
     out.push(...align(rows));
   }
-  if (out.length === 0) out.push('Nothing to report: the configuration has no orders, carts or wishlists job.');
+  if (data.catalogue.length > 0) {
+    if (out.length > 0) out.push('');
+    out.push(`The catalogue now: the shop's models against what PersonaClick was told`);
+    const rows: string[][] = [['job', 'shop', 'told', 'not told', 'to remove', 'out of stock', 'failed', '']];
+    for (const c of data.catalogue) {
+      rows.push([c.job, n(c.shop), n(c.told), n(c.notTold), n(c.toRemove), n(c.outOfStock), n(c.failed), catalogueAddsUp(c) ? '✓' : '✗ the next reconcile sends or removes the difference']);
+    }
+    out.push(...align(rows));
+  }
+  if (out.length === 0) out.push('Nothing to report: the configuration has no orders, carts, wishlists or catalogue job.');
   return out.join('\n');
 }
 

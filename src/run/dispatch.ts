@@ -10,6 +10,7 @@ import type { Config } from '../config/index.js';
 import { ApiError, FatalApiError } from '../errors.js';
 import { DeliveryQueue, type DeliveryOptions, type Outcome, type Sender } from '../delivery/queue.js';
 import type { PersonaClickClient } from '../delivery/client.js';
+import { BudgetedSender, type ClaimSlot } from '../delivery/budgeted-sender.js';
 import type { Logger } from '../log.js';
 import { outwardText } from '../outward.js';
 import { warningsText, type ApiRequest, type BuildWarning, type JsonValue } from '../payloads/index.js';
@@ -103,11 +104,20 @@ const SECRET_FIELDS = ['shop_secret'];
 /** Milliseconds a paced road adds to each gap, so that network jitter never lets the API see one request too many. */
 const PACE_MARGIN_MS = 25;
 
-/** The queue settings of a road for this process: a job's rate is shared by its shards. */
-export function roadOptions(config: Config, road: Road, shard: Shard | undefined): DeliveryOptions {
+/** The spacing of the secret-bearing imports (order-sync, catalogue): one request per gap, for the whole shop. */
+export function importGapMs(config: Config): number {
+  return 60_000 / config.delivery.orderSyncPerMinute + PACE_MARGIN_MS;
+}
+
+/**
+ * The queue settings of a road for this process: a job's rate is shared by its shards. With the shared import budget
+ * (`budgeted`) the `sync` road has no gate of its own: the budget spaces every process's requests.
+ */
+export function roadOptions(config: Config, road: Road, shard: Shard | undefined, budgeted = false): DeliveryOptions {
   const { delivery } = config;
   const share = shardCount(shard);
   if (road === 'push') return { ...delivery, maxRequestsPerSecond: delivery.maxRequestsPerSecond / share };
+  if (budgeted) return { ...delivery, concurrency: 1, maxRequestsPerSecond: 0 };
   const gapMs = (60_000 * share) / delivery.orderSyncPerMinute + PACE_MARGIN_MS;
   return { ...delivery, concurrency: 1, maxRequestsPerSecond: 1000 / gapMs };
 }
@@ -125,6 +135,11 @@ export interface DispatchContext {
   out: Writable;
   /** Secrets masked in reasons kept in the books (outward.ts). */
   secrets: readonly string[];
+  /**
+   * The shop's shared import budget (state database): every attempt on the `sync` road claims its slot there. Absent
+   * (no state database), the road paces itself alone.
+   */
+  importBudget?: ClaimSlot | undefined;
 }
 
 export class Dispatch {
@@ -143,7 +158,9 @@ export class Dispatch {
     if (!client) return undefined;
     let queue = this.queues.get(road);
     if (!queue) {
-      queue = new DeliveryQueue(client, roadOptions(this.ctx.config, road, this.ctx.shard), this.ctx.log.child({ road }));
+      const budget = road === 'sync' ? this.ctx.importBudget : undefined;
+      const sender = budget ? new BudgetedSender(client, budget) : client;
+      queue = new DeliveryQueue(sender, roadOptions(this.ctx.config, road, this.ctx.shard, budget !== undefined), this.ctx.log.child({ road }));
       this.queues.set(road, queue);
     }
     return queue;
@@ -291,7 +308,7 @@ export class Dispatch {
   /** A dry run's line: the exact request, credentials masked. */
   private async print(req: ApiRequest): Promise<void> {
     const masked = SECRET_FIELDS.some((f) => f in req.body) ? { ...req.body, ...Object.fromEntries(SECRET_FIELDS.filter((f) => f in req.body).map((f) => [f, '***'])) } : req.body;
-    this.dryOut += `${JSON.stringify({ path: req.path, body: masked })}\n`;
+    this.dryOut += `${JSON.stringify({ path: req.path, ...(req.method === undefined || req.method === 'POST' ? {} : { method: req.method }), body: masked })}\n`;
     if (this.dryOut.length >= DRY_RUN_CHUNK) await this.writeDryRun();
   }
 

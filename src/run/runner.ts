@@ -7,7 +7,9 @@ import type { Logger } from '../log.js';
 import { makeOutward, outwardText } from '../outward.js';
 import { secretsOf } from '../config/index.js';
 import { warningsText, type ApiRequest, type BuildResult, type JsonValue } from '../payloads/index.js';
-import { Dispatch, type BatchEntry, type DispatchOptions, type Road, type RowHandle } from './dispatch.js';
+import { claimImportSlot } from '../state/budget.js';
+import { analyzeLedger } from '../state/ledger.js';
+import { Dispatch, importGapMs, type BatchEntry, type DispatchOptions, type Road, type RowHandle } from './dispatch.js';
 import { emptyCounts, finishRun, newRunId, startRun, type RunCounts, type RunStatus } from '../state/runs.js';
 import type { Cursor } from '../cursor.js';
 import { Checkpointer } from './checkpoint.js';
@@ -18,6 +20,9 @@ import { Progress } from './progress.js';
 import type { RunOptions } from './options.js';
 import { shardLabel } from '../shard.js';
 import { observedSender, type RunWatch } from './run-observer.js';
+
+/** Rows sent in a run after which the ledger's statistics are refreshed (see analyzeLedger). */
+const ANALYZE_AFTER_SENT = 10_000;
 
 /** What a job tells the runner about this run; the rest comes from the run's options. */
 export interface RunSpec {
@@ -90,7 +95,10 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       log.error({ err: toError(caught) }, 'monitoring could not start; the run goes on without it');
     }
   }
-  const dispatch = new Dispatch({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets });
+  // One budget for the shop's secret-bearing imports, shared through the state database by every job, shard and process.
+  const gapMs = importGapMs(config);
+  const importBudget = state ? () => claimImportSlot(state, config.personaclick.shopId, gapMs) : undefined;
+  const dispatch = new Dispatch({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets, importBudget });
   retries = () => dispatch.stats.retries;
   log.info({ mode: spec.mode, dryRun: opts.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
 
@@ -179,6 +187,10 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     error ??= toError(caught);
   }
   error ??= checkpoint.error;
+  // A run that booked many rows leaves the ledger's statistics stale: refresh them, so the next run reads it by index.
+  if (state && counts.sent >= ANALYZE_AFTER_SENT) {
+    await analyzeLedger(state).catch((caught: unknown) => log.warn({ err: toError(caught) }, 'could not refresh the ledger statistics (ANALYZE); the next run may read it slowly'));
+  }
   if (opts.lockLost?.aborted && !opts.signal?.aborted) {
     const cause = opts.lockLost.reason instanceof Error ? `: ${opts.lockLost.reason.message}` : '';
     error ??= new Error(`lost the job lock (state database connection dropped${cause}); stopped so that no second runner overlaps this one; the next run resumes from the last checkpoint`);

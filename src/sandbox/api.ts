@@ -10,6 +10,7 @@ import { errorBody, MAX_BODY_BYTES, SUCCESS_BODY, type Answer } from './http.js'
 import { byUserView, ordersByUser, type SyncOrder } from './order-book.js';
 import { isObject, type JsonObject } from './rules/check.js';
 import { judge } from './rules/index.js';
+import { CATALOGUE_PATHS } from './catalogue.js';
 import { SYNC_ORDERS_PATH, type SandboxState } from './state.js';
 import { SANDBOX_SHOP_SECRET, type SandboxOptions } from './types.js';
 
@@ -52,6 +53,7 @@ export interface ApiContext {
 /** One API request, its body read (undefined: larger than the path's limit). */
 export interface ApiRequest {
   path: string;
+  method: string;
   query: Record<string, string>;
   raw: Buffer | undefined;
   at: number;
@@ -132,6 +134,10 @@ function error(status: number, message: string, messageIn?: MessageIn): AnswerOu
 
 /** 404 for a path the API does not have, 405 for another method than the path's; undefined when routable. */
 export function routeError(path: string, method: string | undefined): Outcome | undefined {
+  const catalogue = CATALOGUE_PATHS.get(path);
+  if (catalogue !== undefined) {
+    return method !== undefined && catalogue.includes(method) ? undefined : { ...error(405, 'Method not allowed'), headers: { allow: catalogue.join(', ') } };
+  }
   const route = ROUTES.get(path);
   if (route === undefined) return error(404, 'Not found');
   if (method !== route.method) return { ...error(405, 'Method not allowed', route.errorsIn), headers: { allow: route.method } };
@@ -140,7 +146,7 @@ export function routeError(path: string, method: string | undefined): Outcome | 
 
 /** How many body bytes a path takes before answering 413. */
 export function bodyLimit(ctx: ApiContext, path: string): number {
-  return path === SYNC_ORDERS_PATH ? ctx.orderSync.maxBytes : MAX_BODY_BYTES;
+  return path === SYNC_ORDERS_PATH || CATALOGUE_PATHS.has(path) ? ctx.orderSync.maxBytes : MAX_BODY_BYTES;
 }
 
 /** The answer a fault decision makes, counted in the stats. */
@@ -204,6 +210,7 @@ function refusal(ctx: ApiContext, route: Route, path: string, body: unknown): Re
 /** Judge a routable, fault-free request; records it when accepted. */
 export function handleApi(ctx: ApiContext, req: ApiRequest): Outcome {
   const { state } = ctx;
+  if (CATALOGUE_PATHS.has(req.path)) return handleCatalogue(ctx, req);
   const route = ROUTES.get(req.path);
   if (route === undefined) return error(404, 'Not found');
   if (req.path === SYNC_ORDERS_PATH) {
@@ -224,4 +231,32 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): Outcome {
   if (refused !== undefined) return refuse(refused);
   // Accepted, so the body is a JSON object the rules have checked.
   return { kind: 'answer', ...route.accept(state, req, parsed.value as JsonObject, ctx.orderSync) };
+}
+
+/**
+ * A catalogue import (catalogue.ts): the account's pace (one budget with the order-sync API), the body, the
+ * credentials (400 "Bad request", as the docs say), then the import: 204 with no body once queued.
+ */
+function handleCatalogue(ctx: ApiContext, req: ApiRequest): Outcome {
+  const { state } = ctx;
+  const waitSeconds = state.syncPace.admit(req.at);
+  if (waitSeconds !== undefined) return { ...error(429, `Too many requests: at most ${state.syncPace.limit} a minute`), headers: { 'retry-after': String(waitSeconds) } };
+  const parsed = parseBody(req.raw);
+  if ('counts' in parsed) {
+    state.countInvalid();
+    return error(parsed.status, parsed.message);
+  }
+  const body = parsed.value;
+  const known = isObject(body) && typeof body.shop_id === 'string' && body.shop_id !== '' && (ctx.shopIds === undefined || ctx.shopIds.has(body.shop_id));
+  if (!isObject(body) || !known || body.shop_secret !== ctx.orderSync.shopSecret) {
+    state.countRejected();
+    return error(400, 'Bad request');
+  }
+  const verdict = state.catalogue.apply(req.path, req.method, body, req.at);
+  if (verdict.status !== 204) {
+    state.countInvalid();
+    return error(verdict.status, verdict.message ?? 'Bad request');
+  }
+  state.accept(`${req.method} ${req.path}`, {}, req.at); // the body holds the shop secret: not kept
+  return { kind: 'answer', status: 204, body: '' };
 }

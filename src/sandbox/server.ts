@@ -98,7 +98,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const fault = misrouted === undefined ? faults.decide() : undefined;
     const delayMs = faults.latency();
     readBody(req, bodyLimit(ctx, path), (raw) => {
-      const outcome = misrouted ?? (fault === undefined ? handleApi(ctx, { path, query: queryOf(req.url), raw, at }) : faultOutcome(state, fault));
+      const outcome = misrouted ?? (fault === undefined ? handleApi(ctx, { path, method: req.method ?? 'GET', query: queryOf(req.url), raw, at }) : faultOutcome(state, fault));
       if (state.recordAttempts) state.attempt(attemptRecord(req, path, at, raw, outcome));
       if (outcome.kind === 'hang') return;
       const capacity = misrouted === undefined && fault === undefined ? faults.capacity : undefined;
@@ -129,6 +129,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     wishlists: state.wishlists,
     events: state.events,
     syncOrders: state.syncOrders,
+    catalogue: state.catalogue,
     pushOrders: state.pushOrders,
     alterOrder: (id, change) => state.alterOrder(id, change),
     syncArrivals: () => [...state.syncArrivals],

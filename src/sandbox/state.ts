@@ -4,6 +4,7 @@
  * and wishlist, and the order-sync API's orders, its arrivals and its pace.
  * Collections are cleared in place on reset, so references handed out stay live.
  */
+import { SandboxCatalogue } from './catalogue.js';
 import { storeOrder, storePurchase, type PushPurchase, type StoredOrder, type SyncOrder } from './order-book.js';
 import { Pace } from './pace.js';
 import { CUSTOMER_IDENTIFIERS } from './rules/order-sync.js';
@@ -91,6 +92,8 @@ export class SandboxState {
   private invalid = 0;
   private byStatus: Record<string, number> = {};
   private faults = noFaults();
+  /** The catalogue imports: what the shop's catalogue is as PersonaClick was told it. */
+  readonly catalogue = new SandboxCatalogue();
 
   constructor(
     private readonly recordBodies: boolean,
@@ -224,6 +227,7 @@ export class SandboxState {
     this.syncArrivals.length = 0;
     this.syncPace.clear();
     this.triggers.reset();
+    this.catalogue.reset();
     this.received = 0;
     this.acceptedCount = 0;
     this.rejected = 0;

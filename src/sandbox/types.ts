@@ -1,4 +1,5 @@
 /** The sandbox's public shapes. */
+import type { SandboxCatalogue } from './catalogue.js';
 import type { FaultConfig } from './faults.js';
 import type { StoredOrder } from './order-book.js';
 import type { OrderChange } from './state.js';
@@ -101,6 +102,8 @@ export interface Sandbox {
   pushOrders: Map<string, StoredOrder>;
   /** Lose (`drop`) or change an order held by either road; false when none is held under that id. */
   alterOrder(id: string, change: OrderChange): boolean;
+  /** The catalogue imports: the products and categories PersonaClick was told, and the errors it would mail. */
+  catalogue: SandboxCatalogue;
   /** Arrival timestamps (ms) of every `POST /sync/orders` request, faulted and refused ones included. */
   syncArrivals(): number[];
   stats(): SandboxStats;

@@ -78,3 +78,37 @@ export const EVENTS_MODEL: ModelSpec = {
     'recommended_code', 'category', 'label', 'value', 'code', 'type', 'order_id', 'ordered_at', ...ENVELOPE, ...ORDER_FIELDS,
   ],
 };
+
+export const CATEGORIES_MODEL: ModelSpec = {
+  subject: 'jobs.categories.query',
+  shape: 'one row per category',
+  required: { id: 'the category id; the model is read sorted by id', name: 'the category name PersonaClick shows' },
+  recommended: {
+    parent: 'the parent category id (null at the top): without it the tree is flat',
+    url: "the category page: without it PersonaClick's standard search template does not show the category",
+  },
+  optional: ['alias'],
+};
+
+export const PRODUCTS_MODEL: ModelSpec = {
+  subject: 'jobs.products.query',
+  shape: 'one row per product',
+  required: {
+    id: 'the product id (the one orders, carts and wishlists name); the model is read sorted by id',
+    name: 'the product name',
+    price: 'the price (greater than 0 unless the shop enabled zero prices)',
+    url: 'the product page',
+    picture: 'the picture URL (at most 500 characters)',
+    available: 'true or false: availability is mirrored from it',
+    categories: 'the leaf categories the product is in (an array, or one id)',
+  },
+  recommended: {
+    updated_at: 'when the product last changed: sync products reads only the products changed since its last run; without it only reconcile works',
+    currency: 'the currency of the price (else jobs.products.currency)',
+  },
+  optional: [
+    'oldprice', 'price_with_promocode', 'brand', 'barcode', 'group_id', 'vendor_code', 'type_prefix', 'model', 'description',
+    'stock_quantity', 'discount_percent', 'price_margin', 'rating', 'leftovers', 'is_new', 'ignored', 'promocode',
+    'deeplink_android', 'deeplink_ios', 'tags', 'seasonality', 'params', 'locations', 'fashion', 'child', 'cosmetic', 'jewelry',
+  ],
+};

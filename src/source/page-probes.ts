@@ -17,7 +17,7 @@ import { eventsPageStatement } from './events.js';
 import { orderLinesStatement, ordersPageStatement, sourceNow, updatedAtPointStatement } from './orders.js';
 import type { PlanNode } from './plan.js';
 import { explain, modelRows, timedQuery } from './probes.js';
-import { snapshotPageStatement } from './snapshot.js';
+import { snapshotPageStatement, type KeyColumn } from './snapshot.js';
 import type { Statement } from './statement.js';
 
 /** Where the measured orders page starts: this far into the model's updated_at span. */
@@ -75,15 +75,15 @@ export interface KeyedPageProbe {
 }
 
 /** The snapshot page after a real did (the first page's last), as the reconcile reads it; undefined for an empty model. */
-export async function probeSnapshotPage(source: Source, query: string, pageSize: number): Promise<KeyedPageProbe | undefined> {
-  const firstPage = snapshotPageStatement(query, { after: null, limit: pageSize, shard: undefined, didColumn: '__pcs_did' });
+export async function probeSnapshotPage(source: Source, query: string, pageSize: number, key: KeyColumn = 'did'): Promise<KeyedPageProbe | undefined> {
+  const firstPage = snapshotPageStatement(query, { after: null, limit: pageSize, shard: undefined, didColumn: '__pcs_did', key });
   const first = await source.query<{ __pcs_did: string; __pcs_did_type: string }>(firstPage);
   const last = first[first.length - 1];
   if (!last) return undefined;
   const rows = await modelRows(source, query);
   if (first.length < pageSize) return { after: undefined, page: (await measurePage(source, firstPage)).page, modelRows: rows };
-  const didColumn = last.__pcs_did_type === 'text' || last.__pcs_did_type === 'character varying' ? 'did' : '__pcs_did';
-  const next = snapshotPageStatement(query, { after: last.__pcs_did, limit: pageSize, shard: undefined, didColumn });
+  const didColumn = last.__pcs_did_type === 'text' || last.__pcs_did_type === 'character varying' ? key : '__pcs_did';
+  const next = snapshotPageStatement(query, { after: last.__pcs_did, limit: pageSize, shard: undefined, didColumn, key });
   return { after: last.__pcs_did, page: (await measurePage(source, next)).page, modelRows: rows };
 }
 

@@ -1,6 +1,8 @@
 /**
  * Cart and wishlist snapshots: the operator's one-row-per-line SELECT, read in pages keyed on did in byte order
  * (COLLATE "C", the same order as the ledger), one device's lines always together. No transaction spans pages.
+ * The catalogue's models are read the same way keyed on `id` (a product or category returned twice is then a group
+ * of two rows, which the job refuses as a model error).
  */
 import type { Row } from '../payloads/index.js';
 import { shardPredicate, type Shard } from '../shard.js';
@@ -26,37 +28,54 @@ interface Page {
  * most `limit` rows. The first page also asks for the type of did (see `snapshotPages`); later pages add the did text
  * as "__pcs_did" only when `didColumn` says the model's own did column is not already that text.
  */
-export function snapshotPageStatement(query: string, page: { after: string | null; limit: number; shard: Shard | undefined; didColumn: DidColumn }): Statement {
+export function snapshotPageStatement(
+  query: string,
+  page: { after: string | null; limit: number; shard: Shard | undefined; didColumn: DidColumn; key?: KeyColumn | undefined; changed?: ChangedWindow | undefined },
+): Statement {
   const b = new Binder();
   const limit = b.bind(page.limit);
   const first = page.after === null;
-  const columns = first ? `q.*, q.did::text AS "__pcs_did", pg_typeof(q.did)::text AS "__pcs_did_type"` : page.didColumn === 'did' ? 'q.*' : `q.*, q.did::text AS "__pcs_did"`;
-  const parts = ['q.did IS NOT NULL'];
-  if (page.after !== null) parts.push(`q.did::text COLLATE "C" > ${b.bind(page.after)}`);
-  const inShard = shardPredicate('q.did::text', page.shard, b.bind);
+  const k = `q.${page.key ?? 'did'}`;
+  const columns = first ? `q.*, ${k}::text AS "__pcs_did", pg_typeof(${k})::text AS "__pcs_did_type"` : page.didColumn !== '__pcs_did' ? 'q.*' : `q.*, ${k}::text AS "__pcs_did"`;
+  const parts = [`${k} IS NOT NULL`];
+  if (page.after !== null) parts.push(`${k}::text COLLATE "C" > ${b.bind(page.after)}`);
+  if (page.changed !== undefined) {
+    if (page.changed.since !== null) parts.push(`q.updated_at::timestamptz >= ${b.bind(page.changed.since)}::timestamptz`);
+    parts.push(`q.updated_at::timestamptz < ${b.bind(page.changed.before)}::timestamptz`);
+  }
+  const inShard = shardPredicate(`${k}::text`, page.shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
-  return b.statement(`SELECT ${columns} FROM ${fromModel(query)} WHERE ${parts.join(' AND ')} ORDER BY q.did::text COLLATE "C" LIMIT ${limit}`);
+  return b.statement(`SELECT ${columns} FROM ${fromModel(query)} WHERE ${parts.join(' AND ')} ORDER BY ${k}::text COLLATE "C" LIMIT ${limit}`);
 }
 
 /** Every line of one device (a device with more lines than a page is read on its own). */
-export function deviceLinesStatement(query: string, did: string, shard: Shard | undefined): Statement {
+export function deviceLinesStatement(query: string, did: string, shard: Shard | undefined, key: KeyColumn = 'did'): Statement {
   const b = new Binder();
-  const parts = [`q.did::text COLLATE "C" = ${b.bind(did)}`];
-  const inShard = shardPredicate('q.did::text', shard, b.bind);
+  const parts = [`q.${key}::text COLLATE "C" = ${b.bind(did)}`];
+  const inShard = shardPredicate(`q.${key}::text`, shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
-  return b.statement(`SELECT q.*, q.did::text AS "__pcs_did" FROM ${fromModel(query)} WHERE ${parts.join(' AND ')}`);
+  return b.statement(`SELECT q.*, q.${key}::text AS "__pcs_did" FROM ${fromModel(query)} WHERE ${parts.join(' AND ')}`);
 }
 
-/** Where a row's did text is: the model's own did column when it is text, else the added "__pcs_did". */
-export type DidColumn = 'did' | '__pcs_did';
+/** Rows changed in a window of updated_at (`sync products`): from `since` (inclusive; null: from the start) to `before`. */
+export interface ChangedWindow {
+  since: string | null;
+  before: string;
+}
+
+/** The model column a snapshot is keyed on: `did` (carts, wishlists) or `id` (categories, products). */
+export type KeyColumn = 'did' | 'id';
+
+/** Where a row's key text is: the model's own key column when it is text, else the added "__pcs_did". */
+export type DidColumn = KeyColumn | '__pcs_did';
 
 /**
  * Every device of the snapshot in did byte order, its lines grouped. A page ends at `pageSize` lines; the last
  * device of a full page may be cut, so it is dropped and read again at the start of the next page (a device with
  * more lines than a page is read on its own).
  */
-export async function* snapshotDevices(source: Source, query: string, pageSize: number, shard: Shard | undefined): AsyncGenerator<DeviceLines> {
-  for await (const page of snapshotPages(source, query, pageSize, shard)) yield* page;
+export async function* snapshotDevices(source: Source, query: string, pageSize: number, shard: Shard | undefined, key: KeyColumn = 'did'): AsyncGenerator<DeviceLines> {
+  for await (const page of snapshotPages(source, query, pageSize, shard, key)) yield* page;
 }
 
 /**
@@ -69,19 +88,26 @@ export async function* snapshotDevices(source: Source, query: string, pageSize: 
  * later pages leave out the second copy (one string less to decode per line). Other types (integers, uuid, char(n),
  * …) keep the "__pcs_did" column.
  */
-export async function* snapshotPages(source: Source, query: string, pageSize: number, shard: Shard | undefined): AsyncGenerator<DeviceLines[]> {
+export async function* snapshotPages(
+  source: Source,
+  query: string,
+  pageSize: number,
+  shard: Shard | undefined,
+  keyColumn: KeyColumn = 'did',
+  changed?: ChangedWindow,
+): AsyncGenerator<DeviceLines[]> {
   let didColumn: DidColumn = '__pcs_did';
   const readPage = async (after: string | null): Promise<Page> => {
     const key = didColumn;
-    const rows = await source.query<SnapshotRow>(snapshotPageStatement(query, { after, limit: pageSize, shard, didColumn }));
+    const rows = await source.query<SnapshotRow>(snapshotPageStatement(query, { after, limit: pageSize, shard, didColumn, key: keyColumn, changed }));
     if (rows.length === 0) return { devices: [], after: undefined };
-    if (after === null && TEXT_TYPES.has(String(rows[0]?.__pcs_did_type))) didColumn = 'did';
+    if (after === null && TEXT_TYPES.has(String(rows[0]?.__pcs_did_type))) didColumn = keyColumn;
     const groups = group(rows, key);
     if (rows.length === pageSize) {
       const last = groups.pop();
       if (groups.length === 0 && last) {
         // One device fills the whole page: read all of its lines at once.
-        groups.push(...group(await source.query<SnapshotRow>(deviceLinesStatement(query, last.did, shard)), '__pcs_did'));
+        groups.push(...group(await source.query<SnapshotRow>(deviceLinesStatement(query, last.did, shard, keyColumn)), '__pcs_did'));
       }
     }
     const tail = groups[groups.length - 1];
@@ -105,7 +131,7 @@ const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'character varying']);
  * Consecutive rows of one did as one device, the did text taken from `key` (a string there: `__pcs_did`, or `did`
  * when the model's did is text). The rows are kept as they are (no copy without `__pcs_did`).
  */
-function group(rows: Row[], key: 'did' | '__pcs_did'): DeviceLines[] {
+function group(rows: Row[], key: DidColumn): DeviceLines[] {
   const out: DeviceLines[] = [];
   let current: DeviceLines | undefined;
   for (let i = 0; i < rows.length; i++) {
@@ -136,15 +162,15 @@ export function compareC(a: string, b: string): number {
 }
 
 /** The lines of these devices, fresh from the model (replay). */
-export function devicesByDidStatement(query: string, dids: readonly string[]): Statement {
-  return { text: `SELECT q.*, q.did::text AS "__pcs_did" FROM ${fromModel(query)} WHERE q.did::text = ANY($1::text[])`, values: [dids] };
+export function devicesByDidStatement(query: string, dids: readonly string[], key: KeyColumn = 'did'): Statement {
+  return { text: `SELECT q.*, q.${key}::text AS "__pcs_did" FROM ${fromModel(query)} WHERE q.${key}::text = ANY($1::text[])`, values: [dids] };
 }
 
 /** The lines of these devices, fresh from the model (replay); a device with no lines is absent from the result. */
-export async function devicesByDid(source: Source, query: string, dids: readonly string[]): Promise<Map<string, Row[]>> {
+export async function devicesByDid(source: Source, query: string, dids: readonly string[], key: KeyColumn = 'did'): Promise<Map<string, Row[]>> {
   const out = new Map<string, Row[]>();
   if (dids.length === 0) return out;
-  const rows = await source.query<SnapshotRow>(devicesByDidStatement(query, dids));
+  const rows = await source.query<SnapshotRow>(devicesByDidStatement(query, dids, key));
   for (const { __pcs_did: did, ...row } of rows) {
     const lines = out.get(did);
     if (lines === undefined) out.set(did, [row]);

@@ -6,7 +6,8 @@
  * extract,memory,diff,rate,storefront,adaptive picks scenarios (these nine are the default); BENCH_PROFILE=<dir> writes
  * a CPU profile of every connector run there. Opt-in, as they would take the full run past 15 minutes (about 4 more at
  * scale 1): reconcile200k (issue 3's figure), shards (issue 4's), history (issue 10's: a million orders through the
- * order-sync API at a raised pace, about 2 more minutes) and report (issue 14's: `report` over the big orders);
+ * order-sync API at a raised pace, about 2 more minutes), report (issue 14's: `report` over the big orders) and
+ * catalogue (issue 18's: a million products reconciled, then 1% changed, and the same at a tenth);
  * BENCH_ONLY=all runs all thirteen. Every run rewrites
  * results.json and results.md with just the scenarios it ran.
  */
@@ -24,6 +25,7 @@ import { shards } from './shards.js';
 import { history } from './history.js';
 import { storefront } from './storefront.js';
 import { reportMillion } from './monitor.js';
+import { catalogue } from './catalogue.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
 if (!(scale > 0)) throw new Error(`BENCH_SCALE must be a positive number (got ${process.env.BENCH_SCALE})`);
@@ -41,9 +43,10 @@ const sizes: Sizes = {
   storefrontOrders: scaled(100_000, 5000),
   adaptiveOrders: scaled(8_000, 2000),
   adaptiveLatencyOrders: scaled(20_000, 4000),
+  catalogueProducts: scaled(1_000_000, 10_000),
 };
 const DEFAULT = ['ceiling', 'placement', 'latency', 'extract', 'memory', 'diff', 'rate', 'storefront', 'adaptive'] as const;
-const SCENARIOS = [...DEFAULT, 'reconcile200k', 'shards', 'history', 'report'] as const;
+const SCENARIOS = [...DEFAULT, 'reconcile200k', 'shards', 'history', 'report', 'catalogue'] as const;
 const picked = process.env.BENCH_ONLY?.trim() === 'all' ? SCENARIOS.join(',') : (process.env.BENCH_ONLY ?? DEFAULT.join(','));
 const only = new Set(picked.split(',').map((s) => s.trim()));
 const unknown = [...only].filter((name) => !(SCENARIOS as readonly string[]).includes(name));
@@ -97,6 +100,7 @@ try {
     if (wants('history')) figures.push(...(await step(`history (${sizes.bigOrders.toLocaleString('en-US')} orders through the order-sync API)`, () => history(bench))));
     if (wants('storefront')) figures.push(...(await step(`storefront (own database, ${sizes.storefrontOrders.toLocaleString('en-US')} orders): check, sync, check's advice, check, sync`, () => storefront(bench))));
     if (wants('report')) figures.push(...(await step('report over the big orders', () => reportMillion(bench))));
+    if (wants('catalogue')) figures.push(...(await step(`catalogue (own databases, ${sizes.catalogueProducts.toLocaleString('en-US')} products and a tenth of it)`, () => catalogue(bench, sizes.catalogueProducts))));
   } finally {
     await sandbox.close();
   }

@@ -27,6 +27,8 @@ export interface Sizes {
   /** adaptive (adaptive.ts): each run on the capacity model, and each 50 ms run. */
   adaptiveOrders: number;
   adaptiveLatencyOrders: number;
+  /** The catalogue scenario's products (issue 18: 1,000,000; it runs a tenth of it too). */
+  catalogueProducts: number;
 }
 
 export interface Bench {
