@@ -23,8 +23,9 @@ export function openServices(config: Config, opts: { dryRun: boolean; log?: Logg
     statementTimeoutMs: config.source.statementTimeoutMs,
     applicationName: config.source.applicationName,
     onRetry: log ? (err, attempt, delayMs) => log.warn({ err, attempt, delayMs }, 'shop database connection lost; query retried') : undefined,
+    log,
   });
-  const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
+  const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName, log });
   const client = opts.dryRun
     ? undefined
     : new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: maxInFlight(config.delivery) });

@@ -16,6 +16,8 @@ import type pg from 'pg';
 import { withConnectionRetry } from '../db-retry.js';
 import { ConfigError } from '../errors.js';
 import type { Statement } from './statement.js';
+import { knexLog } from '../knex-log.js';
+import type { Logger } from '../log.js';
 
 export interface Source {
   /** Run one statement in its own read-only transaction; the rows as node-postgres gives them. */
@@ -32,6 +34,8 @@ export interface SourceOptions {
   onRetry?: ((error: Error, attempt: number, delayMs: number) => void) | undefined;
   /** Quiet knex's own warnings (check prints JSON on stdout, where knex would write them). */
   quiet?: boolean;
+  /** Where knex's own messages go (else one line on stderr; never stdout). */
+  log?: Logger | undefined;
 }
 
 /** How statements run on a connection of the driver knex lends (node-postgres, or PGlite in the demo). */
@@ -55,7 +59,6 @@ export const NODE_POSTGRES: SourceDriver = {
 };
 
 export function openSource(options: SourceOptions): Source {
-  const quiet = () => undefined;
   const knex = knexFactory({
     client: 'pg',
     connection: {
@@ -65,7 +68,7 @@ export function openSource(options: SourceOptions): Source {
       options: '-c default_transaction_read_only=on -c TimeZone=UTC',
     },
     pool: { min: 0, max: options.poolSize, idleTimeoutMillis: 10_000 },
-    ...(options.quiet ? { log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } } : {}),
+    log: knexLog({ log: options.log, quiet: options.quiet, what: "the shop's database" }),
   });
   return sourceOverKnex(knex, NODE_POSTGRES, options);
 }
