@@ -18,6 +18,7 @@ import { Progress } from './progress.js';
 import type { RunOptions } from './options.js';
 import { shardLabel } from '../shard.js';
 import { observedSender } from './observed-sender.js';
+import { requireReadOnlyRole } from './source-role.js';
 import type { RunWatch } from './observer.js';
 
 /** What a job tells the runner about this run; the rest comes from the run's options. */
@@ -81,6 +82,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   const secrets = secretsOf(config);
   let retries = () => 0;
 
+  await requireReadOnlyRole(services, log);
   if (state) await startRun(state, { id: runId, job: spec.job, mode: spec.mode, shard });
   // Metrics, volume alerts, the webhook: real runs only. A watcher that cannot start is logged, and the run goes on.
   let watch: RunWatch | undefined;
