@@ -48,9 +48,3 @@ function isUnreachable(error: Error): boolean {
   return code === '28P01' || code === '28000' || code === '3D000';
 }
 
-/** knex's log options: its warnings (e.g. "Acquire connection error" with a stack) to a sink instead of the console. */
-export function knexLog(sink: ((message: string) => void) | undefined): Knex.Logger {
-  const to = sink ?? (() => undefined);
-  const write = (message: unknown) => to(typeof message === 'string' ? message : String(message));
-  return { warn: write, error: write, deprecate: write, debug: () => undefined };
-}

@@ -46,7 +46,7 @@ describe('defaults', () => {
   it('fills in every default and resolves state.url to source.url', () => {
     const config = loadConfig({ text: MINIMAL, env: {} });
     const expected: Config = {
-      personaclick: { url: 'https://api.personaclick.com', shopId: '0d42fd8b713d0752776ca589cc0056', stream: 'web', timeoutMs: 10_000 },
+      personaclick: { url: 'https://api.personaclick.com', shopId: '0d42fd8b713d0752776ca589cc0056', stream: 'web', timeoutMs: 10_000, allowInsecureUrl: false },
       delivery: {
         concurrency: 16,
         maxConcurrency: 256,
@@ -420,6 +420,7 @@ describe('files', () => {
       shopId: '0d42fd8b713d0752776ca589cc0056',
       stream: 'web',
       timeoutMs: 10_000,
+      allowInsecureUrl: false,
     });
     expect(config.delivery.concurrency).toBe(16);
     expect(config.state).toEqual({ url: env.SHOP_DATABASE_URL, schema: 'personaclick_sync' });

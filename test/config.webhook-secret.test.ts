@@ -25,3 +25,38 @@ describe('config errors and the webhook URL', () => {
     }
   });
 });
+
+describe('identifiers and the shop secret on the wire', () => {
+  const base = (personaclick: Record<string, unknown>, source: Record<string, unknown> = {}) =>
+    writeConfig({ personaclick: { shopId: 's', ...personaclick }, source: { url: 'postgres://u@127.0.0.1/db', ...source }, jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY } } });
+
+  it('refuses NUL and control characters in identifiers', async () => {
+    for (const [path, rule] of [
+      [base({ url: 'https://api.example', shopId: 'ab\u0000c' }), 'personaclick.shopId: must not hold NUL or other control characters'],
+      [base({ url: 'https://api.example', shopId: 'ab\u001b[31mc' }), 'personaclick.shopId: must not hold NUL or other control characters'],
+      [base({ url: 'https://api.example' }, { applicationName: 'app\u0007' }), 'source.applicationName: must not hold NUL or other control characters'],
+    ] as const) {
+      const result = await runMain(['check', '--config', path]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(rule);
+      expect(result.stderr).not.toContain('\u001b');
+    }
+  });
+
+  it('refuses an http:// API on another machine with a shop secret, unless allowInsecureUrl', async () => {
+    const refused = await runMain(['check', '--config', base({ url: 'http://api.example.com', shopSecret: 'sec-123456' })]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('personaclick.url: must be https:// when shopSecret is set');
+    expect(refused.stderr).not.toContain('sec-123456');
+    for (const personaclick of [
+      { url: 'http://api.example.com', shopSecret: 'sec-123456', allowInsecureUrl: true },
+      { url: 'http://127.0.0.1:9', shopSecret: 'sec-123456' },
+      { url: 'https://api.example.com', shopSecret: 'sec-123456' },
+      { url: 'http://api.example.com' },
+    ]) {
+      const result = await runMain(['check', '--json', '--config', base(personaclick)]);
+      expect(result.stderr, JSON.stringify(personaclick)).not.toContain('personaclick.url');
+      expect(result.code, JSON.stringify(personaclick)).not.toBe(2);
+    }
+  });
+});

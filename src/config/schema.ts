@@ -190,13 +190,23 @@ const cron = z
 
 // ───────────────────────────── sections ─────────────────────────────
 
+/** Text of an identifier: no NUL, no control character (they break logs, SQL names and terminals). */
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+
 const personaclickShape = {
   url: z
     .string({ error: 'must be an http(s) URL' })
     .refine(isHttpUrl, { error: 'must be an http(s) URL' })
     .transform((u) => u.replace(/\/+$/, ''))
     .default(DEFAULTS.personaclick.url),
-  shopId: z.preprocess(numberToString, z.string({ error: 'must be a non-empty string' }).trim().min(1, { error: 'must be a non-empty string' })),
+  shopId: z.preprocess(
+    numberToString,
+    z
+      .string({ error: 'must be a non-empty string' })
+      .trim()
+      .min(1, { error: 'must be a non-empty string' })
+      .regex(NO_CONTROL, { error: 'must not hold NUL or other control characters' }),
+  ),
   shopSecret: z
     .preprocess((v) => numberToString(emptyAsUnset(v)), z.string({ error: 'must be a string' }).optional())
     .optional(),
@@ -204,7 +214,21 @@ const personaclickShape = {
     .preprocess(numberToString, z.string({ error: 'must be 1 to 16 letters or digits' }).regex(/^[A-Za-z0-9]{1,16}$/, { error: 'must be 1 to 16 letters or digits' }))
     .default(DEFAULTS.personaclick.stream),
   timeoutMs: int(100, 120_000).default(DEFAULTS.personaclick.timeoutMs),
+  /** With a shopSecret, an http:// URL to another machine is refused (the secret would travel in clear) unless this is true. */
+  allowInsecureUrl: z.preprocess(coerceBoolean, z.boolean({ error: 'must be true or false' })).default(false),
 };
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** An http:// URL to another machine, which a shop secret must not travel to in clear. */
+function isInsecureRemote(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' && !LOOPBACK.has(u.hostname) && !u.hostname.startsWith('127.');
+  } catch {
+    return false;
+  }
+}
 
 const deliveryShape = {
   concurrency: intOrAuto(1, 1024, ' (adaptive, up to maxConcurrency)').default(DEFAULTS.delivery.concurrency),
@@ -224,7 +248,8 @@ const sourceShape = {
   poolSize: int(1, 20).default(DEFAULTS.source.poolSize),
   applicationName: z
     .preprocess(numberToString, z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' }))
-    .default(DEFAULTS.source.applicationName),
+    .default(DEFAULTS.source.applicationName)
+    .refine((name) => NO_CONTROL.test(name), { error: 'must not hold NUL or other control characters' }),
   timezone: z
     .preprocess(emptyAsUnset, z.string({ error: 'must be an IANA time zone name such as Europe/Berlin' }).refine(isTimeZone, { error: 'must be an IANA time zone name such as Europe/Berlin' }).optional())
     .optional(),
@@ -352,7 +377,15 @@ const jobsShape = {
 };
 
 const rootShape = {
-  personaclick: z.strictObject(personaclickShape),
+  personaclick: z.strictObject(personaclickShape).superRefine((p, ctx) => {
+    if (p.shopSecret !== undefined && p.shopSecret !== '' && !p.allowInsecureUrl && isInsecureRemote(p.url)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'must be https:// when shopSecret is set (the secret travels in the requests); http:// only to this machine, or with allowInsecureUrl: true',
+      });
+    }
+  }),
   delivery: z
     .strictObject(deliveryShape)
     .refine((d) => d.retryMaxMs >= d.retryMinMs, {

@@ -174,7 +174,8 @@ export function demoConfigInput(apiUrl: string, now: Date = new Date()): Record<
     personaclick: { url: apiUrl, shopId: DEMO_SHOP_ID, shopSecret: SANDBOX_SHOP_SECRET, stream: 'web', timeoutMs: 5_000 },
     delivery: { concurrency: 4, retries: 2, retryMinMs: 50, retryMaxMs: 500, checkpointMs: 500, orderSyncPerMinute: 600 },
     // Never connected to: the demo opens its own source and state on the embedded database.
-    source: { url: 'postgres://embedded/demo-shop' },
+    // The embedded database has one role, a superuser, and holds nothing but the demo's own shop: allowed here.
+    source: { url: 'postgres://embedded/demo-shop', allowPrivilegedRole: true },
     state: { schema: STATE_SCHEMA },
     jobs: {
       orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 50, settleSeconds: 1, startFrom: monthAgo },

@@ -11,7 +11,6 @@ import { acquireJobLock, type JobLock } from '../state/lock.js';
 import { pendingMigrations } from '../state/migrate.js';
 import type { RunOptions } from './options.js';
 import { openServices, type Services } from './services.js';
-import { privilegeFindings, rolePrivileges } from '../source/privileges.js';
 import type { RunSummary } from './summary.js';
 
 /** One way to run a job, ready to go: what the job table hands the command line and the scheduler. */
@@ -40,29 +39,12 @@ async function requireMigrated(services: Services): Promise<void> {
   throw new ConfigError(`the state ${what}: run personaclick-sync migrate`);
 }
 
-/**
- * Least privilege on the shop (issue 20 §4): a superuser, or a role that may write the shop's tables, is refused
- * unless source.allowPrivilegedRole is set (then each run warns); the lesser findings are a warning in the log.
- */
-async function requireReadOnlyRole(services: Services, log: LaunchOptions['log']): Promise<void> {
-  const { config } = services;
-  const findings = privilegeFindings(await rolePrivileges(services.source, config.state.schema));
-  const refused = findings.filter((f) => f.refuse);
-  if (refused.length > 0 && !config.source.allowPrivilegedRole) {
-    throw new ConfigError(
-      `refused: the source role may do more than read (${refused.map((f) => f.problem).join('; ')}). Connect as a read-only role (docs/security.md), or set source.allowPrivilegedRole: true`,
-    );
-  }
-  for (const f of findings) log.warn({ privileged: true, allowed: f.refuse ? true : undefined }, `source role: ${f.problem}`);
-}
-
 export async function launchJob(config: Config, launchable: Launchable, opts: LaunchOptions): Promise<RunSummary[]> {
   // A dry run writes nothing, so it needs no lock and never blocks (or is blocked by) a real run.
   const lock: JobLock | undefined = opts.dryRun ? undefined : await acquireJobLock(config.state.url, config.state.schema, lockName(launchable, opts));
   const services = openServices(config, { dryRun: opts.dryRun, log: opts.log });
   try {
     if (!opts.dryRun) await requireMigrated(services);
-    await requireReadOnlyRole(services, opts.log);
     // A lost lock is not a shutdown: the run stops the same way but ends failed, with the reason (exit 1, not 143).
     return await launchable.run(services, { ...opts, lockLost: lock?.lost });
   } finally {

@@ -20,6 +20,7 @@ import { Progress } from './progress.js';
 import type { RunOptions } from './options.js';
 import { shardLabel } from '../shard.js';
 import { observedSender, type RunWatch } from './run-observer.js';
+import { requireReadOnlyRole } from './source-role.js';
 
 /** Rows sent in a run after which the ledger's statistics are refreshed (see analyzeLedger). */
 const ANALYZE_AFTER_SENT = 10_000;
@@ -85,6 +86,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   const secrets = secretsOf(config);
   let retries = () => 0;
 
+  await requireReadOnlyRole(services, log);
   if (state) await startRun(state, { id: runId, job: spec.job, mode: spec.mode, shard });
   // Metrics, volume alerts, the webhook: real runs only. A watcher that cannot start is logged, and the run goes on.
   let watch: RunWatch | undefined;

@@ -24,12 +24,9 @@ export function openServices(config: Config, opts: { dryRun: boolean; log?: Logg
     applicationName: config.source.applicationName,
     timezone: config.source.timezone,
     onRetry: log ? (err, attempt, delayMs) => log.warn({ err: err.cause ?? err, attempt, delayMs }, 'shop database connection lost; query retried') : undefined,
-    knexWarnings: log ? (message) => log.debug({ knex: message }, 'knex (shop database)') : undefined,
+    log,
   });
-  const state = openStateDb(config.state.url, config.state.schema, {
-    applicationName: config.source.applicationName,
-    knexWarnings: log ? (message) => log.debug({ knex: message }, 'knex (state database)') : undefined,
-  });
+  const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName, log });
   const client = opts.dryRun
     ? undefined
     : new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: maxInFlight(config.delivery) });

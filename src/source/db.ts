@@ -19,9 +19,11 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { isTimeZone, wallTimeInZone } from '../dates.js';
 import { withConnectionRetry } from '../db-retry.js';
-import { knexLog, nameUnreachable } from '../db-unreachable.js';
+import { nameUnreachable } from '../db-unreachable.js';
 import { ConfigError } from '../errors.js';
 import type { Statement } from './statement.js';
+import { knexLog } from '../knex-log.js';
+import type { Logger } from '../log.js';
 
 export interface Source {
   /** Run one statement in its own read-only transaction; the rows as node-postgres gives them. */
@@ -40,8 +42,8 @@ export interface SourceOptions {
   onRetry?: ((error: Error, attempt: number, delayMs: number) => void) | undefined;
   /** Quiet knex's own warnings (check prints JSON on stdout, where knex would write them). */
   quiet?: boolean;
-  /** Where knex's own warnings go instead (the log, at debug); unset and not quiet: nowhere either (never the console). */
-  knexWarnings?: ((message: string) => void) | undefined;
+  /** Where knex's own messages go (else one line on stderr; never stdout). */
+  log?: Logger | undefined;
   /** `source.timezone`: the zone of the models' `timestamp without time zone` columns; unset: the database's own. */
   timezone?: string | undefined;
 }
@@ -108,7 +110,6 @@ export const NODE_POSTGRES: SourceDriver = {
 };
 
 export function openSource(options: SourceOptions): Source {
-  const quiet = () => undefined;
   const knex = knexFactory({
     client: 'pg',
     connection: {
@@ -119,7 +120,7 @@ export function openSource(options: SourceOptions): Source {
       options: '-c default_transaction_read_only=on',
     },
     pool: { min: 0, max: options.poolSize, idleTimeoutMillis: 10_000 },
-    log: options.quiet ? { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } : knexLog(options.knexWarnings),
+    log: knexLog({ log: options.log, quiet: options.quiet, what: "the shop's database" }),
   });
   nameUnreachable(knex, 'source.url', options.url);
   return sourceOverKnex(knex, NODE_POSTGRES, options);

@@ -1,6 +1,8 @@
 /** The connection to the connector's own schema (which may live in the shop's database or elsewhere). */
 import knexFactory, { type Knex } from 'knex';
-import { knexLog, nameUnreachable } from '../db-unreachable.js';
+import { nameUnreachable } from '../db-unreachable.js';
+import { knexLog } from '../knex-log.js';
+import type { Logger } from '../log.js';
 
 export interface StateDb {
   knex: Knex;
@@ -19,8 +21,8 @@ export interface StateDbOptions {
   poolSize?: number;
   /** Quiet knex's own warnings: knex writes them to stdout, where they would break `check --json`. */
   quiet?: boolean;
-  /** Where knex's own warnings go instead (the log, at debug); unset: nowhere (never the console). */
-  knexWarnings?: ((message: string) => void) | undefined;
+  /** Where knex's own messages go (else one line on stderr; never stdout). */
+  log?: Logger | undefined;
   /** Each statement's deadline on the server (statement_timeout); 0: none (migrations building an index). Default STATE_DEADLINES.statementMs. */
   statementTimeoutMs?: number;
 }
@@ -41,7 +43,6 @@ export const STATE_DEADLINES = {
 } as const;
 
 export function openStateDb(url: string, schema: string, options: StateDbOptions = {}): StateDb {
-  const quiet = () => undefined;
   const statementMs = options.statementTimeoutMs ?? STATE_DEADLINES.statementMs;
   const knex = knexFactory({
     client: 'pg',
@@ -55,7 +56,7 @@ export function openStateDb(url: string, schema: string, options: StateDbOptions
     }),
     acquireConnectionTimeout: STATE_DEADLINES.acquireMs,
     pool: { min: 0, max: options.poolSize ?? 3 },
-    log: options.quiet ? { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } : knexLog(options.knexWarnings),
+    log: knexLog({ log: options.log, quiet: options.quiet, what: 'the state database' }),
   });
   nameUnreachable(knex, 'state.url', url);
   return fromKnex(knex, schema);

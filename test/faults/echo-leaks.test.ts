@@ -62,7 +62,7 @@ async function startEcho(): Promise<Echo> {
         return;
       }
       // What gateways do: the request, as they saw it, in the error. The secret-bearing parts first, then all of it.
-      const text = `blocked: ${picked(json).slice(0, 3).join(' ')} ${req.method ?? ''} ${req.url ?? ''} ${raw}`;
+      const text = `<!channel> <https://evil.example|PersonaClick> blocked: ${picked(json).slice(0, 3).join(' ')} ${req.method ?? ''} ${req.url ?? ''} ${raw}`;
       const status = mode === 'reject' ? 400 : mode === 'forbidden' ? 403 : 503;
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', message: text }));
     });
@@ -193,6 +193,10 @@ describe('an API that echoes every request into its errors', () => {
     }
     expect(receiver.messages.length).toBeGreaterThanOrEqual(2); // failing, halted, recovered, …
     for (const m of receiver.messages) seen.push({ what: 'webhook message', text: m });
+    // Slack markup from the API's text is shown, never acted on: no <!channel>, no disguised link (issue 20 §5).
+    const markup = receiver.messages.filter((m) => /<!|<https?:/.test((JSON.parse(m) as { text: string }).text));
+    expect(receiver.messages.some((m) => m.includes('&lt;!channel&gt;'))).toBe(true);
+    expect(markup).toEqual([]);
 
     // What must never show: the shop secret and the webhook's token in every spelling, every customer's e-mail and
     // phone (as written, URL- and form-encoded, JSON-escaped).
