@@ -1,6 +1,6 @@
 /**
  * The catalogue: categories and products kept in step with PersonaClick's catalogue imports (docs/catalogue.md), as
- * the carts are: the model (sorted by id in byte order) merge-joined with the ledger's digests (jobs/merge.ts). New or
+ * the carts are: the model (sorted by id in byte order) merge-joined with the ledger's digests (src/run/merge-join.ts). New or
  * changed → added/updated in batches (`PUT`); gone from the shop → removed (`DELETE`: a removed product is marked out
  * of stock); unchanged → nothing. Availability is a field of each product (`available`), sent with it, so a going
  * out of stock is a change like any other. The availability sync (`PATCH`, which marks every product it does not
@@ -33,7 +33,7 @@ import { ledgerPages, ledgerStates, type LedgerEntry, type LedgerState } from '.
 import { readWatermark, writeWatermark } from '../src/state/watermarks.js';
 import { withShard } from '../src/shard.js';
 import { acquireJobLock, type JobLock } from '../src/state/lock.js';
-import { mergeJoin } from './merge.js';
+import { mergeJoin } from '../src/run/merge-join.js';
 import { RequestBatches } from './order-batches.js';
 import type { JobDefinition } from './types.js';
 

@@ -26,7 +26,7 @@ import type { RunSummary } from '../src/run/summary.js';
 import { devicesByDid, snapshotPages, type DeviceLines } from '../src/source/snapshot.js';
 import { ledgerEnvelopes, ledgerPages, type LedgerEntry } from '../src/state/ledger.js';
 import { buildContext } from './context.js';
-import { mergeJoin } from './merge.js';
+import { mergeJoin } from '../src/run/merge-join.js';
 import type { JobDefinition } from './types.js';
 import { warnedRows } from './warned.js';
 import { requireColumns } from './model-shape.js';

@@ -12,7 +12,8 @@
 import type { Config } from '../config/index.js';
 import type { Source } from '../source/db.js';
 import { orderStampsPage, type OrderStamp } from '../source/order-keys.js';
-import { compareC, snapshotPages, type DeviceLines } from '../source/snapshot.js';
+import { snapshotPages, type DeviceLines } from '../source/snapshot.js';
+import { mergeJoin } from '../run/merge-join.js';
 import { countOpenFailures } from '../state/failures.js';
 import type { StateDb } from '../state/db.js';
 import { ledgerPages } from '../state/ledger.js';
@@ -54,48 +55,25 @@ export async function collectReport(config: Config, source: Source, state: State
 /** A catalogue model against its ledger: the same byte-order merge as the mirrors, keyed on id; products out of stock counted. */
 async function compareCatalogue(source: Source, state: StateDb, job: 'categories' | 'products', query: string, pageSize: number): Promise<CatalogueRow> {
   const row: CatalogueRow = { job, shop: 0, told: 0, notTold: 0, toRemove: 0, outOfStock: 0, failed: 0 };
-  const shop = snapshotPages(source, query, pageSize, undefined, 'id')[Symbol.asyncIterator]();
-  const ledger = ledgerPages(state, job, '', 10_000)[Symbol.asyncIterator]();
-  let items: DeviceLines[] = [];
-  let keys: string[] = [];
-  let d = 0;
-  let k = 0;
-  let shopDone = false;
-  let ledgerDone = false;
-  try {
-    for (;;) {
-      if (d === items.length && !shopDone) {
-        const page = await shop.next();
-        if (page.done) shopDone = true;
-        else [items, d] = [page.value, 0];
-      }
-      if (k === keys.length && !ledgerDone) {
-        const page = await ledger.next();
-        if (page.done) ledgerDone = true;
-        else [keys, k] = [page.value.map((entry) => entry.key), 0];
-      }
-      const item = items[d];
-      const key = keys[k];
-      if (item === undefined && key === undefined) break;
-      const order = item === undefined ? 1 : key === undefined ? -1 : compareC(item.did, key);
-      if (item !== undefined && order <= 0) {
+  // No run writes under this id: every ledger row is read.
+  await mergeJoin(
+    snapshotPages(source, query, pageSize, undefined, 'id'),
+    (item: DeviceLines) => item.did,
+    ledgerPages(state, job, '', 10_000),
+    (entry) => entry.key,
+    (item, known) => {
+      if (item !== undefined) {
         row.shop += 1;
         if (item.lines[0]?.available === false) row.outOfStock += 1;
-        d += 1;
-        if (order === 0) {
-          row.told += 1;
-          k += 1;
-        } else row.notTold += 1;
-      } else {
+        if (known !== undefined) row.told += 1;
+        else row.notTold += 1;
+      } else if (known !== undefined) {
         row.told += 1;
         row.toRemove += 1;
-        k += 1;
       }
-    }
-  } finally {
-    await shop.return(undefined);
-    await ledger.return(undefined);
-  }
+      return undefined;
+    },
+  );
   row.failed = (await countOpenFailures(state)).filter((f) => f.job === job && f.class !== 'warning').reduce((sum, f) => sum + f.count, 0);
   return row;
 }
@@ -154,47 +132,19 @@ async function tallyOrders(source: Source, state: StateDb, query: string, range:
 
 async function compareMirror(source: Source, state: StateDb, job: 'carts' | 'wishlists', query: string, pageSize: number): Promise<MirrorRow> {
   const row: MirrorRow = { job, shop: 0, ledger: 0, both: 0, shopOnly: 0, ledgerOnly: 0 };
-  const shop = snapshotPages(source, query, pageSize, undefined)[Symbol.asyncIterator]();
   // No run writes under this id: every ledger row is read.
-  const ledger = ledgerPages(state, job, '', 10_000)[Symbol.asyncIterator]();
-  let dids: string[] = [];
-  let keys: string[] = [];
-  let d = 0;
-  let k = 0;
-  let shopDone = false;
-  let ledgerDone = false;
-  try {
-    for (;;) {
-      if (d === dids.length && !shopDone) {
-        const page = await shop.next();
-        if (page.done) shopDone = true;
-        else [dids, d] = [page.value.map((device) => device.did), 0];
-      }
-      if (k === keys.length && !ledgerDone) {
-        const page = await ledger.next();
-        if (page.done) ledgerDone = true;
-        else [keys, k] = [page.value.map((entry) => entry.key), 0];
-      }
-      const did = dids[d];
-      const key = keys[k];
-      if (did === undefined && key === undefined) break;
-      const order = did === undefined ? 1 : key === undefined ? -1 : compareC(did, key);
-      if (order === 0) {
-        row.both += 1;
-        d += 1;
-        k += 1;
-      } else if (order < 0) {
-        row.shopOnly += 1;
-        d += 1;
-      } else {
-        row.ledgerOnly += 1;
-        k += 1;
-      }
-    }
-  } finally {
-    await shop.return(undefined);
-    await ledger.return(undefined);
-  }
+  await mergeJoin(
+    snapshotPages(source, query, pageSize, undefined),
+    (device: DeviceLines) => device.did,
+    ledgerPages(state, job, '', 10_000),
+    (entry) => entry.key,
+    (device, known) => {
+      if (device !== undefined && known !== undefined) row.both += 1;
+      else if (device !== undefined) row.shopOnly += 1;
+      else row.ledgerOnly += 1;
+      return undefined;
+    },
+  );
   row.shop = row.both + row.shopOnly;
   row.ledger = row.both + row.ledgerOnly;
   return row;

@@ -1,16 +1,16 @@
 /**
- * The mirror's merge-join: the shop's side (a model read in key byte order) and the books' side (the ledger in the
- * same order) walked in step, a page at a time on each side (each reading its next page meanwhile). Every key is
+ * The one paged merge-join, for the mirrors (carts, wishlists, the catalogue) and `report`: the shop's side (a model
+ * read in key byte order) and the books' side (the ledger in the same order) walked in step, a page at a time on each side (each reading its next page meanwhile). Every key is
  * visited once: on both sides (compare), only in the shop (new), only in the books (gone). Neither side is ever
  * loaded whole, and nothing is awaited for a key whose visit returns nothing (unchanged).
  */
-import { compareC } from '../src/source/snapshot.js';
+import { compareC } from '../source/snapshot.js';
 
 export interface MergeOptions {
   /** Keys visited at most (--limit). */
   limit?: number | undefined;
   /** Checked before each key: true stops the walk (a signal, a halt). */
-  stop: () => boolean;
+  stop?: (() => boolean) | undefined;
 }
 
 /**
@@ -23,7 +23,7 @@ export async function mergeJoin<S, L>(
   books: AsyncIterable<L[]>,
   bookKey: (entry: L) => string,
   visit: (item: S | undefined, known: L | undefined) => Promise<void> | undefined,
-  opts: MergeOptions,
+  opts: MergeOptions = {},
 ): Promise<void> {
   const pages = shop[Symbol.asyncIterator]();
   const ledger = books[Symbol.asyncIterator]();
@@ -48,7 +48,7 @@ export async function mergeJoin<S, L>(
       }
       const item = items[d];
       const known = entries[e];
-      if ((item === undefined && known === undefined) || remaining <= 0 || opts.stop()) break;
+      if ((item === undefined && known === undefined) || remaining <= 0 || opts.stop?.() === true) break;
       remaining -= 1;
       const order = item === undefined ? 1 : known === undefined ? -1 : compareC(shopKey(item), bookKey(known));
       let pending: Promise<void> | undefined;
