@@ -76,10 +76,3 @@ export interface Outward {
   readonly secrets: readonly string[];
 }
 
-export function outwardFor(secrets: readonly string[]): Outward {
-  return {
-    secrets,
-    text: (text, maxChars) => outwardText(text, secrets, maxChars),
-    error: (error) => makeOutward(error, secrets),
-  };
-}

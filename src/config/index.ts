@@ -2,21 +2,14 @@
 export {
   loadConfig,
   parseConfig,
-  parseYaml,
-  resolveConfigPath,
-  DEFAULT_CONFIG_PATH,
-  CONFIG_PATH_ENV,
   type LoadConfigOptions,
 } from './load.js';
 export { secretsOf, redactUrl } from './secrets.js';
-export { interpolate, interpolateString } from './interpolate.js';
+export { interpolateString } from './interpolate.js';
 export {
-  configSchema,
   cronProblem,
   resolveStartFrom,
   requireJob,
-  DEFAULTS,
-  JOB_NAMES,
   type Config,
   type PersonaClickConfig,
   type DeliveryConfig,

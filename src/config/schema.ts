@@ -134,7 +134,6 @@ export function isPostgresUrl(value: string): boolean {
   }
 }
 
-
 const postgresUrl = z.string({ error: 'must be a postgres:// or postgresql:// URL' }).refine(isPostgresUrl, {
   error: 'must be a postgres:// or postgresql:// URL',
 });
@@ -433,8 +432,6 @@ export type EventsJobConfig = NonNullable<JobsConfig['events']>;
 export type JobConfigBase = SnapshotJobConfig;
 export type CategoriesJobConfig = NonNullable<JobsConfig['categories']>;
 export type ProductsJobConfig = NonNullable<JobsConfig['products']>;
-
-export const JOB_NAMES = ['orders', 'carts', 'wishlists', 'events', 'categories', 'products'] as const satisfies readonly JobName[];
 
 /** The keys each mapping accepts, by dotted path ('' is the top level): for "did you mean" hints. */
 export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {

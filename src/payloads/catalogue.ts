@@ -15,8 +15,6 @@ import type { ApiMethod, ApiRequest, JsonObject, JsonValue, Row } from './types.
 export const MAX_CATALOGUE_ID_CHARS = 255;
 /** "picture: URL, required, max. 500 characters" (products.md). */
 export const MAX_PICTURE_CHARS = 500;
-/** "Рекомендуется отправлять не более 5000 товаров в одном запросе" (products.md). */
-export const MAX_CATALOGUE_BATCH = 5000;
 
 export interface CatalogueContext {
   shopId: string;
@@ -190,10 +188,6 @@ const PRODUCT_COLUMNS: readonly (readonly [string, Rule])[] = [
 /** Columns whose rule runs even when the row has no value: the required ones, and currency (the config's default). */
 const ALWAYS_CHECKED: ReadonlySet<string> = new Set(['id', 'name', 'price', 'currency', 'url', 'picture', 'available', 'categories']);
 
-/** The columns a products model may give (for `check`). */
-export const PRODUCT_COLUMN_NAMES: readonly string[] = PRODUCT_COLUMNS.map(([c]) => c);
-export const REQUIRED_PRODUCT_COLUMNS: readonly string[] = ['id', 'name', 'price', 'url', 'picture', 'available', 'categories'];
-
 function digest(item: JsonObject): string {
   return hash('sha1', JSON.stringify(item), 'base64url');
 }
@@ -211,10 +205,6 @@ export function buildProductItem(row: Row, ctx: CatalogueContext): ItemResult {
   }
   return { ok: true, item, hash: digest(item) };
 }
-
-/** The columns a categories model may give. */
-export const CATEGORY_COLUMN_NAMES: readonly string[] = ['id', 'name', 'parent', 'url', 'alias'];
-export const REQUIRED_CATEGORY_COLUMNS: readonly string[] = ['id', 'name'];
 
 /** One category row → its `/import/categories` item ({id, name, parent, url?, alias?}) and its digest. */
 export function buildCategoryItem(row: Row): ItemResult {

@@ -14,7 +14,7 @@ export {
   type ListEnvelope,
   type ListKind,
 } from './cart.js';
-export { ON_BAD_VALUE, onBadValue, warningsText, type OnBadValue } from './policy.js';
+export { onBadValue, warningsText, type OnBadValue } from './policy.js';
 export { buildEventRequest } from './event.js';
 export { validateRequest } from './validate.js';
 export { deriveSeance } from './seance.js';
@@ -25,7 +25,6 @@ export {
   buildSyncOrder,
   CUSTOMER_IDENTIFIERS,
   orderStateOf,
-  syncEnvelopeBytes,
   syncOrdersRequest,
   type BuiltSyncOrder,
   type SyncContext,
@@ -35,13 +34,7 @@ export {
   buildCategoryItem,
   buildProductItem,
   catalogueRequest,
-  CATEGORY_COLUMN_NAMES,
-  MAX_CATALOGUE_BATCH,
   MAX_CATALOGUE_ID_CHARS,
-  MAX_PICTURE_CHARS,
-  PRODUCT_COLUMN_NAMES,
-  REQUIRED_CATEGORY_COLUMNS,
-  REQUIRED_PRODUCT_COLUMNS,
   type CatalogueContext,
   type CatalogueKind,
   type ItemResult,

@@ -23,11 +23,6 @@ export type WishItem = {
 
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Sort by id (code-unit order, like COLLATE "C" for ASCII), keeping the given order among equal ids. */
-export function sortById<T extends { id: string }>(items: readonly T[]): T[] {
-  return [...items].sort((a, b) => compareText(a.id, b.id));
-}
-
 export function lineObject(line: unknown, index: number): Check<Record<string, unknown>> {
   return isRecord(line) ? { ok: true, value: line } : fail(`items[${index}]`, 'must be an object', line);
 }

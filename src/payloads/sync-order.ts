@@ -299,7 +299,3 @@ export function syncOrdersRequest(orders: readonly JsonValue[], ctx: SyncContext
   return { path: '/sync/orders', body: { shop_id: ctx.shopId, shop_secret: ctx.shopSecret ?? '', orders: [...orders] } };
 }
 
-/** Bytes of the batch request's JSON around its orders (the comma between two orders is counted with each order). */
-export function syncEnvelopeBytes(ctx: SyncContext): number {
-  return Buffer.byteLength(JSON.stringify(syncOrdersRequest([], ctx).body));
-}

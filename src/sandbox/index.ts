@@ -1,7 +1,6 @@
 export { startSandbox } from './server.js';
-export { statsReport, CONTROL_PREFIX } from './control.js';
-export { parseFaults, type FaultConfig, type RejectRule } from './faults.js';
-export { judge, type Verdict } from './rules/index.js';
+export { type FaultConfig, type RejectRule } from './faults.js';
+export { type Verdict } from './rules/index.js';
 export type { StoredLine, StoredOrder } from './order-book.js';
 export type { OrderChange } from './state.js';
 export type { TriggerCounts } from './triggers.js';

@@ -107,11 +107,6 @@ export async function ledgerEnvelopes(db: StateDb, job: string, keys: readonly s
   return new Map(rows.rows.map((r) => [r.key, { stream: r.stream, segment: r.segment }]));
 }
 
-export async function countDelivered(db: StateDb, job: string): Promise<number> {
-  const row = await db.table('ledger').where({ job }).count<{ count: string }[]>('* as count');
-  return Number(row[0]?.count ?? 0);
-}
-
 /**
  * The ledger of a mirror job in key byte order (the "C" collation of the key column, so the primary key index serves
  * it), a page at a time (never an empty one). Rows this run has written are left out: the merge has already passed

@@ -40,17 +40,6 @@ export const rule =
   (value, path) =>
     test(value) ? undefined : `${path}: ${says} (got ${shown(value)})`;
 
-/** Every check in turn; the first refusal wins. */
-export const all =
-  (...checks: Check[]): Check =>
-  (value, path) => {
-    for (const check of checks) {
-      const problem = check(value, path);
-      if (problem !== undefined) return problem;
-    }
-    return undefined;
-  };
-
 /** An object with exactly the fields of `shape` (`what` names it in reasons: `a "view" request`). */
 export function shaped(shape: Shape, what: string): Check {
   const fields = Object.entries(shape);

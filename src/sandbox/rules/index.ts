@@ -30,8 +30,6 @@ const BODY_RULES: Readonly<Record<string, (body: JsonObject, stored: OrderIds) =
   '/orders/by_user': byUserProblem,
 };
 
-export const JUDGED_PATHS: readonly string[] = Object.keys(BODY_RULES);
-
 /**
  * Judge `body` (for `GET /orders/by_user`, its query parameters as an object) sent to `path`.
  * `stored` tells which order ids the order-sync API already has (an order it lacks needs more fields).
