@@ -34,7 +34,7 @@ function config(): Config {
 }
 
 const isoDaysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-const backfill = (from: string, to: string) => runCommand(config(), ['backfill', 'orders'], { from, to });
+const backfill = (from: string, to: string) => runCommand(config(), ['backfill', 'orders'], { from, to, yes: true });
 
 function gaps(arrivals: readonly number[]): number[] {
   const sorted = [...arrivals].sort((a, b) => a - b);
@@ -84,7 +84,7 @@ describe('one import budget per shop', () => {
       jobs: { products: { query: 'SELECT * FROM cat.products', currency: 'USD', batchSize: 5 } },
     });
     const [history, catalogue] = await Promise.all([
-      runCommand(both, ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01' }),
+      runCommand(both, ['backfill', 'orders'], { from: '2000-01-01', to: '2100-01-01', yes: true }),
       runCommand(both, ['reconcile', 'products']),
     ]);
     expect(history.summaries[0]).toMatchObject({ status: 'done', sent: 20 });
