@@ -1,7 +1,9 @@
 /**
  * Where knex's own messages go. Left alone, knex prints warnings ("Acquire connection error: …" with a stack) with
  * console.log, on stdout, where they break `--dry-run` NDJSON and `--json` output. Here they go through the logger
- * (stderr), or, where there is none, as one line on stderr; always outward text (one bounded line, see outward.ts).
+ * (stderr, JSON), always as outward text (one bounded line, see outward.ts); where there is no logger (a command's own
+ * short-lived connection) nowhere: what went wrong reaches the operator as the command's one error line, which names
+ * the database (source.url or state.url), never as knex's stack-bearing warning beside it.
  */
 import type { Knex } from 'knex';
 import type { Logger } from './log.js';
@@ -10,11 +12,10 @@ import { outwardText } from './outward.js';
 const none = (): void => undefined;
 
 export function knexLog(opts: { log?: Logger | undefined; quiet?: boolean | undefined; what: string }): NonNullable<Knex.Config['log']> {
-  if (opts.quiet === true) return { warn: none, error: none, deprecate: none, debug: none };
+  if (opts.quiet === true || opts.log === undefined) return { warn: none, error: none, deprecate: none, debug: none };
   const say = (level: 'warn' | 'error') => (message: unknown) => {
     const text = outwardText(typeof message === 'string' ? message : String(message), [], 500);
-    if (opts.log) opts.log[level]({ source: 'knex' }, `${opts.what}: ${text}`);
-    else process.stderr.write(`personaclick-sync: ${opts.what}: ${text}\n`);
+    opts.log?.[level]({ source: 'knex' }, `${opts.what}: ${text}`);
   };
   return { warn: say('warn'), error: say('error'), deprecate: say('warn'), debug: none };
 }
