@@ -214,13 +214,13 @@ async function withCategoriesFirst(services: Services, opts: RunOptions, product
     let lock: JobLock | undefined;
     if (!opts.dryRun) {
       try {
-        lock = await acquireJobLock(state.url, state.schema, 'categories');
+        lock = await (services.takeLock ?? ((name: string) => acquireJobLock(state.url, state.schema, name)))('categories');
       } catch (caught) {
         if (!(caught instanceof LockedError)) throw caught;
         opts.log.info({ reason: caught.message }, 'categories are being reconciled by another runner; going on to the products');
       }
     }
-    if (lock !== undefined || opts.dryRun) {
+    if (lock !== undefined || opts.dryRun || services.takeLock !== undefined) {
       try {
         const categories = await reconcile(services, 'categories', false, opts);
         out.push(categories);

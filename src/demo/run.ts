@@ -60,7 +60,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const config = demoConfig(sandbox.url);
     const state = fromKnex(db.knex, config.state.schema);
     client = new PersonaClickClient({ url: config.personaclick.url, timeoutMs: config.personaclick.timeoutMs, connections: maxInFlight(config.delivery) });
-    const services: Services = { config, source: db.source, state, client, close: () => Promise.resolve() };
+    // One thing at a time, on an embedded database with no server to lock through: no job locks.
+    const services: Services = { config, source: db.source, state, client, takeLock: () => Promise.resolve(undefined), close: () => Promise.resolve() };
 
     print(`personaclick-sync demo: a sample shop in an in-memory Postgres (PGlite), the connector, and the`);
     print(`PersonaClick sandbox at ${sandbox.url}. No database server, nothing leaves this machine.`);

@@ -1,5 +1,6 @@
 /** What a job run needs, opened from the config once: the shop's database, the state database, the API client. */
 import type { Config } from '../config/index.js';
+import type { JobLock } from '../state/lock.js';
 import type { Logger } from '../log.js';
 import { PersonaClickClient } from '../delivery/client.js';
 import { maxInFlight } from '../delivery/queue.js';
@@ -12,6 +13,12 @@ export interface Services {
   state: StateDb;
   /** Absent in dry runs: nothing may be sent. */
   client: PersonaClickClient | undefined;
+  /**
+   * Takes another job's lock for a run that also does that job's work (products take the categories' lock); default: a
+   * dedicated connection to `state.url`, as every run's own lock. The embedded demo, which has no server to connect
+   * to and runs one thing at a time, takes none.
+   */
+  takeLock?: ((name: string) => Promise<JobLock | undefined>) | undefined;
   close(): Promise<void>;
 }
 
