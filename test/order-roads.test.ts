@@ -7,20 +7,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/index.js';
 import { useFrame } from './support/frame.js';
-import { runCommand, testConfig, type ConfigOverrides } from './support/harness.js';
-import { createHistoryShop, HISTORY_ITEMS_QUERY, HISTORY_ORDERS_QUERY, insertHistory } from './support/history-shop.js';
+import { runCommand, type ConfigOverrides } from './support/harness.js';
+import { createHistoryShop, historyConfig, HISTORY_ORDERS_QUERY, insertHistory } from './support/history-shop.js';
 
 const SECRET = 'shop-secret-5be01d77';
 const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 6000, syncOrdersMaxOrders: 5000 }, prefix: 'pcs_roads', shop: false });
 
 function config(o: ConfigOverrides & { secret?: string | null } = {}): Config {
-  const { secret, ...rest } = o;
-  return testConfig(env.db.url, env.sandbox.url, {
-    ...rest,
-    personaclick: { ...(secret === null ? {} : { shopSecret: secret ?? SECRET }), ...rest.personaclick },
-    delivery: { orderSyncPerMinute: 6000, ...rest.delivery },
-    orders: { query: `${HISTORY_ORDERS_QUERY} WHERE o.status <> 'draft'`, itemsQuery: HISTORY_ITEMS_QUERY, batchSize: 100, skipStatuses: ['pending_payment'], ...rest.orders },
-  });
+  return historyConfig(env, SECRET, o, { query: `${HISTORY_ORDERS_QUERY} WHERE o.status <> 'draft'`, skipStatuses: ['pending_payment'] });
 }
 
 const sync = (cfg: Config) => runCommand(cfg, ['sync', 'orders']);

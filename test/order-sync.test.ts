@@ -8,7 +8,7 @@ import { ConfigError } from '../src/errors.js';
 import type { Config } from '../src/config/index.js';
 import { useFrame } from './support/frame.js';
 import { runCommand, SHOP_ID, testConfig, type ConfigOverrides } from './support/harness.js';
-import { createHistoryShop, historyOrder, HISTORY_CARTS_QUERY, HISTORY_ITEMS_QUERY, HISTORY_ORDERS_QUERY, insertHistory } from './support/history-shop.js';
+import { createHistoryShop, historyConfig, historyOrder, HISTORY_CARTS_QUERY, HISTORY_ITEMS_QUERY, HISTORY_ORDERS_QUERY, insertHistory } from './support/history-shop.js';
 import { maxInWindow } from './faults/support/figures.js';
 import type { VerifyResult } from '../src/report/verify.js';
 import { writeConfig } from './support/cli.js';
@@ -19,13 +19,7 @@ const SECRET = 'shop-secret-7f3a91c2';
 const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 6000, syncOrdersMaxOrders: 5000 }, prefix: 'pcs_history', shop: false });
 
 function config(o: ConfigOverrides & { secret?: string | null } = {}): Config {
-  const { secret, ...rest } = o;
-  return testConfig(env.db.url, env.sandbox.url, {
-    ...rest,
-    personaclick: { ...(secret === null ? {} : { shopSecret: secret ?? SECRET }), ...rest.personaclick },
-    delivery: { orderSyncPerMinute: 6000, ...rest.delivery },
-    orders: { query: HISTORY_ORDERS_QUERY, itemsQuery: HISTORY_ITEMS_QUERY, batchSize: 100, ...rest.orders },
-  });
+  return historyConfig(env, SECRET, o);
 }
 
 const backfill = (cfg: Config, extra: { via?: 'push' | 'sync'; oldOrdersAsNew?: boolean } = {}, opts: { dryRun?: boolean } = {}) =>

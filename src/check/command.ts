@@ -7,7 +7,8 @@
  * no finding ever holds a password. The probes live in src/source/ and src/state/; this module only judges and prints.
  */
 import type { Writable } from 'node:stream';
-import { redactUrl, secretsOf, type Config } from '../config/index.js';
+import { secretsOf, type Config } from '../config/index.js';
+import { whereOf } from '../db-unreachable.js';
 import { DatabaseUnreachableError, toError } from '../errors.js';
 import { CUSTOMER_IDENTIFIERS } from '../payloads/index.js';
 import { scrub } from '../log.js';
@@ -99,7 +100,7 @@ export async function checkCommand(config: Config, io: { stdout: Writable }, jso
 // ───────────────────────────── source ─────────────────────────────
 
 async function checkSource(config: Config, add: Add, addModel: Add, timeoutMs: number): Promise<void> {
-  const where = describeUrl(config.source.url);
+  const where = whereOf(config.source.url);
   const source = openSource({
     url: config.source.url,
     poolSize: 1,
@@ -342,7 +343,7 @@ async function checkColumns(source: Source, spec: ModelSpec, query: string, valu
 // ───────────────────────────── state ─────────────────────────────
 
 async function checkState(config: Config, add: Add, timeoutMs: number): Promise<void> {
-  const where = describeUrl(config.state.url);
+  const where = whereOf(config.state.url);
   const schema = config.state.schema;
   const db = openStateDb(config.state.url, schema, { applicationName: `${config.source.applicationName}:check`, poolSize: 1, quiet: true });
   try {
@@ -373,19 +374,6 @@ async function checkState(config: Config, add: Add, timeoutMs: number): Promise<
 }
 
 // ───────────────────────────── helpers ─────────────────────────────
-
-/** `user@host:port/database` of a postgres URL, never its password; text that is not a URL comes back redacted. */
-function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    const user = decodeURIComponent(u.username);
-    const host = u.hostname !== '' ? u.hostname : (u.searchParams.get('host') ?? 'localhost');
-    const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-    return `${user === '' ? '' : `${user}@`}${host}:${u.port === '' ? '5432' : u.port}/${database === '' ? user : database}`;
-  } catch {
-    return redactUrl(url);
-  }
-}
 
 /** An error's message, with the database's hint when it gave one. */
 function errorText(caught: unknown): string {

@@ -2,6 +2,8 @@
  * A shop with order history: statuses, channels, customers named by email or phone (many without a device id, as
  * guest and phone orders are), money split into cash, bonuses, delivery and discount, and lines with statuses.
  */
+import type { Config } from '../../src/config/index.js';
+import { testConfig, type ConfigOverrides } from './harness.js';
 import type { TestDatabase } from './pg.js';
 
 export const HISTORY_ORDERS_QUERY = `SELECT o.id AS order_id, o.updated_at, o.device_id AS did, o.created_at AS ordered_at, o.status, o.channel,
@@ -63,4 +65,23 @@ export async function historyOrder(db: TestDatabase, id: string): Promise<{ stat
   );
   if (!order) throw new Error(`no order ${id}`);
   return { status: order.status, placed: Number(order.placed), lines };
+}
+
+/**
+ * The usual config of a test on the history shop: the sandbox's shop secret (or none, with `secret: null`), a raised
+ * order-sync pace on both sides, batches of 100; overrides on top.
+ */
+export function historyConfig(
+  env: { readonly db: { url: string }; readonly sandbox: { url: string } },
+  defaultSecret: string,
+  o: ConfigOverrides & { secret?: string | null } = {},
+  orders: ConfigOverrides['orders'] = {},
+): Config {
+  const { secret, ...rest } = o;
+  return testConfig(env.db.url, env.sandbox.url, {
+    ...rest,
+    personaclick: { ...(secret === null ? {} : { shopSecret: secret ?? defaultSecret }), ...rest.personaclick },
+    delivery: { orderSyncPerMinute: 6000, ...rest.delivery },
+    orders: { query: HISTORY_ORDERS_QUERY, itemsQuery: HISTORY_ITEMS_QUERY, batchSize: 100, ...orders, ...rest.orders },
+  });
 }
