@@ -1,6 +1,7 @@
 /**
  * `report [--from D --to D] [--html FILE] [--json] [--verify N]`: per day, the shop's orders against the books; carts
- * and wishlists; with --verify, N delivered orders read back from PersonaClick (exit 5 when any is missing or different).
+ * and wishlists; with --verify, N delivered orders read back from PersonaClick (exit 5 when any is missing or different,
+ * exit 4 when every customer's read is answered with an empty list: not believed, nothing filed).
  */
 import { writeFile } from 'node:fs/promises';
 import { secretsOf, type Config } from '../config/index.js';
@@ -76,6 +77,7 @@ export async function reportCommand(config: Config, args: CliArgs, io: CliIo): P
     // any spelling and the customers' e-mails and phones; each line of the text form one printable, bounded line.
     const secrets = secretsOf(config);
     io.stdout.write(args.json ? maskAll(text, secrets) : text.split('\n').map((line) => outwardText(line, secrets, 10_000)).join('\n'));
+    if (verified?.emptyForAll === true) return ExitCode.apiUnavailable;
     return verified !== undefined && !confirmed(verified) ? ExitCode.mismatch : ExitCode.ok;
   } finally {
     await Promise.allSettled([state.close(), source.close()]);
