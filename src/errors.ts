@@ -94,6 +94,14 @@ const SECRET_PATHS = /^\/(sync\/orders|orders\/|import\/)/;
  */
 export function refusalLine(answer: ApiError): string {
   const status = answer.status ?? '?';
+  if (answer.status !== undefined && answer.status >= 200 && answer.status < 300) {
+    // A batch answered 2xx with a non-success status (classify.ts, NON_SUCCESS_BODY_RULES): the request is refused.
+    const detail = answer.message.replace(/^HTTP \d+ with /, '');
+    return (
+      `PersonaClick refused a batch on ${answer.path ?? 'an import path'} (HTTP ${status} with ${detail}): a batch is checked only after it is queued, so this refuses the request, not its records; ` +
+      'check personaclick.shopId and personaclick.shopSecret, and that the shop is active in the account. Nothing of it was filed: the next run sends it again'
+    );
+  }
   const detail = answer.message.replace(/^(GET |POST )?(\/[\w/]+: )?HTTP \d+:\s*/, '');
   const on = answer.path === undefined ? '' : ` on ${answer.path}`;
   if (answer.status === 404) return `PersonaClick does not know the shop (HTTP 404${on}: ${detail}): check personaclick.shopId`;

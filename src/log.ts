@@ -1,6 +1,6 @@
 /** pino JSON logs with secrets redacted; pino-pretty only when a person watches a terminal. */
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { maskAll, maskSecrets } from './outward.js';
+import { maskAll, maskSecrets, terminalSafeJson } from './outward.js';
 
 export type { Logger };
 
@@ -44,7 +44,7 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     // Every line is a way out: the secrets and the customers' e-mails and phones an echoed answer carries are masked (outward.ts).
-    hooks: { streamWrite: (line: string) => maskAll(line, secrets) },
+    hooks: { streamWrite: (line: string) => terminalSafeJson(maskAll(line, secrets)) },
   };
   const destination = setup.destination ?? process.stderr;
   const pretty = setup.pretty ?? (env.LOG_PRETTY === '1' || (env.LOG_PRETTY !== '0' && isTerminal(destination)));

@@ -76,3 +76,13 @@ export interface Outward {
   readonly secrets: readonly string[];
 }
 
+/** DEL and the C1 controls (CSI U+009B, OSC U+009D, …): JSON leaves them raw, some terminals act on them. */
+const C1 = /[\u007f-\u009f]/g;
+
+/**
+ * JSON text made safe for a terminal: JSON.stringify escapes C0 controls (ESC among them) but leaves DEL and the C1
+ * controls as they are; each becomes its `\u00XX` escape, which is the same JSON (they can only stand inside strings).
+ */
+export function terminalSafeJson(json: string): string {
+  return json.replace(C1, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -302,7 +302,9 @@ describe('the catalogue', () => {
     });
     const result = await runCommand(wrong, ['reconcile', 'products']);
     expect(result.summaries[0]).toMatchObject({ status: 'fatal', sent: 0 });
-    expect(result.summaries[0]?.error?.message).toMatch(/^PersonaClick refused the shop secret \(HTTP 400 on \/import\/products.*\): check personaclick.shopSecret/);
+    expect(result.summaries[0]?.error?.message).toBe(
+      'PersonaClick refused the shop secret (HTTP 400 on /import/products: Bad request (the catalogue imports answer 400 for a wrong shop_id or shop_secret)): check personaclick.shopSecret',
+    );
     expect(env.sandbox.stats().byStatus['400']).toBe(1);
   });
 });

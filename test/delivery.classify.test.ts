@@ -52,7 +52,8 @@ const CASES: Record<string, Case[]> = {
     [200, '', 'transient'],
     [204, '', 'transient'],
     [200, HTML, 'transient'],
-    [200, '{"status":"error","payload":{"message":"Shop not found"}}', 'rejected'],
+    // Queued batches are checked later (errors by e-mail): a non-success status refuses the request, not its orders.
+    [200, '{"status":"error","payload":{"message":"Shop not found"}}', 'fatal'],
     // The error matrix: an unknown shop is 404; nothing of the run would succeed.
     [404, '{"status":"error","payload":{"message":"Shop not found"}}', 'fatal'],
     [404, '{"status":"error","message":"Not found"}', 'rejected'],
@@ -116,6 +117,7 @@ describe('the catalogue imports', () => {
       expect(classifyAnswer(path, answer(204, ''))).toBe('success');
       expect(classifyAnswer(path, answer(200, '<html>proxy</html>'))).toBe('transient');
       expect(classifyAnswer(path, answer(400, '{"status":"error"}'))).toBe('fatal');
+      expect(classifyAnswer(path, answer(200, '{"status":"error","payload":{"message":"Shop not found"}}'))).toBe('fatal');
       expect(classifyAnswer(path, answer(413, ''))).toBe('rejected');
       expect(classifyAnswer(path, answer(429, ''))).toBe('transient');
     }

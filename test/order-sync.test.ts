@@ -132,6 +132,23 @@ describe('history through the order-sync API', () => {
     expect((await backfill(config({ orders: { batchSize: 64 } }))).summaries[0]).toMatchObject({ status: 'done', sent: 64, rejected: 0 });
   });
 
+  it('a batch answered HTTP 200 with a status that is not success (a refusal of the request, per the docs) stops the run: exit 3, not a thousand rejections', async () => {
+    await shop();
+    await insertHistory(env.db, 1, 1000);
+    // The order-sync API answers success once a batch is queued and checks its orders later: an error in the answer is the request's.
+    env.sandbox.setFaults({ syncAnswer: { status: 'error', message: 'Shop not found' } });
+    const { summaries } = await backfill(config({ orders: { batchSize: 1000 } }));
+    expect(summaries[0]).toMatchObject({ status: 'fatal', sent: 0, rejected: 0 });
+    expect(summaries[0]?.error?.message).toBe(
+      'PersonaClick refused a batch on /sync/orders (HTTP 200 with status "error": Shop not found): a batch is checked only after it is queued, so this refuses the request, not its records; ' +
+        'check personaclick.shopId and personaclick.shopSecret, and that the shop is active in the account. Nothing of it was filed: the next run sends it again',
+    );
+    expect(env.sandbox.syncArrivals()).toHaveLength(1); // not retried, not split
+    expect(await env.db.query(`SELECT key FROM personaclick_sync.failures`)).toEqual([]);
+    env.sandbox.setFaults({});
+    expect((await backfill(config({ orders: { batchSize: 1000 } }))).summaries[0]).toMatchObject({ status: 'done', sent: 1000, rejected: 0 });
+  });
+
   it('an unknown shop (404, the error matrix) stops the run at once naming personaclick.shopId, instead of filing every order', async () => {
     await shop();
     await insertHistory(env.db, 1, 30);

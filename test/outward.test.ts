@@ -1,6 +1,6 @@
 /** outward.ts: the one text every way out shows. Secrets and customers' identifiers masked in every spelling. */
 import { describe, expect, it } from 'vitest';
-import { makeOutward, maskAll, outwardText } from '../src/outward.js';
+import { makeOutward, maskAll, outwardText, terminalSafeJson } from '../src/outward.js';
 import { spellingsOf } from '../src/config/secrets.js';
 import { ApiError, FatalApiError } from '../src/errors.js';
 
@@ -37,5 +37,15 @@ describe('outwardText', () => {
       expect(text).not.toContain(SECRET);
       expect(text).not.toContain('c7@example.com');
     }
+  });
+});
+
+describe('terminalSafeJson', () => {
+  it('escapes DEL and the C1 controls JSON leaves raw (CSI U+009B, OSC U+009D): the same JSON, nothing a terminal acts on', () => {
+    const value = { key: 'a\u009b31mred\u009d0;title\u0007\u007fz', n: [1, 'é€😀'] };
+    const json = terminalSafeJson(JSON.stringify(value));
+    expect(JSON.parse(json)).toEqual(value);
+    expect([...json].filter((c) => c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f))).toEqual([]);
+    expect(json).toContain('\\u009b31mred\\u009d0;title\\u0007\\u007fz');
   });
 });

@@ -301,6 +301,30 @@ describe('report --verify: what PersonaClick really holds', () => {
     expect(others.map((r) => `${r.key}:${r.class}`)).toEqual(['2:invalid', '5:rejected', '7:warning']);
   });
 
+  it('a read-back answered with an empty list for every customer is not believed: one line, exit 4, nothing filed', async () => {
+    const open = async () => db.query<{ n: string }>(`SELECT count(*)::text AS n FROM personaclick_sync.failures WHERE resolved_at IS NULL`);
+    const before = await open();
+    sandbox.setFaults({ byUserEmpty: true });
+    try {
+      const json = await runMain(['report', ...range, '--verify', '100', '--json', '--config', config]);
+      expect(json.code, json.stderr).toBe(4);
+      const verify = (JSON.parse(json.stdout) as { verify: VerifyResult }).verify;
+      expect(verify).toMatchObject({ requests: 28, checked: 0, equal: 0, missing: 0, different: 0, unchecked: 28, emptyForAll: true, filed: 0, resolved: 0, lines: [] });
+
+      const text = await runMain(['report', ...range, '--verify', '100', '--config', config]);
+      expect(text.code, text.stderr).toBe(4);
+      const lines = text.stdout.split('\n');
+      expect(lines).toContain(
+        'PersonaClick answered every one of the 28 read(s) with an empty order list: not one order sent to these customers is held. Not believed: check personaclick.shopId (another shop answers empty) and try again later; nothing was filed as unconfirmed (exit 4).',
+      );
+      expect(lines.filter((l) => /missing \(by /.test(l))).toEqual([]);
+      expect(text.stdout).not.toContain('replay --class unconfirmed');
+      expect(await open()).toEqual(before);
+    } finally {
+      sandbox.setFaults({});
+    }
+  });
+
   it('the sample is evenly spaced over the stream, in one pass, whatever its length', () => {
     const pick = (n: number, total: number): number[] => {
       const sample = new EvenSample<number>(n);

@@ -14,7 +14,7 @@ ${jobCommands}
   status [--json]                  watermarks, last runs with their counts and volume alerts, open failures by class
   report [--from D --to D]         per day: the shop's orders against delivered, invalid, rejected, not sent;
          [--html FILE] [--json]    carts and wishlists: the shop's devices against the ledger's (default: 30 days);
-         [--verify N]              with --verify, N delivered orders read back from PersonaClick (exit 5 on a difference)
+         [--verify N]              with --verify, N delivered orders read back from PersonaClick (exit 5 on a difference, 4 when all answer empty)
   check                            validate the config, connect to both databases, test every model, estimate its cost, advise indexes
   schedule                         run the jobs of the config on their cron expressions (long-running)
   sandbox [--port N] [--shop ID]   serve a local stand-in of the PersonaClick API (for trials and tests)

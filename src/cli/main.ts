@@ -5,7 +5,7 @@ import { loadConfig, redactUrl, secretsOf, type Config } from '../config/index.j
 import { ConfigError, DatabaseUnreachableError, ExitCode, toError } from '../errors.js';
 import { whereOf } from '../db-unreachable.js';
 import { createLogger, type Logger } from '../log.js';
-import { outwardText } from '../outward.js';
+import { outwardText, terminalSafeJson } from '../outward.js';
 import { commandsTaking, findCommand, scheduledJobs, type CommandOption, type JobCommand } from '../../jobs/index.js';
 import { launchJob, lockName, type Launchable } from '../run/launch.js';
 import type { MetricsServer } from '../metrics/server.js';
@@ -139,7 +139,7 @@ async function statusCommand(config: Config, args: CliArgs, io: CliIo): Promise<
   const db = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
   try {
     const report = await statusReport(db, secretsOf(config));
-    io.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
+    io.stdout.write(args.json ? `${terminalSafeJson(JSON.stringify(report, null, 2))}\n` : `${formatStatus(report)}\n`);
     return ExitCode.ok;
   } finally {
     await db.close();

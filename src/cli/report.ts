@@ -1,6 +1,7 @@
 /**
  * `report [--from D --to D] [--html FILE] [--json] [--verify N]`: per day, the shop's orders against the books; carts
- * and wishlists; with --verify, N delivered orders read back from PersonaClick (exit 5 when any is missing or different).
+ * and wishlists; with --verify, N delivered orders read back from PersonaClick (exit 5 when any is missing or different,
+ * exit 4 when every customer's read is answered with an empty list: not believed, nothing filed).
  */
 import { writeFile } from 'node:fs/promises';
 import { secretsOf, type Config } from '../config/index.js';
@@ -9,7 +10,7 @@ import { collectReport, type ReportRange } from '../report/collect.js';
 import { reportHtml } from '../report/html.js';
 import { formatReport } from '../report/table.js';
 import { EvenSample, fileVerify, formatVerify, verified as confirmed, verifyOrders, type DeliveredOrder, type VerifyResult } from '../report/verify.js';
-import { maskAll, outwardText } from '../outward.js';
+import { maskAll, outwardText, terminalSafeJson } from '../outward.js';
 import { openSource } from '../source/db.js';
 import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
@@ -75,7 +76,8 @@ export async function reportCommand(config: Config, args: CliArgs, io: CliIo): P
     // What was read back comes from PersonaClick's answers, scrubbed there; once more here (outward.ts): the secrets in
     // any spelling and the customers' e-mails and phones; each line of the text form one printable, bounded line.
     const secrets = secretsOf(config);
-    io.stdout.write(args.json ? maskAll(text, secrets) : text.split('\n').map((line) => outwardText(line, secrets, 10_000)).join('\n'));
+    io.stdout.write(args.json ? terminalSafeJson(maskAll(text, secrets)) : text.split('\n').map((line) => outwardText(line, secrets, 10_000)).join('\n'));
+    if (verified?.emptyForAll === true) return ExitCode.apiUnavailable;
     return verified !== undefined && !confirmed(verified) ? ExitCode.mismatch : ExitCode.ok;
   } finally {
     await Promise.allSettled([state.close(), source.close()]);

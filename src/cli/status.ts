@@ -8,6 +8,10 @@ import { pendingMigrations } from '../state/migrate.js';
 import type { StateDb } from '../state/db.js';
 import { listNotifiedStates, runNotices } from '../state/monitor.js';
 import { outwardText } from '../outward.js';
+import { storableText } from '../storable-text.js';
+
+/** Characters of one line of `status`'s text form, at most. */
+const LINE_MAX = 2000;
 
 export interface StatusReport {
   schema: string;
@@ -111,7 +115,8 @@ export function formatStatus(report: StatusReport): string {
     out.push('', 'Webhook: the state last told');
     for (const n of report.notified) out.push(`  ${n.key.padEnd(24)} ${n.state.padEnd(9)} since ${n.since}${n.detail ? `  (${n.detail})` : ''}`);
   }
-  return out.join('\n');
+  // Keys come from the shop's data (a watermark's, a failure's): each line one printable, bounded line, whatever they hold.
+  return out.map((line) => storableText(line, LINE_MAX)).join('\n');
 }
 
 /** What the ledger's rows of a job stand for, as its job says (the job table): purchase, order-sync, full_cart, full_wish. */

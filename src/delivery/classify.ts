@@ -145,13 +145,33 @@ export function classifyRefusal(status: number, json: unknown, path?: string): A
 }
 
 /**
+ * A 2xx whose JSON `status` is not "success", per path (first match; elsewhere `rejected`: the tracking API refused the
+ * one record the request carries). The order-sync API and the catalogue imports answer success once a batch is
+ * queued and check its records later, reporting bad ones by e-mail (api-notes.md; REES46 `cdp/orders/sync.md`,
+ * `catalog/import/api`); their documented errors (`{"status":"error","payload":{"message":"Shop not found"}}`) are
+ * about the request. Such an answer to a batch refuses the request, not its thousand orders: the run stops (exit 3)
+ * naming the settings, nothing of it filed, and the next run sends it again. Retrying (transient) would send the same
+ * refused batch again at 40 a minute to end in exit 4 all the same, without saying which setting to look at.
+ */
+export const NON_SUCCESS_BODY_RULES: readonly { readonly path: string; readonly class: AnswerClass; readonly why: string }[] = [
+  { path: '/sync/orders', class: 'fatal', why: 'the order-sync API checks orders only after queueing a batch: this refuses the request, not its orders' },
+  { path: '/import/', class: 'fatal', why: 'the catalogue imports check records only after queueing them: this refuses the request, not its records' },
+];
+
+/** The rule for a 2xx with a non-success `status` on this path; undefined: the record is rejected. */
+export function nonSuccessBodyRule(path: string): (typeof NON_SUCCESS_BODY_RULES)[number] | undefined {
+  return NON_SUCCESS_BODY_RULES.find((rule) => (rule.path.endsWith('/') ? path.startsWith(rule.path) : path === rule.path));
+}
+
+/**
  * The class of an answer, or 'success'. A 2xx whose JSON `status` is present and not "success" is rejected (the API
- * refused the record in a success's clothes); any other 2xx is a success only in the form its path documents.
+ * refused the record in a success's clothes), or on a batch path a refusal of the request (NON_SUCCESS_BODY_RULES);
+ * any other 2xx is a success only in the form its path documents.
  */
 export function classifyAnswer(path: string, answer: Answer, json: unknown = answerJson(answer)): AnswerClass | 'success' {
   if (answer.status < 200 || answer.status >= 300) return classifyRefusal(answer.status, json, path);
   const apiStatus = apiStatusOf(json);
-  if (apiStatus !== undefined && apiStatus !== 'success') return 'rejected';
+  if (apiStatus !== undefined && apiStatus !== 'success') return nonSuccessBodyRule(path)?.class ?? 'rejected';
   return isDocumentedSuccess(path, answer, json) ? 'success' : UNDOCUMENTED_SUCCESS_CLASS;
 }
 

@@ -81,8 +81,8 @@ function judge(path: string, url: string, answer: ReadAnswer): SendResult {
   if (isRedirect(status)) throw new ApiError(redirectMessage(answer, path, url), status, verdict, body, undefined, { redirect: true });
   if (status >= 200 && status < 300) {
     const apiStatus = apiStatusOf(json);
-    if (verdict === 'rejected' && apiStatus !== undefined) {
-      throw new ApiError(`HTTP ${status} with status "${storableText(apiStatus, 60)}": ${readMessage(json) ?? body}`, status, verdict, body);
+    if (apiStatus !== undefined && apiStatus !== 'success') {
+      throw new ApiError(`HTTP ${status} with status "${storableText(apiStatus, 60)}": ${readMessage(json) ?? body}`, status, verdict, body, undefined, { path });
     }
     throw new ApiError(`HTTP ${status} on ${path} is not the documented success (${describeBody(answer)})`, status, verdict, body);
   }

@@ -101,6 +101,12 @@ export interface VerifyResult {
   unread: number;
   /** GET /orders/by_user requests made (one per customer). */
   requests: number;
+  /**
+   * Every customer's read (at least EMPTY_FOR_ALL_MIN of them) was answered with an empty, valid order list: not one
+   * order of those sent is held by anyone. Not believed: a wrong personaclick.shopId, or a read side that answers
+   * nothing. Those orders count as unchecked (not missing), nothing is filed, and report exits 4.
+   */
+  emptyForAll: boolean;
   lines: VerifyLine[];
   /**
    * The missing and different orders filed as open `unconfirmed` failures (replay --class unconfirmed sends them again
@@ -109,6 +115,12 @@ export interface VerifyResult {
   filed: number;
   resolved: number;
 }
+
+/**
+ * Customers read back, at least, for "every answer empty" to be taken as the read side failing rather than as orders
+ * really missing: below it, a customer with no orders is just that.
+ */
+export const EMPTY_FOR_ALL_MIN = 3;
 
 /** Reads at once, at most (each is also paced by the configured rate). */
 const READERS = 4;
@@ -137,6 +149,15 @@ export function verified(result: VerifyResult): boolean {
   return result.missing + result.different + result.unread === 0;
 }
 
+/** The one line of a read-back answered empty for every customer (see VerifyResult.emptyForAll). */
+export function emptyForAllLine(result: VerifyResult): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  return (
+    `PersonaClick answered every one of the ${n(result.requests)} read(s) with an empty order list: not one order sent to these customers is held. ` +
+    'Not believed: check personaclick.shopId (another shop answers empty) and try again later; nothing was filed as unconfirmed (exit 4).'
+  );
+}
+
 /**
  * Read the sample back and compare. Throws FatalApiError (exit 3) and ApiUnavailableError (exit 4) from the reads.
  * `onEqual` hears the id of each order read back equal (fileVerify resolves its open `unconfirmed` failure).
@@ -153,7 +174,7 @@ export async function verifyOrders(
   const job = config.jobs.orders;
   const secret = config.personaclick.shopSecret;
   if (job === undefined || secret === undefined) throw new Error('verifyOrders: needs the orders job and the shop secret');
-  const result: VerifyResult = { requested, delivered, checked: 0, equal: 0, missing: 0, different: 0, changed: 0, unchecked: 0, unread: 0, requests: 0, lines: [], filed: 0, resolved: 0 };
+  const result: VerifyResult = { requested, delivered, checked: 0, equal: 0, missing: 0, different: 0, changed: 0, unchecked: 0, unread: 0, requests: 0, emptyForAll: false, lines: [], filed: 0, resolved: 0 };
   const note = (order: DeliveredOrder, outcome: VerifyLine['outcome'], by: Customer['by'] | undefined, reason: string): void => {
     result[outcome] += 1;
     if (outcome !== 'unchecked') result.checked += 1;
@@ -203,6 +224,9 @@ export async function verifyOrders(
   });
   const queue = [...groups.values()];
   let stop: Error | undefined;
+  /** Reads answered with a valid list, and those whose list held no order at all. */
+  let answered = 0;
+  let empty = 0;
   const work = async (): Promise<void> => {
     for (let group = queue.shift(); group !== undefined && stop === undefined; group = queue.shift()) {
       const first = group[0] as Expected;
@@ -221,6 +245,8 @@ export async function verifyOrders(
         for (const want of group) note(want.order, 'unchecked', want.customer.by, `the read failed: ${error.message}`);
         continue;
       }
+      answered += 1;
+      if (held.length === 0) empty += 1;
       const byId = new Map(held.map((h) => [h.id, h]));
       for (const want of group) {
         const got = byId.get(want.order.key);
@@ -249,6 +275,14 @@ export async function verifyOrders(
     await reader.close();
   }
   if (stop !== undefined) throw stop;
+  if (answered >= EMPTY_FOR_ALL_MIN && empty === answered) {
+    // Every answer empty: one line says so (emptyForAllLine), not one line (and one unconfirmed failure) per order.
+    result.emptyForAll = true;
+    result.lines = result.lines.filter((l) => l.outcome !== 'missing');
+    result.checked -= result.missing;
+    result.unchecked += result.missing;
+    result.missing = 0;
+  }
   const rank: Record<VerifyLine['outcome'], number> = { missing: 0, different: 1, changed: 2, unchecked: 3 };
   result.lines.sort((a, b) => rank[a.outcome] - rank[b.outcome] || compareKeys(a.id, b.id));
   return result;
@@ -359,7 +393,8 @@ export function formatVerify(result: VerifyResult): string {
   }
   if (result.resolved > 0) out.push(`${n(result.resolved)} unconfirmed failure(s) resolved: their orders were read back as the connector would send them.`);
   if (result.unread > 0) out.push(`${n(result.unread)} order(s) could not be read back: PersonaClick refused the read (see the lines above).`);
-  if (result.missing + result.different + result.unread === 0) {
+  if (result.emptyForAll) out.push(emptyForAllLine(result));
+  else if (result.missing + result.different + result.unread === 0) {
     out.push(result.checked === 0 ? 'Nothing was read back: no delivered order of the range could be checked.' : 'PersonaClick holds every order read back as the connector would send it now.');
   }
   return out.join('\n');

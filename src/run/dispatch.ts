@@ -12,7 +12,7 @@ import { DeliveryQueue, type DeliveryOptions, type Outcome, type Sender } from '
 import type { PersonaClickClient } from '../delivery/client.js';
 import { BudgetedSender, type ClaimSlot } from '../delivery/budgeted-sender.js';
 import type { Logger } from '../log.js';
-import { outwardText } from '../outward.js';
+import { outwardText, terminalSafeJson } from '../outward.js';
 import { warningsText, type ApiRequest, type BuildWarning, type JsonValue } from '../payloads/index.js';
 import { shardCount, type Shard } from '../shard.js';
 import type { Road } from '../state/ledger.js';
@@ -314,7 +314,7 @@ export class Dispatch {
 
   /** Write what a dry run has gathered (dry-run NDJSON goes out in chunks: one write per line cost more than building it). */
   async writeDryRun(): Promise<void> {
-    const chunk = this.dryOut;
+    const chunk = terminalSafeJson(this.dryOut);
     this.dryOut = '';
     if (chunk !== '' && !this.ctx.out.write(chunk)) await once(this.ctx.out, 'drain');
   }

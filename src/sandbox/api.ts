@@ -70,7 +70,7 @@ interface Route {
   /** Needs the shop secret. */
   secret: boolean;
   /** Record an accepted request and give the path's answer. */
-  accept: (state: SandboxState, req: ApiRequest, body: JsonObject, settings: OrderSyncSettings) => Answer;
+  accept: (state: SandboxState, req: ApiRequest, body: JsonObject, ctx: ApiContext) => Answer;
 }
 
 function tracking(success: Answer): Route {
@@ -97,7 +97,9 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
       method: 'POST',
       errorsIn: 'payload',
       secret: true,
-      accept: (state, req, body) => {
+      accept: (state, req, body, ctx) => {
+        const refused = ctx.faults.get().syncAnswer;
+        if (refused !== undefined) return { status: 200, body: JSON.stringify({ status: refused.status, payload: { message: refused.message } }) };
         state.acceptSync(body.orders as SyncOrder[], req.at);
         return { status: 200, body: SUCCESS_BODY };
       },
@@ -109,9 +111,10 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
       method: 'GET',
       errorsIn: 'payload',
       secret: true,
-      accept: (state, req, _body, settings) => {
+      accept: (state, req, _body, ctx) => {
+        const settings = ctx.orderSync;
         const reads = state.acceptRead(req.path);
-        const orders = ordersByUser(state.heldOrders(), req.query).map(byUserView);
+        const orders = ctx.faults.get().byUserEmpty === true ? [] : ordersByUser(state.heldOrders(), req.query).map(byUserView);
         // REES46 (client-orders/history.md): "In future the key data will be changed to payload".
         const key = settings.byUserKey === 'alternate' ? (reads % 2 === 1 ? 'data' : 'payload') : settings.byUserKey;
         return { status: 200, body: JSON.stringify({ status: 'success', [key]: { orders } }) };
@@ -230,7 +233,7 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): Outcome {
   const refused = refusal(ctx, route, req.path, parsed.value);
   if (refused !== undefined) return refuse(refused);
   // Accepted, so the body is a JSON object the rules have checked.
-  return { kind: 'answer', ...route.accept(state, req, parsed.value as JsonObject, ctx.orderSync) };
+  return { kind: 'answer', ...route.accept(state, req, parsed.value as JsonObject, ctx) };
 }
 
 /**

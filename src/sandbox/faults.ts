@@ -47,6 +47,13 @@ export interface FaultConfig {
   seed?: number | undefined;
   /** A server of limited capacity (capacity.ts): K at once at L ms, the rest queued, 429 above R a second. */
   capacity?: CapacityConfig | undefined;
+  /** Every accepted `GET /orders/by_user` answers `{"status":"success","data":{"orders":[]}}`: no customer has an order. */
+  byUserEmpty?: boolean | undefined;
+  /**
+   * Every accepted `POST /sync/orders` is answered HTTP 200 `{"status": status, "payload": {"message": message}}` and
+   * nothing of it is kept: a batch refused in a success's clothes.
+   */
+  syncAnswer?: { status: string; message: string } | undefined;
 }
 
 const rate = z.number().min(0).max(1);
@@ -81,6 +88,8 @@ export const faultConfigSchema = z.strictObject({
     .optional(),
   seed: z.number().int().optional(),
   capacity: capacityConfigSchema.optional(),
+  byUserEmpty: z.boolean().optional(),
+  syncAnswer: z.strictObject({ status: z.string(), message: z.string() }).optional(),
 }) satisfies z.ZodType<FaultConfig>;
 
 /** Parse a fault config, throwing one message that lists every bad key. */

@@ -218,4 +218,71 @@ describe('an API that echoes every request into its errors', () => {
     expect(echoedBack, 'the echoes reached the ways out (else the search proves nothing)').toBeGreaterThan(5);
     expect(found.slice(0, 10)).toEqual([]);
   }, 240_000);
+
+  it('leaves no secret on any way out on the catalogue road (the imports carry the shop secret in every body)', async () => {
+    await db.query(`CREATE SCHEMA IF NOT EXISTS cat;
+      CREATE TABLE cat.categories (id text PRIMARY KEY, name text NOT NULL, parent_id text);
+      CREATE TABLE cat.products (id text PRIMARY KEY, name text NOT NULL, price numeric(12,2), category_id text, updated_at timestamptz NOT NULL DEFAULT now() - interval '1 minute');
+      INSERT INTO cat.categories VALUES ('root', 'Shop', NULL), ('bikes', 'Bikes', 'root');
+      INSERT INTO cat.products SELECT 'P' || i, 'Product ' || i, 10 + i, 'bikes' FROM generate_series(1, 30) i;`);
+    const path = writeConfig({
+      personaclick: { url: echo.url, shopId: SHOP_ID, shopSecret: SHOP_SECRET, timeoutMs: 2000 },
+      delivery: { concurrency: 2, retries: 1, retryMinMs: 10, retryMaxMs: 20, checkpointMs: 200, orderSyncPerMinute: 60_000 },
+      source: { url: db.url },
+      notify: { webhook: `${receiver.url}${WEBHOOK_PATH}` },
+      jobs: {
+        categories: { query: `SELECT id, name, parent_id AS parent FROM cat.categories` },
+        products: {
+          query: `SELECT p.id, p.name, p.price, 'https://shop.example/p/' || p.id AS url, 'https://shop.example/i/' || p.id || '.jpg' AS picture,
+                         true AS available, ARRAY[p.category_id] AS categories, p.updated_at FROM cat.products p`,
+          currency: 'USD',
+          settleSeconds: 0,
+          batchSize: 10,
+        },
+      },
+    });
+    const out: { what: string; text: string }[] = [];
+    const codes: Record<string, number | null> = {};
+    const run = async (what: string, args: string[]): Promise<CliResult> => {
+      const result = await runCli([...args, '--config', path], { env: ENV, timeoutMs: 60_000 });
+      out.push({ what: `${what} (stdout)`, text: result.stdout }, { what: `${what} (stderr)`, text: result.stderr });
+      codes[what] = result.code;
+      return result;
+    };
+    expect((await run('migrate', ['migrate'])).code).toBe(0); // safe to repeat: this test may run alone
+    const before = echo.requests;
+    const messagesBefore = receiver.messages.length;
+    // The imports answer 400 for a wrong shop_id/shop_secret (fatal), 403 refuses the shop, 503 halts after retries.
+    echo.mode = 'reject';
+    const refused = await run('400 echo', ['reconcile', 'products']);
+    expect(refused.code, refused.stderr).toBe(3);
+    echo.mode = 'forbidden';
+    expect((await run('403 echo', ['reconcile', 'products'])).code).toBe(3);
+    echo.mode = 'down';
+    expect((await run('503 echo', ['reconcile', 'products'])).code).toBe(4);
+    echo.mode = 'accept';
+    expect((await run('recovered', ['reconcile', 'products'])).code).toBe(0);
+    await run('status', ['status']);
+    await run('status --json', ['status', '--json']);
+    for (const table of ['runs', 'failures', 'notify_state', 'watermarks']) {
+      const rows = await db.query<{ text: string }>(`SELECT row_to_json(t)::text AS text FROM personaclick_sync.${table} t`);
+      for (const row of rows) out.push({ what: `books: ${table}`, text: row.text });
+    }
+    for (const m of receiver.messages.slice(messagesBefore)) out.push({ what: 'webhook message', text: m });
+
+    const secret = spellingsOf([SHOP_SECRET, WEBHOOK_PATH, `${receiver.url}${WEBHOOK_PATH}`]);
+    const found = out.flatMap(({ what, text }) => secret.filter((s) => text.includes(s)).map((s) => ({ what, s })));
+    const echoedBack = out.filter(({ text }) => text.includes('blocked:')).length;
+    report('echo leaks, catalogue', {
+      cliRuns: codes,
+      requestsEchoed: echo.requests - before,
+      waysOutSearched: new Set(out.map((s) => s.what.replace(/ \(std(out|err)\)$/, ''))).size,
+      textsSearched: out.length,
+      spellingsSearched: secret.length,
+      textsCarryingEchoes: echoedBack,
+      found: found.length,
+    });
+    expect(echoedBack, 'the echoes reached the ways out (else the search proves nothing)').toBeGreaterThan(3);
+    expect(found.slice(0, 10)).toEqual([]);
+  }, 180_000);
 });
