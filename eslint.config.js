@@ -17,7 +17,16 @@ export default tseslint.config(
   // The layers of docs/architecture.md: the source reads the shop and knows nothing of the connector's own books.
   {
     files: ['src/source/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/state/*', '**/state/**'], message: 'src/source imports nothing from src/state (shared types live in src/, e.g. src/cursor.ts)' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/state/*', '**/state/**'], message: 'src/source imports nothing from src/state (shared types live in src/, e.g. src/cursor.ts)' },
+          ],
+        },
+      ],
+    },
   },
   // JavaScript checked by tsc (checkJs), whose own checks see undefined names: as typescript-eslint advises for TS.
   { files: ['**/*.mjs'], rules: { 'no-undef': 'off' } },

@@ -38,7 +38,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'fast', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, CLI, FAULTS, BROWSER, INSTALL, DEMO], env: { PCS_TIER: 'fast' } },
+        test: {
+          name: 'fast',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, CLI, FAULTS, BROWSER, INSTALL, DEMO],
+          env: { PCS_TIER: 'fast' },
+        },
       },
       { extends: true, test: { name: 'cli', include: [CLI], exclude: [...configDefaults.exclude, ...TIMED], ...BUILT } },
       { extends: true, test: { name: 'cli-timed', include: TIMED, sequence: { groupOrder: 1 }, ...BUILT } },

@@ -44,7 +44,9 @@ export const PRODUCTS_WATERMARK = 'products';
 function secretOf(config: Config, kind: CatalogueKind): string {
   const secret = config.personaclick.shopSecret;
   if (secret === undefined || secret === '') {
-    throw new ConfigError(`${kind}: the catalogue imports need the shop secret: set personaclick.shopSecret (from the environment, e.g. \${PERSONACLICK_SHOP_SECRET})`);
+    throw new ConfigError(
+      `${kind}: the catalogue imports need the shop secret: set personaclick.shopSecret (from the environment, e.g. \${PERSONACLICK_SHOP_SECRET})`,
+    );
   }
   return secret;
 }
@@ -78,7 +80,8 @@ async function catalogueContext(services: Services, kind: CatalogueKind): Promis
 
 /** One key of the model: its item, or why it cannot make one (a key the model returns twice is a model error). */
 function itemOf(kind: CatalogueKind, key: string, lines: readonly Row[], ctx: CatalogueContext): ItemResult {
-  if (lines.length > 1) return { ok: false, reason: `id: the ${kind} model returns "${key}" ${lines.length} times (a join that multiplies rows?); each id must come once` };
+  if (lines.length > 1)
+    return { ok: false, reason: `id: the ${kind} model returns "${key}" ${lines.length} times (a join that multiplies rows?); each id must come once` };
   const row = lines[0] ?? {};
   return kind === 'products' ? buildProductItem(row, ctx) : buildCategoryItem(row);
 }
@@ -101,7 +104,16 @@ class CatalogueBatches {
 }
 
 /** A key of the model now: skipped when its digest is what PersonaClick was told, else added to the PUT batch. */
-function tellItem(run: JobRun, batches: CatalogueBatches, kind: CatalogueKind, key: string, lines: readonly Row[], known: string | null | undefined, full: boolean, ctx: CatalogueContext): Promise<void> | undefined {
+function tellItem(
+  run: JobRun,
+  batches: CatalogueBatches,
+  kind: CatalogueKind,
+  key: string,
+  lines: readonly Row[],
+  known: string | null | undefined,
+  full: boolean,
+  ctx: CatalogueContext,
+): Promise<void> | undefined {
   const row = run.track(key, undefined);
   const built = itemOf(kind, key, lines, ctx);
   if (!built.ok) return void run.invalid(row, built.reason);
@@ -127,7 +139,12 @@ async function reconcile(services: Services, kind: CatalogueKind, full: boolean,
       (item: DeviceLines) => item.did,
       readStatePages(opts.dryRun, ledgerPages(services.state, kind, run.runId, 5000, opts.shard)),
       (entry: LedgerEntry) => entry.key,
-      (item, known) => (item !== undefined ? tellItem(run, batches, kind, item.did, item.lines, known?.hash, full, ctx) : known !== undefined ? removeItem(run, batches, known.key) : undefined),
+      (item, known) =>
+        item !== undefined
+          ? tellItem(run, batches, kind, item.did, item.lines, known?.hash, full, ctx)
+          : known !== undefined
+            ? removeItem(run, batches, known.key)
+            : undefined,
       { limit: opts.limit, stop: () => run.shouldStop() },
     );
     if (!run.shouldStop()) await batches.flush();
@@ -160,7 +177,14 @@ async function replaceTree(services: Services, ctx: CatalogueContext, opts: RunO
     );
     if (run.shouldStop() || entries.length === 0) return;
     // The categories gone from the tree ride in the same request (as nothing): the POST removes them.
-    await run.dispatchBatch(entries, (items) => catalogueRequest('categories', 'POST', items.filter((i) => i !== null), ctx));
+    await run.dispatchBatch(entries, (items) =>
+      catalogueRequest(
+        'categories',
+        'POST',
+        items.filter((i) => i !== null),
+        ctx,
+      ),
+    );
   });
 }
 
@@ -184,7 +208,14 @@ async function syncProducts(services: Services, opts: RunOptions): Promise<RunSu
       if (run.shouldStop() || remaining <= 0) return;
       const take = page.slice(0, remaining);
       remaining -= take.length;
-      const known: Map<string, LedgerState> = (await readState(opts.dryRun, () => ledgerStates(services.state, 'products', take.map((p) => p.did)))) ?? new Map<string, LedgerState>();
+      const known: Map<string, LedgerState> =
+        (await readState(opts.dryRun, () =>
+          ledgerStates(
+            services.state,
+            'products',
+            take.map((p) => p.did),
+          ),
+        )) ?? new Map<string, LedgerState>();
       for (const product of take) {
         if (run.shouldStop()) return;
         const pending = tellItem(run, batches, 'products', product.did, product.lines, known.get(product.did)?.hash, false, ctx);
@@ -226,7 +257,9 @@ async function withCategoriesFirst(services: Services, opts: RunOptions, product
         out.push(categories);
         if (categories.status !== 'done') return out;
       } finally {
-        await lock?.release().catch((caught: unknown) => opts.log.warn({ err: caught }, 'could not release the categories lock cleanly; it ends with the connection'));
+        await lock
+          ?.release()
+          .catch((caught: unknown) => opts.log.warn({ err: caught }, 'could not release the categories lock cleanly; it ends with the connection'));
       }
     }
   }
@@ -250,7 +283,11 @@ async function resend(services: Services, run: JobRun, kind: CatalogueKind, keys
 }
 
 export const categoriesJob: JobDefinition = (() => {
-  const launch = (full: boolean): Launchable => ({ job: 'categories', lock: 'categories', run: async (services, opts) => [await reconcile(services, 'categories', full, opts)] });
+  const launch = (full: boolean): Launchable => ({
+    job: 'categories',
+    lock: 'categories',
+    run: async (services, opts) => [await reconcile(services, 'categories', full, opts)],
+  });
   const nightly = launch(false);
   return {
     name: 'categories',
@@ -269,7 +306,12 @@ export const categoriesJob: JobDefinition = (() => {
     scheduled: nightly,
     replay: {
       async resend(services, run, failed) {
-        await resend(services, run, 'categories', failed.map((f) => f.key));
+        await resend(
+          services,
+          run,
+          'categories',
+          failed.map((f) => f.key),
+        );
         return [];
       },
     },
@@ -282,7 +324,11 @@ export const productsJob: JobDefinition = (() => {
     lock: 'products',
     run: (services, opts) => withCategoriesFirst(services, opts, () => reconcile(services, 'products', full, opts)),
   });
-  const sync: Launchable = { job: 'products', lock: 'products', run: (services, opts) => withCategoriesFirst(services, opts, () => syncProducts(services, opts)) };
+  const sync: Launchable = {
+    job: 'products',
+    lock: 'products',
+    run: (services, opts) => withCategoriesFirst(services, opts, () => syncProducts(services, opts)),
+  };
   const nightly = reconcileLaunch(false);
   return {
     name: 'products',
@@ -308,7 +354,12 @@ export const productsJob: JobDefinition = (() => {
     scheduled: sync,
     replay: {
       async resend(services, run, failed) {
-        await resend(services, run, 'products', failed.map((f) => f.key));
+        await resend(
+          services,
+          run,
+          'products',
+          failed.map((f) => f.key),
+        );
         return [];
       },
     },

@@ -24,7 +24,13 @@ export async function migrateEvents(services: Services, opts: RunOptions): Promi
     while (remaining > 0 && !run.shouldStop()) {
       const page = await eventsPage(services.source, job.query, after, Math.min(job.pageSize, remaining), opts.shard);
       if (page.length === 0) break;
-      const delivered = await readState(opts.dryRun, () => deliveredKeys(services.state, EVENTS_LEDGER, page.map((e) => e.key)));
+      const delivered = await readState(opts.dryRun, () =>
+        deliveredKeys(
+          services.state,
+          EVENTS_LEDGER,
+          page.map((e) => e.key),
+        ),
+      );
       for (const event of page) {
         if (run.shouldStop()) break;
         const row = run.track(event.key, undefined);
@@ -43,7 +49,15 @@ const migration: Launchable = { job: 'events', lock: 'events', run: async (servi
 export const eventsJob: JobDefinition = {
   name: 'events',
   delivers: { push: 'event' },
-  commands: [{ verb: 'events', options: [], usage: 'events', summary: 'send every row of the events model once (one-off migrations; re-runs resume)', prepare: () => migration }],
+  commands: [
+    {
+      verb: 'events',
+      options: [],
+      usage: 'events',
+      summary: 'send every row of the events model once (one-off migrations; re-runs resume)',
+      prepare: () => migration,
+    },
+  ],
   scheduled: migration,
   replay: {
     async resend(services, run, failed) {

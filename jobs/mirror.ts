@@ -79,11 +79,22 @@ function sendDevice(
   if (!request.ok) return void run.invalid(row, request.reason);
   if (!before.full && before.hash === request.hash) return void run.skip(row);
   const built = request.build();
-  return run.submit(row, built, { hash: request.hash, envelope: built.ok ? listEnvelopeOf(built.request) : undefined, deliveredWithWarnings: before.deliveredWithWarnings });
+  return run.submit(row, built, {
+    hash: request.hash,
+    envelope: built.ok ? listEnvelopeOf(built.request) : undefined,
+    deliveredWithWarnings: before.deliveredWithWarnings,
+  });
 }
 
 /** The clearing request of a device the shop no longer has, on its last stream and segment; delivered, the ledger forgets it. */
-function clearDevice(run: JobRun, spec: MirrorSpec, did: string, last: ListEnvelope | undefined, ctx: BuildContext, deliveredWithWarnings?: string): Promise<void> {
+function clearDevice(
+  run: JobRun,
+  spec: MirrorSpec,
+  did: string,
+  last: ListEnvelope | undefined,
+  ctx: BuildContext,
+  deliveredWithWarnings?: string,
+): Promise<void> {
   return run.submit(run.track(did, undefined), spec.clear(did, ctx, last), { forgetOnDelivery: true, deliveredWithWarnings });
 }
 
@@ -130,11 +141,19 @@ export async function reconcileBuyers(services: Services, dids: readonly string[
     for (let i = 0; i < dids.length && !run.shouldStop(); i += DEVICES_PER_READ) {
       const chunk = dids.slice(i, i + DEVICES_PER_READ);
       const devices = await devicesByDid(services.source, job.query, chunk);
-      const last = await readState(opts.dryRun, () => ledgerEnvelopes(services.state, 'carts', chunk.filter((did) => !devices.has(did))));
+      const last = await readState(opts.dryRun, () =>
+        ledgerEnvelopes(
+          services.state,
+          'carts',
+          chunk.filter((did) => !devices.has(did)),
+        ),
+      );
       for (const did of chunk) {
         if (run.shouldStop()) break;
         const lines = devices.get(did);
-        await (lines === undefined ? clearDevice(run, spec, did, last?.get(did), ctx) : sendDevice(run, spec, { did, lines }, { hash: undefined, full: true }, ctx));
+        await (lines === undefined
+          ? clearDevice(run, spec, did, last?.get(did), ctx)
+          : sendDevice(run, spec, { did, lines }, { hash: undefined, full: true }, ctx));
       }
     }
   });
@@ -167,7 +186,11 @@ function mirrorJob(kind: MirrorKind): JobDefinition {
         const warned = warnedRows(failed);
         const devices = await devicesByDid(services.source, job.query, keys);
         // Devices gone from the snapshot are cleared on the stream and segment of their last full request.
-        const last = await ledgerEnvelopes(services.state, kind, keys.filter((did) => !devices.has(did)));
+        const last = await ledgerEnvelopes(
+          services.state,
+          kind,
+          keys.filter((did) => !devices.has(did)),
+        );
         for (const did of keys) {
           if (run.shouldStop()) break;
           const lines = devices.get(did);

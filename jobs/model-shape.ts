@@ -44,6 +44,9 @@ export async function requireOnceEach(source: Source, query: string, range: Orde
 export function requireDistinct(rows: readonly OrderRow[]): void {
   const seen = new Map<string, number>();
   for (const r of rows) seen.set(r.key, (seen.get(r.key) ?? 0) + 1);
-  const repeated = [...seen].filter(([, n]) => n > 1).slice(0, 5).map(([key, n]) => ({ key, rows: n }));
+  const repeated = [...seen]
+    .filter(([, n]) => n > 1)
+    .slice(0, 5)
+    .map(([key, n]) => ({ key, rows: n }));
   if (repeated.length > 0) throw modelError(ORDERS_MODEL, repeatedKeysText(ORDERS_MODEL, 'order_id', repeated));
 }

@@ -101,7 +101,10 @@ export class OrderTeller {
     this.newSince = now - job.newPurchaseHours * HOUR_MS;
     this.historyBefore = now - job.historyAfterDays * DAY_MS;
     const secret = services.config.personaclick.shopSecret;
-    this.batches = secret === undefined ? undefined : new OrderBatches(run, { shopId: services.config.personaclick.shopId, shopSecret: secret }, { batchSize: job.batchSize });
+    this.batches =
+      secret === undefined
+        ? undefined
+        : new OrderBatches(run, { shopId: services.config.personaclick.shopId, shopSecret: secret }, { batchSize: job.batchSize });
   }
 
   /** Decide and act for one order of the model (its lines, and what the ledger knows of it). */
@@ -151,7 +154,10 @@ export class OrderTeller {
   async finish(): Promise<void> {
     if (!this.run.shouldStop()) await this.batches?.flush();
     if (this.untold > 0) {
-      this.run.log.warn({ statusChanges: this.untold }, `${this.untold} status change(s) of delivered orders not sent: they go through the order-sync API, which needs ${SECRET_HINT}`);
+      this.run.log.warn(
+        { statusChanges: this.untold },
+        `${this.untold} status change(s) of delivered orders not sent: they go through the order-sync API, which needs ${SECRET_HINT}`,
+      );
     }
     if (this.held > 0) {
       this.run.log.warn(
@@ -195,11 +201,20 @@ export class OrderTeller {
       if (this.batches === undefined) {
         if (why === undefined) return this.run.invalid(row, `personaclick.shopSecret: the order-sync API needs the shop secret`, 'sync');
         this.held += 1;
-        return this.run.hold(row, `${why}: it reaches PersonaClick only through the order-sync API, which needs personaclick.shopSecret; set it, then replay --class held`);
+        return this.run.hold(
+          row,
+          `${why}: it reaches PersonaClick only through the order-sync API, which needs personaclick.shopSecret; set it, then replay --class held`,
+        );
       }
       const built = buildSyncOrder(order.row, lines);
       if (!built.ok) return this.run.invalid(row, built.reason, 'sync');
-      await this.batches.add(row, built.order, { hash: built.state === '' ? null : built.state, stateTs, warnings: built.warnings, deliveredWithWarnings, ...(replaceRoad ? { replaceRoad } : {}) });
+      await this.batches.add(row, built.order, {
+        hash: built.state === '' ? null : built.state,
+        stateTs,
+        warnings: built.warnings,
+        deliveredWithWarnings,
+        ...(replaceRoad ? { replaceRoad } : {}),
+      });
       return;
     }
     const placed = placedAt(order.row);

@@ -107,7 +107,10 @@ export async function backfillOrders(services: Services, range: BackfillRange, o
     through = [await startWatermark(services.state, ORDERS_WATERMARK, syncStart, { upperBound: settled, runId })];
     opts.log.info({ watermark: ORDERS_WATERMARK, start: through[0] }, 'the incremental sync (startFrom: now) will start where this backfill stops');
   }
-  const teller: TellerOptions = { newOrders: road, pushNotBefore: road === 'push' && range.oldOrdersAsNew !== true ? Date.now() - job.newPurchaseHours * 3_600_000 : undefined };
+  const teller: TellerOptions = {
+    newOrders: road,
+    pushNotBefore: road === 'push' && range.oldOrdersAsNew !== true ? Date.now() - job.newPurchaseHours * 3_600_000 : undefined,
+  };
   return runOrders(services, opts, { mode: 'backfill', watermark, start, bound, through, saveStart: false, countTotal: true, shapeChecked: asked, teller });
 }
 
@@ -126,7 +129,7 @@ async function confirmBackfill(services: Services, range: BackfillRange, road: R
   const chain =
     road === 'sync'
       ? 'through the order-sync API, which starts PersonaClick\'s "order status changed" trigger chain for each order (it can mail the customer)'
-      : 'as live purchases, each starting PersonaClick\'s after-purchase trigger chain (it can mail the customer)';
+      : "as live purchases, each starting PersonaClick's after-purchase trigger chain (it can mail the customer)";
   const text = `backfill orders ${range.from}..${range.to}: ${orders} order(s) of ${customers} customer(s) will be told ${chain}; orders PersonaClick has already are not sent again`;
   if (range.yes === true) {
     opts.log.warn({ orders, customers, road }, `${text} (--yes given)`);
@@ -134,7 +137,11 @@ async function confirmBackfill(services: Services, range: BackfillRange, road: R
   }
   const answer = await opts.confirm?.(`${text}.`);
   if (answer === true) return;
-  throw new ConfigError(answer === false ? 'backfill orders: not confirmed (type yes to go on, or pass --yes); nothing was sent' : `${text}: pass --yes to go on (a dry run needs none); nothing was sent`);
+  throw new ConfigError(
+    answer === false
+      ? 'backfill orders: not confirmed (type yes to go on, or pass --yes); nothing was sent'
+      : `${text}: pass --yes to go on (a dry run needs none); nothing was sent`,
+  );
 }
 
 /** The range's instants; ConfigError (exit 2) when they are not dates or not in order. */
@@ -194,7 +201,10 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
       const fetchPage = async (after: Cursor, limit: number) => {
         const page = await ordersPage(source, job.query, { after, before: pass.bound, limit, shard: opts.shard, through: pass.through });
         const keys = page.map((o) => o.key);
-        const [lines, told] = await Promise.all([linesFor(source, job.itemsQuery, keys), readState(opts.dryRun, () => ledgerStates(state, ORDERS_LEDGER, keys))]);
+        const [lines, told] = await Promise.all([
+          linesFor(source, job.itemsQuery, keys),
+          readState(opts.dryRun, () => ledgerStates(state, ORDERS_LEDGER, keys)),
+        ]);
         return { page, lines, told };
       };
       const teller = new OrderTeller(services, run, pass.teller);
@@ -230,7 +240,13 @@ async function keepUnplaceable(services: Services, run: JobRun, query: string, p
   const before = [pass.bound, ...(pass.through ?? []).map((c) => c.ts)].reduce((a, b) => (b < a ? b : a));
   const found = await unplaceableOrders(services.source, query, pass.start, before, opts.shard);
   if (found.length === 0) return;
-  const delivered = await readState(opts.dryRun, () => deliveredKeys(services.state, ORDERS_LEDGER, found.map((u) => u.key)));
+  const delivered = await readState(opts.dryRun, () =>
+    deliveredKeys(
+      services.state,
+      ORDERS_LEDGER,
+      found.map((u) => u.key),
+    ),
+  );
   const kept = found.filter((u) => !delivered?.has(u.key));
   if (kept.length === 0) return;
   run.log.warn({ count: kept.length, keys: kept.slice(0, 5).map((u) => u.key) }, 'orders with a NULL order_id or updated_at: kept as invalid, never sent');
@@ -260,7 +276,11 @@ const replay: Replayer = {
     const told = await ledgerStates(services.state, ORDERS_LEDGER, keys);
     const found = await ordersByKeys(services.source, job.query, keys);
     requireDistinct(found);
-    const lines = await linesFor(services.source, job.itemsQuery, found.map((o) => o.key));
+    const lines = await linesFor(
+      services.source,
+      job.itemsQuery,
+      found.map((o) => o.key),
+    );
     const teller = new OrderTeller(services, run, { newOrders: 'live' });
     const gone = new Set(keys.filter((k) => !found.some((o) => o.key === k)));
     for (const order of found) {
@@ -269,10 +289,12 @@ const replay: Replayer = {
       const known = told.get(order.key);
       const road: Road = failure?.road === 'sync' ? 'sync' : 'push';
       if (failure?.class === 'unconfirmed') await teller.tell(order, lines.get(order.key) ?? [], known, { road: 'sync', unconfirmed: true });
-      else if (failure?.class === 'warning') await teller.tell(order, lines.get(order.key) ?? [], known, { road: known?.road ?? road, deliveredWithWarnings: failure.reason });
+      else if (failure?.class === 'warning')
+        await teller.tell(order, lines.get(order.key) ?? [], known, { road: known?.road ?? road, deliveredWithWarnings: failure.reason });
       // Not delivered yet: by the road it would take now (a purchase that is no longer new goes with its real date).
       // A history order (a backfill's) stays on the order-sync API.
-      else if (known === undefined) await teller.tell(order, lines.get(order.key) ?? [], undefined, { road: failure?.class === 'held' || road === 'push' ? 'live' : 'sync' });
+      else if (known === undefined)
+        await teller.tell(order, lines.get(order.key) ?? [], undefined, { road: failure?.class === 'held' || road === 'push' ? 'live' : 'sync' });
       // A status update of a delivered order: sent while the state still differs; an invalid one stays open.
       else if (road === 'sync') await teller.tell(order, lines.get(order.key) ?? [], known);
       else gone.add(order.key); // delivered since it failed
@@ -298,7 +320,14 @@ export const ordersJob: JobDefinition = {
   name: 'orders',
   delivers: { push: 'purchase', sync: 'order-sync' },
   commands: [
-    { verb: 'sync', target: 'orders', options: [], usage: 'sync orders', summary: 'send new orders as purchase events (and their buyers\' carts), status changes through the order-sync API', prepare: () => sync },
+    {
+      verb: 'sync',
+      target: 'orders',
+      options: [],
+      usage: 'sync orders',
+      summary: "send new orders as purchase events (and their buyers' carts), status changes through the order-sync API",
+      prepare: () => sync,
+    },
     {
       verb: 'backfill',
       target: 'orders',
@@ -306,8 +335,10 @@ export const ordersJob: JobDefinition = {
       usage: 'backfill orders --from D --to D [--via push] [--yes]',
       summary: 'send the orders whose updated_at is in [from, to) with their real dates (order-sync API); resumable; one ledger',
       prepare(args) {
-        if (args.from === undefined || args.to === undefined) throw new ConfigError('backfill orders: needs --from DATE and --to DATE (updated_at range, --to exclusive)');
-        if (args.oldOrdersAsNew === true && args.via !== 'push') throw new ConfigError('--old-orders-as-new: only with --via push (the order-sync API sends real dates)');
+        if (args.from === undefined || args.to === undefined)
+          throw new ConfigError('backfill orders: needs --from DATE and --to DATE (updated_at range, --to exclusive)');
+        if (args.oldOrdersAsNew === true && args.via !== 'push')
+          throw new ConfigError('--old-orders-as-new: only with --via push (the order-sync API sends real dates)');
         const range: BackfillRange = { from: args.from, to: args.to, via: args.via, oldOrdersAsNew: args.oldOrdersAsNew, yes: args.yes };
         backfillInstants(range);
         return { job: 'orders', lock: 'orders:backfill', run: async (services, opts) => [await backfillOrders(services, range, opts)] };

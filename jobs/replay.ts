@@ -82,7 +82,8 @@ export function replayCommand(jobs: readonly JobDefinition[]): JobCommand {
     usage: 'replay [--job J] [--class C] [--since D]',
     summary: 'read failed rows again from the source and send them; delivered ones are resolved',
     prepare(args) {
-      if (args.job !== undefined && !names.includes(args.job as JobName)) throw new ConfigError(`--job: must be one of ${names.join(', ')} (got "${args.job}")`);
+      if (args.job !== undefined && !names.includes(args.job as JobName))
+        throw new ConfigError(`--job: must be one of ${names.join(', ')} (got "${args.job}")`);
       const filter: FailureFilter = { job: args.job, class: args.failureClass, since: args.since };
       return { job: 'replay', lock: 'replay', run: (services, opts) => replayFailures(services, jobs, filter, opts) };
     },

@@ -78,7 +78,10 @@ function main() {
     const projects = (PROJECTS[tier] ?? [tier]).flatMap((p) => ['--project', p]);
     console.log(`\ntest-tiers: ── ${tier} on Node ${version}`);
     const started = Date.now();
-    const result = spawnSync(binary, [VITEST, 'run', ...projects, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], { cwd: ROOT, stdio: 'inherit' });
+    const result = spawnSync(binary, [VITEST, 'run', ...projects, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
     const seconds = (Date.now() - started) / 1000;
     const report = readReport(out);
     const ok = result.status === 0;
@@ -108,7 +111,8 @@ function printSlowest() {
   for (const file of readdirSync(RESULTS).filter((f) => f.endsWith('.json'))) {
     const report = readReport(join(RESULTS, file));
     for (const f of report?.testResults ?? []) {
-      for (const a of f.assertionResults) tests.push({ ms: a.duration ?? 0, where: `${file.replace(/\.json$/, '')} ${f.name.replace(ROOT, '')}`, title: a.title });
+      for (const a of f.assertionResults)
+        tests.push({ ms: a.duration ?? 0, where: `${file.replace(/\.json$/, '')} ${f.name.replace(ROOT, '')}`, title: a.title });
     }
   }
   tests.sort((a, b) => b.ms - a.ms);

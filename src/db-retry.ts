@@ -9,7 +9,12 @@ import { toError } from './errors.js';
 /** SQLSTATE classes and codes that mean "the connection went away", not "the statement is wrong". */
 const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300']);
 const CONNECTION_ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const CONNECTION_MESSAGES = [/Connection terminated/i, /connection.*(closed|ended|lost)/i, /Client has encountered a connection error/i, /timeout exceeded when trying to connect/i];
+const CONNECTION_MESSAGES = [
+  /Connection terminated/i,
+  /connection.*(closed|ended|lost)/i,
+  /Client has encountered a connection error/i,
+  /timeout exceeded when trying to connect/i,
+];
 
 export function isConnectionError(error: unknown): boolean {
   const e = toError(error);
@@ -38,7 +43,8 @@ export function withConnectionRetry<T>(fn: () => Promise<T>, opts: ConnectionRet
     randomize: false,
     shouldRetry: ({ error }) => isConnectionError(error),
     onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-      if (retriesLeft > 0 && isConnectionError(error)) opts.onRetry?.(toError(error), attemptNumber, Math.min(maxTimeout, minTimeout * 2 ** (attemptNumber - 1)));
+      if (retriesLeft > 0 && isConnectionError(error))
+        opts.onRetry?.(toError(error), attemptNumber, Math.min(maxTimeout, minTimeout * 2 ** (attemptNumber - 1)));
     },
   });
 }

@@ -47,4 +47,3 @@ function isUnreachable(error: Error): boolean {
   // 28P01 password, 28000 no such role / pg_hba, 3D000 no such database: the URL is wrong.
   return code === '28P01' || code === '28000' || code === '3D000';
 }
-

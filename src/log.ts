@@ -49,7 +49,10 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
   const destination = setup.destination ?? process.stderr;
   const pretty = setup.pretty ?? (env.LOG_PRETTY === '1' || (env.LOG_PRETTY !== '0' && isTerminal(destination)));
   if (pretty) {
-    return pino(options, pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' } }));
+    return pino(
+      options,
+      pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' } }),
+    );
   }
   return pino(options, destination);
 }

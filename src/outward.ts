@@ -35,7 +35,11 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
 
 /** A customer's e-mail addresses and phone numbers, and the values of identifier- or secret-named fields, masked. */
 export function maskPersonal(text: string): string {
-  return text.replace(JSON_KEYED, (_all, key: string) => `${key}${MASK}`).replace(QUERY_KEYED, (_all, key: string) => `${key}${MASK}`).replace(EMAIL, MASK).replace(PHONE, MASK);
+  return text
+    .replace(JSON_KEYED, (_all, key: string) => `${key}${MASK}`)
+    .replace(QUERY_KEYED, (_all, key: string) => `${key}${MASK}`)
+    .replace(EMAIL, MASK)
+    .replace(PHONE, MASK);
 }
 
 /** Secrets and personal data masked; the text's shape (line breaks, length) left as it is: for log lines, which are JSON. */
@@ -63,7 +67,8 @@ export function makeOutward<E extends Error>(error: E, secrets: readonly string[
     current.message = outwardText(current.message, secrets);
     if (current.stack !== undefined) current.stack = maskAll(current.stack, secrets);
     const body = (current as { body?: unknown }).body;
-    if (typeof body === 'string') Object.defineProperty(current, 'body', { value: outwardText(body, secrets), writable: false, configurable: true, enumerable: true });
+    if (typeof body === 'string')
+      Object.defineProperty(current, 'body', { value: outwardText(body, secrets), writable: false, configurable: true, enumerable: true });
     current = current.cause;
   }
   return error;

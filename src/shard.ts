@@ -20,7 +20,10 @@ export function parseShard(shard: string | undefined, shards: string | undefined
   if (shards !== undefined) {
     if (!/^\d+$/.test(shards)) throw new ConfigError(`--shards: must be a whole number of at least 1 (got "${shards}")`);
     const raw = env.JOB_COMPLETION_INDEX;
-    if (raw === undefined || !/^\d+$/.test(raw)) throw new ConfigError(`--shards: needs JOB_COMPLETION_INDEX, the pod's index in a Kubernetes Indexed Job (got ${raw === undefined ? 'nothing' : `"${raw}"`})`);
+    if (raw === undefined || !/^\d+$/.test(raw))
+      throw new ConfigError(
+        `--shards: needs JOB_COMPLETION_INDEX, the pod's index in a Kubernetes Indexed Job (got ${raw === undefined ? 'nothing' : `"${raw}"`})`,
+      );
     return check(Number(raw), Number(shards), `JOB_COMPLETION_INDEX=${raw} with --shards ${shards}`);
   }
   return undefined;

@@ -68,7 +68,9 @@ describe('a first backfill asks for an explicit yes', () => {
     expect(run.code).toBe(2);
     const lines = run.stderr.split('\n').filter((l) => l !== '');
     expect(lines).toEqual([
-      expect.stringMatching(/^personaclick-sync: backfill orders 2000-01-01\.\.2100-01-01: 6 order\(s\) of 5 customer\(s\) will be told through the order-sync API, which starts PersonaClick's "order status changed" trigger chain .*: pass --yes to go on \(a dry run needs none\); nothing was sent$/),
+      expect.stringMatching(
+        /^personaclick-sync: backfill orders 2000-01-01\.\.2100-01-01: 6 order\(s\) of 5 customer\(s\) will be told through the order-sync API, which starts PersonaClick's "order status changed" trigger chain .*: pass --yes to go on \(a dry run needs none\); nothing was sent$/,
+      ),
     ]);
     expect(env.sandbox.syncArrivals()).toHaveLength(0);
     expect(await historyMarks()).toBe(0);

@@ -66,7 +66,13 @@ describe('the catalogue', () => {
     expect(catalogue.errors).toEqual([]);
     expect(catalogue.categories.get('kids')).toMatchObject({ name: 'Kids bikes', parent: 'bikes' });
     expect(catalogue.products.size).toBe(30);
-    expect(catalogue.products.get('P5')?.item).toMatchObject({ id: 'P5', price: 15, currency: 'USD', categories: ['wear'], params: [{ name: 'colour', value: ['red'] }] });
+    expect(catalogue.products.get('P5')?.item).toMatchObject({
+      id: 'P5',
+      price: 15,
+      currency: 'USD',
+      categories: ['wear'],
+      params: [{ name: 'colour', value: ['red'] }],
+    });
     expect(catalogue.products.get('P1')?.item).not.toHaveProperty('brand'); // null: left out, never sent as null
     // Categories went before the products that use them.
     const paths = catalogue.requests.map((r) => `${r.method} ${r.path}`);
@@ -124,7 +130,9 @@ describe('the catalogue', () => {
       UPDATE cat.products SET id = repeat('L', 300) WHERE id = 'P4';`);
     const { summaries } = await reconcileProducts();
     expect(summaries[1]).toMatchObject({ status: 'done', sent: 1, invalid: 4 });
-    const failures = await env.db.query<{ key: string; reason: string }>(`SELECT key, reason FROM personaclick_sync.failures WHERE job = 'products' ORDER BY key`);
+    const failures = await env.db.query<{ key: string; reason: string }>(
+      `SELECT key, reason FROM personaclick_sync.failures WHERE job = 'products' ORDER BY key`,
+    );
     const reasons = Object.fromEntries(failures.map((f) => [f.key.slice(0, 3), f.reason]));
     expect(reasons.P1).toMatch(/^price: must be greater than 0/);
     expect(reasons.P2).toMatch(/^picture: must be at most 500 characters/);
@@ -218,12 +226,16 @@ describe('the catalogue', () => {
       await held.release();
     }
     const { summaries } = await reconcileProducts();
-    expect(summaries.map((s) => [s.job, s.sent])).toEqual([['categories', 4], ['products', 0]]);
+    expect(summaries.map((s) => [s.job, s.sent])).toEqual([
+      ['categories', 4],
+      ['products', 0],
+    ]);
   });
 
   it('the command line knows the jobs: --help lists them; without the shop secret a run stops with exit 2 saying so', async () => {
     const help = await runMain(['--help']);
-    for (const words of ['reconcile categories [--full]', 'reconcile products [--full]', 'sync products', 'jobs.products', 'zeroPrices']) expect(help.stdout).toContain(words);
+    for (const words of ['reconcile categories [--full]', 'reconcile products [--full]', 'sync products', 'jobs.products', 'zeroPrices'])
+      expect(help.stdout).toContain(words);
     await createCatalogue(env.db, 2);
     const file = writeConfig({
       personaclick: { url: env.sandbox.url, shopId: SHOP_ID },
@@ -283,7 +295,10 @@ describe('the catalogue', () => {
   it('a dry run prints the imports with their method, the secret masked, and sends nothing', async () => {
     await createCatalogue(env.db, 3);
     const { stdout } = await runCommand(config(), ['reconcile', 'products'], {}, { dryRun: true });
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { path: string; method?: string; body: { shop_secret: string; items?: unknown[] } });
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { path: string; method?: string; body: { shop_secret: string; items?: unknown[] } });
     expect(lines.map((l) => [l.path, l.method])).toEqual([
       ['/import/categories', 'PUT'],
       ['/import/products', 'PUT'],

@@ -32,7 +32,9 @@ afterAll(async () => {
 });
 
 function config(orders: { query?: string; itemsQuery?: string; pageSize?: number } = {}, statementTimeoutMs?: number): Config {
-  const cfg = testConfig(db.url, 'http://127.0.0.1:9', { orders: { query: STOREFRONT_ORDERS_QUERY, itemsQuery: STOREFRONT_ITEMS_QUERY, pageSize: PAGE, ...orders } });
+  const cfg = testConfig(db.url, 'http://127.0.0.1:9', {
+    orders: { query: STOREFRONT_ORDERS_QUERY, itemsQuery: STOREFRONT_ITEMS_QUERY, pageSize: PAGE, ...orders },
+  });
   return statementTimeoutMs === undefined ? cfg : { ...cfg, source: { ...cfg.source, statementTimeoutMs } };
 }
 
@@ -54,14 +56,20 @@ describe('check on a storefront-shaped shop', () => {
     // The keyset: ORDER BY updated_at, 'N' || number: an index on the expression, read from the plan's sort key.
     const [keyset, ...otherOrders] = of(naive, 'jobs.orders.query', 'warn');
     expect(otherOrders).toEqual([]);
-    expect(keyset?.message).toMatch(/^no index serves ORDER BY updated_at, order_id: create one, e\.g\. CREATE INDEX ON store\.orders \(updated_at, \('N'::text \|\| number::text\)\); the plan sorts a sequential scan of store\.orders \(~20,000 rows, ~[\d,]+ of them past the cursor\) for every page$/);
+    expect(keyset?.message).toMatch(
+      /^no index serves ORDER BY updated_at, order_id: create one, e\.g\. CREATE INDEX ON store\.orders \(updated_at, \('N'::text \|\| number::text\)\); the plan sorts a sequential scan of store\.orders \(~20,000 rows, ~[\d,]+ of them past the cursor\) for every page$/,
+    );
     expect(keyset?.fix).toEqual({ sql: [`CREATE INDEX ON store.orders (updated_at, ('N'::text || number::text))`] });
 
     // The items query: orders read in full to find 'N' || number = ANY(:order_ids); lines read in full to join them.
     const items = of(naive, 'jobs.orders.itemsQuery', 'warn');
     expect(items.map((f) => f.message)).toEqual([
-      expect.stringMatching(/^store\.orders \(~\d{2},\d{3} rows\) is read in full for every page to find 'N'::text \|\| \(o\.number\)::text = ANY \(:order_ids\), an expression no index can look up/),
-      expect.stringMatching(/^store\.order_lines \(~\d{2},\d{3} rows\) is read in full for every page to join its rows on l\.order_id = o\.id for the ~[\d,]+ rows the planner expects from the other side, although index \S+ could look them up: that estimate is the problem/),
+      expect.stringMatching(
+        /^store\.orders \(~\d{2},\d{3} rows\) is read in full for every page to find 'N'::text \|\| \(o\.number\)::text = ANY \(:order_ids\), an expression no index can look up/,
+      ),
+      expect.stringMatching(
+        /^store\.order_lines \(~\d{2},\d{3} rows\) is read in full for every page to join its rows on l\.order_id = o\.id for the ~[\d,]+ rows the planner expects from the other side, although index \S+ could look them up: that estimate is the problem/,
+      ),
     ]);
     expect(items[0]?.message).toContain(`(or index the expression: CREATE INDEX ON store.orders (('N'::text || number::text)); ANALYZE store.orders)`);
     expect(items[0]?.fix).toEqual({
@@ -94,7 +102,9 @@ describe('check on a storefront-shaped shop', () => {
 
     const after = await ordersFindings(config({ itemsQuery }));
     expect(after.filter((f) => f.level !== 'ok')).toEqual([]);
-    expect(of(after, 'jobs.orders.query', 'ok').map((f) => f.message)).toContainEqual(expect.stringMatching(/^pages are read in \(updated_at, order_id\) order from index \S+ on store\.orders, without a sort$/));
+    expect(of(after, 'jobs.orders.query', 'ok').map((f) => f.message)).toContainEqual(
+      expect.stringMatching(/^pages are read in \(updated_at, order_id\) order from index \S+ on store\.orders, without a sort$/),
+    );
     for (const subject of ['jobs.orders.query', 'jobs.orders.itemsQuery', 'jobs.orders']) {
       expect(costOf(after, subject)?.planCost, subject).toBeLessThan((costOf(naive, subject)?.planCost ?? 0) / 2);
     }
@@ -102,7 +112,11 @@ describe('check on a storefront-shaped shop', () => {
     // The rewrite is the same question asked in a way an index can answer: the same lines for the same page.
     const source = openSource({ url: db.url, poolSize: 1, statementTimeoutMs: 0, applicationName: 'test' });
     try {
-      const page = await ordersPage(source, STOREFRONT_ORDERS_QUERY, { after: { ts: '2024-02-01T00:00:00Z', key: null }, before: '2030-01-01T00:00:00Z', limit: PAGE });
+      const page = await ordersPage(source, STOREFRONT_ORDERS_QUERY, {
+        after: { ts: '2024-02-01T00:00:00Z', key: null },
+        before: '2030-01-01T00:00:00Z',
+        limit: PAGE,
+      });
       const keys = page.map((o) => o.key);
       expect(keys).toHaveLength(PAGE);
       const sorted = (m: Map<string, unknown[]>) => [...m.entries()].sort(([a], [b]) => a.localeCompare(b));
@@ -120,7 +134,9 @@ describe('check on a storefront-shaped shop', () => {
     const without = await ordersFindings(config({ itemsQuery }));
     const [scan, ...others] = of(without, 'jobs.orders.itemsQuery', 'warn');
     expect(others).toEqual([]);
-    expect(scan?.message).toMatch(/^store\.order_lines \(~\d{2},\d{3} rows\) is read in full for every page to join its rows on l\.order_id = o\.id: CREATE INDEX ON store\.order_lines \(order_id\)$/);
+    expect(scan?.message).toMatch(
+      /^store\.order_lines \(~\d{2},\d{3} rows\) is read in full for every page to join its rows on l\.order_id = o\.id: CREATE INDEX ON store\.order_lines \(order_id\)$/,
+    );
     expect(scan?.fix).toEqual({ sql: ['CREATE INDEX ON store.order_lines (order_id)'] });
 
     for (const sql of scan?.fix?.sql ?? []) await db.query(sql);
@@ -137,7 +153,10 @@ describe('check on a storefront-shaped shop', () => {
     const findings = await ordersFindings(config({ query, itemsQuery: items, pageSize }));
     const [scan, ...others] = of(findings, 'jobs.orders.itemsQuery', 'warn');
     expect(others).toEqual([]);
-    expect(scan?.fix).toEqual({ sql: [], rewrite: { condition: '(l.order_id)::text = ANY (:order_ids)', replacement: 'l.order_id = ANY (:order_ids::uuid[])' } });
+    expect(scan?.fix).toEqual({
+      sql: [],
+      rewrite: { condition: '(l.order_id)::text = ANY (:order_ids)', replacement: 'l.order_id = ANY (:order_ids::uuid[])' },
+    });
 
     const rewritten = items.replace(cast, scan?.fix?.rewrite?.replacement ?? '');
     const after = await ordersFindings(config({ query, itemsQuery: rewritten, pageSize }));
@@ -152,7 +171,10 @@ describe('check on a storefront-shaped shop', () => {
     const findings = await ordersFindings(config({ query, itemsQuery: items }));
     const scan = of(findings, 'jobs.orders.itemsQuery', 'warn').find((f) => f.message.startsWith('store.orders '));
     expect(scan?.fix?.rewrite).toBeUndefined();
-    expect(scan?.fix?.sql).toEqual([expect.stringMatching(/^CREATE INDEX ON store\.orders \(\(upper\(.*currency.*\) \|\| number::text\)\)$/), 'ANALYZE store.orders']);
+    expect(scan?.fix?.sql).toEqual([
+      expect.stringMatching(/^CREATE INDEX ON store\.orders \(\(upper\(.*currency.*\) \|\| number::text\)\)$/),
+      'ANALYZE store.orders',
+    ]);
 
     for (const sql of scan?.fix?.sql ?? []) await db.query(sql);
     const after = await ordersFindings(config({ query, itemsQuery: items }));
@@ -180,7 +202,11 @@ describe('check on a storefront-shaped shop', () => {
     const empty = `${STOREFRONT_ORDERS_QUERY} AND o.status = 'never'`;
     const findings = await ordersFindings(config({ query: empty }));
     expect(findings.filter((f) => f.level !== 'ok')).toEqual([]);
-    expect(of(findings, 'jobs.orders.query', 'ok').map((f) => f.message).slice(1)).toEqual([
+    expect(
+      of(findings, 'jobs.orders.query', 'ok')
+        .map((f) => f.message)
+        .slice(1),
+    ).toEqual([
       expect.stringMatching(/^pages are read in \(updated_at, order_id\) order from index \S+ on store\.orders, without a sort$/),
       'the model has no rows yet: the cost of its pages is not measured (run check again when it has)',
     ]);
@@ -192,7 +218,9 @@ describe('check on a storefront-shaped shop', () => {
     const findings = await ordersFindings(config({ itemsQuery: slow }, 1000));
     const errors = of(findings, 'jobs.orders.itemsQuery', 'error');
     expect(errors.map((f) => f.message)).toEqual([
-      expect.stringMatching(/^fails on a page of 500 real order ids \(as the sync binds them to :order_ids\): canceling statement due to statement timeout: one page takes longer than source\.statementTimeoutMs \(1000 ms\)/),
+      expect.stringMatching(
+        /^fails on a page of 500 real order ids \(as the sync binds them to :order_ids\): canceling statement due to statement timeout: one page takes longer than source\.statementTimeoutMs \(1000 ms\)/,
+      ),
     ]);
   });
 });

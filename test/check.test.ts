@@ -79,13 +79,17 @@ describe('check', () => {
     expect(of(findings, 'source.role', 'warn')[0]?.message).toContain('is a superuser');
 
     const [source] = of(findings, 'source', 'ok');
-    expect(source?.message).toMatch(new RegExp(`^connected to postgres@${PG_HOST}:${PG_PORT}/${good.name} \\(PostgreSQL \\d+(\\.\\d+)*\\); every statement runs in a read-only transaction$`));
+    expect(source?.message).toMatch(
+      new RegExp(`^connected to postgres@${PG_HOST}:${PG_PORT}/${good.name} \\(PostgreSQL \\d+(\\.\\d+)*\\); every statement runs in a read-only transaction$`),
+    );
     expect(of(findings, 'source.pg_stat_activity', 'ok')[0]?.message).toContain("sees every session's xact_start");
     expect(of(findings, 'state', 'ok')[0]?.message).toContain('schema personaclick_sync is migrated');
     expect(of(findings, 'jobs.orders.query', 'ok').map((f) => f.message)).toEqual([
       expect.stringContaining('runs and has its columns: order_id, updated_at, did'),
       expect.stringMatching(/from index orders_updated_at_id_idx on shop\.orders, without a sort/),
-      expect.stringMatching(/^a page of 500 orders after a cursor deep in the table \(90% of its updated_at span\) took [\d.]+ ms \(planner cost [\d,]+\); ~20,000 orders \(the planner's estimate\) make 40 pages: ~[\d.]+ m?s for the whole table$/),
+      expect.stringMatching(
+        /^a page of 500 orders after a cursor deep in the table \(90% of its updated_at span\) took [\d.]+ ms \(planner cost [\d,]+\); ~20,000 orders \(the planner's estimate\) make 40 pages: ~[\d.]+ m?s for the whole table$/,
+      ),
     ]);
     expect(of(findings, 'jobs.orders.itemsQuery', 'ok').map((f) => f.message)).toEqual([
       'runs and has its columns: order_id, id, amount, price',
@@ -98,7 +102,9 @@ describe('check', () => {
     expect(of(findings, 'jobs.wishlists.query', 'ok').map((f) => f.message)).toEqual([
       expect.stringContaining('runs and has its columns'),
       'pages are read in did::text COLLATE "C" order without a full sort',
-      expect.stringMatching(/^a page of 5,000 lines after a real did took [\d.]+ ms \(planner cost [\d,]+\); ~20,000 lines \(the planner.s estimate\) make 4 pages/),
+      expect.stringMatching(
+        /^a page of 5,000 lines after a real did took [\d.]+ ms \(planner cost [\d,]+\); ~20,000 lines \(the planner.s estimate\) make 4 pages/,
+      ),
     ]);
 
     const out = new PassThrough();
@@ -140,12 +146,15 @@ describe('check', () => {
     expect(orders.filter((f) => f.level === 'error')).toEqual([]);
     expect(orders.find((f) => f.message.startsWith('has no did column'))).toMatchObject({
       level: 'warn',
-      message: 'has no did column (recommended): the device id a live purchase is sent for: without it every order goes through the order-sync API (which needs personaclick.shopSecret)',
+      message:
+        'has no did column (recommended): the device id a live purchase is sent for: without it every order goes through the order-sync API (which needs personaclick.shopSecret)',
     });
     expect(orders.find((f) => f.level === 'warn' && f.message.startsWith('unknown columns'))?.message).toContain('promo_code, pay');
     const index = orders.find((f) => f.message.includes('no index serves'));
     expect(index?.level).toBe('warn');
-    expect(index?.message).toMatch(/^no index serves ORDER BY updated_at, order_id: create one, e\.g\. CREATE INDEX ON shop\.orders \(updated_at, id\); the plan sorts a sequential scan of shop\.orders/);
+    expect(index?.message).toMatch(
+      /^no index serves ORDER BY updated_at, order_id: create one, e\.g\. CREATE INDEX ON shop\.orders \(updated_at, id\); the plan sorts a sequential scan of shop\.orders/,
+    );
 
     // Items: the database's error.
     const items = of(findings, 'jobs.orders.itemsQuery');
@@ -153,7 +162,9 @@ describe('check', () => {
 
     // Carts: runs, but a hint that no "C" index serves the snapshot order.
     const carts = of(findings, 'jobs.carts.query');
-    expect(carts.find((f) => f.level === 'warn')?.message).toMatch(/^hint: no index serves ORDER BY did::text COLLATE "C".*CREATE INDEX ON shop\.carts \(device_id COLLATE "C"\)/);
+    expect(carts.find((f) => f.level === 'warn')?.message).toMatch(
+      /^hint: no index serves ORDER BY did::text COLLATE "C".*CREATE INDEX ON shop\.carts \(device_id COLLATE "C"\)/,
+    );
     // Wishlists: no did.
     expect(of(findings, 'jobs.wishlists.query', 'error')[0]?.message).toMatch(/^missing required column did: /);
     // Events: the database's error.
@@ -209,7 +220,13 @@ describe('check on a Rails-style shop (test/support/spree-shop.ts)', () => {
     try {
       await createSpreeShop(db);
       for (let i = 0; i < 30; i++) {
-        await insertSpreeOrder(db, { number: `R${i}`, completedHoursAgo: i, did: `d${i}`, email: `e${i}@example.com`, lines: [{ variant: 1 + (i % 5), quantity: 1, price: 2 }] });
+        await insertSpreeOrder(db, {
+          number: `R${i}`,
+          completedHoursAgo: i,
+          did: `d${i}`,
+          email: `e${i}@example.com`,
+          lines: [{ variant: 1 + (i % 5), quantity: 1, price: 2 }],
+        });
       }
       await db.query('ANALYZE');
       const cfg = config(db.url, { orders: { query: SPREE_ORDERS_QUERY, itemsQuery: SPREE_ITEMS_QUERY } });
@@ -217,7 +234,9 @@ describe('check on a Rails-style shop (test/support/spree-shop.ts)', () => {
 
       const withIndex = await runChecks(cfg);
       expect(advised(withIndex)).toEqual([]);
-      expect(of(withIndex, 'jobs.orders.query').map((f) => f.message)).toContainEqual(expect.stringMatching(/^index personaclick_orders_keyset on public\.spree_orders \(updated_at, number\) exists for ORDER BY updated_at, order_id/));
+      expect(of(withIndex, 'jobs.orders.query').map((f) => f.message)).toContainEqual(
+        expect.stringMatching(/^index personaclick_orders_keyset on public\.spree_orders \(updated_at, number\) exists for ORDER BY updated_at, order_id/),
+      );
 
       await db.query('DROP INDEX personaclick_orders_keyset');
       expect(advised(await runChecks(cfg))).toEqual(['CREATE INDEX ON public.spree_orders (updated_at, number)']);

@@ -8,7 +8,34 @@ import { compareC } from '../src/source/snapshot.js';
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
 const bytes = (a: string, b: string): number => sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 
-const WORDS = ['', 'a', 'A', 'b', 'B', 'ab', 'a b', 'a-b', 'a_b', 'Z', 'z', '10', '9', 'é', 'e', 'ё', '\uffff', '\ue000', '\ud7ff', '😀', '😀a', '𝔸', 'a😀', 'a\uffff', 'ß', 'ss'];
+const WORDS = [
+  '',
+  'a',
+  'A',
+  'b',
+  'B',
+  'ab',
+  'a b',
+  'a-b',
+  'a_b',
+  'Z',
+  'z',
+  '10',
+  '9',
+  'é',
+  'e',
+  'ё',
+  '\uffff',
+  '\ue000',
+  '\ud7ff',
+  '😀',
+  '😀a',
+  '𝔸',
+  'a😀',
+  'a\uffff',
+  'ß',
+  'ss',
+];
 
 describe('compareC', () => {
   it('orders every pair as their UTF-8 bytes do, astral characters (surrogate pairs) after U+E000–U+FFFF', () => {

@@ -4,16 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
-import {
-  cronProblem,
-  interpolateString,
-  loadConfig,
-  parseConfig,
-  redactUrl,
-  resolveStartFrom,
-  secretsOf,
-  type Config,
-} from '../src/config/index.js';
+import { cronProblem, interpolateString, loadConfig, parseConfig, redactUrl, resolveStartFrom, secretsOf, type Config } from '../src/config/index.js';
 
 const EXAMPLE = fileURLToPath(new URL('../config/personaclick-sync.example.yaml', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'personaclick-sync-config-'));
@@ -46,7 +37,13 @@ describe('defaults', () => {
   it('fills in every default and resolves state.url to source.url', () => {
     const config = loadConfig({ text: MINIMAL, env: {} });
     const expected: Config = {
-      personaclick: { url: 'https://api.personaclick.com', shopId: '0d42fd8b713d0752776ca589cc0056', stream: 'web', timeoutMs: 10_000, allowInsecureUrl: false },
+      personaclick: {
+        url: 'https://api.personaclick.com',
+        shopId: '0d42fd8b713d0752776ca589cc0056',
+        stream: 'web',
+        timeoutMs: 10_000,
+        allowInsecureUrl: false,
+      },
       delivery: {
         concurrency: 16,
         maxConcurrency: 256,
@@ -112,10 +109,7 @@ delivery:
   it('trims queries and strips a trailing slash from the API URL', () => {
     const config = loadConfig({
       env: {},
-      text: MINIMAL.replace('shopId:', 'url: https://api.rees46.ru/\n  shopId:').replace(
-        'query: SELECT device_id',
-        'query: |\n      SELECT device_id',
-      ),
+      text: MINIMAL.replace('shopId:', 'url: https://api.rees46.ru/\n  shopId:').replace('query: SELECT device_id', 'query: |\n      SELECT device_id'),
     });
     expect(config.personaclick.url).toBe('https://api.rees46.ru');
     expect(config.jobs.carts?.query.startsWith('SELECT device_id')).toBe(true);
@@ -147,10 +141,7 @@ jobs:
 
   it('reports every unset variable under its dotted key, and nothing else about those keys', () => {
     const problems = problemsOf(text, { DB_USER: 'ro' });
-    expect(problems).toEqual([
-      'personaclick.shopId: environment variable SHOP_ID is not set',
-      'source.url: environment variable DB_PASSWORD is not set',
-    ]);
+    expect(problems).toEqual(['personaclick.shopId: environment variable SHOP_ID is not set', 'source.url: environment variable DB_PASSWORD is not set']);
   });
 
   it('rejects a malformed reference', () => {
@@ -261,7 +252,7 @@ jobs:
       'jobs.orders.schedule: must be a cron expression node-cron runs (5 fields: minute hour day-of-month month day-of-week, or 6 with seconds first): expected 5 or 6 fields but got 3 (got "* * *")',
       'jobs.orders.pageSize: must be an integer from 1 to 50000 (got 100000)',
       'jobs.orders.settleSeconds: must be an integer from 0 to 604800 (got -5)',
-      "jobs.orders.startFrom: must be 'now' or an ISO date or datetime (2024-01-31, 2024-01-31T00:00:00Z) (got \"2024-02-30\")",
+      'jobs.orders.startFrom: must be \'now\' or an ISO date or datetime (2024-01-31, 2024-01-31T00:00:00Z) (got "2024-02-30")',
       'jobs.carts.query: must not be empty (got "")',
     ]);
     // The message carries every problem too, one per line.
@@ -298,9 +289,7 @@ logging: debug
     ]);
     expect(problemsOf(orders('SELECT x::order_ids FROM t'))).toHaveLength(1);
     expect(problemsOf(orders("SELECT * FROM order_lines WHERE note = ':order_ids' -- :order_ids"))).toHaveLength(1);
-    expect(loadConfig({ env: {}, text: orders('SELECT * FROM order_lines WHERE order_id = ANY(:order_ids)') }).jobs.orders?.itemsQuery).toContain(
-      ':order_ids',
-    );
+    expect(loadConfig({ env: {}, text: orders('SELECT * FROM order_lines WHERE order_id = ANY(:order_ids)') }).jobs.orders?.itemsQuery).toContain(':order_ids');
   });
 
   it('checks the time zone with Intl', () => {
@@ -325,7 +314,9 @@ logging: debug
       'delivery.retryMinMs: must be an integer from 1 to 60000 (got 2147483648)',
       'delivery.retryMaxMs: must be an integer from 1 to 600000 (got 2147483648)',
     ]);
-    expect(problemsOf(base('delivery:\n  shutdownDeadlineMs: 9999999999\n'))).toEqual(['delivery.shutdownDeadlineMs: must be an integer from 1000 to 600000 (got 9999999999)']);
+    expect(problemsOf(base('delivery:\n  shutdownDeadlineMs: 9999999999\n'))).toEqual([
+      'delivery.shutdownDeadlineMs: must be an integer from 1000 to 600000 (got 9999999999)',
+    ]);
     for (const schema of ['pg_catalog', 'information_schema', 'pg_toast']) {
       expect(problemsOf(base(`state:\n  schema: ${schema}\n`))).toEqual([
         `state.schema: must not be a system schema (pg_*, information_schema): the connector creates its own tables there (got "${schema}")`,
@@ -388,9 +379,7 @@ state:
 describe('files', () => {
   it('reports a missing file with the way to point at another', () => {
     const path = join(tmp, 'nope.yaml');
-    expect(() => loadConfig({ path, env: {} })).toThrow(
-      new ConfigError(`Config file not found: ${path} (set --config or PERSONACLICK_SYNC_CONFIG)`),
-    );
+    expect(() => loadConfig({ path, env: {} })).toThrow(new ConfigError(`Config file not found: ${path} (set --config or PERSONACLICK_SYNC_CONFIG)`));
     const viaEnv = join(tmp, 'also-missing.yaml');
     expect(() => loadConfig({ env: { PERSONACLICK_SYNC_CONFIG: viaEnv } })).toThrow(`Config file not found: ${viaEnv}`);
   });
@@ -440,7 +429,10 @@ describe('files', () => {
     // Monitoring: schedule serves metrics on 9464 unless told otherwise; no push and no webhook unless set.
     expect(config.metrics).toEqual({ port: 9464, host: '127.0.0.1' });
     expect(config.notify).toEqual({ lowVolumeRatio: 0.2, rejectedShareJump: 0.1, openFailures: 100 });
-    const hooked = loadConfig({ path: EXAMPLE, env: { ...env, PERSONACLICK_SYNC_WEBHOOK: 'https://hooks.slack.com/services/T0/B0/XyZ123secret', PERSONACLICK_SYNC_PUSHGATEWAY: 'http://pg:9091' } });
+    const hooked = loadConfig({
+      path: EXAMPLE,
+      env: { ...env, PERSONACLICK_SYNC_WEBHOOK: 'https://hooks.slack.com/services/T0/B0/XyZ123secret', PERSONACLICK_SYNC_PUSHGATEWAY: 'http://pg:9091' },
+    });
     expect(hooked.notify.webhook).toBe('https://hooks.slack.com/services/T0/B0/XyZ123secret');
     expect(hooked.metrics.pushgateway).toBe('http://pg:9091');
     expect(secretsOf(hooked)).toEqual(expect.arrayContaining(['https://hooks.slack.com/services/T0/B0/XyZ123secret', '/services/T0/B0/XyZ123secret']));
@@ -487,7 +479,9 @@ function problemsOfFile(path: string): readonly string[] {
 describe('parseConfig', () => {
   it('validates already-parsed data with a label', () => {
     expect(() => parseConfig({ personaclick: {}, source: {}, jobs: {} }, {}, 'inline')).toThrow(/^Invalid configuration in inline\n/);
-    expect(parseConfig({ personaclick: { shopId: 'x' }, source: { url: 'postgres://h/db' }, jobs: { events: { query: 'SELECT 1' } } }, {}, 'x').jobs.events).toEqual({
+    expect(
+      parseConfig({ personaclick: { shopId: 'x' }, source: { url: 'postgres://h/db' }, jobs: { events: { query: 'SELECT 1' } } }, {}, 'x').jobs.events,
+    ).toEqual({
       query: 'SELECT 1',
       pageSize: 1_000,
     });

@@ -17,7 +17,12 @@ const BROKEN: Record<string, unknown>[] = [
 describe('config errors and the webhook URL', () => {
   it('never print the webhook URL or its token, whatever is wrong', async () => {
     for (const notify of BROKEN) {
-      const path = writeConfig({ personaclick: { url: 'http://127.0.0.1:9', shopId: 's' }, source: { url: 'postgres://u@127.0.0.1/db' }, notify, jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY } } });
+      const path = writeConfig({
+        personaclick: { url: 'http://127.0.0.1:9', shopId: 's' },
+        source: { url: 'postgres://u@127.0.0.1/db' },
+        notify,
+        jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY } },
+      });
       const result = await runMain(['check', '--config', path]);
       expect(result.code, JSON.stringify(notify)).toBe(2);
       expect(result.stderr).toContain('notify');
@@ -28,7 +33,11 @@ describe('config errors and the webhook URL', () => {
 
 describe('identifiers and the shop secret on the wire', () => {
   const base = (personaclick: Record<string, unknown>, source: Record<string, unknown> = {}) =>
-    writeConfig({ personaclick: { shopId: 's', ...personaclick }, source: { url: 'postgres://u@127.0.0.1/db', ...source }, jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY } } });
+    writeConfig({
+      personaclick: { shopId: 's', ...personaclick },
+      source: { url: 'postgres://u@127.0.0.1/db', ...source },
+      jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY } },
+    });
 
   it('refuses NUL and control characters in identifiers', async () => {
     for (const [path, rule] of [

@@ -69,7 +69,10 @@ describe('success rules, per path', () => {
   for (const [path, cases] of Object.entries(CASES)) {
     it(`${path}: only its documented success is a success`, () => {
       for (const [status, body, expected, truncated] of cases) {
-        expect(classifyAnswer(path, answer(status, body, truncated ?? false)), `${status} ${JSON.stringify(body.slice(0, 40))}${truncated ? ' (cut short)' : ''}`).toBe(expected);
+        expect(
+          classifyAnswer(path, answer(status, body, truncated ?? false)),
+          `${status} ${JSON.stringify(body.slice(0, 40))}${truncated ? ' (cut short)' : ''}`,
+        ).toBe(expected);
       }
     });
   }

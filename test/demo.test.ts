@@ -155,7 +155,7 @@ describe('demo', () => {
     expect(clearing).not.toHaveProperty('items');
   });
 
-  it('leaves the sandbox holding exactly the shop\'s carts and wishlists after every night', async () => {
+  it("leaves the sandbox holding exactly the shop's carts and wishlists after every night", async () => {
     const { outcome, sandboxCarts, sandboxWishlists, shop } = await withMirror();
     const { facts, first, second, third } = outcome;
     expect([first, second, third].map((n) => [n.carts.status, n.wishlists.status])).toEqual([
@@ -176,10 +176,7 @@ describe('demo', () => {
     // The clearing requests: the full flag and no items, for exactly the emptied and deleted carts and the removed wishlist.
     const clearing = third.requests.filter((r) => !('items' in r.body));
     expect(clearing.map((r) => [r.body.event, r.body.did, r.body.full_cart ?? r.body.full_wish]).sort()).toEqual(
-      [
-        ...[...facts.day.emptied, ...facts.day.deleted].map((did) => ['cart', did, true]),
-        ['wish', facts.day.wishlistRemoved, true],
-      ].sort(),
+      [...[...facts.day.emptied, ...facts.day.deleted].map((did) => ['cart', did, true]), ['wish', facts.day.wishlistRemoved, true]].sort(),
     );
     const changed = third.requests.find((r) => r.body.did === facts.day.changed.did)?.body.items;
     expect(changed).toContainEqual({ id: facts.day.changed.productId, quantity: facts.day.changed.to });

@@ -38,7 +38,9 @@ beforeAll(async () => {
     ('e16', 'track/closed', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '731d5e0c-e3b1', 'chain', 'ios'),
     ('e17', 'push', 'view', 'dev1', '[{"id":"1"},{"id":"2"}]', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
     ('e18', 'bogus', 'view', 'dev1', '[{"id":"1"}]', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
-  await db.query(`INSERT INTO shop.migration_events (event_key, event, did, items) SELECT 'bulk' || lpad(g::text, 4, '0'), 'view', 'dev' || g, jsonb_build_array(jsonb_build_object('id', 'P' || g)) FROM generate_series(1, 400) g`);
+  await db.query(
+    `INSERT INTO shop.migration_events (event_key, event, did, items) SELECT 'bulk' || lpad(g::text, 4, '0'), 'view', 'dev' || g, jsonb_build_array(jsonb_build_object('id', 'P' || g)) FROM generate_series(1, 400) g`,
+  );
   const state = openStateDb(db.url, 'personaclick_sync');
   await migrate(state);
   await state.close();
@@ -86,7 +88,12 @@ describe('events (one-off migrations)', () => {
       '/track/clicked': 1,
       '/track/closed': 1,
     });
-    expect(sandbox.carts.get('dev2')).toEqual(new Map([['100500', 3], ['100123', 1]]));
+    expect(sandbox.carts.get('dev2')).toEqual(
+      new Map([
+        ['100500', 3],
+        ['100123', 1],
+      ]),
+    );
     expect(sandbox.wishlists.get('dev2')).toEqual(new Set(['100500', '100123']));
 
     const failures = await db.query<{ key: string; reason: string }>(`SELECT key, reason FROM personaclick_sync.failures WHERE class = 'invalid' ORDER BY key`);

@@ -34,7 +34,11 @@ async function role(kind: string, attributes: string, grants: (r: string) => str
 }
 
 /** The docs/security.md statements for the read-only role, on the sample shop's schema. */
-const readOnly = (r: string) => [`GRANT CONNECT ON DATABASE ${env.db.name} TO ${r}`, `GRANT USAGE ON SCHEMA shop TO ${r}`, `GRANT SELECT ON ALL TABLES IN SCHEMA shop TO ${r}`];
+const readOnly = (r: string) => [
+  `GRANT CONNECT ON DATABASE ${env.db.name} TO ${r}`,
+  `GRANT USAGE ON SCHEMA shop TO ${r}`,
+  `GRANT SELECT ON ALL TABLES IN SCHEMA shop TO ${r}`,
+];
 
 function config(user: string, allow?: boolean): string {
   return writeConfig({
@@ -70,7 +74,10 @@ describe('least privilege on the shop', () => {
     expect(found.map((f) => f.level)).toEqual(['warn']);
     expect(found[0]?.message).toContain("may write 1 of the shop's tables (shop.orders)");
     expect(found[0]?.message).toContain('runs refuse it');
-    for (const args of [['sync', 'orders'], ['sync', 'orders', '--dry-run']]) {
+    for (const args of [
+      ['sync', 'orders'],
+      ['sync', 'orders', '--dry-run'],
+    ]) {
       const refused = await runMain([...args, '--config', config(r)]);
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain('refused: the source role may do more than read');

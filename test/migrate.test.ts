@@ -19,7 +19,10 @@ async function tables(schema: string): Promise<string[]> {
 }
 
 async function columns(schema: string, table: string): Promise<string[]> {
-  const rows = await db.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY column_name`, [schema, table]);
+  const rows = await db.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY column_name`,
+    [schema, table],
+  );
   return rows.map((r) => r.column_name);
 }
 
@@ -43,7 +46,7 @@ describe('migrate', () => {
     }
   });
 
-  it('002 adds the ledger\'s stream and segment to a 001 schema, keeps its rows, and running it twice is harmless', async () => {
+  it("002 adds the ledger's stream and segment to a 001 schema, keeps its rows, and running it twice is harmless", async () => {
     const state = openStateDb(db.url, 'pcs_state');
     try {
       await migrate(state);

@@ -39,8 +39,12 @@ const NIGHTS = [
     pageSize: 700,
     changes: '30 changed quantities, 20 emptied (lines gone, cart row kept), 15 deleted outright, 25 new',
     change: async () => {
-      await db.query(`UPDATE shop.cart_items SET qty = qty + 1 WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(100, 129) g))`);
-      await db.query(`DELETE FROM shop.cart_items WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(200, 219) g))`);
+      await db.query(
+        `UPDATE shop.cart_items SET qty = qty + 1 WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(100, 129) g))`,
+      );
+      await db.query(
+        `DELETE FROM shop.cart_items WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(200, 219) g))`,
+      );
       await db.query(`DELETE FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(300, 314) g)`);
       await insertCarts(db, 5001, 25);
     },
@@ -113,7 +117,9 @@ describe('reconcile carts', () => {
   });
 
   it('merges the same product on two lines of one cart, and the order of lines does not change the hash', async () => {
-    await db.query(`INSERT INTO shop.carts (device_id) VALUES ('dup'); INSERT INTO shop.cart_items SELECT id, 'P1', 2 FROM shop.carts; INSERT INTO shop.cart_items SELECT id, 'P2', 1 FROM shop.carts; INSERT INTO shop.cart_items SELECT id, 'P1', 3 FROM shop.carts`);
+    await db.query(
+      `INSERT INTO shop.carts (device_id) VALUES ('dup'); INSERT INTO shop.cart_items SELECT id, 'P1', 2 FROM shop.carts; INSERT INTO shop.cart_items SELECT id, 'P2', 1 FROM shop.carts; INSERT INTO shop.cart_items SELECT id, 'P1', 3 FROM shop.carts`,
+    );
     await runReconcile(config(), 'carts');
     const body = api.sandbox.accepted.find((a) => a.body.did === 'dup')?.body;
     expect(body?.items).toEqual([
@@ -121,7 +127,9 @@ describe('reconcile carts', () => {
       { id: 'P2', quantity: 1 },
     ]);
     // Same content in another physical order: nothing to send.
-    await db.query(`CREATE TABLE shop.tmp AS SELECT * FROM shop.cart_items ORDER BY product_id DESC; DELETE FROM shop.cart_items; INSERT INTO shop.cart_items SELECT * FROM shop.tmp`);
+    await db.query(
+      `CREATE TABLE shop.tmp AS SELECT * FROM shop.cart_items ORDER BY product_id DESC; DELETE FROM shop.cart_items; INSERT INTO shop.cart_items SELECT * FROM shop.tmp`,
+    );
     expect((await runReconcile(config(), 'carts')).summary.sent).toBe(0);
   });
 
@@ -131,7 +139,9 @@ describe('reconcile carts', () => {
     const first = await runReconcile(config(), 'carts');
     expect(first.summary.rejected).toBe(1);
     expect(first.summary.sent).toBe(199);
-    const failures = await db.query<{ key: string; class: string; reason: string }>(`SELECT key, class, reason FROM personaclick_sync.failures WHERE resolved_at IS NULL`);
+    const failures = await db.query<{ key: string; class: string; reason: string }>(
+      `SELECT key, class, reason FROM personaclick_sync.failures WHERE resolved_at IS NULL`,
+    );
     expect(failures).toEqual([{ key: 'd42', class: 'rejected', reason: expect.stringContaining('Device not found') as unknown }]);
     api.sandbox.setFaults({});
     const second = await runReconcile(config(), 'carts');
@@ -166,7 +176,7 @@ describe('reconcile carts', () => {
   });
 });
 
-describe('clearing requests go out on the stream and segment of the device\'s last full request', () => {
+describe("clearing requests go out on the stream and segment of the device's last full request", () => {
   // d1 and d2 come from the app in segment B; the others name no stream or segment.
   const envelopeQuery = (list: 'carts' | 'wishlists') =>
     `SELECT q.*, CASE WHEN q.did IN ('d1', 'd2') THEN 'app' END AS stream, CASE WHEN q.did IN ('d1', 'd2') THEN 'B' END AS segment

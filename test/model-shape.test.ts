@@ -9,7 +9,14 @@ import { writeConfig } from './support/cli.js';
 import { useFrame } from './support/frame.js';
 import { SHOP_ID } from './support/harness.js';
 import { runMain } from './support/main.js';
-import { createSpreeShop, insertSpreeOrder, SPREE_CARTS_QUERY, SPREE_ITEMS_QUERY, SPREE_ORDERS_JOINED_QUERY, SPREE_ORDERS_QUERY } from './support/spree-shop.js';
+import {
+  createSpreeShop,
+  insertSpreeOrder,
+  SPREE_CARTS_QUERY,
+  SPREE_ITEMS_QUERY,
+  SPREE_ORDERS_JOINED_QUERY,
+  SPREE_ORDERS_QUERY,
+} from './support/spree-shop.js';
 
 const SECRET = 'shop-secret-91d0e3aa';
 const env = useFrame({ sandbox: { shopSecret: SECRET, syncOrdersPerMinute: 6000, syncOrdersMaxOrders: 5000 }, prefix: 'pcs_shape', shop: false });
@@ -19,7 +26,16 @@ function configFile(orders: { query?: string; itemsQuery?: string }, jobs: Recor
     personaclick: { url: env.sandbox.url, shopId: SHOP_ID, shopSecret: SECRET, timeoutMs: 2000 },
     delivery: { retries: 1, retryMinMs: 5, retryMaxMs: 10, orderSyncPerMinute: 6000 },
     source: { url: env.db.url },
-    jobs: { orders: { query: orders.query ?? SPREE_ORDERS_QUERY, itemsQuery: orders.itemsQuery ?? SPREE_ITEMS_QUERY, settleSeconds: 0, startFrom: '2000-01-01', skipStatuses: ['cart'] }, ...jobs },
+    jobs: {
+      orders: {
+        query: orders.query ?? SPREE_ORDERS_QUERY,
+        itemsQuery: orders.itemsQuery ?? SPREE_ITEMS_QUERY,
+        settleSeconds: 0,
+        startFrom: '2000-01-01',
+        skipStatuses: ['cart'],
+      },
+      ...jobs,
+    },
   });
 }
 
@@ -28,9 +44,32 @@ const quiet = { env: { LOG_LEVEL: 'silent' } };
 /** Two new orders with a device (R1 paid partly with store credit: two payment rows) and a phone order R3 of ten days ago. */
 async function shop(): Promise<void> {
   await createSpreeShop(env.db);
-  await insertSpreeOrder(env.db, { number: 'R1', completedHoursAgo: 1, did: 'dev-1', email: 'r1@example.com', userId: 11, lines: [{ variant: 1, quantity: 1, price: 40 }], storeCredit: 10 });
-  await insertSpreeOrder(env.db, { number: 'R2', completedHoursAgo: 1, did: 'dev-2', email: 'r2@example.com', userId: 12, lines: [{ variant: 2, quantity: 2, price: 5 }] });
-  await insertSpreeOrder(env.db, { number: 'R3', completedHoursAgo: 240, email: 'r3@example.com', userId: 13, createdBy: 1, lines: [{ variant: 3, quantity: 1, price: 7 }], storeCredit: 2 });
+  await insertSpreeOrder(env.db, {
+    number: 'R1',
+    completedHoursAgo: 1,
+    did: 'dev-1',
+    email: 'r1@example.com',
+    userId: 11,
+    lines: [{ variant: 1, quantity: 1, price: 40 }],
+    storeCredit: 10,
+  });
+  await insertSpreeOrder(env.db, {
+    number: 'R2',
+    completedHoursAgo: 1,
+    did: 'dev-2',
+    email: 'r2@example.com',
+    userId: 12,
+    lines: [{ variant: 2, quantity: 2, price: 5 }],
+  });
+  await insertSpreeOrder(env.db, {
+    number: 'R3',
+    completedHoursAgo: 240,
+    email: 'r3@example.com',
+    userId: 13,
+    createdBy: 1,
+    lines: [{ variant: 3, quantity: 1, price: 7 }],
+    storeCredit: 2,
+  });
 }
 
 async function books(): Promise<{ marks: number; ledger: number; failures: number }> {
@@ -59,7 +98,9 @@ describe('one row per order', () => {
     const sync = await runMain(['sync', 'orders', '--config', path], quiet);
     expect(sync.code).toBe(2);
     expect(lines(sync.stderr)).toHaveLength(1);
-    expect(sync.stderr).toMatch(/^personaclick-sync: model error: jobs\.orders\.query gives order_id R1 \(2 rows\), R3 \(2 rows\) more than once: .*DISTINCT ON \(order_id\).*the watermark stays/);
+    expect(sync.stderr).toMatch(
+      /^personaclick-sync: model error: jobs\.orders\.query gives order_id R1 \(2 rows\), R3 \(2 rows\) more than once: .*DISTINCT ON \(order_id\).*the watermark stays/,
+    );
 
     const backfill = await runMain(['backfill', 'orders', '--from', '2000-01-01', '--to', '2100-01-01', '--yes', '--config', path], quiet);
     expect(backfill.code).toBe(2);
@@ -74,7 +115,10 @@ describe('one row per order', () => {
     // The model aggregated per order: each order once, by its road.
     const fixed = await runMain(['sync', 'orders', '--config', configFile({})], quiet);
     expect(fixed.code, fixed.stderr).toBe(0);
-    expect([...env.sandbox.purchases.entries()].sort()).toEqual([['R1', 1], ['R2', 1]]);
+    expect([...env.sandbox.purchases.entries()].sort()).toEqual([
+      ['R1', 1],
+      ['R2', 1],
+    ]);
     expect([...env.sandbox.syncOrders.keys()]).toEqual(['R3']);
   });
 });
@@ -89,7 +133,9 @@ describe('required columns', () => {
 
     const sync = await runMain(['sync', 'orders', '--config', path], quiet);
     expect(sync.code).toBe(2);
-    expect(lines(sync.stderr)).toEqual([expect.stringMatching(/^personaclick-sync: model error: jobs\.orders\.itemsQuery missing required column amount: .*the watermark stays/)]);
+    expect(lines(sync.stderr)).toEqual([
+      expect.stringMatching(/^personaclick-sync: model error: jobs\.orders\.itemsQuery missing required column amount: .*the watermark stays/),
+    ]);
     expect(env.sandbox.accepted.length + env.sandbox.syncArrivals().length).toBe(0);
     expect(await books()).toEqual({ marks: 0, ledger: 0, failures: 0 });
   });
@@ -105,7 +151,12 @@ describe('required columns', () => {
 
   it('a bad value stays a per-row invalid failure: the other orders go, the watermark passes it', async () => {
     await shop();
-    const path = configFile({ itemsQuery: SPREE_ITEMS_QUERY.replace('coalesce(li.weight_kg, sum(iu.quantity)) AS amount', "CASE WHEN o.number = 'R2' THEN NULL ELSE coalesce(li.weight_kg, sum(iu.quantity)) END AS amount") });
+    const path = configFile({
+      itemsQuery: SPREE_ITEMS_QUERY.replace(
+        'coalesce(li.weight_kg, sum(iu.quantity)) AS amount',
+        "CASE WHEN o.number = 'R2' THEN NULL ELSE coalesce(li.weight_kg, sum(iu.quantity)) END AS amount",
+      ),
+    });
     const sync = await runMain(['sync', 'orders', '--config', path], quiet);
     expect(sync.code, sync.stderr).toBe(0);
     expect([...env.sandbox.purchases.keys()]).toEqual(['R1']);

@@ -103,7 +103,9 @@ describe('notify.webhook', () => {
     await history(100);
     await newOrders(5);
     const low = await expectCode(0); // 5 of a usual 100: volume alert
-    expect(low.stderr).toMatch(/"level":"warn".*"alerts":\["low_volume"\].*"msg":"volume alert: read 5 rows, under 20% of the usual; the same weekday's runs at this hour usually read 100 \(median of 3\)"/);
+    expect(low.stderr).toMatch(
+      /"level":"warn".*"alerts":\["low_volume"\].*"msg":"volume alert: read 5 rows, under 20% of the usual; the same weekday's runs at this hour usually read 100 \(median of 3\)"/,
+    );
     await newOrders(100);
     await expectCode(0); // back to normal
 
@@ -220,7 +222,18 @@ describe('volume analysis', () => {
     const base: RunOutcome = { status: 'done', read: 10, sent: 10, rejected: 0, invalid: 0, alerts: [], openFailures: 0 };
     expect(stateAfter({ ...base, status: 'interrupted' }, 100)).toBeUndefined();
     expect(stateAfter({ ...base, status: 'failed', error: 'x', alerts: [{ reason: 'low_volume', message: 'm' }] }, 100)?.state).toBe('failing');
-    expect(stateAfter({ ...base, alerts: [{ reason: 'rejected_share', message: 'r' }, { reason: 'low_volume', message: 'm' }] }, 100)?.state).toBe('volume');
+    expect(
+      stateAfter(
+        {
+          ...base,
+          alerts: [
+            { reason: 'rejected_share', message: 'r' },
+            { reason: 'low_volume', message: 'm' },
+          ],
+        },
+        100,
+      )?.state,
+    ).toBe('volume');
     expect(stateAfter({ ...base, openFailures: 100 }, 100)?.state).toBe('failures');
     expect(stateAfter({ ...base, openFailures: 100 }, 0)?.state).toBe('ok');
     const halted = { state: 'halted' as const, detail: 'down' };

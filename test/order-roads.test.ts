@@ -80,8 +80,12 @@ describe('without the shop secret', () => {
       ['H3', 'held', 'sync'],
       ['H6', 'held', 'sync'],
     ]);
-    expect(held[0]?.reason).toMatch(/^placed .*, more than 48 hours ago \(jobs\.orders\.newPurchaseHours\): not a new purchase: it reaches PersonaClick only through the order-sync API, which needs personaclick\.shopSecret; set it, then replay --class held$/);
-    expect(held[1]?.reason).toMatch(/^no did \(an order taken by phone or in the back office, or a guest whose tracker was blocked\): .*personaclick\.shopSecret/);
+    expect(held[0]?.reason).toMatch(
+      /^placed .*, more than 48 hours ago \(jobs\.orders\.newPurchaseHours\): not a new purchase: it reaches PersonaClick only through the order-sync API, which needs personaclick\.shopSecret; set it, then replay --class held$/,
+    );
+    expect(held[1]?.reason).toMatch(
+      /^no did \(an order taken by phone or in the back office, or a guest whose tracker was blocked\): .*personaclick\.shopSecret/,
+    );
     const lines = run.log.filter((l) => l.level === 'warn' && String(l.msg).includes('held'));
     expect(lines.map((l) => l.held)).toEqual([3]);
     // Nothing is in the ledger for them: the next sync has nothing to do, and they stay held.

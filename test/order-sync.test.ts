@@ -8,7 +8,15 @@ import { ConfigError } from '../src/errors.js';
 import type { Config } from '../src/config/index.js';
 import { useFrame } from './support/frame.js';
 import { runCommand, SHOP_ID, testConfig, type ConfigOverrides } from './support/harness.js';
-import { createHistoryShop, historyConfig, historyOrder, HISTORY_CARTS_QUERY, HISTORY_ITEMS_QUERY, HISTORY_ORDERS_QUERY, insertHistory } from './support/history-shop.js';
+import {
+  createHistoryShop,
+  historyConfig,
+  historyOrder,
+  HISTORY_CARTS_QUERY,
+  HISTORY_ITEMS_QUERY,
+  HISTORY_ORDERS_QUERY,
+  insertHistory,
+} from './support/history-shop.js';
 import { maxInWindow } from './faults/support/figures.js';
 import type { VerifyResult } from '../src/report/verify.js';
 import { writeConfig } from './support/cli.js';
@@ -79,7 +87,11 @@ describe('history through the order-sync API', () => {
     const small = await startSmallSandbox();
     try {
       const { summaries } = await runCommand(
-        testConfig(env.db.url, small.url, { personaclick: { shopSecret: SECRET }, delivery: { orderSyncPerMinute: 6000 }, orders: { query: HISTORY_ORDERS_QUERY, itemsQuery: HISTORY_ITEMS_QUERY, batchSize: 120 } }),
+        testConfig(env.db.url, small.url, {
+          personaclick: { shopSecret: SECRET },
+          delivery: { orderSyncPerMinute: 6000 },
+          orders: { query: HISTORY_ORDERS_QUERY, itemsQuery: HISTORY_ITEMS_QUERY, batchSize: 120 },
+        }),
         ['backfill', 'orders'],
         { from: '2000-01-01', to: '2100-01-01', yes: true },
       );
@@ -176,14 +188,19 @@ describe('history through the order-sync API', () => {
     const { summaries } = await backfill(config());
     expect(summaries[0]).toMatchObject({ sent: 5, invalid: 1 });
     const [row] = await env.db.query<{ key: string; reason: string }>(`SELECT key, reason FROM personaclick_sync.failures`);
-    expect(row).toEqual({ key: 'H2', reason: 'customer: the order-sync API needs at least one of email, phone, external_id, loyalty_id, telegram_id (the model gave none)' });
+    expect(row).toEqual({
+      key: 'H2',
+      reason: 'customer: the order-sync API needs at least one of email, phone, external_id, loyalty_id, telegram_id (the model gave none)',
+    });
   });
 
   it('without a shop secret stops with one line saying where the secret comes from; --via push takes live purchases', async () => {
     await shop();
     await insertHistory(env.db, 1, 9, { ageDays: 1 });
     await expect(backfill(config({ secret: null }))).rejects.toBeInstanceOf(ConfigError);
-    await expect(backfill(config({ secret: null }))).rejects.toThrow(/^backfill orders: history goes through the order-sync API, which needs the shop secret: set personaclick\.shopSecret .*or pass --via push/);
+    await expect(backfill(config({ secret: null }))).rejects.toThrow(
+      /^backfill orders: history goes through the order-sync API, which needs the shop secret: set personaclick\.shopSecret .*or pass --via push/,
+    );
     const push = await backfill(config({ secret: null }), { via: 'push' });
     // Only the six with a device can be purchases; the three phone orders have none.
     expect(push.summaries[0]).toMatchObject({ status: 'done', sent: 6, invalid: 3 });
@@ -197,8 +214,16 @@ describe('history through the order-sync API', () => {
     const refused = await backfill(config({ secret: null }), { via: 'push' });
     expect(refused.summaries[0]).toMatchObject({ sent: 0, invalid: 6 });
     const [reason] = await env.db.query<{ reason: string }>(`SELECT reason FROM personaclick_sync.failures WHERE key = 'H1'`);
-    expect(reason?.reason).toMatch(/^ordered_at: .* is more than 48 hours ago \(jobs\.orders\.newPurchaseHours\): through \/push it would count as bought today; .*--old-orders-as-new$/);
-    const forced = await runCommand(config({ secret: null }), ['backfill', 'orders'], { from: '2000-01-02', to: '2100-01-01', via: 'push', oldOrdersAsNew: true, yes: true });
+    expect(reason?.reason).toMatch(
+      /^ordered_at: .* is more than 48 hours ago \(jobs\.orders\.newPurchaseHours\): through \/push it would count as bought today; .*--old-orders-as-new$/,
+    );
+    const forced = await runCommand(config({ secret: null }), ['backfill', 'orders'], {
+      from: '2000-01-02',
+      to: '2100-01-01',
+      via: 'push',
+      oldOrdersAsNew: true,
+      yes: true,
+    });
     expect(forced.summaries[0]).toMatchObject({ sent: 4 }); // the four with a device
   });
 
@@ -206,7 +231,10 @@ describe('history through the order-sync API', () => {
     await shop();
     await insertHistory(env.db, 1, 7);
     const { stdout, log } = await backfill(config({ orders: { batchSize: 3 } }), {}, { dryRun: true });
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { path: string; body: { shop_id: string; shop_secret: string; orders: { id: string }[] } });
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { path: string; body: { shop_id: string; shop_secret: string; orders: { id: string }[] } });
     expect(lines.map((l) => [l.path, l.body.shop_id, l.body.shop_secret, l.body.orders.map((o) => o.id)])).toEqual([
       ['/sync/orders', SHOP_ID, '***', ['H1', 'H2', 'H3']],
       ['/sync/orders', SHOP_ID, '***', ['H4', 'H5', 'H6']],
@@ -231,7 +259,9 @@ describe('the order lifecycle', () => {
 
     // H1 is cancelled; H2 has one line returned.
     await env.db.query(`UPDATE hist.orders SET status = 'cancelled', updated_at = now() - interval '10 seconds' WHERE id = 'H1'`);
-    await env.db.query(`UPDATE hist.order_lines SET status = 'refunded' WHERE order_id = 'H2' AND product_id = (SELECT min(product_id) FROM hist.order_lines WHERE order_id = 'H2')`);
+    await env.db.query(
+      `UPDATE hist.order_lines SET status = 'refunded' WHERE order_id = 'H2' AND product_id = (SELECT min(product_id) FROM hist.order_lines WHERE order_id = 'H2')`,
+    );
     await env.db.query(`UPDATE hist.orders SET status = 'partially_returned', updated_at = now() - interval '10 seconds' WHERE id = 'H2'`);
     // H4 is touched but unchanged: it costs nothing.
     await env.db.query(`UPDATE hist.orders SET updated_at = now() - interval '10 seconds' WHERE id = 'H4'`);
@@ -262,7 +292,9 @@ describe('the order lifecycle', () => {
     await sync(config()); // the eight with a device as live purchases, the four phone orders through the order-sync API
     await backfill(config()); // nothing left for history
     await env.db.query(`UPDATE hist.orders SET status = 'cancelled', updated_at = now() - interval '10 seconds' WHERE id = 'H1'`);
-    await env.db.query(`UPDATE hist.order_lines SET status = 'refunded' WHERE order_id = 'H2' AND product_id = (SELECT min(product_id) FROM hist.order_lines WHERE order_id = 'H2')`);
+    await env.db.query(
+      `UPDATE hist.order_lines SET status = 'refunded' WHERE order_id = 'H2' AND product_id = (SELECT min(product_id) FROM hist.order_lines WHERE order_id = 'H2')`,
+    );
     await env.db.query(`UPDATE hist.orders SET status = 'partially_returned', updated_at = now() - interval '10 seconds' WHERE id = 'H2'`);
     expect((await sync(config())).summaries[0]).toMatchObject({ sent: 2 }); // two updates through the order-sync API
     const cli = writeConfig({
@@ -320,7 +352,10 @@ describe('the order lifecycle', () => {
     expect(run.summaries[0]).toMatchObject({ sent: 0, skipped: 2 });
     const lines = run.log.filter((l) => l.level === 'warn' && String(l.msg).includes('status change(s) of delivered orders not sent'));
     expect(lines.map((l) => [l.msg, l.statusChanges])).toEqual([
-      ['2 status change(s) of delivered orders not sent: they go through the order-sync API, which needs personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET})', 2],
+      [
+        '2 status change(s) of delivered orders not sent: they go through the order-sync API, which needs personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET})',
+        2,
+      ],
     ]);
   });
 });
@@ -337,7 +372,9 @@ describe('one ledger for both roads', () => {
     expect(env.sandbox.purchases.size).toBe(0);
     // New orders go live; a backfill over them afterwards sends none of them again.
     await insertHistory(env.db, 13, 6, { ageDays: 0, status: 'paid' });
-    await env.db.query(`UPDATE hist.orders SET updated_at = now() - interval '10 seconds' + (substr(id, 2)::int * interval '1 millisecond') WHERE substr(id, 2)::int >= 13`);
+    await env.db.query(
+      `UPDATE hist.orders SET updated_at = now() - interval '10 seconds' + (substr(id, 2)::int * interval '1 millisecond') WHERE substr(id, 2)::int >= 13`,
+    );
     await sync(config());
     expect([...env.sandbox.purchases.keys()].sort()).toEqual(['H13', 'H14', 'H16', 'H17']);
     // H15 and H18 are phone orders: no device, so the live sync sends them through the order-sync API.
@@ -363,7 +400,9 @@ describe("the buyer's cart", () => {
       ['carts', 'done', 4],
     ]);
     expect(env.sandbox.carts.get('dev1')).toEqual(new Map([['P77', 2]]));
-    const clears = env.sandbox.accepted.filter((r) => r.body.event === 'cart' && r.body.full_cart === true && r.body.items === undefined).map((r) => r.body.did);
+    const clears = env.sandbox.accepted
+      .filter((r) => r.body.event === 'cart' && r.body.full_cart === true && r.body.items === undefined)
+      .map((r) => r.body.did);
     expect(clears.sort()).toEqual(['dev2', 'dev4', 'dev5']);
   });
 });

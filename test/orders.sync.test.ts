@@ -10,7 +10,9 @@ const env = useFrame();
 const config = (o: ConfigOverrides = {}) => testConfig(env.db.url, env.sandbox.url, o);
 
 async function watermark(): Promise<{ cursor_ts: string; cursor_key: string | null } | undefined> {
-  const rows = await env.db.query<{ cursor_ts: string; cursor_key: string | null }>(`SELECT cursor_ts, cursor_key FROM personaclick_sync.watermarks WHERE name = 'orders'`);
+  const rows = await env.db.query<{ cursor_ts: string; cursor_key: string | null }>(
+    `SELECT cursor_ts, cursor_key FROM personaclick_sync.watermarks WHERE name = 'orders'`,
+  );
   return rows[0];
 }
 
@@ -105,12 +107,19 @@ describe('orders sync', () => {
 
   it('records a rejected order with the API message and still sends the orders after it', async () => {
     await insertOrders(env.db, 1, 50);
-    env.sandbox.setFaults({ reject: [{ field: 'order_id', equals: '7', status: 400, message: 'Unknown product P7' }, { field: 'order_id', equals: '8', status: 404, message: 'Device not found', messageIn: 'payload' }] });
+    env.sandbox.setFaults({
+      reject: [
+        { field: 'order_id', equals: '7', status: 400, message: 'Unknown product P7' },
+        { field: 'order_id', equals: '8', status: 404, message: 'Device not found', messageIn: 'payload' },
+      ],
+    });
     const result = await runSync(config());
     expect(result.summary.status).toBe('done');
     expect(result.summary.rejected).toBe(2);
     expect(result.summary.sent).toBe(48);
-    const failures = await env.db.query<{ key: string; class: string; reason: string; status: number }>(`SELECT key, class, reason, status FROM personaclick_sync.failures ORDER BY key`);
+    const failures = await env.db.query<{ key: string; class: string; reason: string; status: number }>(
+      `SELECT key, class, reason, status FROM personaclick_sync.failures ORDER BY key`,
+    );
     expect(failures).toEqual([
       { key: '7', class: 'rejected', reason: expect.stringContaining('Unknown product P7') as unknown, status: 400 },
       { key: '8', class: 'rejected', reason: expect.stringContaining('Device not found') as unknown, status: 404 },
@@ -125,7 +134,9 @@ describe('orders sync', () => {
     expect(result.summary.status).toBe('done');
     expect(result.summary.rejected).toBe(1);
     expect(result.summary.retries).toBe(0); // never retried
-    const failures = await env.db.query<{ key: string; class: string; status: number; reason: string }>(`SELECT key, class, status, reason FROM personaclick_sync.failures`);
+    const failures = await env.db.query<{ key: string; class: string; status: number; reason: string }>(
+      `SELECT key, class, status, reason FROM personaclick_sync.failures`,
+    );
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ key: '1', class: 'rejected', status: 200 });
     expect(env.sandbox.purchases.size).toBe(4);
@@ -139,7 +150,9 @@ describe('orders sync', () => {
     expect(result.summary.sent).toBe(18);
     expect(env.sandbox.purchases.has('5')).toBe(false);
     expect(env.sandbox.purchases.has('6')).toBe(false);
-    const failures = await env.db.query<{ key: string; class: string; reason: string }>(`SELECT key, class, reason FROM personaclick_sync.failures ORDER BY key`);
+    const failures = await env.db.query<{ key: string; class: string; reason: string }>(
+      `SELECT key, class, reason FROM personaclick_sync.failures ORDER BY key`,
+    );
     expect(failures.map((f) => [f.key, f.class])).toEqual([
       ['5', 'invalid'],
       ['6', 'invalid'],
@@ -152,7 +165,9 @@ describe('orders sync', () => {
     await env.db.query(`DELETE FROM shop.order_lines WHERE order_id = 5; UPDATE shop.order_lines SET unit_price = -3 WHERE order_id = 6`);
     const result = await runCommand(config(), ['sync', 'orders'], {}, { dryRun: true });
     expect(result.summaries[0]).toMatchObject({ invalid: 2, sent: 8 });
-    const shown = result.log.filter((l) => ['info', 'warn', 'error'].includes(String(l.level)) && l.msg === 'invalid row: would not be sent').map((l) => [l.key, l.reason]);
+    const shown = result.log
+      .filter((l) => ['info', 'warn', 'error'].includes(String(l.level)) && l.msg === 'invalid row: would not be sent')
+      .map((l) => [l.key, l.reason]);
     expect(shown).toEqual([
       ['5', expect.stringMatching(/items/) as unknown],
       ['6', expect.stringMatching(/price/) as unknown],
@@ -204,7 +219,9 @@ describe('orders sync', () => {
 
   it('--dry-run prints bodies the env.sandbox accepts, sends nothing and writes no state', async () => {
     await insertOrders(env.db, 1, 120);
-    const before = await env.db.query(`SELECT (SELECT count(*) FROM personaclick_sync.runs) AS runs, (SELECT count(*) FROM personaclick_sync.watermarks) AS marks`);
+    const before = await env.db.query(
+      `SELECT (SELECT count(*) FROM personaclick_sync.runs) AS runs, (SELECT count(*) FROM personaclick_sync.watermarks) AS marks`,
+    );
     const result = await runSync(config(), { dryRun: true });
     expect(result.summary.sent).toBe(120);
     expect(env.sandbox.stats().received).toBe(0);
@@ -214,7 +231,9 @@ describe('orders sync', () => {
       const { path, body } = JSON.parse(line) as { path: string; body: unknown };
       expect(validateRequest(path, body)).toEqual({ ok: true });
     }
-    const after = await env.db.query(`SELECT (SELECT count(*) FROM personaclick_sync.runs) AS runs, (SELECT count(*) FROM personaclick_sync.watermarks) AS marks`);
+    const after = await env.db.query(
+      `SELECT (SELECT count(*) FROM personaclick_sync.runs) AS runs, (SELECT count(*) FROM personaclick_sync.watermarks) AS marks`,
+    );
     expect(after).toEqual(before);
   });
 });

@@ -18,13 +18,16 @@ describe('outwardText', () => {
     ];
     for (const echo of echoes) {
       const shown = outwardText(echo, secrets);
-      for (const s of [...secrets, 'c7@example.com', 'c7%40example.com', '89123456789', '79123456789', '912) 345-67-89', '345 67 89']) expect(shown, echo).not.toContain(s);
+      for (const s of [...secrets, 'c7@example.com', 'c7%40example.com', '89123456789', '79123456789', '912) 345-67-89', '345 67 89'])
+        expect(shown, echo).not.toContain(s);
       expect(maskAll(echo, secrets)).not.toContain('c7@example.com');
     }
   });
 
   it('leaves dates, counts and prose alone, and keeps one bounded line', () => {
-    expect(outwardText('run 2023-06-01T12:00:00+00:00 read 12345678 rows; email: needs an @', [])).toBe('run 2023-06-01T12:00:00+00:00 read 12345678 rows; email: needs an @');
+    expect(outwardText('run 2023-06-01T12:00:00+00:00 read 12345678 rows; email: needs an @', [])).toBe(
+      'run 2023-06-01T12:00:00+00:00 read 12345678 rows; email: needs an @',
+    );
     expect(outwardText(`a\nb\u001b[31mc${'x'.repeat(5000)}`, [])).toMatch(/^a b\uFFFD\[31mcx+…$/);
     expect(outwardText('x'.repeat(5000), []).length).toBeLessThanOrEqual(2001);
   });

@@ -36,13 +36,41 @@ describe('buildFullCart', () => {
   });
 
   it('gives the same body whatever the line order', () => {
-    const a = buildFullCart('D1', [{ id: 'b', quantity: 1 }, { id: 'a', quantity: 2 }], {}, ctx);
-    const b = buildFullCart('D1', [{ id: 'a', quantity: 2 }, { id: 'b', quantity: 1 }], {}, ctx);
+    const a = buildFullCart(
+      'D1',
+      [
+        { id: 'b', quantity: 1 },
+        { id: 'a', quantity: 2 },
+      ],
+      {},
+      ctx,
+    );
+    const b = buildFullCart(
+      'D1',
+      [
+        { id: 'a', quantity: 2 },
+        { id: 'b', quantity: 1 },
+      ],
+      {},
+      ctx,
+    );
     expect(a).toEqual(b);
   });
 
   it('merges lines with the same id, adding quantities', () => {
-    const b = body(buildFullCart('D1', [{ id: 'a', quantity: 2 }, { id: 7, quantity: 1 }, { id: 'a', quantity: '3' }, { id: '7', quantity: 1 }], {}, ctx));
+    const b = body(
+      buildFullCart(
+        'D1',
+        [
+          { id: 'a', quantity: 2 },
+          { id: 7, quantity: 1 },
+          { id: 'a', quantity: '3' },
+          { id: '7', quantity: 1 },
+        ],
+        {},
+        ctx,
+      ),
+    );
     expect(b.items).toEqual([
       { id: '7', quantity: 2 },
       { id: 'a', quantity: 5 },
@@ -50,12 +78,32 @@ describe('buildFullCart', () => {
   });
 
   it('rejects a merged quantity over 1000', () => {
-    expect(body(buildFullCart('D1', [{ id: 'a', quantity: 999 }, { id: 'a', quantity: 1 }], {}, ctx)).items).toEqual([
-      { id: 'a', quantity: 1000 },
-    ]);
-    expect(reason(buildFullCart('D1', [{ id: 'a', quantity: 999 }, { id: 'a', quantity: 2 }], {}, ctx))).toBe(
-      'items[1].quantity: must be a whole number from 1 to 1000 once lines with the same id are added up (got 1001)',
-    );
+    expect(
+      body(
+        buildFullCart(
+          'D1',
+          [
+            { id: 'a', quantity: 999 },
+            { id: 'a', quantity: 1 },
+          ],
+          {},
+          ctx,
+        ),
+      ).items,
+    ).toEqual([{ id: 'a', quantity: 1000 }]);
+    expect(
+      reason(
+        buildFullCart(
+          'D1',
+          [
+            { id: 'a', quantity: 999 },
+            { id: 'a', quantity: 2 },
+          ],
+          {},
+          ctx,
+        ),
+      ),
+    ).toBe('items[1].quantity: must be a whole number from 1 to 1000 once lines with the same id are added up (got 1001)');
   });
 
   it.each([
@@ -66,15 +114,23 @@ describe('buildFullCart', () => {
     [-1, '-1'],
     ['x', '"x"'],
   ])('rejects quantity %j', (quantity, shown) => {
-    expect(reason(buildFullCart('D1', [{ id: 'a', quantity: 1 }, { id: 'b', quantity }], {}, ctx))).toBe(
-      `items[1].quantity: must be a whole number from 1 to 1000 (got ${shown})`,
-    );
+    expect(
+      reason(
+        buildFullCart(
+          'D1',
+          [
+            { id: 'a', quantity: 1 },
+            { id: 'b', quantity },
+          ],
+          {},
+          ctx,
+        ),
+      ),
+    ).toBe(`items[1].quantity: must be a whole number from 1 to 1000 (got ${shown})`);
   });
 
   it('requires a quantity', () => {
-    expect(reason(buildFullCart('D1', [{ id: 'a' }], {}, ctx))).toBe(
-      'items[0].quantity: is required and must be a whole number from 1 to 1000',
-    );
+    expect(reason(buildFullCart('D1', [{ id: 'a' }], {}, ctx))).toBe('items[0].quantity: is required and must be a whole number from 1 to 1000');
   });
 
   it('checks ids like a purchase does', () => {
@@ -113,7 +169,9 @@ describe('buildFullCart', () => {
   });
 
   it('rejects a bad configured stream when the row has none', () => {
-    expect(reason(buildFullCart('D1', [], {}, { ...ctx, defaultStream: 'no-no' }))).toMatch(/^stream: must be 1 to 16 letters or digits \(the configured default stream\)/);
+    expect(reason(buildFullCart('D1', [], {}, { ...ctx, defaultStream: 'no-no' }))).toMatch(
+      /^stream: must be 1 to 16 letters or digits \(the configured default stream\)/,
+    );
   });
 
   it('sends source while the click is at most 48 hours before now', () => {
@@ -126,9 +184,7 @@ describe('buildFullCart', () => {
   });
 
   it.each([undefined, null, '', '  '])('rejects a missing did (%j)', (did) => {
-    expect(reason(buildFullCart(did as unknown as string, [{ id: 'a', quantity: 1 }], {}, ctx))).toBe(
-      'did: is required and must be a non-empty string',
-    );
+    expect(reason(buildFullCart(did as unknown as string, [{ id: 'a', quantity: 1 }], {}, ctx))).toBe('did: is required and must be a non-empty string');
   });
 });
 
@@ -190,13 +246,26 @@ describe('buildFullWish / buildClearWish', () => {
 
 describe('listContentHash', () => {
   it('does not depend on item order', () => {
-    expect(listContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 2 }])).toBe(
-      listContentHash([{ id: 'b', quantity: 2 }, { id: 'a', quantity: 1 }]),
+    expect(
+      listContentHash([
+        { id: 'a', quantity: 1 },
+        { id: 'b', quantity: 2 },
+      ]),
+    ).toBe(
+      listContentHash([
+        { id: 'b', quantity: 2 },
+        { id: 'a', quantity: 1 },
+      ]),
     );
   });
 
   it('treats split lines as their merged item', () => {
-    expect(listContentHash([{ id: 'a', quantity: 1 }, { id: 'a', quantity: 2 }])).toBe(listContentHash([{ id: 'a', quantity: 3 }]));
+    expect(
+      listContentHash([
+        { id: 'a', quantity: 1 },
+        { id: 'a', quantity: 2 },
+      ]),
+    ).toBe(listContentHash([{ id: 'a', quantity: 3 }]));
     expect(listContentHash([{ id: 'a' }, { id: 'a' }])).toBe(listContentHash([{ id: 'a' }]));
   });
 
@@ -204,7 +273,12 @@ describe('listContentHash', () => {
     const base = listContentHash([{ id: 'a', quantity: 1 }]);
     expect(listContentHash([{ id: 'a', quantity: 2 }])).not.toBe(base);
     expect(listContentHash([{ id: 'b', quantity: 1 }])).not.toBe(base);
-    expect(listContentHash([{ id: 'a', quantity: 1 }, { id: 'b', quantity: 1 }])).not.toBe(base);
+    expect(
+      listContentHash([
+        { id: 'a', quantity: 1 },
+        { id: 'b', quantity: 1 },
+      ]),
+    ).not.toBe(base);
     expect(listContentHash([{ id: 'a' }])).not.toBe(base);
     expect(listContentHash([])).not.toBe(base);
   });

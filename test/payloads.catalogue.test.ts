@@ -2,7 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { buildCategoryItem, buildProductItem, catalogueRequest, type CatalogueContext } from '../src/payloads/index.js';
 
-const ctx: CatalogueContext = { shopId: 's', shopSecret: 'x', zeroPrices: false, currency: 'EUR', categories: new Map([['leaf', false], ['top', true]]) };
+const ctx: CatalogueContext = {
+  shopId: 's',
+  shopSecret: 'x',
+  zeroPrices: false,
+  currency: 'EUR',
+  categories: new Map([
+    ['leaf', false],
+    ['top', true],
+  ]),
+};
 const row = (extra: Record<string, unknown> = {}) => ({
   id: 42,
   name: 'Bike',
@@ -21,7 +30,18 @@ describe('catalogue payloads', () => {
     const built = buildProductItem(row({ params: [{ name: 'colour', value: ['red'] }], stock_quantity: '3' }), ctx);
     expect(built).toMatchObject({
       ok: true,
-      item: { id: '42', name: 'Bike', price: 13000.5, currency: 'EUR', url: 'https://shop.example/p/42', picture: 'https://shop.example/i/42.jpg', available: true, categories: ['leaf'], stock_quantity: 3, params: [{ name: 'colour', value: ['red'] }] },
+      item: {
+        id: '42',
+        name: 'Bike',
+        price: 13000.5,
+        currency: 'EUR',
+        url: 'https://shop.example/p/42',
+        picture: 'https://shop.example/i/42.jpg',
+        available: true,
+        categories: ['leaf'],
+        stock_quantity: 3,
+        params: [{ name: 'colour', value: ['red'] }],
+      },
     });
     if (built.ok) expect(Object.keys(built.item)).not.toContain('brand');
     if (built.ok) expect(Object.keys(built.item)).not.toContain('updated_at');
@@ -62,11 +82,18 @@ describe('catalogue payloads', () => {
 
   it('categories: id, name, parent (null at the top), never their own parent', () => {
     expect(buildCategoryItem({ id: 7, name: 'Tea', parent: null, url: null })).toMatchObject({ ok: true, item: { id: '7', name: 'Tea' } });
-    expect(buildCategoryItem({ id: 'a', name: 'A', parent: 'a' })).toMatchObject({ ok: false, reason: expect.stringMatching(/^parent: must not be the category itself/) as unknown });
+    expect(buildCategoryItem({ id: 'a', name: 'A', parent: 'a' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^parent: must not be the category itself/) as unknown,
+    });
   });
 
   it('requests carry the secret, the method, and the docs list names (items, categories)', () => {
-    expect(catalogueRequest('products', 'DELETE', ['1'], ctx)).toEqual({ path: '/import/products', method: 'DELETE', body: { shop_id: 's', shop_secret: 'x', items: ['1'] } });
+    expect(catalogueRequest('products', 'DELETE', ['1'], ctx)).toEqual({
+      path: '/import/products',
+      method: 'DELETE',
+      body: { shop_id: 's', shop_secret: 'x', items: ['1'] },
+    });
     expect(catalogueRequest('categories', 'PUT', [], ctx).body).toHaveProperty('categories', []);
   });
 });

@@ -26,12 +26,8 @@ describe('buildEventRequest: /push events', () => {
   });
 
   it('rejects items that are not an array of objects', () => {
-    expect(reason(buildEventRequest(row({ event: 'view', items: { id: 'a' } }), ctx))).toBe(
-      'items: must be a JSON array of item objects (got an object)',
-    );
-    expect(reason(buildEventRequest(row({ event: 'view', items: 'oops' }), ctx))).toBe(
-      'items: must be a JSON array of item objects (got "oops")',
-    );
+    expect(reason(buildEventRequest(row({ event: 'view', items: { id: 'a' } }), ctx))).toBe('items: must be a JSON array of item objects (got an object)');
+    expect(reason(buildEventRequest(row({ event: 'view', items: 'oops' }), ctx))).toBe('items: must be a JSON array of item objects (got "oops")');
     expect(reason(buildEventRequest(row({ event: 'view', items: ['a'] }), ctx))).toBe('items[0]: must be an object (got "a")');
     expect(reason(buildEventRequest(row({ event: 'view', items: [{ id: '' }] }), ctx))).toMatch(/^items\[0\]\.id: is required/);
   });
@@ -43,9 +39,7 @@ describe('buildEventRequest: /push events', () => {
       category_id: 146,
     });
     expect(request(buildEventRequest(row({ event: 'category', category_id: 'shoes' }), ctx)).category_id).toBe('shoes');
-    expect(reason(buildEventRequest(row({ event: 'category' }), ctx))).toBe(
-      'category_id: is required and must be a number or a non-empty string',
-    );
+    expect(reason(buildEventRequest(row({ event: 'category' }), ctx))).toBe('category_id: is required and must be a number or a non-empty string');
     expect(reason(buildEventRequest(row({ event: 'category', category_id: [1] }), ctx))).toBe(
       'category_id: must be a number or a non-empty string (got an array)',
     );
@@ -77,9 +71,7 @@ describe('buildEventRequest: /push events', () => {
       search_query: 'apple',
       recommended_code: 'apple',
     });
-    expect(reason(buildEventRequest(row({ event: 'search', search_query: ' ' }), ctx))).toBe(
-      'search_query: is required and must be a non-empty string',
-    );
+    expect(reason(buildEventRequest(row({ event: 'search', search_query: ' ' }), ctx))).toBe('search_query: is required and must be a non-empty string');
   });
 
   it('purchase: order columns and items, seance from the event_key', () => {
@@ -112,7 +104,9 @@ describe('buildEventRequest: /push events', () => {
     expect(reason(buildEventRequest(row({ event: 'purchase', items: [{ id: 'a', amount: 1 }] }), ctx))).toMatch(/^order_id: is required/);
     expect(reason(buildEventRequest(row({ event: 'purchase', order_id: 'N1', items: [{ id: 'a', amount: 'x' }] }), ctx))).toMatch(/^items\[0\]\.amount: /);
     expect(reason(buildEventRequest(row({ event: 'purchase', order_id: 'N1', items: [{ id: 'a', amount: 0 }] }), ctx))).toMatch(/^items: no line is bought/);
-    const cash = warned(buildEventRequest(row({ event: 'purchase', order_id: 'N1', order_cash: 'NaN', custom: { did: 'x', gift: 1 }, items: [{ id: 'a', amount: 1 }] }), ctx));
+    const cash = warned(
+      buildEventRequest(row({ event: 'purchase', order_id: 'N1', order_cash: 'NaN', custom: { did: 'x', gift: 1 }, items: [{ id: 'a', amount: 1 }] }), ctx),
+    );
     expect(cash.body).not.toHaveProperty('order_cash');
     expect(cash.body.custom).toEqual({ gift: 1 });
     expect(cash.warnings.map((w) => w.reason)).toEqual([
@@ -139,7 +133,18 @@ describe('buildEventRequest: /push events', () => {
 
   it('full cart: event cart + full_cart true, items {id, quantity} merged and sorted', () => {
     const b = request(
-      buildEventRequest(row({ event: 'cart', full_cart: true, items: [{ id: 'b', quantity: 1 }, { id: 'a', quantity: 1 }, { id: 'b', quantity: 2 }] }), ctx),
+      buildEventRequest(
+        row({
+          event: 'cart',
+          full_cart: true,
+          items: [
+            { id: 'b', quantity: 1 },
+            { id: 'a', quantity: 1 },
+            { id: 'b', quantity: 2 },
+          ],
+        }),
+        ctx,
+      ),
     );
     expect(b).toEqual({
       event: 'cart',
@@ -177,9 +182,7 @@ describe('buildEventRequest: /push events', () => {
     expect(reason(buildEventRequest(row({ event: 'view', full_cart: true, items: [{ id: 'a' }] }), ctx))).toBe(
       'full_cart: is only for the "cart" event (the event is "view")',
     );
-    expect(reason(buildEventRequest(row({ event: 'cart', full_wish: true }), ctx))).toBe(
-      'full_wish: is only for the "wish" event (the event is "cart")',
-    );
+    expect(reason(buildEventRequest(row({ event: 'cart', full_wish: true }), ctx))).toBe('full_wish: is only for the "wish" event (the event is "cart")');
   });
 
   it('rejects an unknown or missing event', () => {
@@ -197,9 +200,7 @@ describe('buildEventRequest: /push events', () => {
 
 describe('buildEventRequest: envelope', () => {
   it('needs event_key and derives the seance from (did, event_key)', () => {
-    expect(reason(buildEventRequest({ did: 'D1', event: 'view', items: [{ id: 'a' }] }, ctx))).toBe(
-      'event_key: is required and must be a non-empty string',
-    );
+    expect(reason(buildEventRequest({ did: 'D1', event: 'view', items: [{ id: 'a' }] }, ctx))).toBe('event_key: is required and must be a non-empty string');
     const a = request(buildEventRequest(row({ event_key: 'K2', event: 'view', items: [{ id: 'a' }] }), ctx));
     expect(a.seance).toBe(deriveSeance('D1', 'K2'));
     expect(request(buildEventRequest(row({ event_key: 42, event: 'view', items: [{ id: 'a' }] }), ctx)).seance).toBe(deriveSeance('D1', '42'));
@@ -211,9 +212,7 @@ describe('buildEventRequest: envelope', () => {
   });
 
   it('needs a did', () => {
-    expect(reason(buildEventRequest(row({ did: null, event: 'view', items: [{ id: 'a' }] }), ctx))).toBe(
-      'did: is required and must be a non-empty string',
-    );
+    expect(reason(buildEventRequest(row({ did: null, event: 'view', items: [{ id: 'a' }] }), ctx))).toBe('did: is required and must be a non-empty string');
   });
 
   it('sends source only while the click is at most 48 hours before now', () => {
@@ -224,7 +223,9 @@ describe('buildEventRequest: envelope', () => {
   });
 
   it('omits null and empty optional columns', () => {
-    const b = request(buildEventRequest(row({ event: 'view', items: [{ id: 'a' }], segment: null, referer: '', recommended_by: ' ', recommended_code: null }), ctx));
+    const b = request(
+      buildEventRequest(row({ event: 'view', items: [{ id: 'a' }], segment: null, referer: '', recommended_by: ' ', recommended_code: null }), ctx),
+    );
     expect(b).toEqual({ event: 'view', ...envelope(), items: [{ id: 'a' }] });
   });
 });

@@ -119,7 +119,9 @@ describe('did and seance length', () => {
     // A seance is the model's to give or not: a bad one is left out (a derived one goes instead) with a warning.
     expect(buildPurchase({ ...order, did: 'D', seance: 's'.repeat(256) }, lines, ctx)).toMatchObject({
       ok: true,
-      warnings: [{ field: 'seance', reason: expect.stringMatching(/^seance: must be at most 255 characters .*; left out, a derived seance sent instead$/) as unknown }],
+      warnings: [
+        { field: 'seance', reason: expect.stringMatching(/^seance: must be at most 255 characters .*; left out, a derived seance sent instead$/) as unknown },
+      ],
     });
   });
 

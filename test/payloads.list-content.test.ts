@@ -55,14 +55,26 @@ describe('listContentHash', () => {
 
   it('is the sha256 of the JSON text [["id",quantity],…] (what the bench seeds its ledger with in SQL)', () => {
     const text = '[["A",2],["B",1]]';
-    expect(listContentHash([{ id: 'B', quantity: 1 }, { id: 'A', quantity: 2 }])).toBe(createHash('sha256').update(text).digest('hex'));
+    expect(
+      listContentHash([
+        { id: 'B', quantity: 1 },
+        { id: 'A', quantity: 2 },
+      ]),
+    ).toBe(createHash('sha256').update(text).digest('hex'));
     expect(listContentHash([{ id: 'w' }])).toBe(createHash('sha256').update('[["w",null]]').digest('hex'));
   });
 });
 
 describe('listContent', () => {
   const cases: [ListKind, Row[]][] = [
-    ['cart', [{ id: 'b', quantity: 1 }, { id: 'a', quantity: '2' }, { id: 'b', quantity: 3 }]],
+    [
+      'cart',
+      [
+        { id: 'b', quantity: 1 },
+        { id: 'a', quantity: '2' },
+        { id: 'b', quantity: 3 },
+      ],
+    ],
     ['cart', [{ id: 7, quantity: 1 }]],
     ['cart', Array.from({ length: 40 }, (_, i) => ({ id: `P${i % 23}`, quantity: 1 + (i % 3) }))],
     ['wish', [{ id: 'z' }, { id: 'a' }, { id: 'z' }]],
@@ -85,17 +97,32 @@ describe('listContent', () => {
   });
 
   it('adds the quantities of split lines', () => {
-    const split = listContent('cart', [{ id: 'a', quantity: 1 }, { id: 'a', quantity: 2 }]);
+    const split = listContent('cart', [
+      { id: 'a', quantity: 1 },
+      { id: 'a', quantity: 2 },
+    ]);
     const whole = listContent('cart', [{ id: 'a', quantity: 3 }]);
     expect(split.ok && split.value.hash).toBe(whole.ok && whole.value.hash);
   });
 
   it('refuses a line with the same reason as the builders', () => {
     const bad: [ListKind, Row[]][] = [
-      ['cart', [{ id: 'a', quantity: 1 }, { id: null, quantity: 1 }]],
+      [
+        'cart',
+        [
+          { id: 'a', quantity: 1 },
+          { id: null, quantity: 1 },
+        ],
+      ],
       ['cart', [{ id: 'a', quantity: 0 }]],
       ['cart', [{ id: 'a\\b', quantity: 1 }]],
-      ['cart', [{ id: 'a', quantity: 600 }, { id: 'a', quantity: 600 }]],
+      [
+        'cart',
+        [
+          { id: 'a', quantity: 600 },
+          { id: 'a', quantity: 600 },
+        ],
+      ],
       ['cart', Array.from({ length: 20 }, () => ({ id: 'a', quantity: 100 }))],
       ['wish', [{ id: 'a' }, { id: '  ' }]],
     ];

@@ -103,11 +103,21 @@ describe('buildPurchase: a complete order', () => {
   });
 
   it('carries the customer identifiers, channel and recommended_source the model gives (documented purchase fields)', () => {
-    const b = body(purchase({ external_id: 'E1', loyalty_id: 'L-77', telegram_id: 12345, channel: 'app', recommended_source: { source: 'dynamic', code: 'REC1' } }));
-    expect(b).toMatchObject({ external_id: 'E1', loyalty_id: 'L-77', telegram_id: '12345', channel: 'app', recommended_source: { source: 'dynamic', code: 'REC1' } });
+    const b = body(
+      purchase({ external_id: 'E1', loyalty_id: 'L-77', telegram_id: 12345, channel: 'app', recommended_source: { source: 'dynamic', code: 'REC1' } }),
+    );
+    expect(b).toMatchObject({
+      external_id: 'E1',
+      loyalty_id: 'L-77',
+      telegram_id: '12345',
+      channel: 'app',
+      recommended_source: { source: 'dynamic', code: 'REC1' },
+    });
     const bad = purchase({ recommended_source: { source: '' } });
     expect(bad.ok && bad.request.body).not.toHaveProperty('recommended_source');
-    expect(bad.ok && bad.warnings.map((w) => [w.field, w.reason])).toEqual([['recommended_source', 'recommended_source.source: must be non-empty text or a number (got ""); left out']]);
+    expect(bad.ok && bad.warnings.map((w) => [w.field, w.reason])).toEqual([
+      ['recommended_source', 'recommended_source.source: must be non-empty text or a number (got ""); left out'],
+    ]);
   });
 });
 
@@ -189,9 +199,27 @@ describe('buildPurchase: envelope', () => {
 
   it.each([null, undefined, '', '   '])('omits every optional field that is %j', (empty) => {
     const columns = [
-      'seance', 'stream', 'segment', 'referer', 'email', 'phone', 'promocode', 'delivery_address', 'delivery_type',
-      'payment_type', 'order_price', 'order_cash', 'order_bonuses', 'order_delivery', 'order_discount', 'tax_free',
-      'custom', 'source_from', 'source_code', 'source_at', 'ordered_at',
+      'seance',
+      'stream',
+      'segment',
+      'referer',
+      'email',
+      'phone',
+      'promocode',
+      'delivery_address',
+      'delivery_type',
+      'payment_type',
+      'order_price',
+      'order_cash',
+      'order_bonuses',
+      'order_delivery',
+      'order_discount',
+      'tax_free',
+      'custom',
+      'source_from',
+      'source_code',
+      'source_at',
+      'ordered_at',
     ];
     const row = Object.fromEntries(columns.map((c) => [c, empty]));
     const b = body(purchase(row, [line({ price: empty, line_id: empty, fashion_size: empty })]));
@@ -270,9 +298,7 @@ describe('buildPurchase: order_id', () => {
 
   it('accepts 255 characters and rejects 256', () => {
     expect(body(purchase({ order_id: 'x'.repeat(255) })).order_id).toHaveLength(255);
-    expect(reason(purchase({ order_id: 'x'.repeat(256) }))).toBe(
-      `order_id: must be a non-empty string of at most 255 characters (got "${'x'.repeat(40)}…")`,
-    );
+    expect(reason(purchase({ order_id: 'x'.repeat(256) }))).toBe(`order_id: must be a non-empty string of at most 255 characters (got "${'x'.repeat(40)}…")`);
   });
 
   it.each([undefined, null, ''])('rejects a missing order_id (%j)', (order_id) => {
@@ -329,7 +355,11 @@ describe('buildPurchase: items', () => {
       { id: 'b', amount: 1 },
     ]);
     expect(built.ok && built.warnings).toEqual([
-      { field: 'items[2].amount', value: shown, reason: `items[2].amount: ${shown} is not a quantity bought (a line of no units); the line is left out of the order` },
+      {
+        field: 'items[2].amount',
+        value: shown,
+        reason: `items[2].amount: ${shown} is not a quantity bought (a line of no units); the line is left out of the order`,
+      },
     ]);
   });
 
@@ -369,9 +399,7 @@ describe('buildPurchase: items', () => {
   });
 
   it('requires an amount', () => {
-    expect(reason(purchase({}, [line({ amount: null })]))).toBe(
-      'items[0].amount: is required and must be a whole number from 1 to 1000',
-    );
+    expect(reason(purchase({}, [line({ amount: null })]))).toBe('items[0].amount: is required and must be a whole number from 1 to 1000');
   });
 
   it('sends price as a JSON number, and omits it when absent', () => {
@@ -414,7 +442,11 @@ describe('buildPurchase: items', () => {
   it('sorts items by id whatever the line order', () => {
     const a = body(purchase({}, [line({ id: 'b' }), line({ id: 'a' }), line({ id: 'c' })]));
     const b = body(purchase({}, [line({ id: 'c' }), line({ id: 'b' }), line({ id: 'a' })]));
-    expect(a.items).toEqual([{ id: 'a', amount: 1 }, { id: 'b', amount: 1 }, { id: 'c', amount: 1 }]);
+    expect(a.items).toEqual([
+      { id: 'a', amount: 1 },
+      { id: 'b', amount: 1 },
+      { id: 'c', amount: 1 },
+    ]);
     expect(a).toEqual(b);
   });
 
@@ -425,7 +457,10 @@ describe('buildPurchase: items', () => {
   it('leaves out a too-long line_id and a bad fashion_size with a warning naming the line, and sends the line', () => {
     const long = without(purchase({}, [line({ id: 'a' }), line({ id: 'b', line_id: 'l'.repeat(256) })]), 'items[1].line_id', `"${'l'.repeat(40)}…"`);
     expect(long.warning.reason).toMatch(/^items\[1\]\.line_id: must be a non-empty string of at most 255 .*; left out$/);
-    expect(long.body.items).toEqual([{ id: 'a', amount: 1 }, { id: 'b', amount: 1 }]);
+    expect(long.body.items).toEqual([
+      { id: 'a', amount: 1 },
+      { id: 'b', amount: 1 },
+    ]);
     const size = without(purchase({}, [line({ fashion_size: { eu: 42 } })]), 'items[0].fashion_size', 'an object');
     expect(size.body.items).toEqual([{ id: '100500', amount: 1 }]);
   });
@@ -713,9 +748,29 @@ describe('the policy table decides, field by field, what a bad value costs a pur
   it('drops the optional fields the reference allows and keeps what makes the request', () => {
     const dropped = CASES.map(([field]) => field).filter((field) => onBadValue(field).drop);
     expect(dropped).toEqual([
-      'seance', 'stream', 'segment', 'referer', 'source_from', 'source_code', 'source_at', 'order_price', 'order_cash',
-      'order_bonuses', 'order_delivery', 'order_discount', 'promocode', 'delivery_address', 'delivery_type',
-      'payment_type', 'email', 'phone', 'tax_free', 'custom', 'custom.boxes', 'items[0].line_id', 'items[0].fashion_size',
+      'seance',
+      'stream',
+      'segment',
+      'referer',
+      'source_from',
+      'source_code',
+      'source_at',
+      'order_price',
+      'order_cash',
+      'order_bonuses',
+      'order_delivery',
+      'order_discount',
+      'promocode',
+      'delivery_address',
+      'delivery_type',
+      'payment_type',
+      'email',
+      'phone',
+      'tax_free',
+      'custom',
+      'custom.boxes',
+      'items[0].line_id',
+      'items[0].fashion_size',
     ]);
   });
 

@@ -5,7 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { buildStatusUpdate, buildSyncOrder, orderStateOf, type Row } from '../src/payloads/index.js';
 
-const order = (extra: Row = {}): Row => ({ order_id: 'N1', status: 'paid', ordered_at: '2024-03-01T10:20:30.999Z', updated_at: '2024-03-02T00:00:00Z', email: 'a@example.com', ...extra });
+const order = (extra: Row = {}): Row => ({
+  order_id: 'N1',
+  status: 'paid',
+  ordered_at: '2024-03-01T10:20:30.999Z',
+  updated_at: '2024-03-02T00:00:00Z',
+  email: 'a@example.com',
+  ...extra,
+});
 const line = (id: string, amount: number | string, price: number | string, extra: Row = {}): Row => ({ order_id: 'N1', id, amount, price, ...extra });
 
 function built(row: Row, lines: Row[]) {
@@ -62,7 +69,9 @@ describe('buildSyncOrder', () => {
   });
 
   it('puts the money columns into payment_structure under the API names, adding up to the total', () => {
-    const { order: body, warnings } = built(order({ order_price: '89.99', order_cash: '80', order_bonuses: 5, order_delivery: '4.99', order_discount: 0 }), [line('P1', 1, 85)]);
+    const { order: body, warnings } = built(order({ order_price: '89.99', order_cash: '80', order_bonuses: 5, order_delivery: '4.99', order_discount: 0 }), [
+      line('P1', 1, 85),
+    ]);
     expect(body.payment_structure).toEqual({ cash: 80, bonuses: 5, delivery: 4.99, discount: 0 });
     expect(warnings).toEqual([]);
   });

@@ -13,7 +13,18 @@ const REFERENCE: [string, Record<string, unknown>][] = [
   ['/push', { event: 'category', ...env, category_id: 146, source: SOURCE }],
   ['/push', { event: 'cart', ...env, items: [{ id: '100500', amount: 2 }], recommended_by: 'dynamic', recommended_code: '3d04' }],
   ['/push', { event: 'remove_from_cart', ...env, items: [{ id: '100500' }] }],
-  ['/push', { event: 'cart', ...env, items: [{ id: '100500', quantity: 3 }, { id: '100123', quantity: 1 }], full_cart: true }],
+  [
+    '/push',
+    {
+      event: 'cart',
+      ...env,
+      items: [
+        { id: '100500', quantity: 3 },
+        { id: '100123', quantity: 1 },
+      ],
+      full_cart: true,
+    },
+  ],
   ['/push', { event: 'cart', ...env, full_cart: true, source: SOURCE }],
   [
     '/push',
@@ -28,7 +39,10 @@ const REFERENCE: [string, Record<string, unknown>][] = [
       promocode: 'BIRTHDAY',
       delivery_type: 'delivery',
       payment_type: 'cart',
-      items: [{ id: '100500', amount: 3, price: 100 }, { id: 100123, amount: 1, price: 500 }],
+      items: [
+        { id: '100500', amount: 3, price: 100 },
+        { id: 100123, amount: 1, price: 500 },
+      ],
       custom: { order_comment: 'Delivery after 15:00, 2nd floor, apt. 222', boxes: 2, refund_date: '2021-09-21' },
       source: SOURCE,
     },
@@ -66,9 +80,7 @@ describe('validateRequest: the reference examples', () => {
 
 describe('validateRequest: picking the schema', () => {
   it('rejects an unknown path', () => {
-    expect(reason('/push/other', view())).toBe(
-      'path: must be one of /push, /push/custom, /track/received, /track/clicked, /track/closed (got "/push/other")',
-    );
+    expect(reason('/push/other', view())).toBe('path: must be one of /push, /push/custom, /track/received, /track/clicked, /track/closed (got "/push/other")');
   });
 
   it.each([
@@ -89,9 +101,7 @@ describe('validateRequest: picking the schema', () => {
   it('uses the full cart schema when full_cart is present', () => {
     expect(reason('/push', { event: 'cart', ...env, full_cart: 'true' })).toBe('full_cart: must be the boolean true (got "true")');
     expect(reason('/push', { event: 'cart', ...env, full_cart: false })).toBe('full_cart: must be the boolean true (got false)');
-    expect(reason('/push', { event: 'cart', ...env, full_cart: true, items: [{ id: 'a', amount: 1 }] })).toMatch(
-      /^items\[0\]\.quantity: is required/,
-    );
+    expect(reason('/push', { event: 'cart', ...env, full_cart: true, items: [{ id: 'a', amount: 1 }] })).toMatch(/^items\[0\]\.quantity: is required/);
   });
 
   it('uses the full wish schema when full_wish is present', () => {
@@ -137,9 +147,7 @@ describe('validateRequest: envelope', () => {
     ['not json', '"not json"'],
     ['[1]', '"[1]"'],
   ])('wants source as a JSON string with from and code (%j)', (source, shown) => {
-    expect(reason('/push', view({ source }))).toBe(
-      `source: must be a JSON string of an object with non-empty "from" and "code" strings (got ${shown})`,
-    );
+    expect(reason('/push', view({ source }))).toBe(`source: must be a JSON string of an object with non-empty "from" and "code" strings (got ${shown})`);
   });
 
   it('rejects fields the request does not have', () => {
@@ -151,9 +159,7 @@ describe('validateRequest: envelope', () => {
 describe('validateRequest: events', () => {
   it('view, remove_from_cart, wish, remove_wish: exactly one item', () => {
     for (const event of ['view', 'remove_from_cart', 'wish', 'remove_wish']) {
-      expect(reason('/push', { ...view(), event, items: [{ id: 'a' }, { id: 'b' }] })).toBe(
-        `items: a "${event}" request takes exactly one item (got 2)`,
-      );
+      expect(reason('/push', { ...view(), event, items: [{ id: 'a' }, { id: 'b' }] })).toBe(`items: a "${event}" request takes exactly one item (got 2)`);
       expect(reason('/push', { ...view(), event, items: [] })).toBe(`items: a "${event}" request takes exactly one item (got 0)`);
     }
     expect(reason('/push', view({ items: { id: 'a' } }))).toBe('items: must be an array of item objects (got an object)');
@@ -184,21 +190,15 @@ describe('validateRequest: events', () => {
 
   it('search: search_query required', () => {
     expect(reason('/push', { event: 'search', ...env, search_query: '' })).toBe('search_query: is required and must be a non-empty string');
-    expect(reason('/push', { event: 'search', ...env, search_query: 'a', recommended_by: 'x' })).toBe(
-      'recommended_by: is not a field of a "search" request',
-    );
+    expect(reason('/push', { event: 'search', ...env, search_query: 'a', recommended_by: 'x' })).toBe('recommended_by: is not a field of a "search" request');
   });
 
   it('full cart: items optional but never empty, quantity 1..1000', () => {
-    expect(reason('/push', { event: 'cart', ...env, full_cart: true, items: [] })).toBe(
-      'items: must hold at least one item (omit items to clear the cart)',
-    );
+    expect(reason('/push', { event: 'cart', ...env, full_cart: true, items: [] })).toBe('items: must hold at least one item (omit items to clear the cart)');
     expect(reason('/push', { event: 'cart', ...env, full_cart: true, items: [{ id: 'a', quantity: 0 }] })).toBe(
       'items[0].quantity: must be a whole number from 1 to 1000 (got 0)',
     );
-    expect(reason('/push', { event: 'cart', ...env, full_cart: true, items: null })).toBe(
-      'items: must be an array of item objects (got null)',
-    );
+    expect(reason('/push', { event: 'cart', ...env, full_cart: true, items: null })).toBe('items: must be an array of item objects (got null)');
   });
 });
 
@@ -220,9 +220,7 @@ describe('validateRequest: purchase', () => {
 
   it('checks item amount and price', () => {
     expect(reason('/push', purchase({ items: [{ id: 'a', amount: 0 }] }))).toBe('items[0].amount: must be a whole number from 1 to 1000 (got 0)');
-    expect(reason('/push', purchase({ items: [{ id: 'a', amount: 1, price: '1' }] }))).toBe(
-      'items[0].price: must be a non-negative finite number (got "1")',
-    );
+    expect(reason('/push', purchase({ items: [{ id: 'a', amount: 1, price: '1' }] }))).toBe('items[0].price: must be a non-negative finite number (got "1")');
     expect(reason('/push', purchase({ items: [{ id: 'a', amount: 1, color: 'red' }] }))).toBe('items[0].color: is not a field of a purchase item');
     expect(validateRequest('/push', purchase({ items: [{ id: 'a', amount: 1, price: 0, line_id: 'L', fashion_size: 'M' }] }))).toEqual({ ok: true });
   });

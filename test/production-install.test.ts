@@ -39,7 +39,11 @@ afterAll(async () => {
 async function production(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; asked: string[] }> {
   const log = join(mkdtempSync(join(tmpdir(), 'pcs-prod-')), 'imports.log');
   const result = await runCli(args, { env: withoutDevDependencies(log) });
-  const asked = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((line) => line !== '') : [];
+  const asked = existsSync(log)
+    ? readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+    : [];
   return { code: result.code, stdout: result.stdout, stderr: result.stderr, asked };
 }
 

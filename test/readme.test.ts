@@ -49,7 +49,14 @@ describe("the README's first setup", () => {
     db = await createDatabase('pcs_readme');
     await createSpreeShop(db);
     // History: an order of 200 days ago, last changed then (before 2026-12-01, the README's backfill bound).
-    await insertSpreeOrder(db, { number: 'R100', completedHoursAgo: 24 * 200, did: 'dev-r100', email: 'r100@example.com', userId: 100, lines: [{ variant: 3, quantity: 1, price: 9 }] });
+    await insertSpreeOrder(db, {
+      number: 'R100',
+      completedHoursAgo: 24 * 200,
+      did: 'dev-r100',
+      email: 'r100@example.com',
+      userId: 100,
+      lines: [{ variant: 3, quantity: 1, price: 9 }],
+    });
     await db.query(`UPDATE spree_orders SET updated_at = completed_at WHERE number = 'R100'`);
     const suffix = randomBytes(3).toString('hex');
     const ro = `personaclick_ro_${suffix}`;
@@ -61,7 +68,11 @@ describe("the README's first setup", () => {
       .replaceAll('personaclick_sync_' + suffix, 'personaclick_sync') // the schema keeps its name
       .replace(/DATABASE shop\b/g, `DATABASE ${db.name}`)
       .replaceAll("'…'", "'pw'");
-    for (const statement of sql.split(';').map((s) => s.trim()).filter((s) => s !== '')) await db.query(statement);
+    for (const statement of sql
+      .split(';')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''))
+      await db.query(statement);
 
     const dir = mkdtempSync(join(tmpdir(), 'pcs-readme-'));
     const configFile = join(dir, 'shop.yaml');
@@ -75,7 +86,11 @@ describe("the README's first setup", () => {
       LOG_LEVEL: 'warn',
     };
     expect(env.SHOP_DATABASE_URL).toContain(ro);
-    const run = (args: string[]) => runMain(args.map((a) => (a === 'shop.yaml' ? configFile : a)), { env });
+    const run = (args: string[]) =>
+      runMain(
+        args.map((a) => (a === 'shop.yaml' ? configFile : a)),
+        { env },
+      );
 
     // Step 4 as written: check, migrate, a dry run.
     const step4 = commands(block('sh', '**4. Check, then migrate.**'));
@@ -90,8 +105,23 @@ describe("the README's first setup", () => {
     expect(api.sandbox.stats().accepted).toBe(0);
 
     // Then the shop takes a web order (with the tracker's did) and a phone order (none).
-    await insertSpreeOrder(db, { number: 'R500', completedHoursAgo: 0, did: 'dev-r500', email: 'r500@example.com', userId: 500, lines: [{ variant: 1, quantity: 2, price: 20 }] });
-    await insertSpreeOrder(db, { number: 'R501', completedHoursAgo: 0, email: 'r501@example.com', phone: '+15550501', userId: 501, createdBy: 1, lines: [{ variant: 2, quantity: 1, price: 12 }] });
+    await insertSpreeOrder(db, {
+      number: 'R500',
+      completedHoursAgo: 0,
+      did: 'dev-r500',
+      email: 'r500@example.com',
+      userId: 500,
+      lines: [{ variant: 1, quantity: 2, price: 20 }],
+    });
+    await insertSpreeOrder(db, {
+      number: 'R501',
+      completedHoursAgo: 0,
+      email: 'r501@example.com',
+      phone: '+15550501',
+      userId: 501,
+      createdBy: 1,
+      lines: [{ variant: 2, quantity: 1, price: 12 }],
+    });
     await new Promise((resolve) => setTimeout(resolve, 5_500)); // past the default settleSeconds (5)
     const second = await run(['sync', 'orders', '--config', configFile]);
     expect(second.code, second.stderr).toBe(0);

@@ -24,7 +24,12 @@ function config(): Config {
 }
 
 const open = async (job: string) =>
-  (await env.db.query<{ key: string; class: string }>(`SELECT key, class FROM personaclick_sync.failures WHERE job = $1 AND resolved_at IS NULL ORDER BY key`, [job])).map((r) => `${r.key}:${r.class}`);
+  (
+    await env.db.query<{ key: string; class: string }>(
+      `SELECT key, class FROM personaclick_sync.failures WHERE job = $1 AND resolved_at IS NULL ORDER BY key`,
+      [job],
+    )
+  ).map((r) => `${r.key}:${r.class}`);
 
 describe('replay', () => {
   it('covers every job of the table', () => {
@@ -57,7 +62,9 @@ describe('replay', () => {
       `INSERT INTO personaclick_sync.failures (job, key, class, reason, road) VALUES ('orders', '4', 'unconfirmed', 'report --verify: missing', 'sync'), ('orders', '6', 'unconfirmed', 'report --verify: different', 'sync')`,
     );
     await env.db.query(`UPDATE shop.order_lines SET unit_price = -1 WHERE order_id = 6`);
-    await expect(runCommand(paid(false), ['replay'])).rejects.toThrow(/^replay: unconfirmed orders go out again through the order-sync API, which needs the shop secret/);
+    await expect(runCommand(paid(false), ['replay'])).rejects.toThrow(
+      /^replay: unconfirmed orders go out again through the order-sync API, which needs the shop secret/,
+    );
     expect(env.sandbox.syncOrders.size).toBe(0);
 
     const { summaries } = await runCommand(paid(true), ['replay']);
@@ -65,7 +72,9 @@ describe('replay', () => {
     expect(env.sandbox.purchases.get('4')).toBe(1); // no second live purchase
     expect(env.sandbox.syncOrders.get('4')).toMatchObject({ status: 'paid', identifiers: { email: 'buyer4@example.com' } });
     expect(await open('orders')).toEqual(['6:unconfirmed']);
-    const [six] = await env.db.query<{ reason: string; road: string }>(`SELECT reason, road FROM personaclick_sync.failures WHERE key = '6' AND resolved_at IS NULL`);
+    const [six] = await env.db.query<{ reason: string; road: string }>(
+      `SELECT reason, road FROM personaclick_sync.failures WHERE key = '6' AND resolved_at IS NULL`,
+    );
     expect(six?.road).toBe('sync');
     expect(six?.reason).toMatch(/price/);
     const [ledger] = await env.db.query<{ road: string }>(`SELECT road FROM personaclick_sync.ledger WHERE job = 'orders' AND key = '4'`);
@@ -75,7 +84,12 @@ describe('replay', () => {
   it("carts: sends the device's cart as the nightly run builds it (the same hash), and a clear for one gone since", async () => {
     await createCartTables(env.db);
     await insertCarts(env.db, 1, 10);
-    env.sandbox.setFaults({ reject: [{ field: 'did', equals: 'd3', status: 400, message: 'Bad device' }, { field: 'did', equals: 'd5', status: 400, message: 'Bad device' }] });
+    env.sandbox.setFaults({
+      reject: [
+        { field: 'did', equals: 'd3', status: 400, message: 'Bad device' },
+        { field: 'did', equals: 'd5', status: 400, message: 'Bad device' },
+      ],
+    });
     await runCommand(config(), ['reconcile', 'carts']);
     expect(await open('carts')).toEqual(['d3:rejected', 'd5:rejected']);
     // d5's cart is gone from the shop meanwhile: its replay is the clearing request.

@@ -31,7 +31,8 @@ const requested: string[] = [];
 
 describe.skipIf(process.env.PCS_NO_BROWSER === '1')('report --html in headless Chromium', () => {
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (as .ci/run does), set CHROMIUM_PATH, or PCS_NO_BROWSER=1 to skip`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (as .ci/run does), set CHROMIUM_PATH, or PCS_NO_BROWSER=1 to skip`);
     sandbox = await startSandbox({ recordBodies: false });
     db = await createMigratedDatabase('pcs_report_html');
     const config = await reportShop(db, sandbox);
@@ -40,7 +41,16 @@ describe.skipIf(process.env.PCS_NO_BROWSER === '1')('report --html in headless C
     expect(result.code, result.stderr).toBe(0);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
     page.on('request', (r) => requested.push(r.url()));
@@ -91,7 +101,12 @@ describe.skipIf(process.env.PCS_NO_BROWSER === '1')('report --html in headless C
 
     // Down the middle of each day's bar, the pixels of each colour, divided by the day's number, are one scale.
     const bars = await page.$$eval('#chart rect.bar', (rects) =>
-      rects.map((r) => ({ kind: r.getAttribute('class')?.split(' ')[1] ?? '', x: Number(r.getAttribute('x')), width: Number(r.getAttribute('width')), day: r.querySelector('title')?.textContent?.slice(0, 10) ?? '' })),
+      rects.map((r) => ({
+        kind: r.getAttribute('class')?.split(' ')[1] ?? '',
+        x: Number(r.getAttribute('x')),
+        width: Number(r.getAttribute('width')),
+        day: r.querySelector('title')?.textContent?.slice(0, 10) ?? '',
+      })),
     );
     const days = await expectedDays(db, ORDERS_QUERY, FROM, TO);
     const scales: number[] = [];
@@ -122,15 +137,42 @@ describe.skipIf(process.env.PCS_NO_BROWSER === '1')('report --html in headless C
       trs.map((tr) => {
         const cells: Record<string, number> = {};
         tr.querySelectorAll<HTMLElement>('td[data-col]').forEach((td) => (cells[td.dataset.col ?? ''] = Number(td.innerText.replace(/,/g, ''))));
-        return { day: (tr as HTMLElement).dataset.day ?? '', bad: tr.classList.contains('bad'), mark: tr.querySelector<HTMLElement>('td.mark')?.innerText ?? '', cells };
+        return {
+          day: (tr as HTMLElement).dataset.day ?? '',
+          bad: tr.classList.contains('bad'),
+          mark: tr.querySelector<HTMLElement>('td.mark')?.innerText ?? '',
+          cells,
+        };
       }),
     );
     const expected = await expectedDays(db, ORDERS_QUERY, FROM, TO);
     const dayRows = rows.filter((r) => r.day !== 'total');
     expect(dayRows).toHaveLength(8);
     for (const r of dayRows) {
-      const want = expected.find((e) => e.day === r.day) ?? { shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, held: 0, pending: 0, missing: 0 };
-      expect(r.cells, r.day).toEqual({ shop: want.shop, delivered: want.delivered, push: want.push, sync: want.sync, warned: want.warned, invalid: want.invalid, rejected: want.rejected, held: want.held, pending: want.pending, missing: want.missing });
+      const want = expected.find((e) => e.day === r.day) ?? {
+        shop: 0,
+        delivered: 0,
+        push: 0,
+        sync: 0,
+        warned: 0,
+        invalid: 0,
+        rejected: 0,
+        held: 0,
+        pending: 0,
+        missing: 0,
+      };
+      expect(r.cells, r.day).toEqual({
+        shop: want.shop,
+        delivered: want.delivered,
+        push: want.push,
+        sync: want.sync,
+        warned: want.warned,
+        invalid: want.invalid,
+        rejected: want.rejected,
+        held: want.held,
+        pending: want.pending,
+        missing: want.missing,
+      });
       expect(r.bad, r.day).toBe(want.missing > 0);
     }
     expect(dayRows.filter((r) => r.bad).map((r) => [r.day, r.mark])).toEqual([['2024-03-02', '✗ 5 missing']]);

@@ -36,10 +36,31 @@ describe('report', () => {
     const result = await runMain(['report', '--from', '2024-02-28', '--to', '2024-03-07', '--json', '--config', config]);
     expect(result.code, result.stderr).toBe(0);
     const data = JSON.parse(result.stdout) as ReportData;
-    expect(data.days.map((d) => d.day)).toEqual(['2024-02-28', '2024-02-29', '2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04', '2024-03-05', '2024-03-06']);
+    expect(data.days.map((d) => d.day)).toEqual([
+      '2024-02-28',
+      '2024-02-29',
+      '2024-03-01',
+      '2024-03-02',
+      '2024-03-03',
+      '2024-03-04',
+      '2024-03-05',
+      '2024-03-06',
+    ]);
     const expected = await expectedDays(db, ORDERS_QUERY, '2024-02-28', '2024-03-07');
     for (const day of data.days) {
-      const want = expected.find((e) => e.day === day.day) ?? { day: day.day, shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, held: 0, pending: 0, missing: 0 };
+      const want = expected.find((e) => e.day === day.day) ?? {
+        day: day.day,
+        shop: 0,
+        delivered: 0,
+        push: 0,
+        sync: 0,
+        warned: 0,
+        invalid: 0,
+        rejected: 0,
+        held: 0,
+        pending: 0,
+        missing: 0,
+      };
       expect(day).toEqual(want);
     }
     // The story the fixture tells, in numbers (so the SQL above is not the only judge).
@@ -98,7 +119,18 @@ describe('report --verify: what PersonaClick really holds', () => {
     expect(result.code, result.stderr).toBe(0);
     const verify = (JSON.parse(result.stdout) as { verify: VerifyResult }).verify;
     // 28 delivered in the range (23 live purchases, 5 through the order-sync API): all read back, one GET per customer.
-    expect(verify).toMatchObject({ requested: 100, delivered: 28, checked: 28, equal: 28, missing: 0, different: 0, changed: 0, unchecked: 0, requests: 28, lines: [] });
+    expect(verify).toMatchObject({
+      requested: 100,
+      delivered: 28,
+      checked: 28,
+      equal: 28,
+      missing: 0,
+      different: 0,
+      changed: 0,
+      unchecked: 0,
+      requests: 28,
+      lines: [],
+    });
     expect((sandbox.events.get('/orders/by_user') ?? 0) - before).toBe(28);
     noSecretIn(result.stdout + result.stderr);
 
@@ -116,7 +148,14 @@ describe('report --verify: what PersonaClick really holds', () => {
       try {
         const result = await runMain(['report', ...range, '--verify', '100', '--json', '--config', config]);
         expect(result.code, `${key}: ${result.stderr}`).toBe(0);
-        expect((JSON.parse(result.stdout) as { verify: VerifyResult }).verify).toMatchObject({ delivered: 28, checked: 28, equal: 28, missing: 0, different: 0, unchecked: 0 });
+        expect((JSON.parse(result.stdout) as { verify: VerifyResult }).verify).toMatchObject({
+          delivered: 28,
+          checked: 28,
+          equal: 28,
+          missing: 0,
+          different: 0,
+          unchecked: 0,
+        });
       } finally {
         sandbox.setByUserKey('data');
       }
@@ -163,7 +202,9 @@ describe('report --verify: what PersonaClick really holds', () => {
     const lines = text.stdout.split('\n');
     expect(lines).toContain('  checked 28  equal 24  missing 1  different 2  changed since told 1  not checked 0');
     expect(lines.find((l) => l.startsWith('  3 '))).toBe('  3   purchase    missing (by did): PersonaClick holds no order 3 for this did');
-    expect(lines.find((l) => l.startsWith('  12 '))).toMatch(/^ {2}12 {2}order-sync {2}different \(by email\): status paid \(PersonaClick: cancelled\); items /);
+    expect(lines.find((l) => l.startsWith('  12 '))).toMatch(
+      /^ {2}12 {2}order-sync {2}different \(by email\): status paid \(PersonaClick: cancelled\); items /,
+    );
     expect(text.stdout).toContain('PersonaClick is missing 1 and holds 2 different');
     noSecretIn(text.stdout + text.stderr);
   });
@@ -176,7 +217,9 @@ describe('report --verify: what PersonaClick really holds', () => {
     expect(result.stderr.trimEnd().split('\n')).toEqual([
       'personaclick-sync: report --verify: reading orders back (GET /orders/by_user) needs the shop secret: set personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET})',
     ]);
-    expect((await runMain(['report', '--verify', '0', '--config', config])).stderr).toBe('personaclick-sync: --verify: must be a whole number of at least 1 (got "0")\n');
+    expect((await runMain(['report', '--verify', '0', '--config', config])).stderr).toBe(
+      'personaclick-sync: --verify: must be a whole number of at least 1 (got "0")\n',
+    );
     expect((await runMain(['report', '--verify', 'ten', '--config', config])).code).toBe(2);
     expect((await runMain(['sync', 'orders', '--verify', '3', '--config', config])).stderr).toBe('personaclick-sync: --verify: only report takes it\n');
   });
@@ -191,7 +234,9 @@ describe('report --verify: what PersonaClick really holds', () => {
         res.writeHead(302, { location: `https://elsewhere.example${req.url ?? ''}` }).end();
         return;
       }
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', payload: { message: `bad query ${req.url ?? ''} (${decodeURIComponent(req.url ?? '')})` } }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: 'error', payload: { message: `bad query ${req.url ?? ''} (${decodeURIComponent(req.url ?? '')})` } }));
     });
     await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
     try {
@@ -211,7 +256,9 @@ describe('report --verify: what PersonaClick really holds', () => {
       seen.length = 0;
       const moved = await runMain(['report', ...range, '--verify', '3', '--config', cfg]);
       expect(moved.code).toBe(3);
-      expect(moved.stderr).toMatch(/^personaclick-sync: WrongUrlError: PersonaClick answered GET \/orders\/by_user with HTTP 302 to https:\/\/elsewhere\.example\/orders\/by_user: personaclick\.url is wrong; set it to https:\/\/elsewhere\.example\n$/);
+      expect(moved.stderr).toMatch(
+        /^personaclick-sync: WrongUrlError: PersonaClick answered GET \/orders\/by_user with HTTP 302 to https:\/\/elsewhere\.example\/orders\/by_user: personaclick\.url is wrong; set it to https:\/\/elsewhere\.example\n$/,
+      );
       expect(seen.length).toBeLessThanOrEqual(3); // not followed: elsewhere.example was never asked
       for (const spelling of [secret, encodeURIComponent(secret)]) expect(moved.stdout + moved.stderr).not.toContain(spelling);
     } finally {
@@ -239,19 +286,32 @@ describe('report --verify: what PersonaClick really holds', () => {
     expect(sandbox.alterOrder('22', { total: Number(t22?.total) })).toBe(true);
     const again = await runMain(['report', ...range, '--verify', '100', '--json', '--config', config]);
     expect(again.code, again.stderr).toBe(5);
-    expect((JSON.parse(again.stdout) as { verify: VerifyResult }).verify).toMatchObject({ equal: 25, missing: 1, different: 1, changed: 1, filed: 2, resolved: 1 });
+    expect((JSON.parse(again.stdout) as { verify: VerifyResult }).verify).toMatchObject({
+      equal: 25,
+      missing: 1,
+      different: 1,
+      changed: 1,
+      filed: 2,
+      resolved: 1,
+    });
     expect((await unconfirmed()).map((r) => [r.key, r.occurrences])).toEqual([
       ['3', 3],
       ['12', 3],
     ]);
     const text = await runMain(['report', ...range, '--verify', '100', '--config', config]);
     expect(text.code).toBe(5);
-    expect(text.stdout).toContain('2 filed as unconfirmed failure(s); personaclick-sync replay --class unconfirmed sends them again, whole, through the order-sync API');
+    expect(text.stdout).toContain(
+      '2 filed as unconfirmed failure(s); personaclick-sync replay --class unconfirmed sends them again, whole, through the order-sync API',
+    );
 
     // status counts them, by class.
     const status = await runMain(['status', '--json', '--config', config]);
     expect(status.code, status.stderr).toBe(0);
-    expect((JSON.parse(status.stdout) as { openFailures: { job: string; class: string; count: number }[] }).openFailures).toContainEqual({ job: 'orders', class: 'unconfirmed', count: 2 });
+    expect((JSON.parse(status.stdout) as { openFailures: { job: string; class: string; count: number }[] }).openFailures).toContainEqual({
+      job: 'orders',
+      class: 'unconfirmed',
+      count: 2,
+    });
     const statusText = await runMain(['status', '--config', config]);
     expect(statusText.stdout.split('\n')).toContain(
       '  orders       unconfirmed 2   (report --verify found them missing or different at PersonaClick; replay --class unconfirmed sends them again)',
@@ -264,12 +324,19 @@ describe('report --verify: what PersonaClick really holds', () => {
       const refused = await runMain([...args, '--config', noSecret]);
       expect(refused.code).toBe(2);
       // The log's JSON lines aside (this test's role is the opted-in superuser, warned of each run), one line.
-      expect(refused.stderr.trimEnd().split('\n').filter((line) => !line.startsWith('{'))).toEqual([
+      expect(
+        refused.stderr
+          .trimEnd()
+          .split('\n')
+          .filter((line) => !line.startsWith('{')),
+      ).toEqual([
         'personaclick-sync: replay: unconfirmed orders go out again through the order-sync API, which needs the shop secret: set personaclick.shopSecret (the secret key of the shop in the PersonaClick account; keep it in the environment, e.g. shopSecret: ${PERSONACLICK_SHOP_SECRET}), or replay the other classes alone (--class invalid, rejected, warning or held)',
       ]);
     }
     expect(sandbox.events.get('/sync/orders') ?? 0).toBe(syncsBefore);
-    expect((await runMain(['replay', '--class', 'unknown', '--config', config])).stderr).toBe('personaclick-sync: --class: must be invalid, rejected, warning, unconfirmed or held (got "unknown")\n');
+    expect((await runMain(['replay', '--class', 'unknown', '--config', config])).stderr).toBe(
+      'personaclick-sync: --class: must be invalid, rejected, warning, unconfirmed or held (got "unknown")\n',
+    );
 
     // A refused resend stays unconfirmed, with the new reason; the other is delivered and resolved.
     const purchasesOf3 = sandbox.purchases.get('3');
@@ -295,9 +362,19 @@ describe('report --verify: what PersonaClick really holds', () => {
     // Read back again: all held as the connector would send them (14 is still a change the next sync tells).
     const clean = await runMain(['report', ...range, '--verify', '100', '--json', '--config', config]);
     expect(clean.code, clean.stderr).toBe(0);
-    expect((JSON.parse(clean.stdout) as { verify: VerifyResult }).verify).toMatchObject({ checked: 28, equal: 27, missing: 0, different: 0, changed: 1, filed: 0, resolved: 0 });
+    expect((JSON.parse(clean.stdout) as { verify: VerifyResult }).verify).toMatchObject({
+      checked: 28,
+      equal: 27,
+      missing: 0,
+      different: 0,
+      changed: 1,
+      filed: 0,
+      resolved: 0,
+    });
     // Other failures (order 5 rejected, 2 invalid, 7 warning) were left alone by --class unconfirmed.
-    const others = await db.query<{ key: string; class: string }>(`SELECT key, class FROM personaclick_sync.failures WHERE job = 'orders' AND resolved_at IS NULL ORDER BY key::int`);
+    const others = await db.query<{ key: string; class: string }>(
+      `SELECT key, class FROM personaclick_sync.failures WHERE job = 'orders' AND resolved_at IS NULL ORDER BY key::int`,
+    );
     expect(others.map((r) => `${r.key}:${r.class}`)).toEqual(['2:invalid', '5:rejected', '7:warning']);
   });
 
@@ -309,7 +386,18 @@ describe('report --verify: what PersonaClick really holds', () => {
       const json = await runMain(['report', ...range, '--verify', '100', '--json', '--config', config]);
       expect(json.code, json.stderr).toBe(4);
       const verify = (JSON.parse(json.stdout) as { verify: VerifyResult }).verify;
-      expect(verify).toMatchObject({ requests: 28, checked: 0, equal: 0, missing: 0, different: 0, unchecked: 28, emptyForAll: true, filed: 0, resolved: 0, lines: [] });
+      expect(verify).toMatchObject({
+        requests: 28,
+        checked: 0,
+        equal: 0,
+        missing: 0,
+        different: 0,
+        unchecked: 28,
+        emptyForAll: true,
+        filed: 0,
+        resolved: 0,
+        lines: [],
+      });
 
       const text = await runMain(['report', ...range, '--verify', '100', '--config', config]);
       expect(text.code, text.stderr).toBe(4);
@@ -334,7 +422,9 @@ describe('report --verify: what PersonaClick really holds', () => {
     expect(pick(5, 3)).toEqual([0, 1, 2]);
     expect(pick(4, 8)).toEqual([0, 2, 4, 6]);
     expect(pick(3, 1000)).toEqual([0, 512, 768]); // kept: every 256th; from each third of them, the middle one
-    const gaps = pick(10, 12_345).map((v, i, a) => (i === 0 ? 0 : v - (a[i - 1] ?? 0))).slice(1);
+    const gaps = pick(10, 12_345)
+      .map((v, i, a) => (i === 0 ? 0 : v - (a[i - 1] ?? 0)))
+      .slice(1);
     expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThanOrEqual(1024); // one stride at most
   });
 });

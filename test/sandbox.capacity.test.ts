@@ -72,7 +72,11 @@ describe('sandbox capacity model', () => {
     const sb = await startSandbox({ recordBodies: false });
     open.push(sb);
     // Set through the control endpoint, as the benchmark's sandbox process is.
-    const put = await request(`${sb.url}/__sandbox/faults`, { method: 'PUT', dispatcher: agent, body: JSON.stringify({ capacity: { slots: 64, serviceMs: 5, ratePerSecond: 50, retryAfterSeconds: 2 } }) });
+    const put = await request(`${sb.url}/__sandbox/faults`, {
+      method: 'PUT',
+      dispatcher: agent,
+      body: JSON.stringify({ capacity: { slots: 64, serviceMs: 5, ratePerSecond: 50, retryAfterSeconds: 2 } }),
+    });
     expect(put.statusCode).toBe(200);
     await put.body.text();
     const first = await burst(sb, 1, 60);
@@ -94,7 +98,11 @@ describe('sandbox capacity model', () => {
     const sb = await startSandbox({ recordBodies: false });
     open.push(sb);
     expect(() => sb.setFaults({ capacity: { slots: 0, serviceMs: 20 } })).toThrow(/capacity\.slots/);
-    const put = await request(`${sb.url}/__sandbox/faults`, { method: 'PUT', dispatcher: agent, body: JSON.stringify({ capacity: { slots: 4, serviceMs: 20, ratePerSecond: -1 } }) });
+    const put = await request(`${sb.url}/__sandbox/faults`, {
+      method: 'PUT',
+      dispatcher: agent,
+      body: JSON.stringify({ capacity: { slots: 4, serviceMs: 20, ratePerSecond: -1 } }),
+    });
     expect(put.statusCode).toBe(400);
     expect(await put.body.text()).toContain('capacity.ratePerSecond');
   });

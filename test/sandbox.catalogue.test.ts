@@ -22,7 +22,11 @@ beforeEach(() => {
 });
 
 async function send(method: string, path: string, body: Record<string, unknown>): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${sandbox.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ shop_id: SHOP, shop_secret: SECRET, ...body }) });
+  const res = await fetch(`${sandbox.url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ shop_id: SHOP, shop_secret: SECRET, ...body }),
+  });
   return { status: res.status, text: await res.text() };
 }
 
@@ -50,7 +54,13 @@ describe('sandbox catalogue imports', () => {
   it('keeps bad products as the errors it would mail, stores the good ones', async () => {
     const long = `https://shop.example/${'x'.repeat(500)}`;
     const answer = await send('PUT', '/import/products', {
-      items: [product('ok'), product('zero', { price: 0 }), product('pic', { picture: long }), product('nocur', { currency: undefined }), product('x'.repeat(256))],
+      items: [
+        product('ok'),
+        product('zero', { price: 0 }),
+        product('pic', { picture: long }),
+        product('nocur', { currency: undefined }),
+        product('x'.repeat(256)),
+      ],
     });
     expect(answer.status).toBe(204);
     expect([...sandbox.catalogue.products.keys()]).toEqual(['ok']);
@@ -68,7 +78,12 @@ describe('sandbox catalogue imports', () => {
     expect(sandbox.catalogue.products.get('a')).toMatchObject({ available: false, removed: true });
     await send('PATCH', '/import/products', { items: ['b'] });
     expect(sandbox.catalogue.inStock()).toEqual(['b']);
-    await send('PUT', '/import/categories', { categories: [{ id: '1', name: 'A', parent: null }, { id: '2', name: 'B', parent: '1' }] });
+    await send('PUT', '/import/categories', {
+      categories: [
+        { id: '1', name: 'A', parent: null },
+        { id: '2', name: 'B', parent: '1' },
+      ],
+    });
     await send('POST', '/import/categories', { categories: [{ id: '3', name: 'C', parent: null }] });
     expect([...sandbox.catalogue.categories.keys()]).toEqual(['3']);
   });

@@ -72,7 +72,10 @@ describe('POST /sync/orders', () => {
       details: { promocode: 'SPRING', payment_structure: { cash: 300, bonuses: 50 } },
       received: 1,
     });
-    expect(n1?.lines.map((l) => [l.id, l.quantity, l.price, l.line_id])).toEqual([['P1', 2, 100, 'N1-1'], ['P2', 1, 150, 'N1-2']]);
+    expect(n1?.lines.map((l) => [l.id, l.quantity, l.price, l.line_id])).toEqual([
+      ['P1', 2, 100, 'N1-1'],
+      ['P2', 1, 150, 'N1-2'],
+    ]);
     expect(n1?.liveLines).toEqual(n1?.lines);
     expect(n1?.history).toEqual([{ status: 'placed', at: expect.any(Number) as unknown }]);
     expect(n1?.history[0]?.at).toBeGreaterThanOrEqual(before);
@@ -126,8 +129,14 @@ describe('POST /sync/orders', () => {
     expect(sb.syncOrders.size).toBe(0);
     expect((await sync(sb, big.slice(0, 2))).status).toBe(200);
     const purchase = {
-      event: 'purchase', shop_id: SHOP, did: 'd1', seance: 's1', stream: 'web', order_id: 'T1',
-      items: [{ id: 'P1', amount: 1 }], custom: { note: 'y'.repeat(3_000) },
+      event: 'purchase',
+      shop_id: SHOP,
+      did: 'd1',
+      seance: 's1',
+      stream: 'web',
+      order_id: 'T1',
+      items: [{ id: 'P1', amount: 1 }],
+      custom: { note: 'y'.repeat(3_000) },
     };
     expect((await post(sb, '/push', purchase)).status).toBe(200);
   });
@@ -146,7 +155,12 @@ describe('POST /sync/orders', () => {
     // Another path is not paced; every arrival is recorded, the refused one too.
     expect((await byUser(sb, { shop_id: SHOP, shop_secret: SECRET, email: 'ann@example.com' })).status).toBe(200);
     expect(sb.syncArrivals()).toHaveLength(3);
-    expect(sb.attempts().filter((a) => a.path === '/sync/orders').map((a) => [a.key, a.outcome, a.retryAfterSeconds])).toEqual([
+    expect(
+      sb
+        .attempts()
+        .filter((a) => a.path === '/sync/orders')
+        .map((a) => [a.key, a.outcome, a.retryAfterSeconds]),
+    ).toEqual([
       ['N1+1', 200, undefined],
       ['N2+1', 200, undefined],
       ['N3+1', 429, retryAfter],
@@ -168,7 +182,11 @@ describe('POST /sync/orders', () => {
 
   it('refuses a date in milliseconds (a date in the future), naming the order and the field, and stores nothing of the batch', async () => {
     const sb = await syncSandbox();
-    await expectRefused(sb, [newOrder('N1'), newOrder('N2', { date: Date.now() }), newOrder('N3')], /^orders\[1\] \(id "N2"\): date: must be a Unix time in whole seconds/);
+    await expectRefused(
+      sb,
+      [newOrder('N1'), newOrder('N2', { date: Date.now() }), newOrder('N3')],
+      /^orders\[1\] \(id "N2"\): date: must be a Unix time in whole seconds/,
+    );
     await expectRefused(sb, [newOrder('N1', { date: PAST + 0.5 })], /^orders\[0\] \(id "N1"\): date: /);
     await expectRefused(sb, [newOrder('N1', { date: '2024-01-01' })], /^orders\[0\] \(id "N1"\): date: /);
   });
@@ -181,14 +199,23 @@ describe('POST /sync/orders', () => {
       const order = Object.fromEntries(Object.entries(newOrder('N1')).filter(([k]) => k !== field));
       await expectRefused(sb, [order], new RegExp(`^orders\\[0\\] \\(id "N1"\\): ${field}: is required for an order the API does not have yet`));
     }
-    for (const [name, value] of [['phone', '+15550001'], ['external_id', 'C-7'], ['loyalty_id', 77], ['telegram_id', '123456']] as const) {
+    for (const [name, value] of [
+      ['phone', '+15550001'],
+      ['external_id', 'C-7'],
+      ['loyalty_id', 77],
+      ['telegram_id', '123456'],
+    ] as const) {
       expect((await sync(sb, [{ ...anonymous, id: `by-${name}`, [name]: value }])).status).toBe(200);
     }
   });
 
   it('refuses one product on two lines of an order', async () => {
     const sb = await syncSandbox();
-    const items = [{ id: 'P1', price: 10, quantity: 1 }, { id: 'P2', price: 5, quantity: 1 }, { id: 'P1', price: 10, quantity: 3 }];
+    const items = [
+      { id: 'P1', price: 10, quantity: 1 },
+      { id: 'P2', price: 5, quantity: 1 },
+      { id: 'P1', price: 10, quantity: 3 },
+    ];
     await expectRefused(sb, [newOrder('N1', { items })], /^orders\[0\] \(id "N1"\): items\[2\]\.id: product "P1" is already on items\[0\]/);
   });
 
@@ -259,7 +286,15 @@ describe('POST /sync/orders', () => {
     // {id, status} alone: a status change (no channel, date, value, items or customer needed).
     expect((await sync(sb, [{ id: 'N1', status: 'shipped' }])).status).toBe(200);
     let n1 = sb.syncOrders.get('N1');
-    expect(n1).toMatchObject({ status: 'shipped', date: PAST, channel: 'web', total: 350, identifiers: { email: 'ann@example.com', phone: '+15550001' }, details: { promocode: 'SPRING' }, received: 2 });
+    expect(n1).toMatchObject({
+      status: 'shipped',
+      date: PAST,
+      channel: 'web',
+      total: 350,
+      identifiers: { email: 'ann@example.com', phone: '+15550001' },
+      details: { promocode: 'SPRING' },
+      received: 2,
+    });
     expect(n1?.lines).toHaveLength(2);
     expect(n1?.history.map((h) => h.status)).toEqual(['placed', 'shipped']);
 
@@ -294,7 +329,10 @@ describe('POST /sync/orders', () => {
     };
     expect((await sync(sb, [returned])).status).toBe(200);
     const n1 = sb.syncOrders.get('N1');
-    expect(n1?.lines.map((l) => [l.id, l.status])).toEqual([['P1', 'refunded'], ['P2', 'delivered']]);
+    expect(n1?.lines.map((l) => [l.id, l.status])).toEqual([
+      ['P1', 'refunded'],
+      ['P2', 'delivered'],
+    ]);
     expect(n1?.liveLines.map((l) => l.id)).toEqual(['P2']);
     expect(n1?.total).toBe(150);
 
@@ -328,7 +366,10 @@ describe('POST /sync/orders', () => {
     const sb = await syncSandbox();
     await sync(sb, [newOrder('N1')]);
     await sync(sb, [{ id: 'N1', status: 'shipped' }]);
-    const orders = (await call(sb, '/__sandbox/sync-orders', { method: 'GET' })).json() as Record<string, { status: string; received: number; liveLines: unknown[] }>;
+    const orders = (await call(sb, '/__sandbox/sync-orders', { method: 'GET' })).json() as Record<
+      string,
+      { status: string; received: number; liveLines: unknown[] }
+    >;
     expect(Object.keys(orders)).toEqual(['N1']);
     expect(orders.N1).toMatchObject({ status: 'shipped', received: 2 });
     expect(orders.N1?.liveLines).toHaveLength(2);
@@ -345,7 +386,14 @@ describe('GET /orders/by_user', () => {
   async function shop(): Promise<Sandbox> {
     const sb = await syncSandbox();
     const orders = [
-      newOrder('N1', { date: PAST - 10 * DAY, payment_structure: { cash: 300, bonuses: 50, delivery: 0 }, promocode: 'SPRING', payment_type: 'card', delivery_type: 'courier', custom: { boxes: 2 } }),
+      newOrder('N1', {
+        date: PAST - 10 * DAY,
+        payment_structure: { cash: 300, bonuses: 50, delivery: 0 },
+        promocode: 'SPRING',
+        payment_type: 'card',
+        delivery_type: 'courier',
+        custom: { boxes: 2 },
+      }),
       newOrder('N2', { date: PAST, email: 'bob@example.com', external_id: 'C-2' }),
       newOrder('N3', { date: PAST + DAY, phone: '+15550001', items: [{ id: 'P9', price: 12.5, quantity: 4, original_price: 15, barcode: '123' }] }),
     ];
@@ -385,7 +433,12 @@ describe('GET /orders/by_user', () => {
         { status: 'delivered', date: expect.any(String) as unknown },
       ],
     });
-    expect(n3).toMatchObject({ id: 'N3', cash_value: null, custom_properties: {}, items: [{ amount: '4', price: '12.5', original_price: '15', barcode: '123', item: { id: 'P9' } }] });
+    expect(n3).toMatchObject({
+      id: 'N3',
+      cash_value: null,
+      custom_properties: {},
+      items: [{ amount: '4', price: '12.5', original_price: '15', barcode: '123', item: { id: 'P9' } }],
+    });
   });
 
   it('finds orders by any identifier, from date_from on', async () => {
@@ -426,8 +479,18 @@ describe('GET /orders/by_user', () => {
     const sb = await shop();
     const purchase = (orderId: string, did: string, extra: Order = {}): Promise<Reply> =>
       post(sb, '/push', {
-        event: 'purchase', shop_id: SHOP, did, seance: 'abc1234567', sid: 'abc1234567', stream: 'web', order_id: orderId,
-        items: [{ id: 'P1', amount: 2, price: 10 }, { id: 'P7', amount: 1 }], ...extra,
+        event: 'purchase',
+        shop_id: SHOP,
+        did,
+        seance: 'abc1234567',
+        sid: 'abc1234567',
+        stream: 'web',
+        order_id: orderId,
+        items: [
+          { id: 'P1', amount: 2, price: 10 },
+          { id: 'P7', amount: 1 },
+        ],
+        ...extra,
       });
     expect((await purchase('L1', 'dev-1', { order_price: 25.5, email: 'ann@example.com' })).status).toBe(200);
     expect((await purchase('L2', 'dev-1')).status).toBe(200);
@@ -449,7 +512,20 @@ describe('GET /orders/by_user', () => {
     // The email it carried finds it too, beside the sync's orders of that customer.
     expect((await orders({ email: 'ann@example.com' })).map((o) => o.id)).toEqual(['N1', 'N3', 'L1']);
     // A status update (and a return) through the order-sync API is the same order.
-    expect((await sync(sb, [{ id: 'L1', status: 'delivered', items: [{ id: 'P1', price: 10, quantity: 2, status: 'refunded' }, { id: 'P7', price: 5, quantity: 1 }] }])).status).toBe(200);
+    expect(
+      (
+        await sync(sb, [
+          {
+            id: 'L1',
+            status: 'delivered',
+            items: [
+              { id: 'P1', price: 10, quantity: 2, status: 'refunded' },
+              { id: 'P7', price: 5, quantity: 1 },
+            ],
+          },
+        ])
+      ).status,
+    ).toBe(200);
     const [l1] = await orders({ did: 'dev-1' });
     expect(l1).toMatchObject({ id: 'L1', value: 25.5, order_status: 'delivered', items: [{ amount: '1', item: { id: 'P7' } }] });
     expect(sb.syncOrders.get('L1')?.identifiers).toEqual({}); // what came through the sync is kept as before
@@ -457,7 +533,16 @@ describe('GET /orders/by_user', () => {
 
   it('the control hook loses or changes a held order of either road', async () => {
     const sb = await shop();
-    await post(sb, '/push', { event: 'purchase', shop_id: SHOP, did: 'dev-9', seance: 'abc1234567', sid: 'abc1234567', stream: 'web', order_id: 'L9', items: [{ id: 'P1', amount: 1, price: 3 }] });
+    await post(sb, '/push', {
+      event: 'purchase',
+      shop_id: SHOP,
+      did: 'dev-9',
+      seance: 'abc1234567',
+      sid: 'abc1234567',
+      stream: 'web',
+      order_id: 'L9',
+      items: [{ id: 'P1', amount: 1, price: 3 }],
+    });
     const control = (body: unknown): Promise<Reply> => post(sb, '/__sandbox/alter-order', body);
     expect((await control({ id: 'N2', drop: true })).status).toBe(200);
     expect((await control({ id: 'L9', status: 'cancelled', total: 1, items: [{ id: 'P2', quantity: 5 }] })).status).toBe(200);
@@ -474,14 +559,30 @@ describe('trigger chains (what PersonaClick would have mailed)', () => {
   it('counts an after-purchase chain per live purchase and an "order status changed" chain per order whose status changes: GET /__sandbox/triggers', async () => {
     const sb = await syncSandbox();
     const purchase = (orderId: string, did: string): Promise<Reply> =>
-      post(sb, '/push', { event: 'purchase', shop_id: SHOP, did, seance: 'abc1234567', sid: 'abc1234567', stream: 'web', order_id: orderId, items: [{ id: 'P1', amount: 1, price: 10 }] });
+      post(sb, '/push', {
+        event: 'purchase',
+        shop_id: SHOP,
+        did,
+        seance: 'abc1234567',
+        sid: 'abc1234567',
+        stream: 'web',
+        order_id: orderId,
+        items: [{ id: 'P1', amount: 1, price: 10 }],
+      });
     expect((await purchase('L1', 'dev-1')).status).toBe(200);
     expect((await purchase('L2', 'dev-2')).status).toBe(200);
     // History: two new orders of one customer, each starts the status chain with its first status.
     expect((await sync(sb, [newOrder('N1'), newOrder('N2', { status: 'delivered' })])).status).toBe(200);
     // The same status again starts nothing; a change does; a live purchase's first status does.
     expect((await sync(sb, [{ id: 'N1', status: 'placed' }])).status).toBe(200);
-    expect((await sync(sb, [{ id: 'N1', status: 'cancelled' }, { id: 'L1', status: 'delivered' }])).status).toBe(200);
+    expect(
+      (
+        await sync(sb, [
+          { id: 'N1', status: 'cancelled' },
+          { id: 'L1', status: 'delivered' },
+        ])
+      ).status,
+    ).toBe(200);
     // A batch refused whole starts nothing.
     expect((await sync(sb, [{ id: 'N1', status: 'returned' }], 'wrong-secret')).status).toBe(403);
 

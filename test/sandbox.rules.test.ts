@@ -57,14 +57,17 @@ describe('the reference examples', () => {
     const answers: Record<string, number> = {};
     for (const e of CORPUS) answers[e.name] = (await call(sb, e.path, { raw: e.text })).status;
 
-    const expected = Object.fromEntries(
-      CORPUS.map((e) => [e.name, e.name === MALFORMED ? 400 : e.path === '/push/custom' ? 204 : 200]),
-    );
+    const expected = Object.fromEntries(CORPUS.map((e) => [e.name, e.name === MALFORMED ? 400 : e.path === '/push/custom' ? 204 : 200]));
     expect(answers).toEqual(expected);
     expect(sb.stats()).toMatchObject({ received: 26, accepted: 25, invalid: 1, rejected: 0 });
     expect(sb.purchases.get('N100500')).toBe(1);
     // In name order the last examples to touch the device's cart and wishlist are the full ones.
-    expect(sb.carts.get('7rjVGhMykT')).toEqual(new Map([['100500', 3], ['100123', 1]]));
+    expect(sb.carts.get('7rjVGhMykT')).toEqual(
+      new Map([
+        ['100500', 3],
+        ['100123', 1],
+      ]),
+    );
     expect(sb.wishlists.get('7rjVGhMykT')).toEqual(new Set(['100500', '100123']));
   });
 
@@ -231,7 +234,11 @@ describe('mutations of the examples', () => {
       const reply = await post(sb, m.path ?? '/push', m.body);
       seen.push({ what: m.what, status: reply.status, reason: errorMessage(reply) });
     }
-    const wanted = MUTATIONS.map((m) => ({ what: m.what, status: m.status ?? 400, reason: expect.stringMatching(new RegExp(`^${m.field.replace(/[.[\]]/g, '\\$&')}: `)) as unknown }));
+    const wanted = MUTATIONS.map((m) => ({
+      what: m.what,
+      status: m.status ?? 400,
+      reason: expect.stringMatching(new RegExp(`^${m.field.replace(/[.[\]]/g, '\\$&')}: `)) as unknown,
+    }));
     expect(seen).toEqual(wanted);
     expect(sb.stats()).toMatchObject({ received: MUTATIONS.length, accepted: 0, invalid: MUTATIONS.length });
     expect(sb.accepted).toHaveLength(0);

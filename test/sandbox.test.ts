@@ -305,8 +305,20 @@ describe('faults', () => {
 describe('cart and wishlist mirror', () => {
   it('full_cart replaces the cart with absolute quantities and clears it without items', async () => {
     const sb = await sandbox();
-    await post(sb, '/push', fullCart('d1', [{ id: 'A', quantity: 2 }, { id: 100123, quantity: 1 }]));
-    expect(sb.carts.get('d1')).toEqual(new Map([['A', 2], ['100123', 1]]));
+    await post(
+      sb,
+      '/push',
+      fullCart('d1', [
+        { id: 'A', quantity: 2 },
+        { id: 100123, quantity: 1 },
+      ]),
+    );
+    expect(sb.carts.get('d1')).toEqual(
+      new Map([
+        ['A', 2],
+        ['100123', 1],
+      ]),
+    );
     await post(sb, '/push', fullCart('d1', [{ id: 'B', quantity: 5 }]));
     expect(sb.carts.get('d1')).toEqual(new Map([['B', 5]]));
     await post(sb, '/push', fullCart('d2', [{ id: 'A', quantity: 1 }]));

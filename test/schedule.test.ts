@@ -43,7 +43,6 @@ function captureLog(): { log: Logger; lines: () => LogLine[] } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 /** Start the scheduler; `stop()` aborts it and resolves with its exit code and how long the stop took. */
 function startScheduler(cfg: Config, log: Logger) {
   const controller = new AbortController();
@@ -217,7 +216,9 @@ describe('scheduledJobs and the schedule check', () => {
       { name: 'wishlists', expression: '30 3 * * *', lock: 'wishlists' },
     ]);
     expect(scheduledJobs(cfg).map((j) => j.launchable)).toEqual([ordersJob.scheduled, cartsJob.scheduled, wishlistsJob.scheduled]);
-    const onlyEvents = testConfig('postgres://postgres@127.0.0.1:5432/none', 'http://127.0.0.1:1', { jobs: { events: { query: EVENTS_QUERY, schedule: '0 * * * * *' } } });
+    const onlyEvents = testConfig('postgres://postgres@127.0.0.1:5432/none', 'http://127.0.0.1:1', {
+      jobs: { events: { query: EVENTS_QUERY, schedule: '0 * * * * *' } },
+    });
     expect(shape(scheduledJobs(onlyEvents))).toEqual([{ name: 'events', expression: '0 * * * * *', lock: 'events' }]);
   });
 

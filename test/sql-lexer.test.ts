@@ -39,6 +39,8 @@ describe(':order_ids as a parameter', () => {
   it('is found in code only: not in literals, identifiers, comments, casts or longer names', () => {
     expect(usesOrderIds(`SELECT 1 WHERE id = ANY(:order_ids)`)).toBe(true);
     expect(usesOrderIds(`SELECT ':order_ids', ":order_ids", $$:order_ids$$ -- :order_ids\n /* :order_ids */ , x:::order_ids, :order_ids_x`)).toBe(false);
-    expect(bindOrderIds(`SELECT ':order_ids' WHERE a = ANY(:order_ids) OR b = ANY(:order_ids::text[])`)).toBe(`SELECT ':order_ids' WHERE a = ANY($1) OR b = ANY($1::text[])`);
+    expect(bindOrderIds(`SELECT ':order_ids' WHERE a = ANY(:order_ids) OR b = ANY(:order_ids::text[])`)).toBe(
+      `SELECT ':order_ids' WHERE a = ANY($1) OR b = ANY($1::text[])`,
+    );
   });
 });

@@ -34,7 +34,9 @@ async function roundTrip(db: TestDatabase, id: number, text: string): Promise<st
 
 describe('storableText', () => {
   it('NUL, other control characters and lone surrogates become U+FFFD, line breaks and tabs a space; a well-formed pair stays', () => {
-    expect(storableText(NASTY)).toBe('Unknown product \uFFFDP7\uFFFD in \uFFFD[31mline\uFFFD[0m 2 lone \uFFFD and \uFFFD, pair \u{1F600}, DEL \uFFFD, C1 \uFFFD');
+    expect(storableText(NASTY)).toBe(
+      'Unknown product \uFFFDP7\uFFFD in \uFFFD[31mline\uFFFD[0m 2 lone \uFFFD and \uFFFD, pair \u{1F600}, DEL \uFFFD, C1 \uFFFD',
+    );
     expect(storableText('plain text, ünïcödé, 漢字')).toBe('plain text, ünïcödé, 漢字');
   });
 

@@ -143,7 +143,9 @@ describe('an order with a bad optional value', () => {
     expect(sandbox.purchases.has('2')).toBe(false);
     expect(sandbox.purchases.size).toBe(2);
     const kept = await failures();
-    expect(kept).toEqual([{ key: '2', class: 'invalid', reason: 'items: no line is bought (every line is cancelled, refunded or of no units)', resolved: false }]);
+    expect(kept).toEqual([
+      { key: '2', class: 'invalid', reason: 'items: no line is bought (every line is cancelled, refunded or of no units)', resolved: false },
+    ]);
     expect((await status(path)).openFailures).toEqual([{ job: 'orders', class: 'invalid', count: 1 }]);
   });
 });

@@ -78,7 +78,12 @@ function scanAdvice(node: PlanNode, ancestors: readonly PlanNode[], facts: Table
   const condition = join ? (join.conditions['Hash Cond'] ?? join.conditions['Merge Cond'] ?? join.conditions['Join Filter']) : undefined;
   if (join && condition !== undefined) {
     for (const [a, b] of equalities(condition)) {
-      const [mine, other] = columnRefs(a).every((r) => r.alias === alias) && columnRefs(a).length > 0 ? [a, b] : columnRefs(b).every((r) => r.alias === alias) && columnRefs(b).length > 0 ? [b, a] : [undefined, undefined];
+      const [mine, other] =
+        columnRefs(a).every((r) => r.alias === alias) && columnRefs(a).length > 0
+          ? [a, b]
+          : columnRefs(b).every((r) => r.alias === alias) && columnRefs(b).length > 0
+            ? [b, a]
+            : [undefined, undefined];
       if (mine === undefined || other === undefined) continue;
       const otherRows = otherSideRows(join, node);
       return joinAdvice(node, mine, other, otherRows, facts, context);
@@ -86,8 +91,16 @@ function scanAdvice(node: PlanNode, ancestors: readonly PlanNode[], facts: Table
   }
   const filter = node.conditions.Filter;
   return filter === undefined
-    ? { reason: 'and no condition of the plan narrows it', remedy: `no specific index can be named: look at how the model joins and limits ${relation}`, fix: undefined }
-    : { reason: `to filter its rows (${shorten(filter)})`, remedy: 'no specific index can be named from that condition: an index on the columns it compares may serve it', fix: undefined };
+    ? {
+        reason: 'and no condition of the plan narrows it',
+        remedy: `no specific index can be named: look at how the model joins and limits ${relation}`,
+        fix: undefined,
+      }
+    : {
+        reason: `to filter its rows (${shorten(filter)})`,
+        remedy: 'no specific index can be named from that condition: an index on the columns it compares may serve it',
+        fix: undefined,
+      };
 }
 
 /** `right` is the statement's bound array: a parameter, or the literal of the page's ids the planner inlined. */
@@ -151,7 +164,12 @@ function joinAdvice(node: PlanNode, mine: string, other: string, otherRows: numb
   }
   const expected = otherRows === undefined ? '' : ` for the ~${count(otherRows)} rows the planner expects from the other side`;
   const reason = `to join its rows on ${joined}${expected}, although index ${existing} could look them up`;
-  if (otherRows !== undefined && otherRows * 10 >= node.rows) return { reason, remedy: 'that estimate is the problem: fix what makes the other side look that large first (a warning above names it where it can)', fix: undefined };
+  if (otherRows !== undefined && otherRows * 10 >= node.rows)
+    return {
+      reason,
+      remedy: 'that estimate is the problem: fix what makes the other side look that large first (a warning above names it where it can)',
+      fix: undefined,
+    };
   return { reason, remedy: `the planner prefers one sequential read to that many index lookups; ${costHint(context)}`, fix: undefined };
 }
 

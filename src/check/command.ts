@@ -63,7 +63,14 @@ export async function runChecks(config: Config, options: CheckOptions = {}): Pro
         subject,
         message: clean(message),
         ...(cost ? { cost } : {}),
-        ...(fix ? { fix: { sql: fix.sql.map(clean), ...(fix.rewrite ? { rewrite: { condition: clean(fix.rewrite.condition), replacement: clean(fix.rewrite.replacement) } } : {}) } } : {}),
+        ...(fix
+          ? {
+              fix: {
+                sql: fix.sql.map(clean),
+                ...(fix.rewrite ? { rewrite: { condition: clean(fix.rewrite.condition), replacement: clean(fix.rewrite.replacement) } } : {}),
+              },
+            }
+          : {}),
       });
     };
     return { list, add };
@@ -141,7 +148,11 @@ async function checkRole(config: Config, source: Source, add: Add): Promise<void
     return;
   }
   if (found.length === 0) {
-    add('ok', 'source.role', `role "${role}" can only read: not a superuser, writes none of the shop's tables, no server files or programs, no replication, no dangerous extension`);
+    add(
+      'ok',
+      'source.role',
+      `role "${role}" can only read: not a superuser, writes none of the shop's tables, no server files or programs, no replication, no dangerous extension`,
+    );
     return;
   }
   const allowed = config.source.allowPrivilegedRole;
@@ -158,7 +169,8 @@ async function checkRole(config: Config, source: Source, add: Add): Promise<void
 /** Whether the orders upper bound can see other sessions' open transactions (see `upperBound` in source/orders.ts). */
 async function checkOpenTransactions(source: Source, standby: boolean, add: Add): Promise<void> {
   const subject = 'source.pg_stat_activity';
-  const fallback = 'the upper bound of each orders run falls back to the settle lag alone, so an order committed more than settleSeconds after its updated_at can be passed by the watermark';
+  const fallback =
+    'the upper bound of each orders run falls back to the settle lag alone, so an order committed more than settleSeconds after its updated_at can be passed by the watermark';
   try {
     // pg_stat_activity shows xact_start of other roles' sessions only to members of pg_read_all_stats (and superusers).
     const row = await statsVisibility(source);
@@ -197,7 +209,10 @@ async function checkModels(config: Config, source: Source, role: string, add: Ad
       await checkOrdersCost(cost, orders, itemColumns?.has('order_id') === true);
     }
   }
-  for (const [spec, job] of [[CARTS_MODEL, carts], [WISHLISTS_MODEL, wishlists]] as const) {
+  for (const [spec, job] of [
+    [CARTS_MODEL, carts],
+    [WISHLISTS_MODEL, wishlists],
+  ] as const) {
     if (!job) continue;
     const columns = await checkColumns(source, spec, job.query, [], add);
     if (columns) await checkNaiveTimes(source, spec, job.query, [], columns, add);
@@ -214,7 +229,10 @@ async function checkModels(config: Config, source: Source, role: string, add: Ad
 /** The catalogue models (columns, cost), and the cross-check of the product ids the other models name. */
 async function checkCatalogue(config: Config, source: Source, cost: CostContext, add: Add): Promise<void> {
   const { categories, products, orders, carts, wishlists } = config.jobs;
-  for (const [spec, job] of [[CATEGORIES_MODEL, categories], [PRODUCTS_MODEL, products]] as const) {
+  for (const [spec, job] of [
+    [CATEGORIES_MODEL, categories],
+    [PRODUCTS_MODEL, products],
+  ] as const) {
     if (!job) continue;
     const columns = await checkColumns(source, spec, job.query, [], add);
     if (columns && columns.has('id')) await checkCatalogueCost(cost, spec.subject, job.query, job.pageSize);
@@ -239,7 +257,12 @@ async function checkCatalogue(config: Config, source: Source, cost: CostContext,
           `${what}: ${found.missing} of ${found.referenced} product ids are not in the products model (e.g. ${found.examples.join(', ')}): PersonaClick will know no such product (no recommendations, no feed price for a line sent without one)`,
         );
       }
-      if (found.tooLong > 0) add('warn', subject, `${what}: ${found.tooLong} product ids are longer than 255 characters: the catalogue and the events ignore them, so they never match`);
+      if (found.tooLong > 0)
+        add(
+          'warn',
+          subject,
+          `${what}: ${found.tooLong} product ids are longer than 255 characters: the catalogue and the events ignore them, so they never match`,
+        );
     } catch (caught) {
       add('warn', subject, `${what}: the cross-check did not run: ${errorText(caught)}`);
     }
@@ -250,7 +273,14 @@ async function checkCatalogue(config: Config, source: Source, cost: CostContext,
  * Which of a model's columns are `timestamp without time zone`, and the zone they are read in: stated
  * (`source.timezone`, ok) or taken from the shop database's TimeZone setting (a warning: the operator should say).
  */
-async function checkNaiveTimes(source: Source, spec: ModelSpec, query: string, values: readonly unknown[], columns: ReadonlySet<string>, add: Add): Promise<void> {
+async function checkNaiveTimes(
+  source: Source,
+  spec: ModelSpec,
+  query: string,
+  values: readonly unknown[],
+  columns: ReadonlySet<string>,
+  add: Add,
+): Promise<void> {
   let naive: string[];
   try {
     const types = await modelColumnTypes(source, query, columns, values);
@@ -266,7 +296,10 @@ async function checkNaiveTimes(source: Source, spec: ModelSpec, query: string, v
     add('ok', spec.subject, `${list}: read as wall time in ${zone.name} (source.timezone)`);
     return;
   }
-  const whence = zone.from === 'database' ? `the shop database's TimeZone setting` : `UTC (the shop database's TimeZone ${JSON.stringify(zone.databaseSetting ?? '')} is not a zone name the connector knows)`;
+  const whence =
+    zone.from === 'database'
+      ? `the shop database's TimeZone setting`
+      : `UTC (the shop database's TimeZone ${JSON.stringify(zone.databaseSetting ?? '')} is not a zone name the connector knows)`;
   add(
     'warn',
     spec.subject,
@@ -280,7 +313,8 @@ async function checkRepeatedOrders(source: Source, query: string, add: Add): Pro
   try {
     const repeated = await repeatedOrders(source, query);
     // Said only when broken: the model's ok line already stands for its shape.
-    if (repeated.length > 0) add('error', subject, `${repeatedKeysText(ORDERS_MODEL, 'order_id', repeated)}; a run stops on it before sending anything (exit 2)`);
+    if (repeated.length > 0)
+      add('error', subject, `${repeatedKeysText(ORDERS_MODEL, 'order_id', repeated)}; a run stops on it before sending anything (exit 2)`);
   } catch (caught) {
     add('warn', subject, `could not check that each order_id comes once (${errorText(caught)}): a run checks its own range before it sends`);
   }
@@ -305,9 +339,24 @@ function checkOrderSyncRoad(config: Config, columns: ReadonlySet<string>, add: A
     return;
   }
   const identifiers = CUSTOMER_IDENTIFIERS.filter((c) => columns.has(c));
-  if (!columns.has('status')) add('warn', subject, 'set, but the orders model has no status column: the order-sync API takes no order without one, and cancellations and returns are never told');
-  else if (identifiers.length === 0) add('warn', subject, `set, but the orders model gives no customer identifier (${CUSTOMER_IDENTIFIERS.join(', ')}): the order-sync API takes no order without one`);
-  else add('ok', subject, `set: history goes through the order-sync API with real dates, and status changes and returns are told (customers by ${identifiers.join(', ')})`);
+  if (!columns.has('status'))
+    add(
+      'warn',
+      subject,
+      'set, but the orders model has no status column: the order-sync API takes no order without one, and cancellations and returns are never told',
+    );
+  else if (identifiers.length === 0)
+    add(
+      'warn',
+      subject,
+      `set, but the orders model gives no customer identifier (${CUSTOMER_IDENTIFIERS.join(', ')}): the order-sync API takes no order without one`,
+    );
+  else
+    add(
+      'ok',
+      subject,
+      `set: history goes through the order-sync API with real dates, and status changes and returns are told (customers by ${identifiers.join(', ')})`,
+    );
 }
 
 /** Judge the model's columns (read with LIMIT 0). Returns them, or undefined when the model does not run. */
@@ -351,7 +400,11 @@ async function checkState(config: Config, add: Add, timeoutMs: number): Promise<
     try {
       const info = await withTimeout(stateServer(db), timeoutMs, `no answer within ${timeoutMs / 1000} s`);
       if (info.readOnly) {
-        add('error', 'state', `the state database ${where} is read-only${info.standby ? ' (a standby)' : ''}: the connector writes its watermarks, ledger and failures there`);
+        add(
+          'error',
+          'state',
+          `the state database ${where} is read-only${info.standby ? ' (a standby)' : ''}: the connector writes its watermarks, ledger and failures there`,
+        );
         return;
       }
       server = `${where} (PostgreSQL ${info.version})`;

@@ -129,12 +129,20 @@ async function judgeKeyset(ctx: CostContext, plan: PlanNode, facts: ReadonlyMap<
   const order = orderingOf(plan);
   if (order.kind === 'ordered') {
     const index = findNode(order.node, (n) => n.indexName !== undefined);
-    ctx.add('ok', ORDERS, `pages are read in (updated_at, order_id) order${index ? ` from index ${index.indexName ?? ''}${index.relation ? ` on ${index.relation}` : ''}` : ''}, without a sort`);
+    ctx.add(
+      'ok',
+      ORDERS,
+      `pages are read in (updated_at, order_id) order${index ? ` from index ${index.indexName ?? ''}${index.relation ? ` on ${index.relation}` : ''}` : ''}, without a sort`,
+    );
     return new Set();
   }
   const target = sortIndex(order.node);
   if (order.kind === 'incremental') {
-    ctx.add('ok', ORDERS, `an index serves updated_at and each group of equal updated_at is sorted by order_id (incremental sort)${target.table ? ` on ${target.table}` : ''}`);
+    ctx.add(
+      'ok',
+      ORDERS,
+      `an index serves updated_at and each group of equal updated_at is sorted by order_id (incremental sort)${target.table ? ` on ${target.table}` : ''}`,
+    );
     return new Set();
   }
   const covered = sortedScans(order.node, target.table);
@@ -154,15 +162,26 @@ async function judgeKeyset(ctx: CostContext, plan: PlanNode, facts: ReadonlyMap<
     ctx.add(...unusedIndex(ORDERS, 'updated_at, order_id', existing, target.table ?? '', scan, order.node, facts));
     return covered;
   }
-  ctx.add('warn', ORDERS, `no index serves ORDER BY updated_at, order_id: create one, e.g. ${target.sql}; the plan sorts ${scan} for every page${smallNote(order.node, facts)}`, {
-    fix: { sql: [target.sql] },
-  });
+  ctx.add(
+    'warn',
+    ORDERS,
+    `no index serves ORDER BY updated_at, order_id: create one, e.g. ${target.sql}; the plan sorts ${scan} for every page${smallNote(order.node, facts)}`,
+    {
+      fix: { sql: [target.sql] },
+    },
+  );
   return covered;
 }
 
 /** A snapshot model (carts, wishlists): its page after a real did. */
 export async function checkSnapshotCost(ctx: CostContext, subject: string, query: string, pageSize: number): Promise<void> {
-  await keyedCost(ctx, subject, query, pageSize, { key: 'did', order: 'did::text COLLATE "C"', fallback: '(device_id COLLATE "C")', noun: 'lines', probe: probeSnapshotPage });
+  await keyedCost(ctx, subject, query, pageSize, {
+    key: 'did',
+    order: 'did::text COLLATE "C"',
+    fallback: '(device_id COLLATE "C")',
+    noun: 'lines',
+    probe: probeSnapshotPage,
+  });
 }
 
 /** A catalogue model (categories, products): its page after a real id, as the reconcile reads it. */
@@ -178,7 +197,13 @@ export async function checkCatalogueCost(ctx: CostContext, subject: string, quer
 
 /** The events model: its page after a real event_key. */
 export async function checkEventsCost(ctx: CostContext, query: string, pageSize: number): Promise<void> {
-  await keyedCost(ctx, 'jobs.events.query', query, pageSize, { key: 'event_key', order: 'event_key::text COLLATE "C"', fallback: '(event_key COLLATE "C")', noun: 'rows', probe: probeEventsPage });
+  await keyedCost(ctx, 'jobs.events.query', query, pageSize, {
+    key: 'event_key',
+    order: 'event_key::text COLLATE "C"',
+    fallback: '(event_key COLLATE "C")',
+    noun: 'rows',
+    probe: probeEventsPage,
+  });
 }
 
 interface KeyedModel {
@@ -249,7 +274,9 @@ async function existingIndex(source: Source, table: string | undefined, columns:
   const wanted = splitColumns(columns);
   if (wanted.length === 0) return undefined;
   const facts = await tableFacts(source, table).catch(() => undefined);
-  return facts?.indexes.find((index) => index.predicate === null && wanted.every((c, i) => index.columns[i] !== undefined && sameColumn(index.columns[i] ?? '', c)));
+  return facts?.indexes.find(
+    (index) => index.predicate === null && wanted.every((c, i) => index.columns[i] !== undefined && sameColumn(index.columns[i] ?? '', c)),
+  );
 }
 
 /** `(updated_at, number)` → ['updated_at', 'number']; commas inside parentheses (expressions) are kept. */
@@ -270,7 +297,8 @@ function splitColumns(text: string): string[] {
   return out;
 }
 
-const sameColumn = (a: string, b: string): boolean => a.replace(/"/g, '').replace(/\s+/g, ' ').toLowerCase() === b.replace(/"/g, '').replace(/\s+/g, ' ').toLowerCase();
+const sameColumn = (a: string, b: string): boolean =>
+  a.replace(/"/g, '').replace(/\s+/g, ' ').toLowerCase() === b.replace(/"/g, '').replace(/\s+/g, ' ').toLowerCase();
 
 /**
  * The index that would serve the order exists, but this plan sorts anyway: never advise it again. On a small table the
@@ -288,12 +316,21 @@ function unusedIndex(
   const small = smallNote(sort, facts);
   const has = `index ${index.name} on ${table} (${index.columns.join(', ')}) exists for ORDER BY ${order}`;
   if (small !== '') return ['ok', subject, `${has}; this plan sorts ${scan} instead${small}`];
-  return ['warn', subject, `${has}, but the plan sorts ${scan} for every page instead of reading it: the model's joins or conditions keep the planner from it (check that the ORDER BY columns are the indexed table's own columns, and ANALYZE the table)`];
+  return [
+    'warn',
+    subject,
+    `${has}, but the plan sorts ${scan} for every page instead of reading it: the model's joins or conditions keep the planner from it (check that the ORDER BY columns are the indexed table's own columns, and ANALYZE the table)`,
+  ];
 }
 
 function reportScans(ctx: CostContext, subject: string, scans: readonly ScanAdvice[]): void {
   for (const scan of scans) {
-    ctx.add('warn', subject, `${scan.relation} (~${count(scan.tableRows)} rows) is read in full for every page ${scan.reason}: ${scan.remedy}`, scan.fix ? { fix: scan.fix } : {});
+    ctx.add(
+      'warn',
+      subject,
+      `${scan.relation} (~${count(scan.tableRows)} rows) is read in full for every page ${scan.reason}: ${scan.remedy}`,
+      scan.fix ? { fix: scan.fix } : {},
+    );
   }
 }
 
@@ -331,7 +368,10 @@ function sortInput(sort: PlanNode, facts: ReadonlyMap<string, TableFacts>): stri
   if (!input) return 'its input';
   if (input.type !== 'Seq Scan') return `a ${input.type.toLowerCase()}${input.relation ? ` of ${input.relation}` : ''} (~${count(input.rows)} rows)`;
   const table = input.relation === undefined ? undefined : facts.get(input.relation)?.rows;
-  const rows = table !== undefined && table >= 0 && table > input.rows ? `~${count(table)} rows, ~${count(input.rows)} of them past the cursor` : `~${count(input.rows)} rows`;
+  const rows =
+    table !== undefined && table >= 0 && table > input.rows
+      ? `~${count(table)} rows, ~${count(input.rows)} of them past the cursor`
+      : `~${count(input.rows)} rows`;
   return `a sequential scan${input.relation ? ` of ${input.relation}` : ''} (${rows})`;
 }
 
@@ -339,7 +379,9 @@ function smallNote(sort: PlanNode, facts: ReadonlyMap<string, TableFacts>): stri
   const input = sort.children[0];
   const table = input?.relation === undefined ? undefined : facts.get(input.relation)?.rows;
   const rows = table !== undefined && table >= 0 ? table : (input?.rows ?? sort.rows);
-  return rows < SMALL_TABLE_ROWS ? ` (the planner expects only ~${Math.round(rows)} rows and may sort that few even where an index exists; check again when the table has grown)` : '';
+  return rows < SMALL_TABLE_ROWS
+    ? ` (the planner expects only ~${Math.round(rows)} rows and may sort that few even where an index exists; check again when the table has grown)`
+    : '';
 }
 
 function failure(ctx: CostContext, caught: unknown): string {

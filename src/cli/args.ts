@@ -130,6 +130,7 @@ function instant(name: string, raw: string): Date {
 }
 
 function road(raw: string): 'push' | 'sync' {
-  if (raw !== 'push' && raw !== 'sync') throw new ConfigError(`--via: must be push (live purchases, dated when they arrive) or sync (the order-sync API, real dates) (got "${raw}")`);
+  if (raw !== 'push' && raw !== 'sync')
+    throw new ConfigError(`--via: must be push (live purchases, dated when they arrive) or sync (the order-sync API, real dates) (got "${raw}")`);
   return raw;
 }

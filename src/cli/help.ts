@@ -2,7 +2,9 @@
 import { COMMANDS } from '../../jobs/index.js';
 
 /** A usage too long for its column puts the summary on the next line, in the column. */
-const jobCommands = COMMANDS.map((c) => (c.usage.length < 32 ? `  ${c.usage.padEnd(33)}${c.summary}` : `  ${c.usage}\n  ${''.padEnd(33)}${c.summary}`)).join('\n');
+const jobCommands = COMMANDS.map((c) => (c.usage.length < 32 ? `  ${c.usage.padEnd(33)}${c.summary}` : `  ${c.usage}\n  ${''.padEnd(33)}${c.summary}`)).join(
+  '\n',
+);
 
 export const HELP = `personaclick-sync: keep PersonaClick in step with your shop's Postgres.
 

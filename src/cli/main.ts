@@ -96,7 +96,12 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     const code = exitCodeForError(error);
     const text = code === ExitCode.usage || error instanceof DatabaseUnreachableError ? error.message : `${error.name}: ${error.message}`;
     // A config error's lines stay lines (each rule on its own); each is outward text (outward.ts).
-    io.stderr.write(`personaclick-sync: ${text.split('\n').map((line) => outwardText(line, secrets)).join('\n')}\n`);
+    io.stderr.write(
+      `personaclick-sync: ${text
+        .split('\n')
+        .map((line) => outwardText(line, secrets))
+        .join('\n')}\n`,
+    );
     return code;
   }
 }
@@ -126,7 +131,10 @@ async function migrateCommand(config: Config, log: Logger, io: CliIo): Promise<n
     const { applied } = await migrate(db).catch((caught: unknown) => {
       throw refusedMigration(caught, config);
     });
-    log.info({ schema: config.state.schema, applied, database: redactUrl(config.state.url) }, applied.length > 0 ? 'migrations applied' : 'state schema already up to date');
+    log.info(
+      { schema: config.state.schema, applied, database: redactUrl(config.state.url) },
+      applied.length > 0 ? 'migrations applied' : 'state schema already up to date',
+    );
     io.stdout.write(applied.length > 0 ? `Applied ${applied.join(', ')} in schema ${config.state.schema}\n` : `Schema ${config.state.schema} is up to date\n`);
     return ExitCode.ok;
   } finally {
@@ -191,7 +199,10 @@ function onShutdownSignals(config: Config, log: Logger): { stop: AbortSignal; re
     // Whatever still holds the process (a statement behind a lock, a server that never answers), it ends within the
     // shutdown deadline and SHUTDOWN_GRACE_MS: the next run resumes from the last checkpoint.
     backstop = setTimeout(() => {
-      log.error({ signal: sig, deadlineMs: config.delivery.shutdownDeadlineMs, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: the shutdown deadline passed with work still open; leaving now (the next run resumes from the last checkpoint)');
+      log.error(
+        { signal: sig, deadlineMs: config.delivery.shutdownDeadlineMs, graceMs: SHUTDOWN_GRACE_MS },
+        'stopping: the shutdown deadline passed with work still open; leaving now (the next run resumes from the last checkpoint)',
+      );
       process.exit(code);
     }, config.delivery.shutdownDeadlineMs + SHUTDOWN_GRACE_MS);
     backstop.unref();
@@ -220,7 +231,13 @@ async function scheduleCommand(config: Config, log: Logger, io: CliIo): Promise<
   try {
     if (metrics && config.metrics.port !== undefined) {
       const { startMetricsServer } = await import('../metrics/server.js');
-      server = await startMetricsServer({ port: config.metrics.port, host: config.metrics.host, metrics, log, health: () => ({ ok: !signals.stop.aborted, jobs: lastRuns }) });
+      server = await startMetricsServer({
+        port: config.metrics.port,
+        host: config.metrics.host,
+        metrics,
+        log,
+        health: () => ({ ok: !signals.stop.aborted, jobs: lastRuns }),
+      });
       // Where it really listens (the address bound, not a guess).
       log.info({ url: server.url, host: server.host, port: server.port }, 'serving /metrics and /healthz');
     }
@@ -256,14 +273,25 @@ async function jobCommand(
   try {
     const tty = io.stderr === process.stderr && process.stderr.isTTY ? process.stderr : undefined;
     const observer = createMonitor({ config, metrics: exporter?.metrics });
-    const summaries = await launchJob(config, launchable, { dryRun: args.dryRun, limit: args.limit, shard, out: io.stdout, log, signal: signals.stop, progressTty: tty, observer, confirm: askOn(io) });
+    const summaries = await launchJob(config, launchable, {
+      dryRun: args.dryRun,
+      limit: args.limit,
+      shard,
+      out: io.stdout,
+      log,
+      signal: signals.stop,
+      progressTty: tty,
+      observer,
+      confirm: askOn(io),
+    });
     let code: number = ExitCode.ok;
     for (const summary of summaries) {
       if (summary.error && summary.status !== 'interrupted') io.stderr.write(`personaclick-sync: ${outwardText(summary.error.message, secretsOf(config))}\n`);
       const runCode = exitCodeForRun(summary, signals.received());
       if (code === ExitCode.ok) code = runCode;
     }
-    for (const problem of (await exporter?.flush(log, summaries.length > 0)) ?? []) io.stderr.write(`personaclick-sync: ${outwardText(problem, secretsOf(config))}\n`);
+    for (const problem of (await exporter?.flush(log, summaries.length > 0)) ?? [])
+      io.stderr.write(`personaclick-sync: ${outwardText(problem, secretsOf(config))}\n`);
     return code;
   } finally {
     signals.dispose();
@@ -273,7 +301,9 @@ async function jobCommand(
 async function sandboxCommand(args: CliArgs, io: CliIo): Promise<number> {
   const { startSandbox, SANDBOX_SHOP_SECRET } = await import('../sandbox/index.js');
   const sandbox = await startSandbox({ port: args.port ?? 8080, ...(args.shop ? { shopIds: [args.shop] } : {}) });
-  io.stdout.write(`PersonaClick sandbox listening on ${sandbox.url} (control: ${sandbox.url}/__sandbox/stats; the order-sync API's shop secret: ${SANDBOX_SHOP_SECRET}). Ctrl-C to stop.\n`);
+  io.stdout.write(
+    `PersonaClick sandbox listening on ${sandbox.url} (control: ${sandbox.url}/__sandbox/stats; the order-sync API's shop secret: ${SANDBOX_SHOP_SECRET}). Ctrl-C to stop.\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

@@ -51,10 +51,17 @@ export async function reportCommand(config: Config, args: CliArgs, io: CliIo): P
   }
   const sample = args.verify === undefined ? undefined : new EvenSample<DeliveredOrder>(args.verify);
   const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
-  const source = openSource({ url: config.source.url, poolSize: config.source.poolSize, statementTimeoutMs: config.source.statementTimeoutMs, applicationName: config.source.applicationName, timezone: config.source.timezone });
+  const source = openSource({
+    url: config.source.url,
+    poolSize: config.source.poolSize,
+    statementTimeoutMs: config.source.statementTimeoutMs,
+    applicationName: config.source.applicationName,
+    timezone: config.source.timezone,
+  });
   try {
     const pending = await pendingMigrations(state);
-    if (pending.length > 0) throw new ConfigError(`the state schema "${config.state.schema}" needs migrations (${pending.join(', ')}): run personaclick-sync migrate`);
+    if (pending.length > 0)
+      throw new ConfigError(`the state schema "${config.state.schema}" needs migrations (${pending.join(', ')}): run personaclick-sync migrate`);
     const data = await collectReport(config, source, state, range, new Date(), sample);
     let verified: VerifyResult | undefined;
     if (sample !== undefined) {
@@ -76,7 +83,14 @@ export async function reportCommand(config: Config, args: CliArgs, io: CliIo): P
     // What was read back comes from PersonaClick's answers, scrubbed there; once more here (outward.ts): the secrets in
     // any spelling and the customers' e-mails and phones; each line of the text form one printable, bounded line.
     const secrets = secretsOf(config);
-    io.stdout.write(args.json ? terminalSafeJson(maskAll(text, secrets)) : text.split('\n').map((line) => outwardText(line, secrets, 10_000)).join('\n'));
+    io.stdout.write(
+      args.json
+        ? terminalSafeJson(maskAll(text, secrets))
+        : text
+            .split('\n')
+            .map((line) => outwardText(line, secrets, 10_000))
+            .join('\n'),
+    );
     if (verified?.emptyForAll === true) return ExitCode.apiUnavailable;
     return verified !== undefined && !confirmed(verified) ? ExitCode.mismatch : ExitCode.ok;
   } finally {

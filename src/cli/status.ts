@@ -17,7 +17,24 @@ export interface StatusReport {
   schema: string;
   pendingMigrations: string[];
   watermarks: { name: string; ts: string; key: string | null; updatedAt: string }[];
-  runs: { id: string; job: string; mode: string; shard: string | null; status: string; startedAt: string; finishedAt: string | null; read: number; sent: number; skipped: number; invalid: number; rejected: number; retries: number; warnings: number; error: string | null; notice: string | null }[];
+  runs: {
+    id: string;
+    job: string;
+    mode: string;
+    shard: string | null;
+    status: string;
+    startedAt: string;
+    finishedAt: string | null;
+    read: number;
+    sent: number;
+    skipped: number;
+    invalid: number;
+    rejected: number;
+    retries: number;
+    warnings: number;
+    error: string | null;
+    notice: string | null;
+  }[];
   /**
    * By job and class; class `warning`: delivered without optional fields whose values were bad (replay resends them
    * once fixed); class `unconfirmed`: delivered orders report --verify found missing or different at PersonaClick.
@@ -38,7 +55,8 @@ export async function statusReport(db: StateDb, secrets: readonly string[] = [])
   const shown = (text: string): string => outwardText(text, secrets, 500);
   const maybe = (text: string | null): string | null => (text === null ? null : shown(text));
   const pending = await pendingMigrations(db);
-  if (pending.length > 0) return { schema: db.schema, pendingMigrations: pending, watermarks: [], runs: [], delivered: [], openFailures: [], recentFailures: [], notified: [] };
+  if (pending.length > 0)
+    return { schema: db.schema, pendingMigrations: pending, watermarks: [], runs: [], delivered: [], openFailures: [], recentFailures: [], notified: [] };
   const [watermarks, runs, delivered, open, recent, notified] = await Promise.all([
     listWatermarks(db),
     lastRuns(db, 10),
@@ -47,7 +65,10 @@ export async function statusReport(db: StateDb, secrets: readonly string[] = [])
     listOpenFailures(db, { limit: 5 }),
     listNotifiedStates(db),
   ]);
-  const notices = await runNotices(db, runs.map((r) => r.id));
+  const notices = await runNotices(
+    db,
+    runs.map((r) => r.id),
+  );
   return {
     schema: db.schema,
     pendingMigrations: [],

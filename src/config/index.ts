@@ -1,9 +1,5 @@
 /** Configuration: YAML file + environment, validated once (docs/configuration.md). */
-export {
-  loadConfig,
-  parseConfig,
-  type LoadConfigOptions,
-} from './load.js';
+export { loadConfig, parseConfig, type LoadConfigOptions } from './load.js';
 export { secretsOf, redactUrl } from './secrets.js';
 export { interpolateString } from './interpolate.js';
 export {

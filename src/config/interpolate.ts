@@ -20,10 +20,7 @@ export interface Interpolated {
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
 /** Replace references in one string. */
-export function interpolateString(
-  text: string,
-  env: NodeJS.ProcessEnv,
-): { value: string; problems: string[] } {
+export function interpolateString(text: string, env: NodeJS.ProcessEnv): { value: string; problems: string[] } {
   const problems: string[] = [];
   let out = '';
   let i = 0;

@@ -93,7 +93,10 @@ function int(min: number, max?: number, note = '') {
 /** A number above 0 and at most `max`. */
 function positiveNumber(max: number) {
   const rule = `must be a number above 0 and at most ${max}`;
-  return z.preprocess(coerceNumber, z.number({ error: rule }).refine((n) => Number.isFinite(n) && n > 0 && n <= max, { error: rule }));
+  return z.preprocess(
+    coerceNumber,
+    z.number({ error: rule }).refine((n) => Number.isFinite(n) && n > 0 && n <= max, { error: rule }),
+  );
 }
 
 /** delivery.concurrency: an integer, or 'auto' (any case) for the adaptive limit. */
@@ -108,12 +111,18 @@ function intOrAuto(min: number, max: number, note: string) {
 
 function nonNegativeNumber() {
   const rule = 'must be a number of at least 0';
-  return z.preprocess(coerceNumber, z.number({ error: rule }).refine((n) => Number.isFinite(n) && n >= 0, { error: rule }));
+  return z.preprocess(
+    coerceNumber,
+    z.number({ error: rule }).refine((n) => Number.isFinite(n) && n >= 0, { error: rule }),
+  );
 }
 
 function fraction() {
   const rule = 'must be a number from 0 to 1';
-  return z.preprocess(coerceNumber, z.number({ error: rule }).refine((n) => Number.isFinite(n) && n >= 0 && n <= 1, { error: rule }));
+  return z.preprocess(
+    coerceNumber,
+    z.number({ error: rule }).refine((n) => Number.isFinite(n) && n >= 0 && n <= 1, { error: rule }),
+  );
 }
 
 function isHttpUrl(value: string): boolean {
@@ -206,11 +215,12 @@ const personaclickShape = {
       .min(1, { error: 'must be a non-empty string' })
       .regex(NO_CONTROL, { error: 'must not hold NUL or other control characters' }),
   ),
-  shopSecret: z
-    .preprocess((v) => numberToString(emptyAsUnset(v)), z.string({ error: 'must be a string' }).optional())
-    .optional(),
+  shopSecret: z.preprocess((v) => numberToString(emptyAsUnset(v)), z.string({ error: 'must be a string' }).optional()).optional(),
   stream: z
-    .preprocess(numberToString, z.string({ error: 'must be 1 to 16 letters or digits' }).regex(/^[A-Za-z0-9]{1,16}$/, { error: 'must be 1 to 16 letters or digits' }))
+    .preprocess(
+      numberToString,
+      z.string({ error: 'must be 1 to 16 letters or digits' }).regex(/^[A-Za-z0-9]{1,16}$/, { error: 'must be 1 to 16 letters or digits' }),
+    )
     .default(DEFAULTS.personaclick.stream),
   timeoutMs: int(100, 120_000).default(DEFAULTS.personaclick.timeoutMs),
   /** With a shopSecret, an http:// URL to another machine is refused (the secret would travel in clear) unless this is true. */
@@ -250,7 +260,13 @@ const sourceShape = {
     .default(DEFAULTS.source.applicationName)
     .refine((name) => NO_CONTROL.test(name), { error: 'must not hold NUL or other control characters' }),
   timezone: z
-    .preprocess(emptyAsUnset, z.string({ error: 'must be an IANA time zone name such as Europe/Berlin' }).refine(isTimeZone, { error: 'must be an IANA time zone name such as Europe/Berlin' }).optional())
+    .preprocess(
+      emptyAsUnset,
+      z
+        .string({ error: 'must be an IANA time zone name such as Europe/Berlin' })
+        .refine(isTimeZone, { error: 'must be an IANA time zone name such as Europe/Berlin' })
+        .optional(),
+    )
     .optional(),
   /**
    * Runs refuse a source role that is a superuser or may write the shop's tables (docs/security.md gives the
@@ -312,9 +328,12 @@ const pageSize = (def: number) => int(1, 50_000).default(def);
 
 /** A list of the shop's own status names. */
 const statusList = (example: string) =>
-  z.array(z.preprocess(numberToString, z.string({ error: 'must be a list of status names (strings)' }).min(1, { error: 'must be a list of status names (strings)' })), {
-    error: `must be a list of status names (strings), ${example}`,
-  });
+  z.array(
+    z.preprocess(numberToString, z.string({ error: 'must be a list of status names (strings)' }).min(1, { error: 'must be a list of status names (strings)' })),
+    {
+      error: `must be a list of status names (strings), ${example}`,
+    },
+  );
 
 const ordersShape = {
   query: sql(),
@@ -361,7 +380,10 @@ const productsShape = {
   /** The shop has zero prices enabled (an administrator's setting on PersonaClick's side): price 0 is then allowed. */
   zeroPrices: flag(false),
   /** The currency of a product whose row has no currency column (e.g. RUB, USD). */
-  currency: z.preprocess(emptyAsUnset, z.string({ error: 'must be a currency code such as USD' }).min(1, { error: 'must be a currency code such as USD' }).optional()),
+  currency: z.preprocess(
+    emptyAsUnset,
+    z.string({ error: 'must be a currency code such as USD' }).min(1, { error: 'must be a currency code such as USD' }).optional(),
+  ),
   /** sync products: rows changed up to this many seconds ago are left for the next run (commits in flight). */
   settleSeconds: int(0, 604_800).default(DEFAULTS.products.settleSeconds),
 };

@@ -64,7 +64,7 @@ export function answerJson(answer: Answer): unknown {
 /** The `status` field of a JSON object body, as text; undefined when there is none. */
 export function apiStatusOf(json: unknown): string | undefined {
   if (json === null || typeof json !== 'object' || Array.isArray(json) || !('status' in json)) return undefined;
-  const status = (json).status;
+  const status = json.status;
   return typeof status === 'string' ? status : String(status);
 }
 

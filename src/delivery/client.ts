@@ -42,7 +42,13 @@ export class PersonaClickClient {
     const path = `${this.basePath}${req.path}`;
     let answer: ReadAnswer;
     try {
-      answer = await this.http.exchange({ method: req.method ?? 'POST', path, headers: REQUEST_HEADERS, body: JSON.stringify(req.body), capBytes: ANSWER_CAP_BYTES });
+      answer = await this.http.exchange({
+        method: req.method ?? 'POST',
+        path,
+        headers: REQUEST_HEADERS,
+        body: JSON.stringify(req.body),
+        capBytes: ANSWER_CAP_BYTES,
+      });
     } catch (caught) {
       throw noAnswer(toError(caught));
     }
@@ -64,7 +70,14 @@ const REQUEST_HEADERS = { 'content-type': 'application/json', accept: 'applicati
 /** No answer at all: the deadline passed, or the network failed on the way. Transient either way. */
 function noAnswer(error: Error): ApiError {
   if (error instanceof RequestTimeout) {
-    return new ApiError(`timed out after ${error.timeoutMs} ms (personaclick.timeoutMs bounds the whole request)`, undefined, NETWORK_ERROR_CLASS, '', undefined, { cause: error });
+    return new ApiError(
+      `timed out after ${error.timeoutMs} ms (personaclick.timeoutMs bounds the whole request)`,
+      undefined,
+      NETWORK_ERROR_CLASS,
+      '',
+      undefined,
+      { cause: error },
+    );
   }
   const code = (error as { code?: unknown }).code;
   const label = typeof code === 'string' ? code : error.name;
@@ -82,13 +95,22 @@ function judge(path: string, url: string, answer: ReadAnswer): SendResult {
   if (status >= 200 && status < 300) {
     const apiStatus = apiStatusOf(json);
     if (apiStatus !== undefined && apiStatus !== 'success') {
-      throw new ApiError(`HTTP ${status} with status "${storableText(apiStatus, 60)}": ${readMessage(json) ?? body}`, status, verdict, body, undefined, { path });
+      throw new ApiError(`HTTP ${status} with status "${storableText(apiStatus, 60)}": ${readMessage(json) ?? body}`, status, verdict, body, undefined, {
+        path,
+      });
     }
     throw new ApiError(`HTTP ${status} on ${path} is not the documented success (${describeBody(answer)})`, status, verdict, body);
   }
   const message = readMessage(json) ?? (body || 'no message');
   const why = pathStatusWhy(path, status);
-  throw new ApiError(`HTTP ${status}: ${message}${why === undefined ? '' : ` (${why})`}`, status, verdict, body, parseRetryAfter(answer.headers['retry-after']), { path });
+  throw new ApiError(
+    `HTTP ${status}: ${message}${why === undefined ? '' : ` (${why})`}`,
+    status,
+    verdict,
+    body,
+    parseRetryAfter(answer.headers['retry-after']),
+    { path },
+  );
 }
 
 function describeBody(answer: Answer): string {

@@ -282,7 +282,8 @@ export class AdaptiveLimiter {
     this.probe = undefined;
     // Where overload begins: just above where a cut from slow start (which doubled past it) or to what the server
     // has been taking lands; otherwise where the overload answer came.
-    if (reason === 'congestion' || (reason === 'overload' && this.slowStart)) this.overloadedAt = Math.min(this.value, Math.max(next, this.min) / NEAR_OVERLOAD);
+    if (reason === 'congestion' || (reason === 'overload' && this.slowStart))
+      this.overloadedAt = Math.min(this.value, Math.max(next, this.min) / NEAR_OVERLOAD);
     else if (reason === 'overload') this.overloadedAt = this.value;
     this.backUpTo = reason === 'latency rise' ? (this.value + next) / 2 : undefined;
     this.slowStart = false;

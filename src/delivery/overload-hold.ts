@@ -30,7 +30,6 @@ const RECOVERED_AFTER = 32;
 
 type State = 'open' | 'held' | 'probing' | 'recovering';
 
-
 export class OverloadHold {
   private state: State = 'open';
   private lastOverloadAt = Number.NEGATIVE_INFINITY;

@@ -28,9 +28,7 @@ export interface DeliveryOptions {
   maxRetryAfterMs?: number;
 }
 
-export type Outcome =
-  | { kind: 'delivered'; attempts: number }
-  | { kind: 'rejected'; status: number | undefined; reason: string; attempts: number };
+export type Outcome = { kind: 'delivered'; attempts: number } | { kind: 'rejected'; status: number | undefined; reason: string; attempts: number };
 
 export interface DeliveryStats {
   sent: number;

@@ -76,10 +76,13 @@ export class RateGate {
       const now = performance.now();
       const earliest = this.earliestStart(now);
       if (earliest > now) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          this.pump();
-        }, timerMs(Math.ceil(earliest - now)));
+        this.timer = setTimeout(
+          () => {
+            this.timer = undefined;
+            this.pump();
+          },
+          timerMs(Math.ceil(earliest - now)),
+        );
         return;
       }
       const waiter = this.waiters.shift();

@@ -101,7 +101,11 @@ export async function buildCarts(db: PGlite, opts: CartOptions = {}): Promise<Ca
   const carts = new Map<string, CartLine[]>();
   const wishlists = new Map<string, string[]>();
   for (const [i, did] of devices.entries()) {
-    if (i % 5 !== 4) carts.set(did, products(int(1, 4)).map((productId) => ({ productId, qty: int(1, 3) })));
+    if (i % 5 !== 4)
+      carts.set(
+        did,
+        products(int(1, 4)).map((productId) => ({ productId, qty: int(1, 3) })),
+      );
     if (i % 3 !== 2) wishlists.set(did, products(int(1, 4)));
   }
 

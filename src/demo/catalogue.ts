@@ -69,27 +69,46 @@ export async function runCatalogueDemo(ctx: { services: Services; sandbox: Sandb
     const p = catalogue.products.get(id);
     return p && { available: p.available, removed: p.removed };
   };
-  return { products, first, second, heldAfterFirst, inStockAfterFirst, requestsSecond, outOfStock: view(OUT_OF_STOCK), deleted: view(DELETED), errors: catalogue.errors.length };
+  return {
+    products,
+    first,
+    second,
+    heldAfterFirst,
+    inStockAfterFirst,
+    requestsSecond,
+    outOfStock: view(OUT_OF_STOCK),
+    deleted: view(DELETED),
+    errors: catalogue.errors.length,
+  };
 }
 
 export function printCatalogue(print: Print, o: CatalogueOutcome): void {
   print(`The catalogue: ${o.products} products in 2 categories under one root, mirrored onto the catalogue imports`);
-  const line = (s: RunSummary) => `  ${s.job.padEnd(11)} read ${pad(s.read)}   sent ${pad(s.sent)}   skipped ${pad(s.skipped)}   invalid ${pad(s.invalid)}  (${s.status})`;
+  const line = (s: RunSummary) =>
+    `  ${s.job.padEnd(11)} read ${pad(s.read)}   sent ${pad(s.sent)}   skipped ${pad(s.skipped)}   invalid ${pad(s.invalid)}  (${s.status})`;
   print('First night: reconcile products (categories first)');
   for (const s of o.first) print(line(s));
   print(`  PersonaClick holds ${o.heldAfterFirst} products, ${o.inStockAfterFirst} in stock`);
   print(`Second night: ${OUT_OF_STOCK} sold out, ${DELETED} deleted in the shop`);
   for (const s of o.second) print(line(s));
   print(`  requests: ${o.requestsSecond.join(', ') || 'none'}  (never the PATCH that marks unlisted products out of stock)`);
-  print(`  ${OUT_OF_STOCK}: ${o.outOfStock?.available === false ? 'out of stock' : 'in stock'} at PersonaClick; ${DELETED}: ${o.deleted?.removed === true ? 'removed (out of stock)' : 'still there'}`);
+  print(
+    `  ${OUT_OF_STOCK}: ${o.outOfStock?.available === false ? 'out of stock' : 'in stock'} at PersonaClick; ${DELETED}: ${o.deleted?.removed === true ? 'removed (out of stock)' : 'still there'}`,
+  );
   print();
 }
 
 export function catalogueChecks(o: CatalogueOutcome): Check[] {
   const sent = (runs: RunSummary[]) => runs.map((r) => r.sent);
   return [
-    { ok: o.first.every((r) => r.status === 'done') && sent(o.first).join(',') === `3,${o.products}`, text: `the first night told the 3 categories and all ${o.products} products` },
-    { ok: o.heldAfterFirst === o.products && o.inStockAfterFirst === o.products && o.errors === 0, text: 'PersonaClick holds every product, in stock, and reported no error' },
+    {
+      ok: o.first.every((r) => r.status === 'done') && sent(o.first).join(',') === `3,${o.products}`,
+      text: `the first night told the 3 categories and all ${o.products} products`,
+    },
+    {
+      ok: o.heldAfterFirst === o.products && o.inStockAfterFirst === o.products && o.errors === 0,
+      text: 'PersonaClick holds every product, in stock, and reported no error',
+    },
     { ok: sent(o.second).join(',') === '0,2', text: 'the second night sent exactly the two products that changed' },
     { ok: o.outOfStock?.available === false && o.outOfStock.removed === false, text: `${OUT_OF_STOCK} is out of stock at PersonaClick` },
     { ok: o.deleted?.removed === true && o.deleted.available === false, text: `${DELETED}, deleted in the shop, is removed from PersonaClick's catalogue` },

@@ -63,7 +63,8 @@ export async function runHistoryDemo(ctx: HistoryDemoContext): Promise<HistoryOu
     [delivered.slice(1)],
   );
   const life = await cancelAndReturn(ctx.pglite, delivered[0] ?? '', multi.rows[0]?.id ?? delivered[1] ?? '');
-  const count = async (id: string) => Number((await ctx.pglite.query<{ n: number }>(`SELECT count(*)::int AS n FROM shop.order_lines WHERE order_id = $1`, [id])).rows[0]?.n ?? 0);
+  const count = async (id: string) =>
+    Number((await ctx.pglite.query<{ n: number }>(`SELECT count(*)::int AS n FROM shop.order_lines WHERE order_id = $1`, [id])).rows[0]?.n ?? 0);
   const lines = { cancelled: await count(life.cancelled), returned: await count(life.returned) };
   const before = sandbox.syncArrivals().length;
   const update = await syncOrders(services, opts);
@@ -80,7 +81,10 @@ export function printHistory(print: Print, o: HistoryOutcome): void {
   print(`  orders read       ${pad(o.backfill.read)}`);
   print(`  sent              ${pad(o.backfill.sent)}   in ${o.requests} request(s) to POST /sync/orders (up to 1000 orders each, 40 a minute by default)`);
   print(`  PersonaClick has  ${pad(o.held.length)}   of them, each with its date; e.g.:`);
-  for (const order of o.held.slice(0, 3)) print(`    order ${order.id}  placed ${new Date(order.date * 1000).toISOString().slice(0, 10)}  ${order.status}  ${Object.values(order.identifiers).join(', ')}`);
+  for (const order of o.held.slice(0, 3))
+    print(
+      `    order ${order.id}  placed ${new Date(order.date * 1000).toISOString().slice(0, 10)}  ${order.status}  ${Object.values(order.identifiers).join(', ')}`,
+    );
   print();
   print(`Order lifecycle: order ${o.life.cancelled} was cancelled, and order ${o.life.returned} had one line (${o.life.returnedProduct}) returned.`);
   print(`  personaclick-sync sync orders   (${o.update.status})`);
@@ -89,7 +93,9 @@ export function printHistory(print: Print, o: HistoryOutcome): void {
   print('  PersonaClick now has:');
   for (const order of [o.told.cancelled, o.told.returned]) {
     if (order === undefined) continue;
-    print(`    order ${order.id}  ${order.status}; lines: ${order.lines.map((l) => `${l.id} ×${l.quantity} ${l.status ?? ''}`.trim()).join(', ') || '(as purchased)'}`);
+    print(
+      `    order ${order.id}  ${order.status}; lines: ${order.lines.map((l) => `${l.id} ×${l.quantity} ${l.status ?? ''}`.trim()).join(', ') || '(as purchased)'}`,
+    );
   }
   print();
 }
@@ -98,7 +104,10 @@ export function historyChecks(o: HistoryOutcome): Check[] {
   const datesKept = o.held.every((order) => order.date === o.facts.placed.get(order.id));
   const guests = o.held.filter((order) => order.identifiers.phone !== undefined && order.identifiers.email === undefined).length;
   return [
-    { ok: o.backfill.status === 'done' && o.backfill.sent === o.facts.orders && o.held.length === o.facts.orders, text: `the backfill sent all ${o.facts.orders} older orders through the order-sync API` },
+    {
+      ok: o.backfill.status === 'done' && o.backfill.sent === o.facts.orders && o.held.length === o.facts.orders,
+      text: `the backfill sent all ${o.facts.orders} older orders through the order-sync API`,
+    },
     { ok: datesKept, text: 'PersonaClick holds each older order with the date it was placed, not the day it was sent' },
     { ok: guests === o.facts.guests, text: `the ${o.facts.guests} phone orders without a device went too, named by their phone` },
     { ok: o.purchasesAfter === o.purchasesBefore, text: 'no order went out twice, by either road (no new purchase)' },

@@ -38,7 +38,10 @@ export async function buildHistory(db: PGlite, now: Date, count = 120): Promise<
             LATERAL (SELECT date_trunc('second', $3::timestamptz) - interval '730 days' + (i - $1) * interval '5 days' AS t) p`,
     [first, last, at],
   );
-  const rows = await db.query<{ id: string; placed: string }>(`SELECT id::text, extract(epoch FROM created_at)::bigint::text AS placed FROM shop.orders WHERE id BETWEEN $1 AND $2`, [first, last]);
+  const rows = await db.query<{ id: string; placed: string }>(
+    `SELECT id::text, extract(epoch FROM created_at)::bigint::text AS placed FROM shop.orders WHERE id BETWEEN $1 AND $2`,
+    [first, last],
+  );
   return { orders: count, guests: Math.floor(last / 3) - Math.floor((first - 1) / 3), placed: new Map(rows.rows.map((r) => [r.id, Number(r.placed)])) };
 }
 

@@ -198,7 +198,11 @@ export function mirrorChecks(o: MirrorOutcome): Check[] {
   const done = (n: Night): boolean => n.carts.status === 'done' && n.wishlists.status === 'done';
   const equal = (n: Night): boolean => n.cartsDiffer.length === 0 && n.wishlistsDiffer.length === 0;
   const failures = (n: Night): number => n.carts.invalid + n.carts.rejected + n.wishlists.invalid + n.wishlists.rejected;
-  const keys = (requests: readonly AcceptedRequest[]): string => requests.map((r) => `${kindOf(r)} ${didOf(r)}`).sort().join(',');
+  const keys = (requests: readonly AcceptedRequest[]): string =>
+    requests
+      .map((r) => `${kindOf(r)} ${didOf(r)}`)
+      .sort()
+      .join(',');
 
   const dup = facts.duplicate;
   const dupItems = itemsOf(first.requests.find((r) => isCart(r) && didOf(r) === dup.did) ?? { path: '', body: {}, at: 0 });

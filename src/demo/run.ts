@@ -201,7 +201,12 @@ export function demoConfigYaml(apiUrl: string, now: Date = new Date()): string {
   const input = demoConfigInput(apiUrl, now) as { personaclick: Record<string, unknown>; source: Record<string, unknown> };
   const copyable = {
     ...input,
-    personaclick: { ...input.personaclick, url: '${PERSONACLICK_URL:-https://api.personaclick.com}', shopId: '${PERSONACLICK_SHOP_ID}', shopSecret: '${PERSONACLICK_SHOP_SECRET}' },
+    personaclick: {
+      ...input.personaclick,
+      url: '${PERSONACLICK_URL:-https://api.personaclick.com}',
+      shopId: '${PERSONACLICK_SHOP_ID}',
+      shopSecret: '${PERSONACLICK_SHOP_SECRET}',
+    },
     source: { ...input.source, url: '${SHOP_DATABASE_URL}' },
   };
   return stringifyYaml(copyable, { lineWidth: 0 });
@@ -214,7 +219,9 @@ function demoLogger(): Logger {
 }
 
 function printShop(print: Print, shop: ShopFacts): void {
-  print(`The shop: ${shop.orders} orders with ${shop.lines} lines placed over the last 40 hours (new purchases,\n  within jobs.orders.newPurchaseHours), some made to go wrong on purpose:`);
+  print(
+    `The shop: ${shop.orders} orders with ${shop.lines} lines placed over the last 40 hours (new purchases,\n  within jobs.orders.newPurchaseHours), some made to go wrong on purpose:`,
+  );
   for (const bad of shop.invalid) print(`  - order ${bad.orderId}: ${bad.why} (invalid: the connector refuses to send it)`);
   print(`  - order ${shop.rejected.orderId}: device ${shop.rejected.did}, which the API does not know (rejected: 404)`);
   print(`  - ${shop.freshClicks.length} orders with a campaign click at most 48 h before the order (sent with \`source\`),`);
@@ -271,7 +278,12 @@ function demoChecks(o: Outcomes): Check[] {
     { ok: first.read === shop.orders, text: `it read every order (${first.read} of ${shop.orders})` },
     { ok: first.sent === shop.expectedSent, text: `it sent every order with valid data but the rejected one (${first.sent}, expected ${shop.expectedSent})` },
     {
-      ok: first.invalid === shop.invalid.length && sameKeys(o.invalid, shop.invalid.map((i) => i.orderId)),
+      ok:
+        first.invalid === shop.invalid.length &&
+        sameKeys(
+          o.invalid,
+          shop.invalid.map((i) => i.orderId),
+        ),
       text: `the ${shop.invalid.length} bad orders are invalid failures and were never sent`,
     },
     {

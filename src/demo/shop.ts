@@ -171,7 +171,11 @@ export async function buildShop(db: PGlite, opts: ShopOptions = {}): Promise<Sho
     if (!isSpecial && i % 4 === 1) {
       const fresh = i % 8 === 1;
       const before = fresh ? int(10 * 60_000, 47 * HOUR) : int(49 * HOUR, 10 * DAY);
-      click = { source: pick(['newsletter', 'google', 'instagram'] as const), code: pick(['spring-sale', 'new-arrivals', 'retarget-7d'] as const), at: created - before };
+      click = {
+        source: pick(['newsletter', 'google', 'instagram'] as const),
+        code: pick(['spring-sale', 'new-arrivals', 'retarget-7d'] as const),
+        at: created - before,
+      };
       (fresh ? facts.freshClicks : facts.staleClicks).push(String(id));
     }
 

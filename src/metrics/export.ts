@@ -34,7 +34,8 @@ export class MetricsExport {
       } catch (caught) {
         throw new ConfigError(`--metrics-file: cannot write into ${dir} (${toError(caught).message})`);
       }
-      if (!targets.file.endsWith('.prom')) throw new ConfigError(`--metrics-file: node_exporter's textfile collector reads only files named *.prom (got ${targets.file})`);
+      if (!targets.file.endsWith('.prom'))
+        throw new ConfigError(`--metrics-file: node_exporter's textfile collector reads only files named *.prom (got ${targets.file})`);
     }
     return new MetricsExport(targets);
   }

@@ -273,7 +273,8 @@ export class SyncMetrics {
     };
     for (const [job, byClass] of this.openFailures) for (const cls of byClass.keys()) put(job, cls, 0);
     // `unconfirmed` (report --verify) and `held` (waiting for the shop secret) are for orders only.
-    for (const job of jobs) for (const cls of job === 'orders' ? ['invalid', 'rejected', 'warning', 'unconfirmed', 'held'] : ['invalid', 'rejected', 'warning']) put(job, cls, 0);
+    for (const job of jobs)
+      for (const cls of job === 'orders' ? ['invalid', 'rejected', 'warning', 'unconfirmed', 'held'] : ['invalid', 'rejected', 'warning']) put(job, cls, 0);
     for (const c of counts) put(c.job, c.class, c.count);
     this.openFailures = next;
   }
@@ -291,7 +292,15 @@ export class SyncMetrics {
     const key = keyOf(labels);
     const found = this.groups.get(key);
     if (found) return found;
-    const g: Group = { labels: { ...labels }, totals: emptyTotals(), live: new Set(), inFlight: 0, lagSeconds: undefined, expectedRows: undefined, volume: new Set() };
+    const g: Group = {
+      labels: { ...labels },
+      totals: emptyTotals(),
+      live: new Set(),
+      inFlight: 0,
+      lagSeconds: undefined,
+      expectedRows: undefined,
+      volume: new Set(),
+    };
     this.groups.set(key, g);
     return g;
   }

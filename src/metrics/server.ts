@@ -76,7 +76,12 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   };
   const countMalformed = (): void => count('malformed');
   const server: Server = createServer(
-    { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs, maxHeaderSize: 8 * 1024 },
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+      maxHeaderSize: 8 * 1024,
+    },
     (req: IncomingMessage, res: ServerResponse) => {
       void answer(req, res).catch((caught: unknown) => {
         opts.log.error({ err: toError(caught), path: (req.url ?? '').slice(0, 200) }, 'metrics endpoint failed');

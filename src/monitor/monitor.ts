@@ -39,7 +39,9 @@ export function notifyKey(run: { job: string; mode: string; shard: string | unde
 export function createMonitor(opts: MonitorOptions): RunObserver {
   const { config, metrics } = opts;
   const webhook = config.notify.webhook;
-  const notify = opts.notify ?? (webhook === undefined ? undefined : async (text: string) => (await import('./webhook.js')).postWebhook({ url: webhook, timeoutMs: 5_000 }, text));
+  const notify =
+    opts.notify ??
+    (webhook === undefined ? undefined : async (text: string) => (await import('./webhook.js')).postWebhook({ url: webhook, timeoutMs: 5_000 }, text));
 
   return {
     async runStarted(run: ObservedRun): Promise<RunWatch> {
@@ -60,8 +62,18 @@ export function createMonitor(opts: MonitorOptions): RunObserver {
         async finished(summary: RunSummary) {
           metrics?.runFinished(labels, live, { status: summary.status, durationSeconds: summary.durationMs / 1000, at: Date.now() / 1000 });
           const verdict = await step(run, 'volume alerts', () => volume(run, summary));
-          await step(run, 'the run notes', () => recordRunNotes(run.services.state, run.runId, { answers, notice: verdict && verdict.alerts.length > 0 ? verdict.alerts.map((a) => a.message).join('; ') : null }));
-          if (metrics && verdict) metrics.setVolume(labels, verdict.expectedRows, verdict.alerts.map((a) => a.reason));
+          await step(run, 'the run notes', () =>
+            recordRunNotes(run.services.state, run.runId, {
+              answers,
+              notice: verdict && verdict.alerts.length > 0 ? verdict.alerts.map((a) => a.message).join('; ') : null,
+            }),
+          );
+          if (metrics && verdict)
+            metrics.setVolume(
+              labels,
+              verdict.expectedRows,
+              verdict.alerts.map((a) => a.reason),
+            );
           const open = metrics || notify ? await step(run, 'open failures', () => countOpenFailures(run.services.state)) : undefined;
           if (metrics && open) metrics.setOpenFailures(open, [run.job]);
           if (metrics) await step(run, "the watermark's lag", async () => metrics.setLag(labels, await watermarkLag(run)));
@@ -88,7 +100,10 @@ export function createMonitor(opts: MonitorOptions): RunObserver {
     try {
       m.seed(labels, await runTotals(run.services.state, { job: run.job, mode: run.mode, shard: run.shard }, run.runId));
     } catch (caught) {
-      run.log.warn({ err: toError(caught) }, 'metrics: could not read the totals of earlier runs; the counters start from this run (run `personaclick-sync migrate`?)');
+      run.log.warn(
+        { err: toError(caught) },
+        'metrics: could not read the totals of earlier runs; the counters start from this run (run `personaclick-sync migrate`?)',
+      );
     }
   }
 
@@ -103,7 +118,13 @@ export function createMonitor(opts: MonitorOptions): RunObserver {
     const verdict = assessVolume(summary, history, config.notify, { mirror: run.mode === 'reconcile' });
     if (verdict.alerts.length > 0) {
       run.log.warn(
-        { alerts: verdict.alerts.map((a) => a.reason), read: summary.read, expectedRows: verdict.expectedRows, rejectedShare: round(verdict.rejectedShare), usualRejectedShare: round(verdict.usualRejectedShare) },
+        {
+          alerts: verdict.alerts.map((a) => a.reason),
+          read: summary.read,
+          expectedRows: verdict.expectedRows,
+          rejectedShare: round(verdict.rejectedShare),
+          usualRejectedShare: round(verdict.usualRejectedShare),
+        },
         `volume alert: ${verdict.alerts.map((a) => a.message).join('; ')}`,
       );
     }

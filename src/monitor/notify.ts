@@ -52,7 +52,10 @@ export function stateAfter(run: RunOutcome, openFailuresThreshold: number): JobS
   const over = openFailuresThreshold > 0 && run.openFailures !== undefined && run.openFailures >= openFailuresThreshold;
   if (rejected.length > 0 || over) {
     const parts = rejected.map((a) => a.message);
-    if (over) parts.push(`${(run.openFailures ?? 0).toLocaleString('en-US')} open failures (threshold ${openFailuresThreshold.toLocaleString('en-US')}); see \`personaclick-sync status\``);
+    if (over)
+      parts.push(
+        `${(run.openFailures ?? 0).toLocaleString('en-US')} open failures (threshold ${openFailuresThreshold.toLocaleString('en-US')}); see \`personaclick-sync status\``,
+      );
     return { state: 'failures', detail: parts.join('; ') };
   }
   return { state: 'ok', detail: '' };

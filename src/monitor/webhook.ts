@@ -38,7 +38,8 @@ export async function postWebhook(opts: WebhookOptions, text: string): Promise<v
       const code = (err as { code?: unknown }).code;
       failure = { retryable: true, message: `network error: ${typeof code === 'string' ? code : err.name}: ${err.message}` };
     }
-    if (!failure.retryable || attempt >= attempts) throw new WebhookError(`the webhook did not take the message (attempt ${attempt} of ${attempts}): ${failure.message}`);
+    if (!failure.retryable || attempt >= attempts)
+      throw new WebhookError(`the webhook did not take the message (attempt ${attempt} of ${attempts}): ${failure.message}`);
     await sleep(wait);
     wait *= 2;
   }

@@ -36,9 +36,15 @@ const absent = (value: unknown): boolean => value === null || value === undefine
 
 function idText(column: string, value: unknown, required: boolean): Field {
   if (absent(value)) return required ? { ok: false, reason: `${column}: is required` } : { ok: true, value: undefined };
-  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : typeof value === 'string' || typeof value === 'bigint' ? String(value) : undefined;
+  const text =
+    typeof value === 'number' && Number.isSafeInteger(value)
+      ? String(value)
+      : typeof value === 'string' || typeof value === 'bigint'
+        ? String(value)
+        : undefined;
   if (text === undefined || text.trim() === '') return bad(column, 'must be a non-empty text or whole number', value);
-  if (text.length > MAX_CATALOGUE_ID_CHARS) return bad(column, `must be at most ${MAX_CATALOGUE_ID_CHARS} characters`, `${text.slice(0, 40)}… (${text.length} characters)`);
+  if (text.length > MAX_CATALOGUE_ID_CHARS)
+    return bad(column, `must be at most ${MAX_CATALOGUE_ID_CHARS} characters`, `${text.slice(0, 40)}… (${text.length} characters)`);
   return { ok: true, value: text };
 }
 
@@ -46,7 +52,8 @@ function textOf(column: string, value: unknown, required: boolean, maxChars?: nu
   if (absent(value)) return required ? { ok: false, reason: `${column}: is required` } : { ok: true, value: undefined };
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string' || text.trim() === '') return bad(column, 'must be a non-empty text', value);
-  if (maxChars !== undefined && text.length > maxChars) return bad(column, `must be at most ${maxChars} characters`, `${text.slice(0, 40)}… (${text.length} characters)`);
+  if (maxChars !== undefined && text.length > maxChars)
+    return bad(column, `must be at most ${maxChars} characters`, `${text.slice(0, 40)}… (${text.length} characters)`);
   return { ok: true, value: text };
 }
 
@@ -67,14 +74,16 @@ function priceOf(column: string, value: unknown, required: boolean, zeroAllowed:
   if (absent(value)) return required ? { ok: false, reason: `${column}: is required` } : { ok: true, value: undefined };
   const n = numberOf(value);
   if (n === undefined) return bad(column, 'must be a number', value);
-  if (zeroAllowed ? n < 0 : n <= 0) return bad(column, zeroAllowed ? 'must be at least 0' : 'must be greater than 0 (zero prices need the shop setting: jobs.products.zeroPrices)', value);
+  if (zeroAllowed ? n < 0 : n <= 0)
+    return bad(column, zeroAllowed ? 'must be at least 0' : 'must be greater than 0 (zero prices need the shop setting: jobs.products.zeroPrices)', value);
   return { ok: true, value: n };
 }
 
 function wholeOf(column: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): Field {
   if (absent(value)) return { ok: true, value: undefined };
   const n = numberOf(value);
-  if (n === undefined || !Number.isSafeInteger(n) || n < min || n > max) return bad(column, `must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}`, value);
+  if (n === undefined || !Number.isSafeInteger(n) || n < min || n > max)
+    return bad(column, `must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}`, value);
   return { ok: true, value: n };
 }
 
@@ -114,7 +123,8 @@ function locationsProblem(value: JsonValue): string | undefined {
     const l = list[i];
     if (!isObject(l)) return `[${i}]: must be an object {location}`;
     if (typeof l.location !== 'string' || l.location.trim() === '') return `[${i}].location: is required (a non-empty text)`;
-    for (const money of ['price', 'oldprice'] as const) if (l[money] !== undefined && !(typeof l[money] === 'number' && l[money] > 0)) return `[${i}].${money}: must be a positive number`;
+    for (const money of ['price', 'oldprice'] as const)
+      if (l[money] !== undefined && !(typeof l[money] === 'number' && l[money] > 0)) return `[${i}].${money}: must be a positive number`;
   }
   return undefined;
 }
@@ -169,14 +179,26 @@ const PRODUCT_COLUMNS: readonly (readonly [string, Rule])[] = [
   ['discount_percent', (v) => wholeOf('discount_percent', v, 0, 100)],
   ['price_margin', (v) => wholeOf('price_margin', v, 0, 100)],
   ['rating', (v) => wholeOf('rating', v, 1, 5)],
-  ['leftovers', (v) => (absent(v) || v === 'one' || v === 'few' || v === 'lot' ? { ok: true, value: absent(v) ? undefined : (v as string) } : bad('leftovers', 'must be one of "one", "few", "lot"', v))],
+  [
+    'leftovers',
+    (v) =>
+      absent(v) || v === 'one' || v === 'few' || v === 'lot'
+        ? { ok: true, value: absent(v) ? undefined : (v as string) }
+        : bad('leftovers', 'must be one of "one", "few", "lot"', v),
+  ],
   ['is_new', (v) => booleanOf('is_new', v, false)],
   ['ignored', (v) => booleanOf('ignored', v, false)],
   ['promocode', optionalText],
   ['deeplink_android', optionalText],
   ['deeplink_ios', optionalText],
   ['tags', (v) => jsonOf('tags', v, 'array')],
-  ['seasonality', (v) => jsonOf('seasonality', v, 'array', (s) => ((s as JsonValue[]).every((m) => typeof m === 'number' && Number.isInteger(m) && m >= 1 && m <= 12) ? undefined : ': must be months 1 to 12'))],
+  [
+    'seasonality',
+    (v) =>
+      jsonOf('seasonality', v, 'array', (s) =>
+        (s as JsonValue[]).every((m) => typeof m === 'number' && Number.isInteger(m) && m >= 1 && m <= 12) ? undefined : ': must be months 1 to 12',
+      ),
+  ],
   ['params', (v) => jsonOf('params', v, 'array', paramsProblem)],
   ['locations', (v) => jsonOf('locations', v, 'array', locationsProblem)],
   ['fashion', (v) => jsonOf('fashion', v, 'object')],
@@ -234,6 +256,11 @@ const LISTS = { products: 'items', categories: 'categories' } as const;
  * A catalogue import: PUT adds or updates the items (ids of products or categories left out stay as they are), DELETE
  * removes the listed ids (a deleted product is marked out of stock), POST replaces the whole category tree.
  */
-export function catalogueRequest(kind: CatalogueKind, method: Exclude<ApiMethod, 'PATCH'>, items: readonly JsonValue[], ctx: Pick<CatalogueContext, 'shopId' | 'shopSecret'>): ApiRequest {
+export function catalogueRequest(
+  kind: CatalogueKind,
+  method: Exclude<ApiMethod, 'PATCH'>,
+  items: readonly JsonValue[],
+  ctx: Pick<CatalogueContext, 'shopId' | 'shopSecret'>,
+): ApiRequest {
   return { path: PATHS[kind], method, body: { shop_id: ctx.shopId, shop_secret: ctx.shopSecret, [LISTS[kind]]: [...items] } };
 }

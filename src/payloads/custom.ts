@@ -24,9 +24,7 @@ function dateOnly(value: Date): string | undefined {
 function customValue(value: unknown, field: string): Check<string | number> {
   if (value instanceof Date) {
     const day = dateOnly(value);
-    return day === undefined
-      ? fail(field, 'has a time of day in UTC: give a date (or text) for it', value)
-      : { ok: true, value: day };
+    return day === undefined ? fail(field, 'has a time of day in UTC: give a date (or text) for it', value) : { ok: true, value: day };
   }
   const json = typeof value === 'bigint' && Number.isSafeInteger(Number(value)) ? Number(value) : value;
   const problem = customValueRule(json);

@@ -118,9 +118,7 @@ export function optionalStream(value: unknown, field = 'stream'): Check<string |
 /** The stream: the row's, else the configured default; letters and digits only, at most 16. */
 export function stream(value: unknown, defaultStream: string): Check<string> {
   if (isAbsent(value)) {
-    return streamRule(defaultStream) === undefined
-      ? ok(defaultStream)
-      : fail('stream', `${STREAM} (the configured default stream)`, defaultStream, true);
+    return streamRule(defaultStream) === undefined ? ok(defaultStream) : fail('stream', `${STREAM} (the configured default stream)`, defaultStream, true);
   }
   return streamRule(value) === undefined && typeof value === 'string' ? ok(value) : fail('stream', STREAM, value);
 }

@@ -16,8 +16,7 @@ function needsEscape(text: string): boolean {
 const jsonString = (id: string): string => (needsEscape(id) ? JSON.stringify(id) : `"${id}"`);
 
 /** `JSON.stringify(quantity)`: finite numbers as written, anything else (NaN, ±Infinity, none) as null. */
-const jsonQuantity = (quantity: number | null | undefined): string =>
-  typeof quantity === 'number' && Number.isFinite(quantity) ? String(quantity) : 'null';
+const jsonQuantity = (quantity: number | null | undefined): string => (typeof quantity === 'number' && Number.isFinite(quantity) ? String(quantity) : 'null');
 
 /**
  * The hashed text of items already merged and sorted: exactly `JSON.stringify([[id, quantity ?? null], …])`,

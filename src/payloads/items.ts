@@ -89,7 +89,8 @@ const sameItem = (a: PurchaseItem, b: PurchaseItem): boolean =>
   a.id === b.id && (a.fashion_size ?? '\u0001') === (b.fashion_size ?? '\u0001') && (a.line_id ?? '\u0001') === (b.line_id ?? '\u0001') && a.price === b.price;
 
 /** The fields that make two lines one item. A separator no id holds keeps the parts apart. */
-const purchaseKey = (item: PurchaseItem): string => `${item.id}\u0000${item.fashion_size ?? '\u0001'}\u0000${item.line_id ?? '\u0001'}\u0000${item.price ?? '\u0001'}`;
+const purchaseKey = (item: PurchaseItem): string =>
+  `${item.id}\u0000${item.fashion_size ?? '\u0001'}\u0000${item.line_id ?? '\u0001'}\u0000${item.price ?? '\u0001'}`;
 
 /** Order among items of one id (rare, so it may cost more): their other fields as JSON. */
 const tieKey = (item: PurchaseItem): string => JSON.stringify([item.fashion_size ?? null, item.line_id ?? null, item.price ?? null]);

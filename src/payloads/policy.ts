@@ -66,9 +66,7 @@ export const ON_BAD_VALUE: Readonly<Record<string, OnBadValue>> = {
   'items[].status': optional('optional line status: the line counts as bought without it'),
   'items[].id': needed('required: the product bought'),
   'items[].amount': needed('required: how many were bought'),
-  'items[].price': needed(
-    'left out, PersonaClick would price the line from the feed: a refund typed as a negative price would become a sale',
-  ),
+  'items[].price': needed('left out, PersonaClick would price the line from the feed: a refund typed as a negative price would become a sale'),
   'items[].line_id': optional('optional line property'),
   'items[].fashion_size': optional('optional line property'),
 
@@ -104,12 +102,7 @@ export function onBadValue(field: string): OnBadValue {
  * Check an optional column: fine → its value; bad and droppable by the table → undefined (left out) and a warning;
  * bad and not droppable → the check's failure, which makes the row invalid.
  */
-export function keep<T>(
-  warnings: BuildWarning[],
-  field: string,
-  raw: unknown,
-  coerce: (value: unknown, field: string) => Check<T>,
-): Check<T | undefined> {
+export function keep<T>(warnings: BuildWarning[], field: string, raw: unknown, coerce: (value: unknown, field: string) => Check<T>): Check<T | undefined> {
   const checked = coerce(raw, field);
   if (checked.ok) return checked;
   return tolerate(warnings, field, raw, checked.reason);

@@ -13,7 +13,18 @@ import type { BuildContext, BuildResult, BuildWarning, Check, JsonObject, JsonVa
 
 const MONEY_COLUMNS = ['order_price', 'order_cash', 'order_bonuses', 'order_delivery', 'order_discount'] as const;
 /** Text fields of a purchase: the order's, and the customer identifiers and channel the SDKs send with it (api-notes.md). */
-const TEXT_COLUMNS = ['promocode', 'delivery_address', 'delivery_type', 'payment_type', 'email', 'phone', 'external_id', 'loyalty_id', 'telegram_id', 'channel'] as const;
+const TEXT_COLUMNS = [
+  'promocode',
+  'delivery_address',
+  'delivery_type',
+  'payment_type',
+  'email',
+  'phone',
+  'external_id',
+  'loyalty_id',
+  'telegram_id',
+  'channel',
+] as const;
 
 /** `recommended_source`: a non-empty object of text or number values, as PersonaClick's SDKs send it. */
 function recommendedSource(value: unknown, field: string): Check<JsonObject | undefined> {

@@ -13,32 +13,49 @@ export const MAX_AMOUNT = 1000;
 export const MAX_MONEY = 1e12;
 
 /** The `/push` events of the reference. */
-export const PUSH_EVENTS = [
-  'view',
-  'category',
-  'cart',
-  'remove_from_cart',
-  'purchase',
-  'search',
-  'wish',
-  'remove_wish',
-] as const;
+export const PUSH_EVENTS = ['view', 'category', 'cart', 'remove_from_cart', 'purchase', 'search', 'wish', 'remove_wish'] as const;
 export type PushEvent = (typeof PUSH_EVENTS)[number];
 
 /** `custom` keys that collide with envelope or order field names (api-notes.md). */
 export const RESERVED_CUSTOM_KEYS: ReadonlySet<string> = new Set([
-  'shop_id', 'did', 'seance', 'sid', 'segment', 'stream', 'event', 'time', 'category', 'label', 'value',
-  'source', 'payload', 'from', 'code', 'items', 'order_id', 'order_price', 'delivery_type',
-  'delivery_address', 'payment_type', 'tax_free', 'promocode', 'order_cash', 'order_bonuses',
-  'order_delivery', 'order_discount', 'channel', 'custom', 'recommended_source', 'recommended_by',
+  'shop_id',
+  'did',
+  'seance',
+  'sid',
+  'segment',
+  'stream',
+  'event',
+  'time',
+  'category',
+  'label',
+  'value',
+  'source',
+  'payload',
+  'from',
+  'code',
+  'items',
+  'order_id',
+  'order_price',
+  'delivery_type',
+  'delivery_address',
+  'payment_type',
+  'tax_free',
+  'promocode',
+  'order_cash',
+  'order_bonuses',
+  'order_delivery',
+  'order_discount',
+  'channel',
+  'custom',
+  'recommended_source',
+  'recommended_by',
   'recommended_code',
 ]);
 
 const STREAM_PATTERN = /^[A-Za-z0-9]{1,16}$/;
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-export const isNonBlankString = (value: unknown): value is string =>
-  typeof value === 'string' && value.trim() !== '';
+export const isNonBlankString = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
 
 export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
@@ -72,11 +89,9 @@ export const BOOLEAN = 'must be true or false';
 export const textRule: Rule = (v) => check(isNonBlankString(v), TEXT);
 
 /** did and seance: non-empty strings, and (like every id) at most 255 characters. */
-export const sessionIdRule: Rule = (v) =>
-  isNonBlankString(v) ? check(v.length <= MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`) : TEXT;
+export const sessionIdRule: Rule = (v) => (isNonBlankString(v) ? check(v.length <= MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`) : TEXT);
 
-const idString = (v: unknown, backslash: boolean): boolean =>
-  isNonBlankString(v) && v.length <= MAX_ID_LENGTH && (backslash || !v.includes('\\'));
+const idString = (v: unknown, backslash: boolean): boolean => isNonBlankString(v) && v.length <= MAX_ID_LENGTH && (backslash || !v.includes('\\'));
 
 /** An item id as the builders send it: always a string. */
 export const itemIdRule: Rule = (v) => check(idString(v, false), ITEM_ID);
@@ -87,8 +102,7 @@ export const longIdRule: Rule = (v) => check(idString(v, true), LONG_ID);
 /** order_id / line_id in incoming JSON ("number/string" in the reference). */
 export const jsonLongIdRule: Rule = (v) => check(idString(v, true) || isIdInteger(v), LONG_ID);
 
-export const amountRule: Rule = (v) =>
-  check(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_AMOUNT, AMOUNT);
+export const amountRule: Rule = (v) => check(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_AMOUNT, AMOUNT);
 
 export const moneyRule: Rule = (v) => {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return MONEY;
@@ -99,8 +113,7 @@ export const streamRule: Rule = (v) => check(typeof v === 'string' && STREAM_PAT
 export const segmentRule: Rule = (v) => check(v === 'A' || v === 'B', SEGMENT);
 export const integerRule: Rule = (v) => check(Number.isSafeInteger(v), INTEGER);
 export const customEventRule: Rule = (v) => check(isNonBlankString(v), CUSTOM_EVENT);
-export const categoryIdRule: Rule = (v) =>
-  check(isNonBlankString(v) || (typeof v === 'number' && Number.isFinite(v)), CATEGORY_ID);
+export const categoryIdRule: Rule = (v) => check(isNonBlankString(v) || (typeof v === 'number' && Number.isFinite(v)), CATEGORY_ID);
 export const booleanRule: Rule = (v) => check(typeof v === 'boolean', BOOLEAN);
 
 /**

@@ -25,33 +25,31 @@ import {
 } from './rules.js';
 
 /** A required field checked by `rule`; a missing one reads "is required and …". */
-const req = <T>(rule: Rule) =>
-  z.custom<T>((v) => rule(v) === undefined, { error: (iss) => reasonText(rule(iss.input) ?? '', iss.input, true) });
+const req = <T>(rule: Rule) => z.custom<T>((v) => rule(v) === undefined, { error: (iss) => reasonText(rule(iss.input) ?? '', iss.input, true) });
 
 /** An optional field: absent is fine, but null, "", arrays and wrong types are not. */
-const opt = <T>(rule: Rule) =>
-  z.custom<T>((v) => rule(v) === undefined, { error: (iss) => reasonText(rule(iss.input) ?? '', iss.input, false) }).optional();
+const opt = <T>(rule: Rule) => z.custom<T>((v) => rule(v) === undefined, { error: (iss) => reasonText(rule(iss.input) ?? '', iss.input, false) }).optional();
 
 const isBooleanTrue: Rule = (v) => (v === true ? undefined : 'must be the boolean true');
-const eventIs = (event: string): Rule => (v) => (v === event ? undefined : `must be "${event}"`);
+const eventIs =
+  (event: string): Rule =>
+  (v) =>
+    v === event ? undefined : `must be "${event}"`;
 
 /** A JSON object that names its unknown keys. */
 const strict = <S extends z.ZodRawShape>(shape: S, what: string) =>
   z.strictObject(shape, {
-    error: (iss) =>
-      iss.code === 'unrecognized_keys' ? `is not a field of ${what}` : `must be a JSON object (got ${describeValue(iss.input)})`,
+    error: (iss) => (iss.code === 'unrecognized_keys' ? `is not a field of ${what}` : `must be a JSON object (got ${describeValue(iss.input)})`),
   });
 
-const arrayOf = <T extends z.ZodType>(item: T) =>
-  z.array(item, { error: (iss) => `must be an array of item objects (got ${describeValue(iss.input)})` });
+const arrayOf = <T extends z.ZodType>(item: T) => z.array(item, { error: (iss) => `must be an array of item objects (got ${describeValue(iss.input)})` });
 
 const countOf = (input: unknown): string => (Array.isArray(input) ? String(input.length) : '?');
 const exactlyOne = <T extends z.ZodType>(item: T, event: string) =>
   arrayOf(item).length(1, {
     error: (iss) => `a "${event}" request takes exactly one item (got ${countOf(iss.input)})`,
   });
-const atLeastOne = <T extends z.ZodType>(item: T, hint: string) =>
-  arrayOf(item).min(1, { error: `must hold at least one item (${hint})` });
+const atLeastOne = <T extends z.ZodType>(item: T, hint: string) => arrayOf(item).min(1, { error: `must hold at least one item (${hint})` });
 
 const itemId = req<string | number>(jsonItemIdRule);
 const idItem = strict({ id: itemId }, 'an item');
@@ -69,9 +67,13 @@ const purchaseItem = strict(
 );
 
 const customSchema = z
-  .record(z.string(), z.custom<string | number>((v) => customValueRule(v) === undefined, {
-    error: (iss) => reasonText(customValueRule(iss.input) ?? '', iss.input, false),
-  }), { error: (iss) => `must be a JSON object (got ${describeValue(iss.input)})` })
+  .record(
+    z.string(),
+    z.custom<string | number>((v) => customValueRule(v) === undefined, {
+      error: (iss) => reasonText(customValueRule(iss.input) ?? '', iss.input, false),
+    }),
+    { error: (iss) => `must be a JSON object (got ${describeValue(iss.input)})` },
+  )
   .superRefine((custom, ctx) => {
     const keys = Object.keys(custom);
     if (keys.length === 0) ctx.addIssue({ code: 'custom', message: 'must have at least one property (omit it otherwise)' });
@@ -105,8 +107,7 @@ const sameSession = (body: Record<string, unknown>, ctx: z.RefinementCtx): void 
 };
 
 const pushRequest = <S extends z.ZodRawShape>(event: PushEvent | 'custom', shape: S, what = `a "${event}" request`) =>
-  strict({ event: req<string>(event === 'custom' ? customEventRule : eventIs(event)), ...envelope, ...shape }, what)
-    .superRefine(sameSession);
+  strict({ event: req<string>(event === 'custom' ? customEventRule : eventIs(event)), ...envelope, ...shape }, what).superRefine(sameSession);
 
 export const purchaseSchema = pushRequest('purchase', {
   order_id: req<string | number>(jsonLongIdRule),
@@ -143,23 +144,35 @@ export const pushSchemas: Readonly<Record<PushEvent, z.ZodType>> = {
 };
 
 /** Full cart: `items` overwrite the cart; no `items` clears it. */
-export const fullCartSchema = pushRequest('cart', {
-  items: atLeastOne(fullCartItem, 'omit items to clear the cart').optional(),
-  full_cart: req<true>(isBooleanTrue),
-}, 'a full cart request');
+export const fullCartSchema = pushRequest(
+  'cart',
+  {
+    items: atLeastOne(fullCartItem, 'omit items to clear the cart').optional(),
+    full_cart: req<true>(isBooleanTrue),
+  },
+  'a full cart request',
+);
 
 /** Full wishlist: `items` overwrite the wishlist; no `items` clears it. */
-export const fullWishSchema = pushRequest('wish', {
-  items: atLeastOne(idItem, 'omit items to clear the wishlist').optional(),
-  full_wish: req<true>(isBooleanTrue),
-}, 'a full wishlist request');
+export const fullWishSchema = pushRequest(
+  'wish',
+  {
+    items: atLeastOne(idItem, 'omit items to clear the wishlist').optional(),
+    full_wish: req<true>(isBooleanTrue),
+  },
+  'a full wishlist request',
+);
 
 /** `/push/custom`. */
-export const customEventSchema = pushRequest('custom', {
-  category: text,
-  label: text,
-  value: opt<number>(integerRule),
-}, 'a /push/custom request');
+export const customEventSchema = pushRequest(
+  'custom',
+  {
+    category: text,
+    label: text,
+    value: opt<number>(integerRule),
+  },
+  'a /push/custom request',
+);
 
 /** `/track/received`, `/track/clicked`, `/track/closed`: no envelope, just these four. */
 export const trackSchema = strict(
@@ -173,7 +186,8 @@ const LINE_STATUS = ['created', 'invoiced', 'shipped', 'delivered', 'cancelled',
 const lineStatusRule: Rule = (v) => (typeof v === 'string' && LINE_STATUS.includes(v) ? undefined : `must be one of ${LINE_STATUS.join(', ')}`);
 /** Unix seconds, not milliseconds: a millisecond value would be a date tens of thousands of years ahead. */
 const unixSecondsRule: Rule = (v) => (Number.isSafeInteger(v) && (v as number) > 0 && (v as number) < 1e11 ? undefined : 'must be Unix time in seconds');
-const commentRule: Rule = (v) => (typeof v === 'string' && v.trim() !== '' && v.length <= 500 ? undefined : 'must be a non-empty string of at most 500 characters');
+const commentRule: Rule = (v) =>
+  typeof v === 'string' && v.trim() !== '' && v.length <= 500 ? undefined : 'must be a non-empty string of at most 500 characters';
 
 const syncLine = strict(
   {

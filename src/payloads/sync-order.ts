@@ -182,7 +182,9 @@ function paymentStructure(row: Row, total: number, warnings: BuildWarning[]): Ch
 }
 
 function leaveOut(warnings: BuildWarning[], row: Row, total: number, sum: number): undefined {
-  const given = PAYMENT_PARTS.filter(([c]) => !isAbsent(row[c])).map(([c]) => c).join(', ');
+  const given = PAYMENT_PARTS.filter(([c]) => !isAbsent(row[c]))
+    .map(([c]) => c)
+    .join(', ');
   warnings.push({
     field: 'payment_structure',
     value: given,
@@ -205,7 +207,12 @@ function requiredStatus(row: Row): Check<string> {
   const status = optionalText(row.status, 'status');
   if (!status.ok) return status;
   if (status.value === undefined || status.value.trim() === '') {
-    return fail('status', "is required by the order-sync API: the shop's own status name (mapped in the account under Settings > Order Statuses)", row.status, true);
+    return fail(
+      'status',
+      "is required by the order-sync API: the shop's own status name (mapped in the account under Settings > Order Statuses)",
+      row.status,
+      true,
+    );
   }
   return { ok: true, value: status.value };
 }
@@ -298,4 +305,3 @@ export function buildStatusUpdate(row: Row, lines: readonly Row[], toldState: st
 export function syncOrdersRequest(orders: readonly JsonValue[], ctx: SyncContext): ApiRequest {
   return { path: '/sync/orders', body: { shop_id: ctx.shopId, shop_secret: ctx.shopSecret ?? '', orders: [...orders] } };
 }
-

@@ -1,7 +1,8 @@
 /** The public types of the payloads stage: what a builder takes and what it gives back. */
 
 /** The PersonaClick endpoints a request can go to. */
-export type ApiPath = '/push' | '/push/custom' | '/track/received' | '/track/clicked' | '/track/closed' | '/sync/orders' | '/import/products' | '/import/categories';
+export type ApiPath =
+  '/push' | '/push/custom' | '/track/received' | '/track/clicked' | '/track/closed' | '/sync/orders' | '/import/products' | '/import/categories';
 
 /** The HTTP method of a request: POST unless it says otherwise (the catalogue imports use PUT and DELETE too). */
 export type ApiMethod = 'POST' | 'PUT' | 'DELETE' | 'PATCH';

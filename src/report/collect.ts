@@ -35,7 +35,14 @@ export interface ReportRange {
 }
 
 /** `sample`: offered every delivered order of the range, in keyset order (report --verify). */
-export async function collectReport(config: Config, source: Source, state: StateDb, range: ReportRange, now: Date = new Date(), sample?: EvenSample<DeliveredOrder>): Promise<ReportData> {
+export async function collectReport(
+  config: Config,
+  source: Source,
+  state: StateDb,
+  range: ReportRange,
+  now: Date = new Date(),
+  sample?: EvenSample<DeliveredOrder>,
+): Promise<ReportData> {
   const orders = config.jobs.orders;
   const watermark = orders ? await incrementalWatermark(state) : undefined;
   const days = orders ? await tallyOrders(source, state, orders.query, range, watermark, sample) : [];
@@ -86,7 +93,14 @@ async function incrementalWatermark(state: StateDb): Promise<Cursor | undefined>
   return lowest;
 }
 
-async function tallyOrders(source: Source, state: StateDb, query: string, range: ReportRange, watermark: Cursor | undefined, sample: EvenSample<DeliveredOrder> | undefined) {
+async function tallyOrders(
+  source: Source,
+  state: StateDb,
+  query: string,
+  range: ReportRange,
+  watermark: Cursor | undefined,
+  sample: EvenSample<DeliveredOrder> | undefined,
+) {
   const tally = new DayTally(range.from, range.to);
   const from = `${range.from}T00:00:00Z`;
   const before = `${range.to}T00:00:00Z`;
@@ -94,7 +108,11 @@ async function tallyOrders(source: Source, state: StateDb, query: string, range:
     orderStampsPage(source, query, { from, before, after: afterStamp === null ? null : { ts: afterStamp.ts, key: afterStamp.key }, limit: PAGE });
   /** Counts a page; its delivered orders, for the sample (offered as the pages are awaited, in order). */
   const count = async (page: OrderStamp[]): Promise<DeliveredOrder[]> => {
-    const booked = await bookedKeys(state, ORDERS, page.map((o) => o.key));
+    const booked = await bookedKeys(
+      state,
+      ORDERS,
+      page.map((o) => o.key),
+    );
     const delivered: DeliveredOrder[] = [];
     for (const order of page) {
       const b = booked.get(order.key);

@@ -57,12 +57,16 @@ export function chartSvg(days: readonly DayRow[]): string {
       if (value <= 0) continue;
       const y1 = y(base + value);
       const h = y(base) - y1;
-      parts.push(`<rect class="bar ${kind}" x="${x.toFixed(1)}" y="${y1.toFixed(1)}" width="${barW}" height="${Math.max(0.5, h).toFixed(1)}" fill="${COLORS[kind]}"><title>${d.day}: ${n(value)} ${kind}</title></rect>`);
+      parts.push(
+        `<rect class="bar ${kind}" x="${x.toFixed(1)}" y="${y1.toFixed(1)}" width="${barW}" height="${Math.max(0.5, h).toFixed(1)}" fill="${COLORS[kind]}"><title>${d.day}: ${n(value)} ${kind}</title></rect>`,
+      );
       base += value;
     }
     if (i % every === 0) {
       const cx = (x + barW / 2).toFixed(1);
-      parts.push(`<text x="${cx}" y="${margin.top + plotH + 14}" text-anchor="end" font-size="11" fill="#555" transform="rotate(-40 ${cx} ${margin.top + plotH + 14})">${d.day}</text>`);
+      parts.push(
+        `<text x="${cx}" y="${margin.top + plotH + 14}" text-anchor="end" font-size="11" fill="#555" transform="rotate(-40 ${cx} ${margin.top + plotH + 14})">${d.day}</text>`,
+      );
     }
   });
   parts.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${y(0)}" y2="${y(0)}" stroke="#757575"/>`);
@@ -87,7 +91,9 @@ export function reportHtml(data: ReportData): string {
     ? `<section>
 <h2>Orders by day</h2>
 <p>By the UTC day of <code>updated_at</code>, ${escapeHtml(data.from)} to ${escapeHtml(data.to)} (exclusive). ${
-        data.watermark ? `Incremental watermark: <code>${escapeHtml(data.watermark.ts)}</code>; orders after it are <em>pending</em>.` : 'The incremental sync has not run yet.'
+        data.watermark
+          ? `Incremental watermark: <code>${escapeHtml(data.watermark.ts)}</code>; orders after it are <em>pending</em>.`
+          : 'The incremental sync has not run yet.'
       }</p>
 <p class="summary ${bad.length === 0 ? 'ok' : 'bad'}">${
         bad.length === 0 ? 'Every day adds up.' : `${n(bad.length)} day(s) do not add up: ${n(total.missing)} orders are neither delivered nor failed.`

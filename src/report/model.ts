@@ -82,7 +82,12 @@ export function catalogueAddsUp(row: CatalogueRow): boolean {
 }
 
 /** What became of one order, from the books: the ledger first, then an open failure, then the watermark. */
-export function fateOf(order: { key: string; ts: string }, delivered: boolean, failureClass: string | undefined, watermark: Cursor | undefined): { fate: OrderFate; warned: boolean } {
+export function fateOf(
+  order: { key: string; ts: string },
+  delivered: boolean,
+  failureClass: string | undefined,
+  watermark: Cursor | undefined,
+): { fate: OrderFate; warned: boolean } {
   if (delivered) return { fate: 'delivered', warned: failureClass === 'warning' };
   if (failureClass === 'invalid' || failureClass === 'rejected' || failureClass === 'held') return { fate: failureClass, warned: false };
   return { fate: watermark !== undefined && after(order, watermark) ? 'pending' : 'missing', warned: false };

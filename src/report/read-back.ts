@@ -128,10 +128,20 @@ export class ByUserReader {
     } catch (caught) {
       const error = toError(caught);
       if (error instanceof RequestTimeout) {
-        throw new ApiError(`GET ${BY_USER_PATH} timed out after ${this.timeoutMs} ms (personaclick.timeoutMs bounds the whole request)`, undefined, 'transient', '');
+        throw new ApiError(
+          `GET ${BY_USER_PATH} timed out after ${this.timeoutMs} ms (personaclick.timeoutMs bounds the whole request)`,
+          undefined,
+          'transient',
+          '',
+        );
       }
       const code = (error as { code?: unknown }).code;
-      throw new ApiError(`GET ${BY_USER_PATH}: network error: ${typeof code === 'string' ? code : error.name}: ${this.clean(storableText(error.message, 200))}`, undefined, 'transient', '');
+      throw new ApiError(
+        `GET ${BY_USER_PATH}: network error: ${typeof code === 'string' ? code : error.name}: ${this.clean(storableText(error.message, 200))}`,
+        undefined,
+        'transient',
+        '',
+      );
     }
   }
 
@@ -143,17 +153,29 @@ export class ByUserReader {
     if (status < 200 || status >= 300) {
       const json = answerJson(answer);
       const message = this.clean(readMessage(json) ?? (body || 'no message'));
-      throw new ApiError(`${what}: ${message}`, status, classifyRefusal(status, json), body, parseRetryAfter(answer.headers['retry-after']), { path: BY_USER_PATH });
+      throw new ApiError(`${what}: ${message}`, status, classifyRefusal(status, json), body, parseRetryAfter(answer.headers['retry-after']), {
+        path: BY_USER_PATH,
+      });
     }
     if (answer.truncated) throw new ApiError(`${what}: the answer is longer than ${this.cap / 1024 / 1024} MiB, not read further`, status, 'rejected', '');
     const json = answerJson(answer);
     const apiStatus = apiStatusOf(json);
     if (apiStatus !== undefined && apiStatus !== 'success') {
-      throw new ApiError(`${what} with status "${this.clean(storableText(apiStatus, 60))}": ${this.clean(readMessage(json) ?? body)}`, status, 'rejected', body);
+      throw new ApiError(
+        `${what} with status "${this.clean(storableText(apiStatus, 60))}": ${this.clean(readMessage(json) ?? body)}`,
+        status,
+        'rejected',
+        body,
+      );
     }
     const orders = ordersOf(json);
     if (apiStatus !== 'success' || orders === undefined) {
-      throw new ApiError(`${what} is not the documented answer {"status":"success","payload" (or "data"):{"orders":[…]}}: ${body === '' ? 'an empty body' : body}`, status, 'transient', body);
+      throw new ApiError(
+        `${what} is not the documented answer {"status":"success","payload" (or "data"):{"orders":[…]}}: ${body === '' ? 'an empty body' : body}`,
+        status,
+        'transient',
+        body,
+      );
     }
     return orders;
   }

@@ -42,7 +42,15 @@ export function formatReport(data: ReportData): string {
     out.push(`Carts and wishlists now: devices in the shop against those the ledger says PersonaClick holds`);
     const rows: string[][] = [['job', 'shop', 'PersonaClick', 'both', 'shop only', 'PersonaClick only', '']];
     for (const m of data.mirrors) {
-      rows.push([m.job, n(m.shop), n(m.ledger), n(m.both), n(m.shopOnly), n(m.ledgerOnly), mirrorAddsUp(m) ? '✓' : '✗ the next reconcile sends or clears the difference']);
+      rows.push([
+        m.job,
+        n(m.shop),
+        n(m.ledger),
+        n(m.both),
+        n(m.shopOnly),
+        n(m.ledgerOnly),
+        mirrorAddsUp(m) ? '✓' : '✗ the next reconcile sends or clears the difference',
+      ]);
     }
     out.push(...align(rows));
   }
@@ -51,7 +59,16 @@ export function formatReport(data: ReportData): string {
     out.push(`The catalogue now: the shop's models against what PersonaClick was told`);
     const rows: string[][] = [['job', 'shop', 'told', 'not told', 'to remove', 'out of stock', 'failed', '']];
     for (const c of data.catalogue) {
-      rows.push([c.job, n(c.shop), n(c.told), n(c.notTold), n(c.toRemove), n(c.outOfStock), n(c.failed), catalogueAddsUp(c) ? '✓' : '✗ the next reconcile sends or removes the difference']);
+      rows.push([
+        c.job,
+        n(c.shop),
+        n(c.told),
+        n(c.notTold),
+        n(c.toRemove),
+        n(c.outOfStock),
+        n(c.failed),
+        catalogueAddsUp(c) ? '✓' : '✗ the next reconcile sends or removes the difference',
+      ]);
     }
     out.push(...align(rows));
   }
@@ -69,7 +86,13 @@ function align(rows: string[][], ruleAt?: number): string[] {
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   const lines: string[] = [];
   rows.forEach((row, index) => {
-    if (index === ruleAt) lines.push(`  ${widths.slice(0, -1).map((w) => '─'.repeat(w)).join('  ')}`);
+    if (index === ruleAt)
+      lines.push(
+        `  ${widths
+          .slice(0, -1)
+          .map((w) => '─'.repeat(w))
+          .join('  ')}`,
+      );
     const cells = row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : i === row.length - 1 ? cell : cell.padStart(widths[i] ?? 0)));
     lines.push(`  ${cells.join('  ')}`.trimEnd());
   });

@@ -174,7 +174,22 @@ export async function verifyOrders(
   const job = config.jobs.orders;
   const secret = config.personaclick.shopSecret;
   if (job === undefined || secret === undefined) throw new Error('verifyOrders: needs the orders job and the shop secret');
-  const result: VerifyResult = { requested, delivered, checked: 0, equal: 0, missing: 0, different: 0, changed: 0, unchecked: 0, unread: 0, requests: 0, emptyForAll: false, lines: [], filed: 0, resolved: 0 };
+  const result: VerifyResult = {
+    requested,
+    delivered,
+    checked: 0,
+    equal: 0,
+    missing: 0,
+    different: 0,
+    changed: 0,
+    unchecked: 0,
+    unread: 0,
+    requests: 0,
+    emptyForAll: false,
+    lines: [],
+    filed: 0,
+    resolved: 0,
+  };
   const note = (order: DeliveredOrder, outcome: VerifyLine['outcome'], by: Customer['by'] | undefined, reason: string): void => {
     result[outcome] += 1;
     if (outcome !== 'unchecked') result.checked += 1;
@@ -187,12 +202,16 @@ export async function verifyOrders(
   for (let i = 0; i < sample.length; i += CHUNK) {
     const chunk = sample.slice(i, i + CHUNK);
     const keys = chunk.map((o) => o.key);
-    const [rows, lines, told] = await Promise.all([ordersByKeys(source, job.query, keys), linesFor(source, job.itemsQuery, keys), ledgerStates(state, 'orders', keys)]);
+    const [rows, lines, told] = await Promise.all([
+      ordersByKeys(source, job.query, keys),
+      linesFor(source, job.itemsQuery, keys),
+      ledgerStates(state, 'orders', keys),
+    ]);
     const byKey = new Map(rows.map((r) => [r.key, r]));
     for (const order of chunk) {
       const row = byKey.get(order.key);
       if (row === undefined) {
-        note(order, 'unchecked', undefined, 'no longer in the shop\'s orders model');
+        note(order, 'unchecked', undefined, "no longer in the shop's orders model");
         continue;
       }
       const want = expectation(order, row, lines.get(order.key) ?? [], told.get(order.key), ctx);
@@ -209,7 +228,10 @@ export async function verifyOrders(
     if (group) group.push(want);
     else groups.set(id, [want]);
   }
-  const perSecond = Math.min(config.delivery.orderSyncPerMinute / 60, config.delivery.maxRequestsPerSecond > 0 ? config.delivery.maxRequestsPerSecond : Infinity);
+  const perSecond = Math.min(
+    config.delivery.orderSyncPerMinute / 60,
+    config.delivery.maxRequestsPerSecond > 0 ? config.delivery.maxRequestsPerSecond : Infinity,
+  );
   const reader = new ByUserReader({
     url: config.personaclick.url,
     shopId: config.personaclick.shopId,
@@ -230,7 +252,9 @@ export async function verifyOrders(
   const work = async (): Promise<void> => {
     for (let group = queue.shift(); group !== undefined && stop === undefined; group = queue.shift()) {
       const first = group[0] as Expected;
-      const dateFrom = group.map((g) => g.dateFrom).reduce<string | undefined>((a, b) => (a === undefined || b === undefined ? undefined : a < b ? a : b), first.dateFrom);
+      const dateFrom = group
+        .map((g) => g.dateFrom)
+        .reduce<string | undefined>((a, b) => (a === undefined || b === undefined ? undefined : a < b ? a : b), first.dateFrom);
       let held: HeldOrder[];
       try {
         result.requests += 1;
@@ -262,7 +286,12 @@ export async function verifyOrders(
         } else if (want.drift === 'untold') {
           note(want.order, 'changed', want.customer.by, `${differences.join('; ')} (changed in the shop since it was last told: the next sync sends it)`);
         } else if (want.drift === 'older') {
-          note(want.order, 'changed', want.customer.by, `${differences.join('; ')} (the shop's row is older than the state last told, so the connector does not send it)`);
+          note(
+            want.order,
+            'changed',
+            want.customer.by,
+            `${differences.join('; ')} (the shop's row is older than the state last told, so the connector does not send it)`,
+          );
         } else {
           note(want.order, 'different', want.customer.by, differences.join('; '));
         }
@@ -297,7 +326,13 @@ const statusText = (value: unknown): string | undefined =>
   typeof value === 'string' ? (value.trim() === '' ? undefined : value) : typeof value === 'number' || typeof value === 'bigint' ? String(value) : undefined;
 
 /** What the connector would send of this order now, or why it would not send it. */
-function expectation(order: DeliveredOrder, row: OrderRow, lines: readonly Row[], told: LedgerState | undefined, ctx: { shopId: string; defaultStream: string }): Expected | string {
+function expectation(
+  order: DeliveredOrder,
+  row: OrderRow,
+  lines: readonly Row[],
+  told: LedgerState | undefined,
+  ctx: { shopId: string; defaultStream: string },
+): Expected | string {
   const state = orderStateOf(row.row, lines);
   const drifted = state !== undefined && told !== undefined && told.hash !== null && state !== told.hash;
   const drift = !drifted ? undefined : row.cursor.ts > told.stateTs ? 'untold' : 'older';
@@ -310,7 +345,15 @@ function expectation(order: DeliveredOrder, row: OrderRow, lines: readonly Row[]
     const by = CUSTOMER_IDENTIFIERS.find((name) => typeof built.order[name] === 'string');
     if (by === undefined) return 'no customer identifier';
     const value = built.order.value as { total: number };
-    return { order, customer: { by, value: built.order[by] as string }, dateFrom, status: built.order.status as string, total: value.total, items: items ?? new Map<string, number>(), drift };
+    return {
+      order,
+      customer: { by, value: built.order[by] as string },
+      dateFrom,
+      status: built.order.status as string,
+      total: value.total,
+      items: items ?? new Map<string, number>(),
+      drift,
+    };
   }
   const built = buildPurchase(row.row, lines, ctx);
   if (!built.ok) return `would not be sent now: ${built.reason}`;
@@ -366,7 +409,9 @@ function compare(want: Expected, got: HeldOrder): string[] {
  * the one, nothing confirmed or denied the other. Sets `filed` and `resolved`.
  */
 export async function fileVerify(state: StateDb, result: VerifyResult, equal: readonly string[]): Promise<void> {
-  const unconfirmed = result.lines.filter((l) => l.outcome === 'missing' || l.outcome === 'different').map((l) => ({ key: l.id, reason: outwardText(`report --verify: ${l.reason}`, []) }));
+  const unconfirmed = result.lines
+    .filter((l) => l.outcome === 'missing' || l.outcome === 'different')
+    .map((l) => ({ key: l.id, reason: outwardText(`report --verify: ${l.reason}`, []) }));
   const { filed, resolved } = await fileVerifyOutcome(state, 'orders', unconfirmed, equal);
   result.filed = filed;
   result.resolved = resolved;
@@ -395,7 +440,11 @@ export function formatVerify(result: VerifyResult): string {
   if (result.unread > 0) out.push(`${n(result.unread)} order(s) could not be read back: PersonaClick refused the read (see the lines above).`);
   if (result.emptyForAll) out.push(emptyForAllLine(result));
   else if (result.missing + result.different + result.unread === 0) {
-    out.push(result.checked === 0 ? 'Nothing was read back: no delivered order of the range could be checked.' : 'PersonaClick holds every order read back as the connector would send it now.');
+    out.push(
+      result.checked === 0
+        ? 'Nothing was read back: no delivered order of the range could be checked.'
+        : 'PersonaClick holds every order read back as the connector would send it now.',
+    );
   }
   return out.join('\n');
 }

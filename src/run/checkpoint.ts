@@ -124,11 +124,25 @@ export class Checkpointer {
     for (const k of forgotten) if (!newer(k)) this.forgotten.add(k);
   }
 
-  private async write(delivered: LedgerEntry[], failures: FailureRecord[], warnings: FailureRecord[], forgotten: string[], cursor: Cursor | undefined): Promise<void> {
+  private async write(
+    delivered: LedgerEntry[],
+    failures: FailureRecord[],
+    warnings: FailureRecord[],
+    forgotten: string[],
+    cursor: Cursor | undefined,
+  ): Promise<void> {
     const db = this.db;
     if (!db) return;
     const { job, runId, watermark, upperBound } = this.options;
-    const update: BooksUpdate = { job, runId, delivered, failures, warnings, forgotten, watermark: cursor && watermark ? { name: watermark, cursor, upperBound } : undefined };
+    const update: BooksUpdate = {
+      job,
+      runId,
+      delivered,
+      failures,
+      warnings,
+      forgotten,
+      watermark: cursor && watermark ? { name: watermark, cursor, upperBound } : undefined,
+    };
     if (isEmptyUpdate(update)) return;
     await writeBooks(
       db,

@@ -246,7 +246,8 @@ export class Dispatch {
           // A half refused exactly as the whole was waits for its sibling: both alike is a refusal of the request
           // itself (the shop, the secret), which no order of it can fix and no further split will narrow.
           parent.settled += 1;
-          const alike = outcome.kind === 'rejected' && outcome.status === parent.status && outcome.reason === parent.reason && REFUSED_WHOLE_ON.has(parent.status);
+          const alike =
+            outcome.kind === 'rejected' && outcome.status === parent.status && outcome.reason === parent.reason && REFUSED_WHOLE_ON.has(parent.status);
           if (alike) parent.alike.push(() => proceed(group, outcome));
           else proceed(group, outcome);
           if (parent.settled < 2) return;
@@ -307,7 +308,9 @@ export class Dispatch {
 
   /** A dry run's line: the exact request, credentials masked. */
   private async print(req: ApiRequest): Promise<void> {
-    const masked = SECRET_FIELDS.some((f) => f in req.body) ? { ...req.body, ...Object.fromEntries(SECRET_FIELDS.filter((f) => f in req.body).map((f) => [f, '***'])) } : req.body;
+    const masked = SECRET_FIELDS.some((f) => f in req.body)
+      ? { ...req.body, ...Object.fromEntries(SECRET_FIELDS.filter((f) => f in req.body).map((f) => [f, '***'])) }
+      : req.body;
     this.dryOut += `${JSON.stringify({ path: req.path, ...(req.method === undefined || req.method === 'POST' ? {} : { method: req.method }), body: masked })}\n`;
     if (this.dryOut.length >= DRY_RUN_CHUNK) await this.writeDryRun();
   }

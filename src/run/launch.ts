@@ -35,7 +35,10 @@ async function requireMigrated(services: Services): Promise<void> {
   const pending = await pendingMigrations(services.state);
   if (pending.length === 0) return;
   const { schema } = services.state;
-  const what = pending.length === MIGRATIONS.length ? `schema "${schema}" has no connector tables (never migrated, or dropped)` : `schema "${schema}" lacks migrations ${pending.join(', ')}`;
+  const what =
+    pending.length === MIGRATIONS.length
+      ? `schema "${schema}" has no connector tables (never migrated, or dropped)`
+      : `schema "${schema}" lacks migrations ${pending.join(', ')}`;
   throw new ConfigError(`the state ${what}: run personaclick-sync migrate`);
 }
 

@@ -43,7 +43,13 @@ export class Progress {
     const rate = done / seconds;
     const total = this.options.total;
     const etaSeconds = total !== undefined && rate > 0 ? Math.max(0, Math.round((total - done) / rate)) : undefined;
-    return { done, ...(total !== undefined ? { total } : {}), rate: Math.round(rate), ...(etaSeconds !== undefined ? { etaSeconds } : {}), inFlight: this.options.inFlight() };
+    return {
+      done,
+      ...(total !== undefined ? { total } : {}),
+      rate: Math.round(rate),
+      ...(etaSeconds !== undefined ? { etaSeconds } : {}),
+      inFlight: this.options.inFlight(),
+    };
   }
 
   private logLine(): void {

@@ -81,7 +81,11 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   const counts = emptyCounts();
   const tracker = new PrefixTracker<Cursor | undefined>();
   const state = opts.dryRun ? undefined : services.state;
-  const checkpoint = new Checkpointer(state, { job: spec.ledgerJob, watermark: spec.watermark, upperBound: spec.upperBound, runId, intervalMs: config.delivery.checkpointMs }, log);
+  const checkpoint = new Checkpointer(
+    state,
+    { job: spec.ledgerJob, watermark: spec.watermark, upperBound: spec.upperBound, runId, intervalMs: config.delivery.checkpointMs },
+    log,
+  );
   const client = services.client;
   const secrets = secretsOf(config);
   let retries = () => 0;
@@ -92,7 +96,18 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   let watch: RunWatch | undefined;
   if (!opts.dryRun && opts.observer) {
     try {
-      watch = await opts.observer.runStarted({ job: spec.job, mode: spec.mode, shard, runId, startedAt: started, counts, retries: () => retries(), watermark: spec.watermark, services, log });
+      watch = await opts.observer.runStarted({
+        job: spec.job,
+        mode: spec.mode,
+        shard,
+        runId,
+        startedAt: started,
+        counts,
+        retries: () => retries(),
+        watermark: spec.watermark,
+        services,
+        log,
+      });
     } catch (caught) {
       log.error({ err: toError(caught) }, 'monitoring could not start; the run goes on without it');
     }
@@ -100,13 +115,31 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   // One budget for the shop's secret-bearing imports, shared through the state database by every job, shard and process.
   const gapMs = importGapMs(config);
   const importBudget = state ? () => claimImportSlot(state, config.personaclick.shopId, gapMs) : undefined;
-  const dispatch = new Dispatch({ config, client: client && watch ? observedSender(client, watch) : client, shard: opts.shard, counts, checkpoint, tracker, log, out: opts.out, secrets, importBudget });
+  const dispatch = new Dispatch({
+    config,
+    client: client && watch ? observedSender(client, watch) : client,
+    shard: opts.shard,
+    counts,
+    checkpoint,
+    tracker,
+    log,
+    out: opts.out,
+    secrets,
+    importBudget,
+  });
   retries = () => dispatch.stats.retries;
   log.info({ mode: spec.mode, dryRun: opts.dryRun, watermark: spec.watermark, upperBound: spec.upperBound }, 'run started');
 
   const prefix = () => tracker.prefixCursor;
   checkpoint.start(prefix);
-  const progress = new Progress({ log, counts, total: spec.total, label: `${spec.job} ${spec.mode}`, tty: opts.dryRun ? undefined : opts.progressTty, inFlight: () => tracker.open });
+  const progress = new Progress({
+    log,
+    counts,
+    total: spec.total,
+    label: `${spec.job} ${spec.mode}`,
+    tty: opts.dryRun ? undefined : opts.progressTty,
+    inFlight: () => tracker.open,
+  });
   progress.start();
 
   const run: JobRun = {
@@ -155,7 +188,10 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   let deadline: NodeJS.Timeout | undefined;
   const onStop = () => {
     deadline ??= setTimeout(() => {
-      log.warn({ deadlineMs: config.delivery.shutdownDeadlineMs, inFlight: dispatch.inFlight }, 'shutdown deadline passed: dropping the requests still in flight (they stay unsent)');
+      log.warn(
+        { deadlineMs: config.delivery.shutdownDeadlineMs, inFlight: dispatch.inFlight },
+        'shutdown deadline passed: dropping the requests still in flight (they stay unsent)',
+      );
       dispatch.halt(new Error('shutdown deadline passed'));
       void client?.destroy().catch((caught: unknown) => log.debug({ err: toError(caught) }, 'closing the API connections'));
     }, config.delivery.shutdownDeadlineMs);
@@ -191,11 +227,15 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   error ??= checkpoint.error;
   // A run that booked many rows leaves the ledger's statistics stale: refresh them, so the next run reads it by index.
   if (state && counts.sent >= ANALYZE_AFTER_SENT) {
-    await analyzeLedger(state).catch((caught: unknown) => log.warn({ err: toError(caught) }, 'could not refresh the ledger statistics (ANALYZE); the next run may read it slowly'));
+    await analyzeLedger(state).catch((caught: unknown) =>
+      log.warn({ err: toError(caught) }, 'could not refresh the ledger statistics (ANALYZE); the next run may read it slowly'),
+    );
   }
   if (opts.lockLost?.aborted && !opts.signal?.aborted) {
     const cause = opts.lockLost.reason instanceof Error ? `: ${opts.lockLost.reason.message}` : '';
-    error ??= new Error(`lost the job lock (state database connection dropped${cause}); stopped so that no second runner overlaps this one; the next run resumes from the last checkpoint`);
+    error ??= new Error(
+      `lost the job lock (state database connection dropped${cause}); stopped so that no second runner overlaps this one; the next run resumes from the last checkpoint`,
+    );
   }
 
   const stopped = dispatch.stopped;
@@ -232,7 +272,21 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
       log.error({ err: toError(caught) }, 'could not record the end of the run');
     }
   }
-  const line = { status, read: counts.read, sent: counts.sent, skipped: counts.skipped, invalid: counts.invalid, rejected: counts.rejected, warnings: counts.warnings, retries: counts.retries, waitedMs: summary.waitedMs, durationMs: summary.durationMs, rate: summary.rate, dryRun: opts.dryRun, ...(concurrencyLimit ? { concurrencyLimit } : {}) };
+  const line = {
+    status,
+    read: counts.read,
+    sent: counts.sent,
+    skipped: counts.skipped,
+    invalid: counts.invalid,
+    rejected: counts.rejected,
+    warnings: counts.warnings,
+    retries: counts.retries,
+    waitedMs: summary.waitedMs,
+    durationMs: summary.durationMs,
+    rate: summary.rate,
+    dryRun: opts.dryRun,
+    ...(concurrencyLimit ? { concurrencyLimit } : {}),
+  };
   if (status === 'done' || status === 'interrupted') log.info(line, 'run finished');
   else log.error({ ...line, err: error }, 'run stopped');
   await watch?.finished(summary).catch((caught: unknown) => log.error({ err: toError(caught) }, 'monitoring failed at the end of the run; its outcome stands'));

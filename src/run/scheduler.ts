@@ -49,7 +49,9 @@ export const OVERLAP_REASON = 'previous run still going';
  */
 export async function runSchedule(config: Config, jobs: readonly ScheduledJob[], opts: SchedulerOptions): Promise<number> {
   if (jobs.length === 0) {
-    throw new ConfigError(`nothing to schedule: no job has a schedule (set jobs.<name>.schedule to a cron expression, e.g. "*/5 * * * *"; jobs: ${Object.keys(config.jobs).join(', ') || 'none'})`);
+    throw new ConfigError(
+      `nothing to schedule: no job has a schedule (set jobs.<name>.schedule to a cron expression, e.g. "*/5 * * * *"; jobs: ${Object.keys(config.jobs).join(', ') || 'none'})`,
+    );
   }
   const { log, signal } = opts;
   const timezone = config.schedule.timezone;

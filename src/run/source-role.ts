@@ -20,4 +20,3 @@ export async function requireReadOnlyRole(services: Services, log: Logger): Prom
   }
   for (const f of findings) log.warn({ privileged: true, allowed: f.refuse ? true : undefined }, `source role: ${f.problem}`);
 }
-

@@ -243,7 +243,8 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): Outcome {
 function handleCatalogue(ctx: ApiContext, req: ApiRequest): Outcome {
   const { state } = ctx;
   const waitSeconds = state.syncPace.admit(req.at);
-  if (waitSeconds !== undefined) return { ...error(429, `Too many requests: at most ${state.syncPace.limit} a minute`), headers: { 'retry-after': String(waitSeconds) } };
+  if (waitSeconds !== undefined)
+    return { ...error(429, `Too many requests: at most ${state.syncPace.limit} a minute`), headers: { 'retry-after': String(waitSeconds) } };
   const parsed = parseBody(req.raw);
   if ('counts' in parsed) {
     state.countInvalid();

@@ -42,7 +42,8 @@ export interface StoredCategory {
   alias?: string;
 }
 
-const isId = (v: unknown): boolean => (typeof v === 'string' && v.trim() !== '' && v.length <= MAX_ID) || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+const isId = (v: unknown): boolean =>
+  (typeof v === 'string' && v.trim() !== '' && v.length <= MAX_ID) || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
 const isText = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 const isUrl = (v: unknown): v is string => isText(v) && /^https?:\/\//i.test(v);
 
@@ -55,7 +56,8 @@ export function productProblem(item: unknown, i: number, zeroPrices: boolean): s
   if (typeof item.price !== 'number' || !Number.isFinite(item.price) || (zeroPrices ? item.price < 0 : item.price <= 0)) return `${at}.price: required, > 0`;
   if (!isUrl(item.url)) return `${at}.url: required, a URL`;
   if (!isUrl(item.picture) || item.picture.length > MAX_PICTURE) return `${at}.picture: required, a URL of at most ${MAX_PICTURE} characters`;
-  if (!Array.isArray(item.categories) || item.categories.length === 0 || !item.categories.every(isId)) return `${at}.categories: required, an array of strings or integers`;
+  if (!Array.isArray(item.categories) || item.categories.length === 0 || !item.categories.every(isId))
+    return `${at}.categories: required, an array of strings or integers`;
   if (item.available !== undefined && typeof item.available !== 'boolean') return `${at}.available: must be true or false`;
   if (!isText(item.currency)) return `${at}.currency: required (the currency of the price)`;
   if (item.oldprice !== undefined && !(typeof item.oldprice === 'number' && item.oldprice > 0)) return `${at}.oldprice: must be a positive number`;
@@ -67,7 +69,8 @@ export function productProblem(item: unknown, i: number, zeroPrices: boolean): s
     if (!Array.isArray(item.locations)) return `${at}.locations: must be an array`;
     for (const l of item.locations) if (!isObject(l) || !isText(l.location)) return `${at}.locations: each names its location`;
   }
-  if (item.stock_quantity !== undefined && !(typeof item.stock_quantity === 'number' && Number.isSafeInteger(item.stock_quantity) && item.stock_quantity >= 0)) return `${at}.stock_quantity: must be a whole number`;
+  if (item.stock_quantity !== undefined && !(typeof item.stock_quantity === 'number' && Number.isSafeInteger(item.stock_quantity) && item.stock_quantity >= 0))
+    return `${at}.stock_quantity: must be a whole number`;
   for (const [key, value] of Object.entries(item)) if (value === null || value === '') return `${at}.${key}: must not be null or empty (leave it out)`;
   return undefined;
 }
@@ -156,7 +159,13 @@ export class SandboxCatalogue {
       const problem = categoryProblem(item, i);
       if (problem !== undefined) return void this.errors.push(problem);
       const c = item as JsonObject;
-      taken.push({ id: String(c.id), name: String(c.name), parent: typeof c.parent === 'string' || typeof c.parent === 'number' ? String(c.parent) : null, ...(typeof c.url === 'string' ? { url: c.url } : {}), ...(typeof c.alias === 'string' ? { alias: c.alias } : {}) });
+      taken.push({
+        id: String(c.id),
+        name: String(c.name),
+        parent: typeof c.parent === 'string' || typeof c.parent === 'number' ? String(c.parent) : null,
+        ...(typeof c.url === 'string' ? { url: c.url } : {}),
+        ...(typeof c.alias === 'string' ? { alias: c.alias } : {}),
+      });
     });
     if (method === 'POST') this.categories.clear();
     for (const c of taken) this.categories.set(c.id, c);

@@ -85,8 +85,7 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   /** Every API request received (empty unless the sandbox records attempts). */
   attempts: { GET: (ctx, _raw, res) => sendJson(res, 200, ctx.state.attemptsByArrival()) },
   carts: {
-    GET: (ctx, _raw, res) =>
-      sendJson(res, 200, Object.fromEntries([...ctx.state.carts].map(([did, cart]) => [did, Object.fromEntries(cart)]))),
+    GET: (ctx, _raw, res) => sendJson(res, 200, Object.fromEntries([...ctx.state.carts].map(([did, cart]) => [did, Object.fromEntries(cart)]))),
   },
   wishlists: {
     GET: (ctx, _raw, res) => sendJson(res, 200, Object.fromEntries([...ctx.state.wishlists].map(([did, wish]) => [did, [...wish]]))),

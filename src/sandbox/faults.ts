@@ -61,9 +61,7 @@ const seconds = z.number().int().min(0);
 const millis = z.number().min(0);
 
 export const faultConfigSchema = z.strictObject({
-  latencyMs: z
-    .union([millis, z.tuple([millis, millis]).refine(([lo, hi]) => lo <= hi, 'latencyMs range must be [min, max]')])
-    .optional(),
+  latencyMs: z.union([millis, z.tuple([millis, millis]).refine(([lo, hi]) => lo <= hi, 'latencyMs range must be [min, max]')]).optional(),
   error5xxRate: rate.optional(),
   status5xx: z.union([z.literal(500), z.literal(502), z.literal(503)]).optional(),
   rate429: rate.optional(),
@@ -72,9 +70,7 @@ export const faultConfigSchema = z.strictObject({
   hangRate: rate.optional(),
   down: z.boolean().optional(),
   forbidden: z.boolean().optional(),
-  failNext: z
-    .strictObject({ count: z.number().int().min(0), status: z.number().int().min(200).max(599), retryAfterSeconds: seconds.optional() })
-    .optional(),
+  failNext: z.strictObject({ count: z.number().int().min(0), status: z.number().int().min(200).max(599), retryAfterSeconds: seconds.optional() }).optional(),
   reject: z
     .array(
       z.strictObject({

@@ -137,7 +137,8 @@ export function storePurchase(book: Map<string, StoredOrder>, purchase: PushPurc
   }
   const sum = Math.round(lines.reduce((a, l) => a + l.price * l.quantity, 0) * 100) / 100;
   const details: Record<string, unknown> = {};
-  for (const field of ['promocode', 'payment_type', 'delivery_type', 'delivery_address', 'custom'] as const) if (purchase[field] !== undefined) details[field] = purchase[field];
+  for (const field of ['promocode', 'payment_type', 'delivery_type', 'delivery_address', 'custom'] as const)
+    if (purchase[field] !== undefined) details[field] = purchase[field];
   book.set(id, {
     id,
     did: purchase.did,

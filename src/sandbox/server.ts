@@ -51,7 +51,13 @@ function headersOf(req: IncomingMessage): Record<string, string> {
 }
 
 function attemptRecord(req: IncomingMessage, path: string, at: number, raw: Buffer | undefined, outcome: Outcome): AttemptRecord {
-  const record: AttemptRecord = { at, path, key: attemptKey(path, req.url, raw), outcome: outcome.kind === 'answer' ? outcome.status : outcome.kind, headers: headersOf(req) };
+  const record: AttemptRecord = {
+    at,
+    path,
+    key: attemptKey(path, req.url, raw),
+    outcome: outcome.kind === 'answer' ? outcome.status : outcome.kind,
+    headers: headersOf(req),
+  };
   const retryAfter = outcome.kind === 'answer' ? outcome.headers?.['retry-after'] : undefined;
   if (retryAfter !== undefined) record.retryAfterSeconds = Number(retryAfter);
   return record;
@@ -98,7 +104,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const fault = misrouted === undefined ? faults.decide() : undefined;
     const delayMs = faults.latency();
     readBody(req, bodyLimit(ctx, path), (raw) => {
-      const outcome = misrouted ?? (fault === undefined ? handleApi(ctx, { path, method: req.method ?? 'GET', query: queryOf(req.url), raw, at }) : faultOutcome(state, fault));
+      const outcome =
+        misrouted ??
+        (fault === undefined ? handleApi(ctx, { path, method: req.method ?? 'GET', query: queryOf(req.url), raw, at }) : faultOutcome(state, fault));
       if (state.recordAttempts) state.attempt(attemptRecord(req, path, at, raw, outcome));
       if (outcome.kind === 'hang') return;
       const capacity = misrouted === undefined && fault === undefined ? faults.capacity : undefined;

@@ -308,7 +308,12 @@ function replaceOrClear<T extends { size: number }>(byDid: Map<string, T>, did: 
   else byDid.set(did, next);
 }
 
-function removeItems<T extends { size: number }>(byDid: Map<string, T>, did: string, items: Item[] | undefined, remove: (contents: T, id: string) => void): void {
+function removeItems<T extends { size: number }>(
+  byDid: Map<string, T>,
+  did: string,
+  items: Item[] | undefined,
+  remove: (contents: T, id: string) => void,
+): void {
   const contents = byDid.get(did);
   if (contents === undefined) return;
   for (const item of items ?? []) remove(contents, String(item.id));

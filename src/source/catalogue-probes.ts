@@ -49,7 +49,9 @@ export function recentOrdersStatement(ordersQuery: string): Statement {
 }
 
 export async function crossCheck(source: Source, references: Statement, productsQuery: string): Promise<CrossCheck> {
-  const rows = await source.query<{ referenced: number; missing: number; examples: string[]; too_long: number }>(crossCheckStatement(references, productsQuery));
+  const rows = await source.query<{ referenced: number; missing: number; examples: string[]; too_long: number }>(
+    crossCheckStatement(references, productsQuery),
+  );
   const r = rows[0];
   return { referenced: r?.referenced ?? 0, missing: r?.missing ?? 0, examples: r?.examples ?? [], tooLong: r?.too_long ?? 0 };
 }

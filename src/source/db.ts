@@ -154,8 +154,7 @@ export function sourceOverKnex(
   };
   /** Connections already seen to open read-only transactions. */
   const verified = new WeakSet<object>();
-  let settled: SourceZone | undefined =
-    options.timezone === undefined ? undefined : { name: options.timezone, from: 'config' };
+  let settled: SourceZone | undefined = options.timezone === undefined ? undefined : { name: options.timezone, from: 'config' };
 
   /** The database's own TimeZone, asked on a connection before any transaction of ours sets it. */
   const settleZone = async (connection: unknown): Promise<SourceZone> => {

@@ -58,7 +58,9 @@ export interface UpperBound {
 }
 
 export async function upperBound(source: Source, settleSeconds: number): Promise<UpperBound> {
-  const rows = await source.query<{ bound: string; settle: string; oldest: string | null; pid: number | null; app: string | null }>(upperBoundStatement(settleSeconds));
+  const rows = await source.query<{ bound: string; settle: string; oldest: string | null; pid: number | null; app: string | null }>(
+    upperBoundStatement(settleSeconds),
+  );
   const r = rows[0];
   if (!r) throw new Error('upper bound query returned no row');
   if (r.oldest !== null && r.oldest < r.settle && r.pid !== null) return { bound: r.bound, heldBy: { pid: r.pid, since: r.oldest, application: r.app ?? '' } };
@@ -99,7 +101,9 @@ export interface OrderSpan {
  * incremental sync has not: no order at the sync's watermark timestamp is left to neither.
  */
 function ceilingCondition(b: Binder, through: Cursor): string {
-  return through.key === null ? `q.updated_at < ${instant(b, through.ts)}` : `(q.updated_at, q.order_id) <= (${instant(b, through.ts)}, ${b.bind(through.key)})`;
+  return through.key === null
+    ? `q.updated_at < ${instant(b, through.ts)}`
+    : `(q.updated_at, q.order_id) <= (${instant(b, through.ts)}, ${b.bind(through.key)})`;
 }
 
 /**
@@ -137,7 +141,14 @@ export function countOrdersStatement(query: string, after: Cursor, before: strin
   return b.statement(`SELECT count(*)::text AS n FROM ${fromModel(query)} WHERE ${where}`);
 }
 
-export async function countOrders(source: Source, query: string, after: Cursor, before: string, shard: Shard | undefined, through?: readonly Cursor[]): Promise<number> {
+export async function countOrders(
+  source: Source,
+  query: string,
+  after: Cursor,
+  before: string,
+  shard: Shard | undefined,
+  through?: readonly Cursor[],
+): Promise<number> {
   const rows = await source.query<{ n: string }>(countOrdersStatement(query, after, before, shard, through));
   return Number(rows[0]?.n ?? 0);
 }
@@ -202,8 +213,14 @@ export async function unplaceableOrders(source: Source, query: string, after: Cu
   const rows = await source.query<{ key: string | null; ts: string | null }>(unplaceableOrdersStatement(query, after, before, shard));
   return rows.map((r) =>
     r.key === null
-      ? { key: `order_id=NULL@${r.ts ?? ''}`, reason: `order_id: is required (the orders model returned NULL for a row updated at ${r.ts ?? '?'}); it is never sent` }
-      : { key: r.key, reason: 'updated_at: is required (the orders model returned NULL, so the order has no place in the keyset pages); it is never sent until it has one' },
+      ? {
+          key: `order_id=NULL@${r.ts ?? ''}`,
+          reason: `order_id: is required (the orders model returned NULL for a row updated at ${r.ts ?? '?'}); it is never sent`,
+        }
+      : {
+          key: r.key,
+          reason: 'updated_at: is required (the orders model returned NULL, so the order has no place in the keyset pages); it is never sent until it has one',
+        },
   );
 }
 

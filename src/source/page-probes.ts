@@ -54,7 +54,9 @@ export async function probeOrdersPage(source: Source, query: string, pageSize: n
   const [point] = await source.query<{ ts: string | null }>(updatedAtPointStatement(query, DEEP_CURSOR_FRACTION));
   if (!point?.ts) return undefined;
   const before = await sourceNow(source);
-  const [first] = await source.query<{ __pcs_ts: string; __pcs_key: string }>(ordersPageStatement(query, { after: { ts: point.ts, key: null }, before, limit: 1 }));
+  const [first] = await source.query<{ __pcs_ts: string; __pcs_key: string }>(
+    ordersPageStatement(query, { after: { ts: point.ts, key: null }, before, limit: 1 }),
+  );
   if (!first) return undefined;
   const cursor: Cursor = { ts: first.__pcs_ts, key: first.__pcs_key };
   // The page after that order: past the first page, as nearly every page of a run is.

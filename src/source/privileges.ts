@@ -71,14 +71,30 @@ export async function rolePrivileges(source: Source, stateSchema: string): Promi
 /** One sentence per thing the role may do beyond reading (empty: a read-only role). */
 export function privilegeFindings(p: RolePrivileges): { refuse: boolean; problem: string }[] {
   const out: { refuse: boolean; problem: string }[] = [];
-  if (p.superuser) out.push({ refuse: true, problem: `role "${p.role}" is a superuser: it can write through dblink, run programs (COPY … TO PROGRAM) and write files whatever the read-only transaction says` });
+  if (p.superuser)
+    out.push({
+      refuse: true,
+      problem: `role "${p.role}" is a superuser: it can write through dblink, run programs (COPY … TO PROGRAM) and write files whatever the read-only transaction says`,
+    });
   if (p.writableTables.count > 0) {
     const more = p.writableTables.count > p.writableTables.sample.length ? ` and ${p.writableTables.count - p.writableTables.sample.length} more` : '';
-    out.push({ refuse: true, problem: `role "${p.role}" may write ${p.writableTables.count} of the shop's tables (${p.writableTables.sample.join(', ')}${more})` });
+    out.push({
+      refuse: true,
+      problem: `role "${p.role}" may write ${p.writableTables.count} of the shop's tables (${p.writableTables.sample.join(', ')}${more})`,
+    });
   }
-  if (!p.superuser && p.executeServerProgram) out.push({ refuse: false, problem: `role "${p.role}" is a member of pg_execute_server_program: COPY … TO PROGRAM runs shell commands on the database server` });
-  if (!p.superuser && p.writeServerFiles) out.push({ refuse: false, problem: `role "${p.role}" is a member of pg_write_server_files: it can write files on the database server` });
+  if (!p.superuser && p.executeServerProgram)
+    out.push({
+      refuse: false,
+      problem: `role "${p.role}" is a member of pg_execute_server_program: COPY … TO PROGRAM runs shell commands on the database server`,
+    });
+  if (!p.superuser && p.writeServerFiles)
+    out.push({ refuse: false, problem: `role "${p.role}" is a member of pg_write_server_files: it can write files on the database server` });
   if (p.replication) out.push({ refuse: false, problem: `role "${p.role}" has REPLICATION: it can create replication slots (which hold WAL on the server)` });
-  if (p.extensions.length > 0) out.push({ refuse: false, problem: `extensions that reach outside a read-only transaction are installed in the shop's database: ${p.extensions.join(', ')}` });
+  if (p.extensions.length > 0)
+    out.push({
+      refuse: false,
+      problem: `extensions that reach outside a read-only transaction are installed in the shop's database: ${p.extensions.join(', ')}`,
+    });
   return out;
 }

@@ -62,7 +62,12 @@ export async function modelColumns(source: Source, query: string, values: readon
  * Each column's type as the model gives it (`timestamp without time zone`, `integer`, …), without reading a row: the
  * same all-null row as `modelColumns`, asked pg_typeof of each column it named.
  */
-export async function modelColumnTypes(source: Source, query: string, columns: Iterable<string>, values: readonly unknown[] = []): Promise<Map<string, string>> {
+export async function modelColumnTypes(
+  source: Source,
+  query: string,
+  columns: Iterable<string>,
+  values: readonly unknown[] = [],
+): Promise<Map<string, string>> {
   const names = [...columns];
   if (names.length === 0) return new Map();
   const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;

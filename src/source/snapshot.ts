@@ -30,13 +30,24 @@ interface Page {
  */
 export function snapshotPageStatement(
   query: string,
-  page: { after: string | null; limit: number; shard: Shard | undefined; didColumn: DidColumn; key?: KeyColumn | undefined; changed?: ChangedWindow | undefined },
+  page: {
+    after: string | null;
+    limit: number;
+    shard: Shard | undefined;
+    didColumn: DidColumn;
+    key?: KeyColumn | undefined;
+    changed?: ChangedWindow | undefined;
+  },
 ): Statement {
   const b = new Binder();
   const limit = b.bind(page.limit);
   const first = page.after === null;
   const k = `q.${page.key ?? 'did'}`;
-  const columns = first ? `q.*, ${k}::text AS "__pcs_did", pg_typeof(${k})::text AS "__pcs_did_type"` : page.didColumn !== '__pcs_did' ? 'q.*' : `q.*, ${k}::text AS "__pcs_did"`;
+  const columns = first
+    ? `q.*, ${k}::text AS "__pcs_did", pg_typeof(${k})::text AS "__pcs_did_type"`
+    : page.didColumn !== '__pcs_did'
+      ? 'q.*'
+      : `q.*, ${k}::text AS "__pcs_did"`;
   const parts = [`${k} IS NOT NULL`];
   if (page.after !== null) parts.push(`${k}::text COLLATE "C" > ${b.bind(page.after)}`);
   if (page.changed !== undefined) {
@@ -74,7 +85,13 @@ export type DidColumn = KeyColumn | '__pcs_did';
  * device of a full page may be cut, so it is dropped and read again at the start of the next page (a device with
  * more lines than a page is read on its own).
  */
-export async function* snapshotDevices(source: Source, query: string, pageSize: number, shard: Shard | undefined, key: KeyColumn = 'did'): AsyncGenerator<DeviceLines> {
+export async function* snapshotDevices(
+  source: Source,
+  query: string,
+  pageSize: number,
+  shard: Shard | undefined,
+  key: KeyColumn = 'did',
+): AsyncGenerator<DeviceLines> {
   for await (const page of snapshotPages(source, query, pageSize, shard, key)) yield* page;
 }
 

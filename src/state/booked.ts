@@ -23,6 +23,9 @@ export async function bookedKeys(db: StateDb, job: string, keys: readonly string
     [pgArray(keys), db.schema, job, db.schema, job],
   );
   return new Map(
-    result.rows.map((r) => [r.key, { delivered: r.delivered, road: r.delivered ? (r.road === 'sync' ? 'sync' : 'push') : undefined, failure: r.class ?? undefined }]),
+    result.rows.map((r) => [
+      r.key,
+      { delivered: r.delivered, road: r.delivered ? (r.road === 'sync' ? 'sync' : 'push') : undefined, failure: r.class ?? undefined },
+    ]),
   );
 }

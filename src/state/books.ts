@@ -26,7 +26,13 @@ export interface BooksUpdate {
 }
 
 export function isEmptyUpdate(update: BooksUpdate): boolean {
-  return update.delivered.length === 0 && update.failures.length === 0 && update.warnings.length === 0 && update.forgotten.length === 0 && update.watermark === undefined;
+  return (
+    update.delivered.length === 0 &&
+    update.failures.length === 0 &&
+    update.warnings.length === 0 &&
+    update.forgotten.length === 0 &&
+    update.watermark === undefined
+  );
 }
 
 export async function writeBooks(

@@ -17,7 +17,6 @@ import { failuresInAscii } from './unstorable-failures.js';
  */
 export type FailureRowClass = Exclude<FailureClass, 'fatal'> | 'warning' | 'unconfirmed' | 'held';
 
-
 export interface FailureRecord {
   key: string;
   class: FailureRowClass;
@@ -45,7 +44,16 @@ export async function recordFailures(db: StateDb, trx: Knex.Transaction, job: st
              road = CASE WHEN failures.class = 'unconfirmed' AND EXCLUDED.class <> 'warning' THEN coalesce(EXCLUDED.road, failures.road) ELSE EXCLUDED.road END,
              run_id = EXCLUDED.run_id,
              occurrences = failures.occurrences + 1, last_failed_at = now()`,
-      [db.schema, job, runId, pgArray(chunk.map((f) => f.key)), pgArray(chunk.map((f) => f.class)), pgArray(chunk.map((f) => f.reason)), pgArray(chunk.map((f) => f.status ?? null)), pgArray(chunk.map((f) => f.road ?? null))],
+      [
+        db.schema,
+        job,
+        runId,
+        pgArray(chunk.map((f) => f.key)),
+        pgArray(chunk.map((f) => f.class)),
+        pgArray(chunk.map((f) => f.reason)),
+        pgArray(chunk.map((f) => f.status ?? null)),
+        pgArray(chunk.map((f) => f.road ?? null)),
+      ],
     );
   }
 }
@@ -98,7 +106,15 @@ export async function listOpenFailures(db: StateDb, filter: { job?: string; clas
       'occurrences',
       'last_failed_at',
     );
-  return rows.map((r) => ({ job: r.job, key: r.key, class: r.class, reason: r.reason, status: r.status, occurrences: r.occurrences, lastFailedAt: r.last_failed_at }));
+  return rows.map((r) => ({
+    job: r.job,
+    key: r.key,
+    class: r.class,
+    reason: r.reason,
+    status: r.status,
+    occurrences: r.occurrences,
+    lastFailedAt: r.last_failed_at,
+  }));
 }
 
 export interface FailureFilter {
@@ -109,12 +125,20 @@ export interface FailureFilter {
 }
 
 /** Open failures in id order, a page at a time (replay). */
-export async function openFailurePage(db: StateDb, filter: FailureFilter, afterId: number, limit: number): Promise<{ id: number; job: string; key: string; class: string; reason: string; road: string | null }[]> {
+export async function openFailurePage(
+  db: StateDb,
+  filter: FailureFilter,
+  afterId: number,
+  limit: number,
+): Promise<{ id: number; job: string; key: string; class: string; reason: string; road: string | null }[]> {
   let q = db.table('failures').whereNull('resolved_at').where('id', '>', afterId);
   if (filter.job) q = q.where('job', filter.job);
   if (filter.class) q = q.where('class', filter.class);
   if (filter.since) q = q.where('last_failed_at', '>=', filter.since);
-  const rows = await q.orderBy('id').limit(limit).select<{ id: string; job: string; key: string; class: string; reason: string; road: string | null }[]>('id', 'job', 'key', 'class', 'reason', 'road');
+  const rows = await q
+    .orderBy('id')
+    .limit(limit)
+    .select<{ id: string; job: string; key: string; class: string; reason: string; road: string | null }[]>('id', 'job', 'key', 'class', 'reason', 'road');
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
@@ -140,7 +164,12 @@ export interface Unconfirmed {
  * order with another open failure becomes `unconfirmed` (replay's whole order covers what that one would send).
  * One transaction; the reason escaped to ASCII when the database refuses its text. Answers the rows filed and resolved.
  */
-export async function fileVerifyOutcome(db: StateDb, job: string, unconfirmed: readonly Unconfirmed[], equal: readonly string[]): Promise<{ filed: number; resolved: number }> {
+export async function fileVerifyOutcome(
+  db: StateDb,
+  job: string,
+  unconfirmed: readonly Unconfirmed[],
+  equal: readonly string[],
+): Promise<{ filed: number; resolved: number }> {
   const write = (rows: readonly Unconfirmed[]) =>
     withConnectionRetry(() =>
       db.knex.transaction(async (trx) => {
@@ -173,7 +202,10 @@ export async function fileVerifyOutcome(db: StateDb, job: string, unconfirmed: r
   try {
     return await write(storable);
   } catch (caught) {
-    const inAscii = failuresInAscii(caught, storable.map((u) => ({ ...u, class: 'unconfirmed' as const })));
+    const inAscii = failuresInAscii(
+      caught,
+      storable.map((u) => ({ ...u, class: 'unconfirmed' as const })),
+    );
     if (inAscii === undefined) throw caught;
     return write(inAscii);
   }

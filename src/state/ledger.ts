@@ -47,7 +47,10 @@ export async function ledgerStates(db: StateDb, job: string, keys: readonly stri
 
 /** What the ledger holds, by job and road (orders: `push` or `sync`; the others have none), for `status`. */
 export async function ledgerCounts(db: StateDb): Promise<{ job: string; road: string | null; count: number }[]> {
-  const rows = await db.knex.raw<{ rows: { job: string; road: string | null; n: string }[] }>(`SELECT job, road, count(*) AS n FROM ??.ledger GROUP BY job, road ORDER BY job, road`, [db.schema]);
+  const rows = await db.knex.raw<{ rows: { job: string; road: string | null; n: string }[] }>(
+    `SELECT job, road, count(*) AS n FROM ??.ledger GROUP BY job, road ORDER BY job, road`,
+    [db.schema],
+  );
   return rows.rows.map((r) => ({ job: r.job, road: r.road, count: Number(r.n) }));
 }
 
@@ -98,7 +101,11 @@ export async function forgetDelivered(db: StateDb, trx: Knex.Transaction, job: s
 }
 
 /** The stream and segment the ledger holds for these keys (replay's clearing requests). One query. */
-export async function ledgerEnvelopes(db: StateDb, job: string, keys: readonly string[]): Promise<Map<string, { stream: string | null; segment: string | null }>> {
+export async function ledgerEnvelopes(
+  db: StateDb,
+  job: string,
+  keys: readonly string[],
+): Promise<Map<string, { stream: string | null; segment: string | null }>> {
   if (keys.length === 0) return new Map();
   const rows = await db.knex.raw<{ rows: { key: string; stream: string | null; segment: string | null }[] }>(
     `SELECT key, stream, segment FROM ??.ledger WHERE job = ? AND key = ANY(?::text[])`,
@@ -128,7 +135,10 @@ export async function* ledgerPages(db: StateDb, job: string, runId: string, page
     if (inShard !== undefined) sql += ` AND ${inShard}`;
     sql += ` ORDER BY key LIMIT ?`;
     params.push(pageSize);
-    const result = await db.knex.raw<{ rows: { key: string; hash: string | null; stream: string | null; segment: string | null }[] }>(sql, params as Knex.RawBinding[]);
+    const result = await db.knex.raw<{ rows: { key: string; hash: string | null; stream: string | null; segment: string | null }[] }>(
+      sql,
+      params as Knex.RawBinding[],
+    );
     return result.rows;
   };
   let next: Promise<LedgerEntry[]> | undefined = readPage(null);

@@ -58,7 +58,9 @@ export async function acquireJobLock(url: string, schema: string, name: string):
         [LOCK_CLASS, key],
       );
       const h = holder.rows[0];
-      const who = h ? `${h.application_name || 'unknown'} (backend pid ${h.pid}${h.client_addr ? ` from ${h.client_addr}` : ''}, since ${h.backend_start.toISOString()})` : 'another session';
+      const who = h
+        ? `${h.application_name || 'unknown'} (backend pid ${h.pid}${h.client_addr ? ` from ${h.client_addr}` : ''}, since ${h.backend_start.toISOString()})`
+        : 'another session';
       throw new LockedError(`job "${name}" is already running: its lock is held by ${who}`);
     }
   } catch (caught) {

@@ -56,7 +56,7 @@ async function runMigrations(db: StateDb): Promise<MigrateResult> {
 /** Names of migrations not yet applied (empty when up to date; all of them when the schema is missing). */
 export async function pendingMigrations(db: StateDb): Promise<string[]> {
   const { knex, schema } = db;
-  const exists = await knex.raw<{ rows: { ok: boolean }[] }>("SELECT to_regclass(?) IS NOT NULL AS ok", [`${schema}.knex_migrations`]);
+  const exists = await knex.raw<{ rows: { ok: boolean }[] }>('SELECT to_regclass(?) IS NOT NULL AS ok', [`${schema}.knex_migrations`]);
   if (exists.rows[0]?.ok !== true) return MIGRATIONS.map((m) => m.name);
   const done = new Set((await knex.withSchema(schema).table('knex_migrations').select<{ name: string }[]>('name')).map((r) => r.name));
   return MIGRATIONS.map((m) => m.name).filter((n) => !done.has(n));

@@ -44,7 +44,10 @@ export async function runTotals(db: StateDb, group: RunGroup, exceptRunId: strin
        FROM ??.runs WHERE ${where}`,
     [db.schema, ...params],
   );
-  const byStatus = await db.knex.raw<{ rows: { status: RunStatus; n: string }[] }>(`SELECT status, count(*) AS n FROM ??.runs WHERE ${where} GROUP BY status`, [db.schema, ...params]);
+  const byStatus = await db.knex.raw<{ rows: { status: RunStatus; n: string }[] }>(`SELECT status, count(*) AS n FROM ??.runs WHERE ${where} GROUP BY status`, [
+    db.schema,
+    ...params,
+  ]);
   const answers = await db.knex.raw<{ rows: { class: string; n: string }[] }>(
     `SELECT a.key AS class, sum(a.value::bigint) AS n FROM ??.runs, jsonb_each_text(answers) AS a WHERE ${where} AND answers IS NOT NULL GROUP BY a.key`,
     [db.schema, ...params],
@@ -119,10 +122,10 @@ export async function recordRunNotes(db: StateDb, runId: string, notes: { answer
 /** The notices of these runs, by run id (runs without one are left out). */
 export async function runNotices(db: StateDb, runIds: readonly string[]): Promise<Map<string, string>> {
   if (runIds.length === 0) return new Map();
-  const result = await db.knex.raw<{ rows: { id: string; notice: string }[] }>(`SELECT id, notice FROM ??.runs WHERE id = ANY(?::text[]) AND notice IS NOT NULL`, [
-    db.schema,
-    runIds as unknown as Knex.Value,
-  ]);
+  const result = await db.knex.raw<{ rows: { id: string; notice: string }[] }>(
+    `SELECT id, notice FROM ??.runs WHERE id = ANY(?::text[]) AND notice IS NOT NULL`,
+    [db.schema, runIds as unknown as Knex.Value],
+  );
   return new Map(result.rows.map((r) => [r.id, r.notice]));
 }
 
@@ -134,7 +137,10 @@ export interface NotifiedState {
 }
 
 export async function readNotifiedState(db: StateDb, key: string): Promise<NotifiedState | undefined> {
-  const result = await db.knex.raw<{ rows: { key: string; state: string; detail: string | null; since: Date }[] }>(`SELECT key, state, detail, since FROM ??.notify_state WHERE key = ?`, [db.schema, key]);
+  const result = await db.knex.raw<{ rows: { key: string; state: string; detail: string | null; since: Date }[] }>(
+    `SELECT key, state, detail, since FROM ??.notify_state WHERE key = ?`,
+    [db.schema, key],
+  );
   return result.rows[0];
 }
 

@@ -55,5 +55,11 @@ export async function startWatermark(db: StateDb, name: string, cursor: Cursor, 
 
 export async function listWatermarks(db: StateDb): Promise<WatermarkRow[]> {
   const rows = await db.table('watermarks').select<RawRow[]>('*').orderBy('name');
-  return rows.map((r) => ({ name: r.name, cursor: { ts: r.cursor_ts, key: r.cursor_key }, upperBound: r.upper_bound, runId: r.run_id, updatedAt: r.updated_at }));
+  return rows.map((r) => ({
+    name: r.name,
+    cursor: { ts: r.cursor_ts, key: r.cursor_key },
+    upperBound: r.upper_bound,
+    runId: r.run_id,
+    updatedAt: r.updated_at,
+  }));
 }

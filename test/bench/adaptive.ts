@@ -57,7 +57,15 @@ async function measure(b: Bench, label: string, orders: number, delivery: Record
   const refused = stats.byStatus['429'] ?? 0;
   const rate = run.code === 0 && run.run?.sent === orders ? rateUpTo(points, arrivals[0], Math.ceil(orders * SHARE)) : 0;
   const line = run.run as (typeof run.run & { concurrencyLimit?: Measured['limit'] }) | undefined;
-  const m: Measured = { label, orders, rate, share429: stats.received > 0 ? refused / stats.received : 0, received: stats.received, run, limit: line?.concurrencyLimit };
+  const m: Measured = {
+    label,
+    orders,
+    rate,
+    share429: stats.received > 0 ? refused / stats.received : 0,
+    received: stats.received,
+    run,
+    limit: line?.concurrencyLimit,
+  };
   b.log(
     `  ${label}: ${orders} orders, ${rate.toFixed(0)}/s to ${SHARE * 100}%, whole run ${(run.run?.rate ?? 0).toFixed(0)}/s, 429s ${refused} (${(m.share429 * 100).toFixed(2)}%)` +
       `${m.limit ? `, limit ${m.limit.low}..${m.limit.high}, settled ${m.limit.settled}` : ''}${run.code === 0 ? '' : `, EXIT ${String(run.code)}`}`,
@@ -135,7 +143,14 @@ export async function adaptive(b: Bench): Promise<Figure[]> {
       details: { auto: details(auto), [`${best.label} again`]: details(bestAgain), reference: round(reference, 0) },
     },
     { scenario, figure: 'auto: requests answered 429', value: round(auto.share429 * 100, 2), unit: '%', ...atMost(round(auto.share429 * 100, 2), 1, '%') },
-    { scenario, figure: '(info) auto: limit where it settled (range in details)', value: auto.limit?.settled ?? 0, unit: '', ...noTarget, details: { limit: auto.limit } },
+    {
+      scenario,
+      figure: '(info) auto: limit where it settled (range in details)',
+      value: auto.limit?.settled ?? 0,
+      unit: '',
+      ...noTarget,
+      details: { limit: auto.limit },
+    },
     {
       scenario: scenario50,
       figure: 'auto ÷ concurrency 256 (mean of its runs before and after auto)',

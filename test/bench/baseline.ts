@@ -39,7 +39,11 @@ export async function readOrdersOnly(dbUrl: string): Promise<number> {
       const page = await ordersPage(source, ORDERS_QUERY, { after, before: '2100-01-01T00:00:00.000000Z', limit: 1000 });
       const last = page[page.length - 1];
       if (!last) break;
-      await linesFor(source, ITEMS_QUERY, page.map((o) => o.key));
+      await linesFor(
+        source,
+        ITEMS_QUERY,
+        page.map((o) => o.key),
+      );
       after = last.cursor;
     }
     return performance.now() - started;

@@ -112,7 +112,9 @@ export async function changeCartsMix(db: TestDatabase, every: number): Promise<C
      , changed AS (UPDATE shop.cart_items SET qty = qty + 1 WHERE ctid IN (SELECT ctid FROM first_lines) RETURNING cart_id)
      SELECT count(DISTINCT cart_id)::text AS n FROM changed`,
   );
-  const emptied = await count(`WITH gone AS (DELETE FROM shop.cart_items WHERE ${kind('cart_id', '6,7')} RETURNING cart_id) SELECT count(DISTINCT cart_id)::text AS n FROM gone`);
+  const emptied = await count(
+    `WITH gone AS (DELETE FROM shop.cart_items WHERE ${kind('cart_id', '6,7')} RETURNING cart_id) SELECT count(DISTINCT cart_id)::text AS n FROM gone`,
+  );
   const deleted = await count(
     `WITH lines AS (DELETE FROM shop.cart_items WHERE ${kind('cart_id', '8')}), gone AS (DELETE FROM shop.carts WHERE ${kind('id', '8')} RETURNING id)
      SELECT count(*)::text AS n FROM gone`,

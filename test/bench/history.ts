@@ -34,24 +34,52 @@ export async function history(b: Bench): Promise<Figure[]> {
       jobs: { orders: { query: HISTORY_MODEL, itemsQuery: ITEMS_QUERY, settleSeconds: 0, startFrom: '2000-01-01', batchSize: BATCH } },
     });
     await mustRun(['migrate', '--config', config]);
-    const run = await connector(b, 'history backfill (order-sync API)', ['backfill', 'orders', '--from', '2000-01-01', '--to', '2100-01-01', '--limit', String(n), '--yes', '--config', config]);
+    const run = await connector(b, 'history backfill (order-sync API)', [
+      'backfill',
+      'orders',
+      '--from',
+      '2000-01-01',
+      '--to',
+      '2100-01-01',
+      '--limit',
+      String(n),
+      '--yes',
+      '--config',
+      config,
+    ]);
     const arrivals = sandbox.syncArrivals().sort((x, y) => x - y);
     const held = sandbox.syncOrders.size;
     const once = [...sandbox.syncOrders.values()].filter((o) => o.received === 1).length;
     const stats = sandbox.stats();
     const span = arrivals.length > 1 ? (arrivals[arrivals.length - 1] ?? 0) - (arrivals[0] ?? 0) : 0;
     const gaps = arrivals.slice(1).map((t, i) => t - (arrivals[i] ?? t));
-    const paced = gaps.length > 0 ? (gaps.reduce((a, g) => a + g, 0) / gaps.length) : 0;
+    const paced = gaps.length > 0 ? gaps.reduce((a, g) => a + g, 0) / gaps.length : 0;
     const perMinuteAchieved = span > 0 ? ((arrivals.length - 1) / span) * 60_000 : 0;
     const scenario = `history: backfill of ${n.toLocaleString('en-US')} orders through the order-sync API, pace ${PER_MINUTE}/min on both sides, batches of ${BATCH}`;
     const requests = arrivals.length;
-    b.log(`  ${requests} requests, ${held} orders held (${once} once), max ${maxInWindow(arrivals, 60_000)} in a minute, ${stats.byStatus['429'] ?? 0} answered 429`);
+    b.log(
+      `  ${requests} requests, ${held} orders held (${once} once), max ${maxInWindow(arrivals, 60_000)} in a minute, ${stats.byStatus['429'] ?? 0} answered 429`,
+    );
     return [
       { scenario, figure: 'orders per second', value: round((n / run.wallMs) * 1000, 0), unit: '/s', ...noTarget, details: { wallMs: round(run.wallMs, 0) } },
       { scenario, figure: 'orders per request', value: round(n / Math.max(1, requests), 0), unit: '', ...noTarget, details: { requests } },
       { scenario, figure: 'peak RSS of the connector', value: round(run.peakRssMb, 0), unit: 'MB', ...noTarget },
-      { scenario, figure: 'CPU time per order (connector)', value: round((run.cpuMs * 1000) / n, 1), unit: 'µs', ...noTarget, details: { cpuMs: round(run.cpuMs, 0) } },
-      { scenario, figure: `requests in any 60 s window (configured ${PER_MINUTE})`, value: maxInWindow(arrivals, 60_000), unit: '', ...atMost(maxInWindow(arrivals, 60_000), PER_MINUTE), details: { answered429: stats.byStatus['429'] ?? 0 } },
+      {
+        scenario,
+        figure: 'CPU time per order (connector)',
+        value: round((run.cpuMs * 1000) / n, 1),
+        unit: 'µs',
+        ...noTarget,
+        details: { cpuMs: round(run.cpuMs, 0) },
+      },
+      {
+        scenario,
+        figure: `requests in any 60 s window (configured ${PER_MINUTE})`,
+        value: maxInWindow(arrivals, 60_000),
+        unit: '',
+        ...atMost(maxInWindow(arrivals, 60_000), PER_MINUTE),
+        details: { answered429: stats.byStatus['429'] ?? 0 },
+      },
       {
         scenario,
         figure: `pace achieved ÷ configured (mean gap ${round(paced, 0)} ms, configured ${round(60_000 / PER_MINUTE, 0)} ms)`,

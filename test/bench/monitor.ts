@@ -16,7 +16,9 @@ export async function reportMillion(b: Bench): Promise<Figure[]> {
   // Orders i = 1..n were updated at 2024-01-01 + i seconds (data.ts). Order k*100 failed (even k invalid, odd
   // rejected); of the others, those up to the watermark (order 0.99 n) are delivered, the rest are pending.
   const mark = Math.floor(n * 0.99);
-  await b.db.query(`INSERT INTO ${schema}.ledger (job, key, run_id) SELECT 'orders', i::text, 'bench' FROM generate_series(1, $1::int) i WHERE i % 100 <> 0`, [mark]);
+  await b.db.query(`INSERT INTO ${schema}.ledger (job, key, run_id) SELECT 'orders', i::text, 'bench' FROM generate_series(1, $1::int) i WHERE i % 100 <> 0`, [
+    mark,
+  ]);
   await b.db.query(
     `INSERT INTO ${schema}.failures (job, key, class, reason, run_id)
      SELECT 'orders', i::text, CASE WHEN (i / 100) % 2 = 0 THEN 'invalid' ELSE 'rejected' END, 'bench', 'bench' FROM generate_series(100, $1::int, 100) i`,
@@ -31,7 +33,12 @@ export async function reportMillion(b: Bench): Promise<Figure[]> {
   const days = Math.ceil(n / 86_400) + 1;
   const to = new Date(Date.UTC(2024, 0, 1) + days * 86_400_000).toISOString().slice(0, 10);
   const out = join(b.work, 'report.json');
-  const run = await connector(b, `report of ${n.toLocaleString('en-US')} orders over ${days} days`, ['report', '--from', '2024-01-01', '--to', to, '--json', '--config', config], out);
+  const run = await connector(
+    b,
+    `report of ${n.toLocaleString('en-US')} orders over ${days} days`,
+    ['report', '--from', '2024-01-01', '--to', to, '--json', '--config', config],
+    out,
+  );
 
   const data = JSON.parse(readFileSync(out, 'utf8')) as ReportData;
   const sum = (k: 'shop' | 'delivered' | 'invalid' | 'rejected' | 'pending' | 'missing') => data.days.reduce((s, d) => s + d[k], 0);
@@ -41,7 +48,14 @@ export async function reportMillion(b: Bench): Promise<Figure[]> {
   if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`report's numbers are off: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
   const scenario = `report: ${n.toLocaleString('en-US')} orders over ${days} days (98% delivered, 1% failed, 1% pending)`;
   return [
-    { scenario, figure: 'wall time of `report --json`', value: round(run.wallMs / 1000, 2), unit: 's', ...noTarget, details: { cpuMs: Math.round(run.cpuMs), got } },
+    {
+      scenario,
+      figure: 'wall time of `report --json`',
+      value: round(run.wallMs / 1000, 2),
+      unit: 's',
+      ...noTarget,
+      details: { cpuMs: Math.round(run.cpuMs), got },
+    },
     { scenario, figure: 'orders per second', value: Math.round(n / (run.wallMs / 1000)), unit: '/s', ...noTarget },
     { scenario, figure: 'peak RSS', value: Math.round(run.peakRssMb), unit: 'MB', ...noTarget },
   ];

@@ -35,7 +35,8 @@ export async function placement(b: Bench): Promise<Figure[]> {
     local.reset();
     const config = loadConfig({ path: await prepare(b, 'placement_inproc', { concurrency }, local.url), env: {} });
     const [summary] = await launchJob(config, ordersJob.scheduled, { dryRun: false, limit: n, out: new PassThrough(), log: silentLogger() });
-    if (summary?.sent !== n || local.stats().accepted !== n) throw new Error(`in-process sync: sent ${summary?.sent}, accepted ${local.stats().accepted}, expected ${n}`);
+    if (summary?.sent !== n || local.stats().accepted !== n)
+      throw new Error(`in-process sync: sent ${summary?.sent}, accepted ${local.stats().accepted}, expected ${n}`);
     syncLocalMs = summary.durationMs;
   } finally {
     await local.close();
@@ -49,7 +50,21 @@ export async function placement(b: Bench): Promise<Figure[]> {
   const rounded = (r: { bare: number; connector: number }) => ({ bare: round(r.bare, 0), connector: round(r.connector, 0) });
   const scenario = `(info) sandbox placement, ${n.toLocaleString('en-US')} orders`;
   return [
-    { scenario, figure: 'ceiling ratio, sandbox in its own process (chosen)', value: round(child.connector / child.bare), unit: '', ...noTarget, details: { rates: rounded(child) } },
-    { scenario, figure: 'ceiling ratio, sandbox in the sending process', value: round(inProcess.connector / inProcess.bare), unit: '', ...noTarget, details: { rates: rounded(inProcess) } },
+    {
+      scenario,
+      figure: 'ceiling ratio, sandbox in its own process (chosen)',
+      value: round(child.connector / child.bare),
+      unit: '',
+      ...noTarget,
+      details: { rates: rounded(child) },
+    },
+    {
+      scenario,
+      figure: 'ceiling ratio, sandbox in the sending process',
+      value: round(inProcess.connector / inProcess.bare),
+      unit: '',
+      ...noTarget,
+      details: { rates: rounded(inProcess) },
+    },
   ];
 }

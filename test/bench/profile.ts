@@ -79,7 +79,8 @@ console.log(`${file}: ${(totalUs / 1000).toFixed(0)} ms sampled`);
 const byConcern = new Map<string, number>();
 for (const [id, us] of selfUs) byConcern.set(concern(id), (byConcern.get(concern(id)) ?? 0) + us);
 console.log('\nself time by concern');
-for (const [k, us] of [...byConcern].sort((a, b) => b[1] - a[1])) console.log(`${((100 * us) / totalUs).toFixed(1).padStart(6)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+for (const [k, us] of [...byConcern].sort((a, b) => b[1] - a[1]))
+  console.log(`${((100 * us) / totalUs).toFixed(1).padStart(6)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
 table('self time by package / file', area, false);
 table('self time by function', fn, false);
 table("total time of the connector's functions (dist/)", fn, true);

@@ -30,7 +30,14 @@ export async function reconcile200k(b: Bench): Promise<Figure[]> {
 
     const label = n.toLocaleString('en-US');
     const figures = (scenario: string, r: { run: CliRun; received: number }, expected: number): Figure[] => [
-      { scenario, figure: 'wall time', value: round(r.run.wallMs / 1000, 1), unit: 's', ...noTarget, details: { runMs: r.run.run?.durationMs, cpuMs: round(r.run.cpuMs, 0) } },
+      {
+        scenario,
+        figure: 'wall time',
+        value: round(r.run.wallMs / 1000, 1),
+        unit: 's',
+        ...noTarget,
+        details: { runMs: r.run.run?.durationMs, cpuMs: round(r.run.cpuMs, 0) },
+      },
       {
         scenario,
         figure: 'requests received',

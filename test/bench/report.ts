@@ -43,7 +43,10 @@ export function markdown(figures: readonly Figure[], meta: Record<string, unknow
   const lines = [
     '| scenario | figure | value | target | met? |',
     '| --- | --- | --- | --- | --- |',
-    ...figures.map((f) => `| ${f.scenario} | ${f.figure} | ${fmt(f.value)}${f.unit ? ` ${f.unit}` : ''} | ${f.target} | ${f.met === undefined ? '' : f.met ? 'yes' : '**no**'} |`),
+    ...figures.map(
+      (f) =>
+        `| ${f.scenario} | ${f.figure} | ${fmt(f.value)}${f.unit ? ` ${f.unit}` : ''} | ${f.target} | ${f.met === undefined ? '' : f.met ? 'yes' : '**no**'} |`,
+    ),
   ];
   const head = Object.entries(meta).map(([k, v]) => `- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   return `# personaclick-sync benchmark\n\n${head.join('\n')}\n\n${lines.join('\n')}\n`;

@@ -57,7 +57,14 @@ const started = Date.now();
 const startLoad = loadavg().map((l) => Number(l.toFixed(2)));
 const log = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 const work = mkdtempSync(join(tmpdir(), 'pcs-bench-'));
-const orders = Math.max(wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0, wants('latency') ? sizes.latencyOrders : 0, wants('extract') || wants('memory') || wants('history') || wants('report') ? sizes.bigOrders : 0, wants('rate') ? sizes.rateOrders : 0, wants('shards') ? sizes.shardOrders : 0, wants('adaptive') ? Math.max(sizes.adaptiveOrders, sizes.adaptiveLatencyOrders) : 0);
+const orders = Math.max(
+  wants('ceiling') || wants('placement') ? sizes.ceilingOrders : 0,
+  wants('latency') ? sizes.latencyOrders : 0,
+  wants('extract') || wants('memory') || wants('history') || wants('report') ? sizes.bigOrders : 0,
+  wants('rate') ? sizes.rateOrders : 0,
+  wants('shards') ? sizes.shardOrders : 0,
+  wants('adaptive') ? Math.max(sizes.adaptiveOrders, sizes.adaptiveLatencyOrders) : 0,
+);
 
 log(`scale ${scale}: ${JSON.stringify(sizes)}`);
 const db = await createScratch();
@@ -95,12 +102,24 @@ try {
     if (wants('diff')) figures.push(...(await step('5. diff', () => diff(bench))));
     if (wants('rate')) figures.push(...(await step('6. rate limit', () => rateLimit(bench))));
     if (wants('adaptive')) figures.push(...(await step('adaptive: concurrency auto against fixed concurrencies', () => adaptive(bench))));
-    if (wants('reconcile200k')) figures.push(...(await step(`reconcile200k (own database, ${sizes.reconcileCarts.toLocaleString('en-US')} carts)`, () => reconcile200k(bench))));
+    if (wants('reconcile200k'))
+      figures.push(...(await step(`reconcile200k (own database, ${sizes.reconcileCarts.toLocaleString('en-US')} carts)`, () => reconcile200k(bench))));
     if (wants('shards')) figures.push(...(await step('shards: backfill as 1 process, then as 4', () => shards(bench))));
-    if (wants('history')) figures.push(...(await step(`history (${sizes.bigOrders.toLocaleString('en-US')} orders through the order-sync API)`, () => history(bench))));
-    if (wants('storefront')) figures.push(...(await step(`storefront (own database, ${sizes.storefrontOrders.toLocaleString('en-US')} orders): check, sync, check's advice, check, sync`, () => storefront(bench))));
+    if (wants('history'))
+      figures.push(...(await step(`history (${sizes.bigOrders.toLocaleString('en-US')} orders through the order-sync API)`, () => history(bench))));
+    if (wants('storefront'))
+      figures.push(
+        ...(await step(`storefront (own database, ${sizes.storefrontOrders.toLocaleString('en-US')} orders): check, sync, check's advice, check, sync`, () =>
+          storefront(bench),
+        )),
+      );
     if (wants('report')) figures.push(...(await step('report over the big orders', () => reportMillion(bench))));
-    if (wants('catalogue')) figures.push(...(await step(`catalogue (own databases, ${sizes.catalogueProducts.toLocaleString('en-US')} products and a tenth of it)`, () => catalogue(bench, sizes.catalogueProducts))));
+    if (wants('catalogue'))
+      figures.push(
+        ...(await step(`catalogue (own databases, ${sizes.catalogueProducts.toLocaleString('en-US')} products and a tenth of it)`, () =>
+          catalogue(bench, sizes.catalogueProducts),
+        )),
+      );
   } finally {
     await sandbox.close();
   }

@@ -46,7 +46,13 @@ export const round = (n: number, digits = 3): number => Math.round(n * 10 ** dig
 const mb = (n: number): number => round(n, 1);
 
 /** A fresh state schema for the scenario (so every sync starts at the beginning), migrated; returns the config path. */
-export async function prepare(b: Bench, name: string, delivery: Record<string, unknown> = {}, apiUrl = b.sandbox.url, job: 'orders' | 'carts' = 'orders'): Promise<string> {
+export async function prepare(
+  b: Bench,
+  name: string,
+  delivery: Record<string, unknown> = {},
+  apiUrl = b.sandbox.url,
+  job: 'orders' | 'carts' = 'orders',
+): Promise<string> {
   const config = writeBenchConfig({ dbUrl: b.db.url, apiUrl, schema: `bench_${name}`, delivery, job });
   await mustRun(['migrate', '--config', config]);
   return config;
@@ -54,7 +60,9 @@ export async function prepare(b: Bench, name: string, delivery: Record<string, u
 
 export async function connector(b: Bench, label: string, args: string[], stdoutFile?: string): Promise<CliRun> {
   const result = await mustRun(args, { stdoutFile, cpuProfDir: b.profileDir ? join(b.profileDir, label.replace(/\W+/g, '-')) : undefined });
-  b.log(`  ${label}: ${(result.wallMs / 1000).toFixed(1)} s, CPU ${(result.cpuMs / 1000).toFixed(1)} s, peak RSS ${result.peakRssMb.toFixed(0)} MB, sent ${result.run?.sent ?? '?'}`);
+  b.log(
+    `  ${label}: ${(result.wallMs / 1000).toFixed(1)} s, CPU ${(result.cpuMs / 1000).toFixed(1)} s, peak RSS ${result.peakRssMb.toFixed(0)} MB, sent ${result.run?.sent ?? '?'}`,
+  );
   return result;
 }
 
@@ -68,7 +76,9 @@ async function sandboxCpu(b: Bench): Promise<number> {
 async function expectAccepted(b: Bench, run: CliRun, expected: number): Promise<void> {
   const stats = await b.sandbox.stats();
   if (run.run?.sent !== expected || stats.accepted !== expected) {
-    throw new Error(`expected ${expected} requests sent and accepted; the run says sent ${run.run?.sent}, the sandbox accepted ${stats.accepted} (${JSON.stringify(stats.byStatus)})`);
+    throw new Error(
+      `expected ${expected} requests sent and accepted; the run says sent ${run.run?.sent}, the sandbox accepted ${stats.accepted} (${JSON.stringify(stats.byStatus)})`,
+    );
   }
 }
 
@@ -111,7 +121,12 @@ export async function ceiling(b: Bench): Promise<Figure[]> {
       value: round(ratio),
       unit: '',
       ...atLeast(ratio, 0.75),
-      details: { connectorRate: round(connectorRate, 0), bareRates: [round(before.rate, 0), round(after.rate, 0)], connectorWallMs: round(sync.wallMs, 0), connectorRunMs: sync.run?.durationMs },
+      details: {
+        connectorRate: round(connectorRate, 0),
+        bareRates: [round(before.rate, 0), round(after.rate, 0)],
+        connectorWallMs: round(sync.wallMs, 0),
+        connectorRunMs: sync.run?.durationMs,
+      },
     },
     {
       scenario,
@@ -119,7 +134,12 @@ export async function ceiling(b: Bench): Promise<Figure[]> {
       value: round(connectorCpuUs, 0),
       unit: 'µs',
       ...noTarget,
-      details: { sandboxCpuUsPerRequest: { duringConnector: round((sandboxCpuMs / n) * 1000, 0), duringBare: round(((before.sandboxCpuMs + after.sandboxCpuMs) / 2 / n) * 1000, 0) } },
+      details: {
+        sandboxCpuUsPerRequest: {
+          duringConnector: round((sandboxCpuMs / n) * 1000, 0),
+          duringBare: round(((before.sandboxCpuMs + after.sandboxCpuMs) / 2 / n) * 1000, 0),
+        },
+      },
     },
   ];
 }
@@ -173,9 +193,22 @@ export async function latencyBound(b: Bench): Promise<Figure[]> {
       value: round(ratio),
       unit: '',
       ...atLeast(ratio, 0.95),
-      details: { steadyRate: round(steady.rate, 1), overallRate: round(steady.overall, 1), windowMs: steady.windowMs, steadyWindowTarget: '≥ 15000 ms', steadyWindowMet: steady.windowMs >= 15_000 },
+      details: {
+        steadyRate: round(steady.rate, 1),
+        overallRate: round(steady.overall, 1),
+        windowMs: steady.windowMs,
+        steadyWindowTarget: '≥ 15000 ms',
+        steadyWindowMet: steady.windowMs >= 15_000,
+      },
     },
-    { scenario, figure: `(info) bare undici, same latency: steady req/s ÷ ${ideal}`, value: round(bare.rate / ideal), unit: '', ...noTarget, details: { steadyRate: round(bare.rate, 1), windowMs: bare.windowMs } },
+    {
+      scenario,
+      figure: `(info) bare undici, same latency: steady req/s ÷ ${ideal}`,
+      value: round(bare.rate / ideal),
+      unit: '',
+      ...noTarget,
+      details: { steadyRate: round(bare.rate, 1), windowMs: bare.windowMs },
+    },
   ];
 }
 
@@ -212,7 +245,14 @@ export async function extract(b: Bench): Promise<ExtractResult> {
         ...atMost(ratio, 2, 'x'),
         details: { dryRunMs: round(dry.wallMs, 0), dryRunCpuMs: round(dry.cpuMs, 0), psqlMs: round(psqlMs, 0), psqlQuery: ORDERS_WITH_LINES },
       },
-      { scenario, figure: "(info) reading alone (the sync's page queries in node-postgres, nothing built) ÷ psql", value: round(readMs / psqlMs, 2), unit: 'x', ...noTarget, details: { readMs: round(readMs, 0) } },
+      {
+        scenario,
+        figure: "(info) reading alone (the sync's page queries in node-postgres, nothing built) ÷ psql",
+        value: round(readMs / psqlMs, 2),
+        unit: 'x',
+        ...noTarget,
+        details: { readMs: round(readMs, 0) },
+      },
     ],
   };
 }
@@ -282,10 +322,31 @@ export async function diff(b: Bench): Promise<Figure[]> {
       value: round(ratio, 2),
       unit: 'x',
       ...atMost(ratio, 2, 'x'),
-      details: { reconcileMs: round(run.wallMs, 0), reconcileCpuMs: round(run.cpuMs, 0), peakRssMb: mb(run.peakRssMb), psqlMs: round(psqlMs, 0), psqlQuery: snapshot, skipped: run.run?.skipped },
+      details: {
+        reconcileMs: round(run.wallMs, 0),
+        reconcileCpuMs: round(run.cpuMs, 0),
+        peakRssMb: mb(run.peakRssMb),
+        psqlMs: round(psqlMs, 0),
+        psqlQuery: snapshot,
+        skipped: run.run?.skipped,
+      },
     },
-    { scenario, figure: "(info) reading alone (the reconcile's snapshot pages in node-postgres, nothing built) ÷ psql", value: round(readMs / psqlMs, 2), unit: 'x', ...noTarget, details: { readMs: round(readMs, 0) } },
-    { scenario, figure: `requests received (changed: ${changed})`, value: stats.received, unit: '', target: `= ${changed}`, met: stats.received === changed && run.run?.sent === changed },
+    {
+      scenario,
+      figure: "(info) reading alone (the reconcile's snapshot pages in node-postgres, nothing built) ÷ psql",
+      value: round(readMs / psqlMs, 2),
+      unit: 'x',
+      ...noTarget,
+      details: { readMs: round(readMs, 0) },
+    },
+    {
+      scenario,
+      figure: `requests received (changed: ${changed})`,
+      value: stats.received,
+      unit: '',
+      target: `= ${changed}`,
+      met: stats.received === changed && run.run?.sent === changed,
+    },
   ];
 }
 
@@ -305,7 +366,21 @@ export async function rateLimit(b: Bench): Promise<Figure[]> {
   const average = windows > 0 ? perSecond.slice(0, windows).reduce((a, c) => a + c, 0) / windows : 0;
   const scenario = `6. rate limit 200/s (${n.toLocaleString('en-US')} orders, ${windows} s)`;
   return [
-    { scenario, figure: 'max requests in any 1 s window', value: maxPerSecond, unit: '', ...atMost(maxPerSecond, 200), details: { perSecondFromFirstArrival: perSecond } },
-    { scenario, figure: `average per 1 s window over ${windows} s`, value: round(average, 1), unit: '/s', target: '≥ 190 over ≥ 10 s', met: average >= 190 && windows >= 10 },
+    {
+      scenario,
+      figure: 'max requests in any 1 s window',
+      value: maxPerSecond,
+      unit: '',
+      ...atMost(maxPerSecond, 200),
+      details: { perSecondFromFirstArrival: perSecond },
+    },
+    {
+      scenario,
+      figure: `average per 1 s window over ${windows} s`,
+      value: round(average, 1),
+      unit: '/s',
+      target: '≥ 190 over ≥ 10 s',
+      met: average >= 190 && windows >= 10,
+    },
   ];
 }

@@ -22,7 +22,9 @@ export interface Prepared {
 }
 
 export function loadBodies(file: string, apiUrl: string, limit = Number.POSITIVE_INFINITY): Prepared[] {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '');
   return lines.slice(0, limit).map((line) => {
     const { path, body } = JSON.parse(line) as { path: string; body: unknown };
     return { url: `${apiUrl}${path}`, body: JSON.stringify(body) };
@@ -35,7 +37,12 @@ export async function sendAll(requests: readonly Prepared[], concurrency: number
   let failed = 0;
   const worker = async (): Promise<void> => {
     for (let r = requests[next++]; r !== undefined; r = requests[next++]) {
-      const res = await request(r.url, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: r.body });
+      const res = await request(r.url, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: r.body,
+      });
       await res.body.text();
       if (res.statusCode >= 300) failed += 1;
     }

@@ -55,7 +55,14 @@ export async function shards(b: Bench): Promise<Figure[]> {
   });
   return [
     { scenario, figure: 'wall time, 1 process', value: round(one.wallMs / 1000, 1), unit: 's', ...noTarget, details: perRun(one) },
-    { scenario, figure: `wall time, ${SHARDS} shard processes (first start to last exit)`, value: round(four.wallMs / 1000, 1), unit: 's', ...noTarget, details: perRun(four) },
+    {
+      scenario,
+      figure: `wall time, ${SHARDS} shard processes (first start to last exit)`,
+      value: round(four.wallMs / 1000, 1),
+      unit: 's',
+      ...noTarget,
+      details: perRun(four),
+    },
     { scenario, figure: `1-process time ÷ ${SHARDS}-shard time (2 cores here)`, value: round(ratio, 2), unit: 'x', ...noTarget },
     once('1 process', one),
     once(`${SHARDS} shards`, four),
@@ -72,9 +79,22 @@ async function backfill(b: Bench, n: number, count: number, concurrency: number)
   const config = await prepare(b, `shards_${count}`, { concurrency });
   await b.sandbox.reset();
   // The live road (purchases), as this figure has always measured it; the bench's orders were placed in 2024.
-  const args = (i: number) => ['backfill', 'orders', ...range(n), '--via', 'push', '--old-orders-as-new', '--yes', ...(count > 1 ? ['--shard', `${i}/${count}`] : []), '--config', config];
+  const args = (i: number) => [
+    'backfill',
+    'orders',
+    ...range(n),
+    '--via',
+    'push',
+    '--old-orders-as-new',
+    '--yes',
+    ...(count > 1 ? ['--shard', `${i}/${count}`] : []),
+    '--config',
+    config,
+  ];
   const started = performance.now();
-  const runs = await Promise.all(Array.from({ length: count }, (_, i) => connector(b, count > 1 ? `backfill, shard ${i}/${count}` : 'backfill, 1 process', args(i))));
+  const runs = await Promise.all(
+    Array.from({ length: count }, (_, i) => connector(b, count > 1 ? `backfill, shard ${i}/${count}` : 'backfill, 1 process', args(i))),
+  );
   const wallMs = performance.now() - started;
 
   const purchases = await b.sandbox.purchases();

@@ -36,7 +36,9 @@ export async function storefront(b: Bench): Promise<Figure[]> {
       `SELECT (SELECT count(*) FROM store.orders) AS orders, (SELECT count(*) FROM store.order_lines) AS lines, (SELECT count(*) FROM (${STOREFRONT_ORDERS_QUERY}) q) AS model`,
     );
     const expected = Number(sizes?.model);
-    b.log(`  storefront: ${Number(sizes?.orders).toLocaleString('en-US')} orders (${expected.toLocaleString('en-US')} in the model), ${Number(sizes?.lines).toLocaleString('en-US')} lines`);
+    b.log(
+      `  storefront: ${Number(sizes?.orders).toLocaleString('en-US')} orders (${expected.toLocaleString('en-US')} in the model), ${Number(sizes?.lines).toLocaleString('en-US')} lines`,
+    );
 
     const pass = async (label: string, itemsQuery: string, schema: string): Promise<Pass> => {
       const config = writeConfig({
@@ -49,12 +51,16 @@ export async function storefront(b: Bench): Promise<Figure[]> {
       const out = join(dir, `${schema}-check.json`);
       const check = await mustRun(['check', '--json', '--config', config], { stdoutFile: out });
       const findings = (JSON.parse(readFileSync(out, 'utf8')) as { findings: CheckFinding[] }).findings.filter((f) => f.subject.startsWith('jobs.orders'));
-      b.log(`  check (${label}), ${(check.wallMs / 1000).toFixed(1)} s:\n${findings.map((f) => `      ${f.level.padEnd(5)} ${f.subject}: ${f.message}`).join('\n')}`);
+      b.log(
+        `  check (${label}), ${(check.wallMs / 1000).toFixed(1)} s:\n${findings.map((f) => `      ${f.level.padEnd(5)} ${f.subject}: ${f.message}`).join('\n')}`,
+      );
       await b.sandbox.reset();
       const sync = await connector(b, `storefront sync, ${label}`, ['sync', 'orders', '--config', config]);
       const stats = await b.sandbox.stats();
       if (sync.run?.sent !== expected || stats.accepted !== expected) {
-        throw new Error(`storefront (${label}): expected ${expected} purchases sent and accepted; the run says sent ${sync.run?.sent}, the sandbox accepted ${stats.accepted} (${JSON.stringify(stats.byStatus)})`);
+        throw new Error(
+          `storefront (${label}): expected ${expected} purchases sent and accepted; the run says sent ${sync.run?.sent}, the sandbox accepted ${stats.accepted} (${JSON.stringify(stats.byStatus)})`,
+        );
       }
       return { label, findings, sync, sent: expected };
     };
@@ -81,16 +87,32 @@ export async function storefront(b: Bench): Promise<Figure[]> {
       const measuredPageMs = (p.sync.run?.durationMs ?? Number.NaN) / pages;
       const warnings = p.findings.filter((f) => f.level === 'warn').map((f) => f.message);
       const runMs = p.sync.run?.durationMs ?? Number.NaN;
-      const row = (figure: string, value: number, unit: string, details?: Record<string, unknown>): Figure => ({ scenario: scenario(p), figure, value, unit, ...noTarget, ...(details ? { details } : {}) });
+      const row = (figure: string, value: number, unit: string, details?: Record<string, unknown>): Figure => ({
+        scenario: scenario(p),
+        figure,
+        value,
+        unit,
+        ...noTarget,
+        ...(details ? { details } : {}),
+      });
       return [
-        row('orders per second (the run’s own time)', round(perSecond, 0), '/s', { runMs, wallMs: round(p.sync.wallMs, 0), cpuMs: round(p.sync.cpuMs, 0), warnings }),
+        row('orders per second (the run’s own time)', round(perSecond, 0), '/s', {
+          runMs,
+          wallMs: round(p.sync.wallMs, 0),
+          cpuMs: round(p.sync.cpuMs, 0),
+          warnings,
+        }),
         row(`check's estimate: reading one page of ${PAGE_SIZE} (orders + lines)`, round(reading?.pageMs ?? Number.NaN, 1), 'ms', {
           check: p.findings.filter((f) => f.cost).map((f) => ({ subject: f.subject, ...f.cost })),
         }),
         row('measured: sync time per page (run time ÷ pages; reading overlaps sending)', round(measuredPageMs, 1), 'ms'),
         row("check's estimate: reading the whole table", round((reading?.totalMs ?? Number.NaN) / 1000, 1), 's'),
         row('measured: the sync of the whole table (run time)', round(runMs / 1000, 1), 's'),
-        row("check's estimate: the most orders/s reading allows", round(reading && reading.pageMs > 0 ? (reading.pageRows / reading.pageMs) * 1000 : Number.NaN, 0), '/s'),
+        row(
+          "check's estimate: the most orders/s reading allows",
+          round(reading && reading.pageMs > 0 ? (reading.pageRows / reading.pageMs) * 1000 : Number.NaN, 0),
+          '/s',
+        ),
       ];
     };
     const before = naive.sync.run ? (naive.sent / naive.sync.run.durationMs) * 1000 : Number.NaN;

@@ -36,13 +36,31 @@ describe('personaclick-sync command line', () => {
   it('--help lists the commands, options, environment, exit codes and examples', async () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
-    for (const word of ['migrate', 'sync orders', 'status', 'sandbox', 'demo', '--config', '--dry-run', '--limit', 'PERSONACLICK_SYNC_CONFIG', 'LOG_LEVEL', 'Exit codes', 'Examples']) {
+    for (const word of [
+      'migrate',
+      'sync orders',
+      'status',
+      'sandbox',
+      'demo',
+      '--config',
+      '--dry-run',
+      '--limit',
+      'PERSONACLICK_SYNC_CONFIG',
+      'LOG_LEVEL',
+      'Exit codes',
+      'Examples',
+    ]) {
       expect(result.stdout).toContain(word);
     }
   });
 
   it('exits 2 naming every broken key of a bad config', async () => {
-    const path = writeConfig({ personaclick: { shopId: '' }, delivery: { concurrency: 'lots' }, source: { url: 'mysql://x' }, jobs: { orders: { query: 'SELECT 1' } } });
+    const path = writeConfig({
+      personaclick: { shopId: '' },
+      delivery: { concurrency: 'lots' },
+      source: { url: 'mysql://x' },
+      jobs: { orders: { query: 'SELECT 1' } },
+    });
     const result = await runCli(['sync', 'orders', '--config', path]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('delivery.concurrency');
@@ -68,7 +86,9 @@ describe('personaclick-sync command line', () => {
     // Before migrate: one line saying what to do, exit 2, nothing sent.
     const early = await run(['sync', 'orders']);
     expect(early.code).toBe(2);
-    expect(early.stderr.trim()).toBe('personaclick-sync: the state schema "personaclick_sync" has no connector tables (never migrated, or dropped): run personaclick-sync migrate');
+    expect(early.stderr.trim()).toBe(
+      'personaclick-sync: the state schema "personaclick_sync" has no connector tables (never migrated, or dropped): run personaclick-sync migrate',
+    );
     expect((await run(['migrate'])).code).toBe(0);
     expect((await run(['migrate'])).code).toBe(0);
 

@@ -18,9 +18,23 @@ beforeAll(async () => {
   await createSpreeShop(db);
   // 40 hours ago: a new purchase (newPurchaseHours 48) only when read as the UTC the shop wrote. Read in Tokyo it
   // would be 49 hours old (history); in New York 35.
-  await insertSpreeOrder(db, { number: 'R40', completedHoursAgo: 40, did: 'dev-r40', email: 'r40@example.com', userId: 40, lines: [{ variant: 1, quantity: 1, price: 20 }] });
+  await insertSpreeOrder(db, {
+    number: 'R40',
+    completedHoursAgo: 40,
+    did: 'dev-r40',
+    email: 'r40@example.com',
+    userId: 40,
+    lines: [{ variant: 1, quantity: 1, price: 20 }],
+  });
   // Ten days ago: history, through the order-sync API with its date.
-  await insertSpreeOrder(db, { number: 'R240', completedHoursAgo: 240, did: 'dev-r240', email: 'r240@example.com', userId: 41, lines: [{ variant: 2, quantity: 1, price: 30 }] });
+  await insertSpreeOrder(db, {
+    number: 'R240',
+    completedHoursAgo: 240,
+    did: 'dev-r240',
+    email: 'r240@example.com',
+    userId: 41,
+    lines: [{ variant: 2, quantity: 1, price: 30 }],
+  });
   // Last changed a day ago, so that read in a zone west of UTC they are not in the future (not yet due to be read).
   await db.query(`UPDATE spree_orders SET updated_at = updated_at - interval '1 day'`);
 });
@@ -56,7 +70,10 @@ async function dryRun(tz: string, config: string): Promise<Sent> {
   const r = await runCli(['sync', 'orders', '--dry-run', '--config', config], { env: { TZ: tz, LOG_LEVEL: 'warn' } });
   expect(r.code, r.stderr).toBe(0);
   const sent: Sent = { purchases: [], dates: {} };
-  for (const line of r.stdout.trim().split('\n').filter((l) => l !== '')) {
+  for (const line of r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')) {
     const request = JSON.parse(line) as { body?: { event?: string; order_id?: string; orders?: { id: string; date?: number }[] } };
     const body = request.body ?? (request as NonNullable<typeof request.body>);
     if (body.event === 'purchase' && body.order_id !== undefined) sent.purchases.push(body.order_id);
@@ -66,7 +83,14 @@ async function dryRun(tz: string, config: string): Promise<Sent> {
 }
 
 const placedSeconds = async (number: string): Promise<number> =>
-  Number((await db.query<{ s: string }>(`SELECT floor(extract(epoch FROM completed_at AT TIME ZONE 'UTC'))::bigint::text AS s FROM spree_orders WHERE number = $1`, [number]))[0]?.s);
+  Number(
+    (
+      await db.query<{ s: string }>(
+        `SELECT floor(extract(epoch FROM completed_at AT TIME ZONE 'UTC'))::bigint::text AS s FROM spree_orders WHERE number = $1`,
+        [number],
+      )
+    )[0]?.s,
+  );
 
 describe('naive timestamps of the shop', () => {
   it('give the same purchase and the same order-sync date under TZ=America/New_York and TZ=Asia/Tokyo', async () => {
@@ -81,7 +105,9 @@ describe('naive timestamps of the shop', () => {
   it('check names the naive columns and the zone applied', async () => {
     const r = await runCli(['check', '--config', configFile()], { env: { TZ: 'Asia/Tokyo', LOG_LEVEL: 'warn' } });
     const line = r.stdout.split('\n').find((l) => l.includes('jobs.orders.query') && l.includes('timestamp without time zone'));
-    expect(line).toMatch(/updated_at, ordered_at are timestamp without time zone: read as wall time in (Etc\/)?UTC, the shop database's TimeZone setting; set source\.timezone/);
+    expect(line).toMatch(
+      /updated_at, ordered_at are timestamp without time zone: read as wall time in (Etc\/)?UTC, the shop database's TimeZone setting; set source\.timezone/,
+    );
     const stated = await runCli(['check', '--config', configFile({ timezone: 'UTC' })], { env: { TZ: 'Asia/Tokyo', LOG_LEVEL: 'warn' } });
     expect(stated.stdout).toContain('jobs.orders.query: updated_at, ordered_at are timestamp without time zone: read as wall time in UTC (source.timezone)');
   });

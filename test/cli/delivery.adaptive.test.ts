@@ -42,7 +42,12 @@ interface AutoRun {
 /** `sync orders` with concurrency auto, as users run it (the built CLI, its own process), at debug level. */
 async function autoSync(faults: FaultConfig, delivery: Record<string, unknown> = {}): Promise<AutoRun> {
   env.sandbox.setFaults(faults);
-  const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: { concurrency: 'auto', retries: 6, retryMinMs: 200, retryMaxMs: 2000, ...delivery }, orders: { pageSize: 1000 } });
+  const config = cliConfig({
+    database: env.db.name,
+    apiUrl: env.sandbox.url,
+    delivery: { concurrency: 'auto', retries: 6, retryMinMs: 200, retryMaxMs: 2000, ...delivery },
+    orders: { pageSize: 1000 },
+  });
   const result = await runCli(['sync', 'orders', '--config', config], { env: { LOG_LEVEL: 'debug' } });
   expect(plainLines(result.stderr)).toEqual([]); // no warning of Node's (listeners, …), nothing but log lines
   const lines = logLines(result.stderr);
@@ -102,7 +107,12 @@ describe('concurrency auto on the capacity model', () => {
     const orders = 3000;
     await insertOrders(env.db, 1, orders);
     env.sandbox.setFaults({ latencyMs: 20 });
-    const config = cliConfig({ database: env.db.name, apiUrl: env.sandbox.url, delivery: { concurrency: 'auto', retries: 3, retryMinMs: 50, retryMaxMs: 400 }, orders: { pageSize: 1000 } });
+    const config = cliConfig({
+      database: env.db.name,
+      apiUrl: env.sandbox.url,
+      delivery: { concurrency: 'auto', retries: 3, retryMinMs: 50, retryMaxMs: 400 },
+      orders: { pageSize: 1000 },
+    });
     const run = startCli(['sync', 'orders', '--config', config], { env: { LOG_LEVEL: 'debug' } });
     const deadline = Date.now() + 30_000;
     while (env.sandbox.stats().accepted < 500 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));

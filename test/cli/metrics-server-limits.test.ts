@@ -72,7 +72,14 @@ describe('schedule: the metrics server under a flood', () => {
       expect(health.ok).toBe(true);
       expect(Object.keys(health.jobs.orders ?? {}).sort()).toEqual(['at', 'ok', 'status']);
       const logLines = during.split('\n').filter((l) => l.includes('metrics server'));
-      report('metrics server flood', { idle: FLOOD, slow: SLOW, malformed: MALFORMED, scheduledRunsDuring: finished.length, failedRuns: failedRuns.length, logLinesAboutTheServer: logLines.length });
+      report('metrics server flood', {
+        idle: FLOOD,
+        slow: SLOW,
+        malformed: MALFORMED,
+        scheduledRunsDuring: finished.length,
+        failedRuns: failedRuns.length,
+        logLinesAboutTheServer: logLines.length,
+      });
       expect(logLines.length).toBeLessThanOrEqual(2); // counted, not one line per malformed request
     } finally {
       for (const s of sockets) s.destroy();

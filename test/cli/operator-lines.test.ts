@@ -45,11 +45,19 @@ describe('one line naming the setting', () => {
   it('an unreachable shop database names source.url; an unreachable state database names state.url; no stack trace', async () => {
     const source = await runCli(['sync', 'orders', '--config', configFile({ source: CLOSED, state: dbUrl() })]);
     expect(source.code).toBe(1);
-    expect(plainLines(source.stderr)).toEqual([expect.stringMatching(/^personaclick-sync: cannot reach the shop database \(source\.url: postgres@127\.0\.0\.1:9\/nowhere\): connect ECONNREFUSED/) as unknown]);
+    expect(plainLines(source.stderr)).toEqual([
+      expect.stringMatching(
+        /^personaclick-sync: cannot reach the shop database \(source\.url: postgres@127\.0\.0\.1:9\/nowhere\): connect ECONNREFUSED/,
+      ) as unknown,
+    ]);
 
     const state = await runCli(['sync', 'orders', '--config', configFile({ state: CLOSED })]);
     expect(state.code).toBe(1);
-    expect(plainLines(state.stderr)).toEqual([expect.stringMatching(/^personaclick-sync: cannot reach the state database \(state\.url: postgres@127\.0\.0\.1:9\/nowhere\): connect ECONNREFUSED/) as unknown]);
+    expect(plainLines(state.stderr)).toEqual([
+      expect.stringMatching(
+        /^personaclick-sync: cannot reach the state database \(state\.url: postgres@127\.0\.0\.1:9\/nowhere\): connect ECONNREFUSED/,
+      ) as unknown,
+    ]);
 
     for (const command of [['status'], ['migrate'], ['sync', 'orders', '--dry-run']]) {
       const r = await runCli([...command, '--config', configFile({ state: CLOSED })]);
@@ -68,7 +76,11 @@ describe('one line naming the setting', () => {
       expect(r.code).toBe(2);
       const [line, ...rest] = plainLines(r.stderr);
       expect(rest).toEqual([]);
-      expect(line).toMatch(new RegExp(`^personaclick-sync: migrate: the state database refused to create the connector's tables \\(state\\.url: ${role}@[^)]+/${db.name}\\): permission denied .*; state\\.url must name a role that may create schema personaclick_sync`));
+      expect(line).toMatch(
+        new RegExp(
+          `^personaclick-sync: migrate: the state database refused to create the connector's tables \\(state\\.url: ${role}@[^)]+/${db.name}\\): permission denied .*; state\\.url must name a role that may create schema personaclick_sync`,
+        ),
+      );
     } finally {
       await adminQuery(`DROP OWNED BY ${role}`, [], db.name).catch(() => undefined);
       await adminQuery(`DROP ROLE ${role}`);
@@ -79,7 +91,9 @@ describe('one line naming the setting', () => {
     const r = await runCli(['backfill', 'orders', '--from', '2000-01-01', '--to', '2100-01-01', '--yes', '--config', configFile({ secret: 'a-wrong-secret' })]);
     expect(r.code).toBe(3);
     const lines = plainLines(r.stderr);
-    expect(lines).toEqual(['personaclick-sync: PersonaClick refused the shop secret (HTTP 403 on /sync/orders: Wrong shop secret): check personaclick.shopSecret']);
+    expect(lines).toEqual([
+      'personaclick-sync: PersonaClick refused the shop secret (HTTP 403 on /sync/orders: Wrong shop secret): check personaclick.shopSecret',
+    ]);
     expect(r.stderr).not.toContain('a-wrong-secret');
   });
 });

@@ -36,7 +36,6 @@ function duplicates(): number {
   return [...env.sandbox.purchases.values()].filter((n) => n > 1).length;
 }
 
-
 describe('backfill orders', () => {
   it('sends every order of the range once and none outside it, and its own watermark leaves the incremental one alone', async () => {
     await yearOfOrders();
@@ -99,7 +98,9 @@ describe('backfill orders', () => {
     await yearOfOrders();
     const path = config();
     const results = await Promise.all(
-      [0, 1, 2, 3].map((i) => runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--yes', '--shard', `${i}/4`, '--config', path])),
+      [0, 1, 2, 3].map((i) =>
+        runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--yes', '--shard', `${i}/4`, '--config', path]),
+      ),
     );
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     expect(env.sandbox.purchases.size).toBe(1200);
@@ -108,7 +109,10 @@ describe('backfill orders', () => {
     expect(perShard.reduce((n, s) => n + s.sent, 0)).toBe(1200);
     for (const s of perShard) expect(s.sent).toBeGreaterThan(150); // the hash spreads the work
     // The Kubernetes Indexed Job form: --shards N with JOB_COMPLETION_INDEX names the same shards.
-    const k8s = await runCli(['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--yes', '--shards', '4', '--config', path], { env: { JOB_COMPLETION_INDEX: '2' } });
+    const k8s = await runCli(
+      ['backfill', 'orders', '--from', '2024-01-01', '--to', '2025-01-01', '--via', 'push', '--yes', '--shards', '4', '--config', path],
+      { env: { JOB_COMPLETION_INDEX: '2' } },
+    );
     expect(k8s.code).toBe(0);
     expect(k8s.stderr).toContain('"shard":"2/4"');
     expect(env.sandbox.stats().accepted).toBe(1200);

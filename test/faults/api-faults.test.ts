@@ -88,7 +88,15 @@ interface FaultRun {
 async function faultMixRun(opts: { orders: number; concurrency: number; limit: number } = { orders: ORDERS, concurrency: 8, limit: LIMIT }): Promise<FaultRun> {
   await insertOrders(env.db, 1, opts.orders);
   // 5xx as 500 (the env.sandbox adds the configured Retry-After to 503s too; here only the 429s carry one).
-  env.sandbox.setFaults({ seed: 20240611, error5xxRate: 0.2, status5xx: 500, rate429: 0.05, retryAfterSeconds: RETRY_AFTER_S, resetRate: 0.02, hangRate: 0.01 });
+  env.sandbox.setFaults({
+    seed: 20240611,
+    error5xxRate: 0.2,
+    status5xx: 500,
+    rate429: 0.05,
+    retryAfterSeconds: RETRY_AFTER_S,
+    resetRate: 0.02,
+    hangRate: 0.01,
+  });
   const started = Date.now();
   const { summary } = await runSync(
     testConfig(env.db.url, env.sandbox.url, {

@@ -77,45 +77,147 @@ const CASES: Case[] = [
   { name: 'did of 300 characters', order: { id: 'did-300', did: 'd'.repeat(300) }, expect: { invalid: /^did: must be at most 255/ } },
   { name: 'did with unicode, emoji, quotes and a backslash', order: { id: 'did-unicode', did: emojiDid }, expect: { sent: { did: emojiDid, items: [ITEM] } } },
   // order prices
-  { name: 'order price negative', order: { id: 'price-negative', total: '-10.50' }, expect: { sent: { items: [ITEM] }, warning: /^order_price: must be a non-negative finite number \(got "-10.50"\); left out$/ } },
-  { name: 'order price NaN', order: { id: 'price-nan', total: 'NaN' }, expect: { sent: { items: [ITEM] }, warning: /^order_price: must be a non-negative finite number/ } },
-  { name: 'order price 1e20', order: { id: 'price-huge', total: '100000000000000000000' }, expect: { sent: { items: [ITEM] }, warning: /^order_price: must be at most 1e12/ } },
-  { name: 'order price just under 1e12', order: { id: 'price-max', total: '999999999999.99' }, expect: { sent: { order_price: 999999999999.99, items: [ITEM] } } },
+  {
+    name: 'order price negative',
+    order: { id: 'price-negative', total: '-10.50' },
+    expect: { sent: { items: [ITEM] }, warning: /^order_price: must be a non-negative finite number \(got "-10.50"\); left out$/ },
+  },
+  {
+    name: 'order price NaN',
+    order: { id: 'price-nan', total: 'NaN' },
+    expect: { sent: { items: [ITEM] }, warning: /^order_price: must be a non-negative finite number/ },
+  },
+  {
+    name: 'order price 1e20',
+    order: { id: 'price-huge', total: '100000000000000000000' },
+    expect: { sent: { items: [ITEM] }, warning: /^order_price: must be at most 1e12/ },
+  },
+  {
+    name: 'order price just under 1e12',
+    order: { id: 'price-max', total: '999999999999.99' },
+    expect: { sent: { order_price: 999999999999.99, items: [ITEM] } },
+  },
   { name: 'order price 0', order: { id: 'price-zero', total: '0' }, expect: { sent: { order_price: 0, items: [ITEM] } } },
-  { name: 'order price as the string "twelve"', order: { id: 'price-word', total_text: 'twelve' }, expect: { sent: { items: [ITEM] }, warning: /^order_price: must be a non-negative finite number \(got "twelve"\)/ } },
-  { name: 'order price as the string "12,50"', order: { id: 'price-comma', total_text: '12,50' }, expect: { sent: { items: [ITEM] }, warning: /^order_price:/ } },
+  {
+    name: 'order price as the string "twelve"',
+    order: { id: 'price-word', total_text: 'twelve' },
+    expect: { sent: { items: [ITEM] }, warning: /^order_price: must be a non-negative finite number \(got "twelve"\)/ },
+  },
+  {
+    name: 'order price as the string "12,50"',
+    order: { id: 'price-comma', total_text: '12,50' },
+    expect: { sent: { items: [ITEM] }, warning: /^order_price:/ },
+  },
   { name: 'order price as the string "12.50"', order: { id: 'price-text', total_text: '12.50' }, expect: { sent: { order_price: 12.5, items: [ITEM] } } },
   // line prices and amounts
-  { name: 'line price negative', order: { id: 'line-price-negative' }, lines: [['SKU-1', '1', '-1.00']], expect: { invalid: /^items\[0\]\.price: must be a non-negative/ } },
+  {
+    name: 'line price negative',
+    order: { id: 'line-price-negative' },
+    lines: [['SKU-1', '1', '-1.00']],
+    expect: { invalid: /^items\[0\]\.price: must be a non-negative/ },
+  },
   { name: 'line price NaN', order: { id: 'line-price-nan' }, lines: [['SKU-1', '1', 'NaN']], expect: { invalid: /^items\[0\]\.price:/ } },
-  { name: 'line price 1e20', order: { id: 'line-price-huge' }, lines: [['SKU-1', '1', '100000000000000000000']], expect: { invalid: /^items\[0\]\.price: must be at most 1e12/ } },
-  { name: 'line price null (the feed price is used)', order: { id: 'line-price-null' }, lines: [['SKU-1', '2', null]], expect: { sent: { items: [{ id: 'SKU-1', amount: 2 }] } } },
+  {
+    name: 'line price 1e20',
+    order: { id: 'line-price-huge' },
+    lines: [['SKU-1', '1', '100000000000000000000']],
+    expect: { invalid: /^items\[0\]\.price: must be at most 1e12/ },
+  },
+  {
+    name: 'line price null (the feed price is used)',
+    order: { id: 'line-price-null' },
+    lines: [['SKU-1', '2', null]],
+    expect: { sent: { items: [{ id: 'SKU-1', amount: 2 }] } },
+  },
   // A line of no units is left out (with a warning); an order with no other line has nothing bought.
   { name: 'amount 0', order: { id: 'amount-zero' }, lines: [['SKU-1', '0', '1.00']], expect: { invalid: /^items: no line is bought/ } },
   // Weighed goods: quantity 1 at the line's final price (1.5 × 1.00).
-  { name: 'amount 1.5', order: { id: 'amount-fraction' }, lines: [['SKU-1', '1.5', '1.00']], expect: { sent: { items: [{ id: 'SKU-1', amount: 1, price: 1.5 }] } } },
+  {
+    name: 'amount 1.5',
+    order: { id: 'amount-fraction' },
+    lines: [['SKU-1', '1.5', '1.00']],
+    expect: { sent: { items: [{ id: 'SKU-1', amount: 1, price: 1.5 }] } },
+  },
   { name: 'amount 1,000,000', order: { id: 'amount-million' }, lines: [['SKU-1', '1000000', '1.00']], expect: { invalid: /^items\[0\]\.amount:/ } },
   { name: 'amount null', order: { id: 'amount-null' }, lines: [['SKU-1', null, '1.00']], expect: { invalid: /^items\[0\]\.amount: is required/ } },
-  { name: 'amount 1000', order: { id: 'amount-1000' }, lines: [['SKU-1', '1000', '1.00']], expect: { sent: { items: [{ id: 'SKU-1', amount: 1000, price: 1 }] } } },
-  { name: 'amount 2.0 (a whole numeric)', order: { id: 'amount-2.0' }, lines: [['SKU-1', '2.0', '1.00']], expect: { sent: { items: [{ id: 'SKU-1', amount: 2, price: 1 }] } } },
+  {
+    name: 'amount 1000',
+    order: { id: 'amount-1000' },
+    lines: [['SKU-1', '1000', '1.00']],
+    expect: { sent: { items: [{ id: 'SKU-1', amount: 1000, price: 1 }] } },
+  },
+  {
+    name: 'amount 2.0 (a whole numeric)',
+    order: { id: 'amount-2.0' },
+    lines: [['SKU-1', '2.0', '1.00']],
+    expect: { sent: { items: [{ id: 'SKU-1', amount: 2, price: 1 }] } },
+  },
   {
     name: 'a line of -2 units after good ones (left out)',
     order: { id: 'line-third-bad' },
-    lines: [['A', '1', '1'], ['B', '1', '1'], ['C', '-2', '1']],
-    expect: { sent: { items: [{ id: 'A', amount: 1, price: 1 }, { id: 'B', amount: 1, price: 1 }] }, warning: /^items\[2\]\.amount: -2 is not a quantity bought .*left out of the order$/ },
+    lines: [
+      ['A', '1', '1'],
+      ['B', '1', '1'],
+      ['C', '-2', '1'],
+    ],
+    expect: {
+      sent: {
+        items: [
+          { id: 'A', amount: 1, price: 1 },
+          { id: 'B', amount: 1, price: 1 },
+        ],
+      },
+      warning: /^items\[2\]\.amount: -2 is not a quantity bought .*left out of the order$/,
+    },
   },
   // custom
-  { name: 'custom value an object', order: { id: 'custom-object', custom: { gift: { wrap: 1 } } }, expect: { sent: { items: [ITEM] }, warning: /^custom\.gift: must be a string, an integer or a YYYY-MM-DD date/ } },
-  { name: 'custom value an array', order: { id: 'custom-array', custom: { tags: ['a', 'b'], n: 2 } }, expect: { sent: { custom: { n: 2 }, items: [ITEM] }, warning: /^custom\.tags:/ } },
-  { name: 'custom itself an array', order: { id: 'custom-top-array', custom: ['a'] }, expect: { sent: { items: [ITEM] }, warning: /^custom: must be a JSON object/ } },
-  { name: 'custom itself a string', order: { id: 'custom-top-string', custom: 'gift' }, expect: { sent: { items: [ITEM] }, warning: /^custom: must be a JSON object/ } },
-  { name: 'custom value date-and-time text (a string)', order: { id: 'custom-timestamp', custom: { delivered: '2024-01-01T10:00:00Z' } }, expect: { sent: { custom: { delivered: '2024-01-01T10:00:00Z' }, items: [ITEM] } } },
-  { name: 'custom value an impossible date', order: { id: 'custom-bad-date', custom: { day: '2023-02-29' } }, expect: { sent: { items: [ITEM] }, warning: /^custom\.day: must be a real calendar date/ } },
+  {
+    name: 'custom value an object',
+    order: { id: 'custom-object', custom: { gift: { wrap: 1 } } },
+    expect: { sent: { items: [ITEM] }, warning: /^custom\.gift: must be a string, an integer or a YYYY-MM-DD date/ },
+  },
+  {
+    name: 'custom value an array',
+    order: { id: 'custom-array', custom: { tags: ['a', 'b'], n: 2 } },
+    expect: { sent: { custom: { n: 2 }, items: [ITEM] }, warning: /^custom\.tags:/ },
+  },
+  {
+    name: 'custom itself an array',
+    order: { id: 'custom-top-array', custom: ['a'] },
+    expect: { sent: { items: [ITEM] }, warning: /^custom: must be a JSON object/ },
+  },
+  {
+    name: 'custom itself a string',
+    order: { id: 'custom-top-string', custom: 'gift' },
+    expect: { sent: { items: [ITEM] }, warning: /^custom: must be a JSON object/ },
+  },
+  {
+    name: 'custom value date-and-time text (a string)',
+    order: { id: 'custom-timestamp', custom: { delivered: '2024-01-01T10:00:00Z' } },
+    expect: { sent: { custom: { delivered: '2024-01-01T10:00:00Z' }, items: [ITEM] } },
+  },
+  {
+    name: 'custom value an impossible date',
+    order: { id: 'custom-bad-date', custom: { day: '2023-02-29' } },
+    expect: { sent: { items: [ITEM] }, warning: /^custom\.day: must be a real calendar date/ },
+  },
   { name: 'custom value a fraction', order: { id: 'custom-float', custom: { ratio: 1.5 } }, expect: { sent: { items: [ITEM] }, warning: /^custom\.ratio:/ } },
   { name: 'custom value a boolean', order: { id: 'custom-bool', custom: { vip: true } }, expect: { sent: { items: [ITEM] }, warning: /^custom\.vip:/ } },
-  { name: 'custom reserved key order_id', order: { id: 'custom-reserved-order-id', custom: { order_id: 'X' } }, expect: { sent: { items: [ITEM] }, warning: /^custom\.order_id: is a reserved name/ } },
-  { name: 'custom reserved key source', order: { id: 'custom-reserved-source', custom: { gift: 1, source: 'x' } }, expect: { sent: { custom: { gift: 1 }, items: [ITEM] }, warning: /^custom\.source: is a reserved name/ } },
-  { name: 'custom empty key', order: { id: 'custom-empty-key', custom: { '': 'x' } }, expect: { sent: { items: [ITEM] }, warning: /^custom\."": keys must be non-empty; left out$/ } },
+  {
+    name: 'custom reserved key order_id',
+    order: { id: 'custom-reserved-order-id', custom: { order_id: 'X' } },
+    expect: { sent: { items: [ITEM] }, warning: /^custom\.order_id: is a reserved name/ },
+  },
+  {
+    name: 'custom reserved key source',
+    order: { id: 'custom-reserved-source', custom: { gift: 1, source: 'x' } },
+    expect: { sent: { custom: { gift: 1 }, items: [ITEM] }, warning: /^custom\.source: is a reserved name/ },
+  },
+  {
+    name: 'custom empty key',
+    order: { id: 'custom-empty-key', custom: { '': 'x' } },
+    expect: { sent: { items: [ITEM] }, warning: /^custom\."": keys must be non-empty; left out$/ },
+  },
   {
     name: 'custom with unicode, quotes, a leap day and a null',
     order: { id: 'custom-ok', custom: { gift_wrap: 1, note: 'für "Oma" 🎁 \\ ok', delivery_day: '2024-02-29', empty: null } },
@@ -126,22 +228,62 @@ const CASES: Case[] = [
   { name: 'order id in Cyrillic with emoji', order: { id: 'Заказ-№1-😀' }, expect: { sent: { items: [ITEM] } } },
   { name: 'order id with quotes and a backslash', order: { id: `o"'\\x` }, expect: { sent: { items: [ITEM] } } },
   { name: 'order id of 255 characters', order: { id: 'o'.repeat(255) }, expect: { sent: { items: [ITEM] } } },
-  { name: 'order id of 300 characters', order: { id: 'o'.repeat(300) }, expect: { invalid: /^order_id: must be a non-empty string of at most 255 characters/ } },
+  {
+    name: 'order id of 300 characters',
+    order: { id: 'o'.repeat(300) },
+    expect: { invalid: /^order_id: must be a non-empty string of at most 255 characters/ },
+  },
   { name: 'order id a bare UUID', order: { id: uuid }, expect: { sent: { items: [ITEM] } } },
   { name: 'order id blank', order: { id: ' ' }, expect: { invalid: /^order_id: is required/ } },
-  { name: 'product id with a backslash', order: { id: 'product-backslash' }, lines: [['P\\1', '1', '1.00']], expect: { invalid: /^items\[0\]\.id: .*without a backslash/ } },
+  {
+    name: 'product id with a backslash',
+    order: { id: 'product-backslash' },
+    lines: [['P\\1', '1', '1.00']],
+    expect: { invalid: /^items\[0\]\.id: .*without a backslash/ },
+  },
   { name: 'product id of 300 characters', order: { id: 'product-300' }, lines: [['p'.repeat(300), '1', '1.00']], expect: { invalid: /^items\[0\]\.id:/ } },
   { name: 'product id null', order: { id: 'product-null' }, lines: [[null, '1', '1.00']], expect: { invalid: /^items\[0\]\.id: is required/ } },
-  { name: 'product id with unicode, emoji and quotes', order: { id: 'product-unicode' }, lines: [[`Ü-"😀"-'`, '1', '1.00']], expect: { sent: { items: [{ id: `Ü-"😀"-'`, amount: 1, price: 1 }] } } },
+  {
+    name: 'product id with unicode, emoji and quotes',
+    order: { id: 'product-unicode' },
+    lines: [[`Ü-"😀"-'`, '1', '1.00']],
+    expect: { sent: { items: [{ id: `Ü-"😀"-'`, amount: 1, price: 1 }] } },
+  },
   // duplicate lines, no lines, many lines
-  { name: 'duplicate lines, same price (merged)', order: { id: 'dup-same' }, lines: [['P1', '1', '9.99'], ['P1', '2', '9.99']], expect: { sent: { items: [{ id: 'P1', amount: 3, price: 9.99 }] } } },
+  {
+    name: 'duplicate lines, same price (merged)',
+    order: { id: 'dup-same' },
+    lines: [
+      ['P1', '1', '9.99'],
+      ['P1', '2', '9.99'],
+    ],
+    expect: { sent: { items: [{ id: 'P1', amount: 3, price: 9.99 }] } },
+  },
   {
     name: 'duplicate lines, two prices (kept apart)',
     order: { id: 'dup-prices' },
-    lines: [['P1', '1', '9.99'], ['P1', '1', '5.00']],
-    expect: { sent: { items: [{ id: 'P1', amount: 1, price: 5 }, { id: 'P1', amount: 1, price: 9.99 }] } },
+    lines: [
+      ['P1', '1', '9.99'],
+      ['P1', '1', '5.00'],
+    ],
+    expect: {
+      sent: {
+        items: [
+          { id: 'P1', amount: 1, price: 5 },
+          { id: 'P1', amount: 1, price: 9.99 },
+        ],
+      },
+    },
   },
-  { name: 'duplicate lines adding up past 1000', order: { id: 'dup-over' }, lines: [['P1', '600', '1'], ['P1', '600', '1']], expect: { invalid: /^items\[1\]\.amount: .*added up/ } },
+  {
+    name: 'duplicate lines adding up past 1000',
+    order: { id: 'dup-over' },
+    lines: [
+      ['P1', '600', '1'],
+      ['P1', '600', '1'],
+    ],
+    expect: { invalid: /^items\[1\]\.amount: .*added up/ },
+  },
   { name: 'no lines', order: { id: 'no-lines' }, lines: [], expect: { invalid: /^items: an order needs at least one line/ } },
   {
     name: '500 lines',
@@ -150,16 +292,32 @@ const CASES: Case[] = [
     expect: { sent: { items: Array.from({ length: 500 }, (_, i) => ({ id: `L${String(i + 1).padStart(3, '0')}`, amount: 1, price: 1 })) } },
   },
   // source
-  { name: 'source click 49 hours before the order', order: { id: 'source-old', source_from: 'news', source_code: 'spring', source_hours: -49 }, expect: { sent: { items: [ITEM] } } },
+  {
+    name: 'source click 49 hours before the order',
+    order: { id: 'source-old', source_from: 'news', source_code: 'spring', source_hours: -49 },
+    expect: { sent: { items: [ITEM] } },
+  },
   {
     name: 'source click 47 hours before the order',
     order: { id: 'source-fresh', source_from: 'news', source_code: 'spring', source_hours: -47 },
     expect: { sent: { items: [ITEM], source: '{"from":"news","code":"spring"}' } },
   },
-  { name: 'source click after the order', order: { id: 'source-future', source_from: 'news', source_code: 'spring', source_hours: 1 }, expect: { sent: { items: [ITEM] } } },
-  { name: 'source without its code', order: { id: 'source-partial', source_from: 'news', source_code: null, source_hours: -1 }, expect: { sent: { items: [ITEM] } } },
+  {
+    name: 'source click after the order',
+    order: { id: 'source-future', source_from: 'news', source_code: 'spring', source_hours: 1 },
+    expect: { sent: { items: [ITEM] } },
+  },
+  {
+    name: 'source without its code',
+    order: { id: 'source-partial', source_from: 'news', source_code: null, source_hours: -1 },
+    expect: { sent: { items: [ITEM] } },
+  },
   // free text
-  { name: 'promocode with a newline, quotes and emoji', order: { id: 'promo-odd', promocode: 'SPRING\n"20%" 🎉' }, expect: { sent: { promocode: 'SPRING\n"20%" 🎉', items: [ITEM] } } },
+  {
+    name: 'promocode with a newline, quotes and emoji',
+    order: { id: 'promo-odd', promocode: 'SPRING\n"20%" 🎉' },
+    expect: { sent: { promocode: 'SPRING\n"20%" 🎉', items: [ITEM] } },
+  },
   { name: 'promocode empty (left out)', order: { id: 'promo-empty', promocode: '' }, expect: { sent: { items: [ITEM] } } },
 ];
 
@@ -238,7 +396,15 @@ describe('hostile and broken orders in one sync', () => {
       badRowsTried: CASES.length,
       goodRowsInterleaved: goodIds.length,
       expected: outcomes,
-      run: { status: summary.status, read: summary.read, sent: summary.sent, warnings: summary.warnings, invalid: summary.invalid, rejected: summary.rejected, skipped: summary.skipped },
+      run: {
+        status: summary.status,
+        read: summary.read,
+        sent: summary.sent,
+        warnings: summary.warnings,
+        invalid: summary.invalid,
+        rejected: summary.rejected,
+        skipped: summary.skipped,
+      },
       failureRows: failures.length,
       reasonColumns: [...new Set(failures.map((f) => f.reason.split(':')[0] ?? ''))].sort(),
     });
@@ -316,7 +482,13 @@ describe('orders the keyset cannot place: a NULL order_id, a NULL updated_at', (
     const second = await runSync(config);
     const rows = await nulls.query<{ key: string; class: string; reason: string }>(`SELECT key, class, reason FROM personaclick_sync.failures`);
     report('bad-input: NULL order_id', {
-      first: { status: first.summary.status, read: first.summary.read, sent: first.summary.sent, invalid: first.summary.invalid, error: first.summary.error?.message.split('\n').pop() ?? null },
+      first: {
+        status: first.summary.status,
+        read: first.summary.read,
+        sent: first.summary.sent,
+        invalid: first.summary.invalid,
+        error: first.summary.error?.message.split('\n').pop() ?? null,
+      },
       second: { status: second.summary.status, read: second.summary.read, sent: second.summary.sent },
       purchases: sandbox.purchases.size,
       mostTimesOneOrderWasSent: Math.max(0, ...sandbox.purchases.values()),
@@ -342,7 +514,14 @@ describe('an order whose updated_at is NULL', () => {
     const nulls = shop.db;
     const { summary } = await runSync(testConfig(nulls.url, sandbox.url, { orders: NULL_KEY_MODEL }));
     const rows = await nulls.query<{ key: string; reason: string }>(`SELECT key, reason FROM personaclick_sync.failures`);
-    report('bad-input: NULL updated_at', { status: summary.status, read: summary.read, sent: summary.sent, invalid: summary.invalid, failureRows: rows.length, o5Sent: sandbox.purchases.has('o5') });
+    report('bad-input: NULL updated_at', {
+      status: summary.status,
+      read: summary.read,
+      sent: summary.sent,
+      invalid: summary.invalid,
+      failureRows: rows.length,
+      o5Sent: sandbox.purchases.has('o5'),
+    });
     expect(summary.status).toBe('done');
     expect(sandbox.purchases.size).toBe(9);
     // Not sent: kept as invalid, the reason naming the column (README: "keeps it as an invalid failure naming the column").

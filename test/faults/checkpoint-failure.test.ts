@@ -76,7 +76,16 @@ describe('a failed checkpoint write', () => {
     const again = await runCli(['sync', 'orders', '--config', path]);
     await watch.stop();
     const failures = await db.query<{ key: string; class: string }>(`SELECT key, class FROM personaclick_sync.failures WHERE resolved_at IS NULL`);
-    console.log(JSON.stringify({ suite: 'faults/checkpoint-failure', firstExit: first.code, crashedInWindow: crashed, violations: watch.violations.slice(0, 3), againExit: again.code, openFailuresAfter: failures }));
+    console.log(
+      JSON.stringify({
+        suite: 'faults/checkpoint-failure',
+        firstExit: first.code,
+        crashedInWindow: crashed,
+        violations: watch.violations.slice(0, 3),
+        againExit: again.code,
+        openFailuresAfter: failures,
+      }),
+    );
 
     expect(again.code, again.stderr).toBe(0);
     expect(watch.violations).toEqual([]);

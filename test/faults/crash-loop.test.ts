@@ -57,7 +57,14 @@ async function scenario(name: string, body: (s: Scenario) => Promise<void>): Pro
   const sandbox = await startSandbox({ recordBodies: false, shopSecret: SHOP_SECRET, syncOrdersPerMinute: 60_000 });
   const db = await createMigratedDatabase('pcs_crash');
   try {
-    await body({ sandbox, purchases: spyOnPurchases(sandbox), syncOrders: spyOnSyncOrders(sandbox), carts: spyOnCarts(sandbox), db, random: scenarioRandom(SEED, name) });
+    await body({
+      sandbox,
+      purchases: spyOnPurchases(sandbox),
+      syncOrders: spyOnSyncOrders(sandbox),
+      carts: spyOnCarts(sandbox),
+      db,
+      random: scenarioRandom(SEED, name),
+    });
   } finally {
     await sandbox.close();
     await db.drop();
@@ -67,7 +74,15 @@ async function scenario(name: string, body: (s: Scenario) => Promise<void>): Pro
 function config(sandbox: Sandbox, database: TestDatabase, jobs: Record<string, unknown>, orderSync = false): string {
   return writeConfig({
     personaclick: { url: sandbox.url, shopId: SHOP_ID, timeoutMs: 5000, ...(orderSync ? { shopSecret: SHOP_SECRET } : {}) },
-    delivery: { concurrency: CONCURRENCY, retries: 4, retryMinMs: 20, retryMaxMs: 200, checkpointMs: CHECKPOINT_MS, shutdownDeadlineMs: 5000, orderSyncPerMinute: 60_000 },
+    delivery: {
+      concurrency: CONCURRENCY,
+      retries: 4,
+      retryMinMs: 20,
+      retryMaxMs: 200,
+      checkpointMs: CHECKPOINT_MS,
+      shutdownDeadlineMs: 5000,
+      orderSyncPerMinute: 60_000,
+    },
     source: { url: database.url },
     jobs,
   });
@@ -101,7 +116,17 @@ class Exposure {
  * what is in flight at a kill is at most 2 × concurrency requests (one for a batch road), plus what one checkpoint
  * interval delivers.
  */
-function figures(sandbox: Sandbox, test: string, loop: CrashLoopResult, items: number, log: AcceptLog, exposure: Exposure, extra: Record<string, unknown>, since: number, perRequest = 1) {
+function figures(
+  sandbox: Sandbox,
+  test: string,
+  loop: CrashLoopResult,
+  items: number,
+  log: AcceptLog,
+  exposure: Exposure,
+  extra: Record<string, unknown>,
+  since: number,
+  perRequest = 1,
+) {
   const peak = maxInWindow(
     sandbox.arrivals().filter((t) => t >= since),
     CHECKPOINT_MS,
@@ -133,136 +158,181 @@ function figures(sandbox: Sandbox, test: string, loop: CrashLoopResult, items: n
 
 describe.concurrent('crash loop (SIGKILL at random moments, restarted until a run exits 0)', () => {
   for (const mode of ['sync', 'backfill', 'history'] as const) {
-    const name = mode === 'sync' ? 'sync orders' : mode === 'backfill' ? 'backfill orders --from --to --via push' : 'backfill orders --from --to (order-sync API, batches)';
-    it(`${name}: ${ORDERS} orders, ${KILLS} kill points: the watermark never passes an undelivered order, all arrive, repeats within the bound`, ({ expect }) =>
-      scenario(name, async ({ sandbox, purchases: live, syncOrders, db: database, random }) => {
-        // The history road sends batches to the order-sync API: what "accepted" means there is the order book.
-        const purchases = mode === 'history' ? syncOrders : live;
-        const from = '2024-01-01';
-        const to = '2025-01-01';
-        await createShop(database);
-        // sync: a burst in the last hour, three orders per millisecond; backfill: through 2024, two at a time.
-        const step = Math.floor(500_000 / (ORDERS / 2)); // minutes: the pairs end within the year
-        await insertOrders(
-          database,
-          1,
-          ORDERS,
-          mode === 'sync' ? `now() - interval '1 hour' + ((i / 3) * interval '1 millisecond')` : `'2024-01-01 00:00:00+00'::timestamptz + ((i / 2) * interval '${step} minutes') + interval '7 microseconds'`,
-        );
-        await database.query(`DELETE FROM shop.order_lines WHERE order_id = ANY($1::bigint[])`, [INVALID]);
-        sandbox.setFaults({
-          latencyMs: LATENCY,
-          seed: latencySeed(random),
-          reject: REJECTED.map((id) => ({ field: mode === 'history' ? 'id' : 'order_id', equals: String(id), status: 422 as const, message: 'Unknown device' })),
-        });
-        const orders =
-          mode === 'history'
-            ? { query: HISTORY_MODEL, itemsQuery: ITEMS_QUERY, pageSize: 1000, settleSeconds: 0, startFrom: '2000-01-01', batchSize: BATCH }
-            : { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 1000, settleSeconds: 0, startFrom: '2000-01-01' };
-        const path = config(sandbox, database, { orders }, mode === 'history');
-        const index = await orderIndex(database, mode === 'sync' ? undefined : { from, to });
-        expect(index).toHaveLength(ORDERS);
-        const args =
-          mode === 'sync'
-            ? ['sync', 'orders', '--config', path]
-            : ['backfill', 'orders', '--from', from, '--to', to, ...(mode === 'backfill' ? ['--via', 'push'] : []), '--yes', '--config', path];
-        const watermark = mode === 'sync' ? 'orders' : `orders:${mode === 'backfill' ? 'backfill' : 'history'}:${from}..${to}`;
+    const name =
+      mode === 'sync'
+        ? 'sync orders'
+        : mode === 'backfill'
+          ? 'backfill orders --from --to --via push'
+          : 'backfill orders --from --to (order-sync API, batches)';
+    it(
+      `${name}: ${ORDERS} orders, ${KILLS} kill points: the watermark never passes an undelivered order, all arrive, repeats within the bound`,
+      ({ expect }) =>
+        scenario(name, async ({ sandbox, purchases: live, syncOrders, db: database, random }) => {
+          // The history road sends batches to the order-sync API: what "accepted" means there is the order book.
+          const purchases = mode === 'history' ? syncOrders : live;
+          const from = '2024-01-01';
+          const to = '2025-01-01';
+          await createShop(database);
+          // sync: a burst in the last hour, three orders per millisecond; backfill: through 2024, two at a time.
+          const step = Math.floor(500_000 / (ORDERS / 2)); // minutes: the pairs end within the year
+          await insertOrders(
+            database,
+            1,
+            ORDERS,
+            mode === 'sync'
+              ? `now() - interval '1 hour' + ((i / 3) * interval '1 millisecond')`
+              : `'2024-01-01 00:00:00+00'::timestamptz + ((i / 2) * interval '${step} minutes') + interval '7 microseconds'`,
+          );
+          await database.query(`DELETE FROM shop.order_lines WHERE order_id = ANY($1::bigint[])`, [INVALID]);
+          sandbox.setFaults({
+            latencyMs: LATENCY,
+            seed: latencySeed(random),
+            reject: REJECTED.map((id) => ({
+              field: mode === 'history' ? 'id' : 'order_id',
+              equals: String(id),
+              status: 422 as const,
+              message: 'Unknown device',
+            })),
+          });
+          const orders =
+            mode === 'history'
+              ? { query: HISTORY_MODEL, itemsQuery: ITEMS_QUERY, pageSize: 1000, settleSeconds: 0, startFrom: '2000-01-01', batchSize: BATCH }
+              : { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 1000, settleSeconds: 0, startFrom: '2000-01-01' };
+          const path = config(sandbox, database, { orders }, mode === 'history');
+          const index = await orderIndex(database, mode === 'sync' ? undefined : { from, to });
+          expect(index).toHaveLength(ORDERS);
+          const args =
+            mode === 'sync'
+              ? ['sync', 'orders', '--config', path]
+              : ['backfill', 'orders', '--from', from, '--to', to, ...(mode === 'backfill' ? ['--via', 'push'] : []), '--yes', '--config', path];
+          const watermark = mode === 'sync' ? 'orders' : `orders:${mode === 'backfill' ? 'backfill' : 'history'}:${from}..${to}`;
 
-        // After each kill, with nothing running: every ledger row was accepted; and what is accepted but unbooked.
-        const ledgerNotAccepted: string[] = [];
+          // After each kill, with nothing running: every ledger row was accepted; and what is accepted but unbooked.
+          const ledgerNotAccepted: string[] = [];
+          const exposure = new Exposure();
+          const afterKill = async () => {
+            const booked = new Set(
+              (
+                await database.query<{ key: string }>(
+                  `SELECT key FROM personaclick_sync.ledger WHERE job = 'orders' UNION ALL SELECT key FROM personaclick_sync.failures WHERE job = 'orders'`,
+                )
+              ).map((r) => r.key),
+            );
+            const ledger = await database.query<{ key: string }>(`SELECT key FROM personaclick_sync.ledger WHERE job = 'orders'`);
+            ledgerNotAccepted.push(...ledger.map((r) => r.key).filter((k) => !purchases.has(k)));
+            exposure.note([...purchases.first.keys()].filter((k) => !booked.has(k)));
+          };
+
+          const since = Date.now();
+          const watch = await watchWatermark(database, { name: watermark, index, accepted: purchases });
+          let loop: CrashLoopResult;
+          try {
+            loop = await crashLoop({ args, kills: KILLS, random, killAfterMs: KILL_AFTER_MS, afterKill });
+          } finally {
+            await watch.stop();
+          }
+          const f = figures(
+            sandbox,
+            name,
+            loop,
+            ORDERS,
+            purchases,
+            exposure,
+            { watermarkSamples: watch.samples, watermarkMoves: watch.moves, violations: watch.violations.length },
+            since,
+            mode === 'history' ? BATCH : 1,
+          );
+
+          expect(loop.final.code, loop.final.stderr.slice(-3000)).toBe(0);
+          expect(loop.kills).toBeGreaterThanOrEqual(KILLS);
+          expect(watch.violations.slice(0, 10)).toEqual([]);
+          expect(watch.backwards).toBe(0);
+          expect(watch.checked).toBe(ORDERS); // the poller saw the watermark reach the last order
+          expect(ledgerNotAccepted.slice(0, 10)).toEqual([]);
+          const excluded = new Set([...INVALID, ...REJECTED].map(String));
+          const missing = index.filter((o) => !excluded.has(o.key) && !purchases.has(o.key)).map((o) => o.key);
+          expect(missing.slice(0, 10)).toEqual([]);
+          for (const id of INVALID) expect(purchases.has(String(id))).toBe(false);
+          const failures = await database.query<{ key: string; class: string }>(
+            `SELECT key, class FROM personaclick_sync.failures WHERE resolved_at IS NULL ORDER BY key::bigint`,
+          );
+          const expectedFailures = [
+            ...INVALID.map((k) => ({ key: String(k), class: 'invalid' })),
+            ...REJECTED.map((k) => ({ key: String(k), class: 'rejected' })),
+          ];
+          expect(failures).toEqual(expectedFailures.sort((a, b) => Number(a.key) - Number(b.key)));
+          expect(f.duplicates).toBeLessThanOrEqual(f.bound);
+          // One more run finds nothing to send.
+          const before = sandbox.stats().received;
+          const quiet = await runCli(args);
+          expect(quiet.code, quiet.stderr).toBe(0);
+          expect(sandbox.stats().received).toBe(before);
+        }),
+      LONG ? 3_600_000 : 600_000,
+    );
+  }
+
+  it(
+    `reconcile carts: ${DEVICES} new devices among changed, emptied-out and unchanged ones, ${KILLS} kill points: the sandbox ends equal to the database, then a quiet run sends nothing`,
+    ({ expect }) =>
+      scenario('reconcile carts', async ({ sandbox, carts, db: database, random }) => {
+        await createCartTables(database);
+        const path = config(sandbox, database, { carts: { query: CARTS_QUERY, pageSize: 5000 } });
+        // Yesterday: 3000 devices, mirrored without faults.
+        const YESTERDAY = 3000;
+        await insertCarts(database, 1, YESTERDAY, 'd');
+        const yesterday = await runCli(['reconcile', 'carts', '--config', path]);
+        expect(yesterday.code, yesterday.stderr).toBe(0);
+        expect(await ledgerAhead(database, carts)).toEqual([]); // the check below reads the hashes right
+        // Today: of yesterday's devices a third deleted, a third changed, a third as they were; and DEVICES new ones.
+        // In byte order ("d1" < "d10" < "d100" < "d1000" < "d10000" < "d1001" …) they are spread through the whole merge.
+        await database.query(`DELETE FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(1, $1::int) g WHERE g % 3 = 0)`, [YESTERDAY]);
+        await database.query(
+          `UPDATE shop.cart_items SET qty = qty + 1 WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(1, $1::int) g WHERE g % 3 = 1))`,
+          [YESTERDAY],
+        );
+        await insertCarts(database, YESTERDAY + 1, DEVICES, 'd');
+        const expected = await databaseCarts(database);
+        const deleted = Array.from({ length: YESTERDAY / 3 }, (_, i) => `d${3 * (i + 1)}`);
+        const work = YESTERDAY / 3 + YESTERDAY / 3 + DEVICES;
+        carts.clear();
+        sandbox.setFaults({ latencyMs: LATENCY, seed: latencySeed(random) });
+
+        // After each kill: the ledger never says more than PersonaClick got: each hash is one the sandbox has held for the
+        // device, and a device the ledger forgot (cleared) is gone from the sandbox.
+        const ahead: string[] = [];
         const exposure = new Exposure();
         const afterKill = async () => {
-          const booked = new Set(
-            (await database.query<{ key: string }>(`SELECT key FROM personaclick_sync.ledger WHERE job = 'orders' UNION ALL SELECT key FROM personaclick_sync.failures WHERE job = 'orders'`)).map((r) => r.key),
+          ahead.push(...(await ledgerAhead(database, carts)));
+          const ledger = new Map(
+            (await database.query<{ key: string; hash: string | null }>(`SELECT key, hash FROM personaclick_sync.ledger WHERE job = 'carts'`)).map((r) => [
+              r.key,
+              r.hash,
+            ]),
           );
-          const ledger = await database.query<{ key: string }>(`SELECT key FROM personaclick_sync.ledger WHERE job = 'orders'`);
-          ledgerNotAccepted.push(...ledger.map((r) => r.key).filter((k) => !purchases.has(k)));
-          exposure.note([...purchases.first.keys()].filter((k) => !booked.has(k)));
+          ahead.push(...deleted.filter((d) => !ledger.has(d) && sandbox.carts.has(d)));
+          exposure.note([...carts.count.keys()].filter((d) => (carts.latest.get(d) === EMPTY_CART ? ledger.has(d) : ledger.get(d) !== carts.latest.get(d))));
         };
-
         const since = Date.now();
-        const watch = await watchWatermark(database, { name: watermark, index, accepted: purchases });
-        let loop: CrashLoopResult;
-        try {
-          loop = await crashLoop({ args, kills: KILLS, random, killAfterMs: KILL_AFTER_MS, afterKill });
-        } finally {
-          await watch.stop();
-        }
-        const f = figures(sandbox, name, loop, ORDERS, purchases, exposure, { watermarkSamples: watch.samples, watermarkMoves: watch.moves, violations: watch.violations.length }, since, mode === 'history' ? BATCH : 1);
+        const loop = await crashLoop({ args: ['reconcile', 'carts', '--config', path], kills: KILLS, random, killAfterMs: KILL_AFTER_MS, afterKill });
+        const f = figures(sandbox, 'reconcile carts', loop, work, carts, exposure, {}, since);
 
         expect(loop.final.code, loop.final.stderr.slice(-3000)).toBe(0);
         expect(loop.kills).toBeGreaterThanOrEqual(KILLS);
-        expect(watch.violations.slice(0, 10)).toEqual([]);
-        expect(watch.backwards).toBe(0);
-        expect(watch.checked).toBe(ORDERS); // the poller saw the watermark reach the last order
-        expect(ledgerNotAccepted.slice(0, 10)).toEqual([]);
-        const excluded = new Set([...INVALID, ...REJECTED].map(String));
-        const missing = index.filter((o) => !excluded.has(o.key) && !purchases.has(o.key)).map((o) => o.key);
-        expect(missing.slice(0, 10)).toEqual([]);
-        for (const id of INVALID) expect(purchases.has(String(id))).toBe(false);
-        const failures = await database.query<{ key: string; class: string }>(`SELECT key, class FROM personaclick_sync.failures WHERE resolved_at IS NULL ORDER BY key::bigint`);
-        const expectedFailures = [...INVALID.map((k) => ({ key: String(k), class: 'invalid' })), ...REJECTED.map((k) => ({ key: String(k), class: 'rejected' }))];
-        expect(failures).toEqual(expectedFailures.sort((a, b) => Number(a.key) - Number(b.key)));
+        expect(ahead.slice(0, 10)).toEqual([]);
+        expect(sandbox.carts).toEqual(expected);
         expect(f.duplicates).toBeLessThanOrEqual(f.bound);
-        // One more run finds nothing to send.
+        const ledger = await database.query<{ n: string }>(`SELECT count(*)::text AS n FROM personaclick_sync.ledger WHERE job = 'carts'`);
+        expect(Number(ledger[0]?.n)).toBe(expected.size);
+        // One more run: nothing to send, every device unchanged.
         const before = sandbox.stats().received;
-        const quiet = await runCli(args);
+        const quiet = await runCli(['reconcile', 'carts', '--config', path]);
         expect(quiet.code, quiet.stderr).toBe(0);
         expect(sandbox.stats().received).toBe(before);
+        expect(finishedLine(quiet.stderr)).toMatchObject({ status: 'done', sent: 0, skipped: expected.size });
       }),
-    LONG ? 3_600_000 : 600_000);
-  }
-
-  it(`reconcile carts: ${DEVICES} new devices among changed, emptied-out and unchanged ones, ${KILLS} kill points: the sandbox ends equal to the database, then a quiet run sends nothing`, ({ expect }) =>
-    scenario('reconcile carts', async ({ sandbox, carts, db: database, random }) => {
-      await createCartTables(database);
-      const path = config(sandbox, database, { carts: { query: CARTS_QUERY, pageSize: 5000 } });
-      // Yesterday: 3000 devices, mirrored without faults.
-      const YESTERDAY = 3000;
-      await insertCarts(database, 1, YESTERDAY, 'd');
-      const yesterday = await runCli(['reconcile', 'carts', '--config', path]);
-      expect(yesterday.code, yesterday.stderr).toBe(0);
-      expect(await ledgerAhead(database, carts)).toEqual([]); // the check below reads the hashes right
-      // Today: of yesterday's devices a third deleted, a third changed, a third as they were; and DEVICES new ones.
-      // In byte order ("d1" < "d10" < "d100" < "d1000" < "d10000" < "d1001" …) they are spread through the whole merge.
-      await database.query(`DELETE FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(1, $1::int) g WHERE g % 3 = 0)`, [YESTERDAY]);
-      await database.query(`UPDATE shop.cart_items SET qty = qty + 1 WHERE cart_id IN (SELECT id FROM shop.carts WHERE device_id IN (SELECT 'd' || g FROM generate_series(1, $1::int) g WHERE g % 3 = 1))`, [YESTERDAY]);
-      await insertCarts(database, YESTERDAY + 1, DEVICES, 'd');
-      const expected = await databaseCarts(database);
-      const deleted = Array.from({ length: YESTERDAY / 3 }, (_, i) => `d${3 * (i + 1)}`);
-      const work = YESTERDAY / 3 + YESTERDAY / 3 + DEVICES;
-      carts.clear();
-      sandbox.setFaults({ latencyMs: LATENCY, seed: latencySeed(random) });
-
-      // After each kill: the ledger never says more than PersonaClick got: each hash is one the sandbox has held for the
-      // device, and a device the ledger forgot (cleared) is gone from the sandbox.
-      const ahead: string[] = [];
-      const exposure = new Exposure();
-      const afterKill = async () => {
-        ahead.push(...(await ledgerAhead(database, carts)));
-        const ledger = new Map((await database.query<{ key: string; hash: string | null }>(`SELECT key, hash FROM personaclick_sync.ledger WHERE job = 'carts'`)).map((r) => [r.key, r.hash]));
-        ahead.push(...deleted.filter((d) => !ledger.has(d) && sandbox.carts.has(d)));
-        exposure.note([...carts.count.keys()].filter((d) => (carts.latest.get(d) === EMPTY_CART ? ledger.has(d) : ledger.get(d) !== carts.latest.get(d))));
-      };
-      const since = Date.now();
-      const loop = await crashLoop({ args: ['reconcile', 'carts', '--config', path], kills: KILLS, random, killAfterMs: KILL_AFTER_MS, afterKill });
-      const f = figures(sandbox, 'reconcile carts', loop, work, carts, exposure, {}, since);
-
-      expect(loop.final.code, loop.final.stderr.slice(-3000)).toBe(0);
-      expect(loop.kills).toBeGreaterThanOrEqual(KILLS);
-      expect(ahead.slice(0, 10)).toEqual([]);
-      expect(sandbox.carts).toEqual(expected);
-      expect(f.duplicates).toBeLessThanOrEqual(f.bound);
-      const ledger = await database.query<{ n: string }>(`SELECT count(*)::text AS n FROM personaclick_sync.ledger WHERE job = 'carts'`);
-      expect(Number(ledger[0]?.n)).toBe(expected.size);
-      // One more run: nothing to send, every device unchanged.
-      const before = sandbox.stats().received;
-      const quiet = await runCli(['reconcile', 'carts', '--config', path]);
-      expect(quiet.code, quiet.stderr).toBe(0);
-      expect(sandbox.stats().received).toBe(before);
-      expect(finishedLine(quiet.stderr)).toMatchObject({ status: 'done', sent: 0, skipped: expected.size });
-    }),
-  LONG ? 3_600_000 : 600_000);
+    LONG ? 3_600_000 : 600_000,
+  );
 });
 
 /** Ledger rows whose hash is no content the sandbox ever held for the device. */

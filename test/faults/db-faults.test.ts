@@ -192,6 +192,11 @@ describe('the state database unreachable for 3 s mid-run (every connection dropp
     const rate = finishedRate(first);
     const { repeated, extraRequests } = await nextRunCompletes(config);
     expect(repeated).toBeLessThanOrEqual(repeatBound(rate));
-    report('db-faults: state database unreachable (next run)', { orders: ORDERS, repeatedAfterNextRun: repeated, extraRequests, repeatBound: repeatBound(rate) });
+    report('db-faults: state database unreachable (next run)', {
+      orders: ORDERS,
+      repeatedAfterNextRun: repeated,
+      extraRequests,
+      repeatBound: repeatBound(rate),
+    });
   });
 });

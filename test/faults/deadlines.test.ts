@@ -141,7 +141,9 @@ describe('deadlines on every call to the outside', () => {
       // The run's first write (its runs row) waits behind the lock.
       await waitUntil(
         'the run waiting on the lock',
-        async () => (await db.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [db.name]))[0]?.n !== '0',
+        async () =>
+          (await db.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [db.name]))[0]?.n !==
+          '0',
         20_000,
       );
       const sent = Date.now();
@@ -157,4 +159,3 @@ describe('deadlines on every call to the outside', () => {
     }
   }, 100_000);
 });
-

@@ -61,7 +61,8 @@ const TIMEOUT_MS = 1500;
 /** A connector past this much memory is killed by the watchdog (and the test fails). */
 const RSS_LIMIT_MIB = 1024;
 
-const HTML_PAGE = '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><p>The proxy could not reach the upstream server.</p></body></html>';
+const HTML_PAGE =
+  '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><p>The proxy could not reach the upstream server.</p></body></html>';
 const html200: HostileAnswer = { kind: 'fixed', status: 200, body: HTML_PAGE, headers: { 'content-type': 'text/html' } };
 const jsonSuccess: HostileAnswer = { kind: 'fixed', status: 200, body: '{"status":"success"}', headers: { 'content-type': 'application/json' } };
 
@@ -149,7 +150,11 @@ describe('a 2xx that is not the documented success', () => {
 
   for (const [name, answer, cause] of [
     ['HTML page with 200', html200, /HTTP 200 .*not the documented success.*<!DOCTYPE html>/],
-    ['null with 200', { kind: 'fixed', status: 200, body: 'null', headers: { 'content-type': 'application/json' } }, /HTTP 200 .*not the documented success.*null/],
+    [
+      'null with 200',
+      { kind: 'fixed', status: 200, body: 'null', headers: { 'content-type': 'application/json' } },
+      /HTTP 200 .*not the documented success.*null/,
+    ],
     ['empty 200', { kind: 'fixed', status: 200 }, /HTTP 200 .*not the documented success.*empty/],
   ] as const) {
     it(`${name} on /push: transient, retried, exit 4; nothing marked sent, the watermark stays before the first order`, async () => {
@@ -164,7 +169,9 @@ describe('a 2xx that is not the documented success', () => {
   /** Five custom events through the events job (the /push/custom road). */
   async function customEventsConfig(): Promise<string> {
     await newDatabase('pcs_hostile');
-    await db.query(`CREATE SCHEMA shop; CREATE TABLE shop.ev AS SELECT 'c' || g AS event_key, 'custom' AS endpoint, 'signed_up' AS event, 'dev' || g AS did FROM generate_series(1, 5) g`);
+    await db.query(
+      `CREATE SCHEMA shop; CREATE TABLE shop.ev AS SELECT 'c' || g AS event_key, 'custom' AS endpoint, 'signed_up' AS event, 'dev' || g AS did FROM generate_series(1, 5) g`,
+    );
     return writeConfig({
       personaclick: { url: hostile.url, shopId: SHOP_ID, timeoutMs: TIMEOUT_MS },
       delivery: { concurrency: 2, retries: RETRIES, retryMinMs: 10, retryMaxMs: 20, checkpointMs: 200 },
@@ -284,15 +291,23 @@ describe('an API message the state database cannot store', () => {
     await ordersDatabase(5);
     hostile.on('/push', (req) =>
       req.key === '3'
-        ? { kind: 'fixed', status: 400, body: '{"status":"error","message":"Unknown product \\u0000P7\\u0000 in line 2 \\ud800\\u001b[31m"}', headers: { 'content-type': 'application/json' } }
-        : (jsonSuccess),
+        ? {
+            kind: 'fixed',
+            status: 400,
+            body: '{"status":"error","message":"Unknown product \\u0000P7\\u0000 in line 2 \\ud800\\u001b[31m"}',
+            headers: { 'content-type': 'application/json' },
+          }
+        : jsonSuccess,
     );
     const { m, failure, again } = await syncWithOrder3Refused();
     expect(failure?.reason).toContain('Unknown product');
     expect(failure?.reason).toContain('in line 2');
     // No control character (NUL among them) and no lone surrogate is left.
     expect(failure?.reason).not.toMatch(/[\p{Cc}\p{Cs}]/u);
-    figures('NUL in a 400 message', '400 {"status":"error","message":"…\\u0000…\\ud800…"} for one order of 5', m, { nextRunRequests: again.requests, storedReason: failure?.reason });
+    figures('NUL in a 400 message', '400 {"status":"error","message":"…\\u0000…\\ud800…"} for one order of 5', m, {
+      nextRunRequests: again.requests,
+      storedReason: failure?.reason,
+    });
   });
 
   it('a message in an alphabet a LATIN1 state database cannot hold: stored escaped, the books move, the next run sends nothing again', async () => {
@@ -300,13 +315,18 @@ describe('an API message the state database cannot store', () => {
     await createShop(db);
     await insertOrders(db, 1, 5);
     hostile.on('/push', (req) =>
-      req.key === '3' ? { kind: 'fixed', status: 400, body: '{"status":"error","message":"Товар не найден"}', headers: { 'content-type': 'application/json; charset=utf-8' } } : (jsonSuccess),
+      req.key === '3'
+        ? { kind: 'fixed', status: 400, body: '{"status":"error","message":"Товар не найден"}', headers: { 'content-type': 'application/json; charset=utf-8' } }
+        : jsonSuccess,
     );
     const { m, failure, again } = await syncWithOrder3Refused();
     // The message survives, escaped to ASCII, with a note why.
     expect(failure?.reason).toMatch(/^[\x20-\x7e]+$/);
     expect(failure?.reason).toContain('\\u0422\\u043e\\u0432\\u0430\\u0440');
-    figures('message a LATIN1 state database cannot hold', '400 with a Cyrillic message, state database in LATIN1', m, { nextRunRequests: again.requests, storedReason: failure?.reason });
+    figures('message a LATIN1 state database cannot hold', '400 with a Cyrillic message, state database in LATIN1', m, {
+      nextRunRequests: again.requests,
+      storedReason: failure?.reason,
+    });
   });
 });
 
@@ -349,7 +369,13 @@ describe('timers and listeners of the delivery', () => {
       sandbox.setFaults({ seed: 7, error5xxRate: 0.4, status5xx: 503, latencyMs: [1, 5] });
       const { summary } = await runSync(testConfig(db.url, sandbox.url, { delivery: { concurrency: 48, retries: 12, retryMinMs: 20, retryMaxMs: 60 } }));
       await delay(50); // warnings are emitted on the next tick
-      report('hostile answers: many retries', { orders: 300, concurrency: 48, retries: summary.retries, status: summary.status, warnings: warnings.map((w) => `${w.name}: ${w.message}`) });
+      report('hostile answers: many retries', {
+        orders: 300,
+        concurrency: 48,
+        retries: summary.retries,
+        status: summary.status,
+        warnings: warnings.map((w) => `${w.name}: ${w.message}`),
+      });
       expect(summary.status, String(summary.error)).toBe('done');
       expect(summary.retries).toBeGreaterThan(100);
       expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
@@ -368,12 +394,20 @@ describe('timers and listeners of the delivery', () => {
     try {
       const cases: { name: string; answer: HostileAnswer; options: Partial<DeliveryOptions> }[] = [
         { name: 'backoff', answer: { kind: 'fixed', status: 503 }, options: { retryMinMs: huge, retryMaxMs: huge * 2 } },
-        { name: 'Retry-After', answer: { kind: 'fixed', status: 503, headers: { 'retry-after': '99999999999' } }, options: { maxRetryAfterMs: Number.MAX_SAFE_INTEGER } },
+        {
+          name: 'Retry-After',
+          answer: { kind: 'fixed', status: 503, headers: { 'retry-after': '99999999999' } },
+          options: { maxRetryAfterMs: Number.MAX_SAFE_INTEGER },
+        },
       ];
       for (const { name, answer, options } of cases) {
         hostile.reset();
         hostile.on('/push', answer);
-        const queue = new DeliveryQueue(client, { concurrency: 1, maxRequestsPerSecond: 0, retries: 3, retryMinMs: 1, retryMaxMs: 1, ...options }, silentLogger());
+        const queue = new DeliveryQueue(
+          client,
+          { concurrency: 1, maxRequestsPerSecond: 0, retries: 3, retryMinMs: 1, retryMaxMs: 1, ...options },
+          silentLogger(),
+        );
         const outcomes: Outcome[] = [];
         await queue.submit({ path: '/push', body: { order_id: name } }, (o) => outcomes.push(o));
         await delay(400);

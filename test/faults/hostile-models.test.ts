@@ -44,7 +44,11 @@ describe('a model cannot write to the shop', () => {
       'switches the session default off with set_config',
       `SELECT o.*, set_config('default_transaction_read_only', 'off', false) AS rw, shop.wipe() AS w FROM (${ORDERS_QUERY}) o`,
     ],
-    ['runs with options=-c default_transaction_read_only=off in source.url', `SELECT o.*, shop.wipe() AS w FROM (${ORDERS_QUERY}) o`, '?options=-c%20default_transaction_read_only%3Doff'],
+    [
+      'runs with options=-c default_transaction_read_only=off in source.url',
+      `SELECT o.*, shop.wipe() AS w FROM (${ORDERS_QUERY}) o`,
+      '?options=-c%20default_transaction_read_only%3Doff',
+    ],
   ];
   for (const [what, query, urlTail] of cases) {
     it(`${what}: the dry run fails and every row is still there`, async () => {

@@ -67,7 +67,11 @@ async function finishAfterRecovery(config: string): Promise<{ result: CliResult;
 
 describe('API outages mid-run', () => {
   it('down longer than the retry budget after some orders went through: exit 4, watermark before the first undelivered order, and the next run delivers the rest without repeats beyond the in-flight bound', async () => {
-    const { config, result: halted, ms: haltMs } = await breakMidRun({ faults: { down: true }, after: 100, delivery: { concurrency: CONCURRENCY }, latencyMs: 10 });
+    const {
+      config,
+      result: halted,
+      ms: haltMs,
+    } = await breakMidRun({ faults: { down: true }, after: 100, delivery: { concurrency: CONCURRENCY }, latencyMs: 10 });
     const deliveredBefore = env.sandbox.purchases.size;
     const downAnswers = env.sandbox.stats().faults.down;
 
@@ -100,7 +104,11 @@ describe('API outages mid-run', () => {
   });
 
   it('403 mid-run: exit 3 at once, few requests after the first 403, no failure rows, and the next run after the account is fixed finishes', async () => {
-    const { config, result: stopped, ms: stopMs } = await breakMidRun({ faults: { forbidden: true }, after: 100, delivery: { concurrency: CONCURRENCY }, latencyMs: 10 });
+    const {
+      config,
+      result: stopped,
+      ms: stopMs,
+    } = await breakMidRun({ faults: { forbidden: true }, after: 100, delivery: { concurrency: CONCURRENCY }, latencyMs: 10 });
 
     expect(stopped.code, stopped.stderr).toBe(3);
     expect(stopMs).toBeLessThan(2_000);
@@ -140,8 +148,18 @@ describe('API outages mid-run', () => {
   // exits (the lock's connection keeps it alive). The fix: let clear() settle the waiting passes (add them
   // with an AbortSignal that clear() aborts); deliver() already checks stopError right after gate.pass().
   it('403 mid-run with maxRequestsPerSecond set: still exit 3 at once', async () => {
-    const { result: stopped, ms: stopMs } = await breakMidRun({ faults: { forbidden: true }, after: 40, delivery: { concurrency: 8, maxRequestsPerSecond: 40 }, killAfterMs: 5_000 });
-    report('outages: 403 with a rate limit', { exitCode: stopped.code, signal: stopped.signal, exitedAfterMs: stopMs, killedAfterMs: stopped.signal === 'SIGKILL' ? 5_000 : null });
+    const { result: stopped, ms: stopMs } = await breakMidRun({
+      faults: { forbidden: true },
+      after: 40,
+      delivery: { concurrency: 8, maxRequestsPerSecond: 40 },
+      killAfterMs: 5_000,
+    });
+    report('outages: 403 with a rate limit', {
+      exitCode: stopped.code,
+      signal: stopped.signal,
+      exitedAfterMs: stopMs,
+      killedAfterMs: stopped.signal === 'SIGKILL' ? 5_000 : null,
+    });
     expect(stopped.signal).toBeNull();
     expect(stopped.code).toBe(3);
     expect(stopMs).toBeLessThan(2_000);

@@ -22,7 +22,12 @@ async function sandbox(opts: SandboxOptions): Promise<Sandbox> {
 
 async function post(sb: Sandbox, path: string, body: unknown, headers: Record<string, string> = {}): Promise<number | 'error'> {
   try {
-    const res = await request(`${sb.url}${path}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const res = await request(`${sb.url}${path}`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
     await res.body.text();
     return res.statusCode;
   } catch {

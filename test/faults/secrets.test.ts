@@ -139,7 +139,12 @@ describe('secrets', () => {
     expect(status.stdout).toContain('Refused for shop'); // … and the failures' reasons
     const json = await cli('status --json', ['status', '--json']);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ openFailures: [{ job: 'orders', class: 'invalid' }, { job: 'orders', class: 'rejected' }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      openFailures: [
+        { job: 'orders', class: 'invalid' },
+        { job: 'orders', class: 'rejected' },
+      ],
+    });
     expect(status.stdout).toContain('order 105 refused for shop secret ***'); // the API's message, the secret masked
 
     // What the connector keeps in its own tables.

@@ -32,7 +32,11 @@ afterAll(async () => {
   await sandbox.close();
 });
 
-async function setup(job: JobCase, delivery: Record<string, unknown> = {}, personaclick: Record<string, unknown> = {}): Promise<{ db: TestDatabase; config: string }> {
+async function setup(
+  job: JobCase,
+  delivery: Record<string, unknown> = {},
+  personaclick: Record<string, unknown> = {},
+): Promise<{ db: TestDatabase; config: string }> {
   sandbox.reset();
   sandbox.setFaults({});
   const made = await jobDatabase(sandbox, delivery, personaclick);
@@ -41,7 +45,6 @@ async function setup(job: JobCase, delivery: Record<string, unknown> = {}, perso
   sandbox.setFaults({ latencyMs: LATENCY, seed: Math.floor(scenarioRandom(SEED, job.name)() * 2 ** 31) });
   return made;
 }
-
 
 /** The child's end, or SIGKILL once `ms` have passed (the result then shows signal SIGKILL). */
 async function exitWithin(cli: RunningCli, ms: number): Promise<CliResult> {
@@ -56,7 +59,10 @@ async function exitWithin(cli: RunningCli, ms: number): Promise<CliResult> {
 const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
 
 async function lastRun(database: TestDatabase, job: JobCase): Promise<string | undefined> {
-  const rows = await database.query<{ status: string }>(`SELECT status FROM personaclick_sync.runs WHERE job = $1 AND mode = $2 ORDER BY started_at DESC LIMIT 1`, [job.run.job, job.run.mode]);
+  const rows = await database.query<{ status: string }>(
+    `SELECT status FROM personaclick_sync.runs WHERE job = $1 AND mode = $2 ORDER BY started_at DESC LIMIT 1`,
+    [job.run.job, job.run.mode],
+  );
   return rows[0]?.status;
 }
 
@@ -97,7 +103,20 @@ describe('SIGTERM mid-run', () => {
       expect(books.ledger).toBe(atExit);
 
       await completesWithoutRepeats(database, config, job);
-      console.log(JSON.stringify({ suite: 'faults/signals', test: `SIGTERM ${job.name}`, exit: result.code, shutdownMs, deadlineMs: DEADLINE_MS, acceptedAtSignal: atSignal, acceptedAtExit: atExit, items: job.expected.length, repeats: 0, wallMs: Date.now() - started }));
+      console.log(
+        JSON.stringify({
+          suite: 'faults/signals',
+          test: `SIGTERM ${job.name}`,
+          exit: result.code,
+          shutdownMs,
+          deadlineMs: DEADLINE_MS,
+          acceptedAtSignal: atSignal,
+          acceptedAtExit: atExit,
+          items: job.expected.length,
+          repeats: 0,
+          wallMs: Date.now() - started,
+        }),
+      );
     });
   }
 
@@ -120,7 +139,18 @@ describe('SIGTERM mid-run', () => {
     cli.child.kill('SIGTERM');
     const result = await exitWithin(cli, deadline + GRACE_MS);
     const shutdownMs = Date.now() - signalled;
-    console.log(JSON.stringify({ suite: 'faults/signals', test: 'SIGTERM with hanging requests', exit: result.code, signal: result.signal, shutdownMs, deadlineMs: deadline, hanging: sandbox.stats().faults.hang, wallMs: Date.now() - started }));
+    console.log(
+      JSON.stringify({
+        suite: 'faults/signals',
+        test: 'SIGTERM with hanging requests',
+        exit: result.code,
+        signal: result.signal,
+        shutdownMs,
+        deadlineMs: deadline,
+        hanging: sandbox.stats().faults.hang,
+        wallMs: Date.now() - started,
+      }),
+    );
     expect(result.code, result.stderr.slice(-2000)).toBe(143);
     expect(shutdownMs).toBeGreaterThanOrEqual(deadline - 50); // it did wait for the hanging ones
     expect(shutdownMs).toBeLessThan(deadline + GRACE_MS);
@@ -154,7 +184,17 @@ describe('SIGTERM mid-run', () => {
     expect(counts.size).toBe(sync.expected.length);
     const repeats = [...counts.values()].filter((n) => n > 1).length;
     expect(repeats).toBeLessThanOrEqual(books.acceptedNotBooked.length);
-    console.log(JSON.stringify({ suite: 'faults/signals', test: 'second SIGTERM', exit: result.code, exitMs, repeats, unbookedAtExit: books.acceptedNotBooked.length, wallMs: Date.now() - started }));
+    console.log(
+      JSON.stringify({
+        suite: 'faults/signals',
+        test: 'second SIGTERM',
+        exit: result.code,
+        exitMs,
+        repeats,
+        unbookedAtExit: books.acceptedNotBooked.length,
+        wallMs: Date.now() - started,
+      }),
+    );
   });
 });
 
@@ -174,7 +214,9 @@ describe('SIGINT', () => {
       expect(await lastRun(database, job)).toBe('interrupted');
       expect(await readBooks(database, sandbox, job)).toMatchObject({ ledgerNotAccepted: [], acceptedNotBooked: [], passedNotBooked: [] });
       await completesWithoutRepeats(database, config, job);
-      console.log(JSON.stringify({ suite: 'faults/signals', test: `SIGINT ${job.name}`, exit: result.code, shutdownMs, repeats: 0, wallMs: Date.now() - started }));
+      console.log(
+        JSON.stringify({ suite: 'faults/signals', test: `SIGINT ${job.name}`, exit: result.code, shutdownMs, repeats: 0, wallMs: Date.now() - started }),
+      );
     });
   }
 });
@@ -190,7 +232,10 @@ describe('one runner per job', () => {
       expect(second.code, second.stderr).toBe(75);
       expect(second.stderr).toMatch(/already running: its lock is held by personaclick-sync lock /);
       expect(second.stderr).not.toMatch(/"run started"/);
-      const running = await database.query<{ status: string }>(`SELECT status FROM personaclick_sync.runs WHERE job = $1 AND mode = $2`, [job.run.job, job.run.mode]);
+      const running = await database.query<{ status: string }>(`SELECT status FROM personaclick_sync.runs WHERE job = $1 AND mode = $2`, [
+        job.run.job,
+        job.run.mode,
+      ]);
       expect(running).toEqual([{ status: 'running' }]); // the second runner wrote no run
       holder.child.kill('SIGKILL');
       expect((await holder.done).signal).toBe('SIGKILL');
@@ -199,7 +244,9 @@ describe('one runner per job', () => {
       expect(next.code, next.stderr).toBe(0);
       expect(next.stderr).toMatch(/"run started"/);
       expect([...job.accepted(sandbox).keys()].sort()).toEqual([...job.expected].sort());
-      console.log(JSON.stringify({ suite: 'faults/signals', test: `lock ${job.name}`, secondExit: second.code, afterKillExit: next.code, wallMs: Date.now() - started }));
+      console.log(
+        JSON.stringify({ suite: 'faults/signals', test: `lock ${job.name}`, secondExit: second.code, afterKillExit: next.code, wallMs: Date.now() - started }),
+      );
     });
   }
 });

@@ -28,7 +28,8 @@ let apiUrl = '';
 let db: TestDatabase;
 
 const keyOf = (id: number): string => (KEYED.includes(id) ? `${id}${HOSTILE}` : String(id));
-const keySql = (column: string): string => `CASE WHEN ${column} IN (${KEYED.join(', ')}) THEN ${column}::text || convert_from('\\x${Buffer.from(HOSTILE).toString('hex')}'::bytea, 'UTF8') ELSE ${column}::text END`;
+const keySql = (column: string): string =>
+  `CASE WHEN ${column} IN (${KEYED.join(', ')}) THEN ${column}::text || convert_from('\\x${Buffer.from(HOSTILE).toString('hex')}'::bytea, 'UTF8') ELSE ${column}::text END`;
 const ORDERS = `SELECT ${keySql('o.id')} AS order_id, o.updated_at, o.device_id AS did, o.created_at AS ordered_at, 'paid' AS status, o.total AS order_price FROM shop.orders o`;
 const ITEMS = `SELECT k.key AS order_id, l.product_id AS id, l.qty AS amount, l.unit_price AS price
   FROM shop.order_lines l CROSS JOIN LATERAL (SELECT ${keySql('l.order_id')} AS key) k WHERE k.key = ANY(:order_ids)`;
@@ -114,7 +115,12 @@ describe('terminal control sequences from the shop and from the API', () => {
       ),
     );
     const longest = Math.max(...outputs.flatMap(({ result }) => [...result.stdout.split('\n'), ...result.stderr.split('\n')].map((l) => l.length)));
-    report('terminal escapes', { cliRuns: outputs.length, bytesSearched: outputs.reduce((n, o) => n + o.result.stdout.length + o.result.stderr.length, 0), linesWithRawControls: raw.length, longestLine: longest });
+    report('terminal escapes', {
+      cliRuns: outputs.length,
+      bytesSearched: outputs.reduce((n, o) => n + o.result.stdout.length + o.result.stderr.length, 0),
+      linesWithRawControls: raw.length,
+      longestLine: longest,
+    });
     expect(raw.slice(0, 10)).toEqual([]);
     expect(longest).toBeLessThan(20_000);
   }, 180_000);

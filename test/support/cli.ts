@@ -27,14 +27,19 @@ export interface RunningCli {
 /** The fast tier runs nothing but in-process code: a test that spawns the built CLI belongs in test/cli/ (or faults/). */
 function refuseInFastTier(): void {
   if (process.env.PCS_TIER === 'fast') {
-    throw new Error('this test spawns the built CLI: move it to test/cli/ (a tier that builds dist/ first), or run the command in-process with runMain (test/support/main.ts)');
+    throw new Error(
+      'this test spawns the built CLI: move it to test/cli/ (a tier that builds dist/ first), or run the command in-process with runMain (test/support/main.ts)',
+    );
   }
 }
 
 export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv | undefined; timeoutMs?: number; fdLimit?: number } = {}): RunningCli {
   refuseInFastTier();
   // With fdLimit: under `ulimit -n` (the shell execs node, so the pid and its signals stay the CLI's).
-  const [command, argv] = opts.fdLimit === undefined ? [process.execPath, [CLI, ...args]] : ['/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, CLI, ...args]];
+  const [command, argv] =
+    opts.fdLimit === undefined
+      ? [process.execPath, [CLI, ...args]]
+      : ['/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, CLI, ...args]];
   const child = spawn(command, argv, {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', LOG_PRETTY: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -54,7 +54,10 @@ export interface RunOptions {
   full?: boolean;
 }
 
-type JobFn = (services: Services, common: { dryRun: boolean; limit: number | undefined; out: Writable; log: Logger; signal: AbortSignal | undefined }) => Promise<RunSummary>;
+type JobFn = (
+  services: Services,
+  common: { dryRun: boolean; limit: number | undefined; out: Writable; log: Logger; signal: AbortSignal | undefined },
+) => Promise<RunSummary>;
 
 async function runJob(config: Config, opts: RunOptions, job: JobFn): Promise<SyncResult> {
   const dryRun = opts.dryRun ?? false;
@@ -113,7 +116,22 @@ export async function runCommand(config: Config, words: [string, string?], args:
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
   const lines: string[] = [];
-  const log = createLogger({ level: 'debug', pretty: false, secrets: secretsOf(config), destination: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')), done()) }) });
+  const log = createLogger({
+    level: 'debug',
+    pretty: false,
+    secrets: secretsOf(config),
+    destination: new Writable({
+      write: (chunk: Buffer, _e, done) => (
+        lines.push(
+          ...chunk
+            .toString('utf8')
+            .split('\n')
+            .filter((l) => l !== ''),
+        ),
+        done()
+      ),
+    }),
+  });
   try {
     const summaries = await launchable.run(services, { dryRun, limit: opts.limit, out, log, signal: opts.signal });
     return { summaries, stdout: Buffer.concat(chunks).toString('utf8'), log: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };

@@ -57,8 +57,14 @@ export async function insertHistory(db: TestDatabase, first: number, count: numb
 }
 
 /** An order's row as the shop has it: what a test compares with what PersonaClick holds. */
-export async function historyOrder(db: TestDatabase, id: string): Promise<{ status: string; placed: number; lines: { id: string; qty: number; status: string | null }[] }> {
-  const [order] = await db.query<{ status: string; placed: string }>(`SELECT status, extract(epoch FROM created_at)::bigint::text AS placed FROM hist.orders WHERE id = $1`, [id]);
+export async function historyOrder(
+  db: TestDatabase,
+  id: string,
+): Promise<{ status: string; placed: number; lines: { id: string; qty: number; status: string | null }[] }> {
+  const [order] = await db.query<{ status: string; placed: string }>(
+    `SELECT status, extract(epoch FROM created_at)::bigint::text AS placed FROM hist.orders WHERE id = $1`,
+    [id],
+  );
   const lines = await db.query<{ id: string; qty: number; status: string | null }>(
     `SELECT product_id AS id, qty, status FROM hist.order_lines WHERE order_id = $1 ORDER BY product_id`,
     [id],

@@ -4,7 +4,15 @@
  * reason or a warning is one line).
  */
 import { afterEach, beforeEach, expect, vi } from 'vitest';
-import { deriveSeance, validateRequest, type ApiPath, type BuildContext, type BuildResult, type BuildWarning, type JsonValue } from '../../src/payloads/index.js';
+import {
+  deriveSeance,
+  validateRequest,
+  type ApiPath,
+  type BuildContext,
+  type BuildResult,
+  type BuildWarning,
+  type JsonValue,
+} from '../../src/payloads/index.js';
 
 export const ctx: BuildContext = { shopId: '0d42fd8b713d0752776ca589cc0056', defaultStream: 'web' };
 /** The frozen "now" of the payload tests. */

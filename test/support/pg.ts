@@ -88,7 +88,10 @@ export async function createDatabase(prefix = 'pcs_test', opts: { icu?: boolean;
  * clone takes tens of milliseconds where migrating takes hundreds. Its name carries a digest of the migrations and the
  * schema, so a new migration gets a template of its own.
  */
-const TEMPLATE = `pcs_template_${createHash('sha256').update(JSON.stringify([STATE_SCHEMA, MIGRATIONS.map((m) => m.name)])).digest('hex').slice(0, 12)}`;
+const TEMPLATE = `pcs_template_${createHash('sha256')
+  .update(JSON.stringify([STATE_SCHEMA, MIGRATIONS.map((m) => m.name)]))
+  .digest('hex')
+  .slice(0, 12)}`;
 let template: Promise<string> | undefined;
 
 async function migratedTemplate(): Promise<string> {

@@ -83,7 +83,8 @@ export function parseMetrics(text: string): Map<string, Family> {
 /** A histogram's _bucket/_sum/_count samples belong to the family being read. */
 function familyOf(name: string, current: Family | undefined): string {
   if (current && (current.type === 'histogram' || current.type === 'summary')) {
-    for (const suffix of ['_bucket', '_sum', '_count']) if (name === `${current.name}${suffix}` && (suffix !== '_bucket' || current.type === 'histogram')) return current.name;
+    for (const suffix of ['_bucket', '_sum', '_count'])
+      if (name === `${current.name}${suffix}` && (suffix !== '_bucket' || current.type === 'histogram')) return current.name;
   }
   return name;
 }

@@ -22,7 +22,12 @@ export async function createShop(db: TestDatabase): Promise<void> {
  * Orders first..first+count-1, each with 1-3 lines; totals are the sum of the lines. `updatedAt` is SQL giving
  * each order's updated_at from `i` (default: spread over the last hour, older than the settle lag).
  */
-export async function insertOrders(db: TestDatabase, first: number, count: number, updatedAt = `now() - interval '1 hour' + (i * interval '1 millisecond')`): Promise<void> {
+export async function insertOrders(
+  db: TestDatabase,
+  first: number,
+  count: number,
+  updatedAt = `now() - interval '1 hour' + (i * interval '1 millisecond')`,
+): Promise<void> {
   await db.query(
     `INSERT INTO shop.order_lines (order_id, product_id, qty, unit_price)
      SELECT i, 'P' || (i % 97 + j), 1 + (i + j) % 3, round((5 + (i * 7 + j * 13) % 200)::numeric + 0.99, 2)

@@ -126,14 +126,34 @@ const UTC_NOW = `(now() AT TIME ZONE 'UTC')`;
 export async function insertSpreeOrder(db: TestDatabase, o: SpreeOrder): Promise<void> {
   const itemTotal = o.lines.reduce((n, l) => n + (l.weightKg === undefined ? l.price * l.quantity : Math.round(l.price * l.weightKg * 100) / 100), 0);
   const total = Math.round((itemTotal + (o.shipment ?? 0) + (o.promo ?? 0)) * 100) / 100;
-  const address = o.phone === undefined ? null : ((await db.query<{ id: string }>(`INSERT INTO spree_addresses (firstname, phone, created_at, updated_at) VALUES ('A', $1, ${UTC_NOW}, ${UTC_NOW}) RETURNING id`, [o.phone]))[0]?.id ?? null);
+  const address =
+    o.phone === undefined
+      ? null
+      : ((
+          await db.query<{ id: string }>(
+            `INSERT INTO spree_addresses (firstname, phone, created_at, updated_at) VALUES ('A', $1, ${UTC_NOW}, ${UTC_NOW}) RETURNING id`,
+            [o.phone],
+          )
+        )[0]?.id ?? null);
   const completed = o.completedHoursAgo === null ? null : `${UTC_NOW} - make_interval(hours => ${o.completedHoursAgo})`;
   const [row] = await db.query<{ id: string }>(
     `INSERT INTO spree_orders (number, item_total, total, state, user_id, completed_at, bill_address_id, email, created_at, updated_at,
                                created_by_id, shipment_total, promo_total, personaclick_did, payment_total)
      VALUES ($1, $2, $3, $4, $5, ${completed ?? 'NULL'}, $6, $7, ${completed ?? UTC_NOW} - interval '10 minutes', ${UTC_NOW},
              $8, $9, $10, $11, $3) RETURNING id`,
-    [o.number, itemTotal, total, o.state ?? (o.completedHoursAgo === null ? 'cart' : 'complete'), o.userId ?? null, address, o.email ?? null, o.createdBy ?? o.userId ?? null, o.shipment ?? 0, o.promo ?? 0, o.did ?? null],
+    [
+      o.number,
+      itemTotal,
+      total,
+      o.state ?? (o.completedHoursAgo === null ? 'cart' : 'complete'),
+      o.userId ?? null,
+      address,
+      o.email ?? null,
+      o.createdBy ?? o.userId ?? null,
+      o.shipment ?? 0,
+      o.promo ?? 0,
+      o.did ?? null,
+    ],
   );
   const orderId = row?.id;
   for (const l of o.lines) {
@@ -156,7 +176,10 @@ export async function insertSpreeOrder(db: TestDatabase, o: SpreeOrder): Promise
     [Math.round((total - credit) * 100) / 100, orderId],
   );
   if (credit > 0) {
-    await db.query(`INSERT INTO spree_payments (amount, order_id, source_type, state, created_at, updated_at) VALUES ($1, $2, 'Spree::StoreCredit', 'completed', ${UTC_NOW}, ${UTC_NOW})`, [credit, orderId]);
+    await db.query(
+      `INSERT INTO spree_payments (amount, order_id, source_type, state, created_at, updated_at) VALUES ($1, $2, 'Spree::StoreCredit', 'completed', ${UTC_NOW}, ${UTC_NOW})`,
+      [credit, orderId],
+    );
   }
 }
 

@@ -12,10 +12,7 @@ const id = must(productId);
 export const productOnly = shaped({ id }, 'an item {id}');
 export const cartLine = shaped({ id, amount: must(count) }, 'a "cart" item {id, amount}');
 export const fullCartLine = shaped({ id, quantity: must(count) }, 'a full cart item {id, quantity}');
-export const purchaseLine = shaped(
-  { id, amount: must(count), price: may(money), line_id: may(anyId), fashion_size: may(text) },
-  'a purchase item',
-);
+export const purchaseLine = shaped({ id, amount: must(count), price: may(money), line_id: may(anyId), fashion_size: may(text) }, 'a purchase item');
 
 /** The one item of a single-product event. */
 export const oneItem = (item: Check): Check => listOf(item, 1, 1);

@@ -101,11 +101,7 @@ function newOrderProblem(order: JsonObject): string | undefined {
 }
 
 function orderProblem(order: JsonObject, isNew: boolean): string | undefined {
-  return (
-    orderFields(order, '') ??
-    (Array.isArray(order.items) ? repeatedProduct(order.items) : undefined) ??
-    (isNew ? newOrderProblem(order) : undefined)
-  );
+  return orderFields(order, '') ?? (Array.isArray(order.items) ? repeatedProduct(order.items) : undefined) ?? (isNew ? newOrderProblem(order) : undefined);
 }
 
 /** Which order ids the API already has. */
@@ -114,7 +110,11 @@ export interface OrderIds {
 }
 
 const batchFields = shaped(
-  { shop_id: must(text), shop_secret: must(text), orders: must(listOf((v, p) => (isObject(v) ? undefined : `${p}: must be an order object (got ${shown(v)})`), 1)) },
+  {
+    shop_id: must(text),
+    shop_secret: must(text),
+    orders: must(listOf((v, p) => (isObject(v) ? undefined : `${p}: must be an order object (got ${shown(v)})`), 1)),
+  },
   'an order-sync request',
 );
 

@@ -11,12 +11,17 @@ import { anyId, boolean, literallyTrue, money, text } from './values.js';
 
 /** `recommended_source`: the SDKs send a non-empty object of the recommendation that led to the purchase. */
 const recommendedSource: Check = (value, path) =>
-  isObject(value) && Object.keys(value).length > 0 && Object.values(value).every((v) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v)))
+  isObject(value) &&
+  Object.keys(value).length > 0 &&
+  Object.values(value).every((v) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v)))
     ? undefined
     : `${path}: must be a non-empty object of text or number values (got ${shown(value)})`;
 
 const recommended: Shape = { recommended_by: may(text), recommended_code: may(text) };
-const categoryId = rule((v) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v)), 'must be a number or a non-empty string');
+const categoryId = rule(
+  (v) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v)),
+  'must be a number or a non-empty string',
+);
 
 const purchase: Shape = {
   order_id: may(anyId),

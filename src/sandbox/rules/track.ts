@@ -2,7 +2,4 @@
 import { must, shaped } from './check.js';
 import { stream, text } from './values.js';
 
-export const trackCheck = shaped(
-  { shop_id: must(text), code: must(text), type: must(text), stream: must(stream) },
-  'a /track request',
-);
+export const trackCheck = shaped({ shop_id: must(text), code: must(text), type: must(text), stream: must(stream) }, 'a /track request');

@@ -13,8 +13,7 @@ const isWhole = (value: unknown): value is number => Number.isSafeInteger(value)
 
 export const text = rule(isText, 'must be a non-empty string');
 
-export const textUpTo = (chars: number): Check =>
-  rule((v) => isText(v) && v.length <= chars, `must be a non-empty string of at most ${chars} characters`);
+export const textUpTo = (chars: number): Check => rule((v) => isText(v) && v.length <= chars, `must be a non-empty string of at most ${chars} characters`);
 
 export const boolean = rule((v) => typeof v === 'boolean', 'must be a JSON boolean');
 

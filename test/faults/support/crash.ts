@@ -55,7 +55,13 @@ export async function crashLoop(opts: CrashLoopOptions): Promise<CrashLoopResult
     spawnedAt = Date.now();
     const cli = startCli(opts.args, { env: opts.env, timeoutMs: 600_000 });
     if (kills >= opts.kills) return end(await cli.done);
-    const ready = await Promise.race([cli.waitFor(/"run started"/, 60_000).then(() => true, () => false), cli.done.then(() => false)]);
+    const ready = await Promise.race([
+      cli.waitFor(/"run started"/, 60_000).then(
+        () => true,
+        () => false,
+      ),
+      cli.done.then(() => false),
+    ]);
     if (!ready) {
       const ended = await cli.done;
       if (ended.code === 75 && kills > 0 && lockedInARow < 50) {

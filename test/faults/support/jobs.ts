@@ -101,7 +101,10 @@ export const JOB_CASES: readonly JobCase[] = [
     expected: range('ev'),
     prepare: async ({ db }) => {
       // did = event_key, so each accepted view names its row.
-      await db.query(`INSERT INTO shop.migration_events SELECT 'ev' || g, 'ev' || g, jsonb_build_array(jsonb_build_object('id', 'P' || g)) FROM generate_series(1, $1::int) g`, [N]);
+      await db.query(
+        `INSERT INTO shop.migration_events SELECT 'ev' || g, 'ev' || g, jsonb_build_array(jsonb_build_object('id', 'P' || g)) FROM generate_series(1, $1::int) g`,
+        [N],
+      );
     },
     accepted: (sandbox) => countBodies(sandbox, 'view', 'did'),
   },
@@ -127,7 +130,11 @@ export const JOB_CASES: readonly JobCase[] = [
 ];
 
 /** A fresh database with every job's tables, migrated, and a config for all jobs. */
-export async function jobDatabase(sandbox: Sandbox, delivery: Record<string, unknown>, personaclick: Record<string, unknown> = {}): Promise<{ db: TestDatabase; config: string }> {
+export async function jobDatabase(
+  sandbox: Sandbox,
+  delivery: Record<string, unknown>,
+  personaclick: Record<string, unknown> = {},
+): Promise<{ db: TestDatabase; config: string }> {
   const db = await createMigratedDatabase('pcs_signals');
   await createShop(db);
   await createCartTables(db);
@@ -160,11 +167,16 @@ export interface Books {
 /** The books of a job against what the sandbox accepted; read while no connector runs. */
 export async function readBooks(db: TestDatabase, sandbox: Sandbox, job: JobCase): Promise<Books> {
   const ledger = new Set((await db.query<{ key: string }>(`SELECT key FROM personaclick_sync.ledger WHERE job = $1`, [job.ledgerJob])).map((r) => r.key));
-  const failed = new Set((await db.query<{ key: string }>(`SELECT key FROM personaclick_sync.failures WHERE job = $1 AND resolved_at IS NULL`, [job.ledgerJob])).map((r) => r.key));
+  const failed = new Set(
+    (await db.query<{ key: string }>(`SELECT key FROM personaclick_sync.failures WHERE job = $1 AND resolved_at IS NULL`, [job.ledgerJob])).map((r) => r.key),
+  );
   const accepted = job.accepted(sandbox);
   const passedNotBooked: string[] = [];
   if (job.watermark) {
-    const [mark] = await db.query<{ cursor_ts: string; cursor_key: string | null }>(`SELECT cursor_ts, cursor_key FROM personaclick_sync.watermarks WHERE name = $1`, [job.watermark]);
+    const [mark] = await db.query<{ cursor_ts: string; cursor_key: string | null }>(
+      `SELECT cursor_ts, cursor_key FROM personaclick_sync.watermarks WHERE name = $1`,
+      [job.watermark],
+    );
     if (mark) {
       const index = await orderIndex(db, job.name === 'backfill orders' ? { from: FROM, to: TO } : undefined);
       const upTo = positionOf(index, { ts: mark.cursor_ts, key: mark.cursor_key });

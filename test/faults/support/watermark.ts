@@ -82,7 +82,10 @@ interface Sample {
  * Sample the watermark `name` every `everyMs` ms on a connection of its own. `failuresJob` is the ledger namespace of
  * the failures that may stand for an order (recorded failures of any state count: resolved ones were delivered later).
  */
-export async function watchWatermark(db: TestDatabase, opts: { name: string; index: readonly OrderPosition[]; accepted: AcceptLog; everyMs?: number; failuresJob?: string }): Promise<WatermarkWatch> {
+export async function watchWatermark(
+  db: TestDatabase,
+  opts: { name: string; index: readonly OrderPosition[]; accepted: AcceptLog; everyMs?: number; failuresJob?: string },
+): Promise<WatermarkWatch> {
   const client: pg.Client = await db.connect();
   const everyMs = opts.everyMs ?? 3;
   const reported = new Set<string>();
