@@ -26,6 +26,8 @@ const DEMO = 'test/demo.test.ts';
  * sandbox's timers and the connector's child process. They run after the rest of their tier, with no other file beside them.
  */
 const TIMED = ['test/cli/delivery.adaptive.test.ts'];
+/** The rate-limit windows of the API faults: judged to the request, so they too run after the rest of the faults, alone. */
+const FAULTS_TIMED = ['test/faults/api-faults.test.ts'];
 
 const BUILT = { globalSetup: ['test/support/fresh-build.ts'] };
 
@@ -47,7 +49,8 @@ export default defineConfig({
       },
       { extends: true, test: { name: 'cli', include: [CLI], exclude: [...configDefaults.exclude, ...TIMED], ...BUILT } },
       { extends: true, test: { name: 'cli-timed', include: TIMED, sequence: { groupOrder: 1 }, ...BUILT } },
-      { extends: true, test: { name: 'faults', include: [FAULTS], exclude: [...configDefaults.exclude, CRASH], ...BUILT } },
+      { extends: true, test: { name: 'faults', include: [FAULTS], exclude: [...configDefaults.exclude, CRASH, ...FAULTS_TIMED], ...BUILT } },
+      { extends: true, test: { name: 'faults-timed', include: FAULTS_TIMED, sequence: { groupOrder: 1 }, ...BUILT } },
       { extends: true, test: { name: 'crash', include: [CRASH], ...BUILT } },
       { extends: true, test: { name: 'browser', include: [BROWSER], ...BUILT } },
       { extends: true, test: { name: 'install', include: [INSTALL], ...BUILT } },

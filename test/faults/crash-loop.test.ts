@@ -23,7 +23,7 @@ import { maxInWindow } from './support/figures.js';
 const SEED = faultsSeed();
 const ORDERS = LONG ? 100_000 : 20_000;
 const DEVICES = LONG ? 100_000 : 20_000;
-const KILLS = LONG ? 200 : 50;
+const KILLS = LONG ? 200 : 30;
 const CONCURRENCY = 16;
 const CHECKPOINT_MS = 200;
 const LATENCY: [number, number] = [2, 30];
