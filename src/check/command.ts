@@ -12,7 +12,7 @@ import { whereOf } from '../db-unreachable.js';
 import { DatabaseUnreachableError, toError } from '../errors.js';
 import { CUSTOMER_IDENTIFIERS } from '../payloads/index.js';
 import { scrub } from '../log.js';
-import { openSource, type Source } from '../source/db.js';
+import { openSource, sourceOptionsOf, type Source } from '../source/db.js';
 import type { Fix } from './advice.js';
 import { CARTS_MODEL, CATEGORIES_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, PRODUCTS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
 import { crossCheck, modelReferences, orderLineReferences, CROSS_CHECK_ORDERS } from '../source/catalogue-probes.js';
@@ -108,14 +108,7 @@ export async function checkCommand(config: Config, io: { stdout: Writable }, jso
 
 async function checkSource(config: Config, add: Add, addModel: Add, timeoutMs: number): Promise<void> {
   const where = whereOf(config.source.url);
-  const source = openSource({
-    url: config.source.url,
-    poolSize: 1,
-    statementTimeoutMs: config.source.statementTimeoutMs,
-    applicationName: `${config.source.applicationName}:check`,
-    quiet: true,
-    timezone: config.source.timezone,
-  });
+  const source = openSource({ ...sourceOptionsOf(config.source), poolSize: 1, applicationName: `${config.source.applicationName}:check`, quiet: true });
   try {
     let session: SessionInfo;
     try {

@@ -11,7 +11,7 @@ import { reportHtml } from '../report/html.js';
 import { formatReport } from '../report/table.js';
 import { EvenSample, fileVerify, formatVerify, verified as confirmed, verifyOrders, type DeliveredOrder, type VerifyResult } from '../report/verify.js';
 import { maskAll, outwardText, terminalSafeJson } from '../outward.js';
-import { openSource } from '../source/db.js';
+import { openSource, sourceOptionsOf } from '../source/db.js';
 import { openStateDb } from '../state/db.js';
 import { pendingMigrations } from '../state/migrate.js';
 import { parseDay } from '../dates.js';
@@ -51,13 +51,7 @@ export async function reportCommand(config: Config, args: CliArgs, io: CliIo): P
   }
   const sample = args.verify === undefined ? undefined : new EvenSample<DeliveredOrder>(args.verify);
   const state = openStateDb(config.state.url, config.state.schema, { applicationName: config.source.applicationName });
-  const source = openSource({
-    url: config.source.url,
-    poolSize: config.source.poolSize,
-    statementTimeoutMs: config.source.statementTimeoutMs,
-    applicationName: config.source.applicationName,
-    timezone: config.source.timezone,
-  });
+  const source = openSource(sourceOptionsOf(config.source));
   try {
     const pending = await pendingMigrations(state);
     if (pending.length > 0)

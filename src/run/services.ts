@@ -4,7 +4,7 @@ import type { JobLock } from '../state/lock.js';
 import type { Logger } from '../log.js';
 import { PersonaClickClient } from '../delivery/client.js';
 import { maxInFlight } from '../delivery/queue.js';
-import { openSource, type Source } from '../source/db.js';
+import { openSource, sourceOptionsOf, type Source } from '../source/db.js';
 import { openStateDb, type StateDb } from '../state/db.js';
 
 export interface Services {
@@ -25,11 +25,7 @@ export interface Services {
 export function openServices(config: Config, opts: { dryRun: boolean; log?: Logger }): Services {
   const log = opts.log;
   const source = openSource({
-    url: config.source.url,
-    poolSize: config.source.poolSize,
-    statementTimeoutMs: config.source.statementTimeoutMs,
-    applicationName: config.source.applicationName,
-    timezone: config.source.timezone,
+    ...sourceOptionsOf(config.source),
     onRetry: log ? (err, attempt, delayMs) => log.warn({ err: err.cause ?? err, attempt, delayMs }, 'shop database connection lost; query retried') : undefined,
     log,
   });

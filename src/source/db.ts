@@ -48,6 +48,17 @@ export interface SourceOptions {
   timezone?: string | undefined;
 }
 
+/** The options every command opens the shop's database with, from the config's `source` section. */
+export function sourceOptionsOf(source: Pick<SourceOptions, 'url' | 'poolSize' | 'statementTimeoutMs' | 'applicationName' | 'timezone'>): SourceOptions {
+  return {
+    url: source.url,
+    poolSize: source.poolSize,
+    statementTimeoutMs: source.statementTimeoutMs,
+    applicationName: source.applicationName,
+    timezone: source.timezone,
+  };
+}
+
 export interface SourceZone {
   /** An IANA zone name. */
   name: string;
