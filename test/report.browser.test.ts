@@ -17,7 +17,7 @@ import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { COLORS } from '../src/report/html.js';
 import { runCli } from './support/cli.js';
 import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
-import { CARTS_QUERY, expectedDays, expectedMirror, ORDERS_QUERY, reportShop } from './support/report.js';
+import { CARTS_QUERY, emptyDay, expectedDays, expectedMirror, ORDERS_QUERY, reportShop } from './support/report.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FROM = '2024-02-28';
@@ -149,18 +149,7 @@ describe.skipIf(process.env.PCS_NO_BROWSER === '1')('report --html in headless C
     const dayRows = rows.filter((r) => r.day !== 'total');
     expect(dayRows).toHaveLength(8);
     for (const r of dayRows) {
-      const want = expected.find((e) => e.day === r.day) ?? {
-        shop: 0,
-        delivered: 0,
-        push: 0,
-        sync: 0,
-        warned: 0,
-        invalid: 0,
-        rejected: 0,
-        held: 0,
-        pending: 0,
-        missing: 0,
-      };
+      const want = expected.find((e) => e.day === r.day) ?? emptyDay(r.day);
       expect(r.cells, r.day).toEqual({
         shop: want.shop,
         delivered: want.delivered,

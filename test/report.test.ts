@@ -15,7 +15,7 @@ import { ordersOf } from '../src/report/read-back.js';
 import { writeConfig } from './support/cli.js';
 import { runMain } from './support/main.js';
 import { createMigratedDatabase, type TestDatabase } from './support/pg.js';
-import { CARTS_QUERY, expectedDays, expectedMirror, ORDERS_QUERY, reportShop, WISHLISTS_QUERY } from './support/report.js';
+import { CARTS_QUERY, emptyDay, expectedDays, expectedMirror, ORDERS_QUERY, reportShop, WISHLISTS_QUERY } from './support/report.js';
 
 let db: TestDatabase;
 let sandbox: Sandbox;
@@ -48,19 +48,7 @@ describe('report', () => {
     ]);
     const expected = await expectedDays(db, ORDERS_QUERY, '2024-02-28', '2024-03-07');
     for (const day of data.days) {
-      const want = expected.find((e) => e.day === day.day) ?? {
-        day: day.day,
-        shop: 0,
-        delivered: 0,
-        push: 0,
-        sync: 0,
-        warned: 0,
-        invalid: 0,
-        rejected: 0,
-        held: 0,
-        pending: 0,
-        missing: 0,
-      };
+      const want = expected.find((e) => e.day === day.day) ?? emptyDay(day.day);
       expect(day).toEqual(want);
     }
     // The story the fixture tells, in numbers (so the SQL above is not the only judge).

@@ -14,6 +14,11 @@ import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY as SHOP_ORDERS_QUER
 /** A day as `report --json` gives it (the shape only: the numbers here come from SQL of their own). */
 export type ExpectedDay = DayRow;
 
+/** A day the shop's orders never reach: every count 0. */
+export function emptyDay(day: string): ExpectedDay {
+  return { day, shop: 0, delivered: 0, push: 0, sync: 0, warned: 0, invalid: 0, rejected: 0, held: 0, pending: 0, missing: 0 };
+}
+
 export async function expectedDays(db: TestDatabase, ordersQuery: string, from: string, to: string): Promise<ExpectedDay[]> {
   const rows = await db.query<Record<keyof ExpectedDay, string>>(
     `WITH o AS (SELECT q.order_id::text AS key, q.updated_at FROM (${ordersQuery}) q
