@@ -242,16 +242,19 @@ async function withCategoriesFirst(services: Services, opts: RunOptions, product
   const out: RunSummary[] = [];
   if (services.config.jobs.categories !== undefined && opts.shard === undefined) {
     const { state } = services.config;
+    const takeLock = services.takeLock ?? ((name: string) => acquireJobLock(state.url, state.schema, name));
     let lock: JobLock | undefined;
+    let heldElsewhere = false;
     if (!opts.dryRun) {
       try {
-        lock = await (services.takeLock ?? ((name: string) => acquireJobLock(state.url, state.schema, name)))('categories');
+        lock = await takeLock('categories');
       } catch (caught) {
         if (!(caught instanceof LockedError)) throw caught;
+        heldElsewhere = true;
         opts.log.info({ reason: caught.message }, 'categories are being reconciled by another runner; going on to the products');
       }
     }
-    if (lock !== undefined || opts.dryRun || services.takeLock !== undefined) {
+    if (!heldElsewhere) {
       try {
         const categories = await reconcile(services, 'categories', false, opts);
         out.push(categories);
