@@ -28,7 +28,8 @@ import { executeRun, type JobRun, type RowHandle } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
 import { upperBound } from '../src/source/orders.js';
-import { devicesByDid, snapshotDevices, snapshotPages, type ChangedWindow, type DeviceLines } from '../src/source/snapshot.js';
+import { tooLargeReason } from '../src/source/byte-budget.js';
+import { devicesByDid, snapshotDevices, snapshotPages, type ChangedWindow, type SnapshotDevice } from '../src/source/snapshot.js';
 import { ledgerPages, ledgerStates, type LedgerEntry, type LedgerState } from '../src/state/ledger.js';
 import { readWatermark, writeWatermark } from '../src/state/watermarks.js';
 import { withShard } from '../src/shard.js';
@@ -59,7 +60,7 @@ async function categoryTree(services: Services): Promise<Map<string, boolean> | 
   const parents = new Set<string>();
   for await (const category of snapshotDevices(services.source, job.query, job.pageSize, undefined, 'id')) {
     tree.set(category.did, false);
-    const parent = category.lines[0]?.parent;
+    const parent = 'lines' in category ? category.lines[0]?.parent : undefined;
     if (typeof parent === 'string' || typeof parent === 'number' || typeof parent === 'bigint') parents.add(String(parent));
   }
   for (const id of parents) if (tree.has(id)) tree.set(id, true);
@@ -121,6 +122,21 @@ function tellItem(
   return batches.upserts.add(row, built.item, { hash: built.hash });
 }
 
+/** A key of the model as a page gave it: one too large to read is an invalid failure with its size (PersonaClick keeps what it has). */
+function tellDevice(
+  run: JobRun,
+  batches: CatalogueBatches,
+  kind: CatalogueKind,
+  device: SnapshotDevice,
+  known: string | null | undefined,
+  full: boolean,
+  ctx: CatalogueContext,
+  budget: number,
+): Promise<void> | undefined {
+  if (!('tooLarge' in device)) return tellItem(run, batches, kind, device.did, device.lines, known, full, ctx);
+  return void run.invalid(run.track(device.did, undefined), tooLargeReason(kind === 'products' ? 'the product' : 'the category', device.tooLarge, budget));
+}
+
 /** A key gone from the model: removed from PersonaClick's catalogue; delivered, the ledger forgets it. */
 function removeItem(run: JobRun, batches: CatalogueBatches, key: string): Promise<void> {
   const row: RowHandle = run.track(key, undefined);
@@ -136,12 +152,12 @@ async function reconcile(services: Services, kind: CatalogueKind, full: boolean,
     const batches = new CatalogueBatches(run, kind, ctx, job.batchSize);
     await mergeJoin(
       snapshotPages(services.source, job.query, job.pageSize, opts.shard, 'id'),
-      (item: DeviceLines) => item.did,
+      (item: SnapshotDevice) => item.did,
       readStatePages(opts.dryRun, ledgerPages(services.state, kind, run.runId, 5000, opts.shard)),
       (entry: LedgerEntry) => entry.key,
       (item, known) =>
         item !== undefined
-          ? tellItem(run, batches, kind, item.did, item.lines, known?.hash, full, ctx)
+          ? tellDevice(run, batches, kind, item, known?.hash, full, ctx, services.source.pageBytes)
           : known !== undefined
             ? removeItem(run, batches, known.key)
             : undefined,
@@ -161,13 +177,14 @@ async function replaceTree(services: Services, ctx: CatalogueContext, opts: RunO
     const entries: { row: RowHandle; item: JsonValue; options: { hash?: string; forgetOnDelivery?: boolean } }[] = [];
     await mergeJoin(
       snapshotPages(services.source, job.query, job.pageSize, undefined, 'id'),
-      (item: DeviceLines) => item.did,
+      (item: SnapshotDevice) => item.did,
       readStatePages(opts.dryRun, ledgerPages(services.state, 'categories', run.runId, 5000)),
       (entry: LedgerEntry) => entry.key,
       (item, known) => {
         const key = item?.did ?? known?.key ?? '';
         const row = run.track(key, undefined);
         if (item === undefined) return void entries.push({ row, item: null, options: { forgetOnDelivery: true } });
+        if ('tooLarge' in item) return void run.invalid(row, tooLargeReason('the category', item.tooLarge, services.source.pageBytes));
         const built = itemOf('categories', key, item.lines, ctx);
         if (!built.ok) return void run.invalid(row, built.reason);
         entries.push({ row, item: built.item, options: { hash: built.hash } });
@@ -218,7 +235,7 @@ async function syncProducts(services: Services, opts: RunOptions): Promise<RunSu
         )) ?? new Map<string, LedgerState>();
       for (const product of take) {
         if (run.shouldStop()) return;
-        const pending = tellItem(run, batches, 'products', product.did, product.lines, known.get(product.did)?.hash, false, ctx);
+        const pending = tellDevice(run, batches, 'products', product, known.get(product.did)?.hash, false, ctx, services.source.pageBytes);
         if (pending !== undefined) await pending;
       }
     }

@@ -22,7 +22,7 @@ export async function migrateEvents(services: Services, opts: RunOptions): Promi
     let after: string | null = null;
     let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
     while (remaining > 0 && !run.shouldStop()) {
-      const page = await eventsPage(services.source, job.query, after, Math.min(job.pageSize, remaining), opts.shard);
+      const { events: page, more } = await eventsPage(services.source, job.query, after, Math.min(job.pageSize, remaining), opts.shard);
       if (page.length === 0) break;
       const delivered = await readState(opts.dryRun, () =>
         deliveredKeys(
@@ -39,7 +39,7 @@ export async function migrateEvents(services: Services, opts: RunOptions): Promi
       }
       after = page[page.length - 1]?.key ?? after;
       remaining -= page.length;
-      if (page.length < job.pageSize) break;
+      if (!more) break;
     }
   });
 }

@@ -23,7 +23,8 @@ import type { RunOptions } from '../src/run/options.js';
 import { executeRun, type JobRun } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
-import { devicesByDid, snapshotPages, type DeviceLines } from '../src/source/snapshot.js';
+import { tooLargeReason } from '../src/source/byte-budget.js';
+import { devicesByDid, sizeDevices, snapshotPages, type SnapshotDevice } from '../src/source/snapshot.js';
 import { ledgerEnvelopes, ledgerPages, type LedgerEntry } from '../src/state/ledger.js';
 import { buildContext } from './context.js';
 import { mergeJoin } from '../src/run/merge-join.js';
@@ -70,11 +71,14 @@ function deviceRequest(spec: MirrorSpec, did: string, lines: readonly Row[], ctx
 function sendDevice(
   run: JobRun,
   spec: MirrorSpec,
-  device: { did: string; lines: readonly Row[] },
+  device: SnapshotDevice,
   before: { hash: string | null | undefined; full: boolean; deliveredWithWarnings?: string | undefined },
   ctx: BuildContext,
+  budget: number,
 ): Promise<void> | undefined {
   const row = run.track(device.did, undefined);
+  // Too large to read: PersonaClick keeps what it was last told, and the device stays an open failure with its size.
+  if ('tooLarge' in device) return void run.invalid(row, tooLargeReason(`the ${spec.list === 'cart' ? 'cart' : 'wishlist'}`, device.tooLarge, budget));
   const request = deviceRequest(spec, device.did, device.lines, ctx);
   if (!request.ok) return void run.invalid(row, request.reason);
   if (!before.full && before.hash === request.hash) return void run.skip(row);
@@ -109,12 +113,12 @@ export async function reconcile(services: Services, kind: MirrorKind, full: bool
     // Both sides arrive a page at a time; the merge walks them in step and awaits nothing for an unchanged device.
     await mergeJoin(
       snapshotPages(services.source, job.query, job.pageSize, opts.shard),
-      (device: DeviceLines) => device.did,
+      (device: SnapshotDevice) => device.did,
       readStatePages(opts.dryRun, ledgerPages(services.state, kind, run.runId, 5000, opts.shard)),
       (entry: LedgerEntry) => entry.key,
       (device, known) =>
         device !== undefined
-          ? sendDevice(run, spec, device, { hash: known?.hash, full }, ctx)
+          ? sendDevice(run, spec, device, { hash: known?.hash, full }, ctx, services.source.pageBytes)
           : known !== undefined
             ? clearDevice(run, spec, known.key, { stream: known.stream ?? null, segment: known.segment ?? null }, ctx)
             : undefined,
@@ -134,33 +138,49 @@ const DEVICES_PER_READ = 1000;
  */
 export async function reconcileBuyers(services: Services, dids: readonly string[], opts: RunOptions): Promise<RunSummary> {
   const job = requireJob(services.config, 'carts');
-  const spec = SPECS.carts;
-  const ctx = buildContext(services.config);
   return executeRun(services, { ...opts, limit: undefined }, { job: 'carts', mode: 'buyers', ledgerJob: 'carts' }, async (run) => {
     await requireColumns(services.source, CARTS_MODEL, job.query);
     for (let i = 0; i < dids.length && !run.shouldStop(); i += DEVICES_PER_READ) {
-      const chunk = dids.slice(i, i + DEVICES_PER_READ);
-      const devices = await devicesByDid(services.source, job.query, chunk);
-      const last = await readState(opts.dryRun, () =>
-        ledgerEnvelopes(
-          services.state,
-          'carts',
-          chunk.filter((did) => !devices.has(did)),
-        ),
-      );
-      for (const did of chunk) {
-        if (run.shouldStop()) break;
-        const lines = devices.get(did);
-        await (lines === undefined
-          ? clearDevice(run, spec, did, last?.get(did), ctx)
-          : sendDevice(run, spec, { did, lines }, { hash: undefined, full: true }, ctx));
-      }
+      await resendDevices(services, run, 'carts', dids.slice(i, i + DEVICES_PER_READ), new Map(), opts.dryRun);
     }
   });
 }
 
-function mirrorJob(kind: MirrorKind): JobDefinition {
+/**
+ * These devices as the shop has them now: each full request, or the clearing request for one the model no longer
+ * gives (on the stream and segment of its last full request); one larger than `source.pageBytes` stays an invalid
+ * failure. Sized first, then read in runs within the budget.
+ */
+async function resendDevices(
+  services: Services,
+  run: JobRun,
+  kind: MirrorKind,
+  dids: readonly string[],
+  warned: ReadonlyMap<string, string>,
+  dryRun: boolean,
+): Promise<void> {
+  const job = requireJob(services.config, kind);
   const spec = SPECS[kind];
+  const ctx = buildContext(services.config);
+  const budget = services.source.pageBytes;
+  const sized = await sizeDevices(services.source, job.query, dids);
+  const last = await readState(dryRun, () => ledgerEnvelopes(services.state, kind, sized.missing));
+  for (const did of sized.missing) {
+    if (run.shouldStop()) return;
+    await clearDevice(run, spec, did, last?.get(did), ctx, warned.get(did));
+  }
+  for (const [did, tooLarge] of sized.tooLarge) void sendDevice(run, spec, { did, tooLarge }, { hash: undefined, full: true }, ctx, budget);
+  for (const chunk of sized.runs) {
+    if (run.shouldStop()) return;
+    const devices = await devicesByDid(services.source, job.query, chunk);
+    for (const [did, lines] of devices) {
+      if (run.shouldStop()) return;
+      await sendDevice(run, spec, { did, lines }, { hash: undefined, full: true, deliveredWithWarnings: warned.get(did) }, ctx, budget);
+    }
+  }
+}
+
+function mirrorJob(kind: MirrorKind): JobDefinition {
   const launch = (full: boolean): Launchable => ({ job: kind, lock: kind, run: async (services, opts) => [await reconcile(services, kind, full, opts)] });
   const nightly = launch(false);
   return {
@@ -180,24 +200,14 @@ function mirrorJob(kind: MirrorKind): JobDefinition {
     // The device's lines now, built exactly as the nightly merge builds them (the same hash); none left: the clearing request.
     replay: {
       async resend(services, run, failed) {
-        const job = requireJob(services.config, kind);
-        const ctx = buildContext(services.config);
-        const keys = failed.map((f) => f.key);
-        const warned = warnedRows(failed);
-        const devices = await devicesByDid(services.source, job.query, keys);
-        // Devices gone from the snapshot are cleared on the stream and segment of their last full request.
-        const last = await ledgerEnvelopes(
-          services.state,
+        await resendDevices(
+          services,
+          run,
           kind,
-          keys.filter((did) => !devices.has(did)),
+          failed.map((f) => f.key),
+          warnedRows(failed),
+          false,
         );
-        for (const did of keys) {
-          if (run.shouldStop()) break;
-          const lines = devices.get(did);
-          await (lines === undefined
-            ? clearDevice(run, spec, did, last.get(did), ctx, warned.get(did))
-            : sendDevice(run, spec, { did, lines }, { hash: undefined, full: true, deliveredWithWarnings: warned.get(did) }, ctx));
-        }
         return [];
       },
     },

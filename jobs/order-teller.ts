@@ -21,6 +21,8 @@ import { toEpochMs } from '../src/dates.js';
 import { buildPurchase, buildStatusUpdate, buildSyncOrder, isClosedLine, orderStateOf, type Row } from '../src/payloads/index.js';
 import type { JobRun, RowHandle } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
+import type { Cursor } from '../src/cursor.js';
+import { tooLargeReason, type KeySize } from '../src/source/byte-budget.js';
 import type { OrderRow } from '../src/source/orders.js';
 import type { LedgerState, Road } from '../src/state/ledger.js';
 import { buildContext } from './context.js';
@@ -105,6 +107,16 @@ export class OrderTeller {
       secret === undefined
         ? undefined
         : new OrderBatches(run, { shopId: services.config.personaclick.shopId, shopSecret: secret }, { batchSize: job.batchSize });
+  }
+
+  /**
+   * An order larger than `source.pageBytes` with its lines: an invalid failure with its size, never read whole nor
+   * sent (replay sizes it again and sends it once it fits). A status update keeps the order-sync road, a history order too.
+   */
+  tooLarge(order: { key: string; cursor?: Cursor | undefined }, size: KeySize, told: LedgerState | undefined, budget: number): void {
+    const row = this.run.track(order.key, order.cursor);
+    const road = told !== undefined || this.options.newOrders === 'sync' ? 'sync' : undefined;
+    this.run.invalid(row, tooLargeReason('the order with its lines', size, budget), road);
   }
 
   /** Decide and act for one order of the model (its lines, and what the ledger knows of it). */

@@ -16,7 +16,8 @@ import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
 import { withShard } from '../src/shard.js';
 import { CUSTOMER_IDENTIFIERS } from '../src/payloads/index.js';
-import { audience, countOrders, type OrderSpan, linesFor, ordersByKeys, ordersPage, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
+import { audience, countOrders, type OrderSpan, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
+import { readOrders, readOrdersPage, sizeOrders } from '../src/source/order-reads.js';
 import { deliveredKeys, ledgerStates, type Road } from '../src/state/ledger.js';
 import { listWatermarks, readWatermark, startWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
 import { newRunId } from '../src/state/runs.js';
@@ -199,31 +200,35 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
       // The next page (and its lines and ledger rows) is read while this one is built and sent: the shop's
       // database and this process work at the same time. Only one source query runs at a time.
       const fetchPage = async (after: Cursor, limit: number) => {
-        const page = await ordersPage(source, job.query, { after, before: pass.bound, limit, shard: opts.shard, through: pass.through });
-        const keys = page.map((o) => o.key);
-        const [lines, told] = await Promise.all([
-          linesFor(source, job.itemsQuery, keys),
-          readState(opts.dryRun, () => ledgerStates(state, ORDERS_LEDGER, keys)),
-        ]);
-        return { page, lines, told };
+        const page = await readOrdersPage(source, job.query, job.itemsQuery, { after, before: pass.bound, limit, shard: opts.shard, through: pass.through });
+        const told = await readState(opts.dryRun, () =>
+          ledgerStates(
+            state,
+            ORDERS_LEDGER,
+            page.orders.map((o) => o.key),
+          ),
+        );
+        return { ...page, told };
       };
       const teller = new OrderTeller(services, run, pass.teller);
       let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
       let next: ReturnType<typeof fetchPage> | undefined = fetchPage(pass.start, Math.min(job.pageSize, remaining));
       while (next && !run.shouldStop()) {
-        const { page, lines, told } = await next;
+        const { orders, lines, tooLarge, more, told } = await next;
         next = undefined;
-        requireDistinct(page); // the range was checked; rows changed since must not send an order twice either
-        const last = page[page.length - 1];
+        requireDistinct(orders); // the range was checked; rows changed since must not send an order twice either
+        const last = orders[orders.length - 1];
         if (!last) break;
-        remaining -= page.length;
-        if (page.length === job.pageSize && remaining > 0) {
+        remaining -= orders.length;
+        if (more && remaining > 0) {
           next = fetchPage(last.cursor, Math.min(job.pageSize, remaining));
           next.catch(() => undefined); // awaited next turn; a run that stops first must not leave it unhandled
         }
-        for (const order of page) {
+        for (const order of orders) {
           if (run.shouldStop()) break;
-          await teller.tell(order, lines.get(order.key) ?? [], told?.get(order.key));
+          const size = tooLarge.get(order.key);
+          if (size !== undefined) teller.tooLarge(order, size, told?.get(order.key), source.pageBytes);
+          else await teller.tell(order, lines.get(order.key) ?? [], told?.get(order.key));
         }
       }
       await teller.finish();
@@ -274,30 +279,30 @@ const replay: Replayer = {
     const keys = failed.map((f) => f.key);
     const byKey = new Map(failed.map((f) => [f.key, f]));
     const told = await ledgerStates(services.state, ORDERS_LEDGER, keys);
-    const found = await ordersByKeys(services.source, job.query, keys);
-    requireDistinct(found);
-    const lines = await linesFor(
-      services.source,
-      job.itemsQuery,
-      found.map((o) => o.key),
-    );
     const teller = new OrderTeller(services, run, { newOrders: 'live' });
-    const gone = new Set(keys.filter((k) => !found.some((o) => o.key === k)));
-    for (const order of found) {
+    const sized = await sizeOrders(services.source, job.query, job.itemsQuery, keys);
+    const gone = new Set(sized.missing);
+    for (const [key, size] of sized.tooLarge) teller.tooLarge({ key }, size, told.get(key), services.source.pageBytes);
+    for (const chunk of sized.runs) {
       if (run.shouldStop()) break;
-      const failure = byKey.get(order.key);
-      const known = told.get(order.key);
-      const road: Road = failure?.road === 'sync' ? 'sync' : 'push';
-      if (failure?.class === 'unconfirmed') await teller.tell(order, lines.get(order.key) ?? [], known, { road: 'sync', unconfirmed: true });
-      else if (failure?.class === 'warning')
-        await teller.tell(order, lines.get(order.key) ?? [], known, { road: known?.road ?? road, deliveredWithWarnings: failure.reason });
-      // Not delivered yet: by the road it would take now (a purchase that is no longer new goes with its real date).
-      // A history order (a backfill's) stays on the order-sync API.
-      else if (known === undefined)
-        await teller.tell(order, lines.get(order.key) ?? [], undefined, { road: failure?.class === 'held' || road === 'push' ? 'live' : 'sync' });
-      // A status update of a delivered order: sent while the state still differs; an invalid one stays open.
-      else if (road === 'sync') await teller.tell(order, lines.get(order.key) ?? [], known);
-      else gone.add(order.key); // delivered since it failed
+      const { orders: found, lines } = await readOrders(services.source, job.query, job.itemsQuery, chunk);
+      requireDistinct(found);
+      for (const order of found) {
+        if (run.shouldStop()) break;
+        const failure = byKey.get(order.key);
+        const known = told.get(order.key);
+        const road: Road = failure?.road === 'sync' ? 'sync' : 'push';
+        if (failure?.class === 'unconfirmed') await teller.tell(order, lines.get(order.key) ?? [], known, { road: 'sync', unconfirmed: true });
+        else if (failure?.class === 'warning')
+          await teller.tell(order, lines.get(order.key) ?? [], known, { road: known?.road ?? road, deliveredWithWarnings: failure.reason });
+        // Not delivered yet: by the road it would take now (a purchase that is no longer new goes with its real date).
+        // A history order (a backfill's) stays on the order-sync API.
+        else if (known === undefined)
+          await teller.tell(order, lines.get(order.key) ?? [], undefined, { road: failure?.class === 'held' || road === 'push' ? 'live' : 'sync' });
+        // A status update of a delivered order: sent while the state still differs; an invalid one stays open.
+        else if (road === 'sync') await teller.tell(order, lines.get(order.key) ?? [], known);
+        else gone.add(order.key); // delivered since it failed
+      }
     }
     await teller.finish();
     return [...gone];

@@ -112,7 +112,7 @@ describe('check on a storefront-shaped shop', () => {
     // The rewrite is the same question asked in a way an index can answer: the same lines for the same page.
     const source = openSource({ url: db.url, poolSize: 1, statementTimeoutMs: 0, applicationName: 'test' });
     try {
-      const page = await ordersPage(source, STOREFRONT_ORDERS_QUERY, {
+      const { orders: page } = await ordersPage(source, STOREFRONT_ORDERS_QUERY, {
         after: { ts: '2024-02-01T00:00:00Z', key: null },
         before: '2030-01-01T00:00:00Z',
         limit: PAGE,

@@ -60,6 +60,7 @@ describe('defaults', () => {
         statementTimeoutMs: 60_000,
         poolSize: 2,
         applicationName: 'personaclick-sync',
+        pageBytes: 16 * 1024 * 1024,
         allowPrivilegedRole: false,
       },
       state: { url: 'postgres://shop:s3cret@db.internal:5432/shop', schema: 'personaclick_sync' },

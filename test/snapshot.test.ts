@@ -1,7 +1,7 @@
 /** snapshotDevices / snapshotPages: whole devices in did byte order, whatever the type of the model's did. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSource, type Source } from '../src/source/db.js';
-import { snapshotDevices, snapshotPages } from '../src/source/snapshot.js';
+import { sizeDevices, snapshotDevices, snapshotPages } from '../src/source/snapshot.js';
 import { createDatabase, type TestDatabase } from './support/pg.js';
 
 let db: TestDatabase;
@@ -31,6 +31,7 @@ async function read(column: string, pageSize: number): Promise<[string, string[]
   const out: [string, string[]][] = [];
   const query = `SELECT ${column} AS did, product AS id, qty AS quantity FROM lines`;
   for await (const device of snapshotDevices(source, query, pageSize, undefined)) {
+    if (!('lines' in device)) throw new Error(`device ${device.did} was given as too large`);
     out.push([device.did, device.lines.map((l) => String(l.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))]);
   }
   return out;
@@ -54,5 +55,55 @@ describe('snapshotDevices', () => {
       }
     }
     expect(seen.size).toBe(38);
+  });
+});
+
+describe('pages bounded by bytes (source.pageBytes)', () => {
+  /** 30 devices of 4 lines of 8 KB text each (about 33 KB a device), and one device of 40 such lines (about 330 KB). */
+  const QUERY = `SELECT did, product AS id, note FROM wide`;
+  let small: Source;
+
+  beforeAll(async () => {
+    await db.query(`CREATE TABLE wide (did text, product text, note text);
+      INSERT INTO wide SELECT 'w-' || lpad((i % 30)::text, 2, '0'), 'P' || i, repeat(md5(i::text), 256) FROM generate_series(0, 119) i;
+      INSERT INTO wide SELECT 'w-huge', 'H' || i, repeat(md5(i::text), 256) FROM generate_series(1, 40) i;`);
+    small = openSource({ url: db.url, poolSize: 2, statementTimeoutMs: 0, applicationName: 'test', pageBytes: 100_000 });
+  });
+  afterAll(() => small.close());
+
+  it('cuts a page at the byte budget, never inside a device, and gives a device larger than the budget as its size only', async () => {
+    const pages: { dids: string[]; bytes: number }[] = [];
+    const oversize: { did: string; rows: number; bytes: number }[] = [];
+    for await (const page of snapshotPages(small, QUERY, 10_000, undefined)) {
+      let bytes = 0;
+      for (const device of page) {
+        if ('tooLarge' in device) oversize.push({ did: device.did, ...device.tooLarge });
+        else {
+          expect(device.lines).toHaveLength(4);
+          bytes += device.lines.reduce((n, l) => n + String(l.note).length, 0);
+        }
+      }
+      pages.push({ dids: page.map((d) => d.did), bytes });
+    }
+    // Every device once, in byte order; the 10 000-row page limit never reached, so only bytes cut the pages.
+    expect(pages.flatMap((p) => p.dids)).toEqual([...Array.from({ length: 30 }, (_, i) => `w-${String(i).padStart(2, '0')}`), 'w-huge']);
+    expect(pages.length).toBeGreaterThan(5);
+    for (const page of pages) expect(page.bytes).toBeLessThanOrEqual(100_000);
+    expect(oversize.map((o) => [o.did, o.rows])).toEqual([['w-huge', 40]]);
+    expect(oversize[0]?.bytes).toBeGreaterThan(100_000 * 3);
+  });
+
+  it('reads a large budget the old way: one page for the whole model', async () => {
+    const pages: number[] = [];
+    for await (const page of snapshotPages(source, QUERY, 10_000, undefined)) pages.push(page.length);
+    expect(pages).toEqual([31]);
+  });
+
+  it('sizes devices asked for by key: runs within the budget, the too-large apart, the missing named', async () => {
+    const sized = await sizeDevices(small, QUERY, ['w-03', 'w-huge', 'w-01', 'w-02', 'w-04', 'gone']);
+    expect(sized.missing).toEqual(['gone']);
+    expect([...sized.tooLarge.keys()]).toEqual(['w-huge']);
+    expect(sized.runs.flat()).toEqual(['w-03', 'w-01', 'w-02', 'w-04']);
+    expect(sized.runs.length).toBeGreaterThan(1);
   });
 });

@@ -115,7 +115,10 @@ async function keysetWithoutRows(ctx: CostContext, job: OrdersJob): Promise<void
   try {
     const before = await sourceNow(ctx.source);
     const after = new Date(Date.parse(before) - 24 * 3_600_000).toISOString();
-    plan = await explain(ctx.source, ordersPageStatement(job.query, { after: { ts: after, key: null }, before, limit: job.pageSize }));
+    plan = await explain(
+      ctx.source,
+      ordersPageStatement(job.query, { after: { ts: after, key: null }, before, limit: job.pageSize, bytes: ctx.source.pageBytes }),
+    );
   } catch (caught) {
     ctx.add('error', ORDERS, `the page query the sync runs on this model fails: ${failure(ctx, caught)}`);
     return;

@@ -13,6 +13,7 @@ import { isTimeZone, parseInstant } from '../dates.js';
 
 export { isTimeZone };
 import { usesOrderIds } from '../source/sql-text.js';
+import { DEFAULT_PAGE_BYTES } from '../source/byte-budget.js';
 
 export const DEFAULTS = {
   personaclick: { url: 'https://api.personaclick.com', stream: 'web', timeoutMs: 10_000 },
@@ -27,7 +28,7 @@ export const DEFAULTS = {
     shutdownDeadlineMs: 25_000,
     orderSyncPerMinute: 40,
   },
-  source: { statementTimeoutMs: 60_000, poolSize: 2, applicationName: 'personaclick-sync' },
+  source: { statementTimeoutMs: 60_000, poolSize: 2, applicationName: 'personaclick-sync', pageBytes: DEFAULT_PAGE_BYTES },
   state: { schema: 'personaclick_sync' },
   schedule: { timezone: 'UTC' },
   metrics: { host: '127.0.0.1' },
@@ -255,6 +256,8 @@ const sourceShape = {
   url: postgresUrl,
   statementTimeoutMs: int(0, 86_400_000).default(DEFAULTS.source.statementTimeoutMs),
   poolSize: int(1, 20).default(DEFAULTS.source.poolSize),
+  /** The most row text one read of a model may bring (a page stops there; an order with its lines or a cart larger is filed, never read). */
+  pageBytes: int(65_536, 1_073_741_824, ' (bytes)').default(DEFAULTS.source.pageBytes),
   applicationName: z
     .preprocess(numberToString, z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' }))
     .default(DEFAULTS.source.applicationName)

@@ -12,7 +12,7 @@
 import type { Config } from '../config/index.js';
 import type { Source } from '../source/db.js';
 import { orderStampsPage, type OrderStamp } from '../source/order-keys.js';
-import { snapshotPages, type DeviceLines } from '../source/snapshot.js';
+import { snapshotPages, type SnapshotDevice } from '../source/snapshot.js';
 import { mergeJoin } from '../run/merge-join.js';
 import { countOpenFailures } from '../state/failures.js';
 import type { StateDb } from '../state/db.js';
@@ -65,13 +65,13 @@ async function compareCatalogue(source: Source, state: StateDb, job: 'categories
   // No run writes under this id: every ledger row is read.
   await mergeJoin(
     snapshotPages(source, query, pageSize, undefined, 'id'),
-    (item: DeviceLines) => item.did,
+    (item: SnapshotDevice) => item.did,
     ledgerPages(state, job, '', 10_000),
     (entry) => entry.key,
     (item, known) => {
       if (item !== undefined) {
         row.shop += 1;
-        if (item.lines[0]?.available === false) row.outOfStock += 1;
+        if ('lines' in item && item.lines[0]?.available === false) row.outOfStock += 1;
         if (known !== undefined) row.told += 1;
         else row.notTold += 1;
       } else if (known !== undefined) {
@@ -153,7 +153,7 @@ async function compareMirror(source: Source, state: StateDb, job: 'carts' | 'wis
   // No run writes under this id: every ledger row is read.
   await mergeJoin(
     snapshotPages(source, query, pageSize, undefined),
-    (device: DeviceLines) => device.did,
+    (device: SnapshotDevice) => device.did,
     ledgerPages(state, job, '', 10_000),
     (entry) => entry.key,
     (device, known) => {

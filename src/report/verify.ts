@@ -18,7 +18,9 @@ import { buildPurchase, buildSyncOrder, CUSTOMER_IDENTIFIERS, orderStateOf, type
 import { purchaseItems } from '../payloads/items.js';
 import { syncLines } from '../payloads/sync-order.js';
 import type { Source } from '../source/db.js';
-import { linesFor, ordersByKeys, type OrderRow } from '../source/orders.js';
+import { tooLargeReason } from '../source/byte-budget.js';
+import { readOrders, sizeOrders } from '../source/order-reads.js';
+import type { OrderRow } from '../source/orders.js';
 import type { StateDb } from '../state/db.js';
 import { fileVerifyOutcome } from '../state/failures.js';
 import { ledgerStates, type LedgerState } from '../state/ledger.js';
@@ -202,20 +204,23 @@ export async function verifyOrders(
   for (let i = 0; i < sample.length; i += CHUNK) {
     const chunk = sample.slice(i, i + CHUNK);
     const keys = chunk.map((o) => o.key);
-    const [rows, lines, told] = await Promise.all([
-      ordersByKeys(source, job.query, keys),
-      linesFor(source, job.itemsQuery, keys),
-      ledgerStates(state, 'orders', keys),
-    ]);
-    const byKey = new Map(rows.map((r) => [r.key, r]));
-    for (const order of chunk) {
-      const row = byKey.get(order.key);
-      if (row === undefined) {
-        note(order, 'unchecked', undefined, "no longer in the shop's orders model");
-        continue;
+    const [sized, told] = await Promise.all([sizeOrders(source, job.query, job.itemsQuery, keys), ledgerStates(state, 'orders', keys)]);
+    // Each run within source.pageBytes, built as soon as it is read: only what is compared is kept.
+    const byChunk = new Map(chunk.map((o) => [o.key, o]));
+    const wanted = new Map<string, Expected | string>();
+    for (const run of sized.runs) {
+      const { orders, lines } = await readOrders(source, job.query, job.itemsQuery, run);
+      for (const row of orders) {
+        const order = byChunk.get(row.key);
+        if (order !== undefined) wanted.set(row.key, expectation(order, row, lines.get(row.key) ?? [], told.get(row.key), ctx));
       }
-      const want = expectation(order, row, lines.get(order.key) ?? [], told.get(order.key), ctx);
-      if (typeof want === 'string') note(order, 'unchecked', undefined, want);
+    }
+    for (const order of chunk) {
+      const want = wanted.get(order.key);
+      const size = sized.tooLarge.get(order.key);
+      if (size !== undefined) note(order, 'unchecked', undefined, tooLargeReason('the order with its lines', size, source.pageBytes));
+      else if (want === undefined) note(order, 'unchecked', undefined, "no longer in the shop's orders model");
+      else if (typeof want === 'string') note(order, 'unchecked', undefined, want);
       else expected.push(want);
     }
   }

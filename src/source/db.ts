@@ -21,6 +21,7 @@ import { isTimeZone, wallTimeInZone } from '../dates.js';
 import { withConnectionRetry } from '../db-retry.js';
 import { nameUnreachable } from '../db-unreachable.js';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_PAGE_BYTES } from './byte-budget.js';
 import type { Statement } from './statement.js';
 import { knexLog } from '../knex-log.js';
 import type { Logger } from '../log.js';
@@ -30,6 +31,8 @@ export interface Source {
   query<R extends Record<string, unknown>>(statement: Statement): Promise<R[]>;
   /** The zone naive timestamps are read in, and where it comes from (settled on the first statement). */
   zone(): Promise<SourceZone>;
+  /** `source.pageBytes`: the most row text one read may bring into this process (src/source/byte-budget.ts). */
+  readonly pageBytes: number;
   close(): Promise<void>;
 }
 
@@ -46,11 +49,16 @@ export interface SourceOptions {
   log?: Logger | undefined;
   /** `source.timezone`: the zone of the models' `timestamp without time zone` columns; unset: the database's own. */
   timezone?: string | undefined;
+  /** `source.pageBytes` (default DEFAULT_PAGE_BYTES). */
+  pageBytes?: number | undefined;
 }
 
 /** The options every command opens the shop's database with, from the config's `source` section. */
-export function sourceOptionsOf(source: Pick<SourceOptions, 'url' | 'poolSize' | 'statementTimeoutMs' | 'applicationName' | 'timezone'>): SourceOptions {
+export function sourceOptionsOf(
+  source: Pick<SourceOptions, 'url' | 'poolSize' | 'statementTimeoutMs' | 'applicationName' | 'timezone' | 'pageBytes'>,
+): SourceOptions {
   return {
+    pageBytes: source.pageBytes,
     url: source.url,
     poolSize: source.poolSize,
     statementTimeoutMs: source.statementTimeoutMs,
@@ -155,7 +163,7 @@ interface ConnectionPool {
 export function sourceOverKnex(
   knex: Knex,
   driver: SourceDriver,
-  options: Pick<SourceOptions, 'statementTimeoutMs' | 'onRetry' | 'timezone'> & { shared?: boolean },
+  options: Pick<SourceOptions, 'statementTimeoutMs' | 'onRetry' | 'timezone' | 'pageBytes'> & { shared?: boolean },
 ): Source {
   const pool = knex.client as ConnectionPool;
   const beginText = (zone: string): string => {
@@ -209,6 +217,7 @@ export function sourceOverKnex(
       if (!settled) throw new Error('the source zone was not settled');
       return settled;
     },
+    pageBytes: options.pageBytes ?? DEFAULT_PAGE_BYTES,
     close: () => (options.shared ? Promise.resolve() : knex.destroy()),
   };
 }

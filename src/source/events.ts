@@ -1,6 +1,7 @@
 /** The events model (one-off migrations): one row per request, keyset pages on its unique event_key. */
 import type { Row } from '../payloads/index.js';
 import { shardPredicate, type Shard } from '../shard.js';
+import { rowBytes } from './byte-budget.js';
 import type { Source } from './db.js';
 import { Binder, fromModel, type Statement } from './statement.js';
 
@@ -9,25 +10,45 @@ export interface EventRow {
   row: Row;
 }
 
-type KeyedRow = Row & { __pcs_key: string };
+type KeyedRow = Row & { __pcs_key: string; __pcs_size?: unknown; __pcs_bytes?: unknown };
 
 function toEventRows(rows: readonly KeyedRow[]): EventRow[] {
-  return rows.map(({ __pcs_key: key, ...row }) => ({ key, row }));
+  return rows.map(({ __pcs_key: key, __pcs_size: _size, __pcs_bytes: _total, ...row }) => ({ key, row }));
 }
 
-/** The next page of events after `after` (a key; null for the first page), in event_key byte order. */
-export function eventsPageStatement(query: string, after: string | null, limit: number, shard: Shard | undefined): Statement {
+/**
+ * The next page of events after `after` (a key; null for the first page), in event_key byte order: at most `limit`
+ * rows, and no row after the one that fills `bytes` (byte-budget.ts; "__pcs_bytes" is the running total).
+ */
+export function eventsPageStatement(query: string, after: string | null, limit: number, shard: Shard | undefined, bytes: number): Statement {
   const b = new Binder();
   const parts = ['q.event_key IS NOT NULL'];
   if (after !== null) parts.push(`q.event_key::text COLLATE "C" > ${b.bind(after)}`);
   const inShard = shardPredicate('q.event_key::text', shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
-  return b.statement(`SELECT q.*, q.event_key::text AS "__pcs_key" FROM ${fromModel(query)}
- WHERE ${parts.join(' AND ')} ORDER BY q.event_key::text COLLATE "C" LIMIT ${b.bind(limit)}`);
+  return b.statement(`SELECT s.* FROM (
+  SELECT r.*, sum(r."__pcs_size") OVER (ORDER BY r.event_key::text COLLATE "C" ROWS UNBOUNDED PRECEDING) AS "__pcs_bytes"
+    FROM (SELECT q.*, q.event_key::text AS "__pcs_key", ${rowBytes('q')} AS "__pcs_size"
+            FROM ${fromModel(query)}
+           WHERE ${parts.join(' AND ')}
+           ORDER BY q.event_key::text COLLATE "C"
+           LIMIT ${b.bind(limit)}) AS r
+) AS s
+ WHERE s."__pcs_bytes" - s."__pcs_size" < ${b.bind(bytes)}
+ ORDER BY s.event_key::text COLLATE "C"`);
 }
 
-export async function eventsPage(source: Source, query: string, after: string | null, limit: number, shard: Shard | undefined): Promise<EventRow[]> {
-  return toEventRows(await source.query<KeyedRow>(eventsPageStatement(query, after, limit, shard)));
+/** A page of events, and whether more may follow (it was cut by rows or by bytes). */
+export async function eventsPage(
+  source: Source,
+  query: string,
+  after: string | null,
+  limit: number,
+  shard: Shard | undefined,
+): Promise<{ events: EventRow[]; more: boolean }> {
+  const rows = await source.query<KeyedRow>(eventsPageStatement(query, after, limit, shard, source.pageBytes));
+  const more = rows.length === limit || Number(rows[rows.length - 1]?.__pcs_bytes) >= source.pageBytes;
+  return { events: toEventRows(rows), more };
 }
 
 /** Event rows by key, fresh from the model (replay). */

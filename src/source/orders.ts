@@ -8,6 +8,7 @@ import { shardPredicate, type Shard } from '../shard.js';
 import type { Cursor } from '../cursor.js';
 import type { Source } from './db.js';
 import { bindOrderIds } from './sql-text.js';
+import { rowBytes, type KeySize } from './byte-budget.js';
 import { Binder, fromModel, instant, type Statement } from './statement.js';
 
 /** UTC text with microseconds: what cursors are made of (a JS Date would drop the microseconds). */
@@ -21,12 +22,16 @@ export interface OrderRow {
   row: Row;
   key: string;
   cursor: Cursor;
+  /** The bytes the row counts as (byte-budget.ts), when the statement measured it. */
+  bytes?: number;
 }
 
-type KeyedRow = Row & { __pcs_ts: string; __pcs_key: string };
+type KeyedRow = Row & { __pcs_ts: string; __pcs_key: string; __pcs_size?: string | number; __pcs_bytes?: unknown };
 
 function toOrderRows(rows: readonly KeyedRow[]): OrderRow[] {
-  return rows.map(({ __pcs_ts: ts, __pcs_key: key, ...row }) => ({ row, key, cursor: { ts, key } }));
+  return rows.map(({ __pcs_ts: ts, __pcs_key: key, __pcs_size: size, __pcs_bytes: _total, ...row }) =>
+    size === undefined ? { row, key, cursor: { ts, key } } : { row, key, cursor: { ts, key }, bytes: Number(size) },
+  );
 }
 
 // ───────────────────────────── the run's bounds ─────────────────────────────
@@ -81,6 +86,8 @@ export interface PageRequest {
   /** Exclusive upper bound on updated_at. */
   before: string;
   limit: number;
+  /** The page stops at the row that fills this many bytes (byte-budget.ts; `source.pageBytes`). */
+  bytes: number;
   /** The shard whose orders the page holds; undefined for all. */
   shard?: Shard | undefined;
   /** Inclusive keyset ceilings as well (a backfill stops where the incremental sync has read: see `ceilingCondition`). */
@@ -119,19 +126,37 @@ function rangeCondition(b: Binder, after: Cursor, before: string, shard: Shard |
   return parts.join(' AND ');
 }
 
-/** The next page of orders after the cursor, in (updated_at, order_id) order. */
+/**
+ * The next page of orders after the cursor, in (updated_at, order_id) order: at most `limit` rows, and no row after
+ * the one that fills `bytes` (each row measured in the database, byte-budget.ts). "__pcs_bytes" is the running total.
+ */
 export function ordersPageStatement(query: string, page: PageRequest): Statement {
   const b = new Binder();
   const where = rangeCondition(b, page.after, page.before, page.shard, page.through);
-  return b.statement(`SELECT q.*, ${KEY_COLUMNS}
-  FROM ${fromModel(query)}
- WHERE ${where}
- ORDER BY q.updated_at, q.order_id
- LIMIT ${b.bind(page.limit)}`);
+  return b.statement(`SELECT s.* FROM (
+  SELECT r.*, sum(r."__pcs_size") OVER (ORDER BY r.updated_at, r.order_id ROWS UNBOUNDED PRECEDING) AS "__pcs_bytes"
+    FROM (SELECT q.*, ${KEY_COLUMNS}, ${rowBytes('q')} AS "__pcs_size"
+            FROM ${fromModel(query)}
+           WHERE ${where}
+           ORDER BY q.updated_at, q.order_id
+           LIMIT ${b.bind(page.limit)}) AS r
+) AS s
+ WHERE s."__pcs_bytes" - s."__pcs_size" < ${b.bind(page.bytes)}
+ ORDER BY s.updated_at, s.order_id`);
 }
 
-export async function ordersPage(source: Source, query: string, page: PageRequest): Promise<OrderRow[]> {
-  return toOrderRows(await source.query<KeyedRow>(ordersPageStatement(query, page)));
+export interface OrdersPage {
+  orders: OrderRow[];
+  /** The page was cut (by rows or bytes): more orders may follow its last. */
+  more: boolean;
+}
+
+export async function ordersPage(source: Source, query: string, page: Omit<PageRequest, 'bytes'>): Promise<OrdersPage> {
+  const rows = await source.query<KeyedRow>(ordersPageStatement(query, { ...page, bytes: source.pageBytes }));
+  const last = rows[rows.length - 1];
+  // Cut by bytes: the last row kept is the one whose running total reached the budget.
+  const more = rows.length === page.limit || (last !== undefined && Number(last.__pcs_bytes) >= source.pageBytes);
+  return { orders: toOrderRows(rows), more };
 }
 
 /** How many orders lie between the cursor and the bound (for progress and ETA). */
@@ -276,6 +301,42 @@ export async function linesFor(source: Source, itemsQuery: string, orderKeys: re
     else byOrder.set(key, [line]);
   }
   return byOrder;
+}
+
+/** How many lines each of these orders has and the bytes they count as: the items query counted, never read. */
+export function lineSizesStatement(itemsQuery: string, orderKeys: readonly string[]): Statement {
+  return {
+    text: `SELECT l.order_id::text AS key, count(*)::float8 AS n, sum(${rowBytes('l')})::float8 AS bytes
+  FROM (
+${bindOrderIds(itemsQuery)}
+) AS l
+ GROUP BY 1`,
+    values: [orderKeys],
+  };
+}
+
+export async function lineSizes(source: Source, itemsQuery: string, orderKeys: readonly string[]): Promise<Map<string, KeySize>> {
+  const sizes = new Map<string, KeySize>();
+  if (orderKeys.length === 0) return sizes;
+  const rows = await source.query<{ key: string; n: number; bytes: number }>(lineSizesStatement(itemsQuery, orderKeys));
+  for (const r of rows) sizes.set(r.key, { rows: Number(r.n), bytes: Number(r.bytes) });
+  return sizes;
+}
+
+/** The bytes each of these orders' rows counts as (replay sizes its orders before it reads them). */
+export function orderSizesStatement(query: string, keys: readonly string[]): Statement {
+  return {
+    text: `SELECT q.order_id::text AS key, ${rowBytes('q')}::float8 AS bytes FROM ${fromModel(query)} WHERE q.order_id::text = ANY($1::text[])`,
+    values: [keys],
+  };
+}
+
+export async function orderSizes(source: Source, query: string, keys: readonly string[]): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  if (keys.length === 0) return sizes;
+  for (const r of await source.query<{ key: string; bytes: number }>(orderSizesStatement(query, keys)))
+    sizes.set(r.key, (sizes.get(r.key) ?? 0) + Number(r.bytes));
+  return sizes;
 }
 
 /** Orders by key, fresh from the model (replay, and the order lifecycle). */

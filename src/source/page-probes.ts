@@ -55,12 +55,15 @@ export async function probeOrdersPage(source: Source, query: string, pageSize: n
   if (!point?.ts) return undefined;
   const before = await sourceNow(source);
   const [first] = await source.query<{ __pcs_ts: string; __pcs_key: string }>(
-    ordersPageStatement(query, { after: { ts: point.ts, key: null }, before, limit: 1 }),
+    ordersPageStatement(query, { after: { ts: point.ts, key: null }, before, limit: 1, bytes: source.pageBytes }),
   );
   if (!first) return undefined;
   const cursor: Cursor = { ts: first.__pcs_ts, key: first.__pcs_key };
   // The page after that order: past the first page, as nearly every page of a run is.
-  const { page, rows } = await measurePage<{ __pcs_key: string }>(source, ordersPageStatement(query, { after: cursor, before, limit: pageSize }));
+  const { page, rows } = await measurePage<{ __pcs_key: string }>(
+    source,
+    ordersPageStatement(query, { after: cursor, before, limit: pageSize, bytes: source.pageBytes }),
+  );
   return { cursor, page, keys: rows.map((r) => r.__pcs_key), modelRows: await modelRows(source, query) };
 }
 
@@ -78,24 +81,28 @@ export interface KeyedPageProbe {
 
 /** The snapshot page after a real did (the first page's last), as the reconcile reads it; undefined for an empty model. */
 export async function probeSnapshotPage(source: Source, query: string, pageSize: number, key: KeyColumn = 'did'): Promise<KeyedPageProbe | undefined> {
-  const firstPage = snapshotPageStatement(query, { after: null, limit: pageSize, shard: undefined, didColumn: '__pcs_did', key });
+  const firstPage = snapshotPageStatement(query, { after: null, limit: pageSize, bytes: source.pageBytes, shard: undefined, didColumn: '__pcs_did', key });
   const first = await source.query<{ __pcs_did: string; __pcs_did_type: string }>(firstPage);
   const last = first[first.length - 1];
   if (!last) return undefined;
   const rows = await modelRows(source, query);
   if (first.length < pageSize) return { after: undefined, page: (await measurePage(source, firstPage)).page, modelRows: rows };
   const didColumn = last.__pcs_did_type === 'text' || last.__pcs_did_type === 'character varying' ? key : '__pcs_did';
-  const next = snapshotPageStatement(query, { after: last.__pcs_did, limit: pageSize, shard: undefined, didColumn, key });
+  const next = snapshotPageStatement(query, { after: last.__pcs_did, limit: pageSize, bytes: source.pageBytes, shard: undefined, didColumn, key });
   return { after: last.__pcs_did, page: (await measurePage(source, next)).page, modelRows: rows };
 }
 
 /** The events page after a real event_key (the first page's last); undefined for an empty model. */
 export async function probeEventsPage(source: Source, query: string, pageSize: number): Promise<KeyedPageProbe | undefined> {
-  const firstPage = eventsPageStatement(query, null, pageSize, undefined);
+  const firstPage = eventsPageStatement(query, null, pageSize, undefined, source.pageBytes);
   const first = await source.query<{ __pcs_key: string }>(firstPage);
   const last = first[first.length - 1];
   if (!last) return undefined;
   const rows = await modelRows(source, query);
   if (first.length < pageSize) return { after: undefined, page: (await measurePage(source, firstPage)).page, modelRows: rows };
-  return { after: last.__pcs_key, page: (await measurePage(source, eventsPageStatement(query, last.__pcs_key, pageSize, undefined))).page, modelRows: rows };
+  return {
+    after: last.__pcs_key,
+    page: (await measurePage(source, eventsPageStatement(query, last.__pcs_key, pageSize, undefined, source.pageBytes))).page,
+    modelRows: rows,
+  };
 }

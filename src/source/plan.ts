@@ -48,8 +48,8 @@ export function toPlanNode(value: unknown): PlanNode | undefined {
   };
 }
 
-/** Nodes that keep their input's order: the ordering of the query is decided below them. */
-const ORDER_PRESERVING = new Set(['Limit', 'Result', 'Subquery Scan', 'Gather Merge', 'Unique', 'ProjectSet', 'Materialize', 'LockRows']);
+/** Nodes that keep their input's order: the ordering of the query is decided below them (a WindowAgg: the running byte total of a page). */
+const ORDER_PRESERVING = new Set(['Limit', 'Result', 'Subquery Scan', 'Gather Merge', 'Unique', 'ProjectSet', 'Materialize', 'LockRows', 'WindowAgg']);
 
 /** What produces the query's order: a full Sort, an Incremental Sort over a presorted prefix, or an ordered path (an index). */
 export function orderingOf(plan: PlanNode): { kind: 'sort' | 'incremental' | 'ordered'; node: PlanNode } {

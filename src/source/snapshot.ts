@@ -6,6 +6,7 @@
  */
 import type { Row } from '../payloads/index.js';
 import { shardPredicate, type Shard } from '../shard.js';
+import { packWithin, rowBytes, type KeySize } from './byte-budget.js';
 import type { Source } from './db.js';
 import { Binder, fromModel, type Statement } from './statement.js';
 
@@ -15,24 +16,35 @@ export interface DeviceLines {
   lines: Row[];
 }
 
-type SnapshotRow = Row & { __pcs_did: string };
+/** A device (a cart, a wishlist, a product) whose rows are more than `source.pageBytes`: counted, never read. */
+export interface OversizeDevice {
+  did: string;
+  tooLarge: KeySize;
+}
+
+/** What a snapshot page holds for one key: its lines, or its size when it is too large to read. */
+export type SnapshotDevice = DeviceLines | OversizeDevice;
+
+type SnapshotRow = Row & { __pcs_did: string; __pcs_bytes?: unknown };
 
 interface Page {
-  devices: DeviceLines[];
+  devices: SnapshotDevice[];
   /** Where the next page starts (after this did); undefined when this page was the last. */
   after: string | undefined;
 }
 
 /**
  * A snapshot page: the model's rows of devices after `after` (a did, in byte order; null for the first page), at
- * most `limit` rows. The first page also asks for the type of did (see `snapshotPages`); later pages add the did text
- * as "__pcs_did" only when `didColumn` says the model's own did column is not already that text.
+ * most `limit` rows, and no row after the one that fills `bytes` (byte-budget.ts; "__pcs_bytes" is the running
+ * total). The first page also asks for the type of did (see `snapshotPages`); later pages add the did text as
+ * "__pcs_did" only when `didColumn` says the model's own did column is not already that text.
  */
 export function snapshotPageStatement(
   query: string,
   page: {
     after: string | null;
     limit: number;
+    bytes: number;
     shard: Shard | undefined;
     didColumn: DidColumn;
     key?: KeyColumn | undefined;
@@ -40,9 +52,9 @@ export function snapshotPageStatement(
   },
 ): Statement {
   const b = new Binder();
-  const limit = b.bind(page.limit);
   const first = page.after === null;
-  const k = `q.${page.key ?? 'did'}`;
+  const column = page.key ?? 'did';
+  const k = `q.${column}`;
   const columns = first
     ? `q.*, ${k}::text AS "__pcs_did", pg_typeof(${k})::text AS "__pcs_did_type"`
     : page.didColumn !== '__pcs_did'
@@ -56,7 +68,27 @@ export function snapshotPageStatement(
   }
   const inShard = shardPredicate(`${k}::text`, page.shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
-  return b.statement(`SELECT ${columns} FROM ${fromModel(query)} WHERE ${parts.join(' AND ')} ORDER BY ${k}::text COLLATE "C" LIMIT ${limit}`);
+  const limit = b.bind(page.limit);
+  // The row's size is taken of the model's own columns (q), before the page adds its own.
+  return b.statement(`SELECT s.* FROM (
+  SELECT r.*, sum(r."__pcs_size") OVER (ORDER BY r.${column}::text COLLATE "C" ROWS UNBOUNDED PRECEDING) AS "__pcs_bytes"
+    FROM (SELECT ${columns}, ${rowBytes('q')} AS "__pcs_size"
+            FROM ${fromModel(query)}
+           WHERE ${parts.join(' AND ')}
+           ORDER BY ${k}::text COLLATE "C"
+           LIMIT ${limit}) AS r
+) AS s
+ WHERE s."__pcs_bytes" - s."__pcs_size" < ${b.bind(page.bytes)}
+ ORDER BY s.${column}::text COLLATE "C"`);
+}
+
+/** How many rows one device has and the bytes they count as (a device with more lines than a page is sized first). */
+export function deviceSizeStatement(query: string, did: string, shard: Shard | undefined, key: KeyColumn = 'did'): Statement {
+  const b = new Binder();
+  const parts = [`q.${key}::text COLLATE "C" = ${b.bind(did)}`];
+  const inShard = shardPredicate(`q.${key}::text`, shard, b.bind);
+  if (inShard !== undefined) parts.push(inShard);
+  return b.statement(`SELECT count(*)::float8 AS n, coalesce(sum(${rowBytes('q')}), 0)::float8 AS bytes FROM ${fromModel(query)} WHERE ${parts.join(' AND ')}`);
 }
 
 /** Every line of one device (a device with more lines than a page is read on its own). */
@@ -81,9 +113,10 @@ export type KeyColumn = 'did' | 'id';
 export type DidColumn = KeyColumn | '__pcs_did';
 
 /**
- * Every device of the snapshot in did byte order, its lines grouped. A page ends at `pageSize` lines; the last
- * device of a full page may be cut, so it is dropped and read again at the start of the next page (a device with
- * more lines than a page is read on its own).
+ * Every device of the snapshot in did byte order, its lines grouped. A page ends at `pageSize` lines or at
+ * `source.pageBytes`; the last device of a cut page may be cut, so it is dropped and read again at the start of the
+ * next page (a device with more lines than a page is sized, then read on its own, or given as an `OversizeDevice`
+ * when it is larger than `source.pageBytes`).
  */
 export async function* snapshotDevices(
   source: Source,
@@ -91,7 +124,7 @@ export async function* snapshotDevices(
   pageSize: number,
   shard: Shard | undefined,
   key: KeyColumn = 'did',
-): AsyncGenerator<DeviceLines> {
+): AsyncGenerator<SnapshotDevice> {
   for await (const page of snapshotPages(source, query, pageSize, shard, key)) yield* page;
 }
 
@@ -112,23 +145,31 @@ export async function* snapshotPages(
   shard: Shard | undefined,
   keyColumn: KeyColumn = 'did',
   changed?: ChangedWindow,
-): AsyncGenerator<DeviceLines[]> {
+): AsyncGenerator<SnapshotDevice[]> {
   let didColumn: DidColumn = '__pcs_did';
+  const budget = source.pageBytes;
   const readPage = async (after: string | null): Promise<Page> => {
     const key = didColumn;
-    const rows = await source.query<SnapshotRow>(snapshotPageStatement(query, { after, limit: pageSize, shard, didColumn, key: keyColumn, changed }));
+    const rows = await source.query<SnapshotRow>(
+      snapshotPageStatement(query, { after, limit: pageSize, bytes: budget, shard, didColumn, key: keyColumn, changed }),
+    );
     if (rows.length === 0) return { devices: [], after: undefined };
     if (after === null && TEXT_TYPES.has(String(rows[0]?.__pcs_did_type))) didColumn = keyColumn;
-    const groups = group(rows, key);
-    if (rows.length === pageSize) {
+    const groups: SnapshotDevice[] = group(rows, key);
+    // Cut by rows, or by bytes (the last row kept is the one whose running total reached the budget).
+    const more = rows.length === pageSize || Number(rows[rows.length - 1]?.__pcs_bytes) >= budget;
+    if (more) {
       const last = groups.pop();
       if (groups.length === 0 && last) {
-        // One device fills the whole page: read all of its lines at once.
-        groups.push(...group(await source.query<SnapshotRow>(deviceLinesStatement(query, last.did, shard, keyColumn)), '__pcs_did'));
+        // One device fills the whole page: its size first, then all of its lines at once, or only its size.
+        const [size] = await source.query<{ n: number; bytes: number }>(deviceSizeStatement(query, last.did, shard, keyColumn));
+        const tooLarge = { rows: Number(size?.n ?? 0), bytes: Number(size?.bytes ?? 0) };
+        if (tooLarge.bytes > budget) groups.push({ did: last.did, tooLarge });
+        else groups.push(...group(await source.query<SnapshotRow>(deviceLinesStatement(query, last.did, shard, keyColumn)), '__pcs_did'));
       }
     }
     const tail = groups[groups.length - 1];
-    return { devices: groups, after: !tail || rows.length < pageSize ? undefined : tail.did };
+    return { devices: groups, after: !tail || !more ? undefined : tail.did };
   };
 
   let next: Promise<Page> | undefined = readPage(null);
@@ -194,4 +235,37 @@ export async function devicesByDid(source: Source, query: string, dids: readonly
     else lines.push(row);
   }
   return out;
+}
+
+/** Devices asked for by key, sized before any is read: in runs within `source.pageBytes`, too large, or gone from the model. */
+export interface SizedDevices {
+  /** Keys to read together (`devicesByDid`), each run within the budget. */
+  runs: string[][];
+  tooLarge: Map<string, KeySize>;
+  /** Keys the model has no row for (a cart emptied, a product deleted). */
+  missing: string[];
+}
+
+/** How many rows each of these devices has and the bytes they count as: counted in the database, none read. */
+export function deviceSizesStatement(query: string, dids: readonly string[], key: KeyColumn = 'did'): Statement {
+  return {
+    text: `SELECT q.${key}::text AS did, count(*)::float8 AS n, sum(${rowBytes('q')})::float8 AS bytes FROM ${fromModel(query)} WHERE q.${key}::text = ANY($1::text[]) GROUP BY 1`,
+    values: [dids],
+  };
+}
+
+export async function sizeDevices(source: Source, query: string, dids: readonly string[], key: KeyColumn = 'did'): Promise<SizedDevices> {
+  const sizes = new Map<string, KeySize>();
+  if (dids.length > 0) {
+    for (const r of await source.query<{ did: string; n: number; bytes: number }>(deviceSizesStatement(query, dids, key))) {
+      sizes.set(r.did, { rows: Number(r.n), bytes: Number(r.bytes) });
+    }
+  }
+  const present = dids.filter((did) => sizes.has(did));
+  const { runs, over } = packWithin(present, (did) => sizes.get(did)?.bytes ?? 0, source.pageBytes);
+  return {
+    runs,
+    tooLarge: new Map(over.map((did) => [did, sizes.get(did) ?? { rows: 0, bytes: 0 }])),
+    missing: dids.filter((did) => !sizes.has(did)),
+  };
 }

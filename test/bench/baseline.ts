@@ -36,7 +36,7 @@ export async function readOrdersOnly(dbUrl: string): Promise<number> {
   try {
     let after: { ts: string; key: string | null } = { ts: '2000-01-01T00:00:00.000000Z', key: null };
     for (;;) {
-      const page = await ordersPage(source, ORDERS_QUERY, { after, before: '2100-01-01T00:00:00.000000Z', limit: 1000 });
+      const page = (await ordersPage(source, ORDERS_QUERY, { after, before: '2100-01-01T00:00:00.000000Z', limit: 1000 })).orders;
       const last = page[page.length - 1];
       if (!last) break;
       await linesFor(
