@@ -7,6 +7,7 @@ import type { RunOptions } from '../src/run/options.js';
 import { executeRun } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
+import { nextLimit } from '../src/source/byte-budget.js';
 import { eventsByKeys, eventsPage } from '../src/source/events.js';
 import { deliveredKeys } from '../src/state/ledger.js';
 import { buildContext } from './context.js';
@@ -21,8 +22,10 @@ export async function migrateEvents(services: Services, opts: RunOptions): Promi
   return executeRun(services, opts, { job: 'events', mode: 'events', ledgerJob: EVENTS_LEDGER }, async (run) => {
     let after: string | null = null;
     let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
+    let limit = job.pageSize;
     while (remaining > 0 && !run.shouldStop()) {
-      const { events: page, more } = await eventsPage(services.source, job.query, after, Math.min(job.pageSize, remaining), opts.shard);
+      const { events: page, more, byBytes } = await eventsPage(services.source, job.query, after, Math.min(limit, remaining), opts.shard);
+      limit = nextLimit({ limit, rows: page.length, byBytes }, job.pageSize);
       if (page.length === 0) break;
       const delivered = await readState(opts.dryRun, () =>
         deliveredKeys(

@@ -17,6 +17,7 @@ import type { RunSummary } from '../src/run/summary.js';
 import { withShard } from '../src/shard.js';
 import { CUSTOMER_IDENTIFIERS } from '../src/payloads/index.js';
 import { audience, countOrders, type OrderSpan, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
+import { nextLimit } from '../src/source/byte-budget.js';
 import { readOrders, readOrdersPage, sizeOrders } from '../src/source/order-reads.js';
 import { deliveredKeys, ledgerStates, type Road } from '../src/state/ledger.js';
 import { listWatermarks, readWatermark, startWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
@@ -212,16 +213,18 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
       };
       const teller = new OrderTeller(services, run, pass.teller);
       let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
-      let next: ReturnType<typeof fetchPage> | undefined = fetchPage(pass.start, Math.min(job.pageSize, remaining));
+      let limit = job.pageSize;
+      let next: ReturnType<typeof fetchPage> | undefined = fetchPage(pass.start, Math.min(limit, remaining));
       while (next && !run.shouldStop()) {
-        const { orders, lines, tooLarge, more, told } = await next;
+        const { orders, lines, tooLarge, more, byBytes, told } = await next;
         next = undefined;
         requireDistinct(orders); // the range was checked; rows changed since must not send an order twice either
         const last = orders[orders.length - 1];
         if (!last) break;
         remaining -= orders.length;
+        limit = nextLimit({ limit, rows: orders.length, byBytes }, job.pageSize);
         if (more && remaining > 0) {
-          next = fetchPage(last.cursor, Math.min(job.pageSize, remaining));
+          next = fetchPage(last.cursor, Math.min(limit, remaining));
           next.catch(() => undefined); // awaited next turn; a run that stops first must not leave it unhandled
         }
         for (const order of orders) {

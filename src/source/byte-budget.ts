@@ -12,6 +12,16 @@ export const ROW_OVERHEAD_BYTES = 100;
 /** The default `source.pageBytes`: 16 MiB of row text a read (two reads are in flight at most: one used, one ahead). */
 export const DEFAULT_PAGE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The row limit of the next page. A page statement measures at most `limit` rows before it keeps those within the
+ * budget, so after a page the budget cut at `rows`, the next asks for about twice that (not the configured page size:
+ * pages of 1 MB rows would each make the database measure a thousand of them to keep eight); after a page the row
+ * limit ended, the limit doubles back towards the page size.
+ */
+export function nextLimit(page: { limit: number; rows: number; byBytes: boolean }, pageSize: number): number {
+  return Math.max(1, Math.min(pageSize, page.byBytes ? 2 * page.rows : 2 * page.limit));
+}
+
 /** SQL: the bytes a row of `alias` (a subquery's name) counts as. */
 export function rowBytes(alias: string): string {
   return `(octet_length(${alias}::text) + ${ROW_OVERHEAD_BYTES})`;

@@ -45,10 +45,10 @@ export async function eventsPage(
   after: string | null,
   limit: number,
   shard: Shard | undefined,
-): Promise<{ events: EventRow[]; more: boolean }> {
+): Promise<{ events: EventRow[]; more: boolean; byBytes: boolean }> {
   const rows = await source.query<KeyedRow>(eventsPageStatement(query, after, limit, shard, source.pageBytes));
-  const more = rows.length === limit || Number(rows[rows.length - 1]?.__pcs_bytes) >= source.pageBytes;
-  return { events: toEventRows(rows), more };
+  const byBytes = rows.length < limit && Number(rows[rows.length - 1]?.__pcs_bytes) >= source.pageBytes;
+  return { events: toEventRows(rows), more: byBytes || rows.length === limit, byBytes };
 }
 
 /** Event rows by key, fresh from the model (replay). */

@@ -20,6 +20,8 @@ export interface SizedOrders {
 export interface SizedOrdersPage extends SizedOrders {
   /** More orders may follow the page's last (it was cut by rows or by bytes). */
   more: boolean;
+  /** It was the byte budget that cut it, of the rows or of the lines (see `nextLimit`). */
+  byBytes: boolean;
 }
 
 const NO_LINES: KeySize = { rows: 0, bytes: 0 };
@@ -55,7 +57,7 @@ export async function readOrdersPage(source: Source, query: string, itemsQuery: 
     itemsQuery,
     orders.filter((o) => !tooLarge.has(o.key)).map((o) => o.key),
   );
-  return { orders, lines, tooLarge, more: page.more || cut };
+  return { orders, lines, tooLarge, more: page.more || cut, byBytes: page.byBytes || cut };
 }
 
 /** Orders asked for by key, sized before any is read: in runs within the budget, too large, or no longer in the model. */

@@ -149,14 +149,16 @@ export interface OrdersPage {
   orders: OrderRow[];
   /** The page was cut (by rows or bytes): more orders may follow its last. */
   more: boolean;
+  /** It was the byte budget that cut it (see `nextLimit`). */
+  byBytes: boolean;
 }
 
 export async function ordersPage(source: Source, query: string, page: Omit<PageRequest, 'bytes'>): Promise<OrdersPage> {
   const rows = await source.query<KeyedRow>(ordersPageStatement(query, { ...page, bytes: source.pageBytes }));
   const last = rows[rows.length - 1];
   // Cut by bytes: the last row kept is the one whose running total reached the budget.
-  const more = rows.length === page.limit || (last !== undefined && Number(last.__pcs_bytes) >= source.pageBytes);
-  return { orders: toOrderRows(rows), more };
+  const byBytes = rows.length < page.limit && last !== undefined && Number(last.__pcs_bytes) >= source.pageBytes;
+  return { orders: toOrderRows(rows), more: byBytes || rows.length === page.limit, byBytes };
 }
 
 /** How many orders lie between the cursor and the bound (for progress and ETA). */

@@ -6,7 +6,7 @@
  */
 import type { Row } from '../payloads/index.js';
 import { shardPredicate, type Shard } from '../shard.js';
-import { packWithin, rowBytes, type KeySize } from './byte-budget.js';
+import { nextLimit, packWithin, rowBytes, type KeySize } from './byte-budget.js';
 import type { Source } from './db.js';
 import { Binder, fromModel, type Statement } from './statement.js';
 
@@ -28,6 +28,10 @@ export type SnapshotDevice = DeviceLines | OversizeDevice;
 type SnapshotRow = Row & { __pcs_did: string; __pcs_bytes?: unknown };
 
 interface Page {
+  /** The row limit it was read with, the rows it gave, and whether the byte budget cut it (`nextLimit`). */
+  limit: number;
+  rows: number;
+  byBytes: boolean;
   devices: SnapshotDevice[];
   /** Where the next page starts (after this did); undefined when this page was the last. */
   after: string | undefined;
@@ -148,16 +152,15 @@ export async function* snapshotPages(
 ): AsyncGenerator<SnapshotDevice[]> {
   let didColumn: DidColumn = '__pcs_did';
   const budget = source.pageBytes;
-  const readPage = async (after: string | null): Promise<Page> => {
+  const readPage = async (after: string | null, limit: number): Promise<Page> => {
     const key = didColumn;
-    const rows = await source.query<SnapshotRow>(
-      snapshotPageStatement(query, { after, limit: pageSize, bytes: budget, shard, didColumn, key: keyColumn, changed }),
-    );
-    if (rows.length === 0) return { devices: [], after: undefined };
+    const rows = await source.query<SnapshotRow>(snapshotPageStatement(query, { after, limit, bytes: budget, shard, didColumn, key: keyColumn, changed }));
+    if (rows.length === 0) return { devices: [], after: undefined, limit, rows: 0, byBytes: false };
     if (after === null && TEXT_TYPES.has(String(rows[0]?.__pcs_did_type))) didColumn = keyColumn;
     const groups: SnapshotDevice[] = group(rows, key);
     // Cut by rows, or by bytes (the last row kept is the one whose running total reached the budget).
-    const more = rows.length === pageSize || Number(rows[rows.length - 1]?.__pcs_bytes) >= budget;
+    const byBytes = rows.length < limit && Number(rows[rows.length - 1]?.__pcs_bytes) >= budget;
+    const more = byBytes || rows.length === limit;
     if (more) {
       const last = groups.pop();
       if (groups.length === 0 && last) {
@@ -169,13 +172,13 @@ export async function* snapshotPages(
       }
     }
     const tail = groups[groups.length - 1];
-    return { devices: groups, after: !tail || !more ? undefined : tail.did };
+    return { devices: groups, after: !tail || !more ? undefined : tail.did, limit, rows: rows.length, byBytes };
   };
 
-  let next: Promise<Page> | undefined = readPage(null);
+  let next: Promise<Page> | undefined = readPage(null, pageSize);
   while (next !== undefined) {
     const page: Page = await next;
-    next = page.after === undefined ? undefined : readPage(page.after);
+    next = page.after === undefined ? undefined : readPage(page.after, nextLimit(page, pageSize));
     // Should the consumer stop before it awaits this read, its failure must not surface as an unhandled rejection.
     next?.catch(() => undefined);
     if (page.devices.length > 0) yield page.devices;

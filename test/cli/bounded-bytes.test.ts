@@ -58,33 +58,38 @@ async function failures(job: string): Promise<{ key: string; class: string; reas
 }
 
 describe('bounded by bytes (source.pageBytes)', () => {
-  it('pages of 1 MB rows and an order of 100 000 lines: within the stated bound; the order filed with its size, the rest delivered', { timeout: 300_000 }, async () => {
-    await insertOrders(env.db, 1, 300);
-    // Order 301: a hundred thousand lines (a wholesale order, or a bug in the shop), about 6 MB of lines as text.
-    await env.db.query(`INSERT INTO shop.order_lines (order_id, product_id, qty, unit_price)
+  it(
+    'pages of 1 MB rows and an order of 100 000 lines: within the stated bound; the order filed with its size, the rest delivered',
+    { timeout: 300_000 },
+    async () => {
+      await insertOrders(env.db, 1, 300);
+      // Order 301: a hundred thousand lines (a wholesale order, or a bug in the shop), about 6 MB of lines as text.
+      await env.db.query(`INSERT INTO shop.order_lines (order_id, product_id, qty, unit_price)
       SELECT 301, 'BULK-' || j, 1, 2.50 FROM generate_series(1, 100000) j;
       INSERT INTO shop.orders (id, device_id, created_at, updated_at, total) VALUES (301, 'dev301', now() - interval '2 hours', now() - interval '30 minutes', 250000)`);
-    const path = config({ orders: { query: HUGE_ORDERS_QUERY, itemsQuery: ITEMS_QUERY, settleSeconds: 0, startFrom: '2000-01-01' } });
-    expect((await runCli(['migrate', '--config', path])).code).toBe(0);
+      const path = config({ orders: { query: HUGE_ORDERS_QUERY, itemsQuery: ITEMS_QUERY, settleSeconds: 0, startFrom: '2000-01-01' } });
+      expect((await runCli(['migrate', '--config', path])).code).toBe(0);
 
-    const run = await measured(['sync', 'orders', '--config', path]);
-    expect(run.code, run.stderr).toBe(0);
-    // 300 orders of 1 MB each read in one page of 1000 rows would be 300 MB of text before a single request.
-    expect(run.peakMb, `peak RSS ${Math.round(run.peakMb)} MB`).toBeLessThan(BOUND_MB);
-    process.stderr.write(`PEAK ${Math.round(run.peakMb)}\n`);
-    expect(env.sandbox.purchases.size).toBe(300);
-    expect(env.sandbox.purchases.has('301')).toBe(false);
-    const filed = await failures('orders');
-    expect(filed.map((f) => [f.key, f.class])).toEqual([['301', 'invalid']]);
-    expect(filed[0]?.reason).toMatch(/^the order with its lines: 100001 row\(s\), [\d.]+ MiB as the model gives them, more than source\.pageBytes \(8\.0 MiB\)/);
+      const run = await measured(['sync', 'orders', '--config', path]);
+      expect(run.code, run.stderr).toBe(0);
+      // 300 orders of 1 MB each read in one page of 1000 rows would be 300 MB of text before a single request.
+      expect(run.peakMb, `peak RSS ${Math.round(run.peakMb)} MB`).toBeLessThan(BOUND_MB);
+      expect(env.sandbox.purchases.size).toBe(300);
+      expect(env.sandbox.purchases.has('301')).toBe(false);
+      const filed = await failures('orders');
+      expect(filed.map((f) => [f.key, f.class])).toEqual([['301', 'invalid']]);
+      expect(filed[0]?.reason).toMatch(
+        /^the order with its lines: 100001 row\(s\), [\d.]+ MiB as the model gives them, more than source\.pageBytes \(8\.0 MiB\)/,
+      );
 
-    // Replay sizes it again before reading: still too large, still filed, still not sent, still bounded.
-    const replay = await measured(['replay', '--config', path]);
-    expect(replay.code, replay.stderr).toBe(0);
-    expect(replay.peakMb).toBeLessThan(BOUND_MB);
-    expect(env.sandbox.purchases.has('301')).toBe(false);
-    expect((await failures('orders')).map((f) => f.key)).toEqual(['301']);
-  });
+      // Replay sizes it again before reading: still too large, still filed, still not sent, still bounded.
+      const replay = await measured(['replay', '--config', path]);
+      expect(replay.code, replay.stderr).toBe(0);
+      expect(replay.peakMb).toBeLessThan(BOUND_MB);
+      expect(env.sandbox.purchases.has('301')).toBe(false);
+      expect((await failures('orders')).map((f) => f.key)).toEqual(['301']);
+    },
+  );
 
   it('a cart of a million items: within the stated bound, filed with its size; every other cart mirrored', { timeout: 300_000 }, async () => {
     await createCartTables(env.db);
@@ -97,7 +102,6 @@ describe('bounded by bytes (source.pageBytes)', () => {
     const run = await measured(['reconcile', 'carts', '--config', path]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.peakMb, `peak RSS ${Math.round(run.peakMb)} MB`).toBeLessThan(BOUND_MB);
-    process.stderr.write(`PEAK ${Math.round(run.peakMb)}\n`);
     expect(env.sandbox.carts.has('whale')).toBe(false);
     expect(env.sandbox.carts.size).toBe(2000);
     const filed = await failures('carts');
