@@ -1,6 +1,6 @@
 /** pino JSON logs with secrets redacted; pino-pretty only when a person watches a terminal. */
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { maskAll, maskSecrets, terminalSafeJson } from './outward.js';
+import { maskAll, terminalSafeJson } from './outward.js';
 
 export type { Logger };
 
@@ -26,11 +26,6 @@ export interface LoggerSetup {
   pretty?: boolean;
   /** Where `LOG_LEVEL` and `LOG_PRETTY` are read (the command's environment); default process.env. */
   env?: NodeJS.ProcessEnv;
-}
-
-/** Replace every secret inside a string (for outward text, use outward.ts: it masks personal data too). */
-export function scrub(text: string, secrets: readonly string[]): string {
-  return maskSecrets(text, secrets);
 }
 
 export function createLogger(setup: LoggerSetup = {}): Logger {
