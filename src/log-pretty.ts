@@ -9,8 +9,9 @@
  * the terminal acts on none of it. Stack traces keep their line breaks: pino-pretty indents every line of one, so no
  * line of a stack can pass for a log line; each of their other control characters is escaped too.
  *
- * The JSON form does not cut logged values and neither does this one: the texts from outside in them (error
- * messages, failure reasons, answers) are outward text already (outward.ts: at most 2 000 characters, one line).
+ * The JSON form does not cut logged values and neither does this one, so a pretty line is no longer than its JSON
+ * line but for pino-pretty's indentation: the errors' and answers' texts in them are outward text already (outward.ts:
+ * at most 2 000 characters, one line); a row's key from the shop is logged whole in both forms.
  */
 import { createRequire } from 'node:module';
 import type { PrettyOptions } from 'pino-pretty';
