@@ -1,6 +1,7 @@
-/** pino JSON logs with secrets redacted; pino-pretty only when a person watches a terminal. */
+/** pino JSON logs with secrets redacted; the pretty form (log-pretty.ts) only when a person watches a terminal. */
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { maskAll, maskSecrets, terminalSafeJson } from './outward.js';
+import { prettyPrinter } from './log-pretty.js';
+import { maskAll, terminalSafeJson } from './outward.js';
 
 export type { Logger };
 
@@ -28,15 +29,14 @@ export interface LoggerSetup {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Replace every secret inside a string (for outward text, use outward.ts: it masks personal data too). */
-export function scrub(text: string, secrets: readonly string[]): string {
-  return maskSecrets(text, secrets);
-}
-
 export function createLogger(setup: LoggerSetup = {}): Logger {
   const env = setup.env ?? process.env;
   const level = setup.level ?? env.LOG_LEVEL ?? 'info';
   const secrets = (setup.secrets ?? []).filter((s) => s.length >= 3);
+  const destination = setup.destination ?? process.stderr;
+  const pretty = setup.pretty ?? (env.LOG_PRETTY === '1' || (env.LOG_PRETTY !== '0' && isTerminal(destination)));
+  // JSON lines: DEL and the C1 controls escaped; pretty lines: every control character shown as its escape (log-pretty.ts).
+  const shown = pretty ? prettyPrinter() : terminalSafeJson;
   const options: LoggerOptions = {
     level,
     base: { app: 'personaclick-sync' },
@@ -44,16 +44,8 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     // Every line is a way out: the secrets and the customers' e-mails and phones an echoed answer carries are masked (outward.ts).
-    hooks: { streamWrite: (line: string) => terminalSafeJson(maskAll(line, secrets)) },
+    hooks: { streamWrite: (line: string) => shown(maskAll(line, secrets)) },
   };
-  const destination = setup.destination ?? process.stderr;
-  const pretty = setup.pretty ?? (env.LOG_PRETTY === '1' || (env.LOG_PRETTY !== '0' && isTerminal(destination)));
-  if (pretty) {
-    return pino(
-      options,
-      pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' } }),
-    );
-  }
   return pino(options, destination);
 }
 

@@ -12,14 +12,22 @@
  */
 import { storableText } from './storable-text.js';
 
-/** An e-mail address, as written or URL-/form-encoded (`%40`). */
-const EMAIL = /[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/gi;
+/**
+ * An e-mail address, as written or URL-/form-encoded (`%40`). The local part and each label are bounded (64 and 63
+ * characters, as the RFCs bound them): unbounded, a long run of letters (a 64 KiB answer) took seconds, each
+ * position scanning to its end; a longer local part is masked but for its head.
+ */
+const EMAIL = /[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,63}/gi;
 /** A phone number in international form, as written or URL-encoded (`%2B`): + and at least 7 digits. */
 const PHONE = /(?:\+|%2B)\d(?:[\d().\- ]|%20|%28|%29){5,}\d/gi;
 /** Names of fields that identify a customer or hold a secret. */
 const KEYS = String.raw`(?:e-?mail|phone|phone_number|tel|shop_secret|secret|password|passwd|token|api_key|authorization)`;
-/** Such a field's value in JSON (`"phone":"…"` or `"phone":8912…`, JSON-escaped or not); the value runs to the next quote, `,` or `}`. */
-const JSON_KEYED = new RegExp(String.raw`((?:\\*["'])${KEYS}(?:\\*["'])\s*:\s*(?:\\*["'])?)([^"'\\,}\r\n]+)`, 'gi');
+/**
+ * Such a field's value in JSON (`"phone":"…"` or `"phone":8912…`, JSON-escaped or not, to 4 levels: up to 15
+ * backslashes before a quote, bounded so that a run of backslashes is not scanned again from each of its positions);
+ * the value runs to the next quote, `,` or `}`.
+ */
+const JSON_KEYED = new RegExp(String.raw`((?:\\{0,15}["'])${KEYS}(?:\\{0,15}["'])\s*:\s*(?:\\{0,15}["'])?)([^"'\\,}\r\n]+)`, 'gi');
 /** Such a field's value in a query or form string (`phone=…`, `phone%3D…`); the value runs to the next `&` or space. */
 const QUERY_KEYED = new RegExp(String.raw`(\b${KEYS}(?:=|%3D))([^&\s"'\\]+)`, 'gi');
 const MASK = '***';

@@ -171,6 +171,39 @@ describe('notify.webhook', () => {
     expect(receiver.accepted()[0]).toMatch(/halted/);
   });
 
+  it('links in an API answer reach the chat as text Slack does not link: bare URLs, domains and its markup', async () => {
+    // A stand-in API refusing the shop with a message that points elsewhere (a phishing page, a "support" domain).
+    const refusal =
+      'Shop is inactive: sign in at https://evil.example/login?next=%2F or www.evil-support.com, mail help.evil.io, <https://evil.example|PersonaClick> <!channel>; mirror http://203.0.113.7/login';
+    const api = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', message: refusal })));
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    try {
+      const path = writeConfig({
+        personaclick: { url: `http://127.0.0.1:${(api.address() as AddressInfo).port}`, shopId: SHOP_ID, timeoutMs: 2000 },
+        delivery: { concurrency: 1, retries: 0, checkpointMs: 200 },
+        source: { url: `postgres://postgres@${PG_HOST}:${PG_PORT}/${db.name}` },
+        notify: { webhook: `${receiver.url}/hooks/T000/B000/secret-token-123` },
+        jobs: { orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 100, settleSeconds: 0, startFrom: '2000-01-01' } },
+      });
+      await newOrders(3);
+      expect((await sync(path)).code).toBe(3);
+    } finally {
+      api.closeAllConnections();
+      await new Promise((resolve) => api.close(resolve));
+    }
+    const [text, ...more] = receiver.accepted();
+    expect(more).toEqual([]);
+    // Still readable, and what it said is all there.
+    expect(text).toMatch(/^personaclick-sync orders sync :red_circle: is failing: run fatal: PersonaClick refused the shop \(HTTP 403\)/);
+    expect(text).toContain('sign in at https[:]//evil[.]example/login?next=%2F or www[.]evil-support[.]com, mail help[.]evil[.]io');
+    expect(text).toContain('&lt;https[:]//evil[.]example|PersonaClick&gt; &lt;!channel&gt;; mirror http[:]//203[.]0[.]113[.]7/login');
+    // Nothing Slack would link by itself: no scheme, no domain or address with its dots.
+    for (const linkable of ['://', 'evil.example', 'www.evil', 'evil-support.com', 'help.evil.io', '203.0.113.7']) expect(text).not.toContain(linkable);
+  });
+
   it('an open-failure count at the threshold is a state of its own, left when replay resolves enough of them', async () => {
     const path = config({ openFailures: 3 });
     await newOrders(10);

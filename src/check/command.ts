@@ -11,7 +11,7 @@ import { secretsOf, type Config } from '../config/index.js';
 import { whereOf } from '../db-unreachable.js';
 import { DatabaseUnreachableError, toError } from '../errors.js';
 import { CUSTOMER_IDENTIFIERS } from '../payloads/index.js';
-import { scrub } from '../log.js';
+import { maskSecrets } from '../outward.js';
 import { openSource, sourceOptionsOf, type Source } from '../source/db.js';
 import type { Fix } from './advice.js';
 import { CARTS_MODEL, CATEGORIES_MODEL, EVENTS_MODEL, ITEMS_MODEL, ORDERS_MODEL, PRODUCTS_MODEL, WISHLISTS_MODEL, type ModelSpec } from '../source/models.js';
@@ -55,7 +55,7 @@ export async function runChecks(config: Config, options: CheckOptions = {}): Pro
   const secrets = secretsOf(config);
   const collector = () => {
     const list: CheckFinding[] = [];
-    const clean = (text: string) => oneLine(scrub(text, secrets));
+    const clean = (text: string) => oneLine(maskSecrets(text, secrets));
     const add: Add = (level, subject, message, extra = {}) => {
       const { fix, cost } = extra;
       list.push({
