@@ -9,6 +9,22 @@ import { ITEMS_QUERY, ORDERS_QUERY } from '../support/shop.js';
 
 export { CARTS_QUERY, ITEMS_QUERY, ORDERS_QUERY };
 
+/** Orders are this far apart in updated_at. */
+export const ORDER_SPACING_MS = 100;
+
+/**
+ * Order i was updated at this instant plus i × ORDER_SPACING_MS and placed an hour before: 30 hours before the bench
+ * started, so that a million orders all end before it started and were all placed within the 48 hours that make an
+ * order a new purchase (`jobs.orders.newPurchaseHours`): the live sync sends them as purchases. (Dated in 2024, as they
+ * were, the live sync left every one to the history backfill once it knew history from new purchases.)
+ */
+export const ORDERS_EPOCH = new Date(Math.floor(Date.now() / 1000) * 1000 - 30 * 3_600_000);
+
+/** When order i was updated. */
+export function orderUpdatedAt(i: number): Date {
+  return new Date(ORDERS_EPOCH.getTime() + i * ORDER_SPACING_MS);
+}
+
 /** Orders 1..n (updated_at ascending with id, so `--limit k` reads orders 1..k); lines: 1 + i*7 % 5, avg 3. */
 export async function fillOrders(db: TestDatabase, n: number): Promise<void> {
   await db.query(`CREATE SCHEMA IF NOT EXISTS shop;
@@ -28,7 +44,8 @@ export async function fillOrders(db: TestDatabase, n: number): Promise<void> {
             CASE WHEN l.order_id % 5 = 0 THEN 1.50 END, CASE WHEN l.order_id % 7 = 0 THEN 'SPRING' END,
             CASE WHEN l.order_id % 3 = 0 THEN 'cash' ELSE 'card' END
        FROM (SELECT order_id, sum(qty * unit_price) AS total FROM shop.order_lines GROUP BY order_id) l,
-            LATERAL (SELECT timestamptz '2024-01-01 00:00:00+00' + l.order_id * interval '1 second' AS t) ts`,
+            LATERAL (SELECT $1::timestamptz + l.order_id * ($2::int * interval '1 millisecond') AS t) ts`,
+    [ORDERS_EPOCH.toISOString(), ORDER_SPACING_MS],
   );
   await db.query(`CREATE INDEX ON shop.orders (updated_at, id); CREATE INDEX ON shop.order_lines (order_id);`);
 }

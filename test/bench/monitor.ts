@@ -3,6 +3,7 @@
  * written with SQL (98% delivered, 1% invalid or rejected, the last 1% after the incremental watermark), then the
  * built CLI's `report` covers every day of the orders, `--json` to a file, and its numbers are checked.
  */
+import { ORDERS_EPOCH, orderUpdatedAt } from './data.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportData } from '../../src/report/model.js';
@@ -13,7 +14,7 @@ export async function reportMillion(b: Bench): Promise<Figure[]> {
   const n = b.sizes.bigOrders;
   const schema = 'bench_report';
   const config = await prepare(b, 'report');
-  // Orders i = 1..n were updated at 2024-01-01 + i seconds (data.ts). Order k*100 failed (even k invalid, odd
+  // Orders i = 1..n were updated at ORDERS_EPOCH + i × ORDER_SPACING_MS (data.ts). Order k*100 failed (even k invalid, odd
   // rejected); of the others, those up to the watermark (order 0.99 n) are delivered, the rest are pending.
   const mark = Math.floor(n * 0.99);
   await b.db.query(`INSERT INTO ${schema}.ledger (job, key, run_id) SELECT 'orders', i::text, 'bench' FROM generate_series(1, $1::int) i WHERE i % 100 <> 0`, [
@@ -26,17 +27,18 @@ export async function reportMillion(b: Bench): Promise<Figure[]> {
   );
   await b.db.query(
     `INSERT INTO ${schema}.watermarks (name, cursor_ts, cursor_key, run_id)
-     VALUES ('orders', to_char((timestamptz '2024-01-01 00:00:00+00' + $1::int * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), $1::text, 'bench')`,
-    [mark],
+     VALUES ('orders', to_char($2::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), $1::text, 'bench')`,
+    [mark, orderUpdatedAt(mark).toISOString()],
   );
   await b.db.query(`VACUUM (ANALYZE) ${schema}.ledger, ${schema}.failures`);
-  const days = Math.ceil(n / 86_400) + 1;
-  const to = new Date(Date.UTC(2024, 0, 1) + days * 86_400_000).toISOString().slice(0, 10);
+  const from = ORDERS_EPOCH.toISOString().slice(0, 10);
+  const to = new Date(orderUpdatedAt(n).getTime() + 86_400_000).toISOString().slice(0, 10);
+  const days = Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000);
   const out = join(b.work, 'report.json');
   const run = await connector(
     b,
     `report of ${n.toLocaleString('en-US')} orders over ${days} days`,
-    ['report', '--from', '2024-01-01', '--to', to, '--json', '--config', config],
+    ['report', '--from', from, '--to', to, '--json', '--config', config],
     out,
   );
 

@@ -5,6 +5,7 @@
  * sandbox received every order exactly once. Four processes share this machine's cores with the sandbox and Postgres,
  * so the ratio is what the machine allows, not the shard count.
  */
+import { ORDERS_EPOCH, orderUpdatedAt } from './data.js';
 import type { CliRun } from './cli.js';
 import { noTarget, type Figure } from './report.js';
 import { connector, prepare, round, type Bench } from './scenarios.js';
@@ -69,16 +70,15 @@ export async function shards(b: Bench): Promise<Figure[]> {
   ];
 }
 
-/** Orders 1..n: their updated_at is 2024-01-01 plus id seconds (data.ts), so [2024-01-01, +n+1 s) holds exactly them. */
+/** Orders 1..n: their updated_at is ORDERS_EPOCH plus id × ORDER_SPACING_MS (data.ts), so this range holds exactly them. */
 function range(n: number): string[] {
-  const from = Date.parse('2024-01-01T00:00:00Z');
-  return ['--from', new Date(from).toISOString(), '--to', new Date(from + (n + 1) * 1000).toISOString()];
+  return ['--from', ORDERS_EPOCH.toISOString(), '--to', orderUpdatedAt(n + 1).toISOString()];
 }
 
 async function backfill(b: Bench, n: number, count: number, concurrency: number): Promise<Backfill> {
   const config = await prepare(b, `shards_${count}`, { concurrency });
   await b.sandbox.reset();
-  // The live road (purchases), as this figure has always measured it; the bench's orders were placed in 2024.
+  // The live road (purchases), as this figure has always measured it (--old-orders-as-new: whatever the orders' age).
   const args = (i: number) => [
     'backfill',
     'orders',
