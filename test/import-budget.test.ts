@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/index.js';
 import { useFrame } from './support/frame.js';
-import { runCommand, testConfig } from './support/harness.js';
+import { runCommand, SHOP_ID, testConfig } from './support/harness.js';
+import { writeConfig } from './support/cli.js';
+import { runMain } from './support/main.js';
 import { createHistoryShop, HISTORY_ITEMS_QUERY, HISTORY_ORDERS_QUERY, insertHistory } from './support/history-shop.js';
 import { maxInWindow } from './faults/support/figures.js';
 import { openStateDb } from '../src/state/db.js';
@@ -91,6 +93,34 @@ describe('one import budget per shop', () => {
     expect(catalogue.summaries[0]).toMatchObject({ status: 'done', sent: 20 });
     const arrivals = [...env.sandbox.syncArrivals(), ...env.sandbox.catalogue.requests.map((r) => r.at)];
     expect(arrivals).toHaveLength(8);
+    expect(Math.min(...gaps(arrivals))).toBeGreaterThanOrEqual(MIN_ARRIVAL_GAP_MS);
+  });
+
+  it('report --verify and a history backfill at once share the budget: the read-backs and the imports together stay one gap apart', async () => {
+    await createHistoryShop(env.db);
+    await insertHistory(env.db, 1, 10, { ageDays: 400 });
+    await insertHistory(env.db, 11, 10, { ageDays: 800 });
+    await env.db.query('UPDATE hist.orders SET updated_at = created_at');
+    const path = writeConfig({
+      personaclick: { url: env.sandbox.url, shopId: SHOP_ID, shopSecret: SECRET, timeoutMs: 2000 },
+      delivery: { orderSyncPerMinute: PER_MINUTE, retries: 2, retryMinMs: 10, retryMaxMs: 50 },
+      source: { url: env.db.url, allowPrivilegedRole: true },
+      jobs: { orders: { query: HISTORY_ORDERS_QUERY, itemsQuery: HISTORY_ITEMS_QUERY, batchSize: 5, settleSeconds: 0, startFrom: '2000-01-01' } },
+    });
+    const split = isoDaysAgo(600);
+    const told = await runMain(['backfill', 'orders', '--from', split, '--to', '2100-01-01', '--yes', '--config', path]);
+    expect(told.code, told.stderr).toBe(0);
+    const since = Date.now();
+    const [history, report] = await Promise.all([
+      runMain(['backfill', 'orders', '--from', '2000-01-01', '--to', split, '--yes', '--config', path]),
+      runMain(['report', '--from', isoDaysAgo(410), '--to', isoDaysAgo(390), '--verify', '6', '--json', '--config', path]),
+    ]);
+    expect(history.code, history.stderr).toBe(0);
+    expect(report.code, report.stderr).toBe(0);
+    const reads = env.sandbox.events.get('/orders/by_user') ?? 0;
+    expect(reads).toBeGreaterThanOrEqual(3);
+    const arrivals = env.sandbox.arrivals().filter((at) => at >= since);
+    expect(arrivals).toHaveLength(2 + reads);
     expect(Math.min(...gaps(arrivals))).toBeGreaterThanOrEqual(MIN_ARRIVAL_GAP_MS);
   });
 

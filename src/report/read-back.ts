@@ -15,7 +15,8 @@ import { answerJson, apiStatusOf, classifyRefusal, isRedirect, parseRetryAfter }
 import { readMessage } from '../delivery/client.js';
 import { GuardedPool, RequestTimeout, type ReadAnswer } from '../delivery/http.js';
 import { RateGate } from '../delivery/rate-gate.js';
-import { timerMs } from '../delivery/timers.js';
+import type { ClaimSlot } from '../delivery/budgeted-sender.js';
+import { sleep, timerMs } from '../delivery/timers.js';
 
 export const BY_USER_PATH = '/orders/by_user';
 
@@ -58,6 +59,11 @@ export interface ByUserOptions {
   connections: number;
   /** Request starts a second at most; 0: no limit. */
   perSecond: number;
+  /**
+   * The shop's import budget (src/state/budget.ts): each attempt claims a slot and waits for it, so reads share the
+   * documented 40 a minute with every backfill and catalogue run of the shop, in any process.
+   */
+  claimSlot?: ClaimSlot | undefined;
   retries: number;
   retryMinMs: number;
   retryMaxMs: number;
@@ -95,6 +101,8 @@ export class ByUserReader {
     const path = `${this.basePath}${BY_USER_PATH}?${query.toString()}`;
     for (let attempt = 0; ; attempt++) {
       await this.gate.pass();
+      const waitMs = (await this.options.claimSlot?.()) ?? 0;
+      if (waitMs > 0) await sleep(waitMs);
       let error: ApiError;
       try {
         return this.judge(await this.exchange(path));

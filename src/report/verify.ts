@@ -21,7 +21,9 @@ import type { Source } from '../source/db.js';
 import { tooLargeReason } from '../source/byte-budget.js';
 import { readOrders, sizeOrders } from '../source/order-reads.js';
 import type { OrderRow } from '../source/orders.js';
+import { importGapMs } from '../run/dispatch.js';
 import type { StateDb } from '../state/db.js';
+import { claimImportSlot } from '../state/budget.js';
 import { fileVerifyOutcome } from '../state/failures.js';
 import { ledgerStates, type LedgerState } from '../state/ledger.js';
 
@@ -233,17 +235,17 @@ export async function verifyOrders(
     if (group) group.push(want);
     else groups.set(id, [want]);
   }
-  const perSecond = Math.min(
-    config.delivery.orderSyncPerMinute / 60,
-    config.delivery.maxRequestsPerSecond > 0 ? config.delivery.maxRequestsPerSecond : Infinity,
-  );
+  // The reads are secret-bearing requests of the shop like the imports: on its one budget (docs/catalogue.md), shared
+  // with every backfill and catalogue run at the same time; a strict maxRequestsPerSecond applies besides.
+  const gapMs = importGapMs(config);
   const reader = new ByUserReader({
+    claimSlot: () => claimImportSlot(state, config.personaclick.shopId, gapMs),
     url: config.personaclick.url,
     shopId: config.personaclick.shopId,
     shopSecret: secret,
     timeoutMs: config.personaclick.timeoutMs,
     connections: READERS,
-    perSecond,
+    perSecond: config.delivery.maxRequestsPerSecond,
     retries: config.delivery.retries,
     retryMinMs: config.delivery.retryMinMs,
     retryMaxMs: config.delivery.retryMaxMs,
