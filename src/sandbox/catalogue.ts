@@ -100,6 +100,8 @@ export class SandboxCatalogue {
   readonly errors: string[] = [];
   /** Every accepted request: method, path and how many items. */
   readonly requests: { method: string; path: string; count: number; at: number }[] = [];
+  /** Product id → how many times a PUT added or updated it (a product told twice shows here). */
+  readonly puts = new Map<string, number>();
 
   /** The shop enabled zero prices (an administrator setting at PersonaClick): price 0 is then taken. */
   zeroPrices = false;
@@ -109,6 +111,7 @@ export class SandboxCatalogue {
     this.categories.clear();
     this.errors.length = 0;
     this.requests.length = 0;
+    this.puts.clear();
   }
 
   /** Judge and apply a request whose credentials were checked. */
@@ -135,7 +138,9 @@ export class SandboxCatalogue {
         const problem = productProblem(item, i, this.zeroPrices);
         if (problem !== undefined) return void this.errors.push(problem);
         const product = item as JsonObject;
-        this.products.set(String(product.id), { item: product, available: product.available !== false, removed: false });
+        const id = String(product.id);
+        this.products.set(id, { item: product, available: product.available !== false, removed: false });
+        this.puts.set(id, (this.puts.get(id) ?? 0) + 1);
       });
     } else if (method === 'DELETE') {
       for (const id of this.ids(list, 'items')) {

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { runCli, startCli, type CliResult, type RunningCli } from '../support/cli.js';
 import type { TestDatabase } from '../support/pg.js';
-import { jobDatabase, JOB_CASES, readBooks, type JobCase } from './support/jobs.js';
+import { IMPORTS_PER_MINUTE, jobDatabase, JOB_CASES, readBooks, type JobCase } from './support/jobs.js';
 import { faultsSeed, scenarioRandom } from './support/seed.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -22,7 +22,7 @@ let db: TestDatabase | undefined;
 
 beforeAll(async () => {
   console.log(JSON.stringify({ suite: 'faults/signals', seed: SEED, replay: `FAULTS_SEED=${SEED}` }));
-  sandbox = await startSandbox({ recordBodies: true });
+  sandbox = await startSandbox({ recordBodies: true, syncOrdersPerMinute: IMPORTS_PER_MINUTE });
 });
 afterEach(async () => {
   await db?.drop();

@@ -8,6 +8,7 @@ import { createMigratedDatabase, type TestDatabase } from '../../support/pg.js';
 import { createShop, insertOrders, ITEMS_QUERY, ORDERS_QUERY } from '../../support/shop.js';
 import { CARTS_QUERY, createCartTables, insertCarts, WISHLISTS_QUERY } from '../../support/carts.js';
 import { SHOP_ID } from '../../support/harness.js';
+import { SANDBOX_SHOP_SECRET } from '../../../src/sandbox/index.js';
 import { orderIndex, positionOf } from './watermark.js';
 
 export const EVENTS_QUERY = `SELECT event_key, 'view' AS event, did, items FROM shop.migration_events`;
@@ -37,6 +38,9 @@ export interface JobContext {
 }
 
 const N = 600;
+
+/** The catalogue imports' pace on both sides (the sandbox is started with it): a batch of 5 products every 10 ms. */
+export const IMPORTS_PER_MINUTE = 6000;
 const range = (prefix: string) => Array.from({ length: N }, (_, i) => `${prefix}${i + 1}`);
 const FROM = '2024-01-01';
 const TO = '2025-01-01';
@@ -109,6 +113,21 @@ export const JOB_CASES: readonly JobCase[] = [
     accepted: (sandbox) => countBodies(sandbox, 'view', 'did'),
   },
   {
+    name: 'reconcile products',
+    args: ['reconcile', 'products'],
+    run: { job: 'products', mode: 'reconcile' },
+    ledgerJob: 'products',
+    expected: range('P'),
+    prepare: async ({ db }) => {
+      await db.query(
+        `INSERT INTO shop.products SELECT 'P' || g, 'Product ' || g, 10 + g, 'https://shop.example/p/' || g, 'https://shop.example/i/' || g || '.jpg', g % 7 <> 0, now() - interval '1 hour'
+           FROM generate_series(1, $1::int) g`,
+        [N],
+      );
+    },
+    accepted: (sandbox) => new Map(sandbox.catalogue.puts),
+  },
+  {
     name: 'replay',
     args: ['replay'],
     run: { job: 'orders', mode: 'replay' },
@@ -138,16 +157,34 @@ export async function jobDatabase(
   const db = await createMigratedDatabase('pcs_signals');
   await createShop(db);
   await createCartTables(db);
-  await db.query(`CREATE TABLE shop.migration_events (event_key text PRIMARY KEY, did text, items jsonb)`);
+  await db.query(`CREATE TABLE shop.migration_events (event_key text PRIMARY KEY, did text, items jsonb);
+    CREATE TABLE shop.products (id text PRIMARY KEY, name text NOT NULL, price numeric(12,2) NOT NULL, url text NOT NULL, picture text NOT NULL,
+      available boolean NOT NULL, updated_at timestamptz NOT NULL)`);
   const config = writeConfig({
-    personaclick: { url: sandbox.url, shopId: SHOP_ID, timeoutMs: 5000, ...personaclick },
-    delivery: { concurrency: 4, retries: 2, retryMinMs: 10, retryMaxMs: 50, checkpointMs: 200, shutdownDeadlineMs: 3000, ...delivery },
+    // The catalogue imports carry the sandbox's secret, at a pace both sides raise (IMPORTS_PER_MINUTE).
+    personaclick: { url: sandbox.url, shopId: SHOP_ID, timeoutMs: 5000, shopSecret: SANDBOX_SHOP_SECRET, ...personaclick },
+    delivery: {
+      concurrency: 4,
+      retries: 2,
+      retryMinMs: 10,
+      retryMaxMs: 50,
+      checkpointMs: 200,
+      shutdownDeadlineMs: 3000,
+      orderSyncPerMinute: IMPORTS_PER_MINUTE,
+      ...delivery,
+    },
     source: { url: db.url },
     jobs: {
       orders: { query: ORDERS_QUERY, itemsQuery: ITEMS_QUERY, pageSize: 100, settleSeconds: 0, startFrom: '2000-01-01' },
       carts: { query: CARTS_QUERY, pageSize: 200 },
       wishlists: { query: WISHLISTS_QUERY, pageSize: 200 },
       events: { query: EVENTS_QUERY, pageSize: 100 },
+      products: {
+        query: `SELECT id, name, price, url, picture, available, ARRAY['c1'] AS categories, updated_at FROM shop.products`,
+        currency: 'USD',
+        batchSize: 5,
+        pageSize: 100,
+      },
     },
   });
   return { db, config };
