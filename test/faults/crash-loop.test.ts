@@ -24,6 +24,9 @@ const SEED = faultsSeed();
 const ORDERS = LONG ? 100_000 : 20_000;
 const DEVICES = LONG ? 100_000 : 20_000;
 const KILLS = LONG ? 200 : 30;
+const PRODUCTS = LONG ? 100_000 : 20_000;
+/** Products a catalogue request carries: small, so that the run is long enough for its kill points. */
+const PRODUCT_BATCH = 20;
 const CONCURRENCY = 16;
 const CHECKPOINT_MS = 200;
 const LATENCY: [number, number] = [2, 30];
@@ -330,6 +333,102 @@ describe.concurrent('crash loop (SIGKILL at random moments, restarted until a ru
         expect(quiet.code, quiet.stderr).toBe(0);
         expect(sandbox.stats().received).toBe(before);
         expect(finishedLine(quiet.stderr)).toMatchObject({ status: 'done', sent: 0, skipped: expected.size });
+      }),
+    LONG ? 3_600_000 : 600_000,
+  );
+
+  it(
+    `reconcile products: ${PRODUCTS} new products among repriced, deleted and unchanged ones, ${KILLS} kill points: the sandbox's catalogue ends equal to the shop's, then a quiet run sends nothing`,
+    ({ expect }) =>
+      scenario('reconcile products', async ({ sandbox, db: database, random }) => {
+        await database.query(`CREATE SCHEMA cat; CREATE TABLE cat.products (id text PRIMARY KEY, name text NOT NULL, price numeric(12,2) NOT NULL,
+          available boolean NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+        const insert = (from: number, to: number) =>
+          database.query(
+            `INSERT INTO cat.products (id, name, price, available) SELECT 'P' || g, 'Product ' || g, 10 + g % 90, g % 11 <> 0 FROM generate_series($1::int, $2::int) g`,
+            [from, to],
+          );
+        const path = config(
+          sandbox,
+          database,
+          {
+            products: {
+              query: `SELECT id, name, price, 'https://shop.example/p/' || id AS url, 'https://shop.example/i/' || id || '.jpg' AS picture, available,
+                             ARRAY['c1'] AS categories, updated_at FROM cat.products`,
+              currency: 'USD',
+              batchSize: PRODUCT_BATCH,
+            },
+          },
+          true,
+        );
+        // Yesterday: 3000 products, told without faults.
+        const YESTERDAY = 3000;
+        await insert(1, YESTERDAY);
+        const yesterday = await runCli(['reconcile', 'products', '--config', path]);
+        expect(yesterday.code, yesterday.stderr).toBe(0);
+        // Today: of yesterday's a third deleted, a third repriced (a tenth of those out of stock), a third as they were; and PRODUCTS new ones.
+        await database.query(`DELETE FROM cat.products WHERE id IN (SELECT 'P' || g FROM generate_series(1, $1::int) g WHERE g % 3 = 0)`, [YESTERDAY]);
+        await database.query(
+          `UPDATE cat.products SET price = price + 1, available = (substr(id, 2)::int % 30 <> 1), updated_at = now()
+            WHERE id IN (SELECT 'P' || g FROM generate_series(1, $1::int) g WHERE g % 3 = 1)`,
+          [YESTERDAY],
+        );
+        await insert(YESTERDAY + 1, YESTERDAY + PRODUCTS);
+        const shop = new Map(
+          (await database.query<{ id: string; price: string; available: boolean }>(`SELECT id, price::text, available FROM cat.products`)).map((r) => [
+            r.id,
+            { price: Number(r.price), available: r.available },
+          ]),
+        );
+        sandbox.catalogue.puts.clear();
+        sandbox.setFaults({ latencyMs: LATENCY, seed: latencySeed(random) });
+
+        // After each kill, the ledger never says more than PersonaClick got: a product of the shop it holds is one
+        // PersonaClick holds (not as removed), and a deleted product it has forgotten PersonaClick has removed.
+        const deleted = Array.from({ length: YESTERDAY / 3 }, (_, i) => `P${3 * (i + 1)}`);
+        const ahead: string[] = [];
+        const afterKill = async () => {
+          const ledger = new Set((await database.query<{ key: string }>(`SELECT key FROM personaclick_sync.ledger WHERE job = 'products'`)).map((r) => r.key));
+          ahead.push(...[...ledger].filter((k) => shop.has(k) && sandbox.catalogue.products.get(k)?.removed !== false));
+          ahead.push(...deleted.filter((k) => !ledger.has(k) && sandbox.catalogue.products.get(k)?.removed !== true));
+        };
+        const since = Date.now();
+        const loop = await crashLoop({ args: ['reconcile', 'products', '--config', path], kills: KILLS, random, killAfterMs: KILL_AFTER_MS, afterKill });
+        const repeated = [...sandbox.catalogue.puts.values()].filter((n) => n > 1).length;
+        const peak = maxInWindow(
+          sandbox.arrivals().filter((t) => t >= since),
+          CHECKPOINT_MS,
+        );
+        // One batch in flight at a kill, and the batches one checkpoint interval delivers.
+        const bound = loop.kills * PRODUCT_BATCH * (1 + peak);
+        console.log(
+          JSON.stringify({
+            suite: 'faults/crash-loop',
+            test: 'reconcile products',
+            seed: SEED,
+            killPoints: loop.kills,
+            runs: loop.runs,
+            items: shop.size,
+            duplicates: repeated,
+            bound,
+            wallMs: loop.wallMs,
+          }),
+        );
+
+        expect(loop.final.code, loop.final.stderr.slice(-3000)).toBe(0);
+        expect(loop.kills).toBeGreaterThanOrEqual(KILLS);
+        expect(ahead.slice(0, 10)).toEqual([]);
+        const live = new Map(
+          [...sandbox.catalogue.products].filter(([, p]) => !p.removed).map(([id, p]) => [id, { price: Number(p.item.price), available: p.available }]),
+        );
+        expect(live).toEqual(shop);
+        expect([...sandbox.catalogue.products].filter(([, p]) => p.removed).length).toBe(YESTERDAY / 3);
+        expect(repeated).toBeLessThanOrEqual(bound);
+        // One more run: nothing to send.
+        const before = sandbox.stats().received;
+        const quiet = await runCli(['reconcile', 'products', '--config', path]);
+        expect(quiet.code, quiet.stderr).toBe(0);
+        expect(sandbox.stats().received).toBe(before);
       }),
     LONG ? 3_600_000 : 600_000,
   );
