@@ -4,6 +4,7 @@
  * sandbox by the road the README promises. A README whose setup no longer works fails here.
  */
 import { randomBytes } from 'node:crypto';
+import { parse, stringify } from 'yaml';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,5 +139,42 @@ describe("the README's first setup", () => {
     expect(backfill.code, backfill.stderr).toBe(0);
     expect([...api.sandbox.syncOrders.keys()].sort()).toEqual(['R100', 'R501']);
     expect([...api.sandbox.purchases.keys()]).toEqual(['R500']);
+
+    // Step 8 as written: the catalogue's models added to the config's jobs, check, then its command.
+    const config = parse(readFileSync(configFile, 'utf8')) as { jobs: Record<string, unknown> };
+    const catalogue = parse(`jobs:\n${block('yaml', '**8. The catalogue (optional).**')}`) as { jobs: Record<string, unknown> };
+    writeFileSync(configFile, stringify({ ...config, jobs: { ...config.jobs, ...catalogue.jobs } }));
+    const checked = await run(['check', '--config', configFile]);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+    const step8 = commands(block('sh', '**8. The catalogue (optional).**'));
+    expect(step8.map((c) => c.slice(0, 2).join(' '))).toEqual(['reconcile products']);
+    const products = () =>
+      new Map([...api.sandbox.catalogue.products].map(([id, p]) => [id, { price: p.item.price, available: p.available, removed: p.removed }]));
+    const reconciled = await run(step8[0] ?? []);
+    expect(reconciled.code, reconciled.stderr).toBe(0);
+    expect(api.sandbox.catalogue.categories.size).toBe(5);
+    expect(products().size).toBe(20);
+    expect(products().get('SKU-003')).toEqual({ price: 13, available: true, removed: false });
+    expect(products().get('SKU-010')).toEqual({ price: 20, available: false, removed: false }); // none on hand
+    expect(api.sandbox.catalogue.errors).toEqual([]);
+    // The shop moves on: a product deleted (Spree's soft delete), one sold out, a price changed, a category moved (to
+    // where it stays a leaf: a product's category that gained a child would be invalid, PersonaClick naming leaves only).
+    await db.query(`UPDATE spree_products SET deleted_at = now() AT TIME ZONE 'UTC' WHERE id = 7;
+      UPDATE spree_stock_items SET count_on_hand = 0, updated_at = now() AT TIME ZONE 'UTC' WHERE variant_id = 4;
+      UPDATE spree_prices SET amount = 99, updated_at = now() AT TIME ZONE 'UTC' WHERE variant_id = 3;
+      UPDATE spree_taxons SET parent_id = 1, updated_at = now() AT TIME ZONE 'UTC' WHERE id = 5`);
+    const puts = api.sandbox.catalogue.requests.length;
+    const again = await run(step8[0] ?? []);
+    expect(again.code, again.stderr).toBe(0);
+    expect(products().get('SKU-007')).toMatchObject({ available: false, removed: true });
+    expect(products().get('SKU-004')).toEqual({ price: 14, available: false, removed: false });
+    expect(products().get('SKU-003')).toEqual({ price: 99, available: true, removed: false });
+    expect(api.sandbox.catalogue.categories.get('5')?.parent).toBe('1'); // T-Shirts moved up, out of Clothing
+    // Exactly the changes: one PUT of categories, one PUT of the two changed products, one DELETE.
+    expect(api.sandbox.catalogue.requests.slice(puts).map((r) => `${r.method} ${r.path} ${r.count}`)).toEqual([
+      'PUT /import/categories 1',
+      'PUT /import/products 2',
+      'DELETE /import/products 1',
+    ]);
   });
 });

@@ -56,9 +56,23 @@ export async function createSpreeShop(db: TestDatabase): Promise<void> {
     CREATE TABLE spree_users (id bigserial PRIMARY KEY, email varchar NOT NULL, created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL);
     CREATE TABLE spree_addresses (id bigserial PRIMARY KEY, firstname varchar, lastname varchar, phone varchar,
       created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL);
-    CREATE TABLE spree_products (id bigserial PRIMARY KEY, name varchar DEFAULT '' NOT NULL, created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL);
-    CREATE TABLE spree_variants (id bigserial PRIMARY KEY, sku varchar DEFAULT '' NOT NULL, product_id bigint, weight numeric(8,2) DEFAULT 0.0,
+    CREATE TABLE spree_products (id bigserial PRIMARY KEY, name varchar DEFAULT '' NOT NULL, description text, available_on timestamp,
+      deleted_at timestamp, slug varchar, meta_description text, meta_keywords varchar, tax_category_id bigint, shipping_category_id bigint,
+      created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL, promotionable boolean DEFAULT true, meta_title varchar, discontinue_on timestamp);
+    CREATE TABLE spree_variants (id bigserial PRIMARY KEY, sku varchar DEFAULT '' NOT NULL, weight numeric(8,2) DEFAULT 0.0, height numeric(8,2),
+      width numeric(8,2), depth numeric(8,2), deleted_at timestamp, is_master boolean DEFAULT false, product_id bigint, cost_price numeric(10,2),
+      position integer, cost_currency varchar, track_inventory boolean DEFAULT true, tax_category_id bigint, discontinue_on timestamp,
       created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL);
+    CREATE TABLE spree_prices (id bigserial PRIMARY KEY, variant_id bigint NOT NULL, amount numeric(10,2), currency varchar, deleted_at timestamp,
+      created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL, compare_at_amount numeric(10,2));
+    CREATE TABLE spree_stock_items (id bigserial PRIMARY KEY, stock_location_id bigint, variant_id bigint, count_on_hand integer DEFAULT 0 NOT NULL,
+      created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL, backorderable boolean DEFAULT false, deleted_at timestamp);
+    CREATE TABLE spree_taxonomies (id bigserial PRIMARY KEY, name varchar NOT NULL, created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL,
+      position integer DEFAULT 0);
+    CREATE TABLE spree_taxons (id bigserial PRIMARY KEY, parent_id bigint, position integer DEFAULT 0, name varchar NOT NULL, permalink varchar,
+      taxonomy_id bigint, lft integer, rgt integer, description text, created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL,
+      meta_title varchar, meta_description varchar, meta_keywords varchar, depth integer, hide_from_nav boolean DEFAULT false);
+    CREATE TABLE spree_products_taxons (id bigserial PRIMARY KEY, product_id bigint, taxon_id bigint, position integer);
     CREATE TABLE spree_orders (id bigserial PRIMARY KEY, number varchar(32), item_total numeric(10,2) DEFAULT 0.0 NOT NULL,
       total numeric(10,2) DEFAULT 0.0 NOT NULL, state varchar, adjustment_total numeric(10,2) DEFAULT 0.0 NOT NULL, user_id bigint,
       completed_at timestamp, bill_address_id bigint, ship_address_id bigint, payment_total numeric(10,2) DEFAULT 0.0,
@@ -88,8 +102,22 @@ export async function createSpreeShop(db: TestDatabase): Promise<void> {
     CREATE TABLE spree_refunds (id bigserial PRIMARY KEY, payment_id bigint, amount numeric(10,2) DEFAULT 0.0 NOT NULL,
       transaction_id varchar, created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL, refund_reason_id bigint, reimbursement_id bigint);
     INSERT INTO spree_users (id, email, created_at, updated_at) VALUES (1, 'admin@shop.example', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC');
-    INSERT INTO spree_products (id, name, created_at, updated_at) SELECT i, 'Product ' || i, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM generate_series(1, 20) i;
-    INSERT INTO spree_variants (id, sku, product_id, created_at, updated_at) SELECT i, 'SKU-' || lpad(i::text, 3, '0'), i, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM generate_series(1, 20) i;`);
+    INSERT INTO spree_products (id, name, slug, available_on, created_at, updated_at)
+      SELECT i, 'Product ' || i, 'product-' || i, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM generate_series(1, 20) i;
+    INSERT INTO spree_variants (id, sku, product_id, is_master, position, created_at, updated_at)
+      SELECT i, 'SKU-' || lpad(i::text, 3, '0'), i, true, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM generate_series(1, 20) i;
+    INSERT INTO spree_prices (variant_id, amount, currency, created_at, updated_at)
+      SELECT i, 10 + i, 'USD', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM generate_series(1, 20) i;
+    INSERT INTO spree_stock_items (stock_location_id, variant_id, count_on_hand, created_at, updated_at)
+      SELECT 1, i, CASE WHEN i % 10 = 0 THEN 0 ELSE 5 END, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM generate_series(1, 20) i;
+    INSERT INTO spree_taxonomies (id, name, created_at, updated_at) VALUES (1, 'Categories', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC');
+    INSERT INTO spree_taxons (id, parent_id, name, permalink, taxonomy_id, depth, created_at, updated_at) VALUES
+      (1, NULL, 'Categories', 'categories', 1, 0, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'),
+      (2, 1, 'Clothing', 'categories/clothing', 1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'),
+      (3, 1, 'Bags', 'categories/bags', 1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'),
+      (4, 2, 'Shirts', 'categories/clothing/shirts', 1, 2, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'),
+      (5, 2, 'T-Shirts', 'categories/clothing/t-shirts', 1, 2, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC');
+    INSERT INTO spree_products_taxons (product_id, taxon_id, position) SELECT i, 3 + i % 3, 1 FROM generate_series(1, 20) i;`);
 }
 
 export interface SpreeLine {
