@@ -15,6 +15,9 @@ import {
   buildCategoryItem,
   buildProductItem,
   catalogueRequest,
+  contextDigest,
+  ledgerDigest,
+  toldItem,
   type CatalogueContext,
   type CatalogueKind,
   type ItemResult,
@@ -28,8 +31,9 @@ import { executeRun, type JobRun, type RowHandle } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
 import { upperBound } from '../src/source/orders.js';
-import { devicesByDid, snapshotDevices, snapshotPages, type ChangedWindow, type DeviceLines } from '../src/source/snapshot.js';
-import { ledgerPages, ledgerStates, type LedgerEntry, type LedgerState } from '../src/state/ledger.js';
+import { snapshotDevices, snapshotPages, type ChangedWindow, type DeviceLines } from '../src/source/snapshot.js';
+import { ModelDigests, pageEntries, type DigestedRow, type DigestPage } from '../src/source/catalogue-digests.js';
+import { ledgerDiff, ledgerPages, type LedgerDiff, type LedgerEntry } from '../src/state/ledger.js';
 import { readWatermark, writeWatermark } from '../src/state/watermarks.js';
 import { withShard } from '../src/shard.js';
 import { acquireJobLock, type JobLock } from '../src/state/lock.js';
@@ -86,6 +90,12 @@ function itemOf(kind: CatalogueKind, key: string, lines: readonly Row[], ctx: Ca
   return kind === 'products' ? buildProductItem(row, ctx) : buildCategoryItem(row);
 }
 
+/**
+ * Catalogue requests handed to the delivery and not answered yet, at most (of each kind): up to 5000 products a
+ * request, the delivery queue's own bound (16 on the wire and 16 waiting) would hold 160 000 products in memory.
+ */
+const MAX_OPEN_BATCHES = 2;
+
 /** The two batches of a catalogue run: add/update (PUT, or POST for a whole tree) and remove (DELETE). */
 class CatalogueBatches {
   readonly upserts: RequestBatches;
@@ -93,8 +103,8 @@ class CatalogueBatches {
 
   constructor(run: JobRun, kind: CatalogueKind, ctx: CatalogueContext, batchSize: number) {
     const noun = kind === 'products' ? 'product' : 'category';
-    this.upserts = new RequestBatches(run, (items) => catalogueRequest(kind, 'PUT', items, ctx), { batchSize }, noun);
-    this.deletes = new RequestBatches(run, (items) => catalogueRequest(kind, 'DELETE', items, ctx), { batchSize }, noun);
+    this.upserts = new RequestBatches(run, (items) => catalogueRequest(kind, 'PUT', items, ctx), { batchSize, maxOpen: MAX_OPEN_BATCHES }, noun);
+    this.deletes = new RequestBatches(run, (items) => catalogueRequest(kind, 'DELETE', items, ctx), { batchSize, maxOpen: MAX_OPEN_BATCHES }, noun);
   }
 
   async flush(): Promise<void> {
@@ -103,22 +113,90 @@ class CatalogueBatches {
   }
 }
 
-/** A key of the model now: skipped when its digest is what PersonaClick was told, else added to the PUT batch. */
-function tellItem(
-  run: JobRun,
-  batches: CatalogueBatches,
-  kind: CatalogueKind,
-  key: string,
-  lines: readonly Row[],
-  known: string | null | undefined,
-  full: boolean,
-  ctx: CatalogueContext,
-): Promise<void> | undefined {
-  const row = run.track(key, undefined);
-  const built = itemOf(kind, key, lines, ctx);
-  if (!built.ok) return void run.invalid(row, built.reason);
-  if (!full && known === built.hash) return void run.skip(row);
-  return batches.upserts.add(row, built.item, { hash: built.hash });
+/** What a catalogue run needs to tell an item: its batches, the context and its digest, and whether every item goes (--full). */
+interface Teller {
+  run: JobRun;
+  batches: CatalogueBatches;
+  kind: CatalogueKind;
+  ctx: CatalogueContext;
+  /** The digest of the context (contextDigest): part of every ledger digest this run writes. */
+  context: string;
+  full: boolean;
+}
+
+/**
+ * A key's rows fetched from the model: built and sent, unless the item is the one PersonaClick was told (`known`, the
+ * ledger's digest text): then nothing is sent and the ledger takes the new digests. Gone meanwhile: left for the next run.
+ */
+function tellRows(t: Teller, row: RowHandle, lines: readonly DigestedRow[] | undefined, known: string | null | undefined): Promise<void> | undefined {
+  if (lines === undefined || lines.length === 0) return void t.run.skip(row);
+  const built = itemOf(t.kind, row.key, lines, t.ctx);
+  if (!built.ok) return void t.run.invalid(row, built.reason);
+  const digest = ledgerDigest(t.context, lines[0]?.__pcs_digest ?? '', built.hash);
+  if (!t.full && toldItem(known) === built.hash) return void (known === digest ? t.run.skip(row) : t.run.retag(row, digest));
+  return t.batches.upserts.add(row, built.item, { hash: digest });
+}
+
+/** A key that needs its row: tracked now, what the ledger holds for it, and its place among the model's ids read. */
+interface Wanted {
+  row: RowHandle;
+  known: string | null | undefined;
+  at: number;
+}
+
+/**
+ * The keys whose rows must be fetched, in key order, a batch at a time: each batch is fetched while the one before is
+ * built and sent. A batch that is most of the stretch of ids it lies in (a first run) is read as a range of ids, a
+ * few changes among many ids by id.
+ */
+class RowFetcher {
+  private wanted: Wanted[] = [];
+  private pending: { batch: Wanted[]; rows: Promise<Map<string, DigestedRow[]>> } | undefined;
+
+  constructor(
+    private readonly teller: Teller,
+    private readonly size: number,
+    private readonly model: ModelDigests,
+  ) {}
+
+  want(row: RowHandle, known: string | null | undefined, at: number): Promise<void> | undefined {
+    this.wanted.push({ row, known, at });
+    return this.wanted.length >= this.size ? this.flush() : undefined;
+  }
+
+  /** Fetch the wanted rows so far; tell the batch fetched before. */
+  async flush(): Promise<void> {
+    const batch = this.wanted;
+    this.wanted = [];
+    const previous = this.pending;
+    this.pending = undefined;
+    const first = batch[0];
+    const last = batch[batch.length - 1];
+    if (first !== undefined && last !== undefined) {
+      const rows = this.model.rowsOf(
+        batch.map((w) => w.row.key),
+        last.at - first.at + 1,
+      );
+      // Should the run stop before this batch is awaited, its failure must not surface as an unhandled rejection.
+      rows.catch(() => undefined);
+      this.pending = { batch, rows };
+    }
+    if (previous !== undefined) await this.tell(previous.batch, await previous.rows);
+  }
+
+  /** Every wanted row fetched and told. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.flush();
+  }
+
+  private async tell(batch: readonly Wanted[], rows: Map<string, DigestedRow[]>): Promise<void> {
+    for (const { row, known } of batch) {
+      if (this.teller.run.shouldStop()) return;
+      const pending = tellRows(this.teller, row, rows.get(row.key), known);
+      if (pending !== undefined) await pending;
+    }
+  }
 }
 
 /** A key gone from the model: removed from PersonaClick's catalogue; delivered, the ledger forgets it. */
@@ -127,26 +205,104 @@ function removeItem(run: JobRun, batches: CatalogueBatches, key: string): Promis
   return batches.deletes.add(row, key, { forgetOnDelivery: true });
 }
 
-/** `reconcile categories|products`: the whole model against the books. */
+/**
+ * Rows fetched whole at a time (two batches are held: one fetched while the one before is told): the model's page
+ * size, at most 2000 (5000 rows of a wide model held twice were a good part of a first run's memory).
+ */
+const fetchBatch = (pageSize: number): number => Math.min(pageSize, 2000);
+
+/** Pairs of (id, digest) a page: small, and never decoded here, so many to a page. */
+const digestPageSize = (pageSize: number): number => Math.min(50_000, pageSize * 4);
+
+/** A page and the keys where it differs from the ledger. */
+interface ComparedPage {
+  page: DigestPage;
+  diffs: LedgerDiff[];
+}
+
+/**
+ * Each page of the model compared with the ledger (`compare(page, after)`, `after`: the previous page's last id),
+ * the next page's comparison running while the consumer works on this one.
+ */
+async function* compared(
+  pages: AsyncIterable<DigestPage>,
+  compare: (page: DigestPage, after: string | null) => Promise<LedgerDiff[]>,
+): AsyncGenerator<ComparedPage> {
+  let previous: Promise<ComparedPage> | undefined;
+  let after: string | null = null;
+  try {
+    for await (const page of pages) {
+      const next = compare(page, after).then((diffs) => ({ page, diffs }));
+      next.catch(() => undefined);
+      after = page.last ?? after;
+      if (previous !== undefined) yield await previous;
+      previous = next;
+    }
+    if (previous !== undefined) yield await previous;
+  } finally {
+    previous?.catch(() => undefined);
+  }
+}
+
+/** Without a ledger (a dry run before `migrate`): every key of the page is new. */
+async function allNew(services: Services, page: DigestPage): Promise<LedgerDiff[]> {
+  return (await pageEntries(services.source, page)).map((e) => ({ key: e.key, hash: null, at: e.at, count: e.count }));
+}
+
+/**
+ * The keys of a compared page: gone from the model → removed; else (new, changed, or told under another context) its
+ * row is wanted. The rest of the page is unchanged: counted, never decoded.
+ */
+async function visitPage(t: Teller, fetcher: RowFetcher, batches: CatalogueBatches, { page, diffs }: ComparedPage, offset: number): Promise<void> {
+  let wanted = 0;
+  for (const diff of diffs) {
+    if (t.run.shouldStop()) return;
+    let pending: Promise<void> | undefined;
+    if (diff.at === null) pending = removeItem(t.run, batches, diff.key);
+    else {
+      wanted += diff.count;
+      pending = fetcher.want(t.run.track(diff.key, undefined), diff.hash, offset + diff.at);
+    }
+    if (pending !== undefined) await pending;
+  }
+  // Every pair of the page not wanted is an unchanged key (an id the model returns twice is always wanted).
+  t.run.pass(page.count - wanted);
+}
+
+/**
+ * `reconcile categories|products`: the model's (id, digest) pairs compared with the ledger in the state database, a
+ * page at a time; only new or changed rows are fetched whole, built and compared; gone ones are removed.
+ */
 async function reconcile(services: Services, kind: CatalogueKind, full: boolean, opts: RunOptions): Promise<RunSummary> {
   const job = requireJob(services.config, kind);
   const ctx = await catalogueContext(services, kind);
   if (kind === 'categories' && services.config.jobs.categories?.replaceTree === true) return replaceTree(services, ctx, opts);
   return executeRun(services, opts, { job: kind, mode: 'reconcile', ledgerJob: kind }, async (run) => {
     const batches = new CatalogueBatches(run, kind, ctx, job.batchSize);
-    await mergeJoin(
-      snapshotPages(services.source, job.query, job.pageSize, opts.shard, 'id'),
-      (item: DeviceLines) => item.did,
-      readStatePages(opts.dryRun, ledgerPages(services.state, kind, run.runId, 5000, opts.shard)),
-      (entry: LedgerEntry) => entry.key,
-      (item, known) =>
-        item !== undefined
-          ? tellItem(run, batches, kind, item.did, item.lines, known?.hash, full, ctx)
-          : known !== undefined
-            ? removeItem(run, batches, known.key)
-            : undefined,
-      { limit: opts.limit, stop: () => run.shouldStop() },
-    );
+    const teller: Teller = { run, batches, kind, ctx, context: contextDigest(kind, ctx), full };
+    const model = new ModelDigests(services.source, job.query, opts.shard);
+    const fetcher = new RowFetcher(teller, fetchBatch(job.pageSize), model);
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+    const size = Math.min(digestPageSize(job.pageSize), limit);
+    let offset = 0;
+    const compare = async (page: DigestPage, after: string | null): Promise<LedgerDiff[]> =>
+      (await readState(opts.dryRun, () =>
+        ledgerDiff(services.state, kind, run.runId, page, {
+          context: teller.context,
+          all: full,
+          // The last page reaches to the end of the ledger (what lies beyond the model is gone), unless --limit cut it.
+          range: { after, upTo: page.more || offset + page.count >= limit ? page.last : null },
+          shard: opts.shard,
+        }),
+      )) ?? allNew(services, page);
+    for await (const item of compared(model.pages(size), compare)) {
+      if (run.shouldStop()) return;
+      await visitPage(teller, fetcher, batches, item, offset);
+      offset += item.page.count;
+      if (offset >= limit) break;
+    }
+    if (run.shouldStop()) return;
+    await fetcher.finish();
     if (!run.shouldStop()) await batches.flush();
   });
 }
@@ -203,28 +359,26 @@ async function syncProducts(services: Services, opts: RunOptions): Promise<RunSu
   let complete = false;
   const summary = await executeRun(services, opts, { job: 'products', mode: 'sync', ledgerJob: 'products', upperBound: bound }, async (run) => {
     const batches = new CatalogueBatches(run, 'products', ctx, job.batchSize);
-    let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
-    for await (const page of snapshotPages(services.source, job.query, job.pageSize, opts.shard, 'id', window)) {
-      if (run.shouldStop() || remaining <= 0) return;
-      const take = page.slice(0, remaining);
-      remaining -= take.length;
-      const known: Map<string, LedgerState> =
-        (await readState(opts.dryRun, () =>
-          ledgerStates(
-            services.state,
-            'products',
-            take.map((p) => p.did),
-          ),
-        )) ?? new Map<string, LedgerState>();
-      for (const product of take) {
-        if (run.shouldStop()) return;
-        const pending = tellItem(run, batches, 'products', product.did, product.lines, known.get(product.did)?.hash, false, ctx);
-        if (pending !== undefined) await pending;
-      }
+    const teller: Teller = { run, batches, kind: 'products', ctx, context: contextDigest('products', ctx), full: false };
+    const model = new ModelDigests(services.source, job.query, opts.shard);
+    const fetcher = new RowFetcher(teller, fetchBatch(job.pageSize), model);
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+    // A window of the model: its keys looked up in the ledger, nothing taken as gone.
+    const compare = async (page: DigestPage): Promise<LedgerDiff[]> =>
+      (await readState(opts.dryRun, () => ledgerDiff(services.state, 'products', run.runId, page, { context: teller.context, all: false }))) ??
+      allNew(services, page);
+    let offset = 0;
+    for await (const item of compared(model.pages(Math.min(digestPageSize(job.pageSize), limit), window), compare)) {
+      if (run.shouldStop()) return;
+      await visitPage(teller, fetcher, batches, item, offset);
+      offset += item.page.count;
+      if (offset >= limit) break;
     }
     if (run.shouldStop()) return;
+    await fetcher.finish();
+    if (run.shouldStop()) return;
     await batches.flush();
-    complete = remaining > 0;
+    complete = offset < limit;
   });
   // The window moves on only after a whole run: a failed or cut-short one is read again (the digests skip what went).
   if (complete && summary.status === 'done' && summary.rejected === 0 && !opts.dryRun) {
@@ -275,11 +429,12 @@ async function resend(services: Services, run: JobRun, kind: CatalogueKind, keys
   const job = requireJob(services.config, kind);
   const ctx = await catalogueContext(services, kind);
   const batches = new CatalogueBatches(run, kind, ctx, job.batchSize);
-  const rows = await devicesByDid(services.source, job.query, keys, 'id');
+  const teller: Teller = { run, batches, kind, ctx, context: contextDigest(kind, ctx), full: true };
+  const rows = await new ModelDigests(services.source, job.query, undefined).rowsById(keys);
   for (const key of keys) {
     if (run.shouldStop()) return;
     const lines = rows.get(key);
-    const pending = lines === undefined ? removeItem(run, batches, key) : tellItem(run, batches, kind, key, lines, undefined, true, ctx);
+    const pending = lines === undefined ? removeItem(run, batches, key) : tellRows(teller, run.track(key, undefined), lines, undefined);
     if (pending !== undefined) await pending;
   }
   await batches.flush();
