@@ -134,7 +134,7 @@ function tellRows(t: Teller, row: RowHandle, lines: readonly DigestedRow[] | und
   if (!built.ok) return void t.run.invalid(row, built.reason);
   const digest = ledgerDigest(t.context, lines[0]?.__pcs_digest ?? '', built.hash);
   if (!t.full && toldItem(known) === built.hash) return void (known === digest ? t.run.skip(row) : t.run.retag(row, digest));
-  return t.batches.upserts.add(row, built.item, { hash: digest });
+  return t.batches.upserts.add(row, built.item, { hash: digest }, built.bytes);
 }
 
 /** A key that needs its row: tracked now, what the ledger holds for it, and its place among the model's ids read. */

@@ -43,9 +43,12 @@ export class RequestBatches {
     return this.limits.maxBytes ?? MAX_BATCH_BYTES;
   }
 
-  /** Add an item (its row is finished when its batch's outcome is booked). */
-  async add(row: RowHandle, item: JsonValue, options: DispatchOptions): Promise<void> {
-    const size = Buffer.byteLength(JSON.stringify(item)) + 1; // and the comma before it
+  /**
+   * Add an item (its row is finished when its batch's outcome is booked). `bytes`: the UTF-8 length of its JSON, when
+   * the caller has it already (else it is serialised here to count it).
+   */
+  async add(row: RowHandle, item: JsonValue, options: DispatchOptions, bytes?: number): Promise<void> {
+    const size = (bytes ?? Buffer.byteLength(JSON.stringify(item))) + 1; // and the comma before it
     if (this.envelope + size > this.maxBytes) {
       this.run.invalid(row, `${this.noun}: ${size} bytes of JSON, more than one request may carry (${this.maxBytes} bytes)`);
       return;
@@ -73,7 +76,7 @@ export class RequestBatches {
         unsettled -= 1;
         if (unsettled === 0) this.open -= 1;
       };
-      for (const entry of batch) entry.options = { ...entry.options, onSettled: settled };
+      for (const entry of batch) entry.options.onSettled = settled; // each add's options are the caller's own object
     }
     await this.run.dispatchBatch(batch, this.request);
   }

@@ -6,16 +6,8 @@ import { setFlagsFromString } from 'node:v8';
 // about four times what survived before it collects again: a million-order sync peaked near 200 MB of RSS for 20 MB
 // of live data. Growing it by half at most keeps the peak near 130 MB; a full collection of so small a heap takes a
 // few milliseconds. An operator's own setting (NODE_OPTIONS or node's flags) wins.
-const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''];
-if (!given.some((flag) => flag.includes('--heap-growing-percent'))) {
+if (![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((flag) => flag.includes('--heap-growing-percent'))) {
   setFlagsFromString('--heap-growing-percent=50');
-}
-// The young generation: V8 doubles its semispaces up to 16 MB each (32 MB of new space, nearly all of it resident)
-// whenever objects keep surviving, as a run's pages and batches do. Held at its first size (1 MB each), a catalogue
-// run's peak RSS fell by about 30 MB for a few percent more CPU (docs/catalogue.md, Benchmark). --max-semi-space-size
-// cannot be set from here (V8 reads it once, at start); this growth factor is read whenever the space would grow.
-if (!given.some((flag) => flag.includes('semi-space'))) {
-  setFlagsFromString('--semi-space-growth-factor=1');
 }
 
 const { main } = await import('./cli/main.js');
