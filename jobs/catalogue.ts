@@ -1,10 +1,11 @@
 /**
  * The catalogue: categories and products kept in step with PersonaClick's catalogue imports (docs/catalogue.md), as
- * the carts are: the model (sorted by id in byte order) merge-joined with the ledger's digests (src/run/merge-join.ts). New or
- * changed → added/updated in batches (`PUT`); gone from the shop → removed (`DELETE`: a removed product is marked out
- * of stock); unchanged → nothing. Availability is a field of each product (`available`), sent with it, so a going
- * out of stock is a change like any other. The availability sync (`PATCH`, which marks every product it does not
- * list out of stock) is never used: a catalogue larger than one request would lose the rest of its stock.
+ * the carts are, but compared by the databases (docs/catalogue.md, "How changes are found"): the model's (id, digest)
+ * pairs are compared with the ledger in the state database a page at a time, and only the rows that differ are read
+ * whole. New or changed → added/updated in batches (`PUT`); gone from the shop → removed (`DELETE`: a removed product
+ * is marked out of stock); unchanged → nothing. Availability is a field of each product (`available`), sent with it,
+ * so a going out of stock is a change like any other. The availability sync (`PATCH`, which marks every product it
+ * does not list out of stock) is never used: a catalogue larger than one request would lose the rest of its stock.
  *
  * Every request is a secret-bearing import on the shop's one budget (the `sync` road). Categories go first in any run
  * that sends products, so that a product never names a category PersonaClick does not have yet.
