@@ -30,6 +30,8 @@ export interface DigestPage {
   last: string | null;
   /** More pages may follow. */
   more: boolean;
+  /** Some id comes twice in the page. */
+  dups: boolean;
 }
 
 /** How a model row's digest is computed: the row's hash, or (a column type without one, e.g. json) the md5 of its text. */
@@ -57,14 +59,17 @@ export function digestPageStatement(
   const inShard = shardPredicate('q.id::text', page.shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
   const limit = b.bind(page.limit);
+  // One pass over the page: the arrays, whether an id comes twice (the rows are in id order: the row before has it),
+  // then the greatest id's rows cut off a full page by slicing the arrays where that id starts.
   return b.statement(
-    `WITH p AS (
+    `SELECT CASE WHEN a.cut THEN a.ks[1:a.at - 1] ELSE a.ks END::text AS keys, CASE WHEN a.cut THEN a.ds[1:a.at - 1] ELSE a.ds END::text AS digests,
+       CASE WHEN a.cut THEN a.at - 1 ELSE a.n END AS count, CASE WHEN a.cut THEN a.ks[a.at - 1] ELSE a.ks[a.n] END AS last, a.full AS more, a.dups
+  FROM (SELECT g.*, g.full AND g.ks[1] <> g.ks[g.n] AS cut, array_position(g.ks, g.ks[g.n]) AS at
+          FROM (SELECT coalesce(array_agg(w.k), '{}') AS ks, coalesce(array_agg(w.d), '{}') AS ds, count(*)::int AS n, count(*) = ${limit} AS full,
+                       coalesce(bool_or(w.dup), false) AS dups
+                  FROM (SELECT i.k, i.d, i.k = lag(i.k) OVER () AS dup FROM (
 SELECT q.id::text COLLATE "C" AS k, ${ROW_DIGEST[page.method]} AS d FROM ${fromModel(query)} WHERE ${parts.join(' AND ')} ORDER BY q.id::text COLLATE "C" LIMIT ${limit}
-), edge AS (SELECT count(*) = ${limit} AS full, min(k) AS lo, max(k) AS hi FROM p)
-SELECT coalesce(array_agg(p.k) FILTER (WHERE p.k IS NOT NULL), '{}')::text AS keys,
-       coalesce(array_agg(p.d) FILTER (WHERE p.k IS NOT NULL), '{}')::text AS digests, count(p.k)::int AS count,
-       max(p.k) AS last, bool_or(edge.full) AS more
-  FROM edge LEFT JOIN p ON NOT edge.full OR p.k < edge.hi OR edge.lo = edge.hi`,
+) AS i) AS w) AS g) AS a`,
   );
 }
 
@@ -103,12 +108,12 @@ export class ModelDigests {
    */
   async *pages(pageSize: number, changed?: ChangedWindow): AsyncGenerator<DigestPage> {
     const readPage = async (after: string | null): Promise<DigestPage> => {
-      const rows = await this.run<{ keys: string; digests: string; count: number; last: string | null; more: boolean | null }>((method) =>
+      const rows = await this.run<{ keys: string; digests: string; count: number; last: string | null; more: boolean; dups: boolean }>((method) =>
         digestPageStatement(this.query, { after, limit: pageSize, shard: this.shard, changed, method }),
       );
       const row = rows[0];
-      if (row === undefined) return { keys: '{}', digests: '{}', count: 0, last: null, more: false };
-      return { keys: row.keys, digests: row.digests, count: row.count, last: row.last, more: row.more === true && row.last !== null };
+      if (row === undefined) return { keys: '{}', digests: '{}', count: 0, last: null, more: false, dups: false };
+      return { keys: row.keys, digests: row.digests, count: row.count, last: row.last, more: row.more && row.last !== null, dups: row.dups };
     };
     let next: Promise<DigestPage> | undefined = readPage(null);
     while (next !== undefined) {
