@@ -283,24 +283,21 @@ async function reconcile(services: Services, kind: CatalogueKind, full: boolean,
     const teller: Teller = { run, batches, kind, ctx, context: contextDigest(kind, ctx), full };
     const model = new ModelDigests(services.source, job.query, opts.shard);
     const fetcher = new RowFetcher(teller, fetchBatch(job.pageSize), model);
-    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
-    const size = Math.min(digestPageSize(job.pageSize), limit);
-    let offset = 0;
     const compare = async (page: DigestPage, after: string | null): Promise<LedgerDiff[]> =>
       (await readState(opts.dryRun, () =>
         ledgerDiff(services.state, kind, run.runId, page, {
           context: teller.context,
           all: full,
-          // The last page reaches to the end of the ledger (what lies beyond the model is gone), unless --limit cut it.
-          range: { after, upTo: page.more || offset + page.count >= limit ? page.last : null },
+          // The model's last page reaches to the end of the ledger: what lies beyond the model is gone.
+          range: { after, upTo: page.more ? page.last : null },
           shard: opts.shard,
         }),
       )) ?? allNew(services, page);
-    for await (const item of compared(model.pages(size), compare)) {
+    let offset = 0;
+    for await (const item of compared(model.pages(digestPageSize(job.pageSize), undefined, opts.limit), compare)) {
       if (run.shouldStop()) return;
       await visitPage(teller, fetcher, batches, item, offset);
       offset += item.page.count;
-      if (offset >= limit) break;
     }
     if (run.shouldStop()) return;
     await fetcher.finish();
@@ -369,11 +366,10 @@ async function syncProducts(services: Services, opts: RunOptions): Promise<RunSu
       (await readState(opts.dryRun, () => ledgerDiff(services.state, 'products', run.runId, page, { context: teller.context, all: false }))) ??
       allNew(services, page);
     let offset = 0;
-    for await (const item of compared(model.pages(Math.min(digestPageSize(job.pageSize), limit), window), compare)) {
+    for await (const item of compared(model.pages(digestPageSize(job.pageSize), window, limit), compare)) {
       if (run.shouldStop()) return;
       await visitPage(teller, fetcher, batches, item, offset);
       offset += item.page.count;
-      if (offset >= limit) break;
     }
     if (run.shouldStop()) return;
     await fetcher.finish();

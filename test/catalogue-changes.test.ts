@@ -144,6 +144,19 @@ describe('catalogue change detection', () => {
     expect((await ledgerHashes()).size).toBe(0);
   });
 
+  it('--limit reads that many ids and stops: the products after them are neither sent nor taken as gone', async () => {
+    await createCatalogue(env.db, 15);
+    await reconcile();
+    await env.db.query(`UPDATE cat.products SET price = price + 1`);
+    const watch = watchSent();
+    // pageSize 2: digest pages of 8, so the limit falls inside the second page.
+    const { summaries } = await runCommand(config(), ['reconcile', 'products'], {}, { limit: 11 });
+    expect(summaries[1]).toMatchObject({ status: 'done', read: 11, sent: 11 });
+    expect(watch.sent().size).toBe(11);
+    expect(env.sandbox.catalogue.requests.slice(watch.requests).some((r) => r.method === 'DELETE')).toBe(false);
+    expect((await ledgerHashes()).size).toBe(15);
+  });
+
   it('a ledger written before the three digests (the item digest alone) re-sends nothing, and is brought up to date', async () => {
     await createCatalogue(env.db, 10);
     await reconcile();

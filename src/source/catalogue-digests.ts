@@ -104,12 +104,14 @@ export class ModelDigests {
   /**
    * Every id of the model with its row's digest, in id byte order, a page at a time (at least one page, perhaps empty:
    * the end of the model is what tells the ledger's keys after it are gone); the next page is read while the
-   * consumer works on this one.
+   * consumer works on this one. At most `limit` pairs in all (--limit).
    */
-  async *pages(pageSize: number, changed?: ChangedWindow): AsyncGenerator<DigestPage> {
+  async *pages(pageSize: number, changed?: ChangedWindow, limit = Number.POSITIVE_INFINITY): AsyncGenerator<DigestPage> {
+    let read = 0;
     const readPage = async (after: string | null): Promise<DigestPage> => {
+      const size = Math.min(pageSize, limit - read);
       const rows = await this.run<{ keys: string; digests: string; count: number; last: string | null; more: boolean; dups: boolean }>((method) =>
-        digestPageStatement(this.query, { after, limit: pageSize, shard: this.shard, changed, method }),
+        digestPageStatement(this.query, { after, limit: size, shard: this.shard, changed, method }),
       );
       const row = rows[0];
       if (row === undefined) return { keys: '{}', digests: '{}', count: 0, last: null, more: false, dups: false };
@@ -118,7 +120,9 @@ export class ModelDigests {
     let next: Promise<DigestPage> | undefined = readPage(null);
     while (next !== undefined) {
       const page: DigestPage = await next;
-      next = page.more ? readPage(page.last) : undefined;
+      read += page.count;
+      // --limit: no page past it (the last one read says `more`, so nothing after it is taken as gone).
+      next = page.more && read < limit ? readPage(page.last) : undefined;
       // Should the consumer stop before it awaits this read, its failure must not surface as an unhandled rejection.
       next?.catch(() => undefined);
       yield page;
