@@ -1,10 +1,11 @@
 /**
  * The catalogue: categories and products kept in step with PersonaClick's catalogue imports (docs/catalogue.md), as
- * the carts are: the model (sorted by id in byte order) merge-joined with the ledger's digests (src/run/merge-join.ts). New or
- * changed → added/updated in batches (`PUT`); gone from the shop → removed (`DELETE`: a removed product is marked out
- * of stock); unchanged → nothing. Availability is a field of each product (`available`), sent with it, so a going
- * out of stock is a change like any other. The availability sync (`PATCH`, which marks every product it does not
- * list out of stock) is never used: a catalogue larger than one request would lose the rest of its stock.
+ * the carts are, but compared by the databases (docs/catalogue.md, "How changes are found"): the model's (id, digest)
+ * pairs are compared with the ledger in the state database a page at a time, and only the rows that differ are read
+ * whole. New or changed → added/updated in batches (`PUT`); gone from the shop → removed (`DELETE`: a removed product
+ * is marked out of stock); unchanged → nothing. Availability is a field of each product (`available`), sent with it,
+ * so a going out of stock is a change like any other. The availability sync (`PATCH`, which marks every product it
+ * does not list out of stock) is never used: a catalogue larger than one request would lose the rest of its stock.
  *
  * Every request is a secret-bearing import on the shop's one budget (the `sync` road). Categories go first in any run
  * that sends products, so that a product never names a category PersonaClick does not have yet.
@@ -15,6 +16,9 @@ import {
   buildCategoryItem,
   buildProductItem,
   catalogueRequest,
+  contextDigest,
+  ledgerDigest,
+  toldItem,
   type CatalogueContext,
   type CatalogueKind,
   type ItemResult,
@@ -28,9 +32,10 @@ import { executeRun, type JobRun, type RowHandle } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
 import { upperBound } from '../src/source/orders.js';
-import { tooLargeReason } from '../src/source/byte-budget.js';
-import { devicesByDid, snapshotDevices, snapshotPages, type ChangedWindow, type SnapshotDevice } from '../src/source/snapshot.js';
-import { ledgerPages, ledgerStates, type LedgerEntry, type LedgerState } from '../src/state/ledger.js';
+import { packWithin, tooLargeReason, type KeySize } from '../src/source/byte-budget.js';
+import { snapshotDevices, snapshotPages, type ChangedWindow, type SnapshotDevice } from '../src/source/snapshot.js';
+import { ModelDigests, pageEntries, type DigestedRow, type DigestPage } from '../src/source/catalogue-digests.js';
+import { ledgerDiff, ledgerPages, type LedgerDiff, type LedgerEntry } from '../src/state/ledger.js';
 import { readWatermark, writeWatermark } from '../src/state/watermarks.js';
 import { withShard } from '../src/shard.js';
 import { acquireJobLock, type JobLock } from '../src/state/lock.js';
@@ -87,6 +92,12 @@ function itemOf(kind: CatalogueKind, key: string, lines: readonly Row[], ctx: Ca
   return kind === 'products' ? buildProductItem(row, ctx) : buildCategoryItem(row);
 }
 
+/**
+ * Catalogue requests handed to the delivery and not answered yet, at most (of each kind): up to 5000 products a
+ * request, the delivery queue's own bound (16 on the wire and 16 waiting) would hold 160 000 products in memory.
+ */
+const MAX_OPEN_BATCHES = 2;
+
 /** The two batches of a catalogue run: add/update (PUT, or POST for a whole tree) and remove (DELETE). */
 class CatalogueBatches {
   readonly upserts: RequestBatches;
@@ -94,8 +105,8 @@ class CatalogueBatches {
 
   constructor(run: JobRun, kind: CatalogueKind, ctx: CatalogueContext, batchSize: number) {
     const noun = kind === 'products' ? 'product' : 'category';
-    this.upserts = new RequestBatches(run, (items) => catalogueRequest(kind, 'PUT', items, ctx), { batchSize }, noun);
-    this.deletes = new RequestBatches(run, (items) => catalogueRequest(kind, 'DELETE', items, ctx), { batchSize }, noun);
+    this.upserts = new RequestBatches(run, (items) => catalogueRequest(kind, 'PUT', items, ctx), { batchSize, maxOpen: MAX_OPEN_BATCHES }, noun);
+    this.deletes = new RequestBatches(run, (items) => catalogueRequest(kind, 'DELETE', items, ctx), { batchSize, maxOpen: MAX_OPEN_BATCHES }, noun);
   }
 
   async flush(): Promise<void> {
@@ -104,37 +115,134 @@ class CatalogueBatches {
   }
 }
 
-/** A key of the model now: skipped when its digest is what PersonaClick was told, else added to the PUT batch. */
-function tellItem(
-  run: JobRun,
-  batches: CatalogueBatches,
-  kind: CatalogueKind,
-  key: string,
-  lines: readonly Row[],
-  known: string | null | undefined,
-  full: boolean,
-  ctx: CatalogueContext,
-): Promise<void> | undefined {
-  const row = run.track(key, undefined);
-  const built = itemOf(kind, key, lines, ctx);
-  if (!built.ok) return void run.invalid(row, built.reason);
-  if (!full && known === built.hash) return void run.skip(row);
-  return batches.upserts.add(row, built.item, { hash: built.hash });
+/** What a catalogue run needs to tell an item: its batches, the context and its digest, and whether every item goes (--full). */
+interface Teller {
+  run: JobRun;
+  batches: CatalogueBatches;
+  kind: CatalogueKind;
+  ctx: CatalogueContext;
+  /** The digest of the context (contextDigest): part of every ledger digest this run writes. */
+  context: string;
+  full: boolean;
 }
 
-/** A key of the model as a page gave it: one too large to read is an invalid failure with its size (PersonaClick keeps what it has). */
-function tellDevice(
-  run: JobRun,
-  batches: CatalogueBatches,
-  kind: CatalogueKind,
-  device: SnapshotDevice,
-  known: string | null | undefined,
-  full: boolean,
-  ctx: CatalogueContext,
-  budget: number,
-): Promise<void> | undefined {
-  if (!('tooLarge' in device)) return tellItem(run, batches, kind, device.did, device.lines, known, full, ctx);
-  return void run.invalid(run.track(device.did, undefined), tooLargeReason(kind === 'products' ? 'the product' : 'the category', device.tooLarge, budget));
+/**
+ * A key's rows fetched from the model: built and sent, unless the item is the one PersonaClick was told (`known`, the
+ * ledger's digest text): then nothing is sent and the ledger takes the new digests. Gone meanwhile: left for the next run.
+ */
+function tellRows(t: Teller, row: RowHandle, lines: readonly DigestedRow[] | undefined, known: string | null | undefined): Promise<void> | undefined {
+  if (lines === undefined || lines.length === 0) return void t.run.skip(row);
+  const built = itemOf(t.kind, row.key, lines, t.ctx);
+  if (!built.ok) return void t.run.invalid(row, built.reason);
+  const digest = ledgerDigest(t.context, lines[0]?.__pcs_digest ?? '', built.hash);
+  if (!t.full && toldItem(known) === built.hash) return void (known === digest ? t.run.skip(row) : t.run.retag(row, digest));
+  return t.batches.upserts.add(row, built.item, { hash: digest }, built.bytes);
+}
+
+/** A key that needs its row: tracked now, what the ledger holds for it, and its place among the model's ids read. */
+interface Wanted {
+  row: RowHandle;
+  known: string | null | undefined;
+  at: number;
+}
+
+/**
+ * The keys whose rows must be fetched, in key order, a batch at a time: each batch is fetched while the one before is
+ * built and sent. A batch that is most of the stretch of ids it lies in (a first run) is read as a range of ids, a
+ * few changes among many ids by id.
+ */
+class RowFetcher {
+  private wanted: Wanted[] = [];
+  private pending: { batch: Wanted[]; rows: Promise<FetchedRows> } | undefined;
+
+  constructor(
+    private readonly teller: Teller,
+    private readonly size: number,
+    private readonly model: ModelDigests,
+    /** `source.pageBytes`: two fetched batches are held at most, so each is read within half of it. */
+    private readonly budget: number,
+  ) {}
+
+  want(row: RowHandle, known: string | null | undefined, at: number): Promise<void> | undefined {
+    this.wanted.push({ row, known, at });
+    return this.wanted.length >= this.size ? this.flush() : undefined;
+  }
+
+  /** Fetch the wanted rows so far; tell the batch fetched before. */
+  async flush(): Promise<void> {
+    const batch = this.wanted;
+    this.wanted = [];
+    const previous = this.pending;
+    this.pending = undefined;
+    if (batch.length > 0) {
+      const rows = this.fetch(batch);
+      // Should the run stop before this batch is awaited, its failure must not surface as an unhandled rejection.
+      rows.catch(() => undefined);
+      this.pending = { batch, rows };
+    }
+    if (previous !== undefined) await this.tell(previous.batch, await previous.rows);
+  }
+
+  /** Every wanted row fetched and told. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.flush();
+  }
+
+  /**
+   * A batch's rows, sized first: a product larger than the budget is never read; a batch within half the budget is
+   * read at once (ahead of its turn), a larger one in runs within it, each read as it is told.
+   */
+  private async fetch(batch: readonly Wanted[]): Promise<FetchedRows> {
+    const keys = batch.map((w) => w.row.key);
+    const sizes = await this.model.sizesOf(keys);
+    const half = Math.max(1, Math.floor(this.budget / 2));
+    const { runs, over } = packWithin(keys, (k) => sizes.get(k)?.bytes ?? 0, half);
+    const tooLarge = new Map(over.map((k) => [k, sizes.get(k) ?? { rows: 0, bytes: 0 }]));
+    const first = batch[0];
+    const last = batch[batch.length - 1];
+    if (runs.length === 1 && first !== undefined && last !== undefined) {
+      const rows = await this.model.rowsOf(runs[0] ?? [], last.at - first.at + 1);
+      return { tooLarge, runs: [], rows };
+    }
+    return { tooLarge, runs, rows: new Map() };
+  }
+
+  private async tell(batch: readonly Wanted[], fetched: FetchedRows): Promise<void> {
+    const byKey = new Map(batch.map((w) => [w.row.key, w]));
+    for (const [key, size] of fetched.tooLarge) {
+      const w = byKey.get(key);
+      if (w !== undefined) this.teller.run.invalid(w.row, tooLargeReason(this.teller.kind === 'products' ? 'the product' : 'the category', size, this.budget));
+    }
+    const told = async (rows: Map<string, DigestedRow[]>, keys: Iterable<string>): Promise<boolean> => {
+      for (const key of keys) {
+        const w = byKey.get(key);
+        if (w === undefined || fetched.tooLarge.has(key)) continue;
+        if (this.teller.run.shouldStop()) return false;
+        const pending = tellRows(this.teller, w.row, rows.get(key), w.known);
+        if (pending !== undefined) await pending;
+      }
+      return true;
+    };
+    if (fetched.runs.length === 0) {
+      await told(
+        fetched.rows,
+        batch.map((w) => w.row.key),
+      );
+      return;
+    }
+    for (const run of fetched.runs) {
+      if (this.teller.run.shouldStop()) return;
+      if (!(await told(await this.model.rowsById(run), run))) return;
+    }
+  }
+}
+
+/** A batch's rows as fetched: at once (`rows`), or in `runs` of ids read as they are told; and the ids too large to read. */
+interface FetchedRows {
+  rows: Map<string, DigestedRow[]>;
+  runs: string[][];
+  tooLarge: Map<string, KeySize>;
 }
 
 /** A key gone from the model: removed from PersonaClick's catalogue; delivered, the ledger forgets it. */
@@ -143,26 +251,101 @@ function removeItem(run: JobRun, batches: CatalogueBatches, key: string): Promis
   return batches.deletes.add(row, key, { forgetOnDelivery: true });
 }
 
-/** `reconcile categories|products`: the whole model against the books. */
+/**
+ * Rows fetched whole at a time (two batches are held: one fetched while the one before is told): the model's page
+ * size, at most 2000 (5000 rows of a wide model held twice were a good part of a first run's memory).
+ */
+const fetchBatch = (pageSize: number): number => Math.min(pageSize, 2000);
+
+/** Pairs of (id, digest) a page: small, and never decoded here, so many to a page. */
+const digestPageSize = (pageSize: number): number => Math.min(50_000, pageSize * 4);
+
+/** A page and the keys where it differs from the ledger. */
+interface ComparedPage {
+  page: DigestPage;
+  diffs: LedgerDiff[];
+}
+
+/**
+ * Each page of the model compared with the ledger (`compare(page, after)`, `after`: the previous page's last id),
+ * the next page's comparison running while the consumer works on this one.
+ */
+async function* compared(
+  pages: AsyncIterable<DigestPage>,
+  compare: (page: DigestPage, after: string | null) => Promise<LedgerDiff[]>,
+): AsyncGenerator<ComparedPage> {
+  let previous: Promise<ComparedPage> | undefined;
+  let after: string | null = null;
+  try {
+    for await (const page of pages) {
+      const next = compare(page, after).then((diffs) => ({ page, diffs }));
+      next.catch(() => undefined);
+      after = page.last ?? after;
+      if (previous !== undefined) yield await previous;
+      previous = next;
+    }
+    if (previous !== undefined) yield await previous;
+  } finally {
+    previous?.catch(() => undefined);
+  }
+}
+
+/** Without a ledger (a dry run before `migrate`): every key of the page is new. */
+async function allNew(services: Services, page: DigestPage): Promise<LedgerDiff[]> {
+  return (await pageEntries(services.source, page)).map((e) => ({ key: e.key, hash: null, at: e.at, count: e.count }));
+}
+
+/**
+ * The keys of a compared page: gone from the model → removed; else (new, changed, or told under another context) its
+ * row is wanted. The rest of the page is unchanged: counted, never decoded.
+ */
+async function visitPage(t: Teller, fetcher: RowFetcher, batches: CatalogueBatches, { page, diffs }: ComparedPage, offset: number): Promise<void> {
+  let wanted = 0;
+  for (const diff of diffs) {
+    if (t.run.shouldStop()) return;
+    let pending: Promise<void> | undefined;
+    if (diff.at === null) pending = removeItem(t.run, batches, diff.key);
+    else {
+      wanted += diff.count;
+      pending = fetcher.want(t.run.track(diff.key, undefined), diff.hash, offset + diff.at);
+    }
+    if (pending !== undefined) await pending;
+  }
+  // Every pair of the page not wanted is an unchanged key (an id the model returns twice is always wanted).
+  t.run.pass(page.count - wanted);
+}
+
+/**
+ * `reconcile categories|products`: the model's (id, digest) pairs compared with the ledger in the state database, a
+ * page at a time; only new or changed rows are fetched whole, built and compared; gone ones are removed.
+ */
 async function reconcile(services: Services, kind: CatalogueKind, full: boolean, opts: RunOptions): Promise<RunSummary> {
   const job = requireJob(services.config, kind);
   const ctx = await catalogueContext(services, kind);
   if (kind === 'categories' && services.config.jobs.categories?.replaceTree === true) return replaceTree(services, ctx, opts);
   return executeRun(services, opts, { job: kind, mode: 'reconcile', ledgerJob: kind }, async (run) => {
     const batches = new CatalogueBatches(run, kind, ctx, job.batchSize);
-    await mergeJoin(
-      snapshotPages(services.source, job.query, job.pageSize, opts.shard, 'id'),
-      (item: SnapshotDevice) => item.did,
-      readStatePages(opts.dryRun, ledgerPages(services.state, kind, run.runId, 5000, opts.shard)),
-      (entry: LedgerEntry) => entry.key,
-      (item, known) =>
-        item !== undefined
-          ? tellDevice(run, batches, kind, item, known?.hash, full, ctx, services.source.pageBytes)
-          : known !== undefined
-            ? removeItem(run, batches, known.key)
-            : undefined,
-      { limit: opts.limit, stop: () => run.shouldStop() },
-    );
+    const teller: Teller = { run, batches, kind, ctx, context: contextDigest(kind, ctx), full };
+    const model = new ModelDigests(services.source, job.query, opts.shard);
+    const fetcher = new RowFetcher(teller, fetchBatch(job.pageSize), model, services.source.pageBytes);
+    const compare = async (page: DigestPage, after: string | null): Promise<LedgerDiff[]> =>
+      (await readState(opts.dryRun, () =>
+        ledgerDiff(services.state, kind, run.runId, page, {
+          context: teller.context,
+          all: full,
+          // The model's last page reaches to the end of the ledger: what lies beyond the model is gone.
+          range: { after, upTo: page.more ? page.last : null },
+          shard: opts.shard,
+        }),
+      )) ?? allNew(services, page);
+    let offset = 0;
+    for await (const item of compared(model.pages(digestPageSize(job.pageSize), undefined, opts.limit), compare)) {
+      if (run.shouldStop()) return;
+      await visitPage(teller, fetcher, batches, item, offset);
+      offset += item.page.count;
+    }
+    if (run.shouldStop()) return;
+    await fetcher.finish();
     if (!run.shouldStop()) await batches.flush();
   });
 }
@@ -220,28 +403,25 @@ async function syncProducts(services: Services, opts: RunOptions): Promise<RunSu
   let complete = false;
   const summary = await executeRun(services, opts, { job: 'products', mode: 'sync', ledgerJob: 'products', upperBound: bound }, async (run) => {
     const batches = new CatalogueBatches(run, 'products', ctx, job.batchSize);
-    let remaining = opts.limit ?? Number.POSITIVE_INFINITY;
-    for await (const page of snapshotPages(services.source, job.query, job.pageSize, opts.shard, 'id', window)) {
-      if (run.shouldStop() || remaining <= 0) return;
-      const take = page.slice(0, remaining);
-      remaining -= take.length;
-      const known: Map<string, LedgerState> =
-        (await readState(opts.dryRun, () =>
-          ledgerStates(
-            services.state,
-            'products',
-            take.map((p) => p.did),
-          ),
-        )) ?? new Map<string, LedgerState>();
-      for (const product of take) {
-        if (run.shouldStop()) return;
-        const pending = tellDevice(run, batches, 'products', product, known.get(product.did)?.hash, false, ctx, services.source.pageBytes);
-        if (pending !== undefined) await pending;
-      }
+    const teller: Teller = { run, batches, kind: 'products', ctx, context: contextDigest('products', ctx), full: false };
+    const model = new ModelDigests(services.source, job.query, opts.shard);
+    const fetcher = new RowFetcher(teller, fetchBatch(job.pageSize), model, services.source.pageBytes);
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+    // A window of the model: its keys looked up in the ledger, nothing taken as gone.
+    const compare = async (page: DigestPage): Promise<LedgerDiff[]> =>
+      (await readState(opts.dryRun, () => ledgerDiff(services.state, 'products', run.runId, page, { context: teller.context, all: false }))) ??
+      allNew(services, page);
+    let offset = 0;
+    for await (const item of compared(model.pages(digestPageSize(job.pageSize), window, limit), compare)) {
+      if (run.shouldStop()) return;
+      await visitPage(teller, fetcher, batches, item, offset);
+      offset += item.page.count;
     }
     if (run.shouldStop()) return;
+    await fetcher.finish();
+    if (run.shouldStop()) return;
     await batches.flush();
-    complete = remaining > 0;
+    complete = offset < limit;
   });
   // The window moves on only after a whole run: a failed or cut-short one is read again (the digests skip what went).
   if (complete && summary.status === 'done' && summary.rejected === 0 && !opts.dryRun) {
@@ -292,12 +472,31 @@ async function resend(services: Services, run: JobRun, kind: CatalogueKind, keys
   const job = requireJob(services.config, kind);
   const ctx = await catalogueContext(services, kind);
   const batches = new CatalogueBatches(run, kind, ctx, job.batchSize);
-  const rows = await devicesByDid(services.source, job.query, keys, 'id');
-  for (const key of keys) {
+  const teller: Teller = { run, batches, kind, ctx, context: contextDigest(kind, ctx), full: true };
+  // Sized first, then read in runs within source.pageBytes; one too large stays invalid, one gone is removed.
+  const model = new ModelDigests(services.source, job.query, undefined);
+  const sizes = await model.sizesOf(keys);
+  const budget = services.source.pageBytes;
+  const { runs, over } = packWithin(
+    keys.filter((k) => sizes.has(k)),
+    (k) => sizes.get(k)?.bytes ?? 0,
+    budget,
+  );
+  for (const key of keys.filter((k) => !sizes.has(k))) {
     if (run.shouldStop()) return;
-    const lines = rows.get(key);
-    const pending = lines === undefined ? removeItem(run, batches, key) : tellItem(run, batches, kind, key, lines, undefined, true, ctx);
-    if (pending !== undefined) await pending;
+    await removeItem(run, batches, key);
+  }
+  for (const key of over) {
+    const size = sizes.get(key) ?? { rows: 0, bytes: 0 };
+    run.invalid(run.track(key, undefined), tooLargeReason(kind === 'products' ? 'the product' : 'the category', size, budget));
+  }
+  for (const chunk of runs) {
+    const rows = await model.rowsById(chunk);
+    for (const key of chunk) {
+      if (run.shouldStop()) return;
+      const pending = tellRows(teller, run.track(key, undefined), rows.get(key), undefined);
+      if (pending !== undefined) await pending;
+    }
   }
   await batches.flush();
 }

@@ -17,6 +17,8 @@ interface Pending {
 
 export class RequestBatches {
   private pending: Pending[] = [];
+  /** Batches handed to the run whose outcome is not booked yet. */
+  private open = 0;
   private bytes: number;
   private readonly envelope: number;
 
@@ -24,7 +26,11 @@ export class RequestBatches {
     private readonly run: JobRun,
     /** The request carrying these items. */
     private readonly request: (items: JsonValue[]) => ApiRequest,
-    private readonly limits: { batchSize: number; maxBytes?: number | undefined },
+    /**
+     * `maxOpen`: at most this many batches handed over and not yet answered (queued or on the wire); the next waits.
+     * Without it the delivery queue's own bound holds (its concurrency and waiting line, in requests, whatever their size).
+     */
+    private readonly limits: { batchSize: number; maxBytes?: number | undefined; maxOpen?: number | undefined },
     /** What one item is, for the reason of one too large for any request: "order", "product". */
     private readonly noun: string,
   ) {
@@ -37,9 +43,12 @@ export class RequestBatches {
     return this.limits.maxBytes ?? MAX_BATCH_BYTES;
   }
 
-  /** Add an item (its row is finished when its batch's outcome is booked). */
-  async add(row: RowHandle, item: JsonValue, options: DispatchOptions): Promise<void> {
-    const size = Buffer.byteLength(JSON.stringify(item)) + 1; // and the comma before it
+  /**
+   * Add an item (its row is finished when its batch's outcome is booked). `bytes`: the UTF-8 length of its JSON, when
+   * the caller has it already (else it is serialised here to count it).
+   */
+  async add(row: RowHandle, item: JsonValue, options: DispatchOptions, bytes?: number): Promise<void> {
+    const size = (bytes ?? Buffer.byteLength(JSON.stringify(item))) + 1; // and the comma before it
     if (this.envelope + size > this.maxBytes) {
       this.run.invalid(row, `${this.noun}: ${size} bytes of JSON, more than one request may carry (${this.maxBytes} bytes)`);
       return;
@@ -56,6 +65,19 @@ export class RequestBatches {
     if (batch.length === 0) return;
     this.pending = [];
     this.bytes = this.envelope;
+    const { maxOpen } = this.limits;
+    if (maxOpen !== undefined) {
+      // A request of thousands of items is megabytes of objects and JSON: a few at a time keep the process's memory
+      // flat whatever the queue's concurrency (a stop ends the wait: what is open then is dropped, never answered).
+      while (this.open >= maxOpen && !this.run.shouldStop()) await new Promise((resolve) => setTimeout(resolve, 5));
+      this.open += 1;
+      let unsettled = batch.length;
+      const settled = () => {
+        unsettled -= 1;
+        if (unsettled === 0) this.open -= 1;
+      };
+      for (const entry of batch) entry.options.onSettled = settled; // each add's options are the caller's own object
+    }
     await this.run.dispatchBatch(batch, this.request);
   }
 }

@@ -27,7 +27,8 @@ export interface CatalogueContext {
   categories: ReadonlyMap<string, boolean> | undefined;
 }
 
-export type ItemResult = { ok: true; item: JsonObject; hash: string } | { ok: false; reason: string };
+/** A built item, its digest and the UTF-8 length of its JSON (what it adds to a request); or why there is none. */
+export type ItemResult = { ok: true; item: JsonObject; hash: string; bytes: number } | { ok: false; reason: string };
 
 type Field = { ok: true; value: JsonValue | undefined } | { ok: false; reason: string };
 
@@ -210,8 +211,10 @@ const PRODUCT_COLUMNS: readonly (readonly [string, Rule])[] = [
 /** Columns whose rule runs even when the row has no value: the required ones, and currency (the config's default). */
 const ALWAYS_CHECKED: ReadonlySet<string> = new Set(['id', 'name', 'price', 'currency', 'url', 'picture', 'available', 'categories']);
 
-function digest(item: JsonObject): string {
-  return hash('sha1', JSON.stringify(item), 'base64url');
+/** The item's digest and JSON length, from one serialisation. */
+function digested(item: JsonObject): ItemResult {
+  const json = JSON.stringify(item);
+  return { ok: true, item, hash: hash('sha1', json, 'base64url'), bytes: Buffer.byteLength(json) };
 }
 
 /** One product row → its `PUT /import/products` item and the digest of its content (availability included). */
@@ -225,7 +228,7 @@ export function buildProductItem(row: Row, ctx: CatalogueContext): ItemResult {
     if (!field.ok) return field;
     if (field.value !== undefined) item[column] = field.value;
   }
-  return { ok: true, item, hash: digest(item) };
+  return digested(item);
 }
 
 /** One category row → its `/import/categories` item ({id, name, parent, url?, alias?}) and its digest. */
@@ -243,7 +246,7 @@ export function buildCategoryItem(row: Row): ItemResult {
     if (field.value !== undefined) item[column] = field.value;
   }
   if (item.parent === item.id) return { ok: false, reason: `parent: must not be the category itself (got ${describeValue(item.parent)})` };
-  return { ok: true, item, hash: digest(item) };
+  return digested(item);
 }
 
 export type CatalogueKind = 'products' | 'categories';

@@ -39,3 +39,4 @@ export {
   type CatalogueKind,
   type ItemResult,
 } from './catalogue.js';
+export { contextDigest, ledgerDigest, toldItem } from './catalogue-digest.js';

@@ -55,6 +55,8 @@ export interface DispatchOptions {
   replaceRoad?: boolean | undefined;
   /** Told when the request is delivered (after it is booked). */
   onDelivered?: (() => void) | undefined;
+  /** Called once the row's batch outcome is booked, delivered or rejected (a batch request's rows: see RequestBatches). */
+  onSettled?: (() => void) | undefined;
 }
 
 /** One row's part of a batch request. */
@@ -223,7 +225,10 @@ export class Dispatch {
     const queue = this.queue('sync');
     if (!queue) {
       await this.print(request(entries.map((e) => e.item)));
-      for (const e of entries) this.delivered(e.row, e.options, undefined);
+      for (const e of entries) {
+        this.delivered(e.row, e.options, undefined);
+        e.options.onSettled?.();
+      }
       return;
     }
     /** What to do with a group's outcome once it is known not to be a batch-wide refusal. */
@@ -266,6 +271,7 @@ export class Dispatch {
     for (const e of group) {
       if (outcome.kind === 'delivered') this.delivered(e.row, e.options, road);
       else this.rejected(e.row, outcome.reason, outcome.status, road);
+      e.options.onSettled?.();
     }
   }
 

@@ -52,6 +52,16 @@ export interface JobRun {
   /** Register the next row in read order. */
   track(key: string, cursor: Cursor | undefined): RowHandle;
   skip(row: RowHandle): void;
+  /**
+   * Keys that need nothing, in a run that moves no watermark (the catalogue's unchanged ids): counted as read and
+   * skipped but never tracked, so that the unchanged keys read while a batch is open are not held until it is sent.
+   */
+  pass(count?: number): void;
+  /**
+   * The row is what PersonaClick already has, but the ledger's digest of it must become `hash` (the catalogue: a
+   * column that is not sent changed): nothing is sent, the row counts as skipped.
+   */
+  retag(row: RowHandle, hash: string): void;
   /** The row cannot make a request; `road` (orders) is the road the request was for, so replay takes it again. */
   invalid(row: RowHandle, reason: string, road?: Road): void;
   /**
@@ -152,6 +162,15 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
     },
     skip(row) {
       counts.skipped += 1;
+      tracker.finish(row.seq);
+    },
+    pass(count = 1) {
+      counts.read += count;
+      counts.skipped += count;
+    },
+    retag(row, hash) {
+      counts.skipped += 1;
+      if (!opts.dryRun) checkpoint.markDelivered({ key: row.key, hash });
       tracker.finish(row.seq);
     },
     invalid(row, why, road) {

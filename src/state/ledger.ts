@@ -153,6 +153,72 @@ export async function* ledgerPages(db: StateDb, job: string, runId: string, page
 }
 
 /**
+ * A key where a page of the model and the ledger differ: `at` is its place in the page (1-based; null when the key
+ * is only in the ledger: gone from the model), `count` how many times the page has it, `hash` the ledger's text.
+ */
+export interface LedgerDiff {
+  key: string;
+  hash: string | null;
+  at: number | null;
+  count: number;
+}
+
+/** A page of the model's `(id, digest)` pairs, as `text[]` literals (src/source/catalogue-digests.ts). */
+export interface DigestPairs {
+  keys: string;
+  digests: string;
+  /** Some id comes twice in the page (then the page's pairs are grouped by id, which costs a hash aggregate). */
+  dups: boolean;
+}
+
+/**
+ * A page of the model's `(id, digest)` pairs compared with the ledger in the state database; only the keys that
+ * differ come back (key byte order): in the page but not in the ledger, in both but told under another context or row
+ * digest (the ledger's text is `<context>.<row>.<item>`, src/payloads/catalogue-digest.ts), twice in the page, or
+ * (`range`) in the ledger between `after` (exclusive; null: from the start) and `upTo` (inclusive; null: to the end)
+ * but not in the page. Without a range (`sync products`, a window of the model) only the page's keys are looked up.
+ * `all`: every key of the page comes back (--full). The ledger's rows this run has written are left out.
+ */
+export async function ledgerDiff(
+  db: StateDb,
+  job: string,
+  runId: string,
+  page: DigestPairs,
+  opts: { context: string; all: boolean; range?: { after: string | null; upTo: string | null } | undefined; shard?: Shard | undefined },
+): Promise<LedgerDiff[]> {
+  const params: unknown[] = [page.keys, page.digests, db.schema, job, runId];
+  let ledger = `SELECT key, hash FROM ??.ledger WHERE job = ? AND run_id IS DISTINCT FROM ?`;
+  const where = (sql: string, value: unknown): void => {
+    ledger += sql;
+    params.push(value);
+  };
+  if (opts.range === undefined) where(` AND key = ANY(?::text[])`, page.keys);
+  else {
+    if (opts.range.after !== null) where(` AND key > ?`, opts.range.after);
+    if (opts.range.upTo !== null) where(` AND key <= ?`, opts.range.upTo);
+    const inShard = shardPredicate('key', opts.shard, (value) => {
+      params.push(value);
+      return '?';
+    });
+    if (inShard !== undefined) ledger += ` AND ${inShard}`;
+  }
+  params.push(opts.all, `${opts.context}.`);
+  const pairs = page.dups
+    ? `SELECT u.k COLLATE "C" AS k, min(u.d) AS d, min(u.i)::int AS at, count(*)::int AS n
+         FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS u(k, d, i) GROUP BY u.k`
+    : `SELECT u.k COLLATE "C" AS k, u.d, u.i::int AS at, 1 AS n FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS u(k, d, i)`;
+  const result = await db.knex.raw<{ rows: LedgerDiff[] }>(
+    `WITH s AS (${pairs}), l AS (${ledger})
+     SELECT coalesce(s.k, l.key) AS key, l.hash, s.at, coalesce(s.n, 0) AS count
+       FROM s FULL JOIN l ON l.key = s.k
+      WHERE s.k IS NULL OR l.key IS NULL OR ? OR s.n > 1 OR l.hash IS NULL OR NOT starts_with(l.hash, ? || s.d || '.')
+      ORDER BY 1`,
+    params as Knex.RawBinding[],
+  );
+  return result.rows;
+}
+
+/**
  * Refresh the planner's statistics of the ledger. After a run that booked many rows (a first reconcile of a million
  * products, say) and before autovacuum has come round, the planner thinks the ledger small and reads each page of
  * `ledgerPages` by a bitmap scan and a sort of everything after the key (0.23 s a page at a million rows, against

@@ -1,0 +1,208 @@
+/**
+ * The catalogue's models read for change detection (docs/catalogue.md, "How changes are found"): the database digests
+ * every row of the model (its hash, over the operator's SELECT wrapped as `q`), and a page of `(id, digest)` pairs
+ * comes back as two array literals, which go on to the state database as they are, to be compared with the ledger
+ * there (src/state/ledger.ts, ledgerDiff): no row of an unchanged product is decoded in this process. The full rows
+ * are then fetched only for the ids that differ: by id, or by a range of ids when most of a stretch is wanted (a
+ * first run), each with the digest of the very row fetched.
+ */
+import type { Row } from '../payloads/index.js';
+import { shardPredicate, type Shard } from '../shard.js';
+import { rowBytes, type KeySize } from './byte-budget.js';
+import type { Source } from './db.js';
+import type { ChangedWindow } from './snapshot.js';
+import { Binder, fromModel, type Statement } from './statement.js';
+
+/** A model's row as fetched in full: its columns, with its id text and digest added. */
+export type DigestedRow = Row & { __pcs_did: string; __pcs_digest: string };
+
+/**
+ * A page of the model's `(id, digest)` pairs, as two SQL array literals that go to the state database as they are (no
+ * row decoded here). Pages hold whole ids: the page covers the ids after the previous page's `last` up to its own
+ * `last` (up to the end when `more` is false).
+ */
+export interface DigestPage {
+  /** `text[]` literal of the ids, and of their digests (the same order; an id the model returns twice appears twice). */
+  keys: string;
+  digests: string;
+  /** Pairs in the page. */
+  count: number;
+  /** The page's greatest id (byte order); null for an empty page. */
+  last: string | null;
+  /** More pages may follow. */
+  more: boolean;
+  /** Some id comes twice in the page. */
+  dups: boolean;
+}
+
+/** How a model row's digest is computed: the row's hash, or (a column type without one, e.g. json) the md5 of its text. */
+export type DigestMethod = 'hash' | 'text';
+
+/** The digest of a model row, computed by Postgres: the same expression in every statement of a run. */
+const ROW_DIGEST: Record<DigestMethod, string> = { hash: 'hash_record_extended(q, 0)::text', text: 'md5(q::text)' };
+
+/**
+ * A page of `(id, digest)` pairs after `after` (id text, byte order; null for the first page), in a window of
+ * updated_at when given (`sync products`). When the page is full, the rows of its greatest id are left for the next
+ * page (they may go on past the limit), unless that id fills the page alone.
+ */
+export function digestPageStatement(
+  query: string,
+  page: { after: string | null; limit: number; shard: Shard | undefined; changed?: ChangedWindow | undefined; method: DigestMethod },
+): Statement {
+  const b = new Binder();
+  const parts = ['q.id IS NOT NULL'];
+  if (page.after !== null) parts.push(`q.id::text COLLATE "C" > ${b.bind(page.after)}`);
+  if (page.changed !== undefined) {
+    if (page.changed.since !== null) parts.push(`q.updated_at::timestamptz >= ${b.bind(page.changed.since)}::timestamptz`);
+    parts.push(`q.updated_at::timestamptz < ${b.bind(page.changed.before)}::timestamptz`);
+  }
+  const inShard = shardPredicate('q.id::text', page.shard, b.bind);
+  if (inShard !== undefined) parts.push(inShard);
+  const limit = b.bind(page.limit);
+  // One pass over the page: the arrays, whether an id comes twice (the rows are in id order: the row before has it),
+  // then the greatest id's rows cut off a full page by slicing the arrays where that id starts.
+  return b.statement(
+    `SELECT CASE WHEN a.cut THEN a.ks[1:a.at - 1] ELSE a.ks END::text AS keys, CASE WHEN a.cut THEN a.ds[1:a.at - 1] ELSE a.ds END::text AS digests,
+       CASE WHEN a.cut THEN a.at - 1 ELSE a.n END AS count, CASE WHEN a.cut THEN a.ks[a.at - 1] ELSE a.ks[a.n] END AS last, a.full AS more, a.dups
+  FROM (SELECT g.*, g.full AND g.ks[1] <> g.ks[g.n] AS cut, array_position(g.ks, g.ks[g.n]) AS at
+          FROM (SELECT coalesce(array_agg(w.k), '{}') AS ks, coalesce(array_agg(w.d), '{}') AS ds, count(*)::int AS n, count(*) = ${limit} AS full,
+                       coalesce(bool_or(w.dup), false) AS dups
+                  FROM (SELECT i.k, i.d, i.k = lag(i.k) OVER () AS dup FROM (
+SELECT q.id::text COLLATE "C" AS k, ${ROW_DIGEST[page.method]} AS d FROM ${fromModel(query)} WHERE ${parts.join(' AND ')} ORDER BY q.id::text COLLATE "C" LIMIT ${limit}
+) AS i) AS w) AS g) AS a`,
+  );
+}
+
+function isMissingHash(caught: unknown): boolean {
+  return (caught as { code?: unknown } | null)?.code === '42883';
+}
+
+/**
+ * The model's digests and rows for change detection. The digest is the row's hash (`hash_record_extended`); a model
+ * with a column type that has none (json, money, point, …; or a Postgres before 14) is digested as the md5 of the
+ * row's text instead, from the first statement that finds out on (slower in the database, the same otherwise).
+ */
+export class ModelDigests {
+  private method: DigestMethod = 'hash';
+
+  constructor(
+    private readonly source: Source,
+    private readonly query: string,
+    private readonly shard: Shard | undefined,
+  ) {}
+
+  private async run<R extends Record<string, unknown>>(statement: (method: DigestMethod) => Statement): Promise<R[]> {
+    try {
+      return await this.source.query<R>(statement(this.method));
+    } catch (caught) {
+      if (this.method !== 'hash' || !isMissingHash(caught)) throw caught;
+      this.method = 'text';
+      return this.source.query<R>(statement(this.method));
+    }
+  }
+
+  /**
+   * Every id of the model with its row's digest, in id byte order, a page at a time (at least one page, perhaps empty:
+   * the end of the model is what tells the ledger's keys after it are gone); the next page is read while the
+   * consumer works on this one. At most `limit` pairs in all (--limit).
+   */
+  async *pages(pageSize: number, changed?: ChangedWindow, limit = Number.POSITIVE_INFINITY): AsyncGenerator<DigestPage> {
+    let read = 0;
+    const readPage = async (after: string | null): Promise<DigestPage> => {
+      const size = Math.min(pageSize, limit - read);
+      const rows = await this.run<{ keys: string; digests: string; count: number; last: string | null; more: boolean; dups: boolean }>((method) =>
+        digestPageStatement(this.query, { after, limit: size, shard: this.shard, changed, method }),
+      );
+      const row = rows[0];
+      if (row === undefined) return { keys: '{}', digests: '{}', count: 0, last: null, more: false, dups: false };
+      return { keys: row.keys, digests: row.digests, count: row.count, last: row.last, more: row.more && row.last !== null, dups: row.dups };
+    };
+    let next: Promise<DigestPage> | undefined = readPage(null);
+    while (next !== undefined) {
+      const page: DigestPage = await next;
+      read += page.count;
+      // --limit: no page past it (the last one read says `more`, so nothing after it is taken as gone).
+      next = page.more && read < limit ? readPage(page.last) : undefined;
+      // Should the consumer stop before it awaits this read, its failure must not surface as an unhandled rejection.
+      next?.catch(() => undefined);
+      yield page;
+    }
+  }
+
+  /** How many rows each of these ids has and the bytes they count as (byte-budget.ts): counted, none read. */
+  async sizesOf(ids: readonly string[]): Promise<Map<string, KeySize>> {
+    const out = new Map<string, KeySize>();
+    if (ids.length === 0) return out;
+    for (const r of await this.source.query<{ k: string; n: number; bytes: number }>(rowSizesStatement(this.query, ids))) {
+      out.set(r.k, { rows: Number(r.n), bytes: Number(r.bytes) });
+    }
+    return out;
+  }
+
+  /** The full rows of these ids, fresh from the model. */
+  async rowsById(ids: readonly string[]): Promise<Map<string, DigestedRow[]>> {
+    if (ids.length === 0) return new Map();
+    return byId(await this.run<DigestedRow>((method) => rowsByIdStatement(this.query, ids, method)));
+  }
+
+  /**
+   * The full rows of these ids (in byte order), read as the range from the first to the last when they are most of
+   * it (`span`: how many ids of the model lie in that range), else by id: a first run reads its rows in stretches by
+   * the id index, a run that finds a few changes reads just those.
+   */
+  async rowsOf(ids: readonly string[], span: number): Promise<Map<string, DigestedRow[]>> {
+    const first = ids[0];
+    const last = ids[ids.length - 1];
+    if (first === undefined || last === undefined) return new Map();
+    if (ids.length * 2 < span) return this.rowsById(ids);
+    const rows = await this.run<DigestedRow>((method) => rowsInRangeStatement(this.query, first, last, this.shard, method));
+    return byId(rows, ids.length === span ? undefined : new Set(ids));
+  }
+}
+
+/** A page's pairs one by one (the page's own order, 1-based), unpacked by the database: a dry run without a ledger. */
+export async function pageEntries(source: Source, page: DigestPage): Promise<{ key: string; at: number; count: number }[]> {
+  if (page.count === 0) return [];
+  return source.query<{ key: string; at: number; count: number }>({
+    text: `SELECT u.k AS key, min(u.i)::int AS at, count(*)::int AS count FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i) GROUP BY u.k ORDER BY u.k COLLATE "C"`,
+    values: [page.keys],
+  });
+}
+
+const fullColumns = (method: DigestMethod): string => `q.*, q.id::text AS "__pcs_did", ${ROW_DIGEST[method]} AS "__pcs_digest"`;
+
+/** The rows and bytes of each of these ids. */
+export function rowSizesStatement(query: string, ids: readonly string[]): Statement {
+  return {
+    text: `SELECT q.id::text AS k, count(*)::float8 AS n, sum(${rowBytes('q')})::float8 AS bytes FROM ${fromModel(query)} WHERE q.id::text = ANY($1::text[]) GROUP BY 1`,
+    values: [ids],
+  };
+}
+
+/** The full rows of these ids, with their digests. */
+export function rowsByIdStatement(query: string, ids: readonly string[], method: DigestMethod): Statement {
+  return { text: `SELECT ${fullColumns(method)} FROM ${fromModel(query)} WHERE q.id::text = ANY($1::text[])`, values: [ids] };
+}
+
+/** The full rows of the ids from `first` to `last` (byte order, both included), with their digests. */
+export function rowsInRangeStatement(query: string, first: string, last: string, shard: Shard | undefined, method: DigestMethod): Statement {
+  const b = new Binder();
+  const parts = [`q.id::text COLLATE "C" >= ${b.bind(first)}`, `q.id::text COLLATE "C" <= ${b.bind(last)}`];
+  const inShard = shardPredicate('q.id::text', shard, b.bind);
+  if (inShard !== undefined) parts.push(inShard);
+  return b.statement(`SELECT ${fullColumns(method)} FROM ${fromModel(query)} WHERE ${parts.join(' AND ')}`);
+}
+
+/** Rows by id: each id's rows (more than one when the model returns it twice); an id the model lacks is absent. */
+function byId(rows: readonly DigestedRow[], wanted?: ReadonlySet<string>): Map<string, DigestedRow[]> {
+  const out = new Map<string, DigestedRow[]>();
+  for (const row of rows) {
+    const key = row.__pcs_did;
+    if (wanted !== undefined && !wanted.has(key)) continue;
+    const lines = out.get(key);
+    if (lines === undefined) out.set(key, [row]);
+    else lines.push(row);
+  }
+  return out;
+}
