@@ -113,7 +113,7 @@ describe('check on a storefront-shaped shop', () => {
     const source = openSource({ url: db.url, poolSize: 1, statementTimeoutMs: 0, applicationName: 'test' });
     try {
       const { orders: page } = await ordersPage(source, STOREFRONT_ORDERS_QUERY, {
-        after: { ts: '2024-02-01T00:00:00Z', key: null },
+        after: { ts: new Date(Date.now() - 29 * 3_600_000).toISOString(), key: null },
         before: '2030-01-01T00:00:00Z',
         limit: PAGE,
       });

@@ -26,8 +26,9 @@ export function rewriteItemsQuery(replacement: string, query = STOREFRONT_ITEMS_
 }
 
 /**
- * `orders` orders numbered 1001.., one every 5 minutes from 2024-01-01 (so all are past any settle lag), 5% of them
- * pending (not in the model); 1.8 lines per order on average. VACUUM ANALYZE at the end.
+ * `orders` orders numbered 1001.., one a second from 30 hours ago (so all are past any settle lag, and all placed within
+ * the 48 hours that make a purchase new: the live sync sends them as purchases), 5% of them pending (not in the model);
+ * 1.8 lines per order on average. VACUUM ANALYZE at the end.
  */
 export async function createStorefront(db: TestDatabase, orders: number): Promise<void> {
   await db.query(`CREATE SCHEMA store;
@@ -65,7 +66,7 @@ export async function createStorefront(db: TestDatabase, orders: number): Promis
                                'note', CASE WHEN i % 7 = 0 THEN 'Please leave the parcel with the neighbour ' || md5('n' || i) END)
        FROM generate_series(1, $1::int) i
        JOIN (SELECT order_id, sum(quantity * unit_price) AS sum FROM store.order_lines GROUP BY order_id) l ON l.order_id = md5('order-' || i)::uuid,
-            LATERAL (SELECT timestamptz '2024-01-01 00:00:00+00' + i * interval '5 minutes' AS t) ts,
+            LATERAL (SELECT date_trunc('second', now()) - interval '30 hours' + i * interval '1 second' AS t) ts,
             LATERAL (SELECT CASE WHEN i % 6 = 0 THEN 2.50 END AS discount) d`,
     [orders],
   );
