@@ -22,6 +22,26 @@ export function nextLimit(page: { limit: number; rows: number; byBytes: boolean 
   return Math.max(1, Math.min(pageSize, page.byBytes ? 2 * page.rows : 2 * page.limit));
 }
 
+/**
+ * SQL: the rows of `inner` (a page's SELECT, ordered and limited, giving each row's size as "__pcs_size") up to the
+ * one that fills `bytes` (a bound placeholder): a running total ("__pcs_bytes") in the page's own order, which
+ * `orderBy(alias)` writes over the inner select's columns, so that the plan adds no sort.
+ */
+export function withinBytes(inner: string, orderBy: (alias: string) => string, bytes: string): string {
+  return `SELECT s.* FROM (
+  SELECT r.*, sum(r."__pcs_size") OVER (ORDER BY ${orderBy('r')} ROWS UNBOUNDED PRECEDING) AS "__pcs_bytes"
+    FROM (${inner}) AS r
+) AS s
+ WHERE s."__pcs_bytes" - s."__pcs_size" < ${bytes}
+ ORDER BY ${orderBy('s')}`;
+}
+
+/** Where a page of `withinBytes` ended: cut by bytes (its last row's running total reached the budget) or by rows. */
+export function pageEnd(rows: readonly { __pcs_bytes?: unknown }[], limit: number, budget: number): { more: boolean; byBytes: boolean } {
+  const byBytes = rows.length < limit && Number(rows[rows.length - 1]?.__pcs_bytes) >= budget;
+  return { more: byBytes || rows.length === limit, byBytes };
+}
+
 /** SQL: the bytes a row of `alias` (a subquery's name) counts as. */
 export function rowBytes(alias: string): string {
   return `(octet_length(${alias}::text) + ${ROW_OVERHEAD_BYTES})`;

@@ -1,7 +1,7 @@
 /** The events model (one-off migrations): one row per request, keyset pages on its unique event_key. */
 import type { Row } from '../payloads/index.js';
 import { shardPredicate, type Shard } from '../shard.js';
-import { rowBytes } from './byte-budget.js';
+import { pageEnd, rowBytes, withinBytes } from './byte-budget.js';
 import type { Source } from './db.js';
 import { Binder, fromModel, type Statement } from './statement.js';
 
@@ -26,16 +26,12 @@ export function eventsPageStatement(query: string, after: string | null, limit: 
   if (after !== null) parts.push(`q.event_key::text COLLATE "C" > ${b.bind(after)}`);
   const inShard = shardPredicate('q.event_key::text', shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
-  return b.statement(`SELECT s.* FROM (
-  SELECT r.*, sum(r."__pcs_size") OVER (ORDER BY r.event_key::text COLLATE "C" ROWS UNBOUNDED PRECEDING) AS "__pcs_bytes"
-    FROM (SELECT q.*, q.event_key::text AS "__pcs_key", ${rowBytes('q')} AS "__pcs_size"
+  const inner = `SELECT q.*, q.event_key::text AS "__pcs_key", ${rowBytes('q')} AS "__pcs_size"
             FROM ${fromModel(query)}
            WHERE ${parts.join(' AND ')}
            ORDER BY q.event_key::text COLLATE "C"
-           LIMIT ${b.bind(limit)}) AS r
-) AS s
- WHERE s."__pcs_bytes" - s."__pcs_size" < ${b.bind(bytes)}
- ORDER BY s.event_key::text COLLATE "C"`);
+           LIMIT ${b.bind(limit)}`;
+  return b.statement(withinBytes(inner, (a) => `${a}.event_key::text COLLATE "C"`, b.bind(bytes)));
 }
 
 /** A page of events, and whether more may follow (it was cut by rows or by bytes). */
@@ -47,8 +43,7 @@ export async function eventsPage(
   shard: Shard | undefined,
 ): Promise<{ events: EventRow[]; more: boolean; byBytes: boolean }> {
   const rows = await source.query<KeyedRow>(eventsPageStatement(query, after, limit, shard, source.pageBytes));
-  const byBytes = rows.length < limit && Number(rows[rows.length - 1]?.__pcs_bytes) >= source.pageBytes;
-  return { events: toEventRows(rows), more: byBytes || rows.length === limit, byBytes };
+  return { events: toEventRows(rows), ...pageEnd(rows, limit, source.pageBytes) };
 }
 
 /** Event rows by key, fresh from the model (replay). */

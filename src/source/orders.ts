@@ -8,7 +8,7 @@ import { shardPredicate, type Shard } from '../shard.js';
 import type { Cursor } from '../cursor.js';
 import type { Source } from './db.js';
 import { bindOrderIds } from './sql-text.js';
-import { rowBytes, type KeySize } from './byte-budget.js';
+import { pageEnd, rowBytes, withinBytes, type KeySize } from './byte-budget.js';
 import { Binder, fromModel, instant, type Statement } from './statement.js';
 
 /** UTC text with microseconds: what cursors are made of (a JS Date would drop the microseconds). */
@@ -133,16 +133,12 @@ function rangeCondition(b: Binder, after: Cursor, before: string, shard: Shard |
 export function ordersPageStatement(query: string, page: PageRequest): Statement {
   const b = new Binder();
   const where = rangeCondition(b, page.after, page.before, page.shard, page.through);
-  return b.statement(`SELECT s.* FROM (
-  SELECT r.*, sum(r."__pcs_size") OVER (ORDER BY r.updated_at, r.order_id ROWS UNBOUNDED PRECEDING) AS "__pcs_bytes"
-    FROM (SELECT q.*, ${KEY_COLUMNS}, ${rowBytes('q')} AS "__pcs_size"
+  const inner = `SELECT q.*, ${KEY_COLUMNS}, ${rowBytes('q')} AS "__pcs_size"
             FROM ${fromModel(query)}
            WHERE ${where}
            ORDER BY q.updated_at, q.order_id
-           LIMIT ${b.bind(page.limit)}) AS r
-) AS s
- WHERE s."__pcs_bytes" - s."__pcs_size" < ${b.bind(page.bytes)}
- ORDER BY s.updated_at, s.order_id`);
+           LIMIT ${b.bind(page.limit)}`;
+  return b.statement(withinBytes(inner, (a) => `${a}.updated_at, ${a}.order_id`, b.bind(page.bytes)));
 }
 
 export interface OrdersPage {
@@ -155,10 +151,7 @@ export interface OrdersPage {
 
 export async function ordersPage(source: Source, query: string, page: Omit<PageRequest, 'bytes'>): Promise<OrdersPage> {
   const rows = await source.query<KeyedRow>(ordersPageStatement(query, { ...page, bytes: source.pageBytes }));
-  const last = rows[rows.length - 1];
-  // Cut by bytes: the last row kept is the one whose running total reached the budget.
-  const byBytes = rows.length < page.limit && last !== undefined && Number(last.__pcs_bytes) >= source.pageBytes;
-  return { orders: toOrderRows(rows), more: byBytes || rows.length === page.limit, byBytes };
+  return { orders: toOrderRows(rows), ...pageEnd(rows, page.limit, source.pageBytes) };
 }
 
 /** How many orders lie between the cursor and the bound (for progress and ETA). */

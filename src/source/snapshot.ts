@@ -6,7 +6,7 @@
  */
 import type { Row } from '../payloads/index.js';
 import { shardPredicate, type Shard } from '../shard.js';
-import { nextLimit, packWithin, rowBytes, type KeySize } from './byte-budget.js';
+import { nextLimit, packWithin, pageEnd, rowBytes, withinBytes, type KeySize } from './byte-budget.js';
 import type { Source } from './db.js';
 import { Binder, fromModel, type Statement } from './statement.js';
 
@@ -74,16 +74,12 @@ export function snapshotPageStatement(
   if (inShard !== undefined) parts.push(inShard);
   const limit = b.bind(page.limit);
   // The row's size is taken of the model's own columns (q), before the page adds its own.
-  return b.statement(`SELECT s.* FROM (
-  SELECT r.*, sum(r."__pcs_size") OVER (ORDER BY r.${column}::text COLLATE "C" ROWS UNBOUNDED PRECEDING) AS "__pcs_bytes"
-    FROM (SELECT ${columns}, ${rowBytes('q')} AS "__pcs_size"
+  const inner = `SELECT ${columns}, ${rowBytes('q')} AS "__pcs_size"
             FROM ${fromModel(query)}
            WHERE ${parts.join(' AND ')}
            ORDER BY ${k}::text COLLATE "C"
-           LIMIT ${limit}) AS r
-) AS s
- WHERE s."__pcs_bytes" - s."__pcs_size" < ${b.bind(page.bytes)}
- ORDER BY s.${column}::text COLLATE "C"`);
+           LIMIT ${limit}`;
+  return b.statement(withinBytes(inner, (a) => `${a}.${column}::text COLLATE "C"`, b.bind(page.bytes)));
 }
 
 /** How many rows one device has and the bytes they count as (a device with more lines than a page is sized first). */
@@ -158,9 +154,7 @@ export async function* snapshotPages(
     if (rows.length === 0) return { devices: [], after: undefined, limit, rows: 0, byBytes: false };
     if (after === null && TEXT_TYPES.has(String(rows[0]?.__pcs_did_type))) didColumn = keyColumn;
     const groups: SnapshotDevice[] = group(rows, key);
-    // Cut by rows, or by bytes (the last row kept is the one whose running total reached the budget).
-    const byBytes = rows.length < limit && Number(rows[rows.length - 1]?.__pcs_bytes) >= budget;
-    const more = byBytes || rows.length === limit;
+    const { more, byBytes } = pageEnd(rows, limit, budget);
     if (more) {
       const last = groups.pop();
       if (groups.length === 0 && last) {
