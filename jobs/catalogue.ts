@@ -32,8 +32,8 @@ import { executeRun, type JobRun, type RowHandle } from '../src/run/runner.js';
 import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
 import { upperBound } from '../src/source/orders.js';
-import { packWithin, tooLargeReason, type KeySize } from '../src/source/byte-budget.js';
-import { snapshotDevices, snapshotPages, type ChangedWindow, type SnapshotDevice } from '../src/source/snapshot.js';
+import { tooLargeReason, type KeySize } from '../src/source/byte-budget.js';
+import { snapshotDevices, snapshotPages, type ChangedWindow, type SizedDevices, type SnapshotDevice } from '../src/source/snapshot.js';
 import { ModelDigests, pageEntries, type DigestedRow, type DigestPage } from '../src/source/catalogue-digests.js';
 import { ledgerDiff, ledgerPages, type LedgerDiff, type LedgerEntry } from '../src/state/ledger.js';
 import { readWatermark, writeWatermark } from '../src/state/watermarks.js';
@@ -194,55 +194,52 @@ class RowFetcher {
    * read at once (ahead of its turn), a larger one in runs within it, each read as it is told.
    */
   private async fetch(batch: readonly Wanted[]): Promise<FetchedRows> {
-    const keys = batch.map((w) => w.row.key);
-    const sizes = await this.model.sizesOf(keys);
-    const half = Math.max(1, Math.floor(this.budget / 2));
-    const { runs, over } = packWithin(keys, (k) => sizes.get(k)?.bytes ?? 0, half);
-    const tooLarge = new Map(over.map((k) => [k, sizes.get(k) ?? { rows: 0, bytes: 0 }]));
+    const sized = await this.model.sizes(
+      batch.map((w) => w.row.key),
+      Math.max(1, Math.floor(this.budget / 2)),
+    );
+    const only = sized.runs.length === 1 ? sized.runs[0] : undefined;
     const first = batch[0];
     const last = batch[batch.length - 1];
-    if (runs.length === 1 && first !== undefined && last !== undefined) {
-      const rows = await this.model.rowsOf(runs[0] ?? [], last.at - first.at + 1);
-      return { tooLarge, runs: [], rows };
-    }
-    return { tooLarge, runs, rows: new Map() };
+    if (only === undefined || first === undefined || last === undefined) return { sized, rows: undefined };
+    return { sized, rows: await this.model.rowsOf(only, last.at - first.at + 1) };
   }
 
-  private async tell(batch: readonly Wanted[], fetched: FetchedRows): Promise<void> {
+  private async tell(batch: readonly Wanted[], { sized, rows }: FetchedRows): Promise<void> {
     const byKey = new Map(batch.map((w) => [w.row.key, w]));
-    for (const [key, size] of fetched.tooLarge) {
+    for (const [key, size] of sized.tooLarge) {
       const w = byKey.get(key);
-      if (w !== undefined) this.teller.run.invalid(w.row, tooLargeReason(this.teller.kind === 'products' ? 'the product' : 'the category', size, this.budget));
+      if (w !== undefined) this.teller.run.invalid(w.row, tooLargeItem(this.teller.kind, size, this.budget));
     }
-    const told = async (rows: Map<string, DigestedRow[]>, keys: Iterable<string>): Promise<boolean> => {
+    // Each key's rows told (none: gone from the model meanwhile, skipped); false once the run stops.
+    const told = async (fetched: Map<string, DigestedRow[]>, keys: Iterable<string>): Promise<boolean> => {
       for (const key of keys) {
         const w = byKey.get(key);
-        if (w === undefined || fetched.tooLarge.has(key)) continue;
+        if (w === undefined || sized.tooLarge.has(key)) continue;
         if (this.teller.run.shouldStop()) return false;
-        const pending = tellRows(this.teller, w.row, rows.get(key), w.known);
+        const pending = tellRows(this.teller, w.row, fetched.get(key), w.known);
         if (pending !== undefined) await pending;
       }
       return true;
     };
-    if (fetched.runs.length === 0) {
-      await told(
-        fetched.rows,
-        batch.map((w) => w.row.key),
-      );
+    if (rows !== undefined) {
+      await told(rows, byKey.keys());
       return;
     }
-    for (const run of fetched.runs) {
-      if (this.teller.run.shouldStop()) return;
-      if (!(await told(await this.model.rowsById(run), run))) return;
-    }
+    for (const run of sized.runs) if (!(await told(await this.model.rowsById(run), run))) return;
+    await told(new Map(), sized.missing);
   }
 }
 
-/** A batch's rows as fetched: at once (`rows`), or in `runs` of ids read as they are told; and the ids too large to read. */
+/** A batch sized, and its rows when it was read at once (one run); else its runs are read as they are told. */
 interface FetchedRows {
-  rows: Map<string, DigestedRow[]>;
-  runs: string[][];
-  tooLarge: Map<string, KeySize>;
+  sized: SizedDevices;
+  rows: Map<string, DigestedRow[]> | undefined;
+}
+
+/** The reason a category or product too large to read is filed with. */
+function tooLargeItem(kind: CatalogueKind, size: KeySize, budget: number): string {
+  return tooLargeReason(kind === 'products' ? 'the product' : 'the category', size, budget);
 }
 
 /** A key gone from the model: removed from PersonaClick's catalogue; delivered, the ledger forgets it. */
@@ -367,7 +364,7 @@ async function replaceTree(services: Services, ctx: CatalogueContext, opts: RunO
         const key = item?.did ?? known?.key ?? '';
         const row = run.track(key, undefined);
         if (item === undefined) return void entries.push({ row, item: null, options: { forgetOnDelivery: true } });
-        if ('tooLarge' in item) return void run.invalid(row, tooLargeReason('the category', item.tooLarge, services.source.pageBytes));
+        if ('tooLarge' in item) return void run.invalid(row, tooLargeItem('categories', item.tooLarge, services.source.pageBytes));
         const built = itemOf('categories', key, item.lines, ctx);
         if (!built.ok) return void run.invalid(row, built.reason);
         entries.push({ row, item: built.item, options: { hash: built.hash } });
@@ -475,21 +472,13 @@ async function resend(services: Services, run: JobRun, kind: CatalogueKind, keys
   const teller: Teller = { run, batches, kind, ctx, context: contextDigest(kind, ctx), full: true };
   // Sized first, then read in runs within source.pageBytes; one too large stays invalid, one gone is removed.
   const model = new ModelDigests(services.source, job.query, undefined);
-  const sizes = await model.sizesOf(keys);
   const budget = services.source.pageBytes;
-  const { runs, over } = packWithin(
-    keys.filter((k) => sizes.has(k)),
-    (k) => sizes.get(k)?.bytes ?? 0,
-    budget,
-  );
-  for (const key of keys.filter((k) => !sizes.has(k))) {
+  const { runs, tooLarge, missing } = await model.sizes(keys, budget);
+  for (const key of missing) {
     if (run.shouldStop()) return;
     await removeItem(run, batches, key);
   }
-  for (const key of over) {
-    const size = sizes.get(key) ?? { rows: 0, bytes: 0 };
-    run.invalid(run.track(key, undefined), tooLargeReason(kind === 'products' ? 'the product' : 'the category', size, budget));
-  }
+  for (const [key, size] of tooLarge) run.invalid(run.track(key, undefined), tooLargeItem(kind, size, budget));
   for (const chunk of runs) {
     const rows = await model.rowsById(chunk);
     for (const key of chunk) {

@@ -8,9 +8,8 @@
  */
 import type { Row } from '../payloads/index.js';
 import { shardPredicate, type Shard } from '../shard.js';
-import { rowBytes, type KeySize } from './byte-budget.js';
 import type { Source } from './db.js';
-import type { ChangedWindow } from './snapshot.js';
+import { sizeDevices, type ChangedWindow, type SizedDevices } from './snapshot.js';
 import { Binder, fromModel, type Statement } from './statement.js';
 
 /** A model's row as fetched in full: its columns, with its id text and digest added. */
@@ -130,14 +129,9 @@ export class ModelDigests {
     }
   }
 
-  /** How many rows each of these ids has and the bytes they count as (byte-budget.ts): counted, none read. */
-  async sizesOf(ids: readonly string[]): Promise<Map<string, KeySize>> {
-    const out = new Map<string, KeySize>();
-    if (ids.length === 0) return out;
-    for (const r of await this.source.query<{ k: string; n: number; bytes: number }>(rowSizesStatement(this.query, ids))) {
-      out.set(r.k, { rows: Number(r.n), bytes: Number(r.bytes) });
-    }
-    return out;
+  /** These ids sized (their rows counted, none read) and packed into runs within `budget` (snapshot.ts, sizeDevices). */
+  sizes(ids: readonly string[], budget: number): Promise<SizedDevices> {
+    return sizeDevices(this.source, this.query, ids, 'id', budget);
   }
 
   /** The full rows of these ids, fresh from the model. */
@@ -171,14 +165,6 @@ export async function pageEntries(source: Source, page: DigestPage): Promise<{ k
 }
 
 const fullColumns = (method: DigestMethod): string => `q.*, q.id::text AS "__pcs_did", ${ROW_DIGEST[method]} AS "__pcs_digest"`;
-
-/** The rows and bytes of each of these ids. */
-export function rowSizesStatement(query: string, ids: readonly string[]): Statement {
-  return {
-    text: `SELECT q.id::text AS k, count(*)::float8 AS n, sum(${rowBytes('q')})::float8 AS bytes FROM ${fromModel(query)} WHERE q.id::text = ANY($1::text[]) GROUP BY 1`,
-    values: [ids],
-  };
-}
 
 /** The full rows of these ids, with their digests. */
 export function rowsByIdStatement(query: string, ids: readonly string[], method: DigestMethod): Statement {

@@ -251,7 +251,14 @@ export function deviceSizesStatement(query: string, dids: readonly string[], key
   };
 }
 
-export async function sizeDevices(source: Source, query: string, dids: readonly string[], key: KeyColumn = 'did'): Promise<SizedDevices> {
+/** Size these keys and pack them into runs within `budget` (default `source.pageBytes`). */
+export async function sizeDevices(
+  source: Source,
+  query: string,
+  dids: readonly string[],
+  key: KeyColumn = 'did',
+  budget = source.pageBytes,
+): Promise<SizedDevices> {
   const sizes = new Map<string, KeySize>();
   if (dids.length > 0) {
     for (const r of await source.query<{ did: string; n: number; bytes: number }>(deviceSizesStatement(query, dids, key))) {
@@ -259,7 +266,7 @@ export async function sizeDevices(source: Source, query: string, dids: readonly 
     }
   }
   const present = dids.filter((did) => sizes.has(did));
-  const { runs, over } = packWithin(present, (did) => sizes.get(did)?.bytes ?? 0, source.pageBytes);
+  const { runs, over } = packWithin(present, (did) => sizes.get(did)?.bytes ?? 0, budget);
   return {
     runs,
     tooLarge: new Map(over.map((did) => [did, sizes.get(did) ?? { rows: 0, bytes: 0 }])),
