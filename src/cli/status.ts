@@ -2,7 +2,7 @@
 import { JOBS } from '../../jobs/index.js';
 import { countOpenFailures, listOpenFailures } from '../state/failures.js';
 import { ledgerCounts } from '../state/ledger.js';
-import { lastRuns } from '../state/runs.js';
+import { lastRuns, type RunCounts } from '../state/runs.js';
 import { listWatermarks } from '../state/watermarks.js';
 import { pendingMigrations } from '../state/migrate.js';
 import type { StateDb } from '../state/db.js';
@@ -17,7 +17,7 @@ export interface StatusReport {
   schema: string;
   pendingMigrations: string[];
   watermarks: { name: string; ts: string; key: string | null; updatedAt: string }[];
-  runs: {
+  runs: (RunCounts & {
     id: string;
     job: string;
     mode: string;
@@ -25,16 +25,9 @@ export interface StatusReport {
     status: string;
     startedAt: string;
     finishedAt: string | null;
-    read: number;
-    sent: number;
-    skipped: number;
-    invalid: number;
-    rejected: number;
-    retries: number;
-    warnings: number;
     error: string | null;
     notice: string | null;
-  }[];
+  })[];
   /**
    * By job and class; class `warning`: delivered without optional fields whose values were bad (replay resends them
    * once fixed); class `unconfirmed`: delivered orders report --verify found missing or different at PersonaClick.
