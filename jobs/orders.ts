@@ -16,9 +16,9 @@ import type { Services } from '../src/run/services.js';
 import type { RunSummary } from '../src/run/summary.js';
 import { withShard } from '../src/shard.js';
 import { CUSTOMER_IDENTIFIERS } from '../src/payloads/index.js';
-import { audience, countOrders, type OrderSpan, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
+import { audience, countOrders, ordersPage, type OrderSpan, sourceNow, unplaceableOrders, upperBound } from '../src/source/orders.js';
 import { nextLimit } from '../src/source/byte-budget.js';
-import { readOrders, readOrdersPage, sizeOrders } from '../src/source/order-reads.js';
+import { linesWithin, readOrders, sizeOrders } from '../src/source/order-reads.js';
 import { deliveredKeys, ledgerStates, type Road } from '../src/state/ledger.js';
 import { listWatermarks, readWatermark, startWatermark, writeWatermark, type Cursor } from '../src/state/watermarks.js';
 import { newRunId } from '../src/state/runs.js';
@@ -201,15 +201,20 @@ async function runOrders(services: Services, opts: RunOptions, pass: OrdersPass)
       // The next page (and its lines and ledger rows) is read while this one is built and sent: the shop's
       // database and this process work at the same time. Only one source query runs at a time.
       const fetchPage = async (after: Cursor, limit: number) => {
-        const page = await readOrdersPage(source, job.query, job.itemsQuery, { after, before: pass.bound, limit, shard: opts.shard, through: pass.through });
-        const told = await readState(opts.dryRun, () =>
-          ledgerStates(
-            state,
-            ORDERS_LEDGER,
-            page.orders.map((o) => o.key),
+        const page = await ordersPage(source, job.query, { after, before: pass.bound, limit, shard: opts.shard, through: pass.through });
+        // The lines (counted, then read) and the ledger's rows at once: the page may be cut by bytes, so the ledger is
+        // asked for every order of it, a few more than are kept.
+        const [sized, told] = await Promise.all([
+          linesWithin(source, job.itemsQuery, page),
+          readState(opts.dryRun, () =>
+            ledgerStates(
+              state,
+              ORDERS_LEDGER,
+              page.orders.map((o) => o.key),
+            ),
           ),
-        );
-        return { ...page, told };
+        ]);
+        return { ...sized, told };
       };
       const teller = new OrderTeller(services, run, pass.teller);
       let remaining = opts.limit ?? Number.POSITIVE_INFINITY;

@@ -7,7 +7,7 @@
 import type { Row } from '../payloads/index.js';
 import { packWithin, type KeySize } from './byte-budget.js';
 import type { Source } from './db.js';
-import { lineSizes, linesFor, orderSizes, ordersByKeys, ordersPage, type OrderRow, type PageRequest } from './orders.js';
+import { lineSizes, linesFor, orderSizes, ordersByKeys, type OrderRow, type OrdersPage } from './orders.js';
 
 export interface SizedOrders {
   orders: OrderRow[];
@@ -27,11 +27,11 @@ export interface SizedOrdersPage extends SizedOrders {
 const NO_LINES: KeySize = { rows: 0, bytes: 0 };
 
 /**
- * The next page of orders and their lines, within the budget. Too-large orders stay in `orders` (in their place in
- * the keyset, so the watermark passes them) and are named in `tooLarge`.
+ * A page of orders (`ordersPage`) with its lines, within the budget: the lines counted first, the page cut before the
+ * order that would pass the budget, too-large orders named (they stay in `orders`, in their place in the keyset, so
+ * the watermark passes them); then the lines read. (The run reads the ledger meanwhile.)
  */
-export async function readOrdersPage(source: Source, query: string, itemsQuery: string, request: Omit<PageRequest, 'bytes'>): Promise<SizedOrdersPage> {
-  const page = await ordersPage(source, query, request);
+export async function linesWithin(source: Source, itemsQuery: string, page: OrdersPage): Promise<SizedOrdersPage> {
   const sizes = await lineSizes(
     source,
     itemsQuery,
