@@ -263,21 +263,13 @@ interface ComparedPage {
   diffs: LedgerDiff[];
 }
 
-/**
- * Each page of the model compared with the ledger (`compare(page, after)`, `after`: the previous page's last id),
- * the next page's comparison running while the consumer works on this one.
- */
-async function* compared(
-  pages: AsyncIterable<DigestPage>,
-  compare: (page: DigestPage, after: string | null) => Promise<LedgerDiff[]>,
-): AsyncGenerator<ComparedPage> {
+/** Each page of the model compared with the ledger, the next page's comparison running while the consumer works on this one. */
+async function* compared(pages: AsyncIterable<DigestPage>, compare: (page: DigestPage) => Promise<LedgerDiff[]>): AsyncGenerator<ComparedPage> {
   let previous: Promise<ComparedPage> | undefined;
-  let after: string | null = null;
   try {
     for await (const page of pages) {
-      const next = compare(page, after).then((diffs) => ({ page, diffs }));
+      const next = compare(page).then((diffs) => ({ page, diffs }));
       next.catch(() => undefined);
-      after = page.last ?? after;
       if (previous !== undefined) yield await previous;
       previous = next;
     }
@@ -325,15 +317,10 @@ async function reconcile(services: Services, kind: CatalogueKind, full: boolean,
     const teller: Teller = { run, batches, kind, ctx, context: contextDigest(kind, ctx), full };
     const model = new ModelDigests(services.source, job.query, opts.shard);
     const fetcher = new RowFetcher(teller, fetchBatch(job.pageSize), model, services.source.pageBytes);
-    const compare = async (page: DigestPage, after: string | null): Promise<LedgerDiff[]> =>
+    // Each page's stretch of the ledger (the last page's reaches to its end): what the model lacks there is gone.
+    const compare = async (page: DigestPage): Promise<LedgerDiff[]> =>
       (await readState(opts.dryRun, () =>
-        ledgerDiff(services.state, kind, run.runId, page, {
-          context: teller.context,
-          all: full,
-          // The model's last page reaches to the end of the ledger: what lies beyond the model is gone.
-          range: { after, upTo: page.more ? page.last : null },
-          shard: opts.shard,
-        }),
+        ledgerDiff(services.state, kind, run.runId, page, { context: teller.context, all: full, gone: true, shard: opts.shard }),
       )) ?? allNew(services, page);
     let offset = 0;
     for await (const item of compared(model.pages(digestPageSize(job.pageSize), undefined, opts.limit), compare)) {
@@ -406,7 +393,7 @@ async function syncProducts(services: Services, opts: RunOptions): Promise<RunSu
     const limit = opts.limit ?? Number.POSITIVE_INFINITY;
     // A window of the model: its keys looked up in the ledger, nothing taken as gone.
     const compare = async (page: DigestPage): Promise<LedgerDiff[]> =>
-      (await readState(opts.dryRun, () => ledgerDiff(services.state, 'products', run.runId, page, { context: teller.context, all: false }))) ??
+      (await readState(opts.dryRun, () => ledgerDiff(services.state, 'products', run.runId, page, { context: teller.context, all: false, gone: false }))) ??
       allNew(services, page);
     let offset = 0;
     for await (const item of compared(model.pages(digestPageSize(job.pageSize), window, limit), compare)) {

@@ -15,49 +15,90 @@ import { Binder, fromModel, type Statement } from './statement.js';
 /** A model's row as fetched in full: its columns, with its id text and digest added. */
 export type DigestedRow = Row & { __pcs_did: string; __pcs_digest: string };
 
+/** One end of a page's stretch of ids (byte order): the id, and whether the stretch includes it. */
+export interface KeyBound {
+  key: string;
+  inclusive: boolean;
+}
+
 /**
  * A page of the model's `(id, digest)` pairs, as two SQL array literals that go to the state database as they are (no
- * row decoded here). Pages hold whole ids: the page covers the ids after the previous page's `last` up to its own
- * `last` (up to the end when `more` is false).
+ * row decoded here). Pages hold whole ids and cover the model's ids from `from` to `to` (null: from the start; to the
+ * end); the next page begins where this one's `to` ends. The literals may hold pairs past `to` at their end (the rows
+ * of an id the next page reads whole): whoever unpacks them keeps only the pairs within `to`.
  */
 export interface DigestPage {
   /** `text[]` literal of the ids, and of their digests (the same order; an id the model returns twice appears twice). */
   keys: string;
   digests: string;
-  /** Pairs in the page. */
+  /** The SQL type of the digests: `int8` (the row's hash) or `text` (md5 of its text). */
+  digestType: DigestType;
+  /** Pairs in the page (within `to`). */
   count: number;
-  /** The page's greatest id (byte order); null for an empty page. */
-  last: string | null;
+  from: KeyBound | null;
+  to: KeyBound | null;
   /** More pages may follow. */
   more: boolean;
   /** Some id comes twice in the page. */
   dups: boolean;
 }
 
+/** The SQL type of a row digest. */
+export type DigestType = 'int8' | 'text';
+
 /** How a model row's digest is computed: the row's hash, or (a column type without one, e.g. json) the md5 of its text. */
 export type DigestMethod = 'hash' | 'text';
 
 /** The digest of a model row, computed by Postgres: the same expression in every statement of a run. */
-const ROW_DIGEST: Record<DigestMethod, string> = { hash: 'hash_record_extended(q, 0)::text', text: 'md5(q::text)' };
+const ROW_DIGEST: Record<DigestMethod, string> = { hash: 'hash_record_extended(q, 0)', text: 'md5(q::text)' };
+const DIGEST_TYPE: Record<DigestMethod, DigestType> = { hash: 'int8', text: 'text' };
 
-/**
- * A page of `(id, digest)` pairs after `after` (id text, byte order; null for the first page), in a window of
- * updated_at when given (`sync products`). When the page is full, the rows of its greatest id are left for the next
- * page (they may go on past the limit), unless that id fills the page alone.
- */
-export function digestPageStatement(
-  query: string,
-  page: { after: string | null; limit: number; shard: Shard | undefined; changed?: ChangedWindow | undefined; method: DigestMethod },
-): Statement {
-  const b = new Binder();
+/** A page's filter of the model: within the stretch from `from`, in the updated_at window, in the shard. */
+function pageFilter(b: Binder, page: { from: KeyBound | null; shard: Shard | undefined; changed?: ChangedWindow | undefined }): string {
   const parts = ['q.id IS NOT NULL'];
-  if (page.after !== null) parts.push(`q.id::text COLLATE "C" > ${b.bind(page.after)}`);
+  if (page.from !== null) parts.push(`q.id::text COLLATE "C" ${page.from.inclusive ? '>=' : '>'} ${b.bind(page.from.key)}`);
   if (page.changed !== undefined) {
     if (page.changed.since !== null) parts.push(`q.updated_at::timestamptz >= ${b.bind(page.changed.since)}::timestamptz`);
     parts.push(`q.updated_at::timestamptz < ${b.bind(page.changed.before)}::timestamptz`);
   }
   const inShard = shardPredicate('q.id::text', page.shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
+  return parts.join(' AND ');
+}
+
+/** What a page statement takes: where it starts, how many pairs at most, and which rows of the model. */
+interface PageQuery {
+  from: KeyBound | null;
+  limit: number;
+  shard: Shard | undefined;
+  changed?: ChangedWindow | undefined;
+  method: DigestMethod;
+}
+
+/**
+ * The first `limit` pairs from `from`, as they come: one pass, no window (the cheap statement nearly every page is
+ * read by). Whether the page is full, its first and last ids, and whether an id comes twice say what the reader does
+ * with it (ModelDigests.pages).
+ */
+export function fastPageStatement(query: string, page: PageQuery): Statement {
+  const b = new Binder();
+  const where = pageFilter(b, page);
+  const limit = b.bind(page.limit);
+  return b.statement(
+    `SELECT coalesce(array_agg(i.k), '{}')::text AS keys, coalesce(array_agg(i.d), '{}')::text AS digests, count(*)::int AS count,
+       min(i.k) AS first, max(i.k) AS last, count(*) <> count(DISTINCT i.k) AS dups
+  FROM (SELECT q.id::text COLLATE "C" AS k, ${ROW_DIGEST[page.method]} AS d FROM ${fromModel(query)} WHERE ${where} ORDER BY q.id::text COLLATE "C" LIMIT ${limit}) AS i`,
+  );
+}
+
+/**
+ * A page of `(id, digest)` pairs from `from` cut exactly (the page an id the model returns twice may straddle): when
+ * the page is full, the rows of its greatest id are left for the next page (they may go on past the limit), unless
+ * that id fills the page alone.
+ */
+export function digestPageStatement(query: string, page: PageQuery): Statement {
+  const b = new Binder();
+  const where = pageFilter(b, page);
   const limit = b.bind(page.limit);
   // One pass over the page: the arrays, whether an id comes twice (the rows are in id order: the row before has it),
   // then the greatest id's rows cut off a full page by slicing the arrays where that id starts.
@@ -68,9 +109,29 @@ export function digestPageStatement(
           FROM (SELECT coalesce(array_agg(w.k), '{}') AS ks, coalesce(array_agg(w.d), '{}') AS ds, count(*)::int AS n, count(*) = ${limit} AS full,
                        coalesce(bool_or(w.dup), false) AS dups
                   FROM (SELECT i.k, i.d, i.k = lag(i.k) OVER () AS dup FROM (
-SELECT q.id::text COLLATE "C" AS k, ${ROW_DIGEST[page.method]} AS d FROM ${fromModel(query)} WHERE ${parts.join(' AND ')} ORDER BY q.id::text COLLATE "C" LIMIT ${limit}
+SELECT q.id::text COLLATE "C" AS k, ${ROW_DIGEST[page.method]} AS d FROM ${fromModel(query)} WHERE ${where} ORDER BY q.id::text COLLATE "C" LIMIT ${limit}
 ) AS i) AS w) AS g) AS a`,
   );
+}
+
+/** The cheap statement's answer: the page's literals, how many pairs, its first and last ids, whether an id comes twice. */
+interface FastPage extends Record<string, unknown> {
+  keys: string;
+  digests: string;
+  count: number;
+  first: string | null;
+  last: string | null;
+  dups: boolean;
+}
+
+/** The exact statement's answer. */
+interface ExactPage extends Record<string, unknown> {
+  keys: string;
+  digests: string;
+  count: number;
+  last: string | null;
+  more: boolean;
+  dups: boolean;
 }
 
 function isMissingHash(caught: unknown): boolean {
@@ -108,21 +169,39 @@ export class ModelDigests {
    */
   async *pages(pageSize: number, changed?: ChangedWindow, limit = Number.POSITIVE_INFINITY): AsyncGenerator<DigestPage> {
     let read = 0;
-    const readPage = async (after: string | null): Promise<DigestPage> => {
+    const readPage = async (from: KeyBound | null): Promise<DigestPage> => {
       const size = Math.min(pageSize, limit - read);
-      const rows = await this.run<{ keys: string; digests: string; count: number; last: string | null; more: boolean; dups: boolean }>((method) =>
-        digestPageStatement(this.query, { after, limit: size, shard: this.shard, changed, method }),
-      );
+      const query = (method: DigestMethod): PageQuery => ({ from, limit: size, shard: this.shard, changed, method });
+      const fast = (await this.run<FastPage>((method) => fastPageStatement(this.query, query(method))))[0];
+      const base = { keys: fast?.keys ?? '{}', digests: fast?.digests ?? '{}', digestType: DIGEST_TYPE[this.method], from };
+      if (fast === undefined || fast.count < size || fast.last === null) {
+        return { ...base, count: fast?.count ?? 0, to: null, more: false, dups: fast?.dups ?? false };
+      }
+      // Full, its ids each once: its greatest id may go on in the next page, which reads that id whole (the pair stays
+      // in the literals, past `to`). An id twice, or one id alone: the page is read again, cut exactly.
+      if (!fast.dups && fast.first !== fast.last) {
+        return { ...base, count: fast.count - 1, to: { key: fast.last, inclusive: false }, more: true, dups: false };
+      }
+      const rows = await this.run<ExactPage>((method) => digestPageStatement(this.query, query(method)));
       const row = rows[0];
-      if (row === undefined) return { keys: '{}', digests: '{}', count: 0, last: null, more: false, dups: false };
-      return { keys: row.keys, digests: row.digests, count: row.count, last: row.last, more: row.more && row.last !== null, dups: row.dups };
+      if (row === undefined) return { ...base, keys: '{}', digests: '{}', count: 0, to: null, more: false, dups: false };
+      const more = row.more && row.last !== null;
+      return {
+        ...base,
+        keys: row.keys,
+        digests: row.digests,
+        count: row.count,
+        to: more && row.last !== null ? { key: row.last, inclusive: true } : null,
+        more,
+        dups: row.dups,
+      };
     };
     let next: Promise<DigestPage> | undefined = readPage(null);
     while (next !== undefined) {
       const page: DigestPage = await next;
       read += page.count;
       // --limit: no page past it (the last one read says `more`, so nothing after it is taken as gone).
-      next = page.more && read < limit ? readPage(page.last) : undefined;
+      next = page.more && page.to !== null && read < limit ? readPage({ key: page.to.key, inclusive: !page.to.inclusive }) : undefined;
       // Should the consumer stop before it awaits this read, its failure must not surface as an unhandled rejection.
       next?.catch(() => undefined);
       yield page;
@@ -158,10 +237,14 @@ export class ModelDigests {
 /** A page's pairs one by one (the page's own order, 1-based), unpacked by the database: a dry run without a ledger. */
 export async function pageEntries(source: Source, page: DigestPage): Promise<{ key: string; at: number; count: number }[]> {
   if (page.count === 0) return [];
-  return source.query<{ key: string; at: number; count: number }>({
-    text: `SELECT u.k AS key, min(u.i)::int AS at, count(*)::int AS count FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i) GROUP BY u.k ORDER BY u.k COLLATE "C"`,
-    values: [page.keys],
-  });
+  const b = new Binder();
+  const keys = b.bind(page.keys);
+  const within = page.to === null ? '' : `WHERE u.k COLLATE "C" ${page.to.inclusive ? '<=' : '<'} ${b.bind(page.to.key)}`;
+  return source.query<{ key: string; at: number; count: number }>(
+    b.statement(
+      `SELECT u.k AS key, min(u.i)::int AS at, count(*)::int AS count FROM unnest(${keys}::text[]) WITH ORDINALITY AS u(k, i) ${within} GROUP BY u.k ORDER BY u.k COLLATE "C"`,
+    ),
+  );
 }
 
 const fullColumns = (method: DigestMethod): string => `q.*, q.id::text AS "__pcs_did", ${ROW_DIGEST[method]} AS "__pcs_digest"`;

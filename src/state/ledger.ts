@@ -163,39 +163,62 @@ export interface LedgerDiff {
   count: number;
 }
 
-/** A page of the model's `(id, digest)` pairs, as `text[]` literals (src/source/catalogue-digests.ts). */
+/** One end of a page's stretch of keys (byte order): the key, and whether the stretch includes it. */
+export interface KeyBound {
+  key: string;
+  inclusive: boolean;
+}
+
+/** A page of the model's `(id, digest)` pairs, as SQL array literals (src/source/catalogue-digests.ts). */
 export interface DigestPairs {
   keys: string;
   digests: string;
+  /** The SQL type of the digests' literal. */
+  digestType: 'int8' | 'text';
   /** Some id comes twice in the page (then the page's pairs are grouped by id, which costs a hash aggregate). */
   dups: boolean;
+  /** The page's stretch of keys (null: from the start; to the end); pairs in the literals past `to` are not the page's. */
+  from: KeyBound | null;
+  to: KeyBound | null;
+}
+
+/** `key > x` or `key >= x`, and the like, for a bound of a stretch. */
+function boundSql(column: string, bound: KeyBound, lower: boolean): string {
+  return `${column} ${lower ? '>' : '<'}${bound.inclusive ? '=' : ''} ?`;
 }
 
 /**
  * A page of the model's `(id, digest)` pairs compared with the ledger in the state database; only the keys that
  * differ come back (key byte order): in the page but not in the ledger, in both but told under another context or row
  * digest (the ledger's text is `<context>.<row>.<item>`, src/payloads/catalogue-digest.ts), twice in the page, or
- * (`range`) in the ledger between `after` (exclusive; null: from the start) and `upTo` (inclusive; null: to the end)
- * but not in the page. Without a range (`sync products`, a window of the model) only the page's keys are looked up.
- * `all`: every key of the page comes back (--full). The ledger's rows this run has written are left out.
+ * (`gone`) in the ledger within the page's stretch of keys but not in the page. Without `gone` (`sync products`, a
+ * window of the model) only the page's keys are looked up. `all`: every key of the page comes back (--full). The
+ * ledger's rows this run has written are left out.
  */
 export async function ledgerDiff(
   db: StateDb,
   job: string,
   runId: string,
   page: DigestPairs,
-  opts: { context: string; all: boolean; range?: { after: string | null; upTo: string | null } | undefined; shard?: Shard | undefined },
+  opts: { context: string; all: boolean; gone: boolean; shard?: Shard | undefined },
 ): Promise<LedgerDiff[]> {
-  const params: unknown[] = [page.keys, page.digests, db.schema, job, runId];
+  const params: unknown[] = [page.keys, page.digests];
+  // The pairs past the page's end are the next page's.
+  let within = '';
+  if (page.to !== null) {
+    within = ` WHERE ${boundSql('u.k COLLATE "C"', page.to, false)}`;
+    params.push(page.to.key);
+  }
+  params.push(db.schema, job, runId);
   let ledger = `SELECT key, hash FROM ??.ledger WHERE job = ? AND run_id IS DISTINCT FROM ?`;
   const where = (sql: string, value: unknown): void => {
     ledger += sql;
     params.push(value);
   };
-  if (opts.range === undefined) where(` AND key = ANY(?::text[])`, page.keys);
+  if (page.to !== null) where(` AND ${boundSql('key', page.to, false)}`, page.to.key);
+  if (!opts.gone) where(` AND key = ANY(?::text[])`, page.keys);
   else {
-    if (opts.range.after !== null) where(` AND key > ?`, opts.range.after);
-    if (opts.range.upTo !== null) where(` AND key <= ?`, opts.range.upTo);
+    if (page.from !== null) where(` AND ${boundSql('key', page.from, true)}`, page.from.key);
     const inShard = shardPredicate('key', opts.shard, (value) => {
       params.push(value);
       return '?';
@@ -203,10 +226,10 @@ export async function ledgerDiff(
     if (inShard !== undefined) ledger += ` AND ${inShard}`;
   }
   params.push(opts.all, `${opts.context}.`);
+  const unnest = `unnest(?::text[], ?::${page.digestType}[]) WITH ORDINALITY AS u(k, d, i)${within}`;
   const pairs = page.dups
-    ? `SELECT u.k COLLATE "C" AS k, min(u.d) AS d, min(u.i)::int AS at, count(*)::int AS n
-         FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS u(k, d, i) GROUP BY u.k`
-    : `SELECT u.k COLLATE "C" AS k, u.d, u.i::int AS at, 1 AS n FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS u(k, d, i)`;
+    ? `SELECT u.k COLLATE "C" AS k, min(u.d)::text AS d, min(u.i)::int AS at, count(*)::int AS n FROM ${unnest} GROUP BY u.k`
+    : `SELECT u.k COLLATE "C" AS k, u.d::text AS d, u.i::int AS at, 1 AS n FROM ${unnest}`;
   const result = await db.knex.raw<{ rows: LedgerDiff[] }>(
     `WITH s AS (${pairs}), l AS (${ledger})
      SELECT coalesce(s.k, l.key) AS key, l.hash, s.at, coalesce(s.n, 0) AS count

@@ -1,0 +1,128 @@
+/**
+ * ModelDigests.pages, the catalogue's (id, digest) pages: what the change detection relies on is that the pages,
+ * taken together, give every row of the model exactly once with its digest, in id byte order; that no id is split
+ * between two pages (an id the model returns twice is a model error, and must be seen whole to be found); that each
+ * page's stretch begins where the one before ends; and that --limit stops at a whole id. Judged against the model
+ * read whole by a plain statement, for many page sizes, on a model with ids that come twice and one that comes
+ * more often than a page holds (that one fills a page alone, flagged, and the rest of its rows are not read: it is
+ * refused as a model error whatever its count).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelDigests, type DigestPage, type KeyBound } from '../src/source/catalogue-digests.js';
+import { openSource, type Source } from '../src/source/db.js';
+import { createDatabase, type TestDatabase } from './support/pg.js';
+
+let db: TestDatabase;
+let source: Source;
+
+const MODEL = `SELECT id, name, price FROM items`;
+
+beforeAll(async () => {
+  db = await createDatabase('pcs_catalogue_digests');
+  // 60 ids; a7, b3 and c9 come twice; m5 comes 12 times (more than most pages hold); ids of differing lengths and
+  // cases, so that byte order differs from a locale's.
+  await db.query(`CREATE TABLE items (id text, name text, price numeric);
+    INSERT INTO items SELECT chr(97 + i % 20) || (i / 20), 'Item ' || i, i * 1.5 FROM generate_series(0, 59) i;
+    INSERT INTO items VALUES ('a7', 'Item a7 again', 1), ('b3', 'Item b3 again', 2), ('c9', 'Item c9 again', 3), ('Z', 'upper', 4), ('a10', 'longer', 5);
+    INSERT INTO items SELECT 'm5', 'Item m5 #' || i, i FROM generate_series(1, 11) i;`);
+  source = openSource({ url: db.url, poolSize: 2, statementTimeoutMs: 0, applicationName: 'test' });
+});
+afterAll(async () => {
+  await source.close();
+  await db.drop();
+});
+
+/** Every row of the model as (id, digest), in id byte order; an id's rows in any order. */
+async function expected(): Promise<[string, string][]> {
+  const rows = await db.query<{ k: string; d: string }>(`SELECT q.id AS k, hash_record_extended(q, 0)::text AS d FROM (${MODEL}) q`);
+  return rows.map((r): [string, string] => [r.k, r.d]).sort(byteOrder);
+}
+
+function byteOrder(a: [string, string], b: [string, string]): number {
+  return Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])) || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+}
+
+/** The page's pairs within its `to` (the literals may hold the next page's id past it), unpacked by Postgres. */
+async function pairsOf(page: DigestPage): Promise<[string, string][]> {
+  const rows = await db.query<{ k: string; d: string }>(
+    `SELECT u.k, u.d::text AS d FROM unnest($1::text[], $2::${page.digestType}[]) WITH ORDINALITY AS u(k, d, i) ORDER BY u.i`,
+    [page.keys, page.digests],
+  );
+  const within = (key: string, to: KeyBound | null): boolean => {
+    if (to === null) return true;
+    const c = Buffer.compare(Buffer.from(key), Buffer.from(to.key));
+    return c < 0 || (c === 0 && to.inclusive);
+  };
+  return rows.filter((r) => within(r.k, page.to)).map((r): [string, string] => [r.k, r.d]);
+}
+
+async function readAll(pageSize: number, limit?: number): Promise<{ pages: DigestPage[]; pairs: [string, string][][] }> {
+  const model = new ModelDigests(source, MODEL, undefined);
+  const pages: DigestPage[] = [];
+  const pairs: [string, string][][] = [];
+  for await (const page of model.pages(pageSize, undefined, limit)) {
+    pages.push(page);
+    pairs.push(await pairsOf(page));
+  }
+  return { pages, pairs };
+}
+
+describe('ModelDigests.pages', () => {
+  it('gives every row once, in byte order, never splitting an id, each page beginning where the one before ends', async () => {
+    const want = await expected();
+    for (const pageSize of [1, 2, 3, 4, 5, 7, 11, 12, 13, 40, 1000]) {
+      const { pages, pairs } = await readAll(pageSize);
+      const rowsOf = (id: string, from: [string, string][]) => from.filter(([k]) => k === id);
+      const tooMany = new Set(want.map(([k]) => k).filter((id) => rowsOf(id, want).length > pageSize));
+      const got = pairs.flat();
+      expect(got.filter(([k]) => !tooMany.has(k)).sort(byteOrder), `page size ${pageSize}`).toEqual(want.filter(([k]) => !tooMany.has(k)));
+      for (const id of tooMany) {
+        expect(pairs.filter((p) => p.some(([k]) => k === id))).toEqual([expect.arrayContaining(rowsOf(id, got))]);
+        expect(rowsOf(id, got)).toHaveLength(pageSize);
+      }
+      expect(got.map(([k]) => k)).toEqual(got.map(([k]) => k).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+      const seen = new Set<string>();
+      pages.forEach((page, i) => {
+        const ids = pairs[i]?.map(([k]) => k) ?? [];
+        expect(page.count, `page size ${pageSize}, page ${i}`).toBe(ids.length);
+        // An id's rows all in one page, and a page holding an id twice says so (the comparison groups it by id then).
+        for (const id of new Set(ids)) {
+          expect(seen.has(id), `page size ${pageSize}: ${id} in two pages`).toBe(false);
+          seen.add(id);
+        }
+        if (new Set(ids).size !== ids.length) expect(page.dups, `page size ${pageSize}, page ${i}`).toBe(true);
+        const before = pages[i - 1];
+        expect(page.from).toEqual(before?.to ? { key: before.to.key, inclusive: !before.to.inclusive } : null);
+        expect(page.more).toBe(i < pages.length - 1);
+      });
+      expect(pages[pages.length - 1]?.to).toBeNull();
+    }
+  });
+
+  it('--limit: at most that many rows, whole ids from the start; the last page read says more may follow', async () => {
+    const want = await expected();
+    for (const [pageSize, limit] of [
+      [4, 10],
+      [5, 23],
+      [13, 30],
+      [1000, 17],
+    ] as const) {
+      const { pages, pairs } = await readAll(pageSize, limit);
+      const got = pairs.flat();
+      expect(got.length).toBeLessThanOrEqual(limit);
+      expect(got.length).toBeGreaterThan(0);
+      expect(got.sort(byteOrder)).toEqual(want.slice(0, got.length));
+      // The last id read is whole, and the run is not taken to have reached the model's end.
+      const lastId = got[got.length - 1]?.[0];
+      expect(got.filter(([k]) => k === lastId).length).toBe(want.filter(([k]) => k === lastId).length);
+      expect(pages[pages.length - 1]?.more).toBe(true);
+    }
+  });
+
+  it('an empty model is one empty last page', async () => {
+    const model = new ModelDigests(source, `${MODEL} WHERE false`, undefined);
+    const pages: DigestPage[] = [];
+    for await (const page of model.pages(10)) pages.push(page);
+    expect(pages).toMatchObject([{ count: 0, from: null, to: null, more: false, dups: false }]);
+  });
+});
