@@ -247,7 +247,8 @@ export async function pageEntries(source: Source, page: DigestPage): Promise<{ k
   );
 }
 
-const fullColumns = (method: DigestMethod): string => `q.*, q.id::text AS "__pcs_did", ${ROW_DIGEST[method]} AS "__pcs_digest"`;
+/** A row's columns, its id and its digest as text (the ledger keeps it as text; a driver may read an int8 as a number). */
+const fullColumns = (method: DigestMethod): string => `q.*, q.id::text AS "__pcs_did", ${ROW_DIGEST[method]}::text AS "__pcs_digest"`;
 
 /** The full rows of these ids, with their digests. */
 export function rowsByIdStatement(query: string, ids: readonly string[], method: DigestMethod): Statement {
