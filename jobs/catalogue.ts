@@ -305,32 +305,51 @@ async function visitPage(t: Teller, fetcher: RowFetcher, batches: CatalogueBatch
 }
 
 /**
+ * The model's pages (for `sync products`, a window of updated_at) compared with the ledger and told: new and changed
+ * keys fetched, built and sent; with `gone` (a whole reconcile), keys the model lacks removed. The pairs read, or
+ * undefined when the run stopped before the end.
+ */
+async function tellModel(
+  services: Services,
+  run: JobRun,
+  kind: CatalogueKind,
+  ctx: CatalogueContext,
+  opts: RunOptions,
+  how: { full: boolean; gone: boolean; window?: ChangedWindow },
+): Promise<number | undefined> {
+  const job = requireJob(services.config, kind);
+  const batches = new CatalogueBatches(run, kind, ctx, job.batchSize);
+  const teller: Teller = { run, batches, kind, ctx, context: contextDigest(kind, ctx), full: how.full };
+  const model = new ModelDigests(services.source, job.query, opts.shard);
+  const fetcher = new RowFetcher(teller, fetchBatch(job.pageSize), model, services.source.pageBytes);
+  const compare = async (page: DigestPage): Promise<LedgerDiff[]> =>
+    (await readState(opts.dryRun, () =>
+      ledgerDiff(services.state, kind, run.runId, page, { context: teller.context, all: how.full, gone: how.gone, shard: opts.shard }),
+    )) ?? allNew(services, page);
+  let read = 0;
+  for await (const item of compared(model.pages(digestPageSize(job.pageSize), how.window, opts.limit), compare)) {
+    if (run.shouldStop()) return undefined;
+    await visitPage(teller, fetcher, batches, item, read);
+    read += item.page.count;
+  }
+  if (run.shouldStop()) return undefined;
+  await fetcher.finish();
+  if (run.shouldStop()) return undefined;
+  await batches.flush();
+  return read;
+}
+
+/**
  * `reconcile categories|products`: the model's (id, digest) pairs compared with the ledger in the state database, a
  * page at a time; only new or changed rows are fetched whole, built and compared; gone ones are removed.
  */
 async function reconcile(services: Services, kind: CatalogueKind, full: boolean, opts: RunOptions): Promise<RunSummary> {
-  const job = requireJob(services.config, kind);
+  requireJob(services.config, kind);
   const ctx = await catalogueContext(services, kind);
   if (kind === 'categories' && services.config.jobs.categories?.replaceTree === true) return replaceTree(services, ctx, opts);
   return executeRun(services, opts, { job: kind, mode: 'reconcile', ledgerJob: kind }, async (run) => {
-    const batches = new CatalogueBatches(run, kind, ctx, job.batchSize);
-    const teller: Teller = { run, batches, kind, ctx, context: contextDigest(kind, ctx), full };
-    const model = new ModelDigests(services.source, job.query, opts.shard);
-    const fetcher = new RowFetcher(teller, fetchBatch(job.pageSize), model, services.source.pageBytes);
     // Each page's stretch of the ledger (the last page's reaches to its end): what the model lacks there is gone.
-    const compare = async (page: DigestPage): Promise<LedgerDiff[]> =>
-      (await readState(opts.dryRun, () =>
-        ledgerDiff(services.state, kind, run.runId, page, { context: teller.context, all: full, gone: true, shard: opts.shard }),
-      )) ?? allNew(services, page);
-    let offset = 0;
-    for await (const item of compared(model.pages(digestPageSize(job.pageSize), undefined, opts.limit), compare)) {
-      if (run.shouldStop()) return;
-      await visitPage(teller, fetcher, batches, item, offset);
-      offset += item.page.count;
-    }
-    if (run.shouldStop()) return;
-    await fetcher.finish();
-    if (!run.shouldStop()) await batches.flush();
+    await tellModel(services, run, kind, ctx, opts, { full, gone: true });
   });
 }
 
@@ -386,26 +405,9 @@ async function syncProducts(services: Services, opts: RunOptions): Promise<RunSu
   const window: ChangedWindow = { since, before: bound };
   let complete = false;
   const summary = await executeRun(services, opts, { job: 'products', mode: 'sync', ledgerJob: 'products', upperBound: bound }, async (run) => {
-    const batches = new CatalogueBatches(run, 'products', ctx, job.batchSize);
-    const teller: Teller = { run, batches, kind: 'products', ctx, context: contextDigest('products', ctx), full: false };
-    const model = new ModelDigests(services.source, job.query, opts.shard);
-    const fetcher = new RowFetcher(teller, fetchBatch(job.pageSize), model, services.source.pageBytes);
-    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
     // A window of the model: its keys looked up in the ledger, nothing taken as gone.
-    const compare = async (page: DigestPage): Promise<LedgerDiff[]> =>
-      (await readState(opts.dryRun, () => ledgerDiff(services.state, 'products', run.runId, page, { context: teller.context, all: false, gone: false }))) ??
-      allNew(services, page);
-    let offset = 0;
-    for await (const item of compared(model.pages(digestPageSize(job.pageSize), window, limit), compare)) {
-      if (run.shouldStop()) return;
-      await visitPage(teller, fetcher, batches, item, offset);
-      offset += item.page.count;
-    }
-    if (run.shouldStop()) return;
-    await fetcher.finish();
-    if (run.shouldStop()) return;
-    await batches.flush();
-    complete = offset < limit;
+    const read = await tellModel(services, run, 'products', ctx, opts, { full: false, gone: false, window });
+    complete = read !== undefined && read < (opts.limit ?? Number.POSITIVE_INFINITY);
   });
   // The window moves on only after a whole run: a failed or cut-short one is read again (the digests skip what went).
   if (complete && summary.status === 'done' && summary.rejected === 0 && !opts.dryRun) {
