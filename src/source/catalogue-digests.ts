@@ -75,6 +75,16 @@ interface PageQuery {
   method: DigestMethod;
 }
 
+/** The page's pairs (`k`, `d`) in id byte order, as SQL, and its bound limit: what both page statements read. */
+function pagePairs(b: Binder, query: string, page: PageQuery): { pairs: string; limit: string } {
+  const where = pageFilter(b, page);
+  const limit = b.bind(page.limit);
+  return {
+    pairs: `SELECT q.id::text COLLATE "C" AS k, ${ROW_DIGEST[page.method]} AS d FROM ${fromModel(query)} WHERE ${where} ORDER BY q.id::text COLLATE "C" LIMIT ${limit}`,
+    limit,
+  };
+}
+
 /**
  * The first `limit` pairs from `from`, as they come: one pass, no window (the cheap statement nearly every page is
  * read by). Whether the page is full, its first and last ids, and whether an id comes twice say what the reader does
@@ -82,12 +92,11 @@ interface PageQuery {
  */
 export function fastPageStatement(query: string, page: PageQuery): Statement {
   const b = new Binder();
-  const where = pageFilter(b, page);
-  const limit = b.bind(page.limit);
+  const { pairs } = pagePairs(b, query, page);
   return b.statement(
     `SELECT coalesce(array_agg(i.k), '{}')::text AS keys, coalesce(array_agg(i.d), '{}')::text AS digests, count(*)::int AS count,
        min(i.k) AS first, max(i.k) AS last, count(*) <> count(DISTINCT i.k) AS dups
-  FROM (SELECT q.id::text COLLATE "C" AS k, ${ROW_DIGEST[page.method]} AS d FROM ${fromModel(query)} WHERE ${where} ORDER BY q.id::text COLLATE "C" LIMIT ${limit}) AS i`,
+  FROM (${pairs}) AS i`,
   );
 }
 
@@ -98,8 +107,7 @@ export function fastPageStatement(query: string, page: PageQuery): Statement {
  */
 export function digestPageStatement(query: string, page: PageQuery): Statement {
   const b = new Binder();
-  const where = pageFilter(b, page);
-  const limit = b.bind(page.limit);
+  const { pairs, limit } = pagePairs(b, query, page);
   // One pass over the page: the arrays, whether an id comes twice (the rows are in id order: the row before has it),
   // then the greatest id's rows cut off a full page by slicing the arrays where that id starts.
   return b.statement(
@@ -109,7 +117,7 @@ export function digestPageStatement(query: string, page: PageQuery): Statement {
           FROM (SELECT coalesce(array_agg(w.k), '{}') AS ks, coalesce(array_agg(w.d), '{}') AS ds, count(*)::int AS n, count(*) = ${limit} AS full,
                        coalesce(bool_or(w.dup), false) AS dups
                   FROM (SELECT i.k, i.d, i.k = lag(i.k) OVER () AS dup FROM (
-SELECT q.id::text COLLATE "C" AS k, ${ROW_DIGEST[page.method]} AS d FROM ${fromModel(query)} WHERE ${where} ORDER BY q.id::text COLLATE "C" LIMIT ${limit}
+${pairs}
 ) AS i) AS w) AS g) AS a`,
   );
 }
@@ -185,16 +193,8 @@ export class ModelDigests {
       const rows = await this.run<ExactPage>((method) => digestPageStatement(this.query, query(method)));
       const row = rows[0];
       if (row === undefined) return { ...base, keys: '{}', digests: '{}', count: 0, to: null, more: false, dups: false };
-      const more = row.more && row.last !== null;
-      return {
-        ...base,
-        keys: row.keys,
-        digests: row.digests,
-        count: row.count,
-        to: more && row.last !== null ? { key: row.last, inclusive: true } : null,
-        more,
-        dups: row.dups,
-      };
+      const to = row.more && row.last !== null ? { key: row.last, inclusive: true } : null;
+      return { ...base, keys: row.keys, digests: row.digests, count: row.count, to, more: to !== null, dups: row.dups };
     };
     let next: Promise<DigestPage> | undefined = readPage(null);
     while (next !== undefined) {
