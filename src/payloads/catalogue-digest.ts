@@ -4,14 +4,15 @@
  *
  * - context: everything besides the row that shapes the item (this builder's version, the kind, `zeroPrices`,
  *   `currency`, and for products the category tree their categories are checked against);
- * - row: the database's digest of the model's row (`md5` of its text), as read;
+ * - row: the database's digest of the model's row (`hash_record_extended`, or the `md5` of its text for a column type
+ *   without a hash: src/source/catalogue-digests.ts), as read;
  * - item: the digest of the item sent (the JSON PersonaClick got).
  *
  * A key whose context and row digests are the ones read now is unchanged, and its row is never fetched (the state
- * database compares them: src/state/ledger.ts, ledgerDiff, which splits this text at its dots). Otherwise the
- * row is fetched and built; when the item is still the one told (a column not sent changed, the config moved without
- * changing this item, or a ledger row from before this scheme, which holds the item digest alone), nothing is sent
- * and the ledger takes the new digests.
+ * database compares them: src/state/ledger.ts, ledgerDiff, which tests that this text starts with the context and row
+ * read now). Otherwise the row is fetched and built; when the item is still the one told (a column not sent changed,
+ * the config moved without changing this item, or a ledger row from before this scheme, which holds the item digest
+ * alone), nothing is sent and the ledger takes the new digests.
  */
 import { hash } from 'node:crypto';
 import type { CatalogueContext, CatalogueKind } from './catalogue.js';
