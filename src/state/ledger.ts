@@ -114,6 +114,15 @@ export async function ledgerEnvelopes(
   return new Map(rows.rows.map((r) => [r.key, { stream: r.stream, segment: r.segment }]));
 }
 
+/** ` AND ` the shard's predicate on the ledger's key, its values bound as knex's `?` into `params`; '' without a shard. */
+function andInShard(shard: Shard | undefined, params: unknown[]): string {
+  const inShard = shardPredicate('key', shard, (value) => {
+    params.push(value);
+    return '?';
+  });
+  return inShard === undefined ? '' : ` AND ${inShard}`;
+}
+
 /**
  * The ledger of a mirror job in key byte order (the "C" collation of the key column, so the primary key index serves
  * it), a page at a time (never an empty one). Rows this run has written are left out: the merge has already passed
@@ -128,11 +137,7 @@ export async function* ledgerPages(db: StateDb, job: string, runId: string, page
       sql += ` AND key > ?`;
       params.push(after);
     }
-    const inShard = shardPredicate('key', shard, (value) => {
-      params.push(value);
-      return '?';
-    });
-    if (inShard !== undefined) sql += ` AND ${inShard}`;
+    sql += andInShard(shard, params);
     sql += ` ORDER BY key LIMIT ?`;
     params.push(pageSize);
     const result = await db.knex.raw<{ rows: { key: string; hash: string | null; stream: string | null; segment: string | null }[] }>(
@@ -219,11 +224,7 @@ export async function ledgerDiff(
   if (!opts.gone) where(` AND key = ANY(?::text[])`, page.keys);
   else {
     if (page.from !== null) where(` AND ${boundSql('key', page.from, true)}`, page.from.key);
-    const inShard = shardPredicate('key', opts.shard, (value) => {
-      params.push(value);
-      return '?';
-    });
-    if (inShard !== undefined) ledger += ` AND ${inShard}`;
+    ledger += andInShard(opts.shard, params);
   }
   params.push(opts.all, `${opts.context}.`);
   const unnest = `unnest(?::text[], ?::${page.digestType}[]) WITH ORDINALITY AS u(k, d, i)${within}`;
