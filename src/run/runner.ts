@@ -246,7 +246,7 @@ export async function executeRun(services: Services, opts: RunOptions, spec: Run
   error ??= checkpoint.error;
   // A run that booked many rows leaves the ledger's statistics stale: refresh them, so the next run reads it by index.
   if (state && counts.sent >= ANALYZE_AFTER_SENT) {
-    await analyzeLedger(state).catch((caught: unknown) =>
+    await analyzeLedger(state, counts.sent).catch((caught: unknown) =>
       log.warn({ err: toError(caught) }, 'could not refresh the ledger statistics (ANALYZE); the next run may read it slowly'),
     );
   }

@@ -243,11 +243,21 @@ export async function ledgerDiff(
 }
 
 /**
- * Refresh the planner's statistics of the ledger. After a run that booked many rows (a first reconcile of a million
- * products, say) and before autovacuum has come round, the planner thinks the ledger small and reads each page of
- * `ledgerPages` by a bitmap scan and a sort of everything after the key (0.23 s a page at a million rows, against
- * 6 ms by the primary key once analysed): the next run's merge would wait on it for most of its time.
+ * Refresh the planner's statistics of the ledger when a run booked enough of it to leave them stale: at least a tenth
+ * of the rows the statistics know (autovacuum's own threshold for an ANALYZE), or any number when the ledger was never
+ * analysed. After a run that booked many rows (a first reconcile of a million products, say) and before autovacuum has
+ * come round, the planner thinks the ledger small and reads each page of `ledgerPages` by a bitmap scan and a sort of
+ * everything after the key (0.23 s a page at a million rows, against 6 ms by the primary key once analysed): the next
+ * run's merge would wait on it for most of its time. A nightly run that changes 1% of a million products books too
+ * few rows to matter, and is spared reading 30 000 sampled rows (a quarter of a second) each night. Whether it ran.
  */
-export async function analyzeLedger(db: StateDb): Promise<void> {
+export async function analyzeLedger(db: StateDb, booked: number): Promise<boolean> {
+  const known = await db.knex.raw<{ rows: { reltuples: number | string | null }[] }>(
+    `SELECT reltuples FROM pg_class WHERE oid = to_regclass(quote_ident(?) || '.ledger')`,
+    [db.schema],
+  );
+  const tuples = Number(known.rows[0]?.reltuples ?? -1);
+  if (tuples >= 0 && booked < tuples / 10) return false;
   await db.knex.raw('ANALYZE ??.ledger', [db.schema]);
+  return true;
 }
