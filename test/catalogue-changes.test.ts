@@ -144,6 +144,35 @@ describe('catalogue change detection', () => {
     expect((await ledgerHashes()).size).toBe(0);
   });
 
+  it('ids a list of ids cannot hold (its separator) or an array literal must quote are compared the same: unchanged ones not sent again', async () => {
+    await createCatalogue(env.db, 10);
+    const odd = ['a,b', 'q"x', ' sp', 'b\\s', '{c}', 'NULL', 'k\u001fy'];
+    await env.db.query(
+      `INSERT INTO cat.products (id, name, price, url, picture, category_id)
+       SELECT u.id, 'Odd ' || u.i, 5 + u.i, 'https://shop.example/odd/' || u.i, 'https://shop.example/img/odd' || u.i || '.jpg', 'kids'
+         FROM unnest($1::text[]) WITH ORDINALITY AS u(id, i)`,
+      [odd],
+    );
+    const first = await reconcile();
+    expect(first.summaries[1]).toMatchObject({ status: 'done', read: 17, sent: 17, invalid: 0 });
+    expect([...(await ledgerHashes()).keys()]).toEqual(expect.arrayContaining(odd));
+    const watch = watchSent();
+    await env.db.query(
+      `UPDATE cat.products SET price = price + 1 WHERE id IN ('q"x', 'k' || chr(31) || 'y', 'P3'); UPDATE cat.products SET deleted = true WHERE id IN (' sp', 'P4')`,
+    );
+    const second = await reconcile();
+    expect(second.summaries[1]).toMatchObject({ status: 'done', read: 17, sent: 5, skipped: 12 });
+    expect([...watch.sent().keys()].sort()).toEqual(['P3', 'k\u001fy', 'q"x']);
+    // The two gone are removed (one DELETE of two), and the ledger forgets them.
+    const deletes = env.sandbox.catalogue.requests.slice(watch.requests).filter((r) => r.method === 'DELETE');
+    expect(deletes.map((r) => r.count)).toEqual([2]);
+    const known = await ledgerHashes();
+    expect([' sp', 'P4'].filter((id) => known.has(id))).toEqual([]);
+    expect(known.size).toBe(15);
+    const third = await reconcile();
+    expect(third.summaries[1]).toMatchObject({ status: 'done', sent: 0, skipped: 15 });
+  });
+
   it('--limit reads that many ids and stops: the products after them are neither sent nor taken as gone', async () => {
     await createCatalogue(env.db, 15);
     await reconcile();

@@ -8,6 +8,7 @@
  * refused as a model error whatever its count).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysArraySql } from '../src/key-list.js';
 import { ModelDigests, type DigestPage, type KeyBound } from '../src/source/catalogue-digests.js';
 import { openSource, type Source } from '../src/source/db.js';
 import { createDatabase, type TestDatabase } from './support/pg.js';
@@ -16,6 +17,8 @@ let db: TestDatabase;
 let source: Source;
 
 const MODEL = `SELECT id, name, price FROM items`;
+/** Ids a list of ids cannot hold (empty, or holding its separator) and ids an array literal must quote or escape. */
+const ODD_MODEL = `SELECT id, name, price FROM odd_items`;
 
 beforeAll(async () => {
   db = await createDatabase('pcs_catalogue_digests');
@@ -24,7 +27,12 @@ beforeAll(async () => {
   await db.query(`CREATE TABLE items (id text, name text, price numeric);
     INSERT INTO items SELECT chr(97 + i % 20) || (i / 20), 'Item ' || i, i * 1.5 FROM generate_series(0, 59) i;
     INSERT INTO items VALUES ('a7', 'Item a7 again', 1), ('b3', 'Item b3 again', 2), ('c9', 'Item c9 again', 3), ('Z', 'upper', 4), ('a10', 'longer', 5);
-    INSERT INTO items SELECT 'm5', 'Item m5 #' || i, i FROM generate_series(1, 11) i;`);
+    INSERT INTO items SELECT 'm5', 'Item m5 #' || i, i FROM generate_series(1, 11) i;
+    CREATE TABLE odd_items (id text, name text, price numeric);
+    INSERT INTO odd_items SELECT 'k' || i, 'Odd ' || i, i FROM generate_series(10, 40) i;
+    INSERT INTO odd_items VALUES ('', 'empty', 1), ('', 'empty again', 2), ('a,b', 'comma', 3), ('a,b', 'comma again', 4), ('q"x', 'quote', 5),
+      (E'back\\\\slash', 'backslash', 6), (' sp', 'space', 7), ('{b}', 'braces', 8), ('NULL', 'null word', 9), ('k2' || chr(31) || 'y', 'separator', 10),
+      ('é', 'accent', 11), ('😀', 'astral', 12), ('k25', 'k25 again', 13);`);
   source = openSource({ url: db.url, poolSize: 2, statementTimeoutMs: 0, applicationName: 'test' });
 });
 afterAll(async () => {
@@ -33,8 +41,8 @@ afterAll(async () => {
 });
 
 /** Every row of the model as (id, digest), in id byte order; an id's rows in any order. */
-async function expected(): Promise<[string, string][]> {
-  const rows = await db.query<{ k: string; d: string }>(`SELECT q.id AS k, hash_record_extended(q, 0)::text AS d FROM (${MODEL}) q`);
+async function expected(model = MODEL): Promise<[string, string][]> {
+  const rows = await db.query<{ k: string; d: string }>(`SELECT q.id AS k, hash_record_extended(q, 0)::text AS d FROM (${model}) q`);
   return rows.map((r): [string, string] => [r.k, r.d]).sort(byteOrder);
 }
 
@@ -45,7 +53,7 @@ function byteOrder(a: [string, string], b: [string, string]): number {
 /** The page's pairs within its `to` (the literals may hold the next page's id past it), unpacked by Postgres. */
 async function pairsOf(page: DigestPage): Promise<[string, string][]> {
   const rows = await db.query<{ k: string; d: string }>(
-    `SELECT u.k, u.d::text AS d FROM unnest($1::text[], $2::${page.digestType}[]) WITH ORDINALITY AS u(k, d, i) ORDER BY u.i`,
+    `SELECT u.k, u.d::text AS d FROM unnest(${keysArraySql(page.keysForm, '$1')}, string_to_array($2, ',')) WITH ORDINALITY AS u(k, d, i) ORDER BY u.i`,
     [page.keys, page.digests],
   );
   const within = (key: string, to: KeyBound | null): boolean => {
@@ -56,8 +64,8 @@ async function pairsOf(page: DigestPage): Promise<[string, string][]> {
   return rows.filter((r) => within(r.k, page.to)).map((r): [string, string] => [r.k, r.d]);
 }
 
-async function readAll(pageSize: number, limit?: number): Promise<{ pages: DigestPage[]; pairs: [string, string][][] }> {
-  const model = new ModelDigests(source, MODEL, undefined);
+async function readAll(pageSize: number, limit?: number, query = MODEL): Promise<{ pages: DigestPage[]; pairs: [string, string][][] }> {
+  const model = new ModelDigests(source, query, undefined);
   const pages: DigestPage[] = [];
   const pairs: [string, string][][] = [];
   for await (const page of model.pages(pageSize, undefined, limit)) {
@@ -68,10 +76,20 @@ async function readAll(pageSize: number, limit?: number): Promise<{ pages: Diges
 }
 
 describe('ModelDigests.pages', () => {
-  it('gives every row once, in byte order, never splitting an id, each page beginning where the one before ends', async () => {
-    const want = await expected();
+  it.each([
+    ['ids a list holds', MODEL],
+    ['ids a list cannot hold, and ids a literal quotes', ODD_MODEL],
+  ])('gives every row once, in byte order, never splitting an id, each page beginning where the one before ends: %s', async (_, query) => {
+    const want = await expected(query);
     for (const pageSize of [1, 2, 3, 4, 5, 7, 11, 12, 13, 40, 1000]) {
-      const { pages, pairs } = await readAll(pageSize);
+      const { pages, pairs } = await readAll(pageSize, undefined, query);
+      // The ids come as a list until a page holds one the list cannot, then as literals.
+      const firstLiteral = pages.findIndex((p) => p.keysForm === 'literal');
+      if (query === MODEL) expect(firstLiteral).toBe(-1);
+      else {
+        expect(firstLiteral).toBeGreaterThanOrEqual(0);
+        expect(pages.slice(firstLiteral).every((p) => p.keysForm === 'literal')).toBe(true);
+      }
       const rowsOf = (id: string, from: [string, string][]) => from.filter(([k]) => k === id);
       const tooMany = new Set(want.map(([k]) => k).filter((id) => rowsOf(id, want).length > pageSize));
       const got = pairs.flat();
@@ -90,7 +108,7 @@ describe('ModelDigests.pages', () => {
           expect(seen.has(id), `page size ${pageSize}: ${id} in two pages`).toBe(false);
           seen.add(id);
         }
-        if (new Set(ids).size !== ids.length) expect(page.dups, `page size ${pageSize}, page ${i}`).toBe(true);
+        expect(page.dups, `page size ${pageSize}, page ${i}`).toBe(new Set(ids).size !== ids.length);
         const before = pages[i - 1];
         expect(page.from).toEqual(before?.to ? { key: before.to.key, inclusive: !before.to.inclusive } : null);
         expect(page.more).toBe(i < pages.length - 1);

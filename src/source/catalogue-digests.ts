@@ -6,6 +6,7 @@
  * are then fetched only for the ids that differ: by id, or by a range of ids when most of a stretch is wanted (a
  * first run), each with the digest of the very row fetched.
  */
+import { keyRuns, keysArraySql, listEnds, type KeysForm } from '../key-list.js';
 import type { Row } from '../payloads/index.js';
 import { shardPredicate, type Shard } from '../shard.js';
 import type { Source } from './db.js';
@@ -28,11 +29,14 @@ export interface KeyBound {
  * of an id the next page reads whole): whoever unpacks them keeps only the pairs within `to`.
  */
 export interface DigestPage {
-  /** `text[]` literal of the ids, and of their digests (the same order; an id the model returns twice appears twice). */
+  /** The ids, in the form `keysForm` says (src/key-list.ts; an id the model returns twice appears twice). */
   keys: string;
+  keysForm: KeysForm;
+  /**
+   * Their digests in the same order, as text joined by commas (a digest is the decimal text of the row's hash, or the
+   * hex of an md5: never a comma; `string_to_array` splits it without the parsing an array literal needs).
+   */
   digests: string;
-  /** The SQL type of the digests: `int8` (the row's hash) or `text` (md5 of its text). */
-  digestType: DigestType;
   /** Pairs in the page (within `to`). */
   count: number;
   from: KeyBound | null;
@@ -43,15 +47,11 @@ export interface DigestPage {
   dups: boolean;
 }
 
-/** The SQL type of a row digest. */
-export type DigestType = 'int8' | 'text';
-
 /** How a model row's digest is computed: the row's hash, or (a column type without one, e.g. json) the md5 of its text. */
 export type DigestMethod = 'hash' | 'text';
 
 /** The digest of a model row, computed by Postgres: the same expression in every statement of a run. */
 const ROW_DIGEST: Record<DigestMethod, string> = { hash: 'hash_record_extended(q, 0)', text: 'md5(q::text)' };
-const DIGEST_TYPE: Record<DigestMethod, DigestType> = { hash: 'int8', text: 'text' };
 
 /** A page's filter of the model: within the stretch from `from`, in the updated_at window, in the shard. */
 function pageFilter(b: Binder, page: { from: KeyBound | null; shard: Shard | undefined; changed?: ChangedWindow | undefined }): string {
@@ -75,71 +75,31 @@ interface PageQuery {
   method: DigestMethod;
 }
 
-/** The page's pairs (`k`, `d`) in id byte order, as SQL, and its bound limit: what both page statements read. */
-function pagePairs(b: Binder, query: string, page: PageQuery): { pairs: string; limit: string } {
+/**
+ * The first `limit` pairs from `from`, in id byte order, as they come: one pass, no window, no second sort. The ids
+ * come as a `list` (src/key-list.ts) with a flag that says whether the list can hold them (no id empty or holding the
+ * separator), or as a `literal` with the first and last ids. Whether the page is full, its ends and how its ids run
+ * say what the reader does with it (ModelDigests.pages).
+ */
+export function digestPageStatement(query: string, page: PageQuery, form: KeysForm): Statement {
+  const b = new Binder();
   const where = pageFilter(b, page);
-  const limit = b.bind(page.limit);
-  return {
-    pairs: `SELECT q.id::text COLLATE "C" AS k, ${ROW_DIGEST[page.method]} AS d FROM ${fromModel(query)} WHERE ${where} ORDER BY q.id::text COLLATE "C" LIMIT ${limit}`,
-    limit,
-  };
+  const pairs = `SELECT q.id::text COLLATE "C" AS k, ${ROW_DIGEST[page.method]} AS d FROM ${fromModel(query)} WHERE ${where} ORDER BY q.id::text COLLATE "C" LIMIT ${b.bind(page.limit)}`;
+  const keys =
+    form === 'list'
+      ? `coalesce(string_agg(i.k, E'\\x1f'), '') AS keys, coalesce(bool_or(i.k = '' OR strpos(i.k, E'\\x1f') > 0), false) AS unlisted`
+      : `coalesce(array_agg(i.k), '{}')::text AS keys, min(i.k) AS first, max(i.k) AS last`;
+  return b.statement(`SELECT ${keys}, coalesce(string_agg(i.d::text, ','), '') AS digests, count(*)::int AS count FROM (${pairs}) AS i`);
 }
 
-/**
- * The first `limit` pairs from `from`, as they come: one pass, no window (the cheap statement nearly every page is
- * read by). Whether the page is full, its first and last ids, and whether an id comes twice say what the reader does
- * with it (ModelDigests.pages).
- */
-export function fastPageStatement(query: string, page: PageQuery): Statement {
-  const b = new Binder();
-  const { pairs } = pagePairs(b, query, page);
-  return b.statement(
-    `SELECT coalesce(array_agg(i.k), '{}')::text AS keys, coalesce(array_agg(i.d), '{}')::text AS digests, count(*)::int AS count,
-       min(i.k) AS first, max(i.k) AS last, count(*) <> count(DISTINCT i.k) AS dups
-  FROM (${pairs}) AS i`,
-  );
-}
-
-/**
- * A page of `(id, digest)` pairs from `from` cut exactly (the page an id the model returns twice may straddle): when
- * the page is full, the rows of its greatest id are left for the next page (they may go on past the limit), unless
- * that id fills the page alone.
- */
-export function digestPageStatement(query: string, page: PageQuery): Statement {
-  const b = new Binder();
-  const { pairs, limit } = pagePairs(b, query, page);
-  // One pass over the page: the arrays, whether an id comes twice (the rows are in id order: the row before has it),
-  // then the greatest id's rows cut off a full page by slicing the arrays where that id starts.
-  return b.statement(
-    `SELECT CASE WHEN a.cut THEN a.ks[1:a.at - 1] ELSE a.ks END::text AS keys, CASE WHEN a.cut THEN a.ds[1:a.at - 1] ELSE a.ds END::text AS digests,
-       CASE WHEN a.cut THEN a.at - 1 ELSE a.n END AS count, CASE WHEN a.cut THEN a.ks[a.at - 1] ELSE a.ks[a.n] END AS last, a.full AS more, a.dups
-  FROM (SELECT g.*, g.full AND g.ks[1] <> g.ks[g.n] AS cut, array_position(g.ks, g.ks[g.n]) AS at
-          FROM (SELECT coalesce(array_agg(w.k), '{}') AS ks, coalesce(array_agg(w.d), '{}') AS ds, count(*)::int AS n, count(*) = ${limit} AS full,
-                       coalesce(bool_or(w.dup), false) AS dups
-                  FROM (SELECT i.k, i.d, i.k = lag(i.k) OVER () AS dup FROM (
-${pairs}
-) AS i) AS w) AS g) AS a`,
-  );
-}
-
-/** The cheap statement's answer: the page's literals, how many pairs, its first and last ids, whether an id comes twice. */
-interface FastPage extends Record<string, unknown> {
+/** The statement's answer: the page's ids, their digests, how many pairs; the list's flag or the literal's ends. */
+interface PageAnswer extends Record<string, unknown> {
   keys: string;
   digests: string;
   count: number;
-  first: string | null;
-  last: string | null;
-  dups: boolean;
-}
-
-/** The exact statement's answer. */
-interface ExactPage extends Record<string, unknown> {
-  keys: string;
-  digests: string;
-  count: number;
-  last: string | null;
-  more: boolean;
-  dups: boolean;
+  unlisted?: boolean;
+  first?: string | null;
+  last?: string | null;
 }
 
 function isMissingHash(caught: unknown): boolean {
@@ -153,6 +113,8 @@ function isMissingHash(caught: unknown): boolean {
  */
 export class ModelDigests {
   private method: DigestMethod = 'hash';
+  /** How the pages' ids are read: a list, until an id the list cannot hold is found (src/key-list.ts). */
+  private keysForm: KeysForm = 'list';
 
   constructor(
     private readonly source: Source,
@@ -180,21 +142,26 @@ export class ModelDigests {
     const readPage = async (from: KeyBound | null): Promise<DigestPage> => {
       const size = Math.min(pageSize, limit - read);
       const query = (method: DigestMethod): PageQuery => ({ from, limit: size, shard: this.shard, changed, method });
-      const fast = (await this.run<FastPage>((method) => fastPageStatement(this.query, query(method))))[0];
-      const base = { keys: fast?.keys ?? '{}', digests: fast?.digests ?? '{}', digestType: DIGEST_TYPE[this.method], from };
-      if (fast === undefined || fast.count < size || fast.last === null) {
-        return { ...base, count: fast?.count ?? 0, to: null, more: false, dups: fast?.dups ?? false };
+      let form = this.keysForm;
+      let answer = (await this.run<PageAnswer>((method) => digestPageStatement(this.query, query(method), form)))[0];
+      if (answer?.unlisted === true) {
+        // An id the list cannot hold: this page, and the rest of the run's, as literals.
+        form = this.keysForm = 'literal';
+        answer = (await this.run<PageAnswer>((method) => digestPageStatement(this.query, query(method), form)))[0];
       }
-      // Full, its ids each once: its greatest id may go on in the next page, which reads that id whole (the pair stays
-      // in the literals, past `to`). An id twice, or one id alone: the page is read again, cut exactly.
-      if (!fast.dups && fast.first !== fast.last) {
-        return { ...base, count: fast.count - 1, to: { key: fast.last, inclusive: false }, more: true, dups: false };
+      const keys = answer?.keys ?? (form === 'list' ? '' : '{}');
+      const base = { keys, keysForm: form, digests: answer?.digests ?? '', from };
+      const runs = keyRuns(keys, form);
+      if (runs.count !== (answer?.count ?? 0)) throw new Error(`a page of ${answer?.count ?? 0} ids came back as ${runs.count}`);
+      const { first, last } = form === 'list' ? listEnds(keys) : { first: answer?.first ?? null, last: answer?.last ?? null };
+      if (runs.count < size || last === null) {
+        return { ...base, count: runs.count, to: null, more: false, dups: runs.dupsBeforeTail || runs.tail > 1 };
       }
-      const rows = await this.run<ExactPage>((method) => digestPageStatement(this.query, query(method)));
-      const row = rows[0];
-      if (row === undefined) return { ...base, keys: '{}', digests: '{}', count: 0, to: null, more: false, dups: false };
-      const to = row.more && row.last !== null ? { key: row.last, inclusive: true } : null;
-      return { ...base, keys: row.keys, digests: row.digests, count: row.count, to, more: to !== null, dups: row.dups };
+      // Full: its greatest id may go on in the next page, which reads that id whole (its pairs stay in the literals,
+      // past `to`). An id that fills the page alone is the page (flagged: it comes more than once), and the rest of its
+      // rows are not read: the model error is found whatever their number.
+      if (first !== last) return { ...base, count: runs.count - runs.tail, to: { key: last, inclusive: false }, more: true, dups: runs.dupsBeforeTail };
+      return { ...base, count: runs.count, to: { key: last, inclusive: true }, more: true, dups: runs.count > 1 };
     };
     let next: Promise<DigestPage> | undefined = readPage(null);
     while (next !== undefined) {
@@ -238,11 +205,11 @@ export class ModelDigests {
 export async function pageEntries(source: Source, page: DigestPage): Promise<{ key: string; at: number; count: number }[]> {
   if (page.count === 0) return [];
   const b = new Binder();
-  const keys = b.bind(page.keys);
+  const keys = keysArraySql(page.keysForm, b.bind(page.keys));
   const within = page.to === null ? '' : `WHERE u.k COLLATE "C" ${page.to.inclusive ? '<=' : '<'} ${b.bind(page.to.key)}`;
   return source.query<{ key: string; at: number; count: number }>(
     b.statement(
-      `SELECT u.k AS key, min(u.i)::int AS at, count(*)::int AS count FROM unnest(${keys}::text[]) WITH ORDINALITY AS u(k, i) ${within} GROUP BY u.k ORDER BY u.k COLLATE "C"`,
+      `SELECT u.k AS key, min(u.i)::int AS at, count(*)::int AS count FROM unnest(${keys}) WITH ORDINALITY AS u(k, i) ${within} GROUP BY u.k ORDER BY u.k COLLATE "C"`,
     ),
   );
 }

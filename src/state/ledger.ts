@@ -1,5 +1,6 @@
 /** The delivered ledger: what PersonaClick already has, so nothing goes out twice that need not. */
 import type { Knex } from 'knex';
+import { keysArraySql, type KeysForm } from '../key-list.js';
 import { shardPredicate, type Shard } from '../shard.js';
 import { pgArray, type StateDb } from './db.js';
 
@@ -176,10 +177,11 @@ export interface KeyBound {
 
 /** A page of the model's `(id, digest)` pairs, as SQL array literals (src/source/catalogue-digests.ts). */
 export interface DigestPairs {
+  /** The ids, in the form `keysForm` says (src/key-list.ts). */
   keys: string;
+  keysForm: KeysForm;
+  /** The digests in the same order, as text joined by commas. */
   digests: string;
-  /** The SQL type of the digests' literal. */
-  digestType: 'int8' | 'text';
   /** Some id comes twice in the page (then the page's pairs are grouped by id, which costs a hash aggregate). */
   dups: boolean;
   /** The page's stretch of keys (null: from the start; to the end); pairs in the literals past `to` are not the page's. */
@@ -221,16 +223,17 @@ export async function ledgerDiff(
     params.push(value);
   };
   if (page.to !== null) where(` AND ${boundSql('key', page.to, false)}`, page.to.key);
-  if (!opts.gone) where(` AND key = ANY(?::text[])`, page.keys);
+  if (!opts.gone) where(` AND key = ANY(${keysArraySql(page.keysForm, '?')})`, page.keys);
   else {
     if (page.from !== null) where(` AND ${boundSql('key', page.from, true)}`, page.from.key);
     ledger += andInShard(opts.shard, params);
   }
   params.push(opts.all, `${opts.context}.`);
-  const unnest = `unnest(?::text[], ?::${page.digestType}[]) WITH ORDINALITY AS u(k, d, i)${within}`;
+  // The digests are compared as the text the ledger holds them in: split, never parsed.
+  const unnest = `unnest(${keysArraySql(page.keysForm, '?')}, string_to_array(?::text, ',')) WITH ORDINALITY AS u(k, d, i)${within}`;
   const pairs = page.dups
-    ? `SELECT u.k COLLATE "C" AS k, min(u.d)::text AS d, min(u.i)::int AS at, count(*)::int AS n FROM ${unnest} GROUP BY u.k`
-    : `SELECT u.k COLLATE "C" AS k, u.d::text AS d, u.i::int AS at, 1 AS n FROM ${unnest}`;
+    ? `SELECT u.k COLLATE "C" AS k, min(u.d) AS d, min(u.i)::int AS at, count(*)::int AS n FROM ${unnest} GROUP BY u.k`
+    : `SELECT u.k COLLATE "C" AS k, u.d AS d, u.i::int AS at, 1 AS n FROM ${unnest}`;
   const result = await db.knex.raw<{ rows: LedgerDiff[] }>(
     `WITH s AS (${pairs}), l AS (${ledger})
      SELECT coalesce(s.k, l.key) AS key, l.hash, s.at, coalesce(s.n, 0) AS count
