@@ -35,7 +35,7 @@ async function createCatalogue(db: TestDatabase, products: number): Promise<void
   );
 }
 
-/** Small pages (8 digests, rows fetched 2 at a time) so that a few products cross page and batch boundaries. */
+/** Small pages (2 digests, rows fetched 2 at a time) so that a few products cross page and batch boundaries. */
 function config(products: Record<string, unknown> = {}): Config {
   return testConfig(env.db.url, env.sandbox.url, {
     personaclick: { shopSecret: SECRET },
@@ -178,7 +178,7 @@ describe('catalogue change detection', () => {
     await reconcile();
     await env.db.query(`UPDATE cat.products SET price = price + 1`);
     const watch = watchSent();
-    // pageSize 2: digest pages of 8, so the limit falls inside the second page.
+    // pageSize 2: pages of two ids, the sixth cut to one by the limit.
     const { summaries } = await runCommand(config(), ['reconcile', 'products'], {}, { limit: 11 });
     expect(summaries[1]).toMatchObject({ status: 'done', read: 11, sent: 11 });
     expect(watch.sent().size).toBe(11);
