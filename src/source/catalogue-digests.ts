@@ -1,7 +1,7 @@
 /**
  * The catalogue's models read for change detection (docs/catalogue.md, "How changes are found"): the database digests
  * every row of the model (its hash, over the operator's SELECT wrapped as `q`), and a page of `(id, digest)` pairs
- * comes back as two array literals, which go on to the state database as they are, to be compared with the ledger
+ * comes back as two texts (src/key-list.ts), which go on to the state database as they are, to be compared with the ledger
  * there (src/state/ledger.ts, ledgerDiff): no row of an unchanged product is decoded in this process. The full rows
  * are then fetched only for the ids that differ: by id, or by a range of ids when most of a stretch is wanted (a
  * first run), each with the digest of the very row fetched.
@@ -23,9 +23,9 @@ export interface KeyBound {
 }
 
 /**
- * A page of the model's `(id, digest)` pairs, as two SQL array literals that go to the state database as they are (no
+ * A page of the model's `(id, digest)` pairs, as two texts that go to the state database as they are (no
  * row decoded here). Pages hold whole ids and cover the model's ids from `from` to `to` (null: from the start; to the
- * end); the next page begins where this one's `to` ends. The literals may hold pairs past `to` at their end (the rows
+ * end); the next page begins where this one's `to` ends. The texts may hold pairs past `to` at their end (the rows
  * of an id the next page reads whole): whoever unpacks them keeps only the pairs within `to`.
  */
 export interface DigestPage {
@@ -157,7 +157,7 @@ export class ModelDigests {
       if (runs.count < size || last === null) {
         return { ...base, count: runs.count, to: null, more: false, dups: runs.dupsBeforeTail || runs.tail > 1 };
       }
-      // Full: its greatest id may go on in the next page, which reads that id whole (its pairs stay in the literals,
+      // Full: its greatest id may go on in the next page, which reads that id whole (its pairs stay in the texts,
       // past `to`). An id that fills the page alone is the page (flagged: it comes more than once), and the rest of its
       // rows are not read: the model error is found whatever their number.
       if (first !== last) return { ...base, count: runs.count - runs.tail, to: { key: last, inclusive: false }, more: true, dups: runs.dupsBeforeTail };

@@ -175,7 +175,7 @@ export interface KeyBound {
   inclusive: boolean;
 }
 
-/** A page of the model's `(id, digest)` pairs, as SQL array literals (src/source/catalogue-digests.ts). */
+/** A page of the model's `(id, digest)` pairs, as two texts (src/source/catalogue-digests.ts). */
 export interface DigestPairs {
   /** The ids, in the form `keysForm` says (src/key-list.ts). */
   keys: string;
@@ -184,7 +184,7 @@ export interface DigestPairs {
   digests: string;
   /** Some id comes twice in the page (then the page's pairs are grouped by id, which costs a hash aggregate). */
   dups: boolean;
-  /** The page's stretch of keys (null: from the start; to the end); pairs in the literals past `to` are not the page's. */
+  /** The page's stretch of keys (null: from the start; to the end); pairs in the texts past `to` are not the page's. */
   from: KeyBound | null;
   to: KeyBound | null;
 }
