@@ -1,8 +1,8 @@
 /**
  * The catalogue's models read for change detection (docs/catalogue.md, "How changes are found"): the database digests
  * every row of the model (its hash, over the operator's SELECT wrapped as `q`), and a page of `(id, digest)` pairs
- * comes back as two texts (src/key-list.ts), which go on to the state database as they are, to be compared with the ledger
- * there (src/state/ledger.ts, ledgerDiff): no row of an unchanged product is decoded in this process. The full rows
+ * comes back as two texts (src/key-list.ts), which go on to the state database as they are, to be compared with the
+ * ledger there (src/state/ledger.ts, ledgerDiff): no row of an unchanged product is decoded in this process. The full rows
  * are then fetched only for the ids that differ: by id, or by a range of ids when most of a stretch is wanted (a
  * first run), each with the digest of the very row fetched.
  */
