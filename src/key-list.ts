@@ -20,6 +20,17 @@ export function keysArraySql(form: KeysForm, placeholder: string): string {
   return form === 'list' ? `string_to_array(${placeholder}::text, E'\\x1f')` : `${placeholder}::text[]`;
 }
 
+/** One end of a page's stretch of ids (byte order): the id, and whether the stretch includes it. */
+export interface KeyBound {
+  key: string;
+  inclusive: boolean;
+}
+
+/** The SQL comparison that keeps an id within a bound: `>`/`>=` for the stretch's start, `<`/`<=` for its end. */
+export function boundOperator(bound: KeyBound, lower: boolean): string {
+  return `${lower ? '>' : '<'}${bound.inclusive ? '=' : ''}`;
+}
+
 const COMMA = 0x2c;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -8,8 +8,8 @@
  * refused as a model error whatever its count).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keysArraySql } from '../src/key-list.js';
-import { ModelDigests, type DigestPage, type KeyBound } from '../src/source/catalogue-digests.js';
+import { keysArraySql, type KeyBound } from '../src/key-list.js';
+import { ModelDigests, type DigestPage } from '../src/source/catalogue-digests.js';
 import { openSource, type Source } from '../src/source/db.js';
 import { createDatabase, type TestDatabase } from './support/pg.js';
 

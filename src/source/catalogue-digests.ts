@@ -6,7 +6,7 @@
  * are then fetched only for the ids that differ: by id, or by a range of ids when most of a stretch is wanted (a
  * first run), each with the digest of the very row fetched.
  */
-import { keyRuns, keysArraySql, listEnds, type KeysForm } from '../key-list.js';
+import { boundOperator, keyRuns, keysArraySql, listEnds, type KeyBound, type KeysForm } from '../key-list.js';
 import type { Row } from '../payloads/index.js';
 import { shardPredicate, type Shard } from '../shard.js';
 import type { Source } from './db.js';
@@ -15,12 +15,6 @@ import { Binder, fromModel, type Statement } from './statement.js';
 
 /** A model's row as fetched in full: its columns, with its id text and digest added. */
 export type DigestedRow = Row & { __pcs_did: string; __pcs_digest: string };
-
-/** One end of a page's stretch of ids (byte order): the id, and whether the stretch includes it. */
-export interface KeyBound {
-  key: string;
-  inclusive: boolean;
-}
 
 /**
  * A page of the model's `(id, digest)` pairs, as two texts that go to the state database as they are (no
@@ -56,7 +50,7 @@ const ROW_DIGEST: Record<DigestMethod, string> = { hash: 'hash_record_extended(q
 /** A page's filter of the model: within the stretch from `from`, in the updated_at window, in the shard. */
 function pageFilter(b: Binder, page: { from: KeyBound | null; shard: Shard | undefined; changed?: ChangedWindow | undefined }): string {
   const parts = ['q.id IS NOT NULL'];
-  if (page.from !== null) parts.push(`q.id::text COLLATE "C" ${page.from.inclusive ? '>=' : '>'} ${b.bind(page.from.key)}`);
+  if (page.from !== null) parts.push(`q.id::text COLLATE "C" ${boundOperator(page.from, true)} ${b.bind(page.from.key)}`);
   if (page.changed !== undefined) {
     if (page.changed.since !== null) parts.push(`q.updated_at::timestamptz >= ${b.bind(page.changed.since)}::timestamptz`);
     parts.push(`q.updated_at::timestamptz < ${b.bind(page.changed.before)}::timestamptz`);
@@ -206,7 +200,7 @@ export async function pageEntries(source: Source, page: DigestPage): Promise<{ k
   if (page.count === 0) return [];
   const b = new Binder();
   const keys = keysArraySql(page.keysForm, b.bind(page.keys));
-  const within = page.to === null ? '' : `WHERE u.k COLLATE "C" ${page.to.inclusive ? '<=' : '<'} ${b.bind(page.to.key)}`;
+  const within = page.to === null ? '' : `WHERE u.k COLLATE "C" ${boundOperator(page.to, false)} ${b.bind(page.to.key)}`;
   return source.query<{ key: string; at: number; count: number }>(
     b.statement(
       `SELECT u.k AS key, min(u.i)::int AS at, count(*)::int AS count FROM unnest(${keys}) WITH ORDINALITY AS u(k, i) ${within} GROUP BY u.k ORDER BY u.k COLLATE "C"`,

@@ -1,6 +1,6 @@
 /** The delivered ledger: what PersonaClick already has, so nothing goes out twice that need not. */
 import type { Knex } from 'knex';
-import { keysArraySql, type KeysForm } from '../key-list.js';
+import { boundOperator, keysArraySql, type KeyBound, type KeysForm } from '../key-list.js';
 import { shardPredicate, type Shard } from '../shard.js';
 import { pgArray, type StateDb } from './db.js';
 
@@ -169,12 +169,6 @@ export interface LedgerDiff {
   count: number;
 }
 
-/** One end of a page's stretch of keys (byte order): the key, and whether the stretch includes it. */
-export interface KeyBound {
-  key: string;
-  inclusive: boolean;
-}
-
 /** A page of the model's `(id, digest)` pairs, as two texts (src/source/catalogue-digests.ts). */
 export interface DigestPairs {
   /** The ids, in the form `keysForm` says (src/key-list.ts). */
@@ -191,7 +185,7 @@ export interface DigestPairs {
 
 /** `key > x` or `key >= x`, and the like, for a bound of a stretch. */
 function boundSql(column: string, bound: KeyBound, lower: boolean): string {
-  return `${column} ${lower ? '>' : '<'}${bound.inclusive ? '=' : ''} ?`;
+  return `${column} ${boundOperator(bound, lower)} ?`;
 }
 
 /**
