@@ -135,13 +135,14 @@ export class ModelDigests {
     let read = 0;
     const readPage = async (from: KeyBound | null): Promise<DigestPage> => {
       const size = Math.min(pageSize, limit - read);
-      const query = (method: DigestMethod): PageQuery => ({ from, limit: size, shard: this.shard, changed, method });
+      const ask = async (form: KeysForm): Promise<PageAnswer | undefined> =>
+        (await this.run<PageAnswer>((method) => digestPageStatement(this.query, { from, limit: size, shard: this.shard, changed, method }, form)))[0];
       let form = this.keysForm;
-      let answer = (await this.run<PageAnswer>((method) => digestPageStatement(this.query, query(method), form)))[0];
+      let answer = await ask(form);
       if (answer?.unlisted === true) {
         // An id the list cannot hold: this page, and the rest of the run's, as literals.
         form = this.keysForm = 'literal';
-        answer = (await this.run<PageAnswer>((method) => digestPageStatement(this.query, query(method), form)))[0];
+        answer = await ask(form);
       }
       const keys = answer?.keys ?? (form === 'list' ? '' : '{}');
       const base = { keys, keysForm: form, digests: answer?.digests ?? '', from };
