@@ -10,6 +10,8 @@ import { useFrame } from './support/frame.js';
 import { runCommand, testConfig } from './support/harness.js';
 import type { TestDatabase } from './support/pg.js';
 import { runChecks } from '../src/check/command.js';
+import { openSource } from '../src/source/db.js';
+import { probeDigestPage } from '../src/source/page-probes.js';
 import { acquireJobLock } from '../src/state/lock.js';
 import { scheduledJobs } from '../jobs/index.js';
 import type { ReportData } from '../src/report/model.js';
@@ -188,6 +190,42 @@ describe('the catalogue', () => {
     const cross = about('jobs.products.crossCheck');
     expect(cross.some((m) => m.startsWith('warn: the carts: 2 of 3 product ids are not in the products model (e.g. GHOST, XXX'))).toBe(true);
     expect(cross.some((m) => m.startsWith('warn: the carts: 1 product ids are longer than 255 characters'))).toBe(true);
+  });
+
+  it('check times the page a reconcile reads (ids and digests, after a real id), on a model whose rows have no hash too', async () => {
+    await createCatalogue(env.db, 7);
+    // A json column has no hash function: the run digests such rows as text, and check must time that statement.
+    const noHash = `SELECT p.id, p.name, p.price, p.in_stock AS available, ARRAY[p.category_id] AS categories, p.params::json AS params, p.updated_at
+      FROM cat.products p WHERE NOT p.deleted`;
+    const cost = async (products: Record<string, unknown>, categories: Record<string, unknown> = {}) => {
+      const findings = await runChecks(config(products, categories));
+      const about = (subject: string) => findings.filter((f) => f.subject === subject && f.message.includes(' took ')).map((f) => f.message);
+      return { products: about('jobs.products.query'), categories: about('jobs.categories.query') };
+    };
+    const paged = await cost({ pageSize: 3 }, { pageSize: 4 });
+    expect(paged.products).toEqual([expect.stringMatching(/^a page of 3 ids and digests after a real id took [\d.]+ m?s /)]);
+    // Four categories in pages of four: the page after the first one's last id holds just that id; the first is timed.
+    expect(paged.categories).toEqual([expect.stringMatching(/^the first page of 4 ids and digests took /)]);
+    const text = await cost({ query: noHash, pageSize: 2 });
+    expect(text.products).toEqual([expect.stringMatching(/^a page of 2 ids and digests after a real id took /)]);
+    // What is timed is the statement a run reads its pages with: the row's hash, or the md5 of its text.
+    const source = openSource({ url: env.db.url, poolSize: 1, statementTimeoutMs: 0, applicationName: 'test' });
+    try {
+      for (const [query, digest] of [
+        [PRODUCTS_QUERY, 'hash_record_extended(q, 0)'],
+        [noHash, 'md5(q::text)'],
+      ] as const) {
+        const probe = await probeDigestPage(source, query, 2);
+        expect(probe?.after).toBe('P2');
+        expect(probe?.page.statement.text).toContain(digest);
+        expect(probe?.page.statement.values).toContain('P2');
+        expect(probe?.page.rows).toBe(2);
+      }
+    } finally {
+      await source.close();
+    }
+    const whole = await cost({ pageSize: 100 });
+    expect(whole.products).toEqual([expect.stringMatching(/^the whole model \(one page\) took [\d.]+ m?s .*ids and digests \(the planner.s estimate\)/)]);
   });
 
   it('report shows the catalogue: in the shop against told, out of stock, to remove, failed', async () => {

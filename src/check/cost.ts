@@ -10,7 +10,15 @@
 import { perPageScans, sortIndex, SMALL_TABLE_ROWS, type Fix, type ScanAdvice } from './advice.js';
 import type { Source } from '../source/db.js';
 import { ordersPageStatement, sourceNow } from '../source/orders.js';
-import { DEEP_CURSOR_FRACTION, probeEventsPage, probeItems, probeOrdersPage, probeSnapshotPage, type MeasuredPage } from '../source/page-probes.js';
+import {
+  DEEP_CURSOR_FRACTION,
+  probeDigestPage,
+  probeEventsPage,
+  probeItems,
+  probeOrdersPage,
+  probeSnapshotPage,
+  type MeasuredPage,
+} from '../source/page-probes.js';
 import { findNode, orderingOf, relationScans, walk, type PlanNode } from '../source/plan.js';
 import { explain, tableFacts, type IndexFacts, type TableFacts } from '../source/probes.js';
 
@@ -187,14 +195,17 @@ export async function checkSnapshotCost(ctx: CostContext, subject: string, query
   });
 }
 
-/** A catalogue model (categories, products): its page after a real id, as the reconcile reads it. */
+/**
+ * A catalogue model (categories, products): its page of ids and digests after a real id, the statement a reconcile
+ * reads the whole model with (the full rows only for the ids that changed).
+ */
 export async function checkCatalogueCost(ctx: CostContext, subject: string, query: string, pageSize: number): Promise<void> {
   await keyedCost(ctx, subject, query, pageSize, {
     key: 'id',
     order: 'id::text COLLATE "C"',
     fallback: '(id COLLATE "C")',
-    noun: 'rows',
-    probe: (source, q, size) => probeSnapshotPage(source, q, size, 'id'),
+    noun: 'ids and digests',
+    probe: probeDigestPage,
   });
 }
 
@@ -257,7 +268,12 @@ async function keyedCost(ctx: CostContext, subject: string, query: string, pageS
   }
   reportScans(ctx, subject, perPageScans(page.plan, { facts, role: ctx.role }, skip));
   const cost = figures(page, pageSize, probe.modelRows);
-  const where = probe.after === undefined ? 'the whole model (one page)' : `a page of ${count(page.rows)} ${model.noun} after a real ${model.key}`;
+  const where =
+    probe.after !== undefined
+      ? `a page of ${count(page.rows)} ${model.noun} after a real ${model.key}`
+      : page.rows < pageSize
+        ? 'the whole model (one page)'
+        : `the first page of ${count(page.rows)} ${model.noun}`;
   ctx.add(
     'ok',
     subject,

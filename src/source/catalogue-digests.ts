@@ -87,7 +87,7 @@ export function digestPageStatement(query: string, page: PageQuery, form: KeysFo
 }
 
 /** The statement's answer: the page's ids, their digests, how many pairs; the list's flag or the literal's ends. */
-interface PageAnswer extends Record<string, unknown> {
+export interface PageAnswer extends Record<string, unknown> {
   keys: string;
   digests: string;
   count: number;
@@ -96,7 +96,8 @@ interface PageAnswer extends Record<string, unknown> {
   last?: string | null;
 }
 
-function isMissingHash(caught: unknown): boolean {
+/** The database has no `hash_record_extended` for a column type of the model (or is older than 14). */
+export function isMissingHash(caught: unknown): boolean {
   return (caught as { code?: unknown } | null)?.code === '42883';
 }
 

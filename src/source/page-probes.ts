@@ -5,13 +5,17 @@
  * - orders: the keyset page after a cursor deep in the table (the first order at 90% of the model's updated_at span),
  *   then the items query bound with that page's real order ids;
  * - carts, wishlists: the snapshot page after a real did (the first page's last);
- * - events: the page after a real event_key (the first page's last).
+ * - events: the page after a real event_key (the first page's last);
+ * - categories, products: the page of ids and digests after a real id (the first page's last), the statement a
+ *   reconcile reads the whole model with (the full rows are read only for the ids that changed).
  *
  * Every statement runs as the jobs run theirs: in its own read-only transaction, under the source's
  * statement_timeout, so a model that cannot write cannot write here either, and a page too slow for the run is too
  * slow here.
  */
 import type { Cursor } from '../cursor.js';
+import type { KeyBound, KeysForm } from '../key-list.js';
+import { digestPageStatement, isMissingHash, type DigestMethod, type PageAnswer } from './catalogue-digests.js';
 import type { Source } from './db.js';
 import { eventsPageStatement } from './events.js';
 import { orderLinesStatement, ordersPageStatement, sourceNow, updatedAtPointStatement } from './orders.js';
@@ -73,7 +77,7 @@ export async function probeItems(source: Source, itemsQuery: string, keys: reado
 }
 
 export interface KeyedPageProbe {
-  /** The key the measured page starts after (undefined: the model fits in one page, which was measured). */
+  /** The key the measured page starts after (undefined: the first page was measured; the whole model when not full). */
   after: string | undefined;
   page: MeasuredPage;
   modelRows: number;
@@ -105,4 +109,35 @@ export async function probeEventsPage(source: Source, query: string, pageSize: n
     page: (await measurePage(source, eventsPageStatement(query, last.__pcs_key, pageSize, undefined, source.pageBytes))).page,
     modelRows: rows,
   };
+}
+
+/**
+ * The catalogue's page of ids and digests after a real id (the first page's last), as a reconcile reads every page of
+ * the model (src/source/catalogue-digests.ts); its `rows` are the ids in it. Undefined for an empty model.
+ */
+export async function probeDigestPage(source: Source, query: string, pageSize: number): Promise<KeyedPageProbe | undefined> {
+  let method: DigestMethod = 'hash';
+  const statement = (from: KeyBound | null, form: KeysForm): Statement => digestPageStatement(query, { from, limit: pageSize, shard: undefined, method }, form);
+  let first: PageAnswer | undefined;
+  try {
+    [first] = await source.query<PageAnswer>(statement(null, 'literal'));
+  } catch (caught) {
+    // A column type without a hash: the run digests the row's text instead, and so is the page timed.
+    if (!isMissingHash(caught)) throw caught;
+    method = 'text';
+    [first] = await source.query<PageAnswer>(statement(null, 'literal'));
+  }
+  const last = first?.last;
+  if (first === undefined || first.count === 0 || last === null || last === undefined) return undefined;
+  const rows = await modelRows(source, query);
+  const measured = async (page: Statement): Promise<MeasuredPage> => {
+    const { page: timed, rows: answer } = await measurePage<PageAnswer>(source, page);
+    return { ...timed, rows: answer[0]?.count ?? 0 };
+  };
+  if (first.count < pageSize) return { after: undefined, page: await measured(statement(null, 'list')), modelRows: rows };
+  // The next page starts at the first one's last id, as a run's does (that id's rows may go on past the page). When
+  // the model ends within it, the first page is the one a run reads in full: that one is timed.
+  const next = await measured(statement({ key: last, inclusive: true }, 'list'));
+  if (next.rows < pageSize) return { after: undefined, page: await measured(statement(null, 'list')), modelRows: rows };
+  return { after: last, page: next, modelRows: rows };
 }
