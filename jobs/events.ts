@@ -68,12 +68,14 @@ export const eventsJob: JobDefinition = {
       const ctx = buildContext(services.config);
       const keys = failed.map((f) => f.key);
       const warned = warnedRows(failed);
-      const found = await eventsByKeys(services.source, job.query, keys);
-      for (const event of found) {
-        if (run.shouldStop()) break;
-        await run.submit(run.track(event.key, undefined), buildEventRequest(event.row, ctx), { deliveredWithWarnings: warned.get(event.key) });
+      const seen = new Set<string>();
+      for await (const page of eventsByKeys(services.source, job.query, keys)) {
+        for (const event of page) {
+          if (run.shouldStop()) return [];
+          seen.add(event.key);
+          await run.submit(run.track(event.key, undefined), buildEventRequest(event.row, ctx), { deliveredWithWarnings: warned.get(event.key) });
+        }
       }
-      const seen = new Set(found.map((e) => e.key));
       return keys.filter((k) => !seen.has(k));
     },
   },

@@ -1,6 +1,8 @@
 /** One-off migrations: every request kind of the API reference, sent once, resumable. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { openSource } from '../src/source/db.js';
+import { eventsByKeys } from '../src/source/events.js';
 import { openStateDb } from '../src/state/db.js';
 import { migrate } from '../src/state/migrate.js';
 import { createDatabase, type TestDatabase } from './support/pg.js';
@@ -105,5 +107,37 @@ describe('events (one-off migrations)', () => {
     expect(again.summary.sent).toBe(0);
     expect(again.summary.skipped).toBe(416);
     expect(sandbox.stats().accepted).toBe(416);
+  });
+
+  it('replay reads the failed events within source.pageBytes a read, every one once, in key order', async () => {
+    // 40 events of about 8 KB each; a budget of 64 KiB holds about eight of them.
+    await db.query(`CREATE TABLE shop.wide_events AS
+      SELECT 'w' || lpad(i::text, 3, '0') AS event_key, 'view' AS event, 'dev1' AS did, repeat(md5(i::text), 256) AS note FROM generate_series(1, 40) i`);
+    const query = 'SELECT event_key, event, did, note FROM shop.wide_events';
+    const source = openSource({ url: db.url, poolSize: 1, statementTimeoutMs: 0, applicationName: 'test', pageBytes: 65_536 });
+    try {
+      // Asked for in any order, with one key the model lacks.
+      const keys = ['w040', 'w001', 'gone', ...Array.from({ length: 38 }, (_, i) => `w${String(i + 2).padStart(3, '0')}`)];
+      const pages: string[][] = [];
+      for await (const page of eventsByKeys(source, query, keys)) {
+        const bytes = page.reduce((n, e) => n + String(e.row.note).length, 0);
+        // A read stops at the row that fills the budget: what came before it is within it.
+        expect(bytes - String(page[page.length - 1]?.row.note).length).toBeLessThan(65_536);
+        pages.push(page.map((e) => e.key));
+      }
+      expect(pages.flat()).toEqual(Array.from({ length: 40 }, (_, i) => `w${String(i + 1).padStart(3, '0')}`));
+      expect(pages.length).toBeGreaterThanOrEqual(4);
+      // A budget the events fit in: one read.
+      const one: number[] = [];
+      const roomy = openSource({ url: db.url, poolSize: 1, statementTimeoutMs: 0, applicationName: 'test' });
+      try {
+        for await (const page of eventsByKeys(roomy, query, keys)) one.push(page.length);
+      } finally {
+        await roomy.close();
+      }
+      expect(one).toEqual([40]);
+    } finally {
+      await source.close();
+    }
   });
 });

@@ -46,16 +46,34 @@ export async function eventsPage(
   return { events: toEventRows(rows), ...pageEnd(rows, limit, source.pageBytes) };
 }
 
-/** Event rows by key, fresh from the model (replay). */
-export function eventsByKeysStatement(query: string, keys: readonly string[]): Statement {
-  return {
-    text: `SELECT q.*, q.event_key::text AS "__pcs_key" FROM ${fromModel(query)}
- WHERE q.event_key::text = ANY($1::text[]) ORDER BY q.event_key::text COLLATE "C"`,
-    values: [keys],
-  };
+/**
+ * Event rows of these keys, fresh from the model (replay), after `after` (null: from the first), in event_key byte
+ * order, and no row after the one that fills `bytes` (as a run's pages: byte-budget.ts).
+ */
+export function eventsByKeysStatement(query: string, keys: readonly string[], after: string | null, bytes: number): Statement {
+  const b = new Binder();
+  const parts = [`q.event_key::text = ANY(${b.bind(keys)}::text[])`];
+  if (after !== null) parts.push(`q.event_key::text COLLATE "C" > ${b.bind(after)}`);
+  const inner = `SELECT q.*, q.event_key::text AS "__pcs_key", ${rowBytes('q')} AS "__pcs_size"
+            FROM ${fromModel(query)}
+           WHERE ${parts.join(' AND ')}
+           ORDER BY q.event_key::text COLLATE "C"`;
+  return b.statement(withinBytes(inner, (a) => `${a}.event_key::text COLLATE "C"`, b.bind(bytes)));
 }
 
-export async function eventsByKeys(source: Source, query: string, keys: readonly string[]): Promise<EventRow[]> {
-  if (keys.length === 0) return [];
-  return toEventRows(await source.query<KeyedRow>(eventsByKeysStatement(query, keys)));
+/**
+ * The event rows of these keys, fresh from the model, a read of at most `source.pageBytes` at a time (the next read
+ * starts after the last key of this one): a replay of hundreds of large events holds no more than a run's page.
+ */
+export async function* eventsByKeys(source: Source, query: string, keys: readonly string[]): AsyncGenerator<EventRow[]> {
+  let after: string | null = null;
+  while (keys.length > 0) {
+    const rows: KeyedRow[] = await source.query<KeyedRow>(eventsByKeysStatement(query, keys, after, source.pageBytes));
+    const last = rows[rows.length - 1];
+    if (last === undefined) return;
+    yield toEventRows(rows);
+    // Cut by bytes: the keys after the last one read are still to come.
+    if (!pageEnd(rows, keys.length, source.pageBytes).byBytes) return;
+    after = last.__pcs_key;
+  }
 }
