@@ -15,10 +15,18 @@ interface Pending {
   options: DispatchOptions;
 }
 
+/**
+ * How long a flush waiting for an open batch to settle goes without looking whether the run stopped (a stopped run's
+ * open batches may never settle).
+ */
+const STOP_CHECK_MS = 50;
+
 export class RequestBatches {
   private pending: Pending[] = [];
   /** Batches handed to the run whose outcome is not booked yet. */
   private open = 0;
+  /** The flush waiting for an open batch to settle (adds are awaited one after another: one at most). */
+  private wake: (() => void) | undefined;
   private bytes: number;
   private readonly envelope: number;
 
@@ -69,16 +77,32 @@ export class RequestBatches {
     if (maxOpen !== undefined) {
       // A request of thousands of items is megabytes of objects and JSON: a few at a time keep the process's memory
       // flat whatever the queue's concurrency (a stop ends the wait: what is open then is dropped, never answered).
-      while (this.open >= maxOpen && !this.run.shouldStop()) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (this.open >= maxOpen && !this.run.shouldStop()) await this.settledOrWhile();
       this.open += 1;
       let unsettled = batch.length;
       const settled = () => {
         unsettled -= 1;
-        if (unsettled === 0) this.open -= 1;
+        if (unsettled === 0) {
+          this.open -= 1;
+          this.wake?.();
+        }
       };
       for (const entry of batch) entry.options.onSettled = settled; // each add's options are the caller's own object
     }
     await this.run.dispatchBatch(batch, this.request);
+  }
+
+  /** Until an open batch settles, or STOP_CHECK_MS at most. */
+  private settledOrWhile(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, STOP_CHECK_MS);
+      this.wake = done;
+    });
   }
 }
 
