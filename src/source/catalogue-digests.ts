@@ -97,7 +97,7 @@ export interface PageAnswer extends Record<string, unknown> {
 }
 
 /** The database has no `hash_record_extended` for a column type of the model (or is older than 14). */
-export function isMissingHash(caught: unknown): boolean {
+function isMissingHash(caught: unknown): boolean {
   return (caught as { code?: unknown } | null)?.code === '42883';
 }
 
@@ -117,7 +117,16 @@ export class ModelDigests {
     private readonly shard: Shard | undefined,
   ) {}
 
-  private async run<R extends Record<string, unknown>>(statement: (method: DigestMethod) => Statement): Promise<R[]> {
+  /** How this model's rows are digested: the row's hash until a statement finds a column type without one. */
+  get digestMethod(): DigestMethod {
+    return this.method;
+  }
+
+  /**
+   * A statement of the model built for its digest method, run; built again with the md5 of the row's text when the
+   * database has no hash for one of its column types (from then on, for every statement of this model).
+   */
+  async run<R extends Record<string, unknown>>(statement: (method: DigestMethod) => Statement): Promise<R[]> {
     try {
       return await this.source.query<R>(statement(this.method));
     } catch (caught) {

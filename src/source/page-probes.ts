@@ -15,7 +15,7 @@
  */
 import type { Cursor } from '../cursor.js';
 import type { KeyBound, KeysForm } from '../key-list.js';
-import { digestPageStatement, isMissingHash, type DigestMethod, type PageAnswer } from './catalogue-digests.js';
+import { digestPageStatement, ModelDigests, type DigestMethod, type PageAnswer } from './catalogue-digests.js';
 import type { Source } from './db.js';
 import { eventsPageStatement } from './events.js';
 import { orderLinesStatement, ordersPageStatement, sourceNow, updatedAtPointStatement } from './orders.js';
@@ -116,17 +116,13 @@ export async function probeEventsPage(source: Source, query: string, pageSize: n
  * the model (src/source/catalogue-digests.ts); its `rows` are the ids in it. Undefined for an empty model.
  */
 export async function probeDigestPage(source: Source, query: string, pageSize: number): Promise<KeyedPageProbe | undefined> {
-  let method: DigestMethod = 'hash';
-  const statement = (from: KeyBound | null, form: KeysForm): Statement => digestPageStatement(query, { from, limit: pageSize, shard: undefined, method }, form);
-  let first: PageAnswer | undefined;
-  try {
-    [first] = await source.query<PageAnswer>(statement(null, 'literal'));
-  } catch (caught) {
-    // A column type without a hash: the run digests the row's text instead, and so is the page timed.
-    if (!isMissingHash(caught)) throw caught;
-    method = 'text';
-    [first] = await source.query<PageAnswer>(statement(null, 'literal'));
-  }
+  const model = new ModelDigests(source, query, undefined);
+  const pageOf = (from: KeyBound | null, form: KeysForm) => (method: DigestMethod) =>
+    digestPageStatement(query, { from, limit: pageSize, shard: undefined, method }, form);
+  // The first page settles the digest method as a run's does (the md5 of the row's text for a column type without a
+  // hash); the pages timed are built with it.
+  const [first] = await model.run<PageAnswer>(pageOf(null, 'literal'));
+  const statement = (from: KeyBound | null, form: KeysForm): Statement => pageOf(from, form)(model.digestMethod);
   const last = first?.last;
   if (first === undefined || first.count === 0 || last === null || last === undefined) return undefined;
   const rows = await modelRows(source, query);
