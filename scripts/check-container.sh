@@ -5,9 +5,10 @@
 #     dist, coverage), keeps every such local file out.
 #  2. The build stage: its COPY sources, taken from that context, build in a clean copy.
 #  3. The runtime stage: a production install (npm ci --omit=dev) holds no devDependency (the demo's embedded Postgres
-#     is one), config/ holds only the example; from it `--help` starts, `demo` exits 2 with one line, and the shipped
-#     example config runs migrate, check, reconcile carts, sync orders, backfill orders and status against a scratch database and the
-#     sandbox of the same install.
+#     is one), config/ holds only the example; run as the entrypoint runs it (node's flags from ENTRYPOINT, the
+#     stage's ENV), `--help` starts, `demo` exits 2 with one line, and the shipped example config runs migrate, check,
+#     reconcile carts, sync orders, backfill orders and status against a scratch database and the sandbox of the same
+#     install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -87,8 +88,13 @@ copy_stage() {
 # ── 2. The build stage ────────────────────────────────────────────────────────────────────────────────────────────
 copy_stage 1 build
 (cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
-entry=$(sed -n 's/^ENTRYPOINT .*"node", "\/app\/\([^"]*\)".*/\1/p' Dockerfile)
+# The entrypoint: node, its flags, then the script under /app (the commands below run it the same way).
+entry=$(sed -n 's/^ENTRYPOINT .*"node", \(.*, \)\{0,1\}"\/app\/\([^"]*\)".*/\2/p' Dockerfile)
 [ -n "$entry" ] || fail "could not read the node entrypoint from the Dockerfile"
+read -ra node_flags <<< "$(sed -n 's/^ENTRYPOINT .*"node", \(.*\), "\/app\/.*/\1/p' Dockerfile | tr -d '",')"
+for flag in "${node_flags[@]}"; do
+  [[ "$flag" == --* ]] || fail "could not read node's flag $flag in the Dockerfile's entrypoint"
+done
 [ -f "$work/build/$entry" ] || fail "the build stage does not produce the entrypoint $entry"
 
 # ── 3. The runtime stage ──────────────────────────────────────────────────────────────────────────────────────────
@@ -102,10 +108,16 @@ for dev in $(node -p 'Object.keys(require("./package.json").devDependencies ?? {
 done
 [ "$(ls -A "$runtime/config")" = "personaclick-sync.example.yaml" ] || fail "the image's config/ holds more than the example: $(ls -A "$runtime/config" | tr '\n' ' ')"
 
+# The runtime stage's environment, as `docker run` sets it (one NAME=value a line).
+while read -r assignment; do
+  [[ "$assignment" == *=* ]] || fail "could not read the runtime stage's ENV $assignment"
+  export "${assignment?}"
+done < <(awk '/^FROM /{stage++} stage == 2 && /^ENV /{sub(/^ENV /, ""); print}' Dockerfile)
+[ "${MALLOC_MMAP_THRESHOLD_:-}" = 131072 ] || fail "the runtime stage's ENV did not reach the checks"
 cd "$runtime"
-node "$entry" --help > /dev/null || fail "--help does not start in the production install"
+node "${node_flags[@]}" "$entry" --help > /dev/null || fail "--help does not start in the production install"
 set +e
-demo_err=$(node "$entry" demo 2>&1 > /dev/null)
+demo_err=$(node "${node_flags[@]}" "$entry" demo 2>&1 > /dev/null)
 demo_code=$?
 set -e
 [ "$demo_code" -eq 2 ] || fail "demo in the production install exited $demo_code, not 2: $demo_err"
@@ -132,7 +144,7 @@ INSERT INTO orders (id, customer_device_id, email, total, created_at, updated_at
 INSERT INTO order_lines VALUES (1001, 'P1', 2, 10.00, NULL), (1001, 'P2', 1, 10.00, NULL);
 INSERT INTO cart_lines VALUES ('dev1', 'P1', 2), ('dev1', 'P2', 1), ('dev2', 'P1', 1), ('dev3', 'P9', 4);
 SQL
-node "$entry" sandbox --port 0 --shop "$shop_id" > "$work/sandbox.out" 2>&1 &
+node "${node_flags[@]}" "$entry" sandbox --port 0 --shop "$shop_id" > "$work/sandbox.out" 2>&1 &
 sandbox_pid=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$work/sandbox.out" && break; sleep 0.1; done
 sandbox_url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/sandbox.out")
@@ -148,7 +160,7 @@ export PERSONACLICK_URL="$sandbox_url" PERSONACLICK_SHOP_ID="$shop_id" SHOP_DATA
   PERSONACLICK_SYNC_STATE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db"
 for command in "migrate" "check" "reconcile carts" "sync orders" "backfill orders --via push --yes --from $(date -u -d yesterday +%F) --to $(date -u -d tomorrow +%F)" "status"; do
   # shellcheck disable=SC2086 # the command's words
-  node "$entry" $command --config config/personaclick-sync.example.yaml > "$work/out.txt" 2>&1 ||
+  node "${node_flags[@]}" "$entry" $command --config config/personaclick-sync.example.yaml > "$work/out.txt" 2>&1 ||
     fail "$command with the example config failed in the production install: $(grep -Ev "^ok " "$work/out.txt" | tail -n 12)"
 done
 carts=$(node -e 'fetch(process.argv[1] + "/__sandbox/carts").then((r) => r.json()).then((c) => console.log(Object.keys(c).length))' "$sandbox_url")
@@ -157,4 +169,4 @@ purchases=$(node -e 'fetch(process.argv[1] + "/__sandbox/purchases").then((r) =>
 [ "$purchases" = '{"1001":1}' ] || fail "backfill orders in the production install should have sent order 1001 once (the first sync starts from now), the sandbox holds $purchases"
 
 echo "container check: context without local files, build stage ok, production install without devDependencies;" \
-  "entrypoint $entry runs migrate, check, reconcile carts, sync orders, backfill orders --via push (the one order delivered) and status; demo exits 2 with one line"
+  "entrypoint node ${node_flags[*]} $entry runs migrate, check, reconcile carts, sync orders, backfill orders --via push (the one order delivered) and status; demo exits 2 with one line"
