@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeConfig } from '../support/cli.js';
+import { benchLaunch } from './image-launch.js';
 import { CARTS_QUERY, ITEMS_QUERY, ORDERS_QUERY } from './data.js';
 import type { ProbeReport } from './rss-probe.js';
 import type { RunCounts } from '../../src/state/runs.js';
@@ -15,6 +16,8 @@ import type { RunCounts } from '../../src/state/runs.js';
 /** The built CLI, from dist/test/bench/ where this module runs. */
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 const PROBE = new URL('./rss-probe.js', import.meta.url).href;
+/** node's flags and environment for the connector (BENCH_LAUNCH, image-launch.ts). */
+export const LAUNCH = benchLaunch();
 export const SHOP_ID = 'bench-shop-0001';
 
 /** The `run finished` / `run stopped` log line. */
@@ -74,10 +77,10 @@ export async function runConnector(args: string[], opts: CliOptions = {}): Promi
   const dir = mkdtempSync(join(tmpdir(), 'pcs-bench-rss-'));
   const rssFile = join(dir, 'maxrss');
   const stdout = openSync(opts.stdoutFile ?? '/dev/null', 'w');
-  const nodeArgs = ['--import', PROBE, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []), CLI, ...args];
+  const nodeArgs = [...LAUNCH.nodeFlags, '--import', PROBE, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []), CLI, ...args];
   const started = performance.now();
   const child = spawn(process.execPath, nodeArgs, {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', LOG_PRETTY: '0', BENCH_RSS_FILE: rssFile },
+    env: { ...LAUNCH.env, PATH: process.env.PATH, LOG_LEVEL: 'info', LOG_PRETTY: '0', BENCH_RSS_FILE: rssFile },
     stdio: ['ignore', stdout, 'pipe'],
   });
   closeSync(stdout);

@@ -8,8 +8,11 @@
  * scale 1): reconcile200k (issue 3's figure), shards (issue 4's), history (issue 10's: a million orders through the
  * order-sync API at a raised pace, about 2 more minutes), report (issue 14's: `report` over the big orders) and
  * catalogue (issue 18's: a million products reconciled, then 1% changed, and the same at a tenth);
- * BENCH_ONLY=all runs all thirteen. Every run rewrites
- * results.json and results.md with just the scenarios it ran.
+ * BENCH_ONLY=all runs all thirteen. BENCH_LAUNCH=image runs the connector as the image does (node's flags and the
+ * environment from the Dockerfile; default plain: `node dist/src/cli.js`). The connector runs on the Node that runs
+ * the bench: `npm exec --package=node@26 -- node dist/test/bench/run.js` (after `npm run bench` or `tsc -p
+ * tsconfig.bench.json`) measures it on the LTS line the image runs. Every run rewrites results.json and results.md with
+ * just the scenarios it ran.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,6 +29,7 @@ import { history } from './history.js';
 import { storefront } from './storefront.js';
 import { reportMillion } from './monitor.js';
 import { catalogue } from './catalogue.js';
+import { LAUNCH } from './cli.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
 if (!(scale > 0)) throw new Error(`BENCH_SCALE must be a positive number (got ${process.env.BENCH_SCALE})`);
@@ -133,6 +137,9 @@ const meta = {
   scale,
   sizes,
   sandbox: 'separate child process (node fork), bodies not recorded; the connector is the built CLI in a child process',
+  connector: `${LAUNCH.name}: node ${[...LAUNCH.nodeFlags, 'dist/src/cli.js'].join(' ')}${Object.entries(LAUNCH.env)
+    .map(([k, v]) => ` ${k}=${v}`)
+    .join('')}`,
   wallSeconds: Math.round((Date.now() - started) / 1000),
   loadAverageAtStart: startLoad,
   loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
