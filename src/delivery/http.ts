@@ -4,10 +4,11 @@
  * to the last byte), a cap on what is read of an answer (the connection is dropped past it, never reused half-read),
  * and redirects never followed (undici's Pool follows none: a 3xx is handed back as an answer to judge).
  */
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { toError } from '../errors.js';
 import type { Answer } from './classify.js';
 import { timerMs } from './timers.js';
+import { Pool } from './undici-pool.js';
 
 /** An answer as read: status line, headers, and the body up to the cap. */
 export interface ReadAnswer extends Answer {
