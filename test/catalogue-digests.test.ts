@@ -137,6 +137,31 @@ describe('ModelDigests.pages', () => {
     }
   });
 
+  it('full rows come with the digest their page gave, and their times as the database wrote them (no item field is a time)', async () => {
+    await db.query(`CREATE TABLE timed (id text, name text, updated_at timestamptz, seen timestamp, day date);
+      INSERT INTO timed VALUES ('t1', 'One', '2024-03-01 10:00:00.123+00', '2024-03-01 12:00:00', '2024-03-01'), ('t2', 'Two', NULL, NULL, NULL);`);
+    const timed = new ModelDigests(source, `SELECT id, name, updated_at, seen, day FROM timed`, undefined);
+    const pages: DigestPage[] = [];
+    for await (const page of timed.pages(10)) pages.push(page);
+    const digests = new Map(await pairsOf(pages[0] as DigestPage));
+    const rows = await timed.rowsById(['t1', 't2']);
+    const [t1] = rows.get('t1') ?? [];
+    expect(t1).toMatchObject({ id: 't1', name: 'One', seen: '2024-03-01 12:00:00', day: '2024-03-01' });
+    expect(typeof t1?.updated_at).toBe('string');
+    expect(
+      Date.parse(
+        String(t1?.updated_at)
+          .replace(' ', 'T')
+          .replace(/([+-]\d\d)$/, '$1:00'),
+      ),
+    ).toBe(Date.parse('2024-03-01T10:00:00.123Z'));
+    expect(rows.get('t2')?.[0]).toMatchObject({ updated_at: null, seen: null, day: null });
+    for (const id of ['t1', 't2']) expect(rows.get(id)?.[0]?.__pcs_digest).toBe(digests.get(id));
+    // Read as a range of ids (a first run), the same.
+    const ranged = await timed.rowsOf(['t1', 't2'], 2);
+    expect(ranged.get('t1')?.[0]).toEqual(t1);
+  });
+
   it('an empty model is one empty last page', async () => {
     const model = new ModelDigests(source, `${MODEL} WHERE false`, undefined);
     const pages: DigestPage[] = [];

@@ -219,12 +219,15 @@ export async function pageEntries(source: Source, page: DigestPage): Promise<{ k
   );
 }
 
-/** A row's columns, its id and its digest as text (the ledger keeps it as text; a driver may read an int8 as a number). */
+/**
+ * A row's columns, its id and its digest as text (the ledger keeps it as text; a driver may read an int8 as a number).
+ * Its times are read as text (`timesAsText`): no field of a catalogue item is one.
+ */
 const fullColumns = (method: DigestMethod): string => `q.*, q.id::text AS "__pcs_did", ${ROW_DIGEST[method]}::text AS "__pcs_digest"`;
 
 /** The full rows of these ids, with their digests. */
 export function rowsByIdStatement(query: string, ids: readonly string[], method: DigestMethod): Statement {
-  return { text: `SELECT ${fullColumns(method)} FROM ${fromModel(query)} WHERE q.id::text = ANY($1::text[])`, values: [ids] };
+  return { text: `SELECT ${fullColumns(method)} FROM ${fromModel(query)} WHERE q.id::text = ANY($1::text[])`, values: [ids], timesAsText: true };
 }
 
 /** The full rows of the ids from `first` to `last` (byte order, both included), with their digests. */
@@ -233,7 +236,7 @@ export function rowsInRangeStatement(query: string, first: string, last: string,
   const parts = [`q.id::text COLLATE "C" >= ${b.bind(first)}`, `q.id::text COLLATE "C" <= ${b.bind(last)}`];
   const inShard = shardPredicate('q.id::text', shard, b.bind);
   if (inShard !== undefined) parts.push(inShard);
-  return b.statement(`SELECT ${fullColumns(method)} FROM ${fromModel(query)} WHERE ${parts.join(' AND ')}`);
+  return { ...b.statement(`SELECT ${fullColumns(method)} FROM ${fromModel(query)} WHERE ${parts.join(' AND ')}`), timesAsText: true };
 }
 
 /** Rows by id: each id's rows (more than one when the model returns it twice); an id the model lacks is absent. */

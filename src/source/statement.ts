@@ -5,6 +5,11 @@
 export interface Statement {
   readonly text: string;
   readonly values: readonly unknown[];
+  /**
+   * Its rows' timestamps and dates are wanted as the text the database wrote, not parsed: rows none of whose times go
+   * anywhere (the catalogue's: no field of a category or product is a time).
+   */
+  readonly timesAsText?: boolean;
 }
 
 /** Collects bound values while a statement is written: `bind(v)` gives the placeholder for `v`. */
