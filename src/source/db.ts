@@ -21,6 +21,7 @@ import { isTimeZone, wallTimeInZone } from '../dates.js';
 import { withConnectionRetry } from '../db-retry.js';
 import { nameUnreachable } from '../db-unreachable.js';
 import { ConfigError } from '../errors.js';
+import { arrayLiteral, isLiteralArray } from '../array-literal.js';
 import { DEFAULT_PAGE_BYTES } from './byte-budget.js';
 import type { Statement } from './statement.js';
 import { knexLog } from '../knex-log.js';
@@ -129,7 +130,9 @@ export const NODE_POSTGRES: SourceDriver = {
     await (connection as pg.Client).query(sql);
   },
   async query<R>(connection: unknown, statement: Statement, zone?: string): Promise<R[]> {
-    const config: pg.QueryConfig & { queryMode: 'extended' } = { text: statement.text, values: [...statement.values], queryMode: 'extended' };
+    // Arrays of texts and numbers go as their literal (array-literal.ts), written faster than node-postgres writes them.
+    const values = statement.values.map((value) => (isLiteralArray(value) ? arrayLiteral(value) : value));
+    const config: pg.QueryConfig & { queryMode: 'extended' } = { text: statement.text, values, queryMode: 'extended' };
     if (statement.timesAsText === true) config.types = TIMES_AS_TEXT;
     else if (zone !== undefined) {
       let types = typesByZone.get(zone);

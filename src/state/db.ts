@@ -1,5 +1,6 @@
 /** The connection to the connector's own schema (which may live in the shop's database or elsewhere). */
 import knexFactory, { type Knex } from 'knex';
+import { arrayLiteral, type LiteralArray } from '../array-literal.js';
 import { nameUnreachable } from '../db-unreachable.js';
 import { knexLog } from '../knex-log.js';
 import type { Logger } from '../log.js';
@@ -83,31 +84,7 @@ export function isUndefinedTable(error: unknown): boolean {
   return code === '42P01' || code === '3F000';
 }
 
-/** An element a Postgres array literal must escape inside its quotes. */
-const NEEDS_ESCAPE = /["\\]/;
-const ESCAPED = /["\\]/g;
-
-/**
- * An array bound as one Postgres array parameter (every statement casts it, `?::text[]`), written here as the array's
- * literal. node-postgres would write it element by element, a string concatenated and two replacements a value, and
- * knex would first walk every element for an undefined: for the ledger's 5 000-row writes that was a fifth of all a
- * first catalogue reconcile allocated. Here a page of plain values is one join; only values holding a quote or a
- * backslash are escaped one by one.
- */
-export function pgArray(values: readonly (string | number | null)[]): Knex.Value {
-  if (values.length === 0) return '{}';
-  let plain = true;
-  for (const value of values) {
-    if (value === null || (typeof value === 'string' && NEEDS_ESCAPE.test(value))) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return `{"${values.join('","')}"}`;
-  const element = (value: string | number | null): string => {
-    if (value === null) return 'NULL';
-    const text = String(value);
-    return `"${NEEDS_ESCAPE.test(text) ? text.replace(ESCAPED, '\\$&') : text}"`;
-  };
-  return `{${values.map(element).join(',')}}`;
+/** An array bound as one Postgres array parameter (every statement casts it, `?::text[]`): its literal (array-literal.ts). */
+export function pgArray(values: LiteralArray): Knex.Value {
+  return arrayLiteral(values);
 }
