@@ -89,6 +89,16 @@ const TIMESTAMP_OID = 1114;
 const TIMESTAMPTZ_OID = 1184;
 const DATE_OID = 1082;
 
+/** node-postgres's parsers, but these text-format ones (by type oid). */
+function typesWith(parsers: ReadonlyMap<number, (text: string) => unknown>): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown => {
+      const own = format === 'binary' ? undefined : parsers.get(oid);
+      return own ?? (pg.types.getTypeParser(oid, format) as unknown);
+    }) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
+
 /**
  * node-postgres's parsers, but for the types it would read in the host's zone: a `timestamp without time zone` is the
  * instant its wall time names in the source's zone, a `date` is that day (midnight UTC, the way dates are compared and
@@ -103,13 +113,12 @@ function zonedTypes(zone: string): pg.CustomTypesConfig {
     const m = /^(\d{4,})-(\d{2})-(\d{2})$/.exec(text);
     return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : text;
   };
-  return {
-    getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown => {
-      if (format !== 'binary' && oid === TIMESTAMP_OID) return naive;
-      if (format !== 'binary' && oid === DATE_OID) return day;
-      return pg.types.getTypeParser(oid, format) as unknown;
-    }) as pg.CustomTypesConfig['getTypeParser'],
-  };
+  return typesWith(
+    new Map<number, (text: string) => unknown>([
+      [TIMESTAMP_OID, naive],
+      [DATE_OID, day],
+    ]),
+  );
 }
 const typesByZone = new Map<string, pg.CustomTypesConfig>();
 
@@ -117,12 +126,7 @@ const typesByZone = new Map<string, pg.CustomTypesConfig>();
  * node-postgres's parsers, but times and dates left as the text the database wrote (`Statement.timesAsText`): a first
  * reconcile of a million products spent a twentieth of all it allocated parsing `updated_at` into Dates it never read.
  */
-const TIMES_AS_TEXT: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown => {
-    if (format !== 'binary' && (oid === TIMESTAMP_OID || oid === TIMESTAMPTZ_OID || oid === DATE_OID)) return String;
-    return pg.types.getTypeParser(oid, format) as unknown;
-  }) as pg.CustomTypesConfig['getTypeParser'],
-};
+const TIMES_AS_TEXT = typesWith(new Map([TIMESTAMP_OID, TIMESTAMPTZ_OID, DATE_OID].map((oid) => [oid, String])));
 
 /** node-postgres: `queryMode: 'extended'` sends even a statement without values as Parse/Bind/Execute. */
 export const NODE_POSTGRES: SourceDriver = {
